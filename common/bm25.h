@@ -1,0 +1,58 @@
+/* bm25: idx's ranking function, shared by the indexer (block upper bounds)
+ * and the searcher (scores), so both compute exactly the same numbers.
+ *
+ * BM25F-style: per-field term frequencies are length-normalised per field,
+ * weighted, summed into one pseudo-frequency, and saturated once:
+ *
+ *   norm_f = 1 - b + b * len_f / avglen_f
+ *   tfw    = w_title * tf_title / norm_title + tf_body / norm_body
+ *   score  = idf * tfw * (k1 + 1) / (tfw + k1)
+ *   idf    = log(1 + (N - df + 0.5) / (df + 0.5))      (Lucene's)
+ *
+ * Saturating once (rather than summing two BM25 scores) keeps a word that
+ * appears in both title and body from scoring as two words; docs/RANKING.md
+ * has the figures behind the choice. Terms of the author and category fields
+ * have no length normalisation (tfw = tf): those fields are short labels. */
+#ifndef IDX_BM25_H
+#define IDX_BM25_H
+
+#include <math.h>
+#include <stdint.h>
+
+typedef struct bm25_params {
+    double k1, b, title_weight;
+} bm25_params;
+
+#define BM25_K1 1.2
+#define BM25_B 0.75
+#define BM25_TITLE_WEIGHT 2.0
+
+static inline bm25_params bm25_default(void)
+{
+    return (bm25_params){BM25_K1, BM25_B, BM25_TITLE_WEIGHT};
+}
+
+static inline double bm25_idf(double n_docs, double df)
+{
+    return log(1.0 + (n_docs - df + 0.5) / (df + 0.5));
+}
+
+static inline double bm25_norm(const bm25_params *p, double len, double avg)
+{
+    return avg > 0 ? 1.0 - p->b + p->b * len / avg : 1.0;
+}
+
+/* The weighted, length-normalised frequency of a title/body term. */
+static inline double bm25_tfw(const bm25_params *p, uint32_t tf_title, uint32_t tf_body,
+                              double norm_title, double norm_body)
+{
+    return p->title_weight * tf_title / norm_title + tf_body / norm_body;
+}
+
+/* The idf-free part of the score; bounded above by k1 + 1. */
+static inline double bm25_sat(const bm25_params *p, double tfw)
+{
+    return tfw > 0 ? tfw * (p->k1 + 1.0) / (tfw + p->k1) : 0.0;
+}
+
+#endif

@@ -1,0 +1,862 @@
+#include "common/segment.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+const char *const seg_field_names[7] = {"id", "title", "url", "date", "author", "category", "body"};
+const char *const seg_file_ext[SEG_NFILES] = {"lex", "post", "pos", "docs", "store"};
+
+#define LEX_INDEX_ENTRY 24
+#define LEX_TRAILER 32
+#define DOCS_TRAILER (11 * 8)
+#define STORE_TABLE_ENTRY 20
+#define STORE_TRAILER 24
+
+struct seg {
+    cfr *f[SEG_NFILES];
+    /* lexicon */
+    uint64_t n_terms, n_blocks;
+    const uint8_t *lex_index;
+    uint64_t lex_index_off;
+    /* doc table */
+    uint32_t n_docs;
+    seg_stats stats;
+    const uint8_t *len_title, *len_body; /* verified at open: read by every query */
+    uint64_t off_date, off_store_rec, off_id_off, off_id_blob, off_by_id;
+    uint64_t id_blob_len;
+    /* store */
+    uint64_t store_blocks, store_table;
+};
+
+static int seg_bad(idx_err *err, const seg *s, int which, uint64_t off, const char *why)
+{
+    return err_set(err, IDX_EDATA, "%s: corrupt index file at offset %llu: %s",
+                   cfr_path(s->f[which]), (unsigned long long)off, why);
+}
+
+/* Reads the fixed trailer at the end of a component's body. */
+static const uint8_t *seg_trailer(seg *s, int which, uint64_t size, idx_err *err)
+{
+    uint64_t end = cfr_body_end(s->f[which]);
+    if (end < CFILE_HEADER + size) {
+        seg_bad(err, s, which, end, "component too short for its trailer");
+        return NULL;
+    }
+    return cfr_get(s->f[which], end - size, size, err);
+}
+
+static int seg_open_lex(seg *s, idx_err *err)
+{
+    const uint8_t *t = seg_trailer(s, SEG_LEX, LEX_TRAILER, err);
+    if (!t)
+        return IDX_EDATA;
+    s->n_terms = rd_u64(t);
+    s->n_blocks = rd_u64(t + 8);
+    uint64_t index_off = rd_u64(t + 16);
+    uint64_t end = cfr_body_end(s->f[SEG_LEX]) - LEX_TRAILER;
+    if (s->n_blocks != (s->n_terms + SEG_LEX_BLOCK - 1) / SEG_LEX_BLOCK || index_off > end ||
+        (end - index_off) / LEX_INDEX_ENTRY != s->n_blocks ||
+        (end - index_off) % LEX_INDEX_ENTRY)
+        return seg_bad(err, s, SEG_LEX, end, "lexicon trailer inconsistent");
+    s->lex_index_off = index_off;
+    s->lex_index = cfr_get(s->f[SEG_LEX], index_off, s->n_blocks * LEX_INDEX_ENTRY, err);
+    return s->lex_index ? 0 : IDX_EDATA;
+}
+
+static int seg_open_docs(seg *s, idx_err *err)
+{
+    const uint8_t *t = seg_trailer(s, SEG_DOCS, DOCS_TRAILER, err);
+    if (!t)
+        return IDX_EDATA;
+    uint64_t n = rd_u64(t);
+    if (n >= SEG_END)
+        return seg_bad(err, s, SEG_DOCS, 0, "document count out of range");
+    s->n_docs = (uint32_t)n;
+    s->stats.tokens_title = rd_u64(t + 8);
+    s->stats.tokens_body = rd_u64(t + 16);
+    s->stats.store_records = rd_u64(t + 24);
+    uint64_t off_lt = rd_u64(t + 32), off_lb = rd_u64(t + 40);
+    s->off_date = rd_u64(t + 48);
+    s->off_store_rec = rd_u64(t + 56);
+    s->off_id_off = rd_u64(t + 64);
+    s->off_id_blob = rd_u64(t + 72);
+    s->off_by_id = rd_u64(t + 80);
+    uint64_t a = 4 * n;
+    uint64_t end = cfr_body_end(s->f[SEG_DOCS]) - DOCS_TRAILER;
+    /* Sections are laid out back to back in this order; anything else is damage. */
+    if (off_lt != CFILE_HEADER || off_lb != off_lt + a || s->off_date != off_lb + a ||
+        s->off_store_rec != s->off_date + a || s->off_id_off != s->off_store_rec + a ||
+        s->off_id_blob != s->off_id_off + 8 * (n + 1) || s->off_by_id > end ||
+        s->off_by_id < s->off_id_blob || end - s->off_by_id != a)
+        return seg_bad(err, s, SEG_DOCS, end, "document table trailer inconsistent");
+    s->id_blob_len = s->off_by_id - s->off_id_blob;
+    s->len_title = cfr_get(s->f[SEG_DOCS], off_lt, a, err);
+    s->len_body = s->len_title ? cfr_get(s->f[SEG_DOCS], off_lb, a, err) : NULL;
+    return s->len_body ? 0 : IDX_EDATA;
+}
+
+static int seg_open_store(seg *s, idx_err *err)
+{
+    const uint8_t *t = seg_trailer(s, SEG_STORE, STORE_TRAILER, err);
+    if (!t)
+        return IDX_EDATA;
+    s->store_blocks = rd_u64(t);
+    uint64_t recs = rd_u64(t + 8);
+    s->store_table = rd_u64(t + 16);
+    uint64_t end = cfr_body_end(s->f[SEG_STORE]) - STORE_TRAILER;
+    if (recs != s->stats.store_records || s->store_table > end ||
+        (end - s->store_table) != s->store_blocks * STORE_TABLE_ENTRY)
+        return seg_bad(err, s, SEG_STORE, end, "document store trailer inconsistent");
+    return 0;
+}
+
+int seg_open(const char *dir, const char *name, seg **out, idx_err *err)
+{
+    seg *s = calloc(1, sizeof *s);
+    if (!s)
+        return err_set(err, IDX_ENOMEM, "out of memory");
+    int rc = 0;
+    for (int i = 0; i < SEG_NFILES && !rc; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s.%s", dir, name, seg_file_ext[i]);
+        rc = cfr_open(path, seg_file_ext[i], &s->f[i], err);
+    }
+    if (!rc)
+        rc = seg_open_lex(s, err);
+    if (!rc)
+        rc = seg_open_docs(s, err);
+    if (!rc)
+        rc = seg_open_store(s, err);
+    if (rc) {
+        seg_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void seg_close(seg *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < SEG_NFILES; i++)
+        cfr_close(s->f[i]);
+    free(s);
+}
+
+uint32_t seg_ndocs(const seg *s)
+{
+    return s->n_docs;
+}
+
+uint64_t seg_nterms(const seg *s)
+{
+    return s->n_terms;
+}
+
+cfr *seg_file(const seg *s, int which)
+{
+    return s->f[which];
+}
+
+void seg_get_stats(const seg *s, seg_stats *out)
+{
+    *out = s->stats;
+}
+
+/* ---- lexicon ---- */
+
+static int lex_block_open(seg *s, uint64_t block, seg_lex_iter *it, idx_err *err)
+{
+    const uint8_t *e = s->lex_index + block * LEX_INDEX_ENTRY;
+    uint64_t off = rd_u64(e);
+    /* The last block ends where the index begins. */
+    uint64_t end = block + 1 < s->n_blocks ? rd_u64(e + LEX_INDEX_ENTRY) : s->lex_index_off;
+    if (end < off || off < CFILE_HEADER)
+        return seg_bad(err, s, SEG_LEX, off, "lexicon block offsets out of order");
+    const uint8_t *p = cfr_get(s->f[SEG_LEX], off, end - off, err);
+    if (!p)
+        return IDX_EDATA;
+    it->s = s;
+    it->block = block;
+    it->in_block = 0;
+    it->p = p;
+    it->end = p + (end - off);
+    it->post_off = rd_u64(e + 8);
+    it->pos_off = rd_u64(e + 16);
+    it->term_len = 0;
+    return 0;
+}
+
+static int lex_decode(seg_lex_iter *it, seg_term *out, idx_err *err)
+{
+    const uint8_t *p = it->p;
+    size_t avail = (size_t)(it->end - p), n;
+    uint64_t shared, suffix, df, cf_extra, post_len, pos_len;
+    uint64_t at = 0;
+    if (!(n = codec_get_varint(p, avail, &shared)) || shared > it->term_len)
+        goto bad;
+    at += n;
+    if (!(n = codec_get_varint(p + at, avail - at, &suffix)) || shared + suffix > SEG_MAX_TERM ||
+        suffix > avail - at - n)
+        goto bad;
+    at += n;
+    memcpy(it->term + shared, p + at, suffix);
+    at += suffix;
+    it->term_len = shared + suffix;
+    it->term[it->term_len] = '\0';
+    if (!(n = codec_get_varint(p + at, avail - at, &df)) || df == 0 || df >= SEG_END)
+        goto bad;
+    at += n;
+    if (!(n = codec_get_varint(p + at, avail - at, &cf_extra)))
+        goto bad;
+    at += n;
+    if (!(n = codec_get_varint(p + at, avail - at, &post_len)))
+        goto bad;
+    at += n;
+    if (!(n = codec_get_varint(p + at, avail - at, &pos_len)))
+        goto bad;
+    at += n;
+    if (avail - at < 4)
+        goto bad;
+    uint32_t bits = rd_u32(p + at);
+    at += 4;
+    out->df = (uint32_t)df;
+    out->cf = df + cf_extra;
+    out->post_off = it->post_off;
+    out->post_len = post_len;
+    out->pos_off = it->pos_off;
+    out->pos_len = pos_len;
+    memcpy(&out->bound, &bits, 4);
+    it->post_off += post_len;
+    it->pos_off += pos_len;
+    it->p += at;
+    it->in_block++;
+    return 0;
+bad:
+    return seg_bad(err, it->s, SEG_LEX, 0, "undecodable lexicon entry");
+}
+
+int seg_lex_next(seg_lex_iter *it, seg_term *out, idx_err *err)
+{
+    seg *s = it->s;
+    uint64_t index = it->block * SEG_LEX_BLOCK + it->in_block;
+    if (index >= s->n_terms)
+        return 0;
+    if (it->in_block == SEG_LEX_BLOCK) {
+        int rc = lex_block_open(s, it->block + 1, it, err);
+        if (rc)
+            return rc;
+    }
+    int rc = lex_decode(it, out, err);
+    return rc ? rc : 1;
+}
+
+static int lex_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    return c ? c : (alen > blen) - (alen < blen);
+}
+
+/* Positions `it` so that the next seg_lex_next returns the first term >= key,
+ * and also returns that term's entry via *peek (1), or 0 when none is. */
+static int lex_seek(seg *s, const char *key, size_t len, seg_lex_iter *it, seg_term *peek,
+                    idx_err *err)
+{
+    if (s->n_terms == 0) {
+        memset(it, 0, sizeof *it);
+        it->s = s;
+        return 0;
+    }
+    /* Binary search the last block whose first term is <= key. */
+    uint64_t lo = 0, hi = s->n_blocks;
+    while (hi - lo > 1) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        seg_lex_iter probe;
+        seg_term t;
+        int rc = lex_block_open(s, mid, &probe, err);
+        if (!rc)
+            rc = lex_decode(&probe, &t, err);
+        if (rc)
+            return rc;
+        if (lex_cmp(probe.term, probe.term_len, key, len) <= 0)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    int rc = lex_block_open(s, lo, it, err);
+    if (rc)
+        return rc;
+    for (;;) {
+        seg_lex_iter save = *it;
+        rc = seg_lex_next(it, peek, err);
+        if (rc <= 0)
+            return rc;
+        if (lex_cmp(it->term, it->term_len, key, len) >= 0) {
+            *it = save; /* leave the entry for the caller's next seg_lex_next */
+            return 1;
+        }
+    }
+}
+
+int seg_lex_seek(seg *s, const char *from, size_t len, seg_lex_iter *it, idx_err *err)
+{
+    seg_term t;
+    int rc = lex_seek(s, from, len, it, &t, err);
+    return rc < 0 ? rc : 0;
+}
+
+int seg_lookup(seg *s, const char *term, size_t len, seg_term *out, idx_err *err)
+{
+    if (len > SEG_MAX_TERM)
+        return 0;
+    seg_lex_iter it;
+    seg_term t;
+    int rc = lex_seek(s, term, len, &it, &t, err);
+    if (rc <= 0)
+        return rc;
+    rc = seg_lex_next(&it, &t, err);
+    if (rc <= 0)
+        return rc;
+    if (lex_cmp(it.term, it.term_len, term, len) != 0)
+        return 0;
+    *out = t;
+    return 1;
+}
+
+/* ---- postings ---- */
+
+static int cur_bad(seg_cursor *c, idx_err *err, const char *why)
+{
+    c->doc = SEG_END;
+    return seg_bad(err, c->s, SEG_POST, c->t.post_off, why);
+}
+
+/* Decodes block b: docids, title and body frequencies. */
+static int cur_load(seg_cursor *c, uint32_t b, idx_err *err)
+{
+    uint64_t off, end, pos_off;
+    uint32_t prev;
+    if (c->skips) {
+        const uint8_t *e = c->skips + (uint64_t)b * SEG_SKIP_ENTRY;
+        off = c->data_off + rd_u32(e + 4);
+        end = b + 1 < c->n_blocks ? c->data_off + rd_u32(e + SEG_SKIP_ENTRY + 4)
+                                  : c->t.post_off + c->t.post_len;
+        pos_off = c->t.pos_off + rd_u32(e + 8);
+        prev = b ? rd_u32(e - SEG_SKIP_ENTRY) : UINT32_MAX;
+    } else {
+        off = c->data_off;
+        end = c->t.post_off + c->t.post_len;
+        pos_off = c->t.pos_off;
+        prev = UINT32_MAX;
+    }
+    if (end < off || end > c->t.post_off + c->t.post_len)
+        return cur_bad(c, err, "skip table offsets out of range");
+    const uint8_t *p = cfr_get(c->s->f[SEG_POST], off, end - off, err);
+    if (!p) {
+        c->doc = SEG_END;
+        return IDX_EDATA;
+    }
+    uint32_t n = b + 1 < c->n_blocks ? CODEC_BLOCK : c->t.df - b * CODEC_BLOCK;
+    size_t avail = (size_t)(end - off), a, used = 0;
+    if (!(a = codec_unpack(p, avail, n, c->docs)))
+        return cur_bad(c, err, "undecodable docid block");
+    used += a;
+    if (!(a = codec_unpack(p + used, avail - used, n, c->tfb)))
+        return cur_bad(c, err, "undecodable frequency block");
+    used += a;
+    if (!(a = codec_unpack(p + used, avail - used, n, c->tft)))
+        return cur_bad(c, err, "undecodable frequency block");
+    /* Gaps are stored minus one (docids strictly increase); prev starts at -1. */
+    uint64_t d = (uint64_t)prev + 1;
+    if (prev == UINT32_MAX)
+        d = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        d += c->docs[i];
+        if (d >= c->s->n_docs || (c->tft[i] | c->tfb[i]) == 0)
+            return cur_bad(c, err, "posting out of range");
+        c->docs[i] = (uint32_t)d;
+        d++;
+    }
+    if (c->skips && c->docs[n - 1] != rd_u32(c->skips + (uint64_t)b * SEG_SKIP_ENTRY))
+        return cur_bad(c, err, "skip entry disagrees with its block");
+    c->block = b;
+    c->n = n;
+    c->i = 0;
+    c->block_pos_off = pos_off;
+    c->pos_done_off = 0;
+    c->pos_done_doc = 0;
+    c->doc = c->docs[0];
+    c->tf_title = c->tft[0];
+    c->tf_body = c->tfb[0];
+    return 0;
+}
+
+int seg_cursor_open(seg *s, const seg_term *t, seg_cursor *c, idx_err *err)
+{
+    c->s = s;
+    c->t = *t;
+    c->n_blocks = (t->df + CODEC_BLOCK - 1) / CODEC_BLOCK;
+    c->skips = NULL;
+    c->data_off = t->post_off;
+    c->doc = SEG_END;
+    if (t->df == 0)
+        return 0;
+    if (c->n_blocks > 1) {
+        uint64_t skip_len = (uint64_t)c->n_blocks * SEG_SKIP_ENTRY;
+        if (skip_len > t->post_len)
+            return cur_bad(c, err, "skip table longer than the posting list");
+        c->skips = cfr_get(s->f[SEG_POST], t->post_off, skip_len, err);
+        if (!c->skips)
+            return IDX_EDATA;
+        c->data_off = t->post_off + skip_len;
+    }
+    return cur_load(c, 0, err);
+}
+
+int seg_cursor_next(seg_cursor *c, idx_err *err)
+{
+    if (c->doc == SEG_END)
+        return 0;
+    if (++c->i < c->n) {
+        c->doc = c->docs[c->i];
+        c->tf_title = c->tft[c->i];
+        c->tf_body = c->tfb[c->i];
+        return 0;
+    }
+    if (c->block + 1 >= c->n_blocks) {
+        c->doc = SEG_END;
+        return 0;
+    }
+    return cur_load(c, c->block + 1, err);
+}
+
+/* First block at or after `from` whose last docid is >= target. */
+static uint32_t cur_find_block(const seg_cursor *c, uint32_t from, uint32_t target)
+{
+    uint32_t lo = from, hi = c->n_blocks;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (rd_u32(c->skips + (uint64_t)mid * SEG_SKIP_ENTRY) < target)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int seg_cursor_seek(seg_cursor *c, uint32_t target, idx_err *err)
+{
+    if (c->doc == SEG_END || c->doc >= target)
+        return 0;
+    if (c->docs[c->n - 1] < target) {
+        if (!c->skips) {
+            c->doc = SEG_END;
+            return 0;
+        }
+        uint32_t b = cur_find_block(c, c->block + 1, target);
+        if (b >= c->n_blocks) {
+            c->doc = SEG_END;
+            return 0;
+        }
+        int rc = cur_load(c, b, err);
+        if (rc)
+            return rc;
+    }
+    uint32_t i = c->i;
+    while (c->docs[i] < target)
+        i++;
+    c->i = i;
+    c->doc = c->docs[i];
+    c->tf_title = c->tft[i];
+    c->tf_body = c->tfb[i];
+    return 0;
+}
+
+int seg_cursor_block_info(const seg_cursor *c, uint32_t target, uint32_t *last_doc, float *bound)
+{
+    if (!c->skips) {
+        if (c->doc == SEG_END || c->docs[c->n - 1] < target)
+            return 0;
+        *last_doc = c->docs[c->n - 1];
+        *bound = c->t.bound;
+        return 1;
+    }
+    uint32_t b = cur_find_block(c, c->doc == SEG_END ? c->n_blocks : c->block, target);
+    if (b >= c->n_blocks)
+        return 0;
+    const uint8_t *e = c->skips + (uint64_t)b * SEG_SKIP_ENTRY;
+    uint32_t bits = rd_u32(e + 12);
+    *last_doc = rd_u32(e);
+    memcpy(bound, &bits, 4);
+    return 1;
+}
+
+/* Decodes `n` position varints (first absolute, then gaps >= 1). */
+static size_t pos_decode(const uint8_t *p, size_t avail, uint32_t n, uint32_t *out)
+{
+    size_t used = 0;
+    uint64_t at = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t v;
+        size_t a = codec_get_varint32(p + used, avail - used, &v);
+        if (!a || (k && v == 0))
+            return 0;
+        at = k ? at + v : v;
+        if (at > UINT32_MAX)
+            return 0;
+        out[k] = (uint32_t)at;
+        used += a;
+    }
+    return n ? used : 1; /* 1 marks success for an empty list */
+}
+
+int seg_cursor_positions(seg_cursor *c, uint32_t *title, uint32_t *body, idx_err *err)
+{
+    if (c->doc == SEG_END)
+        return 0;
+    uint64_t start = c->block_pos_off;
+    uint64_t end = c->t.pos_off + c->t.pos_len;
+    if (start > end)
+        return cur_bad(c, err, "position offset out of range");
+    const uint8_t *p = cfr_get(c->s->f[SEG_POS], start, end - start, err);
+    if (!p)
+        return IDX_EDATA;
+    size_t avail = (size_t)(end - start);
+    /* Skip the positions of the block's earlier documents, resuming where the
+     * last call stopped when the cursor only moved forward. */
+    if (c->pos_done_doc > c->i) {
+        c->pos_done_doc = 0;
+        c->pos_done_off = 0;
+    }
+    uint64_t skip = 0;
+    for (uint32_t k = c->pos_done_doc; k < c->i; k++)
+        skip += (uint64_t)c->tft[k] + c->tfb[k];
+    size_t off = (size_t)c->pos_done_off;
+    if (skip) {
+        size_t a = codec_skip_varints(p + off, avail - off, skip);
+        if (!a)
+            return seg_bad(err, c->s, SEG_POS, start, "position list truncated");
+        off += a;
+    }
+    size_t a = pos_decode(p + off, avail - off, c->tf_title, title);
+    size_t b = a ? pos_decode(p + off + (c->tf_title ? a : 0), avail - off - (c->tf_title ? a : 0),
+                              c->tf_body, body)
+                 : 0;
+    if (!a || !b)
+        return seg_bad(err, c->s, SEG_POS, start + off, "undecodable position list");
+    c->pos_done_doc = c->i;
+    c->pos_done_off = off;
+    return 0;
+}
+
+/* ---- documents ---- */
+
+void seg_doc_lens(const seg *s, uint32_t doc, uint32_t *len_title, uint32_t *len_body)
+{
+    assert(doc < s->n_docs);
+    *len_title = rd_u32(s->len_title + 4ull * doc);
+    *len_body = rd_u32(s->len_body + 4ull * doc);
+}
+
+uint32_t seg_doc_date(const seg *s, uint32_t doc)
+{
+    assert(doc < s->n_docs);
+    idx_err ignore = {0};
+    /* Dates are a filter: a damaged page reads as "no date", and idx check reports it. */
+    const uint8_t *p = cfr_get(s->f[SEG_DOCS], s->off_date + 4ull * doc, 4, &ignore);
+    return p ? rd_u32(p) : 0;
+}
+
+const char *seg_doc_id(seg *s, uint32_t doc, size_t *len, idx_err *err)
+{
+    assert(doc < s->n_docs);
+    const uint8_t *o = cfr_get(s->f[SEG_DOCS], s->off_id_off + 8ull * doc, 16, err);
+    if (!o)
+        return NULL;
+    uint64_t a = rd_u64(o), b = rd_u64(o + 8);
+    if (a > b || b > s->id_blob_len) {
+        seg_bad(err, s, SEG_DOCS, s->off_id_off + 8ull * doc, "id offsets out of range");
+        return NULL;
+    }
+    *len = (size_t)(b - a);
+    return (const char *)cfr_get(s->f[SEG_DOCS], s->off_id_blob + a, b - a, err);
+}
+
+int seg_find_id(seg *s, const char *id, size_t len, uint32_t *doc, idx_err *err)
+{
+    const uint8_t *by_id = cfr_get(s->f[SEG_DOCS], s->off_by_id, 4ull * s->n_docs, err);
+    if (!by_id)
+        return IDX_EDATA;
+    uint32_t lo = 0, hi = s->n_docs;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        uint32_t d = rd_u32(by_id + 4ull * mid);
+        if (d >= s->n_docs)
+            return seg_bad(err, s, SEG_DOCS, s->off_by_id + 4ull * mid, "id order out of range");
+        size_t dl;
+        const char *did = seg_doc_id(s, d, &dl, err);
+        if (!did)
+            return IDX_EDATA;
+        int c = lex_cmp(did, dl, id, len);
+        if (c == 0) {
+            *doc = d;
+            return 1;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+/* Inflates store block `b` into scratch; returns its raw bytes or NULL. */
+static const uint8_t *store_block(seg *s, uint64_t b, buf *scratch, uint32_t *first_rec,
+                                  size_t *raw_len, idx_err *err)
+{
+    const uint8_t *e =
+        cfr_get(s->f[SEG_STORE], s->store_table + b * STORE_TABLE_ENTRY, STORE_TABLE_ENTRY, err);
+    if (!e)
+        return NULL;
+    uint64_t off = rd_u64(e);
+    uint32_t clen = rd_u32(e + 8), rlen = rd_u32(e + 12);
+    *first_rec = rd_u32(e + 16);
+    const uint8_t *c = cfr_get(s->f[SEG_STORE], off, clen, err);
+    if (!c)
+        return NULL;
+    scratch->len = 0;
+    if (buf_reserve(scratch, (size_t)rlen + 1)) {
+        err_set(err, IDX_ENOMEM, "out of memory");
+        return NULL;
+    }
+    uLongf out_len = rlen;
+    if (uncompress(scratch->p, &out_len, c, clen) != Z_OK || out_len != rlen) {
+        seg_bad(err, s, SEG_STORE, off, "stored block does not decompress");
+        return NULL;
+    }
+    scratch->len = rlen;
+    *raw_len = rlen;
+    return scratch->p;
+}
+
+/* Parses one stored record at p; returns bytes used or 0. */
+static size_t store_record(const uint8_t *p, size_t avail, seg_doc *out)
+{
+    size_t used = 0;
+    for (int f = 0; f < 7; f++) {
+        uint64_t len;
+        size_t a = codec_get_varint(p + used, avail - used, &len);
+        if (!a || len > avail - used - a)
+            return 0;
+        used += a;
+        out->field[f] = (const char *)p + used;
+        out->len[f] = (size_t)len;
+        used += (size_t)len;
+    }
+    return used;
+}
+
+int seg_doc_get(seg *s, uint32_t doc, buf *scratch, seg_doc *out, idx_err *err)
+{
+    assert(doc < s->n_docs);
+    const uint8_t *r = cfr_get(s->f[SEG_DOCS], s->off_store_rec + 4ull * doc, 4, err);
+    if (!r)
+        return IDX_EDATA;
+    uint32_t rec = rd_u32(r);
+    /* Binary search the block holding record `rec` by first_rec. */
+    uint64_t lo = 0, hi = s->store_blocks;
+    while (hi - lo > 1) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        const uint8_t *e = cfr_get(s->f[SEG_STORE], s->store_table + mid * STORE_TABLE_ENTRY,
+                                   STORE_TABLE_ENTRY, err);
+        if (!e)
+            return IDX_EDATA;
+        if (rd_u32(e + 16) <= rec)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    uint32_t first;
+    size_t raw_len;
+    if (s->store_blocks == 0)
+        return seg_bad(err, s, SEG_STORE, 0, "document store is empty");
+    const uint8_t *p = store_block(s, lo, scratch, &first, &raw_len, err);
+    if (!p)
+        return IDX_EDATA;
+    if (first > rec)
+        return seg_bad(err, s, SEG_STORE, s->store_table, "store table out of order");
+    size_t off = 0;
+    for (uint32_t k = first;; k++) {
+        if (off >= raw_len)
+            return seg_bad(err, s, SEG_STORE, s->store_table, "stored record missing");
+        size_t a = store_record(p + off, raw_len - off, out);
+        if (!a)
+            return seg_bad(err, s, SEG_STORE, s->store_table, "undecodable stored record");
+        if (k == rec)
+            return 0;
+        off += a;
+    }
+}
+
+/* ---- integrity check ---- */
+
+static int check_postings(seg *s, const seg_term *t, const char *term, idx_err *err)
+{
+    seg_cursor c;
+    int rc = seg_cursor_open(s, t, &c, err);
+    uint32_t *pos = NULL;
+    size_t cap = 0;
+    uint64_t df = 0, cf = 0;
+    while (!rc && c.doc != SEG_END) {
+        size_t need = (size_t)c.tf_title + c.tf_body;
+        if (need > cap) {
+            uint32_t *p = realloc(pos, need * sizeof *p);
+            if (!p) {
+                rc = err_set(err, IDX_ENOMEM, "out of memory");
+                break;
+            }
+            pos = p;
+            cap = need;
+        }
+        df++;
+        cf += need;
+        rc = seg_cursor_positions(&c, pos, pos + c.tf_title, err);
+        if (!rc)
+            rc = seg_cursor_next(&c, err);
+    }
+    free(pos);
+    if (!rc && (df != t->df || cf != t->cf))
+        rc = seg_bad(err, s, SEG_POST, t->post_off,
+                     "posting list length or frequencies disagree with the lexicon");
+    if (rc && err->code && !strstr(err->msg, "term '")) {
+        size_t n = strlen(err->msg);
+        snprintf(err->msg + n, sizeof err->msg - n, " (term '%s')", term);
+    }
+    return rc;
+}
+
+static int check_lexicon(seg *s, idx_err *err)
+{
+    seg_lex_iter it;
+    int rc = seg_lex_seek(s, "", 0, &it, err);
+    char prev[SEG_MAX_TERM + 1];
+    size_t prev_len = 0;
+    uint64_t count = 0, post_at = CFILE_HEADER, pos_at = CFILE_HEADER;
+    seg_term t;
+    while (!rc && (rc = seg_lex_next(&it, &t, err)) == 1) {
+        rc = 0;
+        if (count && lex_cmp(prev, prev_len, it.term, it.term_len) >= 0)
+            return seg_bad(err, s, SEG_LEX, 0, "lexicon terms out of order");
+        if (t.post_off != post_at || t.pos_off != pos_at)
+            return seg_bad(err, s, SEG_LEX, 0, "lexicon offsets not contiguous");
+        memcpy(prev, it.term, it.term_len);
+        prev_len = it.term_len;
+        post_at += t.post_len;
+        pos_at += t.pos_len;
+        count++;
+        rc = check_postings(s, &t, it.term, err);
+    }
+    if (rc < 0)
+        return rc;
+    if (count != s->n_terms)
+        return seg_bad(err, s, SEG_LEX, 0, "lexicon holds fewer terms than its trailer says");
+    if (post_at != cfr_body_end(s->f[SEG_POST]) || pos_at != cfr_body_end(s->f[SEG_POS]))
+        return seg_bad(err, s, SEG_POST, post_at, "posting data not covered by the lexicon");
+    return 0;
+}
+
+static int check_docs(seg *s, idx_err *err)
+{
+    const uint8_t *by_id = cfr_get(s->f[SEG_DOCS], s->off_by_id, 4ull * s->n_docs, err);
+    const uint8_t *recs = cfr_get(s->f[SEG_DOCS], s->off_store_rec, 4ull * s->n_docs, err);
+    if (!by_id || !recs)
+        return IDX_EDATA;
+    buf scratch = {0};
+    int rc = 0;
+    const char *prev = NULL;
+    size_t prev_len = 0;
+    for (uint32_t i = 0; i < s->n_docs && !rc; i++) {
+        uint32_t d = rd_u32(by_id + 4ull * i);
+        size_t len;
+        const char *id = d < s->n_docs ? seg_doc_id(s, d, &len, err) : NULL;
+        if (!id) {
+            rc = err->code ? err->code
+                           : seg_bad(err, s, SEG_DOCS, s->off_by_id + 4ull * i, "bad id order");
+            break;
+        }
+        if (prev && lex_cmp(prev, prev_len, id, len) >= 0)
+            rc = seg_bad(err, s, SEG_DOCS, s->off_by_id + 4ull * i, "ids not unique and sorted");
+        prev = id;
+        prev_len = len;
+    }
+    for (uint32_t d = 0; d < s->n_docs && !rc; d++) {
+        if (rd_u32(recs + 4ull * d) >= s->stats.store_records) {
+            rc = seg_bad(err, s, SEG_DOCS, s->off_store_rec + 4ull * d, "store record out of range");
+            break;
+        }
+        seg_doc doc;
+        size_t len;
+        rc = seg_doc_get(s, d, &scratch, &doc, err);
+        const char *id = rc ? NULL : seg_doc_id(s, d, &len, err);
+        if (!rc && (!id || len != doc.len[SEG_F_ID] || memcmp(id, doc.field[SEG_F_ID], len)))
+            rc = seg_bad(err, s, SEG_STORE, 0, "stored article does not match its id");
+    }
+    buf_free(&scratch);
+    return rc;
+}
+
+static int check_store(seg *s, idx_err *err)
+{
+    buf scratch = {0};
+    uint64_t expect = 0;
+    int rc = 0;
+    for (uint64_t b = 0; b < s->store_blocks && !rc; b++) {
+        uint32_t first;
+        size_t raw_len;
+        const uint8_t *p = store_block(s, b, &scratch, &first, &raw_len, err);
+        if (!p) {
+            rc = IDX_EDATA;
+            break;
+        }
+        if (first != expect) {
+            rc = seg_bad(err, s, SEG_STORE, s->store_table + b * STORE_TABLE_ENTRY,
+                         "store block numbering broken");
+            break;
+        }
+        size_t off = 0;
+        while (off < raw_len) {
+            seg_doc d;
+            size_t a = store_record(p + off, raw_len - off, &d);
+            if (!a) {
+                rc = seg_bad(err, s, SEG_STORE, s->store_table + b * STORE_TABLE_ENTRY,
+                             "undecodable stored record");
+                break;
+            }
+            off += a;
+            expect++;
+        }
+    }
+    buf_free(&scratch);
+    if (!rc && expect != s->stats.store_records)
+        rc = seg_bad(err, s, SEG_STORE, s->store_table, "store record count mismatch");
+    return rc;
+}
+
+int seg_check(seg *s, idx_err *err)
+{
+    for (int i = 0; i < SEG_NFILES; i++) {
+        int rc = cfr_verify_all(s->f[i], err);
+        if (rc)
+            return rc;
+    }
+    int rc = check_lexicon(s, err);
+    if (!rc)
+        rc = check_store(s, err);
+    if (!rc)
+        rc = check_docs(s, err);
+    return rc;
+}

@@ -1,0 +1,139 @@
+/* segment: read access to one segment of an index (docs/FORMAT.md).
+ *
+ * A segment is five checked files (cfile.h) named <seg>.lex, .post, .pos,
+ * .docs and .store inside the index directory. seg_open maps them and checks
+ * their footers; every later read goes through cfr_get, so a damaged page is
+ * reported (IDX_EDATA, file and offset), never decoded as garbage.
+ *
+ * Docids are segment-local, dense 0..n_docs-1, in build order. A seg is
+ * read-only after open and may be shared by threads; cursors and iterators
+ * belong to one thread each. */
+#ifndef IDX_SEGMENT_H
+#define IDX_SEGMENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/cfile.h"
+#include "common/codec.h"
+#include "common/status.h"
+
+#define SEG_END UINT32_MAX
+#define SEG_LEX_BLOCK 32 /* lexicon entries per front-coding block */
+#define SEG_SKIP_ENTRY 16 /* bytes per skip entry: last doc, doc offset, pos offset, bound */
+#define SEG_MAX_TERM 255  /* bytes; the analyzer's limit is far lower */
+
+/* Field-scoped terms are stored with a prefix no analysed word contains. */
+#define SEG_PREFIX_AUTHOR "a:"
+#define SEG_PREFIX_CATEGORY "c:"
+
+typedef struct seg seg;
+
+/* A lexicon entry. `bound` is the largest idf-free BM25 part (bm25_sat) any
+ * document reaches for this term under the parameters recorded in the index
+ * meta; the skip table carries the same per block. */
+typedef struct seg_term {
+    uint32_t df;
+    uint64_t cf;
+    uint64_t post_off, post_len; /* absolute offsets in <seg>.post */
+    uint64_t pos_off, pos_len;   /* absolute offsets in <seg>.pos */
+    float bound;
+} seg_term;
+
+int seg_open(const char *dir, const char *name, seg **out, idx_err *err);
+void seg_close(seg *s);
+
+uint32_t seg_ndocs(const seg *s);
+uint64_t seg_nterms(const seg *s);
+
+/* 1 and *out filled if the term exists, 0 if not, negative on damage. */
+int seg_lookup(seg *s, const char *term, size_t len, seg_term *out, idx_err *err);
+
+/* Lexicon iteration in byte order from the first term >= `from`. */
+typedef struct seg_lex_iter {
+    seg *s;
+    uint64_t block;     /* current block */
+    uint32_t in_block;  /* entries consumed in it */
+    const uint8_t *p, *end;
+    uint64_t post_off, pos_off;
+    char term[SEG_MAX_TERM + 1];
+    size_t term_len;
+} seg_lex_iter;
+
+int seg_lex_seek(seg *s, const char *from, size_t len, seg_lex_iter *it, idx_err *err);
+/* 1 with the next term (it->term, it->term_len) and *out; 0 at the end; <0 damage. */
+int seg_lex_next(seg_lex_iter *it, seg_term *out, idx_err *err);
+
+/* A posting cursor: documents of one term in increasing docid order. */
+typedef struct seg_cursor {
+    uint32_t doc;      /* current document, SEG_END when exhausted */
+    uint32_t tf_title; /* frequencies of the current document */
+    uint32_t tf_body;
+
+    /* private */
+    seg *s;
+    seg_term t;
+    uint32_t n_blocks, block;      /* block currently decoded */
+    const uint8_t *skips;          /* n_blocks entries, NULL when n_blocks == 1 */
+    uint64_t data_off;             /* first block (after the skip table) */
+    uint32_t n, i;                 /* docs in the decoded block, index of current */
+    uint32_t docs[CODEC_BLOCK], tft[CODEC_BLOCK], tfb[CODEC_BLOCK];
+    uint64_t block_pos_off;        /* positions of the decoded block */
+    uint64_t pos_done_off;         /* bytes of the block's positions already skipped... */
+    uint32_t pos_done_doc;         /* ...up to this index in the block */
+} seg_cursor;
+
+/* Positions the cursor on the term's first document. */
+int seg_cursor_open(seg *s, const seg_term *t, seg_cursor *c, idx_err *err);
+/* Moves to the next document (doc = SEG_END at the end). */
+int seg_cursor_next(seg_cursor *c, idx_err *err);
+/* Moves to the first document >= target, skipping whole blocks unread. */
+int seg_cursor_seek(seg_cursor *c, uint32_t target, idx_err *err);
+
+/* Block-max support without decoding: for the block that would hold
+ * `target`, its last docid and the block's idf-free bound. Returns 0 if
+ * target is past the last document. */
+int seg_cursor_block_info(const seg_cursor *c, uint32_t target, uint32_t *last_doc, float *bound);
+
+/* Decodes the positions of the current document into title[tf_title] and
+ * body[tf_body] (caller-sized). Only this document's positions are decoded;
+ * those of earlier documents in the block are skipped byte-wise. */
+int seg_cursor_positions(seg_cursor *c, uint32_t *title, uint32_t *body, idx_err *err);
+
+/* Per-document data. Out-of-range docids are the caller's bug (asserted). */
+void seg_doc_lens(const seg *s, uint32_t doc, uint32_t *len_title, uint32_t *len_body);
+uint32_t seg_doc_date(const seg *s, uint32_t doc); /* YYYYMMDD, 0 if none */
+/* The external id (not NUL-terminated), or NULL on damage. */
+const char *seg_doc_id(seg *s, uint32_t doc, size_t *len, idx_err *err);
+/* 1 and *doc if an article with this id exists, 0 if not, <0 on damage. */
+int seg_find_id(seg *s, const char *id, size_t len, uint32_t *doc, idx_err *err);
+
+/* A stored article; pointers into `scratch`, valid until it is reused. */
+typedef struct seg_doc {
+    const char *field[7];
+    size_t len[7];
+} seg_doc;
+enum { SEG_F_ID, SEG_F_TITLE, SEG_F_URL, SEG_F_DATE, SEG_F_AUTHOR, SEG_F_CATEGORY, SEG_F_BODY };
+extern const char *const seg_field_names[7];
+
+int seg_doc_get(seg *s, uint32_t doc, buf *scratch, seg_doc *out, idx_err *err);
+
+/* Component files and sizes, for `idx stats`. */
+enum { SEG_LEX, SEG_POST, SEG_POS, SEG_DOCS, SEG_STORE, SEG_NFILES };
+extern const char *const seg_file_ext[SEG_NFILES];
+cfr *seg_file(const seg *s, int which);
+
+/* Average field lengths recorded at build time (tokens per document). */
+typedef struct seg_stats {
+    uint64_t tokens_title, tokens_body;
+    uint64_t store_records; /* including records superseded by a later duplicate */
+} seg_stats;
+void seg_get_stats(const seg *s, seg_stats *out);
+
+/* Full structural verification for `idx check`: every page checksum, then
+ * every lexicon entry, posting list, position list, doc table entry and
+ * stored record decoded and checked against the invariants of FORMAT.md. */
+int seg_check(seg *s, idx_err *err);
+
+#endif

@@ -1,0 +1,95 @@
+#include "indexer/docstore.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <zlib.h>
+
+#include "common/cfile.h"
+#include "common/codec.h"
+
+struct docstore {
+    cfw *f;
+    buf table;
+    uint64_t blocks, records;
+};
+
+void docstore_put_record(buf *raw, const char *const field[7], const size_t len[7])
+{
+    for (int i = 0; i < 7; i++) {
+        codec_put_varint(raw, len[i]);
+        buf_put(raw, field[i], len[i]);
+    }
+}
+
+int docstore_pack(const buf *raw, buf *out, idx_err *err)
+{
+    uLongf cap = compressBound((uLong)raw->len);
+    out->len = 0;
+    if (buf_reserve(out, cap))
+        return err_set(err, IDX_ENOMEM, "out of memory compressing documents");
+    if (compress2(out->p, &cap, raw->p, (uLong)raw->len, Z_DEFAULT_COMPRESSION) != Z_OK)
+        return err_set(err, IDX_EINTERNAL, "zlib failed to compress a document block");
+    out->len = cap;
+    return 0;
+}
+
+int docstore_create(const char *dir, const char *name, docstore **out, idx_err *err)
+{
+    docstore *d = calloc(1, sizeof *d);
+    if (!d)
+        return err_set(err, IDX_ENOMEM, "out of memory");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.store", dir, name);
+    int rc = cfw_create(path, "store", &d->f, err);
+    if (rc) {
+        free(d);
+        return rc;
+    }
+    *out = d;
+    return 0;
+}
+
+int docstore_add(docstore *d, const buf *packed, size_t raw_len, uint32_t n_records, idx_err *err)
+{
+    if (raw_len > UINT32_MAX || packed->len > UINT32_MAX)
+        return err_set(err, IDX_EINTERNAL, "document block too large");
+    buf_put_u64(&d->table, cfw_tell(d->f));
+    buf_put_u32(&d->table, (uint32_t)packed->len);
+    buf_put_u32(&d->table, (uint32_t)raw_len);
+    buf_put_u32(&d->table, (uint32_t)d->records);
+    d->blocks++;
+    d->records += n_records;
+    if (cfw_write(d->f, packed->p, packed->len))
+        return err_set(err, IDX_EIO, "writing the document store failed");
+    return d->table.oom ? err_set(err, IDX_ENOMEM, "out of memory") : 0;
+}
+
+uint64_t docstore_records(const docstore *d)
+{
+    return d->records;
+}
+
+int docstore_close(docstore *d, idx_err *err)
+{
+    uint64_t table_off = cfw_tell(d->f);
+    cfw_write(d->f, d->table.p, d->table.len);
+    buf t = {0};
+    buf_put_u64(&t, d->blocks);
+    buf_put_u64(&t, d->records);
+    buf_put_u64(&t, table_off);
+    cfw_write(d->f, t.p, t.len);
+    buf_free(&t);
+    int rc = cfw_close(d->f, err);
+    buf_free(&d->table);
+    free(d);
+    return rc;
+}
+
+void docstore_abort(docstore *d)
+{
+    if (!d)
+        return;
+    cfw_abort(d->f);
+    buf_free(&d->table);
+    free(d);
+}

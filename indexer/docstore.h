@@ -1,0 +1,37 @@
+/* docstore: the zlib-compressed store of articles (<seg>.store).
+ *
+ * Records (id, title, url, date, author, category, body: each a varint
+ * length and the bytes) are grouped into blocks of about DOCSTORE_BLOCK raw
+ * bytes and each block is deflated on its own, so fetching one article
+ * inflates one block. Blocks are built by the analysis workers in parallel
+ * (docstore_pack) and appended in order by the build (docstore_add). */
+#ifndef IDX_DOCSTORE_H
+#define IDX_DOCSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/status.h"
+
+/* Bigger blocks compress better (zlib's window is 32 KiB, so gains flatten
+ * beyond a few windows) but cost more to inflate per fetched article. */
+#define DOCSTORE_BLOCK (64 * 1024)
+
+/* Appends one record (7 fields in segment.h's SEG_F_* order) to raw. */
+void docstore_put_record(buf *raw, const char *const field[7], const size_t len[7]);
+
+/* Deflates raw into out (replacing its contents). */
+int docstore_pack(const buf *raw, buf *out, idx_err *err);
+
+typedef struct docstore docstore;
+
+int docstore_create(const char *dir, const char *name, docstore **out, idx_err *err);
+/* Appends a block made by docstore_pack holding n_records records. */
+int docstore_add(docstore *d, const buf *packed, size_t raw_len, uint32_t n_records, idx_err *err);
+uint64_t docstore_records(const docstore *d);
+/* Writes the block table and trailer, syncs, frees d. */
+int docstore_close(docstore *d, idx_err *err);
+void docstore_abort(docstore *d);
+
+#endif

@@ -1,0 +1,866 @@
+/* reader: input walk, byte sources and dispatch to the format parsers.
+ * See reader.h for the contract and read_impl.h for the layering. */
+#include "indexer/reader.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "indexer/read_impl.h"
+
+/* Directory nesting beyond this is treated as a loop or a mistake. */
+#define WALK_MAX_DEPTH 256
+
+typedef struct rdr_entry {
+    char *path;   /* displayed and opened */
+    char *textid; /* relative to the INPUT argument; basename for a file INPUT */
+    int cmdline;  /* named on the command line: failing to open it is fatal */
+} rdr_entry;
+
+struct reader {
+    reader_format fmt;
+    reader_warn_fn warn;
+    void *warn_ctx;
+    size_t max_record;
+
+    rdr_entry *files;
+    size_t nfiles, capfiles, next;
+
+    rdr_file cur;
+    int cur_open;
+    const rdr_format_ops *ops;
+    /* The source buffer outlives each file so a directory of 100k small
+     * files does not allocate a megabyte per file. */
+    char *srcbuf;
+    size_t srccap;
+
+    reader_stats st;
+    char msg[1024];
+};
+
+/* ------------------------------------------------------------------ names */
+
+int reader_format_parse(const char *name)
+{
+    static const char *const names[] = {"auto", "jsonl", "trec", "text", "mediawiki"};
+    for (int i = 0; i < 5; i++)
+        if (strcmp(name, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *reader_format_name(reader_format f)
+{
+    switch (f) {
+    case FMT_AUTO:
+        return "auto";
+    case FMT_JSONL:
+        return "jsonl";
+    case FMT_TREC:
+        return "trec";
+    case FMT_TEXT:
+        return "text";
+    case FMT_MEDIAWIKI:
+        return "mediawiki";
+    }
+    return "?";
+}
+
+/* --------------------------------------------------------------- warnings */
+
+static void vwarn(rdr_file *f, uint64_t line, const char *fmt, va_list ap)
+{
+    reader *r = f->r;
+    if (!r->warn)
+        return;
+    vsnprintf(r->msg, sizeof r->msg, fmt, ap);
+    r->warn(r->warn_ctx, f->path, line, r->msg);
+}
+
+void rdr_warn(rdr_file *f, uint64_t line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vwarn(f, line, fmt, ap);
+    va_end(ap);
+}
+
+void rdr_bad(rdr_file *f, uint64_t line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vwarn(f, line, fmt, ap);
+    va_end(ap);
+    f->r->st.skipped++;
+}
+
+void rdr_bad_eof(rdr_file *f, uint64_t line, const char *why)
+{
+    if (f->src.truncated || f->src.corrupt) {
+        if (f->end_reported)
+            return;
+        f->end_reported = 1;
+        why = f->src.truncated ? "truncated gzip stream" : "corrupt gzip stream";
+    }
+    rdr_bad(f, line, "%s", why);
+}
+
+reader_stats *rdr_stats(rdr_file *f)
+{
+    return &f->r->st;
+}
+
+void rdr_claim_utf8(rdr_file *f, uint64_t abs_end, uint64_t line)
+{
+    rdr_src *s = &f->src;
+    size_t n = 0;
+    while (n < s->nbad && s->bad[n] < abs_end)
+        n++;
+    uint64_t count = n;
+    if (n) {
+        memmove(s->bad, s->bad + n, (s->nbad - n) * sizeof s->bad[0]);
+        s->nbad -= n;
+    }
+    if (s->nbad == 0) {
+        count += s->bad_untracked;
+        s->bad_untracked = 0;
+    }
+    if (count && line)
+        rdr_warn(f, line, "invalid UTF-8: %llu sequence%s replaced by U+FFFD",
+                 (unsigned long long)count, count == 1 ? "" : "s");
+}
+
+/* ------------------------------------------------------------------ UTF-8 */
+
+/* Classifies the sequence at p[0..n) (n >= 1, p[0] >= 0x80) per the
+ * well-formed table of the Unicode standard (3-7). Returns 1 if valid, 0 if
+ * invalid, -1 if it is a valid prefix cut by n. *len: the sequence length, or
+ * the maximal subpart to replace by one U+FFFD. */
+static int utf8_seq(const unsigned char *p, size_t n, size_t *len)
+{
+    unsigned c = p[0];
+    size_t need;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 3;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else {
+        *len = 1;
+        return 0;
+    }
+    for (size_t i = 1; i < need; i++) {
+        if (i >= n) {
+            *len = i;
+            return -1;
+        }
+        unsigned b = p[i];
+        if (b < lo || b > hi) {
+            *len = i;
+            return 0;
+        }
+        lo = 0x80, hi = 0xBF;
+    }
+    *len = need;
+    return 1;
+}
+
+/* Length of the valid prefix of p[0..n). *cut is set when what stops it is
+ * a valid but incomplete sequence at the very end. */
+static size_t utf8_valid_prefix(const unsigned char *p, size_t n, int *cut)
+{
+    size_t i = 0;
+    *cut = 0;
+    while (i < n) {
+        if (n - i >= 8) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            if (!(w & 0x8080808080808080ull)) {
+                i += 8;
+                continue;
+            }
+        }
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        int v = utf8_seq(p + i, n - i, &len);
+        if (v == 1) {
+            i += len;
+            continue;
+        }
+        *cut = v < 0;
+        return i;
+    }
+    return i;
+}
+
+/* ----------------------------------------------------------------- source */
+
+static int src_reserve(rdr_file *f, size_t need, idx_err *err)
+{
+    rdr_src *s = &f->src;
+    if (need <= s->cap)
+        return 0;
+    size_t ncap = s->cap ? s->cap : RDR_CHUNK;
+    while (ncap < need)
+        ncap *= 2;
+    char *nb = realloc(s->buf, ncap);
+    if (!nb)
+        return err_set(err, IDX_ENOMEM, "%s: out of memory for a %zu MB read buffer", f->path,
+                       ncap >> 20);
+    s->buf = nb;
+    s->cap = ncap;
+    return 0;
+}
+
+/* Replaces the invalid sequences of buf[from..from+n) with U+FFFD (three
+ * bytes, so the region may grow), recording their stream offsets. An
+ * incomplete sequence at the end goes to the carry unless at_eof. Returns the
+ * new end of valid data. */
+static int src_sanitize(rdr_file *f, size_t from, size_t n, int at_eof, size_t *new_lim,
+                        idx_err *err)
+{
+    rdr_src *s = &f->src;
+    unsigned char *tmp = malloc(n);
+    if (!tmp)
+        return err_set(err, IDX_ENOMEM, "out of memory");
+    memcpy(tmp, s->buf + from, n);
+    if (src_reserve(f, from + 3 * n + 8, err)) {
+        free(tmp);
+        return err->code;
+    }
+    unsigned char *out = (unsigned char *)s->buf + from;
+    size_t i = 0, o = 0;
+    while (i < n) {
+        int cut;
+        size_t v = utf8_valid_prefix(tmp + i, n - i, &cut);
+        memcpy(out + o, tmp + i, v);
+        i += v, o += v;
+        if (i == n)
+            break;
+        size_t len;
+        if (cut && !at_eof) {
+            s->ncarry = n - i;
+            memcpy(s->carry, tmp + i, n - i);
+            break;
+        }
+        utf8_seq(tmp + i, n - i, &len);
+        i += len;
+        if (s->nbad < RDR_BAD_UTF8_TRACK)
+            s->bad[s->nbad++] = s->abs_base + from + o;
+        else
+            s->bad_untracked++;
+        f->r->st.utf8_replaced++;
+        out[o++] = 0xEF, out[o++] = 0xBF, out[o++] = 0xBD;
+    }
+    free(tmp);
+    *new_lim = from + o;
+    return 0;
+}
+
+static int src_read_error(rdr_file *f, idx_err *err)
+{
+    rdr_src *s = &f->src;
+    int zerr;
+    const char *msg = gzerror(s->gz, &zerr);
+    if (zerr == Z_ERRNO)
+        return err_errno(err, IDX_EDATA, errno, "%s: read failed", f->path);
+    if (zerr == Z_MEM_ERROR)
+        return err_set(err, IDX_ENOMEM, "%s: out of memory in zlib", f->path);
+    /* A data error: the file is damaged, not the machine. */
+    s->corrupt = 1;
+    (void)msg;
+    return 0;
+}
+
+int rdr_fill(rdr_file *f, idx_err *err)
+{
+    rdr_src *s = &f->src;
+    size_t start_lim = s->lim;
+    while (!s->eof) {
+        if (s->pos > 0 && s->cap - s->lim < RDR_CHUNK + 16) {
+            memmove(s->buf, s->buf + s->pos, s->lim - s->pos);
+            s->abs_base += s->pos;
+            s->lim -= s->pos;
+            start_lim -= s->pos;
+            s->pos = 0;
+        }
+        if (src_reserve(f, s->lim + RDR_CHUNK + 16, err))
+            return err->code;
+        size_t at = s->lim;
+        memcpy(s->buf + at, s->carry, s->ncarry);
+        size_t have = s->ncarry;
+        s->ncarry = 0;
+        int k = gzread(s->gz, s->buf + at + have, RDR_CHUNK);
+        if (k < 0) {
+            int rc = src_read_error(f, err);
+            if (rc)
+                return rc;
+            k = 0;
+        } else if (k == 0) {
+            int zerr;
+            gzerror(s->gz, &zerr);
+            if (zerr == Z_BUF_ERROR)
+                s->truncated = 1;
+            else if (zerr != Z_OK) {
+                int rc = src_read_error(f, err);
+                if (rc)
+                    return rc;
+            }
+        }
+        if (k == 0)
+            s->eof = 1;
+        if (s->raw_total == 0 && k > 0)
+            s->is_gz = !gzdirect(s->gz);
+        s->raw_total += (uint64_t)k;
+        f->r->st.bytes_raw += (uint64_t)k;
+        z_off_t in = gzoffset(s->gz);
+        if (in >= 0 && (uint64_t)in > s->in_total) {
+            f->r->st.bytes_in += (uint64_t)in - s->in_total;
+            s->in_total = (uint64_t)in;
+        }
+        have += (size_t)k;
+        /* A UTF-8 byte order mark says nothing a parser needs. */
+        if (!s->bom_done && s->abs_base + at == 0 && (have >= 3 || s->eof)) {
+            s->bom_done = 1;
+            if (have >= 3 && memcmp(s->buf, "\xEF\xBB\xBF", 3) == 0) {
+                memmove(s->buf, s->buf + 3, have - 3);
+                have -= 3;
+            }
+        } else if (!s->bom_done && !s->eof && have < 3) {
+            s->ncarry = have;
+            memcpy(s->carry, s->buf + at, have);
+            continue;
+        }
+        int cut;
+        size_t v = utf8_valid_prefix((unsigned char *)s->buf + at, have, &cut);
+        if (v == have) {
+            s->lim = at + have;
+        } else if (cut && !s->eof) {
+            s->lim = at + v;
+            s->ncarry = have - v;
+            memcpy(s->carry, s->buf + at + v, s->ncarry);
+        } else {
+            size_t nl = 0;
+            if (src_sanitize(f, at + v, have - v, s->eof, &nl, err))
+                return err->code;
+            s->lim = nl;
+        }
+        s->buf[s->lim] = '\0';
+        if (s->lim > start_lim)
+            return 1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------- text helpers */
+
+int rdr_iprefix(const char *p, size_t n, const char *lit)
+{
+    size_t m = strlen(lit);
+    if (n < m)
+        return 0;
+    for (size_t i = 0; i < m; i++) {
+        unsigned char a = (unsigned char)p[i], b = (unsigned char)lit[i];
+        if (a >= 'A' && a <= 'Z')
+            a += 32;
+        if (b >= 'A' && b <= 'Z')
+            b += 32;
+        if (a != b)
+            return 0;
+    }
+    return 1;
+}
+
+void rdr_put_utf8(buf *b, uint32_t cp)
+{
+    uint8_t o[4];
+    size_t n;
+    if ((cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF || cp == 0)
+        cp = 0xFFFD;
+    if (cp < 0x80) {
+        o[0] = (uint8_t)cp, n = 1;
+    } else if (cp < 0x800) {
+        o[0] = (uint8_t)(0xC0 | cp >> 6), o[1] = (uint8_t)(0x80 | (cp & 0x3F)), n = 2;
+    } else if (cp < 0x10000) {
+        o[0] = (uint8_t)(0xE0 | cp >> 12), o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (uint8_t)(0x80 | (cp & 0x3F)), n = 3;
+    } else {
+        o[0] = (uint8_t)(0xF0 | cp >> 18), o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+        o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F)), o[3] = (uint8_t)(0x80 | (cp & 0x3F)), n = 4;
+    }
+    buf_put(b, o, n);
+}
+
+static size_t utf8_encode(uint32_t cp, char out[4])
+{
+    buf b = {(uint8_t *)out, 0, 4, 0};
+    rdr_put_utf8(&b, cp);
+    return b.len;
+}
+
+size_t rdr_entity(const char *p, size_t n, size_t *consumed, char out[4])
+{
+    static const struct {
+        const char *name;
+        uint32_t cp;
+    } names[] = {
+        {"amp", '&'},       {"lt", '<'},        {"gt", '>'},        {"quot", '"'},
+        {"apos", '\''},     {"nbsp", ' '},      {"ensp", ' '},      {"emsp", ' '},
+        {"thinsp", ' '},    {"ndash", 0x2013},  {"mdash", 0x2014},  {"minus", 0x2212},
+        {"hellip", 0x2026}, {"lsquo", 0x2018},  {"rsquo", 0x2019},  {"ldquo", 0x201C},
+        {"rdquo", 0x201D},  {"laquo", 0xAB},    {"raquo", 0xBB},    {"copy", 0xA9},
+        {"reg", 0xAE},      {"trade", 0x2122},  {"deg", 0xB0},      {"plusmn", 0xB1},
+        {"times", 0xD7},    {"divide", 0xF7},   {"middot", 0xB7},   {"bull", 0x2022},
+        {"sect", 0xA7},     {"para", 0xB6},     {"euro", 0x20AC},   {"pound", 0xA3},
+        {"yen", 0xA5},      {"cent", 0xA2},     {"eacute", 0xE9},   {"egrave", 0xE8},
+        {"aacute", 0xE1},   {"agrave", 0xE0},   {"iacute", 0xED},   {"oacute", 0xF3},
+        {"uacute", 0xFA},   {"auml", 0xE4},     {"ouml", 0xF6},     {"uuml", 0xFC},
+        {"szlig", 0xDF},    {"ccedil", 0xE7},   {"ntilde", 0xF1},   {"shy", 0xAD},
+        {"zwj", 0x200D},    {"zwnj", 0x200C},   {"larr", 0x2190},   {"rarr", 0x2192},
+        {"harr", 0x2194},   {"prime", 0x2032},  {"Prime", 0x2033},  {"frac12", 0xBD},
+        {"frac14", 0xBC},   {"frac34", 0xBE},   {"sup2", 0xB2},     {"sup3", 0xB3},
+        {"micro", 0xB5},    {"alpha", 0x3B1},   {"beta", 0x3B2},    {"pi", 0x3C0},
+    };
+    if (n < 3 || p[0] != '&')
+        return 0;
+    size_t i = 1;
+    if (p[1] == '#') {
+        uint32_t cp = 0;
+        int hex = i + 1 < n && (p[2] == 'x' || p[2] == 'X');
+        i = hex ? 3 : 2;
+        size_t digits = 0;
+        for (; i < n && digits < 8; i++, digits++) {
+            unsigned char c = (unsigned char)p[i];
+            unsigned d;
+            if (c >= '0' && c <= '9')
+                d = c - '0';
+            else if (hex && (c | 32) >= 'a' && (c | 32) <= 'f')
+                d = (c | 32) - 'a' + 10;
+            else
+                break;
+            cp = cp * (hex ? 16 : 10) + d;
+        }
+        if (!digits || i >= n || p[i] != ';')
+            return 0;
+        *consumed = i + 1;
+        return utf8_encode(cp, out);
+    }
+    while (i < n && i < 10 && ((p[i] | 32) >= 'a' && (p[i] | 32) <= 'z'))
+        i++;
+    if (i >= n || p[i] != ';' || i == 1)
+        return 0;
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        if (strlen(names[k].name) == i - 1 && memcmp(names[k].name, p + 1, i - 1) == 0) {
+            *consumed = i + 1;
+            return utf8_encode(names[k].cp, out);
+        }
+    }
+    return 0;
+}
+
+void rdr_trim(const char **p, size_t *n)
+{
+    const char *s = *p;
+    size_t len = *n;
+    while (len && (s[0] == ' ' || s[0] == '\t' || s[0] == '\n' || s[0] == '\r'))
+        s++, len--;
+    while (len &&
+           (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\n' || s[len - 1] == '\r'))
+        len--;
+    *p = s;
+    *n = len;
+}
+
+/* ------------------------------------------------------------------- walk */
+
+static int add_entry(reader *r, const char *path, const char *textid, int cmdline, idx_err *err)
+{
+    if (r->nfiles == r->capfiles) {
+        size_t nc = r->capfiles ? r->capfiles * 2 : 64;
+        rdr_entry *nf = realloc(r->files, nc * sizeof *nf);
+        if (!nf)
+            return err_set(err, IDX_ENOMEM, "out of memory listing inputs");
+        r->files = nf;
+        r->capfiles = nc;
+    }
+    rdr_entry *e = &r->files[r->nfiles];
+    e->path = strdup(path);
+    e->textid = strdup(textid);
+    e->cmdline = cmdline;
+    if (!e->path || !e->textid) {
+        free(e->path);
+        free(e->textid);
+        return err_set(err, IDX_ENOMEM, "out of memory listing inputs");
+    }
+    r->nfiles++;
+    return 0;
+}
+
+static char *join(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    int slash = la > 0 && a[la - 1] != '/';
+    char *s = malloc(la + slash + lb + 1);
+    if (!s)
+        return NULL;
+    memcpy(s, a, la);
+    if (slash)
+        s[la] = '/';
+    memcpy(s + la + slash, b, lb + 1);
+    return s;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+typedef struct walk_anc {
+    dev_t dev;
+    ino_t ino;
+} walk_anc;
+
+static void walk_warn(reader *r, const char *path, const char *why)
+{
+    r->st.files_skipped++;
+    if (r->warn)
+        r->warn(r->warn_ctx, path, 0, why);
+}
+
+/* Lists dir recursively in byte order of names. `rel` is the path relative
+ * to the INPUT ("" at the top). Only the top directory failing is fatal. */
+static int walk_dir(reader *r, const char *dir, const char *rel, walk_anc *anc, int depth,
+                    idx_err *err)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (depth == 0)
+            return err_errno(err, IDX_EDATA, errno, "%s", dir);
+        snprintf(r->msg, sizeof r->msg, "cannot read directory: %s", strerror(errno));
+        walk_warn(r, dir, r->msg);
+        return 0;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    struct dirent *de;
+    errno = 0;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue; /* ".", ".." and hidden files alike */
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 32;
+            char **nn = realloc(names, nc * sizeof *nn);
+            if (!nn) {
+                rc = err_set(err, IDX_ENOMEM, "out of memory listing %s", dir);
+                goto out;
+            }
+            names = nn, cap = nc;
+        }
+        if (!(names[n] = strdup(de->d_name))) {
+            rc = err_set(err, IDX_ENOMEM, "out of memory listing %s", dir);
+            goto out;
+        }
+        n++;
+    }
+    qsort(names, n, sizeof *names, cmp_names);
+    for (size_t i = 0; i < n && !rc; i++) {
+        char *full = join(dir, names[i]);
+        char *nrel = *rel ? join(rel, names[i]) : strdup(names[i]);
+        struct stat st;
+        if (!full || !nrel) {
+            rc = err_set(err, IDX_ENOMEM, "out of memory listing %s", dir);
+        } else if (stat(full, &st) != 0) {
+            snprintf(r->msg, sizeof r->msg, "cannot open: %s", strerror(errno));
+            walk_warn(r, full, r->msg);
+        } else if (S_ISDIR(st.st_mode)) {
+            int loop = depth + 1 >= WALK_MAX_DEPTH;
+            for (int k = 0; k <= depth && !loop; k++)
+                loop = anc[k].dev == st.st_dev && anc[k].ino == st.st_ino;
+            if (loop) {
+                walk_warn(r, full, "directory loop (symbolic link?), skipped");
+            } else {
+                anc[depth + 1].dev = st.st_dev;
+                anc[depth + 1].ino = st.st_ino;
+                rc = walk_dir(r, full, nrel, anc, depth + 1, err);
+            }
+        } else if (S_ISREG(st.st_mode)) {
+            r->st.bytes_total += (uint64_t)st.st_size;
+            rc = add_entry(r, full, nrel, 0, err);
+        } else {
+            walk_warn(r, full, "not a regular file, skipped");
+        }
+        free(full);
+        free(nrel);
+    }
+out:
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    closedir(d);
+    return rc;
+}
+
+int reader_open(const char *const *inputs, size_t n_inputs, reader_format fmt,
+                reader_warn_fn warn, void *warn_ctx, reader **out, idx_err *err)
+{
+    *out = NULL;
+    reader *r = calloc(1, sizeof *r);
+    walk_anc *anc = malloc(WALK_MAX_DEPTH * sizeof *anc);
+    if (!r || !anc) {
+        free(r);
+        free(anc);
+        return err_set(err, IDX_ENOMEM, "out of memory");
+    }
+    r->fmt = fmt;
+    r->warn = warn;
+    r->warn_ctx = warn_ctx;
+    r->max_record = READER_MAX_RECORD;
+    int rc = 0;
+    for (size_t i = 0; i < n_inputs && !rc; i++) {
+        struct stat st;
+        if (stat(inputs[i], &st) != 0) {
+            rc = err_errno(err, IDX_EDATA, errno, "%s", inputs[i]);
+        } else if (S_ISDIR(st.st_mode)) {
+            anc[0].dev = st.st_dev;
+            anc[0].ino = st.st_ino;
+            rc = walk_dir(r, inputs[i], "", anc, 0, err);
+        } else {
+            /* Any non-directory on the command line is read, so pipes and
+             * process substitutions work too. */
+            if (S_ISREG(st.st_mode))
+                r->st.bytes_total += (uint64_t)st.st_size;
+            const char *base = strrchr(inputs[i], '/');
+            rc = add_entry(r, inputs[i], base ? base + 1 : inputs[i], 1, err);
+        }
+    }
+    free(anc);
+    if (rc) {
+        reader_close(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+void reader_set_max_record(reader *r, size_t bytes)
+{
+    r->max_record = bytes ? bytes : 1;
+}
+
+/* ------------------------------------------------------------- dispatch */
+
+static const rdr_format_ops *ops_for(reader_format f)
+{
+    switch (f) {
+    case FMT_JSONL:
+        return &rdr_jsonl_ops;
+    case FMT_TREC:
+        return &rdr_trec_ops;
+    case FMT_MEDIAWIKI:
+        return &rdr_mediawiki_ops;
+    case FMT_TEXT:
+    case FMT_AUTO:
+        break;
+    }
+    return &rdr_text_ops;
+}
+
+static int ends_with(const char *s, size_t n, const char *suf)
+{
+    size_t m = strlen(suf);
+    return n >= m && rdr_iprefix(s + n - m, m, suf);
+}
+
+static reader_format format_by_name(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strlen(base);
+    if (ends_with(base, n, ".gz"))
+        n -= 3;
+    static const struct {
+        const char *ext;
+        reader_format f;
+    } map[] = {{".jsonl", FMT_JSONL}, {".json", FMT_JSONL}, {".ndjson", FMT_JSONL},
+               {".trec", FMT_TREC},   {".sgml", FMT_TREC},  {".sgm", FMT_TREC},
+               {".xml", FMT_MEDIAWIKI}, {".txt", FMT_TEXT}, {".text", FMT_TEXT}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (ends_with(base, n, map[i].ext))
+            return map[i].f;
+    return FMT_AUTO;
+}
+
+/* Decides from the first bytes; -1 for binary. */
+static int format_by_content(const char *p, size_t n)
+{
+    if (memchr(p, '\0', n))
+        return -1;
+    size_t i = 0;
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+        i++;
+    if (i < n && p[i] == '{')
+        return FMT_JSONL;
+    if (rdr_iprefix(p + i, n - i, "<doc") && i + 4 < n &&
+        (p[i + 4] == '>' || p[i + 4] == ' ' || p[i + 4] == '\t' || p[i + 4] == '\n' ||
+         p[i + 4] == '\r'))
+        return FMT_TREC;
+    if (rdr_iprefix(p + i, n - i, "<mediawiki"))
+        return FMT_MEDIAWIKI;
+    if (rdr_iprefix(p + i, n - i, "<?xml")) {
+        for (size_t k = i; k + 10 <= n; k++)
+            if (p[k] == '<' && rdr_iprefix(p + k, n - k, "<mediawiki"))
+                return FMT_MEDIAWIKI;
+    }
+    return FMT_TEXT;
+}
+
+static void file_release(reader *r)
+{
+    rdr_file *f = &r->cur;
+    if (r->ops)
+        r->ops->close(f);
+    r->ops = NULL;
+    f->state = NULL;
+    if (f->src.gz)
+        gzclose(f->src.gz);
+    f->src.gz = NULL;
+    r->srcbuf = f->src.buf;
+    r->srccap = f->src.cap;
+    r->cur_open = 0;
+}
+
+/* 1: opened; 0: skipped with a warning; negative: fatal. */
+static int file_open(reader *r, const rdr_entry *e, idx_err *err)
+{
+    rdr_file *f = &r->cur;
+    int fd = open(e->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (e->cmdline)
+            return err_errno(err, IDX_EDATA, errno, "%s", e->path);
+        snprintf(r->msg, sizeof r->msg, "cannot open: %s", strerror(errno));
+        walk_warn(r, e->path, r->msg);
+        return 0;
+    }
+    gzFile gz = gzdopen(fd, "rb");
+    if (!gz) {
+        close(fd);
+        return err_set(err, IDX_ENOMEM, "%s: cannot set up decompression", e->path);
+    }
+    gzbuffer(gz, RDR_CHUNK);
+    buf keep[4];
+    memcpy(keep, f->out, sizeof keep);
+    memset(f, 0, sizeof *f);
+    memcpy(f->out, keep, sizeof keep);
+    f->r = r;
+    f->path = e->path;
+    f->textid = e->textid;
+    f->max_record = r->max_record;
+    f->line = 1;
+    f->src.gz = gz;
+    f->src.buf = r->srcbuf;
+    f->src.cap = r->srccap;
+    r->srcbuf = NULL;
+    r->srccap = 0;
+    r->cur_open = 1;
+    if (src_reserve(f, RDR_CHUNK + 16, err))
+        return err->code;
+    f->src.buf[0] = '\0';
+
+    reader_format fmt = r->fmt;
+    if (fmt == FMT_AUTO)
+        fmt = format_by_name(e->path);
+    if (fmt == FMT_AUTO) {
+        while (!f->src.eof && f->src.lim < 4096) {
+            int rc = rdr_fill(f, err);
+            if (rc < 0)
+                return rc;
+        }
+        int c = format_by_content(f->src.buf, f->src.lim < 4096 ? f->src.lim : 4096);
+        if (c < 0) {
+            walk_warn(r, e->path, "binary file skipped (use --format to force a format)");
+            file_release(r);
+            return 0;
+        }
+        fmt = (reader_format)c;
+    }
+    f->fmt = fmt;
+    r->ops = ops_for(fmt);
+    r->st.files++;
+    int rc = r->ops->open(f, err);
+    if (rc < 0)
+        return rc;
+    return 1;
+}
+
+int reader_next(reader *r, rec *out, idx_err *err)
+{
+    for (;;) {
+        if (!r->cur_open) {
+            if (r->next == r->nfiles)
+                return 0;
+            int rc = file_open(r, &r->files[r->next++], err);
+            if (rc < 0)
+                return rc;
+            if (rc == 0)
+                continue;
+        }
+        rdr_file *f = &r->cur;
+        memset(out, 0, sizeof *out);
+        int rc = r->ops->next(f, out, err);
+        if (rc < 0)
+            return rc;
+        if (rc > 0) {
+            out->file = f->path;
+            out->format = f->fmt;
+            r->st.records++;
+            return 1;
+        }
+        if ((f->src.truncated || f->src.corrupt) && !f->end_reported)
+            rdr_bad_eof(f, f->line, "");
+        if (f->src.raw_total == 0 && f->src.eof)
+            rdr_warn(f, 0, "empty file");
+        file_release(r);
+    }
+}
+
+const reader_stats *reader_get_stats(const reader *r)
+{
+    return &r->st;
+}
+
+void reader_close(reader *r)
+{
+    if (!r)
+        return;
+    if (r->cur_open)
+        file_release(r);
+    for (int i = 0; i < 4; i++)
+        buf_free(&r->cur.out[i]);
+    free(r->srcbuf);
+    for (size_t i = 0; i < r->nfiles; i++) {
+        free(r->files[i].path);
+        free(r->files[i].textid);
+    }
+    free(r->files);
+    free(r);
+}

@@ -1,0 +1,103 @@
+/* reader: one iterator over articles from any input format.
+ *
+ * reader_open takes the INPUT arguments of `idx build` (files or directories,
+ * walked recursively in sorted order for reproducible docids) and yields
+ * records one at a time. Formats (DESIGN.md): jsonl, trec, text, mediawiki;
+ * ".gz" is decompressed transparently; FMT_AUTO decides per file by extension
+ * and, failing that, by the first bytes of content.
+ *
+ * A bad record (invalid JSON, missing id or body, an unterminated <DOC>, a
+ * truncated .gz) is reported through the warn callback as file + line + why,
+ * skipped and counted; reading goes on with the next record or file. Only an
+ * input named on the command line that cannot be opened, or reading failures
+ * of the machine (EIO), stop the build: reader_next returns IDX_EDATA then. A
+ * file inside a walked directory that cannot be opened is warned about,
+ * counted in files_skipped and passed over. Hidden entries (".name") of
+ * walked directories are skipped, as are, under FMT_AUTO, files whose first
+ * bytes contain NUL (binary).
+ *
+ * Every field of a yielded record is valid UTF-8: the reader replaces each
+ * invalid sequence (maximal subpart, as the Unicode standard recommends) and
+ * each lone \uD800-style JSON escape by U+FFFD, counts them in utf8_replaced
+ * and warns once per affected record. So stored text and snippets need no
+ * second check. MediaWiki exports are assumed UTF-8 whatever their XML
+ * declaration says (they always are).
+ *
+ * Limits: one record (a JSON line, a <DOC>, a text file, a page's text) may
+ * hold at most READER_MAX_RECORD bytes (changeable with
+ * reader_set_max_record); a larger one is reported as "record too large" and
+ * skipped, so a 1 GB line without a newline costs at most that much memory.
+ *
+ * The reader does not deduplicate ids: the build does. */
+#ifndef IDX_READER_H
+#define IDX_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/status.h"
+
+/* 256 MiB: far above any real article, far below the memory of a build box. */
+#define READER_MAX_RECORD ((size_t)256 << 20)
+
+typedef enum reader_format {
+    FMT_AUTO = 0,
+    FMT_JSONL,
+    FMT_TREC,
+    FMT_TEXT,
+    FMT_MEDIAWIKI
+} reader_format;
+
+/* Parses "auto", "jsonl", "trec", "text", "mediawiki"; returns -1 if unknown. */
+int reader_format_parse(const char *name);
+const char *reader_format_name(reader_format f);
+
+typedef struct rec_field {
+    const char *ptr; /* not NUL-terminated; may contain any bytes */
+    size_t len;      /* 0 when absent */
+} rec_field;
+
+/* One article. All pointers are owned by the reader and valid until the next
+ * reader_next call. `date` is the source text as given (ISO 8601 expected). */
+typedef struct rec {
+    rec_field id, title, body, url, date, author, category;
+    const char *file; /* path as given on the command line + relative part */
+    uint64_t line;    /* 1-based line where the record starts */
+    reader_format format; /* the format the file was read as (never FMT_AUTO) */
+} rec;
+
+typedef struct reader_stats {
+    uint64_t files;
+    uint64_t records;      /* yielded */
+    uint64_t skipped;      /* bad records reported and skipped (a truncated .gz, an
+                              XML error that ends a file count one each) */
+    uint64_t redirects;    /* mediawiki redirect pages passed over (not errors) */
+    uint64_t other_ns;     /* mediawiki pages outside namespace 0 passed over */
+    uint64_t files_skipped; /* walked files that could not be opened, or binary */
+    uint64_t utf8_replaced; /* invalid UTF-8 sequences replaced by U+FFFD */
+    uint64_t bytes_in;     /* bytes read from disk (compressed size for .gz) */
+    uint64_t bytes_raw;    /* bytes after decompression */
+    uint64_t bytes_total;  /* sum of input file sizes on disk, known at open (for ETA) */
+} reader_stats;
+
+typedef void (*reader_warn_fn)(void *ctx, const char *file, uint64_t line, const char *why);
+
+typedef struct reader reader;
+
+/* Opens the inputs (does not read records yet, but does walk directories and
+ * fails with IDX_EDATA naming the path when an input does not exist or a
+ * directory cannot be read). warn may be NULL. Caller frees with reader_close. */
+int reader_open(const char *const *inputs, size_t n_inputs, reader_format fmt,
+                reader_warn_fn warn, void *warn_ctx, reader **out, idx_err *err);
+
+/* Changes the record size limit (default READER_MAX_RECORD; mainly for
+ * tests). Call before the first reader_next. */
+void reader_set_max_record(reader *r, size_t bytes);
+
+/* 1: *out holds a record; 0: end of input; negative: fatal error (err filled). */
+int reader_next(reader *r, rec *out, idx_err *err);
+
+const reader_stats *reader_get_stats(const reader *r);
+void reader_close(reader *r);
+
+#endif

@@ -1,0 +1,351 @@
+#include "indexer/segwrite.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/cfile.h"
+#include "common/codec.h"
+#include "common/segment.h"
+
+struct segw {
+    char *dir, *name;
+    const segw_docs *dt; /* document table */
+    bm25_params params;
+    double avg_title, avg_body;
+    int field_term; /* current term is author:/category: (no length norm) */
+    cfw *lex, *post, *pos;
+    segw_totals totals;
+
+    /* lexicon being built */
+    buf lex_block, lex_index;
+    uint32_t lex_in_block;
+    char prev_term[SEG_MAX_TERM + 1];
+    size_t prev_len;
+    uint64_t lex_post_off, lex_pos_off; /* offsets of the next term's lists */
+
+    /* current term */
+    char term[SEG_MAX_TERM + 1];
+    size_t term_len;
+    uint32_t df;
+    uint64_t cf;
+    uint32_t last_doc;
+    uint64_t term_pos_start;
+    uint32_t docs[CODEC_BLOCK], tft[CODEC_BLOCK], tfb[CODEC_BLOCK];
+    uint32_t n;          /* postings pending in the current block */
+    float block_bound, term_bound;
+    uint64_t block_pos_start;
+    buf skips, blocks, posbuf;
+};
+
+static int segw_create(segw *w, const char *ext, cfw **f, idx_err *err)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.%s", w->dir, w->name, ext);
+    return cfw_create(path, ext, f, err);
+}
+
+int segw_open(const char *dir, const char *name, const segw_docs *docs, bm25_params params,
+              segw **out, idx_err *err)
+{
+    segw *w = calloc(1, sizeof *w);
+    if (!w || !(w->dir = strdup(dir)) || !(w->name = strdup(name))) {
+        if (w)
+            free(w->dir);
+        free(w);
+        return err_set(err, IDX_ENOMEM, "out of memory");
+    }
+    w->dt = docs;
+    w->params = params;
+    uint64_t tt = 0, tb = 0;
+    for (uint32_t d = 0; d < docs->n_docs; d++) {
+        tt += docs->len_title[d];
+        tb += docs->len_body[d];
+    }
+    w->avg_title = docs->n_docs ? (double)tt / docs->n_docs : 0;
+    w->avg_body = docs->n_docs ? (double)tb / docs->n_docs : 0;
+    int rc = segw_create(w, "lex", &w->lex, err);
+    if (!rc)
+        rc = segw_create(w, "post", &w->post, err);
+    if (!rc)
+        rc = segw_create(w, "pos", &w->pos, err);
+    if (rc) {
+        segw_abort(w);
+        return rc;
+    }
+    w->lex_post_off = cfw_tell(w->post);
+    w->lex_pos_off = cfw_tell(w->pos);
+    *out = w;
+    return 0;
+}
+
+int segw_term_begin(segw *w, const char *term, size_t len, idx_err *err)
+{
+    if (len == 0 || len > SEG_MAX_TERM)
+        return err_set(err, IDX_EINTERNAL, "term length %zu out of range", len);
+    memcpy(w->term, term, len);
+    w->term_len = len;
+    w->field_term = len >= 2 && term[1] == ':';
+    w->df = 0;
+    w->cf = 0;
+    w->n = 0;
+    w->term_bound = 0;
+    w->block_bound = 0;
+    w->skips.len = w->blocks.len = 0;
+    w->term_pos_start = cfw_tell(w->pos);
+    w->block_pos_start = w->term_pos_start;
+    return 0;
+}
+
+static void segw_flush_block(segw *w)
+{
+    uint32_t gaps[CODEC_BLOCK];
+    /* Gaps minus one: docids strictly increase, so a gap of 1 costs 0 bits. */
+    uint32_t prev = w->skips.len ? rd_u32(w->skips.p + w->skips.len - SEG_SKIP_ENTRY) : 0;
+    for (uint32_t i = 0; i < w->n; i++) {
+        gaps[i] = (i == 0 && w->skips.len == 0) ? w->docs[0] : w->docs[i] - prev - 1;
+        prev = w->docs[i];
+    }
+    uint32_t bits;
+    memcpy(&bits, &w->block_bound, 4);
+    buf_put_u32(&w->skips, w->docs[w->n - 1]);
+    buf_put_u32(&w->skips, (uint32_t)w->blocks.len);
+    buf_put_u32(&w->skips, (uint32_t)(w->block_pos_start - w->term_pos_start));
+    buf_put_u32(&w->skips, bits);
+    codec_pack(&w->blocks, gaps, w->n);
+    codec_pack(&w->blocks, w->tfb, w->n);
+    codec_pack(&w->blocks, w->tft, w->n);
+    if (w->block_bound > w->term_bound)
+        w->term_bound = w->block_bound;
+    w->block_bound = 0;
+    w->n = 0;
+    w->block_pos_start = cfw_tell(w->pos) + w->posbuf.len;
+}
+
+static void segw_put_positions(buf *b, const uint32_t *p, uint32_t n)
+{
+    for (uint32_t k = 0; k < n; k++)
+        codec_put_varint(b, k ? p[k] - p[k - 1] : p[k]);
+}
+
+int segw_posting(segw *w, uint32_t doc, uint32_t tf_title, uint32_t tf_body,
+                 const uint32_t *title, const uint32_t *body, idx_err *err)
+{
+    if ((w->df && doc <= w->last_doc) || doc >= w->dt->n_docs || !(tf_title | tf_body))
+        return err_set(err, IDX_EINTERNAL, "posting out of order for term %.*s",
+                       (int)w->term_len, w->term);
+    w->docs[w->n] = doc;
+    w->tft[w->n] = tf_title;
+    w->tfb[w->n] = tf_body;
+    w->n++;
+    w->df++;
+    w->cf += (uint64_t)tf_title + tf_body;
+    w->last_doc = doc;
+    w->totals.postings++;
+    w->totals.positions += (uint64_t)tf_title + tf_body;
+    double tfw;
+    if (w->field_term) {
+        tfw = tf_body;
+    } else {
+        const bm25_params *p = &w->params;
+        tfw = bm25_tfw(p, tf_title, tf_body, bm25_norm(p, w->dt->len_title[doc], w->avg_title),
+                       bm25_norm(p, w->dt->len_body[doc], w->avg_body));
+    }
+    /* Rounded up so that a float bound never falls below the exact score. */
+    float sat = (float)bm25_sat(&w->params, tfw);
+    if ((double)sat < bm25_sat(&w->params, tfw))
+        sat = nextafterf(sat, INFINITY);
+    if (sat > w->block_bound)
+        w->block_bound = sat;
+    segw_put_positions(&w->posbuf, title, tf_title);
+    segw_put_positions(&w->posbuf, body, tf_body);
+    if (w->posbuf.len >= (1 << 20)) {
+        cfw_write(w->pos, w->posbuf.p, w->posbuf.len);
+        w->posbuf.len = 0;
+    }
+    if (w->n == CODEC_BLOCK)
+        segw_flush_block(w);
+    return w->posbuf.oom ? err_set(err, IDX_ENOMEM, "out of memory") : 0;
+}
+
+static void segw_lex_add(segw *w, uint64_t post_len, uint64_t pos_len)
+{
+    if (w->lex_in_block == SEG_LEX_BLOCK || w->totals.terms == 0) {
+        if (w->lex_block.len)
+            cfw_write(w->lex, w->lex_block.p, w->lex_block.len);
+        w->lex_block.len = 0;
+        w->lex_in_block = 0;
+        buf_put_u64(&w->lex_index, cfw_tell(w->lex));
+        buf_put_u64(&w->lex_index, w->lex_post_off);
+        buf_put_u64(&w->lex_index, w->lex_pos_off);
+        w->prev_len = 0; /* a block's first term is stored whole */
+    }
+    size_t shared = 0;
+    while (shared < w->prev_len && shared < w->term_len && w->prev_term[shared] == w->term[shared])
+        shared++;
+    codec_put_varint(&w->lex_block, shared);
+    codec_put_varint(&w->lex_block, w->term_len - shared);
+    buf_put(&w->lex_block, w->term + shared, w->term_len - shared);
+    codec_put_varint(&w->lex_block, w->df);
+    codec_put_varint(&w->lex_block, w->cf - w->df);
+    codec_put_varint(&w->lex_block, post_len);
+    codec_put_varint(&w->lex_block, pos_len);
+    uint32_t bits;
+    memcpy(&bits, &w->term_bound, 4);
+    buf_put_u32(&w->lex_block, bits);
+    memcpy(w->prev_term, w->term, w->term_len);
+    w->prev_len = w->term_len;
+    w->lex_in_block++;
+    w->totals.terms++;
+    w->lex_post_off += post_len;
+    w->lex_pos_off += pos_len;
+}
+
+int segw_term_end(segw *w, idx_err *err)
+{
+    if (w->df == 0)
+        return 0;
+    if (w->n)
+        segw_flush_block(w);
+    uint64_t post_start = cfw_tell(w->post);
+    /* A single block needs no skip table: the lexicon carries its bound. */
+    if (w->df > CODEC_BLOCK)
+        cfw_write(w->post, w->skips.p, w->skips.len);
+    cfw_write(w->post, w->blocks.p, w->blocks.len);
+    if (w->posbuf.len) {
+        cfw_write(w->pos, w->posbuf.p, w->posbuf.len);
+        w->posbuf.len = 0;
+    }
+    segw_lex_add(w, cfw_tell(w->post) - post_start, cfw_tell(w->pos) - w->term_pos_start);
+    if (w->skips.oom || w->blocks.oom || w->lex_block.oom || w->lex_index.oom)
+        return err_set(err, IDX_ENOMEM, "out of memory writing postings");
+    return 0;
+}
+
+static int segw_id_cmp(const void *a, const void *b, void *ctx)
+{
+    const segw_docs *d = ctx;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    size_t lx = d->id_len[x], ly = d->id_len[y];
+    int c = memcmp(d->id[x], d->id[y], lx < ly ? lx : ly);
+    return c ? c : (lx > ly) - (lx < ly);
+}
+
+static void segw_sort_by_id(uint32_t *order, const segw_docs *d)
+{
+    qsort_r(order, d->n_docs, sizeof *order, segw_id_cmp, (void *)d);
+}
+
+static int segw_write_docs(segw *w, idx_err *err)
+{
+    const segw_docs *d = w->dt;
+    cfw *f;
+    int rc = segw_create(w, "docs", &f, err);
+    if (rc)
+        return rc;
+    buf b = {0};
+    uint64_t off[7];
+    const uint32_t *arrays[4] = {d->len_title, d->len_body, d->date, d->store_rec};
+    for (int a = 0; a < 4; a++) {
+        off[a] = cfw_tell(f);
+        for (uint32_t i = 0; i < d->n_docs; i++)
+            buf_put_u32(&b, arrays[a][i]);
+        cfw_write(f, b.p, b.len);
+        b.len = 0;
+    }
+    off[4] = cfw_tell(f);
+    uint64_t at = 0;
+    for (uint32_t i = 0; i <= d->n_docs; i++) {
+        buf_put_u64(&b, at);
+        if (i < d->n_docs)
+            at += d->id_len[i];
+    }
+    cfw_write(f, b.p, b.len);
+    b.len = 0;
+    off[5] = cfw_tell(f);
+    for (uint32_t i = 0; i < d->n_docs; i++)
+        cfw_write(f, d->id[i], d->id_len[i]);
+    off[6] = cfw_tell(f);
+    /* Docids sorted by id bytes, for `idx get ID` by binary search. */
+    uint32_t *order = malloc(sizeof *order * (d->n_docs ? d->n_docs : 1));
+    if (!order) {
+        cfw_abort(f);
+        buf_free(&b);
+        return err_set(err, IDX_ENOMEM, "out of memory");
+    }
+    for (uint32_t i = 0; i < d->n_docs; i++)
+        order[i] = i;
+    segw_sort_by_id(order, d);
+    for (uint32_t i = 0; i < d->n_docs; i++)
+        buf_put_u32(&b, order[i]);
+    free(order);
+    cfw_write(f, b.p, b.len);
+    b.len = 0;
+    seg_stats st = {0};
+    for (uint32_t i = 0; i < d->n_docs; i++) {
+        st.tokens_title += d->len_title[i];
+        st.tokens_body += d->len_body[i];
+    }
+    buf_put_u64(&b, d->n_docs);
+    buf_put_u64(&b, st.tokens_title);
+    buf_put_u64(&b, st.tokens_body);
+    buf_put_u64(&b, d->store_records);
+    for (int i = 0; i < 7; i++)
+        buf_put_u64(&b, off[i]);
+    cfw_write(f, b.p, b.len);
+    int oom = b.oom;
+    buf_free(&b);
+    if (oom) {
+        cfw_abort(f);
+        return err_set(err, IDX_ENOMEM, "out of memory");
+    }
+    return cfw_close(f, err);
+}
+
+int segw_close(segw *w, segw_totals *totals, idx_err *err)
+{
+    if (w->lex_block.len)
+        cfw_write(w->lex, w->lex_block.p, w->lex_block.len);
+    uint64_t index_off = cfw_tell(w->lex);
+    cfw_write(w->lex, w->lex_index.p, w->lex_index.len);
+    buf t = {0};
+    buf_put_u64(&t, w->totals.terms);
+    buf_put_u64(&t, (w->totals.terms + SEG_LEX_BLOCK - 1) / SEG_LEX_BLOCK);
+    buf_put_u64(&t, index_off);
+    buf_put_u64(&t, 0);
+    cfw_write(w->lex, t.p, t.len);
+    buf_free(&t);
+    int rc = cfw_close(w->lex, err);
+    w->lex = NULL;
+    int rc2 = cfw_close(w->post, err);
+    w->post = NULL;
+    int rc3 = cfw_close(w->pos, err);
+    w->pos = NULL;
+    if (!rc)
+        rc = rc2 ? rc2 : rc3;
+    if (!rc)
+        rc = segw_write_docs(w, err);
+    if (totals)
+        *totals = w->totals;
+    segw_abort(w);
+    return rc;
+}
+
+void segw_abort(segw *w)
+{
+    if (!w)
+        return;
+    cfw_abort(w->lex);
+    cfw_abort(w->post);
+    cfw_abort(w->pos);
+    buf_free(&w->lex_block);
+    buf_free(&w->lex_index);
+    buf_free(&w->skips);
+    buf_free(&w->blocks);
+    buf_free(&w->posbuf);
+    free(w->dir);
+    free(w->name);
+    free(w);
+}

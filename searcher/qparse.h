@@ -1,0 +1,149 @@
+/* qparse: query text -> query tree. The language is DESIGN.md's; the exact
+ * grammar, precedence and every repair/rejection rule are in docs/QUERY.md.
+ *
+ * The tree is Lucene-shaped: leaves (term, phrase, prefix, date range) under
+ * Q_BOOL nodes whose clauses each carry an occur flag (MUST / SHOULD /
+ * MUST_NOT). It is already simplified when returned: nested BOOLs are
+ * flattened wherever that keeps the meaning, empty groups and words that
+ * analyse to nothing are gone, a BOOL has at least two clauses or exactly one
+ * clause that is MUST_NOT never (see invariants below), so an evaluator can walk
+ * it without special cases.
+ *
+ * Words go through the same analyzer as documents (ana_run), so a Q_TERM holds
+ * the stemmed form that is in the index. A Q_PREFIX holds the folded but
+ * unstemmed prefix (ana_fold): expanding it against the lexicon is the
+ * evaluator's job (capped at 128 terms by collection frequency there).
+ *
+ * Ownership: qparse_parse allocates the whole tree (nodes, clause arrays,
+ * term bytes) in one arena owned by the returned qparse_tree; qparse_free
+ * releases all of it. Nothing in the tree points into the query text or into
+ * the analyzer, so both may be freed or reused right after parsing.
+ * Thread safety: a tree is immutable after parsing and may be read from any
+ * number of threads; parsing uses the analyzer, which is single-threaded. */
+#ifndef IDX_QPARSE_H
+#define IDX_QPARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/analyze.h"
+#include "common/status.h"
+
+typedef enum qparse_kind {
+    Q_TERM,   /* one analysed term: terms[0] */
+    Q_PHRASE, /* >= 2 analysed terms with relative positions, and a slop */
+    Q_PREFIX, /* terms[0] is a folded, unstemmed prefix of >= 2 characters */
+    Q_BOOL,   /* clauses[0..nclauses) */
+    Q_DATE    /* date_lo..date_hi inclusive, as YYYYMMDD integers; a filter, scores 0 */
+} qparse_kind;
+
+typedef enum qparse_field {
+    QF_ANY,     /* title and body (the default scope) */
+    QF_TITLE,
+    QF_AUTHOR,
+    QF_CATEGORY
+} qparse_field;
+
+typedef enum qparse_occur {
+    Q_SHOULD,  /* optional, adds to the score; a BOOL without MUST needs >= 1 SHOULD */
+    Q_MUST,    /* required */
+    Q_MUST_NOT /* excluded; never scores */
+} qparse_occur;
+
+/* An analysed term. `text` is NUL-terminated for convenience (len excludes it)
+ * and may contain any bytes the analyzer produced. */
+typedef struct qparse_term {
+    const char *text;
+    uint32_t len;
+    uint32_t pos;        /* Q_PHRASE: position relative to the first term (first is 0); else 0 */
+    uint32_t start, end; /* byte range of the source word in the query text */
+} qparse_term;
+
+typedef struct qparse_node qparse_node;
+
+typedef struct qparse_clause {
+    qparse_occur occur;
+    const qparse_node *node;
+} qparse_clause;
+
+/* Open ends of a date range. */
+#define QPARSE_DATE_MIN 0u
+#define QPARSE_DATE_MAX 99991231u
+
+/* One node. A plain struct rather than a union: walkers read the fields for
+ * their kind and ignore the rest (zero).
+ * Invariants of a returned tree:
+ *  - a Q_BOOL has >= 1 clause with occur != Q_MUST_NOT (no pure-negative
+ *    groups) and >= 2 clauses, except the root of a query with nothing
+ *    searchable, which is a Q_BOOL with 0 clauses (matches nothing);
+ *  - a Q_BOOL child of a Q_BOOL is never flattenable into it (all-SHOULD
+ *    children only under non-SHOULD occurs, etc.);
+ *  - Q_PHRASE has nterms >= 2, terms sorted by pos, terms[0].pos == 0;
+ *  - phrase positions may have gaps (a word dropped by the analyzer for being
+ *    too long still consumes a position) and may repeat (never today). */
+struct qparse_node {
+    qparse_kind kind;
+    qparse_field field;  /* leaves; QF_ANY for Q_BOOL and Q_DATE */
+    uint32_t start, end; /* byte range in the query text this node came from */
+    /* Q_TERM, Q_PREFIX: nterms == 1; Q_PHRASE: nterms >= 2 */
+    const qparse_term *terms;
+    uint32_t nterms;
+    uint32_t slop; /* Q_PHRASE: 0 = exact, N = "..."~N (within N extra positions) */
+    /* Q_BOOL */
+    const qparse_clause *clauses;
+    uint32_t nclauses;
+    /* Q_DATE */
+    uint32_t date_lo, date_hi;
+};
+
+typedef struct qparse_tree {
+    const qparse_node *root; /* never NULL */
+    struct qparse_arena *arena_; /* private */
+} qparse_tree;
+
+typedef struct qparse_options {
+    int all_required;   /* 1: bare words are MUST (idx query --all); 0: SHOULD (ranked OR) */
+    unsigned max_depth; /* parenthesis nesting limit; 0 means QPARSE_MAX_DEPTH_DEFAULT */
+} qparse_options;
+
+#define QPARSE_MAX_DEPTH_DEFAULT 100
+#define QPARSE_MAX_SLOP 10000
+/* Queries longer than this are rejected (offsets are 32-bit); callers impose a much smaller cap. */
+#define QPARSE_MAX_LEN (64u * 1024 * 1024)
+
+/* Parses text[0..len) (any bytes: NUL and invalid UTF-8 are tolerated) using
+ * analyzer `a`. opt may be NULL (defaults: ranked OR, depth 100).
+ * On success returns 0 and *out owns a tree the caller frees with qparse_free.
+ * On bad syntax returns IDX_EUSAGE with err holding e.g.
+ * "query: unbalanced ')' at column 7" (columns count UTF-8 characters from 1);
+ * IDX_ENOMEM or the analyzer's error otherwise. *out is NULL on any error. */
+int qparse_parse(ana *a, const char *text, size_t len, const qparse_options *opt,
+                 qparse_tree **out, idx_err *err);
+
+/* Frees the tree and everything in it. NULL is a no-op. */
+void qparse_free(qparse_tree *t);
+
+/* Writes a canonical one-line S-expression of the tree into buf (capacity
+ * cap, always NUL-terminated when cap > 0, truncated if short) and returns
+ * the length the full dump needs, excluding the NUL (snprintf-style).
+ * Format (docs/QUERY.md): `word`, `title:word`, `econom*`, `(PHRASE a b)`,
+ * `(PHRASE a c@2 ~3)`, `date:20190101..20200630`, `(OR a b)` when all clauses
+ * are SHOULD, `(AND a b)` when all are MUST, else `(BOOL +a b -c)`. */
+size_t qparse_dump(const qparse_tree *t, char *buf, size_t cap);
+size_t qparse_dump_node(const qparse_node *n, char *buf, size_t cap);
+
+/* Calls fn for every term of every Q_TERM, Q_PHRASE and Q_PREFIX leaf that is
+ * not under a MUST_NOT clause (the terms a snippet should highlight), in tree
+ * order. `leaf` tells its kind and field (a Q_PREFIX term is a prefix to
+ * match, not a whole term). Stops when fn returns non-zero and returns that
+ * value; returns 0 otherwise. */
+typedef int (*qparse_term_fn)(void *ctx, const qparse_node *leaf, const qparse_term *term);
+int qparse_positive_terms(const qparse_tree *t, qparse_term_fn fn, void *ctx);
+
+/* Names for messages and dumps: "any", "title", "author", "category". */
+const char *qparse_field_name(qparse_field f);
+
+/* 1-based column (UTF-8 characters) of byte offset `off` in text, for messages. */
+unsigned qparse_column(const char *text, size_t len, size_t off);
+
+#endif
