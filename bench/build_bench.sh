@@ -134,7 +134,7 @@ fi
 # Warm the page cache so that no engine pays the first read of the input.
 cat "$RAW" >/dev/null
 
-RESULTS="$WORK/results.tsv"   # engine round wall_s rss_kb index_bytes status
+RESULTS="$WORK/results.tsv"   # engine round wall_s rss_kb cpu_s index_bytes status
 : >"$RESULTS"
 
 engine_cmd() { # engine outpath -> command words in CMD
@@ -158,9 +158,10 @@ run_one() { # engine round
   log "round $r: $e: ${CMD[*]}"
   sync
   local rc=0
-  "$TIME" -f '%e %M' -o "$tf" -- "${CMD[@]}" >"$lf" 2>&1 || rc=$?
-  local wall rss bytes status=ok
-  read -r wall rss < <(tail -n 1 "$tf")
+  "$TIME" -f '%e %M %U %S' -o "$tf" -- "${CMD[@]}" >"$lf" 2>&1 || rc=$?
+  local wall rss usr sys cpu bytes status=ok
+  read -r wall rss usr sys < <(tail -n 1 "$tf")
+  cpu=$(awk -v u="$usr" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
   if [ "$rc" != 0 ]; then
     status="failed(rc=$rc)"
     log "$e failed (exit $rc); last lines of its output:"
@@ -172,8 +173,8 @@ run_one() { # engine round
       find "$out" -type f -printf '%P\t%s\n' | sort >"$WORK/idx_components.tsv"
     fi
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$e" "$r" "$wall" "$rss" "$bytes" "$status" >>"$RESULTS"
-  log "round $r: $e: ${wall}s, peak RSS $((rss / 1024)) MiB, index $bytes bytes, $status"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$e" "$r" "$wall" "$rss" "$cpu" "$bytes" "$status" >>"$RESULTS"
+  log "round $r: $e: ${wall}s wall, ${cpu}s CPU, peak RSS $((rss / 1024)) MiB, index $bytes bytes, $status"
   [ "$KEEP" = 1 ] || rm -rf "$out"
 }
 
@@ -209,33 +210,36 @@ res, parse, comp, raw, docs, inp, scale, rounds, idx_flags, idx_note = sys.argv[
 raw, docs = int(raw), int(docs)
 rows = {}
 for line in open(res):
-    e, r, wall, rss, size, status = line.rstrip("\n").split("\t")
-    rows.setdefault(e, []).append((float(wall), int(rss), int(size), status))
+    e, r, wall, rss, cpu, size, status = line.rstrip("\n").split("\t")
+    rows.setdefault(e, []).append((float(wall), int(rss), int(size), status, float(cpu)))
 parse_s = dict(l.rstrip("\n").split("\t") for l in open(parse) if l.strip())
 names = {"idx": "idx", "xapian": "Xapian 1.4 (C++ API)", "fts5": "SQLite FTS5 (Python sqlite3)"}
 print(f"## Build benchmark\n")
 print(f"Input: `{os.path.basename(inp)}`" + (f" x{scale} (ids suffixed #1..#{scale})" if scale != "1" else "")
       + f", decompressed once: {raw:,} bytes, {docs:,} docs; every engine reads the same uncompressed file.")
 print(f"Rounds: {rounds}, interleaved; wall = median of rounds, peak RSS = max of rounds. "
-      f"MB = 10^6 bytes; RSS in MiB. idx flags: `{idx_flags}`.\n")
+      f"MB = 10^6 bytes; RSS in MiB; CPU = user + system seconds (less sensitive to a busy machine than wall). "
+      f"idx flags: `{idx_flags}`.\n")
 if idx_note:
     print(f"*{idx_note}*\n")
-print("| engine | wall s (median) | MB/s | peak RSS MiB | index bytes | index/raw | rounds |")
-print("|---|---:|---:|---:|---:|---:|---|")
-med = {}
+print("| engine | wall s (median) | MB/s | CPU s (median) | peak RSS MiB | index bytes | index/raw | wall s per round |")
+print("|---|---:|---:|---:|---:|---:|---:|---|")
+med, medcpu = {}, {}
 for e in ("idx", "xapian", "fts5"):
     if e not in rows:
         continue
     ok = [x for x in rows[e] if x[3] == "ok"]
     walls = ", ".join(f"{x[0]:.2f}" if x[3] == "ok" else x[3] for x in rows[e])
     if not ok:
-        print(f"| {names[e]} | failed | | | | | {walls} |")
+        print(f"| {names[e]} | failed | | | | | | {walls} |")
         continue
     w = statistics.median(x[0] for x in ok)
     med[e] = w
     rss = max(x[1] for x in ok) / 1024
     size = ok[-1][2]
-    print(f"| {names[e]} | {w:.2f} | {raw / 1e6 / w:.2f} | {rss:.0f} | {size:,} | {size / raw:.3f} | {walls} |")
+    cpu = statistics.median(x[4] for x in ok)
+    medcpu[e] = cpu
+    print(f"| {names[e]} | {w:.2f} | {raw / 1e6 / w:.2f} | {cpu:.2f} | {rss:.0f} | {size:,} | {size / raw:.3f} | {walls} |")
 if parse_s:
     print()
     for e, s in parse_s.items():
@@ -256,7 +260,8 @@ for other, target in (("fts5", 3), ("xapian", 40)):
     if "idx" in med and other in med:
         ratio = med[other] / med["idx"]
         verdict = "meets" if ratio >= target else "misses"
-        print(f"- idx / {names[other]}: {ratio:.2f}x (target >= {target}x: {verdict})")
+        cpu = f"; by CPU seconds {medcpu[other] / medcpu['idx']:.2f}x" if medcpu.get("idx") else ""
+        print(f"- idx / {names[other]}: {ratio:.2f}x by wall time (target >= {target}x: {verdict}){cpu}")
     else:
         print(f"- idx / {names[other]}: n/a (target >= {target}x)")
 EOF

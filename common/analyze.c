@@ -23,7 +23,7 @@
  * before the length check runs. */
 #define ANA_SLACK (ANA_FOLD_CPS * 4)
 /* Distinct words cached before the cache is dropped and refilled: bounds
- * memory (about 40 MB) on corpora with an endless tail of rare words. */
+ * memory (about 60 MB) on corpora with an endless tail of rare words. */
 #define ANA_STEM_CACHE_MAX ((size_t)1 << 20)
 
 enum {

@@ -518,8 +518,14 @@ int seg_cursor_positions(seg_cursor *c, uint32_t *title, uint32_t *body, idx_err
 {
     if (c->doc == SEG_END)
         return 0;
+    /* Only this block's positions: the next block's offset bounds them. */
     uint64_t start = c->block_pos_off;
-    uint64_t end = c->t.pos_off + c->t.pos_len;
+    uint64_t end = c->skips && c->block + 1 < c->n_blocks
+                       ? c->t.pos_off +
+                             rd_u32(c->skips + (uint64_t)(c->block + 1) * SEG_SKIP_ENTRY + 8)
+                       : c->t.pos_off + c->t.pos_len;
+    if (end > c->t.pos_off + c->t.pos_len)
+        return cur_bad(c, err, "position offset out of range");
     if (start > end)
         return cur_bad(c, err, "position offset out of range");
     const uint8_t *p = cfr_get(c->s->f[SEG_POS], start, end - start, err);

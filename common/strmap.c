@@ -27,7 +27,7 @@ typedef struct sm_slot {
 
 struct strmap {
     sm_slot *slots;
-    size_t mask;    /* slots - 1; slot count is a power of two */
+    size_t mask; /* slots - 1; slot count is a power of two */
     size_t count;
     size_t grow_at; /* count that triggers doubling: 0.7 load */
     char **chunks;
@@ -148,19 +148,16 @@ static inline const uint8_t *sm_key(const strmap *m, uint32_t ref, size_t *len)
 
 static int sm_add_chunk(strmap *m, size_t size)
 {
-    if (m->nchunks == SM_MAX_CHUNKS)
-        return -1;
+    if (m->nchunks == SM_MAX_CHUNKS) return -1;
     if (m->nchunks == m->chunks_cap) {
         size_t cap = m->chunks_cap ? m->chunks_cap * 2 : 8;
         char **c = realloc(m->chunks, cap * sizeof *c);
-        if (!c)
-            return -1;
+        if (!c) return -1;
         m->chunks = c;
         m->chunks_cap = cap;
     }
     char *chunk = malloc(size);
-    if (!chunk)
-        return -1;
+    if (!chunk) return -1;
     m->chunks[m->nchunks++] = chunk;
     m->arena_bytes += size;
     return 0;
@@ -174,39 +171,33 @@ static int sm_store(strmap *m, const char *key, size_t len, uint32_t *ref)
     do {
         hdr[h] = (uint8_t)(n & 0x7f);
         n >>= 7;
-        if (n)
-            hdr[h] |= 0x80;
+        if (n) hdr[h] |= 0x80;
         h++;
     } while (n);
     size_t need = h + len;
-    if (need < len)
-        return -1;
+    if (need < len) return -1;
     char *dst;
     if (need > SM_CHUNK_MAX / 4) {
         /* A big key gets a chunk of its own, so it neither wastes the tail of
          * the current chunk nor needs an offset beyond SM_OFF_BITS. */
-        if (sm_add_chunk(m, need) < 0)
-            return -1;
+        if (sm_add_chunk(m, need) < 0) return -1;
         dst = m->chunks[m->nchunks - 1];
         *ref = (uint32_t)((m->nchunks - 1) << SM_OFF_BITS);
     } else {
         if (m->cur == m->nchunks || m->cur_size - m->cur_used < need) {
             size_t size = m->next_size;
-            if (sm_add_chunk(m, size) < 0)
-                return -1;
+            if (sm_add_chunk(m, size) < 0) return -1;
             m->cur = m->nchunks - 1;
             m->cur_used = 0;
             m->cur_size = size;
-            if (m->next_size < SM_CHUNK_MAX)
-                m->next_size *= 2;
+            if (m->next_size < SM_CHUNK_MAX) m->next_size *= 2;
         }
         dst = m->chunks[m->cur] + m->cur_used;
         *ref = (uint32_t)((m->cur << SM_OFF_BITS) | m->cur_used);
         m->cur_used += need;
     }
     memcpy(dst, hdr, h);
-    if (len)
-        memcpy(dst + h, key, len);
+    if (len) memcpy(dst + h, key, len);
     return 0;
 }
 
@@ -215,8 +206,7 @@ static int sm_store(strmap *m, const char *key, size_t len, uint32_t *ref)
 static int sm_alloc_slots(strmap *m, size_t nslots)
 {
     sm_slot *s = calloc(nslots, sizeof *s);
-    if (!s)
-        return -1;
+    if (!s) return -1;
     m->slots = s;
     m->mask = nslots - 1;
     m->grow_at = nslots / 10 * 7 + (nslots % 10) * 7 / 10;
@@ -226,8 +216,7 @@ static int sm_alloc_slots(strmap *m, size_t nslots)
 strmap *strmap_new(size_t initial_capacity)
 {
     strmap *m = calloc(1, sizeof *m);
-    if (!m)
-        return NULL;
+    if (!m) return NULL;
     size_t nslots = SM_MIN_SLOTS;
     while (nslots / 10 * 7 < initial_capacity && nslots < ((size_t)1 << 40))
         nslots *= 2;
@@ -241,8 +230,7 @@ strmap *strmap_new(size_t initial_capacity)
 
 void strmap_free(strmap *m)
 {
-    if (!m)
-        return;
+    if (!m) return;
     for (size_t i = 0; i < m->nchunks; i++)
         free(m->chunks[i]);
     free(m->chunks);
@@ -284,8 +272,7 @@ static int sm_grow(strmap *m)
     }
     /* Stored hashes make rehashing a pass over the table, with no key reads. */
     for (size_t i = 0; i < old_n; i++) {
-        if (!old[i].hash)
-            continue;
+        if (!old[i].hash) continue;
         size_t j = old[i].hash & m->mask;
         while (m->slots[j].hash)
             j = (j + 1) & m->mask;
@@ -315,8 +302,7 @@ uint32_t *strmap_get(const strmap *m, const char *key, size_t len)
     for (;;) {
         sm_slot *s = &m->slots[i];
         if (s->hash == h) {
-            if (sm_key_eq(m, s->ref, key, len))
-                return &s->value;
+            if (sm_key_eq(m, s->ref, key, len)) return &s->value;
         } else if (s->hash == 0) {
             return NULL;
         }
@@ -328,25 +314,21 @@ uint32_t *strmap_put(strmap *m, const char *key, size_t len, uint32_t init, int 
 {
     uint64_t h = sm_slot_hash(key, len);
     size_t i = h & m->mask;
-    if (inserted)
-        *inserted = 0;
+    if (inserted) *inserted = 0;
     for (;;) {
         sm_slot *s = &m->slots[i];
         if (s->hash == h) {
-            if (sm_key_eq(m, s->ref, key, len))
-                return &s->value;
+            if (sm_key_eq(m, s->ref, key, len)) return &s->value;
         } else if (s->hash == 0) {
             break;
         }
         i = (i + 1) & m->mask;
     }
     uint32_t ref;
-    if (sm_store(m, key, len, &ref) < 0)
-        return NULL;
+    if (sm_store(m, key, len, &ref) < 0) return NULL;
     if (m->count + 1 > m->grow_at) {
         /* On failure the key stays in the arena unreferenced: harmless. */
-        if (sm_grow(m) < 0)
-            return NULL;
+        if (sm_grow(m) < 0) return NULL;
         i = h & m->mask;
         while (m->slots[i].hash)
             i = (i + 1) & m->mask;
@@ -356,8 +338,7 @@ uint32_t *strmap_put(strmap *m, const char *key, size_t len, uint32_t init, int 
     s->ref = ref;
     s->value = init;
     m->count++;
-    if (inserted)
-        *inserted = 1;
+    if (inserted) *inserted = 1;
     return &s->value;
 }
 
@@ -376,8 +357,7 @@ int strmap_next(const strmap *m, size_t *cursor, const char **key, size_t *len, 
 {
     for (size_t i = *cursor; i <= m->mask; i++) {
         const sm_slot *s = &m->slots[i];
-        if (!s->hash)
-            continue;
+        if (!s->hash) continue;
         *key = (const char *)sm_key(m, s->ref, len);
         *value = s->value;
         *cursor = i + 1;

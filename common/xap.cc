@@ -39,8 +39,7 @@ template <typename F> int guarded(idx_err *err, const char *what, F &&body)
 extern "C" int xap_stem_new(const char *lang, xap_stem **out, idx_err *err)
 {
     *out = nullptr;
-    if (!lang)
-        lang = "none";
+    if (!lang) lang = "none";
     return guarded(err, "stemmer", [&]() -> int {
         // Xapian's names are lower case; users type "English" too.
         std::string name(lang);
@@ -52,9 +51,8 @@ extern "C" int xap_stem_new(const char *lang, xap_stem **out, idx_err *err)
             try {
                 stem = Xapian::Stem(name);
             } catch (const Xapian::InvalidArgumentError &) {
-                return err_set(err, IDX_EUSAGE,
-                               "unknown stemming language '%s' (known: none %s)", lang,
-                               Xapian::Stem::get_available_languages().c_str());
+                return err_set(err, IDX_EUSAGE, "unknown stemming language '%s' (known: none %s)",
+                               lang, Xapian::Stem::get_available_languages().c_str());
             }
         }
         *out = new xap_stem{std::move(stem), none};
@@ -69,15 +67,13 @@ extern "C" int xap_stem_word(xap_stem *s, const char *word, size_t len, char *ou
     return guarded(err, "stemming", [&]() -> int {
         if (s->none) {
             size_t n = len < cap ? len : cap;
-            if (n)
-                memcpy(out, word, n);
+            if (n) memcpy(out, word, n);
             *out_len = n;
             return IDX_OK;
         }
         std::string r = s->stem(std::string(word, len));
         size_t n = r.size() < cap ? r.size() : cap;
-        if (n)
-            memcpy(out, r.data(), n);
+        if (n) memcpy(out, r.data(), n);
         *out_len = n;
         return IDX_OK;
     });

@@ -28,8 +28,8 @@ int xap_stem_new(const char *lang, xap_stem **out, idx_err *err);
 
 /* Stems word[0..len) into out (capacity cap, not NUL-terminated), setting
  * *out_len. A stem longer than cap is truncated to cap bytes. */
-int xap_stem_word(xap_stem *s, const char *word, size_t len, char *out, size_t cap,
-                  size_t *out_len, idx_err *err);
+int xap_stem_word(xap_stem *s, const char *word, size_t len, char *out, size_t cap, size_t *out_len,
+                  idx_err *err);
 
 /* 1 if s copies words unchanged ("none"), so callers can skip it entirely. */
 int xap_stem_is_none(const xap_stem *s);

@@ -221,9 +221,9 @@ static int worker_on_token(void *ctx, const ana_token *t)
     char key[SEG_MAX_TERM + 8];
     const char *term = t->term;
     size_t len = t->len;
+    if (len + w->prefix_len > SEG_MAX_TERM)
+        return 0; /* longer than the lexicon allows; the analyzer's limit is far lower */
     if (w->prefix_len) {
-        if (len + w->prefix_len > SEG_MAX_TERM)
-            return 0;
         memcpy(key, w->prefix, w->prefix_len);
         memcpy(key + w->prefix_len, t->term, len);
         term = key;
@@ -589,7 +589,8 @@ static void clean_leftovers(const char *out)
         if (strncmp(e->d_name, base, bl) || strncmp(e->d_name + bl, ".tmp-", 5))
             continue;
         long pid = strtol(e->d_name + bl + 5, NULL, 10);
-        if (pid > 0 && pid != getpid() && kill((pid_t)pid, 0) == 0)
+        /* EPERM: the process exists but belongs to someone else. */
+        if (pid > 0 && pid != getpid() && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
             continue; /* another build is running right now */
         char p[4096 + 256 + 2];
         snprintf(p, sizeof p, "%s/%s", parent, e->d_name);
@@ -611,7 +612,7 @@ static int check_target(const char *out, int *exists, idx_err *err)
     if (!S_ISDIR(st.st_mode))
         return err_set(err, IDX_EDATA, "%s: exists and is not a directory", out);
     *exists = 1;
-    char meta[4096];
+    char meta[4096 + 8];
     snprintf(meta, sizeof meta, "%s/meta", out);
     if (access(meta, F_OK) == 0)
         return 0;
@@ -789,10 +790,22 @@ static int write_segment(const build_opts *o, const char *tmp, consumer *c, segw
     return rc;
 }
 
-int build_run(const build_opts *o, build_summary *sum, idx_err *err)
+int build_run(const build_opts *opts, build_summary *sum, idx_err *err)
 {
     double t0 = now_seconds();
     memset(sum, 0, sizeof *sum);
+    /* "ix/" names the directory ix: its temporary sibling must be ix.tmp-PID. */
+    char out[4096];
+    size_t ol = strlen(opts->out);
+    while (ol > 1 && opts->out[ol - 1] == '/')
+        ol--;
+    if (ol >= sizeof out)
+        return err_set(err, IDX_EUSAGE, "output path too long");
+    memcpy(out, opts->out, ol);
+    out[ol] = '\0';
+    build_opts o_copy = *opts;
+    o_copy.out = out;
+    const build_opts *o = &o_copy;
     int exists;
     int rc = check_target(o->out, &exists, err);
     if (rc)
@@ -885,11 +898,14 @@ int build_run(const build_opts *o, build_summary *sum, idx_err *err)
         sum->skipped = rs->skipped;
         sum->bytes_raw = rs->bytes_raw;
         sum->bytes_in = rs->bytes_in;
+        /* The reader replaces invalid sequences before analysis, so the
+         * analyzers' own counts (c.invalid_utf8) are normally zero. */
+        sum->invalid_utf8 = rs->utf8_replaced;
         reader_close(sh.rd);
     }
     sum->docs = n_final;
     sum->replaced = c.replaced;
-    sum->invalid_utf8 = c.invalid_utf8;
+    sum->invalid_utf8 += c.invalid_utf8;
     sum->terms = tot.terms;
     sum->postings = tot.postings;
     sum->positions = tot.positions;

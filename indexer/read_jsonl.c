@@ -56,8 +56,7 @@ static inline char *jscan(char *p)
         uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
         uint64_t m = ((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w);
         m &= highs;
-        if (m)
-            return p + (__builtin_ctzll(m) >> 3);
+        if (m) return p + (__builtin_ctzll(m) >> 3);
         p += 8;
     }
 #else
@@ -135,8 +134,7 @@ static int jstring(jp *j, rec_field *out)
     char *w = p;
     for (;;) {
         unsigned char c = (unsigned char)*p;
-        if (c == '"')
-            break;
+        if (c == '"') break;
         if (c != '\\') {
             j->p = p;
             return jfail(j, p >= j->e ? "unterminated string" : "control character in string");
@@ -198,8 +196,7 @@ static int jstring(jp *j, rec_field *out)
 
 static int jdigits(jp *j)
 {
-    if (j->p >= j->e || *j->p < '0' || *j->p > '9')
-        return jfail(j, "invalid number");
+    if (j->p >= j->e || *j->p < '0' || *j->p > '9') return jfail(j, "invalid number");
     while (j->p < j->e && *j->p >= '0' && *j->p <= '9')
         j->p++;
     return 0;
@@ -209,8 +206,7 @@ static int jdigits(jp *j)
 static int jnumber(jp *j, int *integer)
 {
     *integer = 1;
-    if (j->p < j->e && *j->p == '-')
-        j->p++;
+    if (j->p < j->e && *j->p == '-') j->p++;
     if (j->p < j->e && *j->p == '0')
         j->p++;
     else if (jdigits(j))
@@ -218,16 +214,13 @@ static int jnumber(jp *j, int *integer)
     if (j->p < j->e && *j->p == '.') {
         *integer = 0;
         j->p++;
-        if (jdigits(j))
-            return -1;
+        if (jdigits(j)) return -1;
     }
     if (j->p < j->e && (*j->p == 'e' || *j->p == 'E')) {
         *integer = 0;
         j->p++;
-        if (j->p < j->e && (*j->p == '+' || *j->p == '-'))
-            j->p++;
-        if (jdigits(j))
-            return -1;
+        if (j->p < j->e && (*j->p == '+' || *j->p == '-')) j->p++;
+        if (jdigits(j)) return -1;
     }
     return 0;
 }
@@ -235,18 +228,15 @@ static int jnumber(jp *j, int *integer)
 static int jliteral(jp *j, const char *lit)
 {
     size_t n = strlen(lit);
-    if ((size_t)(j->e - j->p) < n || memcmp(j->p, lit, n) != 0)
-        return jfail(j, "invalid literal");
+    if ((size_t)(j->e - j->p) < n || memcmp(j->p, lit, n) != 0) return jfail(j, "invalid literal");
     j->p += n;
     return 0;
 }
 
 static int jskip(jp *j, int depth)
 {
-    if (depth > JSON_MAX_DEPTH)
-        return jfail(j, "nesting too deep");
-    if (j->p >= j->e)
-        return jfail(j, "value expected");
+    if (depth > JSON_MAX_DEPTH) return jfail(j, "nesting too deep");
+    if (j->p >= j->e) return jfail(j, "value expected");
     rec_field dummy;
     int integer;
     switch (*j->p) {
@@ -264,18 +254,14 @@ static int jskip(jp *j, int depth)
         }
         for (;;) {
             if (obj) {
-                if (j->p >= j->e || *j->p != '"')
-                    return jfail(j, "string key expected");
-                if (jstring(j, &dummy))
-                    return -1;
+                if (j->p >= j->e || *j->p != '"') return jfail(j, "string key expected");
+                if (jstring(j, &dummy)) return -1;
                 jws(j);
-                if (j->p >= j->e || *j->p != ':')
-                    return jfail(j, "':' expected");
+                if (j->p >= j->e || *j->p != ':') return jfail(j, "':' expected");
                 j->p++;
                 jws(j);
             }
-            if (jskip(j, depth + 1))
-                return -1;
+            if (jskip(j, depth + 1)) return -1;
             jws(j);
             if (j->p < j->e && *j->p == ',') {
                 j->p++;
@@ -307,9 +293,8 @@ static int key_kind(const rec_field *k)
     static const struct {
         const char *name;
         int kind;
-    } keys[] = {{"id", K_ID},       {"body", K_BODY},     {"text", K_TEXT},
-                {"title", K_TITLE}, {"url", K_URL},       {"date", K_DATE},
-                {"author", K_AUTHOR}, {"category", K_CATEGORY}};
+    } keys[] = {{"id", K_ID},   {"body", K_BODY}, {"text", K_TEXT},     {"title", K_TITLE},
+                {"url", K_URL}, {"date", K_DATE}, {"author", K_AUTHOR}, {"category", K_CATEGORY}};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (strlen(keys[i].name) == k->len && memcmp(keys[i].name, k->ptr, k->len) == 0)
             return keys[i].kind;
@@ -322,40 +307,33 @@ static int parse_line(jl_state *st, char *start, size_t n, rec *out)
 {
     jp j = {start, start + n, start, st, NULL};
     jws(&j);
-    if (j.p == j.e)
-        return 0;
+    if (j.p == j.e) return 0;
     if (*j.p != '{') {
-        if (jskip(&j, 0) == 0)
-            snprintf(st->why, sizeof st->why, "not a JSON object");
+        if (jskip(&j, 0) == 0) snprintf(st->why, sizeof st->why, "not a JSON object");
         return -1;
     }
     j.p++;
     jws(&j);
     rec_field text = {0};
     int have_id = 0, have_body = 0, have_text = 0;
-    static const char *const names[] = {"",    "id",   "body",   "text",
-                                        "title", "url", "date", "author", "category"};
+    static const char *const names[] = {"",    "id",   "body",   "text",    "title",
+                                        "url", "date", "author", "category"};
     if (j.p < j.e && *j.p == '}') {
         j.p++;
     } else {
         for (;;) {
             rec_field key, val;
-            if (j.p >= j.e || *j.p != '"')
-                return jfail(&j, "string key expected");
-            if (jstring(&j, &key))
-                return -1;
+            if (j.p >= j.e || *j.p != '"') return jfail(&j, "string key expected");
+            if (jstring(&j, &key)) return -1;
             jws(&j);
-            if (j.p >= j.e || *j.p != ':')
-                return jfail(&j, "':' expected");
+            if (j.p >= j.e || *j.p != ':') return jfail(&j, "':' expected");
             j.p++;
             jws(&j);
             int kind = key_kind(&key);
             if (kind == K_OTHER) {
-                if (jskip(&j, 1))
-                    return -1;
+                if (jskip(&j, 1)) return -1;
             } else if (j.p < j.e && *j.p == '"') {
-                if (jstring(&j, &val))
-                    return -1;
+                if (jstring(&j, &val)) return -1;
                 switch (kind) {
                 case K_ID:
                     out->id = val, have_id = 1;
@@ -385,8 +363,7 @@ static int parse_line(jl_state *st, char *start, size_t n, rec *out)
             } else if (kind == K_ID && j.p < j.e && (*j.p == '-' || (*j.p >= '0' && *j.p <= '9'))) {
                 char *num = j.p;
                 int integer;
-                if (jnumber(&j, &integer))
-                    return -1;
+                if (jnumber(&j, &integer)) return -1;
                 if (!integer) {
                     snprintf(st->why, sizeof st->why, "\"id\" must be a string or an integer");
                     return -1;
@@ -396,11 +373,9 @@ static int parse_line(jl_state *st, char *start, size_t n, rec *out)
                 have_id = 1;
             } else if (kind >= K_TITLE && j.p < j.e && *j.p == 'n') {
                 /* null for an optional field: absent, as exporters write it. */
-                if (jliteral(&j, "null"))
-                    return -1;
+                if (jliteral(&j, "null")) return -1;
             } else {
-                if (jskip(&j, 1))
-                    return -1;
+                if (jskip(&j, 1)) return -1;
                 snprintf(st->why, sizeof st->why, "\"%s\" must be a string%s", names[kind],
                          kind == K_ID ? " or an integer" : "");
                 return -1;
@@ -419,8 +394,7 @@ static int parse_line(jl_state *st, char *start, size_t n, rec *out)
         }
     }
     jws(&j);
-    if (j.p != j.e)
-        return jfail(&j, "unexpected characters after the object");
+    if (j.p != j.e) return jfail(&j, "unexpected characters after the object");
     if (!have_id) {
         snprintf(st->why, sizeof st->why, "missing \"id\"");
         return -1;
@@ -442,8 +416,7 @@ static int parse_line(jl_state *st, char *start, size_t n, rec *out)
 static int jl_open(rdr_file *f, idx_err *err)
 {
     jl_state *st = calloc(1, sizeof *st);
-    if (!st)
-        return err_set(err, IDX_ENOMEM, "out of memory");
+    if (!st) return err_set(err, IDX_ENOMEM, "out of memory");
     st->line = 1;
     f->state = st;
     return 0;
@@ -471,16 +444,14 @@ static int jl_next(rdr_file *f, rec *out, idx_err *err)
                 st->scan = avail;
             }
             int rc = rdr_fill(f, err);
-            if (rc < 0)
-                return rc;
+            if (rc < 0) return rc;
             continue;
         } else if (avail == 0) {
             f->line = st->line;
             return 0;
         } else if (s->truncated || s->corrupt) {
             /* The last line is cut short by the damage, not by its writer. */
-            if (!st->discarding)
-                rdr_bad_eof(f, st->line, "");
+            if (!st->discarding) rdr_bad_eof(f, st->line, "");
             s->pos = s->lim;
             f->line = st->line;
             return 0;
@@ -507,8 +478,7 @@ static int jl_next(rdr_file *f, rec *out, idx_err *err)
             rdr_claim_utf8(f, rdr_abs(f, s->pos), 0);
             continue;
         }
-        if (rc == 0)
-            continue;
+        if (rc == 0) continue;
         rdr_claim_utf8(f, rdr_abs(f, s->pos), line);
         if (st->lone_surrogates != lone) {
             rdr_stats(f)->utf8_replaced += st->lone_surrogates - lone;

@@ -44,20 +44,17 @@ static int wk_space(char c)
 
 /* Offset just past the "close" matching the "open" at p[0], counting nested
  * opens; 0 if none within limit. */
-static size_t wk_match(const char *p, size_t n, const char *open, const char *close,
-                       size_t limit)
+static size_t wk_match(const char *p, size_t n, const char *open, const char *close, size_t limit)
 {
     size_t depth = 0, i = 0;
-    if (n > limit)
-        n = limit;
+    if (n > limit) n = limit;
     while (i + 1 < n) {
         if (p[i] == open[0] && p[i + 1] == open[1]) {
             depth++;
             i += 2;
         } else if (p[i] == close[0] && p[i + 1] == close[1]) {
             i += 2;
-            if (--depth == 0)
-                return i;
+            if (--depth == 0) return i;
         } else {
             i++;
         }
@@ -69,15 +66,12 @@ static size_t wk_match(const char *p, size_t n, const char *open, const char *cl
 static const char *wk_ifind(const char *p, size_t n, const char *lit, size_t limit)
 {
     size_t m = strlen(lit);
-    if (n > limit)
-        n = limit;
+    if (n > limit) n = limit;
     for (size_t i = 0; i + m <= n; i++) {
         const char *lt = memchr(p + i, lit[0], n - i - m + 1);
-        if (!lt)
-            return NULL;
+        if (!lt) return NULL;
         i = (size_t)(lt - p);
-        if (rdr_iprefix(p + i, n - i, lit))
-            return p + i;
+        if (rdr_iprefix(p + i, n - i, lit)) return p + i;
     }
     return NULL;
 }
@@ -85,19 +79,16 @@ static const char *wk_ifind(const char *p, size_t n, const char *lit, size_t lim
 /* Is the text before ':' in p[0..n) a language code (interlanguage link)? */
 static int wk_langcode(const char *p, size_t n)
 {
-    if (n < 2 || n > 12)
-        return 0;
+    if (n < 2 || n > 12) return 0;
     for (size_t i = 0; i < n; i++)
-        if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] == '-' && i > 0)))
-            return 0;
+        if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] == '-' && i > 0))) return 0;
     return 1;
 }
 
 static void wk_link(wk *w, const char *p, size_t n, int nest)
 {
     int visible = n && p[0] == ':'; /* [[:Category:X]] links to, not files in, X */
-    if (visible)
-        p++, n--;
+    if (visible) p++, n--;
     const char *colon = memchr(p, ':', n);
     const char *bar = memchr(p, '|', n);
     if (colon && !visible && (!bar || colon < bar)) {
@@ -109,15 +100,14 @@ static void wk_link(wk *w, const char *p, size_t n, int nest)
             size_t cn = (bar ? (size_t)(bar - c) : (size_t)(p + n - c));
             rdr_trim(&c, &cn);
             if (cn) {
-                if (w->cats->len)
-                    buf_put(w->cats, "; ", 2);
+                if (w->cats->len) buf_put(w->cats, "; ", 2);
                 buf_put(w->cats, c, cn);
             }
             return;
         }
         if ((nn == 4 && (rdr_iprefix(ns, nn, "file") || rdr_iprefix(ns, nn, "image"))) ||
-            (nn == 5 && rdr_iprefix(ns, nn, "image")) || (nn == 5 && rdr_iprefix(ns, nn, "media")) ||
-            wk_langcode(ns, nn))
+            (nn == 5 && rdr_iprefix(ns, nn, "image")) ||
+            (nn == 5 && rdr_iprefix(ns, nn, "media")) || wk_langcode(ns, nn))
             return;
     }
     if (bar) {
@@ -138,12 +128,11 @@ static void wk_link(wk *w, const char *p, size_t n, int nest)
 /* Tags whose content is not prose. */
 static int wk_drop_content(const char *name, size_t n)
 {
-    static const char *const tags[] = {"ref", "math", "gallery", "timeline", "score",
-                                       "syntaxhighlight", "source", "imagemap", "hiero",
-                                       "chem", "graph", "mapframe", "templatedata"};
+    static const char *const tags[] = {
+        "ref",      "math",  "gallery", "timeline", "score",    "syntaxhighlight", "source",
+        "imagemap", "hiero", "chem",    "graph",    "mapframe", "templatedata"};
     for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++)
-        if (strlen(tags[i]) == n && rdr_iprefix(name, n, tags[i]))
-            return 1;
+        if (strlen(tags[i]) == n && rdr_iprefix(name, n, tags[i])) return 1;
     return 0;
 }
 
@@ -157,17 +146,14 @@ static size_t wk_tag(wk *w, const char *p, size_t n)
     }
     size_t i = 1;
     int closing = i < n && p[i] == '/';
-    if (closing)
-        i++;
+    if (closing) i++;
     size_t ns = i;
     while (i < n && ((p[i] | 32) >= 'a' && (p[i] | 32) <= 'z'))
         i++;
     size_t nlen = i - ns;
-    if (!nlen || i >= n || !(p[i] == '>' || p[i] == '/' || wk_space(p[i])))
-        return 0;
+    if (!nlen || i >= n || !(p[i] == '>' || p[i] == '/' || wk_space(p[i]))) return 0;
     const char *gt = memchr(p + i, '>', n - i < WK_SCAN_TAG ? n - i : WK_SCAN_TAG);
-    if (!gt)
-        return 0;
+    if (!gt) return 0;
     size_t end = (size_t)(gt - p) + 1;
     if (!closing && gt[-1] != '/' && wk_drop_content(p + ns, nlen)) {
         char close[24] = "</";
@@ -180,8 +166,7 @@ static size_t wk_tag(wk *w, const char *p, size_t n)
         }
     }
     /* <br>, <p>, </div>... separate words. */
-    if (w->out->len && !wk_space((char)w->out->p[w->out->len - 1]))
-        buf_put_u8(w->out, ' ');
+    if (w->out->len && !wk_space((char)w->out->p[w->out->len - 1])) buf_put_u8(w->out, ' ');
     return end;
 }
 
@@ -269,8 +254,7 @@ static void wk_strip(wk *w, const char *p, size_t n, int block, int nest)
                 const char *nl = memchr(p + i, '\n', lim);
                 if (e && (!nl || e < nl)) {
                     const char *sp = memchr(p + i, ' ', (size_t)(e - p) - i);
-                    if (sp)
-                        wk_strip(w, sp + 1, (size_t)(e - sp) - 1, 0, nest + 1);
+                    if (sp) wk_strip(w, sp + 1, (size_t)(e - sp) - 1, 0, nest + 1);
                     i = (size_t)(e - p) + 1;
                     continue;
                 }
@@ -474,8 +458,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
         st->text_too_large = 0;
         st->capture = &st->text;
     }
-    if (d < MW_MAX_DEPTH)
-        st->kind[d] = (unsigned char)k;
+    if (d < MW_MAX_DEPTH) st->kind[d] = (unsigned char)k;
 }
 
 static void XMLCALL on_end(void *ud, const XML_Char *name)
@@ -494,8 +477,7 @@ static void XMLCALL on_chars(void *ud, const XML_Char *s, int len)
 {
     mw_state *st = ud;
     buf *b = st->capture;
-    if (!b)
-        return;
+    if (!b) return;
     if (b == &st->text && b->len + (size_t)len > st->f->max_record) {
         st->text_too_large = 1;
         return;
@@ -512,8 +494,7 @@ static void XMLCALL on_chars(void *ud, const XML_Char *s, int len)
 static int mw_open(rdr_file *f, idx_err *err)
 {
     mw_state *st = calloc(1, sizeof *st);
-    if (!st)
-        return err_set(err, IDX_ENOMEM, "out of memory");
+    if (!st) return err_set(err, IDX_ENOMEM, "out of memory");
     /* UTF-8 forced: the source layer already made the bytes valid UTF-8. */
     st->xp = XML_ParserCreate("UTF-8");
     if (!st->xp) {
@@ -548,18 +529,15 @@ static int mw_next(rdr_file *f, rec *out, idx_err *err)
             x = XML_Parse(st->xp, p, (int)n, 0);
         } else if (!s->eof) {
             int rc = rdr_fill(f, err);
-            if (rc < 0)
-                return rc;
+            if (rc < 0) return rc;
             continue;
         } else {
-            if (s->raw_total == 0)
-                return 0; /* empty: the reader warns */
+            if (s->raw_total == 0) return 0; /* empty: the reader warns */
             st->final_fed = 1;
             x = XML_Parse(st->xp, "", 0, 1);
         }
         f->line = (uint64_t)XML_GetCurrentLineNumber(st->xp);
-        if (st->failed)
-            return st->failed;
+        if (st->failed) return st->failed;
         if (x == XML_STATUS_SUSPENDED) {
             st->suspended = 1;
             if (st->ready) {
@@ -570,16 +548,14 @@ static int mw_next(rdr_file *f, rec *out, idx_err *err)
         }
         if (x == XML_STATUS_ERROR) {
             st->done = 1;
-            if (st->not_mw)
-                return 0;
+            if (st->not_mw) return 0;
             if (s->truncated || s->corrupt)
                 rdr_bad_eof(f, f->line, "");
             else
                 rdr_bad(f, f->line, "XML error: %s", XML_ErrorString(XML_GetErrorCode(st->xp)));
             return 0;
         }
-        if (st->final_fed)
-            st->done = 1;
+        if (st->final_fed) st->done = 1;
     }
     return 0;
 }
@@ -587,8 +563,7 @@ static int mw_next(rdr_file *f, rec *out, idx_err *err)
 static void mw_close(rdr_file *f)
 {
     mw_state *st = f->state;
-    if (!st)
-        return;
+    if (!st) return;
     XML_ParserFree(st->xp);
     buf_free(&st->title);
     buf_free(&st->id);

@@ -19,24 +19,20 @@ static int text_open(rdr_file *f, idx_err *err)
 static int text_next(rdr_file *f, rec *out, idx_err *err)
 {
     rdr_src *s = &f->src;
-    if (f->state)
-        return 0;
+    if (f->state) return 0;
     f->state = (void *)1; /* one record per file at most */
     int too_large = 0;
     while (!s->eof) {
         if (s->lim - s->pos > f->max_record) {
-            if (!too_large)
-                rdr_bad(f, 1, "record too large (over %zu bytes)", f->max_record);
+            if (!too_large) rdr_bad(f, 1, "record too large (over %zu bytes)", f->max_record);
             too_large = 1;
             s->pos = s->lim;
         }
         int rc = rdr_fill(f, err);
-        if (rc < 0)
-            return rc;
+        if (rc < 0) return rc;
     }
     if (too_large || s->lim - s->pos > f->max_record) {
-        if (!too_large)
-            rdr_bad(f, 1, "record too large (over %zu bytes)", f->max_record);
+        if (!too_large) rdr_bad(f, 1, "record too large (over %zu bytes)", f->max_record);
         return 0;
     }
     if (s->truncated || s->corrupt) {
@@ -60,8 +56,7 @@ static int text_next(rdr_file *f, rec *out, idx_err *err)
             break;
         }
         if (!nl) {
-            if (s->raw_total > 0)
-                rdr_warn(f, 0, "empty file");
+            if (s->raw_total > 0) rdr_warn(f, 0, "empty file");
             return 0;
         }
         p = nl + 1;

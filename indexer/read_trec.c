@@ -17,12 +17,12 @@
 #include "indexer/read_impl.h"
 
 typedef struct trec_state {
-    uint64_t line;   /* line at src.pos */
-    size_t scan;     /* offset after src.pos searched for the end of the DOC */
-    int in_doc;      /* src.pos is at a "<DOC" */
-    int discarding;  /* an oversized DOC: skip until its end */
-    uint64_t docs;   /* <DOC>s seen in this file */
-    int junk;        /* non-blank text seen outside any DOC */
+    uint64_t line;  /* line at src.pos */
+    size_t scan;    /* offset after src.pos searched for the end of the DOC */
+    int in_doc;     /* src.pos is at a "<DOC" */
+    int discarding; /* an oversized DOC: skip until its end */
+    uint64_t docs;  /* <DOC>s seen in this file */
+    int junk;       /* non-blank text seen outside any DOC */
 } trec_state;
 
 enum { TAG_NONE, TAG_OPEN, TAG_CLOSE };
@@ -37,12 +37,9 @@ static int is_space(char c)
 static int tag_is(const char *p, size_t n, const char *name, int closing)
 {
     size_t m = strlen(name), k = 1 + (size_t)closing;
-    if (n < k + m + 1)
-        return -1;
-    if (closing && p[1] != '/')
-        return 0;
-    if (!rdr_iprefix(p + k, m, name))
-        return 0;
+    if (n < k + m + 1) return -1;
+    if (closing && p[1] != '/') return 0;
+    if (!rdr_iprefix(p + k, m, name)) return 0;
     char c = p[k + m];
     return c == '>' || is_space(c);
 }
@@ -76,11 +73,9 @@ static size_t find_close(const char *p, size_t n, const char *name)
 {
     for (size_t i = 0; i < n;) {
         const char *lt = memchr(p + i, '<', n - i);
-        if (!lt)
-            return n;
+        if (!lt) return n;
         i = (size_t)(lt - p);
-        if (tag_is(p + i, n - i, name, 1) == 1)
-            return i;
+        if (tag_is(p + i, n - i, name, 1) == 1) return i;
         i++;
     }
     return n;
@@ -118,8 +113,7 @@ static void put_text(buf *b, const char *p, size_t n, int collapse)
             }
         }
         if (collapse && is_space(c)) {
-            if (b->len && b->p[b->len - 1] != ' ')
-                buf_put_u8(b, ' ');
+            if (b->len && b->p[b->len - 1] != ' ') buf_put_u8(b, ' ');
             i++;
             continue;
         }
@@ -150,8 +144,7 @@ static int parse_doc(rdr_file *f, const char *p, size_t n, uint64_t line, rec *o
     size_t i = tag_end(p, n) + 1; /* past <DOC ...> */
     while (i < n) {
         const char *lt = memchr(p + i, '<', n - i);
-        if (!lt)
-            break;
+        if (!lt) break;
         i = (size_t)(lt - p);
         if (n - i >= 4 && memcmp(p + i, "<!--", 4) == 0) {
             const char *end = memmem(p + i + 4, n - i - 4, "-->", 3);
@@ -160,8 +153,7 @@ static int parse_doc(rdr_file *f, const char *p, size_t n, uint64_t line, rec *o
         }
         size_t te = tag_end(p + i, n - i);
         size_t cs = i + te + 1; /* content start */
-        if (cs > n)
-            break;
+        if (cs > n) break;
         if (!have_id && tag_is(p + i, n - i, "docno", 0) == 1) {
             size_t ce = cs + find_close(p + cs, n - cs, "docno");
             if (ce >= n) {
@@ -177,8 +169,7 @@ static int parse_doc(rdr_file *f, const char *p, size_t n, uint64_t line, rec *o
             i = ce;
         } else if (tag_is(p + i, n - i, "text", 0) == 1) {
             size_t ce = cs + find_close(p + cs, n - cs, "text");
-            if (texts++)
-                buf_put_u8(body, '\n');
+            if (texts++) buf_put_u8(body, '\n');
             size_t from = body->len;
             put_text(body, p + cs, ce - cs, 0);
             trim_buf(body, from);
@@ -195,8 +186,7 @@ static int parse_doc(rdr_file *f, const char *p, size_t n, uint64_t line, rec *o
             i = cs;
         }
     }
-    if (body->oom || title->oom)
-        return err_set(err, IDX_ENOMEM, "out of memory");
+    if (body->oom || title->oom) return err_set(err, IDX_ENOMEM, "out of memory");
     if (!have_id || out->id.len == 0) {
         rdr_bad(f, line, have_id ? "empty <DOCNO>" : "missing <DOCNO>");
         return 0;
@@ -212,8 +202,7 @@ static int parse_doc(rdr_file *f, const char *p, size_t n, uint64_t line, rec *o
 static int trec_open(rdr_file *f, idx_err *err)
 {
     trec_state *st = calloc(1, sizeof *st);
-    if (!st)
-        return err_set(err, IDX_ENOMEM, "out of memory");
+    if (!st) return err_set(err, IDX_ENOMEM, "out of memory");
     st->line = 1;
     f->state = st;
     return 0;
@@ -232,8 +221,7 @@ static int trec_next(rdr_file *f, rec *out, idx_err *err)
             int found = 0;
             while (i < n) {
                 const char *lt = memchr(p + i, '<', n - i);
-                if (!lt)
-                    break;
+                if (!lt) break;
                 i = (size_t)(lt - p);
                 int t = tag_is(p + i, n - i, "doc", 0);
                 if (t == 1) {
@@ -261,15 +249,12 @@ static int trec_next(rdr_file *f, rec *out, idx_err *err)
                 continue;
             }
             if (s->eof) {
-                if (st->docs == 0 && st->junk)
-                    rdr_warn(f, 0, "no <DOC> found: not a TREC file?");
-                if (s->truncated || s->corrupt)
-                    rdr_bad_eof(f, st->line, "");
+                if (st->docs == 0 && st->junk) rdr_warn(f, 0, "no <DOC> found: not a TREC file?");
+                if (s->truncated || s->corrupt) rdr_bad_eof(f, st->line, "");
                 return 0;
             }
             int rc = rdr_fill(f, err);
-            if (rc < 0)
-                return rc;
+            if (rc < 0) return rc;
             continue;
         }
         /* At "<DOC": find its end, or a next <DOC> that shows it has none. */
@@ -319,24 +304,20 @@ static int trec_next(rdr_file *f, rec *out, idx_err *err)
                 continue;
             }
             consume(f, st, end);
-            if (discarding)
-                continue;
+            if (discarding) continue;
             if (end > f->max_record) {
                 rdr_bad(f, line, "record too large (over %zu bytes)", f->max_record);
                 continue;
             }
             int rc = parse_doc(f, p, end, line, out, err);
-            if (rc < 0)
-                return rc;
-            if (rc == 0)
-                continue;
+            if (rc < 0) return rc;
+            if (rc == 0) continue;
             rdr_claim_utf8(f, rdr_abs(f, s->pos), line);
             return 1;
         }
         st->scan = need_more ? i : n;
         if (s->eof) {
-            if (!st->discarding)
-                rdr_bad_eof(f, line, "unterminated <DOC> at end of file");
+            if (!st->discarding) rdr_bad_eof(f, line, "unterminated <DOC> at end of file");
             st->in_doc = 0;
             consume(f, st, n);
             return 0;
@@ -352,8 +333,7 @@ static int trec_next(rdr_file *f, rec *out, idx_err *err)
             st->scan -= drop;
         }
         int rc = rdr_fill(f, err);
-        if (rc < 0)
-            return rc;
+        if (rc < 0) return rc;
     }
 }
 

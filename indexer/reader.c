@@ -50,8 +50,7 @@ int reader_format_parse(const char *name)
 {
     static const char *const names[] = {"auto", "jsonl", "trec", "text", "mediawiki"};
     for (int i = 0; i < 5; i++)
-        if (strcmp(name, names[i]) == 0)
-            return i;
+        if (strcmp(name, names[i]) == 0) return i;
     return -1;
 }
 
@@ -77,8 +76,7 @@ const char *reader_format_name(reader_format f)
 static void vwarn(rdr_file *f, uint64_t line, const char *fmt, va_list ap)
 {
     reader *r = f->r;
-    if (!r->warn)
-        return;
+    if (!r->warn) return;
     vsnprintf(r->msg, sizeof r->msg, fmt, ap);
     r->warn(r->warn_ctx, f->path, line, r->msg);
 }
@@ -103,8 +101,7 @@ void rdr_bad(rdr_file *f, uint64_t line, const char *fmt, ...)
 void rdr_bad_eof(rdr_file *f, uint64_t line, const char *why)
 {
     if (f->src.truncated || f->src.corrupt) {
-        if (f->end_reported)
-            return;
+        if (f->end_reported) return;
         f->end_reported = 1;
         why = f->src.truncated ? "truncated gzip stream" : "corrupt gzip stream";
     }
@@ -217,8 +214,7 @@ static size_t utf8_valid_prefix(const unsigned char *p, size_t n, int *cut)
 static int src_reserve(rdr_file *f, size_t need, idx_err *err)
 {
     rdr_src *s = &f->src;
-    if (need <= s->cap)
-        return 0;
+    if (need <= s->cap) return 0;
     size_t ncap = s->cap ? s->cap : RDR_CHUNK;
     while (ncap < need)
         ncap *= 2;
@@ -240,8 +236,7 @@ static int src_sanitize(rdr_file *f, size_t from, size_t n, int at_eof, size_t *
 {
     rdr_src *s = &f->src;
     unsigned char *tmp = malloc(n);
-    if (!tmp)
-        return err_set(err, IDX_ENOMEM, "out of memory");
+    if (!tmp) return err_set(err, IDX_ENOMEM, "out of memory");
     memcpy(tmp, s->buf + from, n);
     if (src_reserve(f, from + 3 * n + 8, err)) {
         free(tmp);
@@ -254,8 +249,7 @@ static int src_sanitize(rdr_file *f, size_t from, size_t n, int at_eof, size_t *
         size_t v = utf8_valid_prefix(tmp + i, n - i, &cut);
         memcpy(out + o, tmp + i, v);
         i += v, o += v;
-        if (i == n)
-            break;
+        if (i == n) break;
         size_t len;
         if (cut && !at_eof) {
             s->ncarry = n - i;
@@ -281,10 +275,8 @@ static int src_read_error(rdr_file *f, idx_err *err)
     rdr_src *s = &f->src;
     int zerr;
     const char *msg = gzerror(s->gz, &zerr);
-    if (zerr == Z_ERRNO)
-        return err_errno(err, IDX_EDATA, errno, "%s: read failed", f->path);
-    if (zerr == Z_MEM_ERROR)
-        return err_set(err, IDX_ENOMEM, "%s: out of memory in zlib", f->path);
+    if (zerr == Z_ERRNO) return err_errno(err, IDX_EDATA, errno, "%s: read failed", f->path);
+    if (zerr == Z_MEM_ERROR) return err_set(err, IDX_ENOMEM, "%s: out of memory in zlib", f->path);
     /* A data error: the file is damaged, not the machine. */
     s->corrupt = 1;
     (void)msg;
@@ -303,8 +295,7 @@ int rdr_fill(rdr_file *f, idx_err *err)
             start_lim -= s->pos;
             s->pos = 0;
         }
-        if (src_reserve(f, s->lim + RDR_CHUNK + 16, err))
-            return err->code;
+        if (src_reserve(f, s->lim + RDR_CHUNK + 16, err)) return err->code;
         size_t at = s->lim;
         memcpy(s->buf + at, s->carry, s->ncarry);
         size_t have = s->ncarry;
@@ -312,8 +303,7 @@ int rdr_fill(rdr_file *f, idx_err *err)
         int k = gzread(s->gz, s->buf + at + have, RDR_CHUNK);
         if (k < 0) {
             int rc = src_read_error(f, err);
-            if (rc)
-                return rc;
+            if (rc) return rc;
             k = 0;
         } else if (k == 0) {
             int zerr;
@@ -322,14 +312,11 @@ int rdr_fill(rdr_file *f, idx_err *err)
                 s->truncated = 1;
             else if (zerr != Z_OK) {
                 int rc = src_read_error(f, err);
-                if (rc)
-                    return rc;
+                if (rc) return rc;
             }
         }
-        if (k == 0)
-            s->eof = 1;
-        if (s->raw_total == 0 && k > 0)
-            s->is_gz = !gzdirect(s->gz);
+        if (k == 0) s->eof = 1;
+        if (s->raw_total == 0 && k > 0) s->is_gz = !gzdirect(s->gz);
         s->raw_total += (uint64_t)k;
         f->r->st.bytes_raw += (uint64_t)k;
         z_off_t in = gzoffset(s->gz);
@@ -360,13 +347,11 @@ int rdr_fill(rdr_file *f, idx_err *err)
             memcpy(s->carry, s->buf + at + v, s->ncarry);
         } else {
             size_t nl = 0;
-            if (src_sanitize(f, at + v, have - v, s->eof, &nl, err))
-                return err->code;
+            if (src_sanitize(f, at + v, have - v, s->eof, &nl, err)) return err->code;
             s->lim = nl;
         }
         s->buf[s->lim] = '\0';
-        if (s->lim > start_lim)
-            return 1;
+        if (s->lim > start_lim) return 1;
     }
     return 0;
 }
@@ -376,16 +361,12 @@ int rdr_fill(rdr_file *f, idx_err *err)
 int rdr_iprefix(const char *p, size_t n, const char *lit)
 {
     size_t m = strlen(lit);
-    if (n < m)
-        return 0;
+    if (n < m) return 0;
     for (size_t i = 0; i < m; i++) {
         unsigned char a = (unsigned char)p[i], b = (unsigned char)lit[i];
-        if (a >= 'A' && a <= 'Z')
-            a += 32;
-        if (b >= 'A' && b <= 'Z')
-            b += 32;
-        if (a != b)
-            return 0;
+        if (a >= 'A' && a <= 'Z') a += 32;
+        if (b >= 'A' && b <= 'Z') b += 32;
+        if (a != b) return 0;
     }
     return 1;
 }
@@ -394,8 +375,7 @@ void rdr_put_utf8(buf *b, uint32_t cp)
 {
     uint8_t o[4];
     size_t n;
-    if ((cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF || cp == 0)
-        cp = 0xFFFD;
+    if ((cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF || cp == 0) cp = 0xFFFD;
     if (cp < 0x80) {
         o[0] = (uint8_t)cp, n = 1;
     } else if (cp < 0x800) {
@@ -423,25 +403,24 @@ size_t rdr_entity(const char *p, size_t n, size_t *consumed, char out[4])
         const char *name;
         uint32_t cp;
     } names[] = {
-        {"amp", '&'},       {"lt", '<'},        {"gt", '>'},        {"quot", '"'},
-        {"apos", '\''},     {"nbsp", ' '},      {"ensp", ' '},      {"emsp", ' '},
-        {"thinsp", ' '},    {"ndash", 0x2013},  {"mdash", 0x2014},  {"minus", 0x2212},
-        {"hellip", 0x2026}, {"lsquo", 0x2018},  {"rsquo", 0x2019},  {"ldquo", 0x201C},
-        {"rdquo", 0x201D},  {"laquo", 0xAB},    {"raquo", 0xBB},    {"copy", 0xA9},
-        {"reg", 0xAE},      {"trade", 0x2122},  {"deg", 0xB0},      {"plusmn", 0xB1},
-        {"times", 0xD7},    {"divide", 0xF7},   {"middot", 0xB7},   {"bull", 0x2022},
-        {"sect", 0xA7},     {"para", 0xB6},     {"euro", 0x20AC},   {"pound", 0xA3},
-        {"yen", 0xA5},      {"cent", 0xA2},     {"eacute", 0xE9},   {"egrave", 0xE8},
-        {"aacute", 0xE1},   {"agrave", 0xE0},   {"iacute", 0xED},   {"oacute", 0xF3},
-        {"uacute", 0xFA},   {"auml", 0xE4},     {"ouml", 0xF6},     {"uuml", 0xFC},
-        {"szlig", 0xDF},    {"ccedil", 0xE7},   {"ntilde", 0xF1},   {"shy", 0xAD},
-        {"zwj", 0x200D},    {"zwnj", 0x200C},   {"larr", 0x2190},   {"rarr", 0x2192},
-        {"harr", 0x2194},   {"prime", 0x2032},  {"Prime", 0x2033},  {"frac12", 0xBD},
-        {"frac14", 0xBC},   {"frac34", 0xBE},   {"sup2", 0xB2},     {"sup3", 0xB3},
-        {"micro", 0xB5},    {"alpha", 0x3B1},   {"beta", 0x3B2},    {"pi", 0x3C0},
+        {"amp", '&'},       {"lt", '<'},       {"gt", '>'},       {"quot", '"'},
+        {"apos", '\''},     {"nbsp", ' '},     {"ensp", ' '},     {"emsp", ' '},
+        {"thinsp", ' '},    {"ndash", 0x2013}, {"mdash", 0x2014}, {"minus", 0x2212},
+        {"hellip", 0x2026}, {"lsquo", 0x2018}, {"rsquo", 0x2019}, {"ldquo", 0x201C},
+        {"rdquo", 0x201D},  {"laquo", 0xAB},   {"raquo", 0xBB},   {"copy", 0xA9},
+        {"reg", 0xAE},      {"trade", 0x2122}, {"deg", 0xB0},     {"plusmn", 0xB1},
+        {"times", 0xD7},    {"divide", 0xF7},  {"middot", 0xB7},  {"bull", 0x2022},
+        {"sect", 0xA7},     {"para", 0xB6},    {"euro", 0x20AC},  {"pound", 0xA3},
+        {"yen", 0xA5},      {"cent", 0xA2},    {"eacute", 0xE9},  {"egrave", 0xE8},
+        {"aacute", 0xE1},   {"agrave", 0xE0},  {"iacute", 0xED},  {"oacute", 0xF3},
+        {"uacute", 0xFA},   {"auml", 0xE4},    {"ouml", 0xF6},    {"uuml", 0xFC},
+        {"szlig", 0xDF},    {"ccedil", 0xE7},  {"ntilde", 0xF1},  {"shy", 0xAD},
+        {"zwj", 0x200D},    {"zwnj", 0x200C},  {"larr", 0x2190},  {"rarr", 0x2192},
+        {"harr", 0x2194},   {"prime", 0x2032}, {"Prime", 0x2033}, {"frac12", 0xBD},
+        {"frac14", 0xBC},   {"frac34", 0xBE},  {"sup2", 0xB2},    {"sup3", 0xB3},
+        {"micro", 0xB5},    {"alpha", 0x3B1},  {"beta", 0x3B2},   {"pi", 0x3C0},
     };
-    if (n < 3 || p[0] != '&')
-        return 0;
+    if (n < 3 || p[0] != '&') return 0;
     size_t i = 1;
     if (p[1] == '#') {
         uint32_t cp = 0;
@@ -459,15 +438,13 @@ size_t rdr_entity(const char *p, size_t n, size_t *consumed, char out[4])
                 break;
             cp = cp * (hex ? 16 : 10) + d;
         }
-        if (!digits || i >= n || p[i] != ';')
-            return 0;
+        if (!digits || i >= n || p[i] != ';') return 0;
         *consumed = i + 1;
         return utf8_encode(cp, out);
     }
     while (i < n && i < 10 && ((p[i] | 32) >= 'a' && (p[i] | 32) <= 'z'))
         i++;
-    if (i >= n || p[i] != ';' || i == 1)
-        return 0;
+    if (i >= n || p[i] != ';' || i == 1) return 0;
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
         if (strlen(names[k].name) == i - 1 && memcmp(names[k].name, p + 1, i - 1) == 0) {
             *consumed = i + 1;
@@ -497,8 +474,7 @@ static int add_entry(reader *r, const char *path, const char *textid, int cmdlin
     if (r->nfiles == r->capfiles) {
         size_t nc = r->capfiles ? r->capfiles * 2 : 64;
         rdr_entry *nf = realloc(r->files, nc * sizeof *nf);
-        if (!nf)
-            return err_set(err, IDX_ENOMEM, "out of memory listing inputs");
+        if (!nf) return err_set(err, IDX_ENOMEM, "out of memory listing inputs");
         r->files = nf;
         r->capfiles = nc;
     }
@@ -520,11 +496,9 @@ static char *join(const char *a, const char *b)
     size_t la = strlen(a), lb = strlen(b);
     int slash = la > 0 && a[la - 1] != '/';
     char *s = malloc(la + slash + lb + 1);
-    if (!s)
-        return NULL;
+    if (!s) return NULL;
     memcpy(s, a, la);
-    if (slash)
-        s[la] = '/';
+    if (slash) s[la] = '/';
     memcpy(s + la + slash, b, lb + 1);
     return s;
 }
@@ -542,8 +516,7 @@ typedef struct walk_anc {
 static void walk_warn(reader *r, const char *path, const char *why)
 {
     r->st.files_skipped++;
-    if (r->warn)
-        r->warn(r->warn_ctx, path, 0, why);
+    if (r->warn) r->warn(r->warn_ctx, path, 0, why);
 }
 
 /* Lists dir recursively in byte order of names. `rel` is the path relative
@@ -553,8 +526,7 @@ static int walk_dir(reader *r, const char *dir, const char *rel, walk_anc *anc, 
 {
     DIR *d = opendir(dir);
     if (!d) {
-        if (depth == 0)
-            return err_errno(err, IDX_EDATA, errno, "%s", dir);
+        if (depth == 0) return err_errno(err, IDX_EDATA, errno, "%s", dir);
         snprintf(r->msg, sizeof r->msg, "cannot read directory: %s", strerror(errno));
         walk_warn(r, dir, r->msg);
         return 0;
@@ -565,8 +537,7 @@ static int walk_dir(reader *r, const char *dir, const char *rel, walk_anc *anc, 
     struct dirent *de;
     errno = 0;
     while ((de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue; /* ".", ".." and hidden files alike */
+        if (de->d_name[0] == '.') continue; /* ".", ".." and hidden files alike */
         if (n == cap) {
             size_t nc = cap ? cap * 2 : 32;
             char **nn = realloc(names, nc * sizeof *nn);
@@ -620,8 +591,8 @@ out:
     return rc;
 }
 
-int reader_open(const char *const *inputs, size_t n_inputs, reader_format fmt,
-                reader_warn_fn warn, void *warn_ctx, reader **out, idx_err *err)
+int reader_open(const char *const *inputs, size_t n_inputs, reader_format fmt, reader_warn_fn warn,
+                void *warn_ctx, reader **out, idx_err *err)
 {
     *out = NULL;
     reader *r = calloc(1, sizeof *r);
@@ -647,8 +618,7 @@ int reader_open(const char *const *inputs, size_t n_inputs, reader_format fmt,
         } else {
             /* Any non-directory on the command line is read, so pipes and
              * process substitutions work too. */
-            if (S_ISREG(st.st_mode))
-                r->st.bytes_total += (uint64_t)st.st_size;
+            if (S_ISREG(st.st_mode)) r->st.bytes_total += (uint64_t)st.st_size;
             const char *base = strrchr(inputs[i], '/');
             rc = add_entry(r, inputs[i], base ? base + 1 : inputs[i], 1, err);
         }
@@ -696,40 +666,34 @@ static reader_format format_by_name(const char *path)
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     size_t n = strlen(base);
-    if (ends_with(base, n, ".gz"))
-        n -= 3;
+    if (ends_with(base, n, ".gz")) n -= 3;
     static const struct {
         const char *ext;
         reader_format f;
-    } map[] = {{".jsonl", FMT_JSONL}, {".json", FMT_JSONL}, {".ndjson", FMT_JSONL},
-               {".trec", FMT_TREC},   {".sgml", FMT_TREC},  {".sgm", FMT_TREC},
-               {".xml", FMT_MEDIAWIKI}, {".txt", FMT_TEXT}, {".text", FMT_TEXT}};
+    } map[] = {{".jsonl", FMT_JSONL},   {".json", FMT_JSONL}, {".ndjson", FMT_JSONL},
+               {".trec", FMT_TREC},     {".sgml", FMT_TREC},  {".sgm", FMT_TREC},
+               {".xml", FMT_MEDIAWIKI}, {".txt", FMT_TEXT},   {".text", FMT_TEXT}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (ends_with(base, n, map[i].ext))
-            return map[i].f;
+        if (ends_with(base, n, map[i].ext)) return map[i].f;
     return FMT_AUTO;
 }
 
 /* Decides from the first bytes; -1 for binary. */
 static int format_by_content(const char *p, size_t n)
 {
-    if (memchr(p, '\0', n))
-        return -1;
+    if (memchr(p, '\0', n)) return -1;
     size_t i = 0;
     while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
         i++;
-    if (i < n && p[i] == '{')
-        return FMT_JSONL;
+    if (i < n && p[i] == '{') return FMT_JSONL;
     if (rdr_iprefix(p + i, n - i, "<doc") && i + 4 < n &&
         (p[i + 4] == '>' || p[i + 4] == ' ' || p[i + 4] == '\t' || p[i + 4] == '\n' ||
          p[i + 4] == '\r'))
         return FMT_TREC;
-    if (rdr_iprefix(p + i, n - i, "<mediawiki"))
-        return FMT_MEDIAWIKI;
+    if (rdr_iprefix(p + i, n - i, "<mediawiki")) return FMT_MEDIAWIKI;
     if (rdr_iprefix(p + i, n - i, "<?xml")) {
         for (size_t k = i; k + 10 <= n; k++)
-            if (p[k] == '<' && rdr_iprefix(p + k, n - k, "<mediawiki"))
-                return FMT_MEDIAWIKI;
+            if (p[k] == '<' && rdr_iprefix(p + k, n - k, "<mediawiki")) return FMT_MEDIAWIKI;
     }
     return FMT_TEXT;
 }
@@ -737,12 +701,10 @@ static int format_by_content(const char *p, size_t n)
 static void file_release(reader *r)
 {
     rdr_file *f = &r->cur;
-    if (r->ops)
-        r->ops->close(f);
+    if (r->ops) r->ops->close(f);
     r->ops = NULL;
     f->state = NULL;
-    if (f->src.gz)
-        gzclose(f->src.gz);
+    if (f->src.gz) gzclose(f->src.gz);
     f->src.gz = NULL;
     r->srcbuf = f->src.buf;
     r->srccap = f->src.cap;
@@ -755,8 +717,7 @@ static int file_open(reader *r, const rdr_entry *e, idx_err *err)
     rdr_file *f = &r->cur;
     int fd = open(e->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        if (e->cmdline)
-            return err_errno(err, IDX_EDATA, errno, "%s", e->path);
+        if (e->cmdline) return err_errno(err, IDX_EDATA, errno, "%s", e->path);
         snprintf(r->msg, sizeof r->msg, "cannot open: %s", strerror(errno));
         walk_warn(r, e->path, r->msg);
         return 0;
@@ -782,18 +743,15 @@ static int file_open(reader *r, const rdr_entry *e, idx_err *err)
     r->srcbuf = NULL;
     r->srccap = 0;
     r->cur_open = 1;
-    if (src_reserve(f, RDR_CHUNK + 16, err))
-        return err->code;
+    if (src_reserve(f, RDR_CHUNK + 16, err)) return err->code;
     f->src.buf[0] = '\0';
 
     reader_format fmt = r->fmt;
-    if (fmt == FMT_AUTO)
-        fmt = format_by_name(e->path);
+    if (fmt == FMT_AUTO) fmt = format_by_name(e->path);
     if (fmt == FMT_AUTO) {
         while (!f->src.eof && f->src.lim < 4096) {
             int rc = rdr_fill(f, err);
-            if (rc < 0)
-                return rc;
+            if (rc < 0) return rc;
         }
         int c = format_by_content(f->src.buf, f->src.lim < 4096 ? f->src.lim : 4096);
         if (c < 0) {
@@ -807,8 +765,7 @@ static int file_open(reader *r, const rdr_entry *e, idx_err *err)
     r->ops = ops_for(fmt);
     r->st.files++;
     int rc = r->ops->open(f, err);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     return 1;
 }
 
@@ -816,29 +773,23 @@ int reader_next(reader *r, rec *out, idx_err *err)
 {
     for (;;) {
         if (!r->cur_open) {
-            if (r->next == r->nfiles)
-                return 0;
+            if (r->next == r->nfiles) return 0;
             int rc = file_open(r, &r->files[r->next++], err);
-            if (rc < 0)
-                return rc;
-            if (rc == 0)
-                continue;
+            if (rc < 0) return rc;
+            if (rc == 0) continue;
         }
         rdr_file *f = &r->cur;
         memset(out, 0, sizeof *out);
         int rc = r->ops->next(f, out, err);
-        if (rc < 0)
-            return rc;
+        if (rc < 0) return rc;
         if (rc > 0) {
             out->file = f->path;
             out->format = f->fmt;
             r->st.records++;
             return 1;
         }
-        if ((f->src.truncated || f->src.corrupt) && !f->end_reported)
-            rdr_bad_eof(f, f->line, "");
-        if (f->src.raw_total == 0 && f->src.eof)
-            rdr_warn(f, 0, "empty file");
+        if ((f->src.truncated || f->src.corrupt) && !f->end_reported) rdr_bad_eof(f, f->line, "");
+        if (f->src.raw_total == 0 && f->src.eof) rdr_warn(f, 0, "empty file");
         file_release(r);
     }
 }
@@ -850,10 +801,8 @@ const reader_stats *reader_get_stats(const reader *r)
 
 void reader_close(reader *r)
 {
-    if (!r)
-        return;
-    if (r->cur_open)
-        file_release(r);
+    if (!r) return;
+    if (r->cur_open) file_release(r);
     for (int i = 0; i < 4; i++)
         buf_free(&r->cur.out[i]);
     free(r->srcbuf);

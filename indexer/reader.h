@@ -61,25 +61,29 @@ typedef struct rec_field {
  * reader_next call. `date` is the source text as given (ISO 8601 expected). */
 typedef struct rec {
     rec_field id, title, body, url, date, author, category;
-    const char *file; /* path as given on the command line + relative part */
-    uint64_t line;    /* 1-based line where the record starts */
+    const char *file;     /* path as given on the command line + relative part */
+    uint64_t line;        /* 1-based line where the record starts */
     reader_format format; /* the format the file was read as (never FMT_AUTO) */
 } rec;
 
 typedef struct reader_stats {
     uint64_t files;
-    uint64_t records;      /* yielded */
-    uint64_t skipped;      /* bad records reported and skipped (a truncated .gz, an
-                              XML error that ends a file count one each) */
-    uint64_t redirects;    /* mediawiki redirect pages passed over (not errors) */
-    uint64_t other_ns;     /* mediawiki pages outside namespace 0 passed over */
+    uint64_t records;       /* yielded */
+    uint64_t skipped;       /* bad records reported and skipped (a truncated .gz, an
+                               XML error that ends a file count one each) */
+    uint64_t redirects;     /* mediawiki redirect pages passed over (not errors) */
+    uint64_t other_ns;      /* mediawiki pages outside namespace 0 passed over */
     uint64_t files_skipped; /* walked files that could not be opened, or binary */
     uint64_t utf8_replaced; /* invalid UTF-8 sequences replaced by U+FFFD */
-    uint64_t bytes_in;     /* bytes read from disk (compressed size for .gz) */
-    uint64_t bytes_raw;    /* bytes after decompression */
-    uint64_t bytes_total;  /* sum of input file sizes on disk, known at open (for ETA) */
+    uint64_t bytes_in;      /* bytes read from disk (compressed size for .gz) */
+    uint64_t bytes_raw;     /* bytes after decompression */
+    uint64_t bytes_total;   /* sum of input file sizes on disk, known at open (for ETA) */
 } reader_stats;
 
+/* Called from the thread running reader_open/reader_next. `line` is 1-based,
+ * or 0 when the warning is about a whole file (empty, binary, unopenable);
+ * print "file: why" then. `why` has no trailing newline and is valid only
+ * during the call. */
 typedef void (*reader_warn_fn)(void *ctx, const char *file, uint64_t line, const char *why);
 
 typedef struct reader reader;
@@ -87,8 +91,8 @@ typedef struct reader reader;
 /* Opens the inputs (does not read records yet, but does walk directories and
  * fails with IDX_EDATA naming the path when an input does not exist or a
  * directory cannot be read). warn may be NULL. Caller frees with reader_close. */
-int reader_open(const char *const *inputs, size_t n_inputs, reader_format fmt,
-                reader_warn_fn warn, void *warn_ctx, reader **out, idx_err *err);
+int reader_open(const char *const *inputs, size_t n_inputs, reader_format fmt, reader_warn_fn warn,
+                void *warn_ctx, reader **out, idx_err *err);
 
 /* Changes the record size limit (default READER_MAX_RECORD; mainly for
  * tests). Call before the first reader_next. */

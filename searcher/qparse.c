@@ -37,14 +37,12 @@ static void *arena_alloc(struct qparse_arena *ar, size_t n)
 {
     const size_t al = alignof(max_align_t);
     n = (n + al - 1) & ~(al - 1);
-    if (n == 0)
-        n = al;
+    if (n == 0) n = al;
     chunk *c = ar->head;
     if (!c || c->cap - c->used < n) {
         size_t cap = n > ARENA_CHUNK ? n : ARENA_CHUNK;
         c = malloc(sizeof *c + cap);
-        if (!c)
-            return NULL;
+        if (!c) return NULL;
         c->cap = cap;
         c->used = 0;
         c->next = ar->head;
@@ -91,8 +89,7 @@ typedef enum tok_kind { T_END, T_LPAREN, T_RPAREN, T_QUOTE, T_AND, T_OR, T_NOT, 
 static void *p_alloc(parser *p, size_t n)
 {
     void *m = arena_alloc(p->ar, n);
-    if (!m)
-        err_set(p->err, IDX_ENOMEM, "query: out of memory");
+    if (!m) err_set(p->err, IDX_ENOMEM, "query: out of memory");
     return m;
 }
 
@@ -112,12 +109,10 @@ static int syntax(parser *p, const char *fmt, ...)
 
 unsigned qparse_column(const char *text, size_t len, size_t off)
 {
-    if (off > len)
-        off = len;
+    if (off > len) off = len;
     unsigned col = 1;
     for (size_t k = 0; k < off; k++)
-        if (((unsigned char)text[k] & 0xC0) != 0x80)
-            col++;
+        if (((unsigned char)text[k] & 0xC0) != 0x80) col++;
     return col;
 }
 
@@ -160,13 +155,12 @@ static size_t space_at(const char *s, size_t n, size_t i)
         unsigned char d = (unsigned char)s[i + 1];
         return (d == 0xA0 || d == 0x85) ? 2 : 0; /* NBSP, NEL */
     }
-    if (i + 2 >= n)
-        return 0;
+    if (i + 2 >= n) return 0;
     unsigned char d = (unsigned char)s[i + 1], e = (unsigned char)s[i + 2];
     if (c == 0xE1 && d == 0x9A && e == 0x80) /* U+1680 */
         return 3;
     if (c == 0xE2 && d == 0x80 && (e <= 0x8A || e == 0xA8 || e == 0xA9 || e == 0xAF))
-        return 3; /* U+2000..200A, 2028, 2029, 202F */
+        return 3;                            /* U+2000..200A, 2028, 2029, 202F */
     if (c == 0xE2 && d == 0x81 && e == 0x9F) /* U+205F */
         return 3;
     if (c == 0xE3 && d == 0x80 && e == 0x80) /* U+3000 ideographic space */
@@ -176,8 +170,7 @@ static size_t space_at(const char *s, size_t n, size_t i)
 
 static int is_delim(const parser *p, size_t i)
 {
-    if (i >= p->n)
-        return 1;
+    if (i >= p->n) return 1;
     char c = p->s[i];
     return c == '(' || c == ')' || c == '"' || space_at(p->s, p->n, i) > 0;
 }
@@ -186,8 +179,7 @@ static void skip_space(parser *p)
 {
     while (p->i < p->n) {
         size_t w = space_at(p->s, p->n, p->i);
-        if (!w)
-            break;
+        if (!w) break;
         p->i += w;
     }
 }
@@ -208,8 +200,7 @@ static int is_op(const parser *p, size_t i, const char *op, size_t len)
 static tok_kind peek(parser *p)
 {
     skip_space(p);
-    if (p->i >= p->n)
-        return T_END;
+    if (p->i >= p->n) return T_END;
     switch (p->s[p->i]) {
     case '(':
         return T_LPAREN;
@@ -221,12 +212,9 @@ static tok_kind peek(parser *p)
         break;
     }
     /* Operators are uppercase whole words only: "and" or "And" is a word. */
-    if (is_op(p, p->i, "AND", 3))
-        return T_AND;
-    if (is_op(p, p->i, "OR", 2))
-        return T_OR;
-    if (is_op(p, p->i, "NOT", 3))
-        return T_NOT;
+    if (is_op(p, p->i, "AND", 3)) return T_AND;
+    if (is_op(p, p->i, "OR", 2)) return T_OR;
+    if (is_op(p, p->i, "NOT", 3)) return T_NOT;
     return T_WORD;
 }
 
@@ -272,10 +260,8 @@ static int analyze(parser *p, size_t a, size_t b)
     p->base = a;
     p->cb_rc = 0;
     int rc = ana_run(p->a, p->s + a, b - a, on_token, p, p->err);
-    if (rc == 0)
-        return 0;
-    if (p->cb_rc)
-        return err_set(p->err, p->cb_rc, "query: out of memory");
+    if (rc == 0) return 0;
+    if (p->cb_rc) return err_set(p->err, p->cb_rc, "query: out of memory");
     if (rc > 0) /* only our callback returns non-zero, and it set cb_rc */
         rc = IDX_EINTERNAL;
     return err_set(p->err, rc, "query: analysis failed");
@@ -283,12 +269,10 @@ static int analyze(parser *p, size_t a, size_t b)
 
 /* ---------- nodes ---------- */
 
-static qparse_node *new_node(parser *p, qparse_kind kind, qparse_field f, size_t start,
-                             size_t end)
+static qparse_node *new_node(parser *p, qparse_kind kind, qparse_field f, size_t start, size_t end)
 {
     qparse_node *n = p_alloc(p, sizeof *n);
-    if (!n)
-        return NULL;
+    if (!n) return NULL;
     memset(n, 0, sizeof *n);
     n->kind = kind;
     n->field = f;
@@ -303,12 +287,10 @@ static int words_node(parser *p, qparse_field f, size_t start, size_t end, uint3
                       qparse_node **out)
 {
     *out = NULL;
-    if (p->ntoks == 0)
-        return 0;
+    if (p->ntoks == 0) return 0;
     qparse_node *n = new_node(p, p->ntoks == 1 ? Q_TERM : Q_PHRASE, f, start, end);
     qparse_term *t = n ? p_alloc(p, p->ntoks * sizeof *t) : NULL;
-    if (!t)
-        return p->err->code;
+    if (!t) return p->err->code;
     memcpy(t, p->toks, p->ntoks * sizeof *t);
     /* The analyzer emits in position order; keep the contract even if that
      * ever changes (insertion sort: already sorted costs one pass). */
@@ -345,17 +327,13 @@ static int cvec_push(parser *p, cvec *c, qparse_occur occ, const qparse_node *no
         /* Arena growth wastes at most the sum of the old arrays, i.e. < 2x. */
         uint32_t cap = c->cap ? c->cap * 2 : 4;
         qparse_clause *v = p_alloc(p, (size_t)cap * sizeof *v);
-        if (!v)
-            return p->err->code;
-        if (c->n)
-            memcpy(v, c->v, (size_t)c->n * sizeof *v);
+        if (!v) return p->err->code;
+        if (c->n) memcpy(v, c->v, (size_t)c->n * sizeof *v);
         c->v = v;
         c->cap = cap;
     }
-    if (c->n == 0 || node->start < c->start)
-        c->start = node->start;
-    if (c->n == 0 || node->end > c->end)
-        c->end = node->end;
+    if (c->n == 0 || node->start < c->start) c->start = node->start;
+    if (c->n == 0 || node->end > c->end) c->end = node->end;
     c->v[c->n++] = (qparse_clause){.occur = occ, .node = node};
     return 0;
 }
@@ -363,8 +341,7 @@ static int cvec_push(parser *p, cvec *c, qparse_occur occ, const qparse_node *no
 static int all_occur(const qparse_node *n, qparse_occur occ)
 {
     for (uint32_t k = 0; k < n->nclauses; k++)
-        if (n->clauses[k].occur != occ)
-            return 0;
+        if (n->clauses[k].occur != occ) return 0;
     return 1;
 }
 
@@ -379,16 +356,12 @@ static int pure_negative(const qparse_node *n)
  * year; so a filter clause without explicit occur is required instead. */
 static int is_filter(const qparse_node *n)
 {
-    if (n->kind == Q_DATE)
-        return 1;
-    if (n->kind != Q_BOOL)
-        return 0;
+    if (n->kind == Q_DATE) return 1;
+    if (n->kind != Q_BOOL) return 0;
     int positive = 0;
     for (uint32_t k = 0; k < n->nclauses; k++) {
-        if (n->clauses[k].occur == Q_MUST_NOT)
-            continue;
-        if (!is_filter(n->clauses[k].node))
-            return 0;
+        if (n->clauses[k].occur == Q_MUST_NOT) continue;
+        if (!is_filter(n->clauses[k].node)) return 0;
         positive = 1;
     }
     return positive;
@@ -406,13 +379,11 @@ static int is_filter(const qparse_node *n)
  *    calling here, and MUST_NOT of it is rejected below. */
 static int add_clause(parser *p, cvec *c, qparse_occur occ, const qparse_node *node)
 {
-    if (!node)
-        return 0;
+    if (!node) return 0;
     int splice = 0;
     if (pure_negative(node)) {
         if (occ == Q_MUST_NOT)
-            return syntax(p,
-                          "cannot exclude a group of only excluded terms at column %u",
+            return syntax(p, "cannot exclude a group of only excluded terms at column %u",
                           col(p, node->start));
         splice = 1;
     } else if (node->kind == Q_BOOL) {
@@ -424,15 +395,12 @@ static int add_clause(parser *p, cvec *c, qparse_occur occ, const qparse_node *n
         else if (!has_should)
             splice = occ == Q_MUST;
     }
-    if (!splice)
-        return cvec_push(p, c, occ, node);
+    if (!splice) return cvec_push(p, c, occ, node);
     for (uint32_t k = 0; k < node->nclauses; k++) {
         qparse_occur o = node->clauses[k].occur;
-        if (occ == Q_MUST_NOT)
-            o = Q_MUST_NOT; /* only reached for all-SHOULD children */
+        if (occ == Q_MUST_NOT) o = Q_MUST_NOT; /* only reached for all-SHOULD children */
         int rc = cvec_push(p, c, o, node->clauses[k].node);
-        if (rc)
-            return rc;
+        if (rc) return rc;
     }
     return 0;
 }
@@ -442,15 +410,13 @@ static int add_clause(parser *p, cvec *c, qparse_occur occ, const qparse_node *n
 static int finish(parser *p, cvec *c, qparse_node **out)
 {
     *out = NULL;
-    if (c->n == 0)
-        return 0;
+    if (c->n == 0) return 0;
     if (c->n == 1 && c->v[0].occur != Q_MUST_NOT) {
         *out = (qparse_node *)c->v[0].node;
         return 0;
     }
     qparse_node *n = new_node(p, Q_BOOL, QF_ANY, c->start, c->end);
-    if (!n)
-        return p->err->code;
+    if (!n) return p->err->code;
     n->clauses = c->v;
     n->nclauses = c->n;
     *out = n;
@@ -475,8 +441,7 @@ static int read_num(const char *s, size_t *k, size_t e, int mind, int maxd)
 {
     int v = 0, d = 0;
     while (*k < e && s[*k] >= '0' && s[*k] <= '9') {
-        if (++d > maxd)
-            return -1;
+        if (++d > maxd) return -1;
         v = v * 10 + (s[*k] - '0');
         (*k)++;
     }
@@ -489,19 +454,16 @@ static int parse_period(const char *s, size_t a, size_t e, uint32_t *lo, uint32_
 {
     size_t k = a;
     int y = read_num(s, &k, e, 4, 4), m = 0, d = 0;
-    if (y < 1)
-        return -1;
+    if (y < 1) return -1;
     if (k < e) {
-        if (s[k++] != '-' || (m = read_num(s, &k, e, 1, 2)) < 1 || m > 12)
-            return -1;
+        if (s[k++] != '-' || (m = read_num(s, &k, e, 1, 2)) < 1 || m > 12) return -1;
         if (k < e) {
             if (s[k++] != '-' || (d = read_num(s, &k, e, 1, 2)) < 1 ||
                 (unsigned)d > days_in((unsigned)y, (unsigned)m))
                 return -1;
         }
     }
-    if (k != e)
-        return -1;
+    if (k != e) return -1;
     unsigned mlo = m ? (unsigned)m : 1, mhi = m ? (unsigned)m : 12;
     *lo = (uint32_t)y * 10000u + mlo * 100u + (d ? (unsigned)d : 1u);
     *hi = (uint32_t)y * 10000u + mhi * 100u + (d ? (unsigned)d : days_in((unsigned)y, mhi));
@@ -528,12 +490,9 @@ static int parse_date(parser *p, size_t fstart, size_t a, size_t e, qparse_node 
         bad = parse_period(p->s, a, e, &lo, &hi);
     } else {
         size_t d = (size_t)(dots - p->s);
-        if (d == a && d + 2 == e)
-            bad = 1; /* "..": a range needs at least one end */
-        if (!bad && d > a)
-            bad = parse_period(p->s, a, d, &lo, &x);
-        if (!bad && d + 2 < e)
-            bad = parse_period(p->s, d + 2, e, &x, &hi);
+        if (d == a && d + 2 == e) bad = 1; /* "..": a range needs at least one end */
+        if (!bad && d > a) bad = parse_period(p->s, a, d, &lo, &x);
+        if (!bad && d + 2 < e) bad = parse_period(p->s, d + 2, e, &x, &hi);
     }
     if (bad)
         return syntax(p,
@@ -544,8 +503,7 @@ static int parse_date(parser *p, size_t fstart, size_t a, size_t e, qparse_node 
         return syntax(p, "date range '%s' at column %u is empty (it ends before it starts)",
                       quote_text(p, a, e, q), col(p, a));
     qparse_node *n = new_node(p, Q_DATE, QF_ANY, fstart, e);
-    if (!n)
-        return p->err->code;
+    if (!n) return p->err->code;
     n->date_lo = lo;
     n->date_hi = hi;
     *out = n;
@@ -589,11 +547,9 @@ static int parse_group(parser *p, qparse_field f, qparse_node **out)
     p->depth++;
     p->i++; /* '(' */
     int rc = parse_disj(p, f, out);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     /* disj stops only at ')' or the end; a missing ')' is closed at the end. */
-    if (peek(p) == T_RPAREN)
-        p->i++;
+    if (peek(p) == T_RPAREN) p->i++;
     p->depth--;
     /* A group's own BOOL spans its parentheses, so messages about the group
      * point at '('. Leaves keep their word offsets (highlighting uses them). */
@@ -626,8 +582,7 @@ static int parse_phrase(parser *p, qparse_field f, size_t start, qparse_node **o
         slop = (uint32_t)v;
     }
     int rc = analyze(p, a, b);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     return words_node(p, f, start, p->i, slop, out);
 }
 
@@ -636,8 +591,7 @@ static size_t utf8_chars(const char *s, size_t n)
 {
     size_t c = 0;
     for (size_t k = 0; k < n; k++)
-        if (((unsigned char)s[k] & 0xC0) != 0x80)
-            c++;
+        if (((unsigned char)s[k] & 0xC0) != 0x80) c++;
     return c;
 }
 
@@ -645,19 +599,17 @@ static int parse_prefix(parser *p, qparse_field f, size_t start, size_t a, size_
                         qparse_node **out)
 {
     /* s[a..b) is the word, s[b..e) its trailing '*'s. The prefix is matched
-     * against unstemmed terms, so it is folded but not stemmed ("econom*"
-     * must not become "econom" -> stem). */
-    char buf[1024];
+     * against unstemmed forms, so it is folded but not stemmed: `economy*`
+     * must find "economy", "economyclass", not the stem "economi". */
+    char buf[ANA_MAX_TOKEN_LIMIT]; /* a longer folded word is not indexable anyway */
     size_t blen = 0;
     idx_err ferr = {0}; /* ana_fold's own message names no column; we write ours */
     int rc = ana_fold(p->a, p->s + a, b - a, buf, sizeof buf, &blen, &ferr);
-    if (rc && rc != IDX_EUSAGE)
-        return err_set(p->err, rc, "query: %s", ferr.msg);
+    if (rc && rc != IDX_EUSAGE) return err_set(p->err, rc, "query: %s", ferr.msg);
     if (rc) {
         /* Say which way the word failed: several words, or too short/long. */
         rc = analyze(p, a, b);
-        if (rc)
-            return rc;
+        if (rc) return rc;
         if (p->ntoks > 1)
             return syntax(p,
                           "'*' at column %u applies to a single word, and the text before it "
@@ -674,15 +626,11 @@ static int parse_prefix(parser *p, qparse_field f, size_t start, size_t a, size_
     qparse_node *n = new_node(p, Q_PREFIX, f, start, e);
     qparse_term *t = n ? p_alloc(p, sizeof *t) : NULL;
     char *text = t ? p_alloc(p, blen + 1) : NULL;
-    if (!text)
-        return p->err->code;
+    if (!text) return p->err->code;
     memcpy(text, buf, blen);
     text[blen] = '\0';
-    *t = (qparse_term){.text = text,
-                       .len = (uint32_t)blen,
-                       .pos = 0,
-                       .start = (uint32_t)a,
-                       .end = (uint32_t)b};
+    *t = (qparse_term){
+        .text = text, .len = (uint32_t)blen, .pos = 0, .start = (uint32_t)a, .end = (uint32_t)b};
     n->terms = t;
     n->nterms = 1;
     *out = n;
@@ -699,8 +647,7 @@ static int parse_primary(parser *p, qparse_field f, qparse_node **out)
     /* field chains are a loop, not recursion: title:author:x is author:x */
     for (;;) {
         int k = field_at(p, p->i);
-        if (k < 0)
-            break;
+        if (k < 0) break;
         size_t fstart = p->i;
         p->i += FIELDS[k].len + 1;
         if (FIELDS[k].field < 0) {
@@ -719,19 +666,15 @@ static int parse_primary(parser *p, qparse_field f, qparse_node **out)
             return syntax(p, "'%s:' at column %u needs a word, a \"phrase\" or a (group)",
                           FIELDS[k].name, col(p, fstart));
     }
-    if (p->i < p->n && p->s[p->i] == '(')
-        return parse_group(p, f, out);
-    if (p->i < p->n && p->s[p->i] == '"')
-        return parse_phrase(p, f, start, out);
+    if (p->i < p->n && p->s[p->i] == '(') return parse_group(p, f, out);
+    if (p->i < p->n && p->s[p->i] == '"') return parse_phrase(p, f, start, out);
     size_t a = p->i, e = word_end(p, a), b = e;
     p->i = e;
     while (b > a && p->s[b - 1] == '*')
         b--;
-    if (b < e)
-        return parse_prefix(p, f, start, a, b, e, out);
+    if (b < e) return parse_prefix(p, f, start, a, b, e, out);
     int rc = analyze(p, a, e);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     return words_node(p, f, start, e, 0, out);
 }
 
@@ -745,7 +688,10 @@ static int parse_unary(parser *p, qparse_field f, qparse_node **out, int *occ)
         p->i += 3;
         neg++;
         if (!starts_unary(peek(p)))
-            return syntax(p, "'NOT' at column %u is missing a term after it", col(p, at));
+            return syntax(
+                p,
+                "'NOT' at column %u is missing a term after it (lowercase 'not' is a plain word)",
+                col(p, at));
     }
     int plus = 0;
     char c = p->s[p->i];
@@ -756,8 +702,7 @@ static int parse_unary(parser *p, qparse_field f, qparse_node **out, int *occ)
         p->i++;
     }
     int rc = parse_primary(p, f, out);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     *occ = (neg & 1) ? Q_MUST_NOT : plus ? Q_MUST : OCC_DEFAULT;
     return 0;
 }
@@ -766,8 +711,7 @@ static int parse_conj(parser *p, qparse_field f, qparse_node **out, int *occ)
 {
     qparse_node *n;
     int o, rc = parse_unary(p, f, &n, &o);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     if (peek(p) != T_AND) {
         *out = n;
         *occ = o;
@@ -779,13 +723,14 @@ static int parse_conj(parser *p, qparse_field f, qparse_node **out, int *occ)
         size_t at = p->i;
         p->i += 3;
         if (!starts_unary(peek(p)))
-            return syntax(p, "'AND' at column %u is missing a term after it", col(p, at));
+            return syntax(
+                p,
+                "'AND' at column %u is missing a term after it (lowercase 'and' is a plain word)",
+                col(p, at));
         rc = parse_unary(p, f, &n, &o);
-        if (!rc)
-            rc = add_clause(p, &c, o == Q_MUST_NOT ? Q_MUST_NOT : Q_MUST, n);
+        if (!rc) rc = add_clause(p, &c, o == Q_MUST_NOT ? Q_MUST_NOT : Q_MUST, n);
     }
-    if (rc)
-        return rc;
+    if (rc) return rc;
     *occ = OCC_DEFAULT;
     return finish(p, &c, out);
 }
@@ -797,22 +742,19 @@ static int parse_list(parser *p, qparse_field f, qparse_node **out, unsigned *it
     for (;;) {
         tok_kind k = peek(p);
         if (k == T_AND)
-            return syntax(p, "'AND' at column %u is missing a term before it",
-                          col(p, p->i));
-        if (!starts_unary(k))
-            break;
+            return syntax(
+                p,
+                "'AND' at column %u is missing a term before it (lowercase 'and' is a plain word)",
+                col(p, p->i));
+        if (!starts_unary(k)) break;
         qparse_node *n;
         int o, rc = parse_conj(p, f, &n, &o);
-        if (rc)
-            return rc;
+        if (rc) return rc;
         (*items)++;
-        if (!n)
-            continue;
-        if (o == OCC_DEFAULT)
-            o = (p->all_required || is_filter(n)) ? Q_MUST : Q_SHOULD;
+        if (!n) continue;
+        if (o == OCC_DEFAULT) o = (p->all_required || is_filter(n)) ? Q_MUST : Q_SHOULD;
         rc = add_clause(p, &c, (qparse_occur)o, n);
-        if (rc)
-            return rc;
+        if (rc) return rc;
     }
     return finish(p, &c, out);
 }
@@ -823,14 +765,15 @@ static int parse_disj(parser *p, qparse_field f, qparse_node **out)
     unsigned items;
     size_t alt = (skip_space(p), p->i); /* where the current alternative starts */
     int rc = parse_list(p, f, &n, &items);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     if (peek(p) != T_OR) {
         *out = n;
         return 0;
     }
     if (items == 0)
-        return syntax(p, "'OR' at column %u is missing a term before it", col(p, p->i));
+        return syntax(
+            p, "'OR' at column %u is missing a term before it (lowercase 'or' is a plain word)",
+            col(p, p->i));
     cvec c = {0};
     for (;;) {
         if (n && pure_negative(n))
@@ -839,27 +782,26 @@ static int parse_disj(parser *p, qparse_field f, qparse_node **out)
                           "alternative needs a positive term",
                           col(p, alt));
         rc = add_clause(p, &c, Q_SHOULD, n);
-        if (rc)
-            return rc;
-        if (peek(p) != T_OR)
-            break;
+        if (rc) return rc;
+        if (peek(p) != T_OR) break;
         size_t at = p->i;
         p->i += 2;
         tok_kind k = peek(p);
         if (!starts_unary(k))
-            return syntax(p, "'OR' at column %u is missing a term after it", col(p, at));
+            return syntax(
+                p, "'OR' at column %u is missing a term after it (lowercase 'or' is a plain word)",
+                col(p, at));
         alt = p->i;
         rc = parse_list(p, f, &n, &items);
-        if (rc)
-            return rc;
+        if (rc) return rc;
     }
     return finish(p, &c, out);
 }
 
 /* ---------- public ---------- */
 
-int qparse_parse(ana *a, const char *text, size_t len, const qparse_options *opt,
-                 qparse_tree **out, idx_err *err)
+int qparse_parse(ana *a, const char *text, size_t len, const qparse_options *opt, qparse_tree **out,
+                 idx_err *err)
 {
     *out = NULL;
     if (!a || (!text && len))
@@ -877,15 +819,13 @@ int qparse_parse(ana *a, const char *text, size_t len, const qparse_options *opt
                 .max_depth = opt && opt->max_depth ? opt->max_depth : QPARSE_MAX_DEPTH_DEFAULT};
     qparse_node *root = NULL;
     int rc = parse_disj(&p, QF_ANY, &root);
-    if (!rc && peek(&p) == T_RPAREN)
-        rc = syntax(&p, "unbalanced ')' at column %u", col(&p, p.i));
+    if (!rc && peek(&p) == T_RPAREN) rc = syntax(&p, "unbalanced ')' at column %u", col(&p, p.i));
     if (!rc && root && pure_negative(root))
         rc = syntax(&p, "a query needs at least one positive term, not only excluded ones");
     if (!rc && !root)
         root = new_node(&p, Q_BOOL, QF_ANY, 0, len); /* nothing searchable: matches nothing */
     qparse_tree *t = NULL;
-    if (!rc && root)
-        t = p_alloc(&p, sizeof *t);
+    if (!rc && root) t = p_alloc(&p, sizeof *t);
     free(p.toks);
     if (rc || !t) {
         arena_destroy(&ar);
@@ -906,8 +846,7 @@ int qparse_parse(ana *a, const char *text, size_t len, const qparse_options *opt
 
 void qparse_free(qparse_tree *t)
 {
-    if (!t)
-        return;
+    if (!t) return;
     struct qparse_arena ar = *t->arena_; /* copy first: the header lives in a chunk */
     arena_destroy(&ar);
 }
@@ -956,8 +895,7 @@ static void putf(wr *w, const char *fmt, ...)
     va_start(ap, fmt);
     int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
-    if (k > 0)
-        put(w, tmp, (size_t)k < sizeof tmp ? (size_t)k : sizeof tmp - 1);
+    if (k > 0) put(w, tmp, (size_t)k < sizeof tmp ? (size_t)k : sizeof tmp - 1);
 }
 
 /* Terms are printed raw except bytes that would make the dump ambiguous or
@@ -997,23 +935,19 @@ static void dump(wr *w, const qparse_node *n)
         puts_(w, "(PHRASE ");
         put_field(w, n->field);
         for (uint32_t k = 0; k < n->nterms; k++) {
-            if (k)
-                puts_(w, " ");
+            if (k) puts_(w, " ");
             put_term(w, &n->terms[k]);
             if (k > 0 && n->terms[k].pos != n->terms[k - 1].pos + 1)
                 putf(w, "@%u", n->terms[k].pos);
         }
-        if (n->slop)
-            putf(w, " ~%u", n->slop);
+        if (n->slop) putf(w, " ~%u", n->slop);
         puts_(w, ")");
         break;
     case Q_DATE:
         puts_(w, "date:");
-        if (n->date_lo != QPARSE_DATE_MIN)
-            putf(w, "%u", n->date_lo);
+        if (n->date_lo != QPARSE_DATE_MIN) putf(w, "%u", n->date_lo);
         puts_(w, "..");
-        if (n->date_hi != QPARSE_DATE_MAX)
-            putf(w, "%u", n->date_hi);
+        if (n->date_hi != QPARSE_DATE_MAX) putf(w, "%u", n->date_hi);
         break;
     case Q_BOOL: {
         if (n->nclauses == 0) {
@@ -1039,10 +973,8 @@ static void dump(wr *w, const qparse_node *n)
 size_t qparse_dump_node(const qparse_node *n, char *buf, size_t cap)
 {
     wr w = {.buf = buf, .cap = cap, .n = 0};
-    if (n)
-        dump(&w, n);
-    if (cap)
-        buf[w.n < cap ? w.n : cap - 1] = '\0';
+    if (n) dump(&w, n);
+    if (cap) buf[w.n < cap ? w.n : cap - 1] = '\0';
     return w.n;
 }
 
@@ -1057,18 +989,15 @@ static int walk_positive(const qparse_node *n, qparse_term_fn fn, void *ctx)
 {
     if (n->kind == Q_BOOL) {
         for (uint32_t k = 0; k < n->nclauses; k++) {
-            if (n->clauses[k].occur == Q_MUST_NOT)
-                continue;
+            if (n->clauses[k].occur == Q_MUST_NOT) continue;
             int rc = walk_positive(n->clauses[k].node, fn, ctx);
-            if (rc)
-                return rc;
+            if (rc) return rc;
         }
         return 0;
     }
     for (uint32_t k = 0; k < n->nterms; k++) {
         int rc = fn(ctx, n, &n->terms[k]);
-        if (rc)
-            return rc;
+        if (rc) return rc;
     }
     return 0;
 }

@@ -4,10 +4,10 @@
  * The tree is Lucene-shaped: leaves (term, phrase, prefix, date range) under
  * Q_BOOL nodes whose clauses each carry an occur flag (MUST / SHOULD /
  * MUST_NOT). It is already simplified when returned: nested BOOLs are
- * flattened wherever that keeps the meaning, empty groups and words that
- * analyse to nothing are gone, a BOOL has at least two clauses or exactly one
- * clause that is MUST_NOT never (see invariants below), so an evaluator can walk
- * it without special cases.
+ * flattened wherever that keeps the meaning, single-clause groups are
+ * unwrapped, and empty groups and words that analyse to nothing are gone (the
+ * invariants are listed at struct qparse_node), so an evaluator can walk it
+ * without special cases.
  *
  * Words go through the same analyzer as documents (ana_run), so a Q_TERM holds
  * the stemmed form that is in the index. A Q_PREFIX holds the folded but
@@ -38,7 +38,7 @@ typedef enum qparse_kind {
 } qparse_kind;
 
 typedef enum qparse_field {
-    QF_ANY,     /* title and body (the default scope) */
+    QF_ANY, /* title and body (the default scope) */
     QF_TITLE,
     QF_AUTHOR,
     QF_CATEGORY
@@ -76,8 +76,8 @@ typedef struct qparse_clause {
  *  - a Q_BOOL has >= 1 clause with occur != Q_MUST_NOT (no pure-negative
  *    groups) and >= 2 clauses, except the root of a query with nothing
  *    searchable, which is a Q_BOOL with 0 clauses (matches nothing);
- *  - a Q_BOOL child of a Q_BOOL is never flattenable into it (all-SHOULD
- *    children only under non-SHOULD occurs, etc.);
+ *  - a Q_BOOL child is never one its parent could absorb: under SHOULD or
+ *    MUST_NOT it is not all-SHOULD; under MUST it has a SHOULD clause;
  *  - Q_PHRASE has nterms >= 2, terms sorted by pos, terms[0].pos == 0;
  *  - phrase positions may have gaps (a word dropped by the analyzer for being
  *    too long still consumes a position) and may repeat (never today). */
@@ -88,7 +88,9 @@ struct qparse_node {
     /* Q_TERM, Q_PREFIX: nterms == 1; Q_PHRASE: nterms >= 2 */
     const qparse_term *terms;
     uint32_t nterms;
-    uint32_t slop; /* Q_PHRASE: 0 = exact, N = "..."~N (within N extra positions) */
+    /* Q_PHRASE: 0 = exact; N (from "..."~N) = the terms in order, the matched
+     * span may exceed the phrase's own span by at most N positions */
+    uint32_t slop;
     /* Q_BOOL */
     const qparse_clause *clauses;
     uint32_t nclauses;
@@ -97,7 +99,7 @@ struct qparse_node {
 };
 
 typedef struct qparse_tree {
-    const qparse_node *root; /* never NULL */
+    const qparse_node *root;     /* never NULL */
     struct qparse_arena *arena_; /* private */
 } qparse_tree;
 
@@ -117,8 +119,8 @@ typedef struct qparse_options {
  * On bad syntax returns IDX_EUSAGE with err holding e.g.
  * "query: unbalanced ')' at column 7" (columns count UTF-8 characters from 1);
  * IDX_ENOMEM or the analyzer's error otherwise. *out is NULL on any error. */
-int qparse_parse(ana *a, const char *text, size_t len, const qparse_options *opt,
-                 qparse_tree **out, idx_err *err);
+int qparse_parse(ana *a, const char *text, size_t len, const qparse_options *opt, qparse_tree **out,
+                 idx_err *err);
 
 /* Frees the tree and everything in it. NULL is a no-op. */
 void qparse_free(qparse_tree *t);

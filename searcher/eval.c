@@ -1,0 +1,1114 @@
+#include "searcher/eval.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/segment.h"
+
+/* ---- scorers: one per query-tree node, over one segment ---- */
+
+typedef enum { SC_TERM, SC_PHRASE, SC_PREFIX, SC_BOOL, SC_DATE, SC_NONE } sc_kind;
+
+typedef struct sc sc;
+
+typedef struct ev {
+    idx_index *ix;
+    seg *s;
+    uint32_t seg_no;
+    const ev_options *o;
+    bm25_params p;
+    double n_docs;
+    int bounds_ok; /* stored block bounds are valid for these parameters */
+    int rc;        /* sticky first error */
+    idx_err *err;
+    /* per-document length norms, cached for the document being scored */
+    uint32_t norm_doc;
+    double norm_title, norm_body;
+    /* positions scratch for phrases */
+    uint32_t *pos;
+    size_t pos_cap;
+} ev;
+
+struct sc {
+    sc_kind kind;
+    qparse_field field;
+    uint32_t doc;     /* current document, SEG_END when exhausted */
+    double max_score; /* no document scores above this */
+    /* cached score of `doc` */
+    uint32_t scored_doc;
+    double score;
+    /* SC_TERM */
+    seg_cursor cur;
+    double idf;
+    int label_term; /* author:/category: terms: no length normalisation */
+    char key[SEG_MAX_TERM + 1]; /* the term as stored, for --explain */
+    size_t key_len;
+    /* SC_PHRASE */
+    sc **terms;         /* SC_TERM children, in phrase order */
+    uint32_t *rel;      /* relative positions */
+    uint32_t n_terms, slop;
+    uint32_t pf_title, pf_body;
+    /* SC_PREFIX and SC_BOOL children */
+    sc **kids;
+    qparse_occur *occur;
+    uint32_t n_kids;
+    uint32_t n_must;
+    /* SC_DATE */
+    uint32_t lo, hi;
+};
+
+static int ev_fail(ev *e, int rc)
+{
+    if (!e->rc)
+        e->rc = rc ? rc : IDX_EINTERNAL;
+    return e->rc;
+}
+
+static void ev_norms(ev *e, uint32_t doc)
+{
+    if (e->norm_doc == doc)
+        return;
+    uint32_t lt, lb;
+    seg_doc_lens(e->s, doc, &lt, &lb);
+    e->norm_title = bm25_norm(&e->p, lt, e->ix->avg_title);
+    e->norm_body = bm25_norm(&e->p, lb, e->ix->avg_body);
+    e->norm_doc = doc;
+}
+
+/* The idf-free score of frequencies in `field` scope. */
+static double ev_sat(ev *e, qparse_field field, int label, uint32_t doc, uint32_t tf_title,
+                     uint32_t tf_body)
+{
+    if (label)
+        return bm25_sat(&e->p, (double)tf_body);
+    ev_norms(e, doc);
+    double tfw = field == QF_TITLE ? bm25_tfw(&e->p, tf_title, 0, e->norm_title, 1.0)
+                                   : bm25_tfw(&e->p, tf_title, tf_body, e->norm_title,
+                                              e->norm_body);
+    return bm25_sat(&e->p, tfw);
+}
+
+static sc *sc_alloc(ev *e, sc_kind kind, qparse_field field)
+{
+    sc *s = calloc(1, sizeof *s);
+    if (!s) {
+        ev_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+        return NULL;
+    }
+    s->kind = kind;
+    s->field = field;
+    s->doc = SEG_END;
+    s->scored_doc = SEG_END;
+    return s;
+}
+
+static void sc_free(sc *s)
+{
+    if (!s)
+        return;
+    for (uint32_t i = 0; i < s->n_terms; i++)
+        sc_free(s->terms[i]);
+    for (uint32_t i = 0; i < s->n_kids; i++)
+        sc_free(s->kids[i]);
+    free(s->terms);
+    free(s->rel);
+    free(s->kids);
+    free(s->occur);
+    free(s);
+}
+
+/* Total df of a term over all segments, for a collection-wide idf. */
+static int ev_global_df(ev *e, const char *t, size_t len, uint64_t *df)
+{
+    *df = 0;
+    for (uint32_t i = 0; i < e->ix->n_segs; i++) {
+        seg_term st;
+        int r = seg_lookup(e->ix->segs[i], t, len, &st, e->err);
+        if (r < 0)
+            return ev_fail(e, r);
+        if (r)
+            *df += st.df;
+    }
+    return 0;
+}
+
+static int sc_next(ev *e, sc *s, uint32_t target);
+static void phrase_advance(ev *e, sc *s, uint32_t target);
+static void bool_advance(ev *e, sc *s, uint32_t target);
+static void date_advance(ev *e, sc *s, uint32_t target);
+
+/* A term scorer; `key` is the term as stored (field prefix included). */
+static sc *sc_term(ev *e, const char *key, size_t len, qparse_field field)
+{
+    sc *s = sc_alloc(e, SC_TERM, field);
+    if (!s)
+        return NULL;
+    s->label_term = field == QF_AUTHOR || field == QF_CATEGORY;
+    if (len > SEG_MAX_TERM)
+        return s; /* longer than any stored term: matches nothing */
+    memcpy(s->key, key, len);
+    s->key_len = len;
+    seg_term t;
+    int r = seg_lookup(e->s, key, len, &t, e->err);
+    if (r < 0) {
+        ev_fail(e, r);
+        return s;
+    }
+    if (r == 0)
+        return s; /* absent here: matches nothing in this segment */
+    uint64_t df;
+    if (ev_global_df(e, key, len, &df))
+        return s;
+    s->idf = bm25_idf(e->n_docs, (double)df);
+    s->max_score = s->idf * (e->bounds_ok ? (double)t.bound : e->p.k1 + 1.0);
+    r = seg_cursor_open(e->s, &t, &s->cur, e->err);
+    if (r) {
+        ev_fail(e, r);
+        return s;
+    }
+    s->doc = s->cur.doc;
+    if (field == QF_TITLE && s->doc != SEG_END && s->cur.tf_title == 0)
+        sc_next(e, s, s->doc + 1);
+    return s;
+}
+
+static int ev_key(qparse_field field, const char *t, size_t len, char *out, size_t cap,
+                  size_t *out_len)
+{
+    const char *prefix = field == QF_AUTHOR     ? SEG_PREFIX_AUTHOR
+                         : field == QF_CATEGORY ? SEG_PREFIX_CATEGORY
+                                                : "";
+    size_t pl = strlen(prefix);
+    if (pl + len > cap)
+        return -1;
+    memcpy(out, prefix, pl);
+    memcpy(out + pl, t, len);
+    *out_len = pl + len;
+    return 0;
+}
+
+static sc *sc_build(ev *e, const qparse_node *n);
+
+static sc *sc_phrase(ev *e, const qparse_node *n)
+{
+    sc *s = sc_alloc(e, SC_PHRASE, n->field);
+    if (!s)
+        return NULL;
+    if (n->nterms > EV_PHRASE_MAX_TERMS) {
+        ev_fail(e, err_set(e->err, IDX_EUSAGE, "query: a phrase may have at most %d words",
+                           EV_PHRASE_MAX_TERMS));
+        return s;
+    }
+    s->terms = calloc(n->nterms, sizeof *s->terms);
+    s->rel = calloc(n->nterms, sizeof *s->rel);
+    if (!s->terms || !s->rel) {
+        ev_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+        return s;
+    }
+    double idf = 0;
+    int absent = 0;
+    for (uint32_t i = 0; i < n->nterms; i++) {
+        char key[SEG_MAX_TERM + 8];
+        size_t kl;
+        if (ev_key(n->field, n->terms[i].text, n->terms[i].len, key, sizeof key, &kl))
+            absent = 1;
+        s->terms[i] = absent ? NULL : sc_term(e, key, kl, n->field == QF_TITLE ? QF_ANY : n->field);
+        s->n_terms = i + 1;
+        if (!s->terms[i] || s->terms[i]->doc == SEG_END)
+            absent = 1;
+        else
+            idf += s->terms[i]->idf;
+        s->rel[i] = n->terms[i].pos;
+        if (absent)
+            break;
+    }
+    s->slop = n->slop;
+    s->idf = idf;
+    s->label_term = n->field == QF_AUTHOR || n->field == QF_CATEGORY;
+    s->max_score = idf * (e->p.k1 + 1.0);
+    if (!absent && !e->rc)
+        phrase_advance(e, s, 0);
+    return s;
+}
+
+static int prefix_cmp_cf(const void *a, const void *b)
+{
+    const seg_term *x = a, *y = b;
+    return (x->cf < y->cf) - (x->cf > y->cf);
+}
+
+typedef struct prefix_cand {
+    seg_term t; /* cf used for ranking */
+    char term[SEG_MAX_TERM + 1];
+    size_t len;
+} prefix_cand;
+
+static int cand_cmp(const void *a, const void *b)
+{
+    return prefix_cmp_cf(&((const prefix_cand *)a)->t, &((const prefix_cand *)b)->t);
+}
+
+/* Expands a prefix against this segment's lexicon: the EV_PREFIX_MAX_TERMS
+ * most frequent matching terms; rarer expansions are dropped (docs/QUERY.md). */
+static sc *sc_prefix(ev *e, const qparse_node *n)
+{
+    sc *s = sc_alloc(e, SC_PREFIX, n->field);
+    if (!s)
+        return NULL;
+    char key[SEG_MAX_TERM + 8];
+    size_t kl;
+    if (ev_key(n->field, n->terms[0].text, n->terms[0].len, key, sizeof key, &kl))
+        return s;
+    size_t cap = 256, nc = 0;
+    prefix_cand *c = malloc(cap * sizeof *c);
+    if (!c) {
+        ev_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+        return s;
+    }
+    seg_lex_iter it;
+    seg_term t;
+    int r = seg_lex_seek(e->s, key, kl, &it, e->err);
+    while (!r && (r = seg_lex_next(&it, &t, e->err)) == 1) {
+        r = 0;
+        if (it.term_len < kl || memcmp(it.term, key, kl))
+            break;
+        /* Unscoped prefixes must not reach into author:/category: terms. */
+        if ((n->field == QF_ANY || n->field == QF_TITLE) && memchr(it.term, ':', it.term_len))
+            continue;
+        if (nc == cap) {
+            /* Keep the list bounded: sort and keep the best half. */
+            qsort(c, nc, sizeof *c, cand_cmp);
+            nc = EV_PREFIX_MAX_TERMS;
+        }
+        c[nc].t = t;
+        memcpy(c[nc].term, it.term, it.term_len);
+        c[nc].len = it.term_len;
+        nc++;
+    }
+    if (r < 0) {
+        free(c);
+        ev_fail(e, r);
+        return s;
+    }
+    qsort(c, nc, sizeof *c, cand_cmp);
+    if (nc > EV_PREFIX_MAX_TERMS)
+        nc = EV_PREFIX_MAX_TERMS;
+    s->kids = calloc(nc ? nc : 1, sizeof *s->kids);
+    if (!s->kids) {
+        free(c);
+        ev_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+        return s;
+    }
+    uint32_t min = SEG_END;
+    for (size_t i = 0; i < nc && !e->rc; i++) {
+        sc *k = sc_term(e, c[i].term, c[i].len, n->field);
+        if (!k)
+            break;
+        s->kids[s->n_kids++] = k;
+        if (k->max_score > s->max_score)
+            s->max_score = k->max_score;
+        if (k->doc < min)
+            min = k->doc;
+    }
+    free(c);
+    s->doc = min;
+    return s;
+}
+
+static sc *sc_bool(ev *e, const qparse_node *n)
+{
+    sc *s = sc_alloc(e, SC_BOOL, QF_ANY);
+    if (!s)
+        return NULL;
+    s->kids = calloc(n->nclauses ? n->nclauses : 1, sizeof *s->kids);
+    s->occur = calloc(n->nclauses ? n->nclauses : 1, sizeof *s->occur);
+    if (!s->kids || !s->occur) {
+        ev_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+        return s;
+    }
+    for (uint32_t i = 0; i < n->nclauses && !e->rc; i++) {
+        sc *k = sc_build(e, n->clauses[i].node);
+        if (!k)
+            break;
+        s->kids[s->n_kids] = k;
+        s->occur[s->n_kids++] = n->clauses[i].occur;
+        if (n->clauses[i].occur == Q_MUST)
+            s->n_must++;
+        if (n->clauses[i].occur != Q_MUST_NOT)
+            s->max_score += k->max_score;
+    }
+    if (!e->rc && s->n_kids)
+        bool_advance(e, s, 0);
+    return s;
+}
+
+static sc *sc_date(ev *e, const qparse_node *n)
+{
+    sc *s = sc_alloc(e, SC_DATE, QF_ANY);
+    if (!s)
+        return NULL;
+    s->lo = n->date_lo;
+    s->hi = n->date_hi;
+    date_advance(e, s, 0);
+    return s;
+}
+
+static sc *sc_build(ev *e, const qparse_node *n)
+{
+    switch (n->kind) {
+    case Q_TERM: {
+        char key[SEG_MAX_TERM + 8];
+        size_t kl;
+        if (ev_key(n->field, n->terms[0].text, n->terms[0].len, key, sizeof key, &kl))
+            return sc_alloc(e, SC_NONE, n->field);
+        return sc_term(e, key, kl, n->field);
+    }
+    case Q_PHRASE:
+        return sc_phrase(e, n);
+    case Q_PREFIX:
+        return sc_prefix(e, n);
+    case Q_BOOL:
+        return sc_bool(e, n);
+    case Q_DATE:
+        return sc_date(e, n);
+    }
+    return sc_alloc(e, SC_NONE, QF_ANY);
+}
+
+/* ---- iteration ---- */
+
+static void term_advance(ev *e, sc *s, uint32_t target)
+{
+    int r = seg_cursor_seek(&s->cur, target, e->err);
+    while (!r && s->field == QF_TITLE && s->cur.doc != SEG_END && s->cur.tf_title == 0)
+        r = seg_cursor_next(&s->cur, e->err);
+    if (r)
+        ev_fail(e, r);
+    s->doc = r ? SEG_END : s->cur.doc;
+}
+
+/* Counts phrase occurrences among sorted position lists. An occurrence is a
+ * position p of the first term such that every term i has a position within
+ * `slop` of p + rel[i] (slop 0: exactly there). */
+static uint32_t phrase_count(uint32_t n, uint32_t *const *pos, const uint32_t *cnt,
+                             const uint32_t *rel, uint32_t slop)
+{
+    uint32_t found = 0;
+    uint32_t at[EV_PHRASE_MAX_TERMS] = {0};
+    for (uint32_t a = 0; a < cnt[0]; a++) {
+        uint64_t p = pos[0][a];
+        int ok = 1;
+        for (uint32_t i = 1; i < n && ok; i++) {
+            uint64_t want = p + rel[i];
+            uint64_t lo = want > slop ? want - slop : 0, hi = want + slop;
+            /* Position lists are sorted and p only grows: cursors never go back. */
+            while (at[i] < cnt[i] && pos[i][at[i]] < lo)
+                at[i]++;
+            ok = at[i] < cnt[i] && pos[i][at[i]] <= hi;
+        }
+        found += (uint32_t)ok;
+    }
+    return found;
+}
+
+static int phrase_positions(ev *e, sc *s)
+{
+    size_t need = 0;
+    for (uint32_t i = 0; i < s->n_terms; i++)
+        need += (size_t)s->terms[i]->cur.tf_title + s->terms[i]->cur.tf_body;
+    if (need > e->pos_cap) {
+        uint32_t *p = realloc(e->pos, need * sizeof *p);
+        if (!p)
+            return ev_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+        e->pos = p;
+        e->pos_cap = need;
+    }
+    uint32_t *tp[EV_PHRASE_MAX_TERMS], *bp[EV_PHRASE_MAX_TERMS];
+    uint32_t tc[EV_PHRASE_MAX_TERMS], bc[EV_PHRASE_MAX_TERMS];
+    size_t at = 0;
+    for (uint32_t i = 0; i < s->n_terms; i++) {
+        seg_cursor *c = &s->terms[i]->cur;
+        tp[i] = e->pos + at;
+        tc[i] = c->tf_title;
+        bp[i] = e->pos + at + c->tf_title;
+        bc[i] = c->tf_body;
+        at += (size_t)c->tf_title + c->tf_body;
+        int r = seg_cursor_positions(c, tp[i], bp[i], e->err);
+        if (r)
+            return ev_fail(e, r);
+    }
+    s->pf_title = phrase_count(s->n_terms, tp, tc, s->rel, s->slop);
+    s->pf_body = s->field == QF_TITLE ? 0 : phrase_count(s->n_terms, bp, bc, s->rel, s->slop);
+    return 0;
+}
+
+static void phrase_advance(ev *e, sc *s, uint32_t target)
+{
+    /* Leapfrog over the terms from the rarest (the first cursor to move far). */
+    uint32_t d = target;
+    for (;;) {
+        uint32_t i = 0;
+        for (; i < s->n_terms; i++) {
+            sc *t = s->terms[i];
+            if (t->doc < d)
+                term_advance(e, t, d);
+            if (t->doc == SEG_END || e->rc) {
+                s->doc = SEG_END;
+                return;
+            }
+            if (t->doc > d) {
+                d = t->doc;
+                break;
+            }
+        }
+        if (i < s->n_terms)
+            continue;
+        if (phrase_positions(e, s)) {
+            s->doc = SEG_END;
+            return;
+        }
+        if (s->pf_title + s->pf_body) {
+            s->doc = d;
+            return;
+        }
+        d++;
+    }
+}
+
+static int bool_matches_not(ev *e, sc *s, uint32_t d)
+{
+    for (uint32_t i = 0; i < s->n_kids; i++) {
+        if (s->occur[i] != Q_MUST_NOT)
+            continue;
+        if (s->kids[i]->doc < d)
+            sc_next(e, s->kids[i], d);
+        if (s->kids[i]->doc == d)
+            return 1;
+    }
+    return 0;
+}
+
+static void bool_advance(ev *e, sc *s, uint32_t target)
+{
+    uint32_t d = target;
+    for (;;) {
+        if (e->rc) {
+            s->doc = SEG_END;
+            return;
+        }
+        if (s->n_must) {
+            int moved = 0;
+            for (uint32_t i = 0; i < s->n_kids; i++) {
+                if (s->occur[i] != Q_MUST)
+                    continue;
+                sc *k = s->kids[i];
+                if (k->doc < d)
+                    sc_next(e, k, d);
+                if (k->doc == SEG_END) {
+                    s->doc = SEG_END;
+                    return;
+                }
+                if (k->doc > d) {
+                    d = k->doc;
+                    moved = 1;
+                    break;
+                }
+            }
+            if (moved)
+                continue;
+        } else {
+            uint32_t min = SEG_END;
+            for (uint32_t i = 0; i < s->n_kids; i++) {
+                if (s->occur[i] != Q_SHOULD)
+                    continue;
+                sc *k = s->kids[i];
+                if (k->doc < d)
+                    sc_next(e, k, d);
+                if (k->doc < min)
+                    min = k->doc;
+            }
+            if (min == SEG_END) {
+                s->doc = SEG_END;
+                return;
+            }
+            d = min;
+        }
+        if (!bool_matches_not(e, s, d)) {
+            s->doc = d;
+            return;
+        }
+        d++;
+    }
+}
+
+static void date_advance(ev *e, sc *s, uint32_t target)
+{
+    uint32_t n = seg_ndocs(e->s);
+    for (uint32_t d = target; d < n; d++) {
+        uint32_t date = seg_doc_date(e->s, d);
+        if (date && date >= s->lo && date <= s->hi) {
+            s->doc = d;
+            return;
+        }
+    }
+    s->doc = SEG_END;
+}
+
+/* Moves s to its first matching document >= target (no-op if already there). */
+static int sc_next(ev *e, sc *s, uint32_t target)
+{
+    if (s->doc >= target) /* also at SEG_END: exhausted for good */
+        return 0;
+    if (target == SEG_END) {
+        s->doc = SEG_END;
+        return 0;
+    }
+    switch (s->kind) {
+    case SC_TERM:
+        term_advance(e, s, target);
+        break;
+    case SC_PHRASE:
+        phrase_advance(e, s, target);
+        break;
+    case SC_PREFIX: {
+        uint32_t min = SEG_END;
+        for (uint32_t i = 0; i < s->n_kids; i++) {
+            if (s->kids[i]->doc < target)
+                sc_next(e, s->kids[i], target);
+            if (s->kids[i]->doc < min)
+                min = s->kids[i]->doc;
+        }
+        s->doc = min;
+        break;
+    }
+    case SC_BOOL:
+        if (s->n_kids)
+            bool_advance(e, s, target);
+        break;
+    case SC_DATE:
+        date_advance(e, s, target);
+        break;
+    case SC_NONE:
+        s->doc = SEG_END;
+        break;
+    }
+    return e->rc;
+}
+
+/* Score of s at its current document (which must match). */
+static double sc_score(ev *e, sc *s)
+{
+    if (s->scored_doc == s->doc)
+        return s->score;
+    double v = 0;
+    switch (s->kind) {
+    case SC_TERM:
+        v = s->idf * ev_sat(e, s->field, s->label_term, s->doc, s->cur.tf_title, s->cur.tf_body);
+        break;
+    case SC_PHRASE:
+        v = s->idf * ev_sat(e, s->field, s->label_term, s->doc, s->pf_title, s->pf_body);
+        break;
+    case SC_PREFIX:
+        /* The best expansion: a prefix is one query word, however many
+         * index terms it reaches. */
+        for (uint32_t i = 0; i < s->n_kids; i++)
+            if (s->kids[i]->doc == s->doc) {
+                double k = sc_score(e, s->kids[i]);
+                if (k > v)
+                    v = k;
+            }
+        break;
+    case SC_BOOL:
+        for (uint32_t i = 0; i < s->n_kids; i++) {
+            if (s->occur[i] == Q_MUST_NOT)
+                continue;
+            sc *k = s->kids[i];
+            if (k->doc < s->doc)
+                sc_next(e, k, s->doc);
+            if (k->doc == s->doc)
+                v += sc_score(e, k);
+        }
+        break;
+    case SC_DATE:
+    case SC_NONE:
+        break;
+    }
+    s->scored_doc = s->doc;
+    s->score = v;
+    return v;
+}
+
+/* An upper bound of s's score for documents in [target, *upto]. */
+static double sc_block_bound(ev *e, sc *s, uint32_t target, uint32_t *upto)
+{
+    if (s->kind == SC_TERM && e->bounds_ok && s->doc != SEG_END) {
+        uint32_t last;
+        float b;
+        if (!seg_cursor_block_info(&s->cur, target, &last, &b)) {
+            *upto = SEG_END;
+            return 0;
+        }
+        *upto = last;
+        return s->idf * (double)b;
+    }
+    *upto = SEG_END;
+    return s->max_score;
+}
+
+/* ---- top-k ---- */
+
+typedef struct topk {
+    ev_hit *h; /* min-heap: the worst hit at h[0] */
+    uint32_t n, cap;
+    uint64_t matched;
+} topk;
+
+/* Worse = lower score, or equal score and later document. */
+static int hit_worse(const ev_hit *a, const ev_hit *b)
+{
+    if (a->score != b->score)
+        return a->score < b->score;
+    if (a->seg != b->seg)
+        return a->seg > b->seg;
+    return a->doc > b->doc;
+}
+
+static void topk_sift_down(topk *t, uint32_t i)
+{
+    for (;;) {
+        uint32_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < t->n && hit_worse(&t->h[l], &t->h[m]))
+            m = l;
+        if (r < t->n && hit_worse(&t->h[r], &t->h[m]))
+            m = r;
+        if (m == i)
+            return;
+        ev_hit x = t->h[i];
+        t->h[i] = t->h[m];
+        t->h[m] = x;
+        i = m;
+    }
+}
+
+static void topk_add(topk *t, uint32_t seg_no, uint32_t doc, double score)
+{
+    ev_hit h = {seg_no, doc, score};
+    t->matched++;
+    if (t->cap == 0)
+        return;
+    if (t->n < t->cap) {
+        uint32_t i = t->n++;
+        t->h[i] = h;
+        while (i && hit_worse(&t->h[i], &t->h[(i - 1) / 2])) {
+            ev_hit x = t->h[i];
+            t->h[i] = t->h[(i - 1) / 2];
+            t->h[(i - 1) / 2] = x;
+            i = (i - 1) / 2;
+        }
+    } else if (hit_worse(&t->h[0], &h)) {
+        t->h[0] = h;
+        topk_sift_down(t, 0);
+    }
+}
+
+/* The score a document must beat to enter; -inf while the heap has room. */
+static double topk_threshold(const topk *t)
+{
+    return t->cap && t->n == t->cap ? t->h[0].score : -INFINITY;
+}
+
+/* Pruning compares bounds computed in another summation order than the
+ * canonical score, so it keeps a small margin on the safe side. */
+static int cannot_beat(double bound, double theta)
+{
+    return bound + 1e-9 * (1.0 + fabs(theta)) <= theta;
+}
+
+/* ---- the root: MaxScore over SHOULD clauses, leapfrog over MUST ones ---- */
+
+typedef struct root {
+    sc *must[256], *should[256], *not_[256];
+    uint32_t n_must, n_should, n_not;
+    sc *all[256]; /* positive clauses in tree order: the canonical score order */
+    uint32_t n_all;
+} root;
+
+static int root_excluded(ev *e, root *r, uint32_t d)
+{
+    for (uint32_t i = 0; i < r->n_not; i++) {
+        if (r->not_[i]->doc < d)
+            sc_next(e, r->not_[i], d);
+        if (r->not_[i]->doc == d)
+            return 1;
+    }
+    return 0;
+}
+
+/* Canonical score of d: every positive clause positioned at or past d. */
+static double root_score(ev *e, root *r, uint32_t d)
+{
+    double v = 0;
+    for (uint32_t i = 0; i < r->n_all; i++) {
+        sc *k = r->all[i];
+        if (k->doc < d)
+            sc_next(e, k, d);
+        if (k->doc == d)
+            v += sc_score(e, k);
+    }
+    return v;
+}
+
+static int cmp_max_score(const void *a, const void *b)
+{
+    const sc *x = *(sc *const *)a, *y = *(sc *const *)b;
+    return (x->max_score > y->max_score) - (x->max_score < y->max_score);
+}
+
+/* Disjunction: MaxScore (Turtle & Flood) with block-max bounds per candidate. */
+static void run_should(ev *e, root *r, topk *t, int *pruned)
+{
+    uint32_t n = r->n_should;
+    sc *ord[256];
+    double ub[256]; /* ub[i]: sum of max scores of ord[0..i] */
+    memcpy(ord, r->should, n * sizeof *ord);
+    qsort(ord, n, sizeof *ord, cmp_max_score);
+    for (uint32_t i = 0; i < n; i++)
+        ub[i] = ord[i]->max_score + (i ? ub[i - 1] : 0);
+    int exhaustive = e->o->exhaustive;
+    while (!e->rc) {
+        double theta = topk_threshold(t);
+        uint32_t p = 0; /* ord[0..p) are non-essential */
+        if (!exhaustive)
+            while (p < n && cannot_beat(ub[p], theta))
+                p++;
+        if (p)
+            *pruned = 1;
+        if (p == n)
+            break;
+        uint32_t d = SEG_END;
+        for (uint32_t i = p; i < n; i++)
+            if (ord[i]->doc < d)
+                d = ord[i]->doc;
+        if (d == SEG_END)
+            break;
+        int skip = 0;
+        if (!exhaustive && t->n == t->cap) {
+            /* Block-max: the bound of every list at d, from skip data only. */
+            double bound = 0;
+            uint32_t upto_min = SEG_END;
+            for (uint32_t i = 0; i < n; i++) {
+                if (i >= p && ord[i]->doc != d)
+                    continue;
+                uint32_t upto;
+                bound += sc_block_bound(e, ord[i], d, &upto);
+                if (upto < upto_min)
+                    upto_min = upto;
+            }
+            if (cannot_beat(bound, theta)) {
+                skip = 1;
+                *pruned = 1;
+            } else {
+                double partial = 0;
+                for (uint32_t i = p; i < n; i++)
+                    if (ord[i]->doc == d)
+                        partial += sc_score(e, ord[i]);
+                for (uint32_t i = p; i-- > 0 && !skip;) {
+                    if (cannot_beat(partial + ub[i], theta)) {
+                        skip = 1;
+                        *pruned = 1;
+                        break;
+                    }
+                    sc_next(e, ord[i], d);
+                    if (ord[i]->doc == d)
+                        partial += sc_score(e, ord[i]);
+                }
+            }
+        }
+        if (!skip && !root_excluded(e, r, d))
+            topk_add(t, e->seg_no, d, root_score(e, r, d));
+        for (uint32_t i = p; i < n; i++)
+            if (ord[i]->doc == d)
+                sc_next(e, ord[i], d + 1);
+    }
+}
+
+static int cmp_doc_desc(const void *a, const void *b)
+{
+    const sc *x = *(sc *const *)a, *y = *(sc *const *)b;
+    return (x->doc > y->doc) - (x->doc < y->doc);
+}
+
+/* Conjunction of MUST clauses, SHOULD clauses adding to the score. */
+static void run_must(ev *e, root *r, topk *t, int *pruned)
+{
+    sc *m[256];
+    uint32_t n = r->n_must;
+    memcpy(m, r->must, n * sizeof *m);
+    /* The list starting furthest ahead is likely the rarest: lead with it. */
+    qsort(m, n, sizeof *m, cmp_doc_desc);
+    double should_max = 0;
+    for (uint32_t i = 0; i < r->n_should; i++)
+        should_max += r->should[i]->max_score;
+    uint32_t d = 0;
+    while (!e->rc) {
+        uint32_t i = 0;
+        for (; i < n; i++) {
+            if (m[i]->doc < d)
+                sc_next(e, m[i], d);
+            if (m[i]->doc == SEG_END)
+                return;
+            if (m[i]->doc > d) {
+                d = m[i]->doc;
+                break;
+            }
+        }
+        if (i < n)
+            continue;
+        double theta = topk_threshold(t);
+        if (!e->o->exhaustive && t->n == t->cap) {
+            double bound = should_max;
+            uint32_t upto_min = SEG_END;
+            for (uint32_t k = 0; k < n; k++) {
+                uint32_t upto;
+                bound += sc_block_bound(e, m[k], d, &upto);
+                if (upto < upto_min)
+                    upto_min = upto;
+            }
+            if (cannot_beat(bound, theta)) {
+                /* No document up to the end of the shortest block can win. */
+                *pruned = 1;
+                d = upto_min == SEG_END ? SEG_END : upto_min + 1;
+                if (d == SEG_END)
+                    return;
+                continue;
+            }
+        }
+        if (!root_excluded(e, r, d))
+            topk_add(t, e->seg_no, d, root_score(e, r, d));
+        d++;
+    }
+}
+
+static int root_build(ev *e, const qparse_node *q, root *r)
+{
+    memset(r, 0, sizeof *r);
+    const qparse_clause one = {Q_SHOULD, q};
+    const qparse_clause *cl = &one;
+    uint32_t ncl = 1;
+    if (q->kind == Q_BOOL) {
+        cl = q->clauses;
+        ncl = q->nclauses;
+    }
+    if (ncl > 256)
+        return ev_fail(e, err_set(e->err, IDX_EUSAGE, "query: more than 256 top-level clauses"));
+    for (uint32_t i = 0; i < ncl && !e->rc; i++) {
+        sc *k = sc_build(e, cl[i].node);
+        if (!k)
+            break;
+        if (cl[i].occur == Q_MUST_NOT) {
+            r->not_[r->n_not++] = k;
+            continue;
+        }
+        r->all[r->n_all++] = k;
+        if (cl[i].occur == Q_MUST)
+            r->must[r->n_must++] = k;
+        else
+            r->should[r->n_should++] = k;
+    }
+    return e->rc;
+}
+
+static void root_free(root *r)
+{
+    for (uint32_t i = 0; i < r->n_all; i++)
+        sc_free(r->all[i]);
+    for (uint32_t i = 0; i < r->n_not; i++)
+        sc_free(r->not_[i]);
+}
+
+ev_options ev_options_default(const idx_index *ix)
+{
+    return (ev_options){10, 0, 0, ix->meta.bm25};
+}
+
+static void ev_init(ev *e, idx_index *ix, const ev_options *o, idx_err *err)
+{
+    memset(e, 0, sizeof *e);
+    e->ix = ix;
+    e->o = o;
+    e->p = o->bm25;
+    e->err = err;
+    e->n_docs = (double)ix->meta.docs;
+    /* Stored bounds hold for the parameters and averages they were computed
+     * with: the index's own, in a single segment. */
+    e->bounds_ok = ix->n_segs == 1 && o->bm25.k1 == ix->meta.bm25.k1 &&
+                   o->bm25.b == ix->meta.bm25.b &&
+                   o->bm25.title_weight == ix->meta.bm25.title_weight;
+}
+
+static int ev_segment(ev *e, uint32_t seg_no)
+{
+    e->s = e->ix->segs[seg_no];
+    e->seg_no = seg_no;
+    e->norm_doc = SEG_END;
+    return 0;
+}
+
+static int hit_better_cmp(const void *a, const void *b)
+{
+    const ev_hit *x = a, *y = b;
+    return hit_worse(y, x) ? -1 : hit_worse(x, y) ? 1 : 0;
+}
+
+int ev_search(idx_index *ix, const qparse_tree *q, const ev_options *o, ev_result *out,
+              idx_err *err)
+{
+    memset(out, 0, sizeof *out);
+    ev e;
+    ev_init(&e, ix, o, err);
+    topk t = {0};
+    uint64_t want = (uint64_t)o->offset + o->k;
+    if (want > 1000000)
+        return err_set(err, IDX_EUSAGE, "k + offset too large");
+    t.cap = (uint32_t)want;
+    t.h = malloc((t.cap ? t.cap : 1) * sizeof *t.h);
+    if (!t.h)
+        return err_set(err, IDX_ENOMEM, "out of memory");
+    int pruned = 0;
+    for (uint32_t s = 0; s < ix->n_segs && !e.rc; s++) {
+        ev_segment(&e, s);
+        root r;
+        if (!root_build(&e, q->root, &r)) {
+            if (r.n_must)
+                run_must(&e, &r, &t, &pruned);
+            else if (r.n_should)
+                run_should(&e, &r, &t, &pruned);
+        }
+        root_free(&r);
+    }
+    free(e.pos);
+    if (e.rc) {
+        free(t.h);
+        return e.rc;
+    }
+    qsort(t.h, t.n, sizeof *t.h, hit_better_cmp);
+    out->total = t.matched;
+    out->total_exact = !pruned;
+    if (t.n > o->offset) {
+        out->n_hits = t.n - o->offset;
+        memmove(t.h, t.h + o->offset, out->n_hits * sizeof *t.h);
+    }
+    out->hits = t.h;
+    return 0;
+}
+
+void ev_result_free(ev_result *r)
+{
+    free(r->hits);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---- explain ---- */
+
+typedef struct parts {
+    ev_part *p;
+    size_t n, cap;
+} parts;
+
+static void parts_add(ev *e, parts *ps, const char *what, uint32_t tft, uint32_t tfb, double idf,
+                      double score)
+{
+    if (ps->n == ps->cap) {
+        size_t cap = ps->cap ? ps->cap * 2 : 8;
+        ev_part *p = realloc(ps->p, cap * sizeof *p);
+        if (!p) {
+            ev_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+            return;
+        }
+        ps->p = p;
+        ps->cap = cap;
+    }
+    ev_part *x = &ps->p[ps->n++];
+    snprintf(x->what, sizeof x->what, "%s", what);
+    x->tf_title = tft;
+    x->tf_body = tfb;
+    x->idf = idf;
+    x->score = score;
+}
+
+static void explain_node(ev *e, const qparse_node *n, sc *s, uint32_t d, parts *ps)
+{
+    char what[160];
+    const char *scope = n->field == QF_ANY ? "" : qparse_field_name(n->field);
+    const char *colon = n->field == QF_ANY ? "" : ":";
+    if (s->doc < d)
+        sc_next(e, s, d);
+    if (s->doc != d)
+        return;
+    switch (s->kind) {
+    case SC_TERM:
+        snprintf(what, sizeof what, "%s%s%.*s", scope, colon, (int)n->terms[0].len,
+                 n->terms[0].text);
+        parts_add(e, ps, what, s->cur.tf_title, s->cur.tf_body, s->idf, sc_score(e, s));
+        break;
+    case SC_PHRASE: {
+        size_t at = (size_t)snprintf(what, sizeof what, "%s%s\"", scope, colon);
+        for (uint32_t i = 0; i < n->nterms && at < sizeof what; i++)
+            at += (size_t)snprintf(what + at, sizeof what - at, "%s%.*s", i ? " " : "",
+                                   (int)n->terms[i].len, n->terms[i].text);
+        if (at < sizeof what)
+            snprintf(what + at, sizeof what - at, n->slop ? "\"~%u" : "\"", n->slop);
+        parts_add(e, ps, what, s->pf_title, s->pf_body, s->idf, sc_score(e, s));
+        break;
+    }
+    case SC_PREFIX: {
+        sc *best = NULL;
+        for (uint32_t i = 0; i < s->n_kids; i++)
+            if (s->kids[i]->doc == d &&
+                (!best || sc_score(e, s->kids[i]) > sc_score(e, best)))
+                best = s->kids[i];
+        if (best) {
+            snprintf(what, sizeof what, "%s%s%.*s*->%.*s", scope, colon, (int)n->terms[0].len,
+                     n->terms[0].text, (int)best->key_len, best->key);
+            parts_add(e, ps, what, best->cur.tf_title, best->cur.tf_body, best->idf,
+                      sc_score(e, best));
+        }
+        break;
+    }
+    case SC_BOOL:
+        for (uint32_t i = 0; i < s->n_kids; i++)
+            if (s->occur[i] != Q_MUST_NOT)
+                explain_node(e, n->clauses[i].node, s->kids[i], d, ps);
+        break;
+    case SC_DATE:
+    case SC_NONE:
+        break;
+    }
+}
+
+int ev_explain(idx_index *ix, const qparse_tree *q, const ev_options *o, uint32_t seg_no,
+               uint32_t doc, ev_part **out, size_t *n_out, idx_err *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (seg_no >= ix->n_segs)
+        return err_set(err, IDX_EINTERNAL, "explain: no segment %u", seg_no);
+    ev e;
+    ev_init(&e, ix, o, err);
+    ev_segment(&e, seg_no);
+    parts ps = {0};
+    sc *s = sc_build(&e, q->root);
+    if (s && !e.rc)
+        explain_node(&e, q->root, s, doc, &ps);
+    sc_free(s);
+    free(e.pos);
+    if (e.rc) {
+        free(ps.p);
+        return e.rc;
+    }
+    *out = ps.p;
+    *n_out = ps.n;
+    return 0;
+}

@@ -1,0 +1,70 @@
+/* eval: evaluates a parsed query over an open index and returns the top hits.
+ *
+ * Document-at-a-time over the compressed posting blocks of every segment.
+ * Disjunctions use MaxScore with per-block upper bounds (block-max) to skip
+ * documents that cannot enter the top k; conjunctions leapfrog from the
+ * rarest list with block skipping; phrases are candidates of a conjunction
+ * whose positions are decoded only for those candidates. Pruning never
+ * changes the result: hits and scores equal exhaustive evaluation exactly
+ * (scores are always computed in one canonical order), which
+ * ev_options.exhaustive lets a test check.
+ *
+ * Ranking (docs/RANKING.md): BM25F as common/bm25.h, Lucene idf over the
+ * whole index; a phrase scores as one pseudo-term with its phrase frequency
+ * and the sum of its terms' idf; a prefix scores as the best of its
+ * expansions; date ranges filter and never score. Ties break by docid. */
+#ifndef IDX_EVAL_H
+#define IDX_EVAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/bm25.h"
+#include "common/index.h"
+#include "common/status.h"
+#include "searcher/qparse.h"
+
+#define EV_PREFIX_MAX_TERMS 128 /* prefix expansion keeps the most frequent terms */
+#define EV_PHRASE_MAX_TERMS 64  /* longer phrases are rejected (exit 2) */
+
+typedef struct ev_options {
+    uint32_t k;      /* hits wanted after `offset` */
+    uint32_t offset; /* hits to skip (paging) */
+    int exhaustive;  /* 1: score every match, exact total (--count, tests) */
+    bm25_params bm25;
+} ev_options;
+
+/* Defaults: k 10, offset 0, pruning on, the index's recorded BM25 parameters. */
+ev_options ev_options_default(const idx_index *ix);
+
+typedef struct ev_hit {
+    uint32_t seg, doc; /* segment number and docid within it */
+    double score;
+} ev_hit;
+
+typedef struct ev_result {
+    ev_hit *hits;      /* best first: the ranks offset+1 .. offset+n_hits */
+    uint32_t n_hits;
+    uint64_t total;    /* matching documents: exact, or a lower bound */
+    int total_exact;
+} ev_result;
+
+/* Runs the query. On success the caller frees the result with ev_result_free.
+ * IDX_EDATA when a damaged page of the index is met (the message names it). */
+int ev_search(idx_index *ix, const qparse_tree *q, const ev_options *o, ev_result *out,
+              idx_err *err);
+void ev_result_free(ev_result *r);
+
+/* One additive part of a hit's score, for --explain. */
+typedef struct ev_part {
+    char what[160];              /* e.g. `run`, `title:run`, `"new york"`, `econom*->economi` */
+    uint32_t tf_title, tf_body;  /* term or phrase frequency per field */
+    double idf, score;
+} ev_part;
+
+/* Recomputes the score of (seg, doc) part by part; *parts is malloc'd (free it).
+ * The parts sum to the hit's score. */
+int ev_explain(idx_index *ix, const qparse_tree *q, const ev_options *o, uint32_t seg,
+               uint32_t doc, ev_part **parts, size_t *n_parts, idx_err *err);
+
+#endif

@@ -1,0 +1,85 @@
+/* snippet: query-biased passages and highlighting for result lists.
+ *
+ * For one stored article, snip_doc analyses the body with the index's own
+ * analyzer (so "running" in the text matches the query's stem "run"), finds
+ * every match of every positive query leaf (qparse_positive_terms), picks the
+ * window of about `window_chars` characters holding the most distinct query
+ * leaves, then the most matches, and returns it as an owned copy with
+ * highlight spans. The title gets the same treatment with a larger window, so
+ * a short title is always whole.
+ *
+ * Matching rules, per field:
+ *  - Q_TERM: the token's analysed form equals the term;
+ *  - Q_PREFIX: the token's folded form (unstemmed) or its stem starts with
+ *    the prefix;
+ *  - Q_PHRASE: the eval.c rule (every term i within `slop` positions of
+ *    p + rel[i], p a position of the first term); a match is ONE unit and
+ *    ONE highlight span from its first to its last word; the phrase's words
+ *    elsewhere are not highlighted, since they did not match;
+ *  - a leaf scoped to title: matches only in the title; author:/category:
+ *    leaves never highlight (those fields are not shown).
+ * Title and body are analysed separately, so nothing ever joins the two.
+ *
+ * Text is treated as UTF-8 and windows are cut only at character boundaries,
+ * preferably at word boundaries (ideographic text may break anywhere). The
+ * returned text has every run of whitespace and control characters
+ * collapsed to one space and is trimmed, so it is one line a terminal or a
+ * JSON consumer can show as is. Spans are byte offsets into that text,
+ * sorted, non-overlapping, never touching (overlapping CJK bigrams and words
+ * inside a matched phrase merge into one span).
+ *
+ * No match in the body: the start of the body. Library code: never prints. */
+#ifndef IDX_SNIPPET_H
+#define IDX_SNIPPET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/analyze.h"
+#include "common/status.h"
+#include "searcher/qparse.h"
+
+#define SNIP_WINDOW_DEFAULT 200       /* characters of body shown */
+#define SNIP_TITLE_WINDOW_DEFAULT 400 /* characters of title shown: effectively all */
+
+typedef struct snip_span {
+    uint32_t start, end; /* byte range [start, end) in snip_text.text */
+} snip_span;
+
+/* One field's excerpt. Owns text and spans (snip_result_free). */
+typedef struct snip_text {
+    char *text;               /* NUL-terminated; "" (not NULL) for an empty field */
+    size_t len;               /* bytes, excluding the NUL */
+    int cut_before, cut_after; /* 1: text was omitted before/after (show an ellipsis) */
+    snip_span *spans;
+    size_t n_spans;
+} snip_text;
+
+typedef struct snip_result {
+    snip_text title, body;
+} snip_result;
+
+typedef struct snip_options {
+    unsigned window_chars; /* body window; 0 means SNIP_WINDOW_DEFAULT */
+    unsigned title_chars;  /* title window; 0 means SNIP_TITLE_WINDOW_DEFAULT */
+} snip_options;
+
+/* A snippet maker: the analyzer it borrows plus scratch memory reused from
+ * one document (and one query) to the next. Not thread-safe. */
+typedef struct snip snip;
+
+/* `a` must be configured like the index's analyzer (index_meta.ana) and must
+ * outlive the snip; it is only borrowed. opt may be NULL (defaults). */
+int snip_new(ana *a, const snip_options *opt, snip **out, idx_err *err);
+void snip_free(snip *s);
+
+/* Builds the title and body excerpts of one article for query q. The texts
+ * are only read during the call. On success *out owns its memory (free with
+ * snip_result_free); on error *out is zeroed and nothing needs freeing.
+ * IDX_ENOMEM, or the analyzer's error (a field over 4 GiB). */
+int snip_doc(snip *s, const qparse_tree *q, const char *title, size_t title_len, const char *body,
+             size_t body_len, snip_result *out, idx_err *err);
+
+void snip_result_free(snip_result *r);
+
+#endif

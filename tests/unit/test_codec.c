@@ -1,0 +1,365 @@
+/* Unit tests of common/codec: varints, bit-packed blocks and the decoders'
+ * refusal to read past the bytes they are given. */
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/codec.h"
+
+/* xorshift64*: deterministic random numbers, independent of libc. */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint64_t rnd(void)
+{
+    uint64_t x = rng_state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    rng_state = x;
+    return x * 0x2545F4914F6CDD1Dull;
+}
+
+/* Expected LEB128 length of v. */
+static size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static void check_varint(uint64_t v)
+{
+    buf b = {0};
+    codec_put_varint(&b, v);
+    ck_assert(!b.oom);
+    ck_assert_uint_eq(b.len, varint_len(v));
+    uint64_t got = ~v;
+    size_t n = codec_get_varint(b.p, b.len, &got);
+    ck_assert_uint_eq(n, b.len);
+    ck_assert_uint_eq(got, v);
+    /* Every strict prefix is truncated: rejected. */
+    for (size_t k = 0; k < b.len; k++) {
+        uint64_t x = 12345;
+        ck_assert_uint_eq(codec_get_varint(b.p, k, &x), 0);
+        ck_assert_uint_eq(x, 12345); /* untouched on failure */
+    }
+    /* 32-bit decoder: accepts exactly the values that fit. */
+    uint32_t v32 = 7;
+    size_t n32 = codec_get_varint32(b.p, b.len, &v32);
+    if (v <= UINT32_MAX) {
+        ck_assert_uint_eq(n32, b.len);
+        ck_assert_uint_eq(v32, (uint32_t)v);
+    } else {
+        ck_assert_uint_eq(n32, 0);
+    }
+    buf_free(&b);
+}
+
+START_TEST(varint_round_trips)
+{
+    const uint64_t fixed[] = {0,
+                              1,
+                              127,
+                              128,
+                              129,
+                              255,
+                              256,
+                              16383,
+                              16384,
+                              (1ull << 21) - 1,
+                              1ull << 21,
+                              UINT32_MAX - 1ull,
+                              UINT32_MAX,
+                              (uint64_t)UINT32_MAX + 1,
+                              (1ull << 56) - 1,
+                              1ull << 56,
+                              (1ull << 63) - 1,
+                              1ull << 63,
+                              UINT64_MAX - 1,
+                              UINT64_MAX};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        check_varint(fixed[i]);
+    /* Known encodings. */
+    buf b = {0};
+    codec_put_varint(&b, 0);
+    codec_put_varint(&b, 127);
+    codec_put_varint(&b, 128);
+    codec_put_varint(&b, 300);
+    const uint8_t want[] = {0x00, 0x7f, 0x80, 0x01, 0xac, 0x02};
+    ck_assert_uint_eq(b.len, sizeof want);
+    ck_assert_mem_eq(b.p, want, sizeof want);
+    buf_free(&b);
+    b = (buf){0};
+    codec_put_varint(&b, UINT64_MAX);
+    ck_assert_uint_eq(b.len, 10);
+    ck_assert_uint_eq(b.p[9], 0x01);
+    buf_free(&b);
+    /* Random values of every magnitude. */
+    for (int i = 0; i < 20000; i++) {
+        unsigned shift = (unsigned)(rnd() % 64);
+        check_varint(rnd() >> shift);
+    }
+}
+END_TEST
+
+START_TEST(varint_sequence)
+{
+    /* Many varints back to back decode in order; the stream's total length matches. */
+    enum { N = 5000 };
+    uint64_t *v = malloc(N * sizeof *v);
+    buf b = {0};
+    for (int i = 0; i < N; i++) {
+        v[i] = rnd() >> (rnd() % 64);
+        codec_put_varint(&b, v[i]);
+    }
+    size_t at = 0;
+    for (int i = 0; i < N; i++) {
+        uint64_t x;
+        size_t n = codec_get_varint(b.p + at, b.len - at, &x);
+        ck_assert_uint_ne(n, 0);
+        ck_assert_uint_eq(x, v[i]);
+        at += n;
+    }
+    ck_assert_uint_eq(at, b.len);
+    /* skip_varints agrees with decoding */
+    ck_assert_uint_eq(codec_skip_varints(b.p, b.len, N), b.len);
+    ck_assert_uint_eq(codec_skip_varints(b.p, b.len - 1, N), 0);
+    size_t first100 = 0;
+    for (int i = 0; i < 100; i++)
+        first100 += varint_len(v[i]);
+    ck_assert_uint_eq(codec_skip_varints(b.p, b.len, 100), first100);
+    free(v);
+    buf_free(&b);
+}
+END_TEST
+
+START_TEST(varint_malformed)
+{
+    uint8_t p[16];
+    uint64_t x = 99;
+    /* Empty input. */
+    ck_assert_uint_eq(codec_get_varint(p, 0, &x), 0);
+    /* All continuation bits: never terminates within avail. */
+    memset(p, 0x80, sizeof p);
+    for (size_t avail = 0; avail <= sizeof p; avail++)
+        ck_assert_uint_eq(codec_get_varint(p, avail, &x), 0);
+    /* 11 bytes (10 continuation + terminator) is longer than any uint64. */
+    memset(p, 0xff, 10);
+    p[10] = 0x01;
+    ck_assert_uint_eq(codec_get_varint(p, 11, &x), 0);
+    ck_assert_uint_eq(x, 99);
+    /* A 5-byte value > UINT32_MAX rejected by the 32-bit decoder. */
+    const uint8_t big[] = {0xff, 0xff, 0xff, 0xff, 0x1f}; /* 2^35 - 1 */
+    uint32_t y = 5;
+    ck_assert_uint_eq(codec_get_varint32(big, sizeof big, &y), 0);
+    ck_assert_uint_eq(y, 5);
+    ck_assert_uint_eq(codec_get_varint(big, sizeof big, &x), 5);
+    ck_assert_uint_eq(x, (1ull << 35) - 1);
+    const uint8_t max32[] = {0xff, 0xff, 0xff, 0xff, 0x0f};
+    ck_assert_uint_eq(codec_get_varint32(max32, sizeof max32, &y), 5);
+    ck_assert_uint_eq(y, UINT32_MAX);
+    /* Truncated inside a sequence, read from a heap block exactly that big
+     * (ASan catches any read past it). */
+    uint8_t *h = malloc(3);
+    h[0] = 0x81;
+    h[1] = 0x82;
+    h[2] = 0x83;
+    ck_assert_uint_eq(codec_get_varint(h, 3, &x), 0);
+    ck_assert_uint_eq(codec_skip_varints(h, 3, 1), 0);
+    free(h);
+}
+END_TEST
+
+START_TEST(skip_varints)
+{
+    const uint8_t p[] = {0x05, 0x80, 0x01, 0xff, 0xff, 0x03, 0x00, 0x7f};
+    /* varints: [05] [80 01] [ff ff 03] [00] [7f] */
+    ck_assert_uint_eq(codec_skip_varints(p, sizeof p, 0), 0);
+    ck_assert_uint_eq(codec_skip_varints(p, sizeof p, 1), 1);
+    ck_assert_uint_eq(codec_skip_varints(p, sizeof p, 2), 3);
+    ck_assert_uint_eq(codec_skip_varints(p, sizeof p, 3), 6);
+    ck_assert_uint_eq(codec_skip_varints(p, sizeof p, 4), 7);
+    ck_assert_uint_eq(codec_skip_varints(p, sizeof p, 5), 8);
+    ck_assert_uint_eq(codec_skip_varints(p, sizeof p, 6), 0); /* runs out */
+    ck_assert_uint_eq(codec_skip_varints(p, 5, 3), 0);        /* cut in the 3rd */
+    ck_assert_uint_eq(codec_skip_varints(p, 6, 3), 6);
+    ck_assert_uint_eq(codec_skip_varints(p, 0, 1), 0);
+}
+END_TEST
+
+/* Packs v[0..n), checks size and width byte, unpacks (also from a buffer of
+ * exactly that size), and checks every shorter `avail` is refused. */
+static void check_pack(const uint32_t *v, size_t n)
+{
+    uint32_t all = 0;
+    for (size_t i = 0; i < n; i++)
+        all |= v[i];
+    unsigned w = 0;
+    while (w < 32 && (all >> w))
+        w++;
+    buf b = {0};
+    buf_put_u8(&b, 0xAB); /* a prefix, so packing appends at a non-zero offset */
+    codec_pack(&b, v, n);
+    ck_assert(!b.oom);
+    size_t size = b.len - 1;
+    ck_assert_uint_eq(size, codec_packed_size(n, w));
+    ck_assert_uint_eq(b.p[0], 0xAB);
+    ck_assert_uint_eq(b.p[1], w);
+    uint8_t *exact = malloc(size ? size : 1);
+    memcpy(exact, b.p + 1, size);
+    uint32_t out[CODEC_BLOCK + 1];
+    for (size_t i = 0; i <= CODEC_BLOCK; i++)
+        out[i] = 0xDEADBEEF;
+    ck_assert_uint_eq(codec_unpack(exact, size, n, out), size);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(out[i] == v[i], "n=%zu w=%u i=%zu: got %u want %u", n, w, i, out[i], v[i]);
+    ck_assert_uint_eq(out[n], 0xDEADBEEF); /* nothing written past n */
+    /* Extra bytes after the block are not consumed. */
+    buf_put_u8(&b, 0xff);
+    ck_assert_uint_eq(codec_unpack(b.p + 1, b.len - 1, n, out), size);
+    /* Short avail: 0, never reading past (ASan watches `exact`). */
+    for (size_t avail = 0; avail < size; avail++)
+        ck_assert_uint_eq(codec_unpack(exact, avail, n, out), 0);
+    free(exact);
+    buf_free(&b);
+}
+
+START_TEST(pack_all_widths)
+{
+    uint32_t v[CODEC_BLOCK];
+    for (size_t n = 1; n <= CODEC_BLOCK; n++) {
+        for (unsigned w = 0; w <= 32; w++) {
+            uint32_t maxv = w == 32 ? UINT32_MAX : (uint32_t)((1ull << w) - 1);
+            /* random values of width <= w, with at least one exactly w */
+            for (size_t i = 0; i < n; i++)
+                v[i] = (uint32_t)rnd() & maxv;
+            v[rnd() % n] = maxv;
+            check_pack(v, n);
+            /* all max */
+            for (size_t i = 0; i < n; i++)
+                v[i] = maxv;
+            check_pack(v, n);
+            /* alternating max / 0 and 0 / max */
+            for (size_t i = 0; i < n; i++)
+                v[i] = (i & 1) ? 0 : maxv;
+            check_pack(v, n);
+            for (size_t i = 0; i < n; i++)
+                v[i] = (i & 1) ? maxv : 0;
+            check_pack(v, n);
+            /* alternating bit patterns within the width */
+            for (size_t i = 0; i < n; i++)
+                v[i] = (i & 1 ? 0xAAAAAAAAu : 0x55555555u) & maxv;
+            check_pack(v, n);
+            /* only the top bit of the width */
+            for (size_t i = 0; i < n; i++)
+                v[i] = w ? (1u << (w - 1)) : 0;
+            check_pack(v, n);
+        }
+        /* all zero: one byte */
+        memset(v, 0, sizeof v);
+        check_pack(v, n);
+    }
+}
+END_TEST
+
+START_TEST(pack_zero_block_is_one_byte)
+{
+    uint32_t v[CODEC_BLOCK] = {0};
+    buf b = {0};
+    codec_pack(&b, v, CODEC_BLOCK);
+    ck_assert_uint_eq(b.len, 1);
+    ck_assert_uint_eq(b.p[0], 0);
+    uint32_t out[CODEC_BLOCK];
+    memset(out, 0xff, sizeof out);
+    ck_assert_uint_eq(codec_unpack(b.p, 1, CODEC_BLOCK, out), 1);
+    for (int i = 0; i < CODEC_BLOCK; i++)
+        ck_assert_uint_eq(out[i], 0);
+    ck_assert_uint_eq(codec_unpack(b.p, 0, CODEC_BLOCK, out), 0);
+    buf_free(&b);
+    /* Known layout: values 1,2,3 at width 2 -> 01 10 11 LSB-first = 0b111001 */
+    uint32_t w2[3] = {1, 2, 3};
+    b = (buf){0};
+    codec_pack(&b, w2, 3);
+    ck_assert_uint_eq(b.len, 2);
+    ck_assert_uint_eq(b.p[0], 2);
+    ck_assert_uint_eq(b.p[1], 0x39);
+    buf_free(&b);
+}
+END_TEST
+
+START_TEST(unpack_bad_width)
+{
+    uint8_t p[1 + 33 * CODEC_BLOCK / 8 + 8];
+    memset(p, 0, sizeof p);
+    uint32_t out[CODEC_BLOCK];
+    for (unsigned w = 33; w <= 255; w++) {
+        p[0] = (uint8_t)w;
+        ck_assert_uint_eq(codec_unpack(p, sizeof p, 1, out), 0);
+        ck_assert_uint_eq(codec_unpack(p, sizeof p, CODEC_BLOCK, out), 0);
+    }
+    p[0] = 32;
+    ck_assert_uint_eq(codec_unpack(p, sizeof p, CODEC_BLOCK, out), 1 + 4 * CODEC_BLOCK);
+    ck_assert_uint_eq(codec_unpack(p, 4 * CODEC_BLOCK, CODEC_BLOCK, out), 0);
+}
+END_TEST
+
+START_TEST(unpack_random_bytes_never_overreads)
+{
+    /* Arbitrary bytes: either refused or decoded within avail. */
+    uint32_t out[CODEC_BLOCK];
+    for (int iter = 0; iter < 3000; iter++) {
+        size_t avail = (size_t)(rnd() % 600);
+        uint8_t *p = malloc(avail ? avail : 1);
+        for (size_t i = 0; i < avail; i++)
+            p[i] = (uint8_t)rnd();
+        if (avail && rnd() % 2)
+            p[0] = (uint8_t)(rnd() % 34);
+        size_t n = 1 + (size_t)(rnd() % CODEC_BLOCK);
+        size_t used = codec_unpack(p, avail, n, out);
+        if (used) {
+            ck_assert_uint_le(p[0], 32);
+            ck_assert_uint_eq(used, codec_packed_size(n, p[0]));
+            ck_assert_uint_le(used, avail);
+        } else {
+            ck_assert(avail == 0 || p[0] > 32 || codec_packed_size(n, p[0]) > avail);
+        }
+        uint64_t x;
+        size_t vn = codec_get_varint(p, avail, &x);
+        ck_assert_uint_le(vn, avail);
+        ck_assert_uint_le(codec_skip_varints(p, avail, 3), avail);
+        free(p);
+    }
+}
+END_TEST
+
+static Suite *codec_suite(void)
+{
+    Suite *s = suite_create("codec");
+    TCase *tc = tcase_create("varint");
+    tcase_add_test(tc, varint_round_trips);
+    tcase_add_test(tc, varint_sequence);
+    tcase_add_test(tc, varint_malformed);
+    tcase_add_test(tc, skip_varints);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("bitpack");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, pack_all_widths);
+    tcase_add_test(tc, pack_zero_block_is_one_byte);
+    tcase_add_test(tc, unpack_bad_width);
+    tcase_add_test(tc, unpack_random_bytes_never_overreads);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(codec_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

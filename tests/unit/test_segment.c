@@ -1,0 +1,940 @@
+/* Unit tests of a segment built through the real pipeline: build_run on a
+ * JSONL fixture written here, then index_open and every read path of
+ * common/segment.h checked against a model computed in this file from the
+ * fixture (the analyzer gives the terms and positions; docids, frequencies,
+ * duplicates, stored fields and block layout are the segment's job). */
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/analyze.h"
+#include "common/bm25.h"
+#include "common/index.h"
+#include "common/segment.h"
+#include "indexer/build.h"
+
+/* ---------------------------------------------------------------- model */
+
+typedef struct xrec {
+    char *f[7];
+    size_t len[7];
+    uint64_t line;
+} xrec;
+
+typedef struct xtok {
+    char *term;
+    size_t tlen;
+    uint32_t doc;
+    uint8_t field; /* 0 title, 1 body/author/category */
+    uint32_t pos;
+} xtok;
+
+typedef struct xterm { /* one term of the model, postings in docid order */
+    char *term;
+    size_t tlen;
+    uint32_t df;
+    uint64_t cf;
+    size_t first_tok, n_tok; /* range in the sorted token array */
+    uint32_t *docs;          /* df docids */
+} xterm;
+
+static char tmpdir[256];
+static xrec *recs;   /* valid records in arrival order */
+static size_t n_recs;
+static xrec **final; /* surviving records = docids */
+static uint32_t n_final;
+static uint32_t *len_title, *len_body;
+static xtok *toks;
+static size_t n_toks, cap_toks;
+static xterm *terms;
+static size_t n_terms;
+static uint64_t bad_line; /* the fixture's invalid JSON line */
+static uint64_t common_expect_df;
+static uint32_t **common_body_pos; /* per final doc: positions of "common" in the body (independent) */
+static uint32_t *common_body_tf;
+
+typedef struct warn_log {
+    char file[512], why[256];
+    uint64_t line;
+    int n;
+} warn_log;
+static warn_log warns;
+
+static idx_index *ix;
+static seg *sg;
+static build_summary summary;
+
+static uint64_t rng_state = 0x13198A2E03707344ull;
+static uint64_t rnd(void)
+{
+    uint64_t x = rng_state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    rng_state = x;
+    return x * 0x2545F4914F6CDD1Dull;
+}
+
+static char *dupn(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = 0;
+    return p;
+}
+
+static void json_str(FILE *f, const char *s, size_t n)
+{
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", f);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static uint64_t cur_line;
+
+/* Writes a record as a JSON line and adds it to the model. */
+static void put_rec(FILE *f, const char *id, const char *title, const char *body, const char *url,
+                    const char *date, const char *author, const char *category)
+{
+    const char *vals[7] = {id, title, url, date, author, category, body};
+    static const char *const names[7] = {"id", "title", "url", "date", "author", "category",
+                                         "body"};
+    fputc('{', f);
+    int first = 1;
+    for (int k = 0; k < 7; k++) {
+        if (!vals[k])
+            continue;
+        fprintf(f, "%s\"%s\":", first ? "" : ",", names[k]);
+        json_str(f, vals[k], strlen(vals[k]));
+        first = 0;
+    }
+    fputs("}\n", f);
+    cur_line++;
+    xrec *r = &recs[n_recs++];
+    for (int k = 0; k < 7; k++) {
+        r->f[k] = dupn(vals[k] ? vals[k] : "", vals[k] ? strlen(vals[k]) : 0);
+        r->len[k] = strlen(r->f[k]);
+    }
+    r->line = cur_line;
+}
+
+/* A raw JSON line whose decoded fields are given separately. */
+static void put_raw(FILE *f, const char *json, const char *id, const char *title,
+                    const char *body, size_t body_len, const char *url)
+{
+    fputs(json, f);
+    fputc('\n', f);
+    cur_line++;
+    xrec *r = &recs[n_recs++];
+    const char *vals[7] = {id, title, url, NULL, NULL, NULL, body};
+    for (int k = 0; k < 7; k++) {
+        size_t n = vals[k] ? (k == SEG_F_BODY ? body_len : strlen(vals[k])) : 0;
+        r->f[k] = dupn(vals[k] ? vals[k] : "", n);
+        r->len[k] = n;
+    }
+    r->line = cur_line;
+}
+
+static const char *const vocab[] = {
+    "cat",   "dog",   "fish",   "tree",  "bird",  "moon",  "star",   "rock",  "wind",
+    "rain",  "snow",  "lake",   "hill",  "road",  "ship",  "wing",   "gold",  "iron",
+    "salt",  "milk",  "bread",  "corn",  "wolf",  "bear",  "deer",   "frog",  "seed",
+    "leaf",  "root",  "sand",   "wave",  "cloud", "storm", "river",  "field", "stone",
+    "metal", "glass", "paper",  "water", "fire",  "earth", "light",  "dark",  "north",
+    "south", "east",  "west",   "black", "white"};
+#define NVOCAB (sizeof vocab / sizeof vocab[0])
+
+static void write_fixture(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    recs = calloc(1000, sizeof *recs);
+    char title[512], body[8192], id[32];
+    put_rec(f, "dup1", "First version", "obsolete words zebra", NULL, NULL, NULL, NULL);
+    for (int i = 0; i < 700; i++) {
+        size_t tl = 0, bl = 0;
+        int nt = 1 + (int)(rnd() % 4), nb = (int)(rnd() % 40);
+        for (int k = 0; k < nt; k++)
+            tl += (size_t)sprintf(title + tl, "%s%s", k ? " " : "", vocab[rnd() % NVOCAB]);
+        for (int k = 0; k < nb; k++)
+            bl += (size_t)sprintf(body + bl, "%s%s", k ? " " : "", vocab[rnd() % NVOCAB]);
+        if (i % 13 != 0) { /* "common" in ~650 docs: several posting blocks */
+            int reps = 1 + (int)(rnd() % 3);
+            for (int k = 0; k < reps; k++)
+                bl += (size_t)sprintf(body + bl, "%scommon", bl ? " " : "");
+        }
+        if (i % 50 == 7)
+            bl += (size_t)sprintf(body + bl, " Running connections");
+        if (i % 97 == 3) { /* an over-long word: dropped but consumes a position */
+            body[bl++] = ' ';
+            for (int k = 0; k < 100; k++)
+                body[bl++] = 'x';
+            body[bl] = 0;
+            bl += (size_t)sprintf(body + bl, " common");
+        }
+        if (i == 5)
+            bl += (size_t)sprintf(body + bl, " rare");
+        if (i % 7 == 1)
+            tl += (size_t)sprintf(title + tl, " COMMON");
+        snprintf(id, sizeof id, "g%04d", i);
+        char date[16];
+        snprintf(date, sizeof date, "20%02d-%02d-%02d", i % 30, 1 + i % 12, 1 + i % 28);
+        put_rec(f, id, title, body, i % 3 ? NULL : "http://example.com/g",
+                i % 4 ? NULL : date, i % 5 ? NULL : "Ann Author", i % 6 ? NULL : "news");
+        if (i == 100)
+            put_rec(f, "empty", "Only a title", "", NULL, NULL, NULL, NULL);
+        if (i == 200)
+            put_rec(f, "uni", "Café Über naïve",
+                    "日本語のテキスト Ελληνικά résumé \xef\xac\x81sh \xf0\x9f\x98\x80 end",
+                    "https://example.org/\xc3\xbc", "2019-07-04", "José Ñúñez",
+                    "Science, Tech");
+        if (i == 300) {
+            static const char esc_body[] = "line1\nline2\ttab \\ back \xf0\x9f\x98\x80 nul\0end";
+            put_raw(f,
+                    "{\"id\":\"esc\",\"title\":\"Caf\\u00e9 \\\"quoted\\\"\","
+                    "\"body\":\"line1\\nline2\\ttab \\\\ back \\ud83d\\ude00 nul\\u0000end\","
+                    "\"url\":\"http://x/y?a=1&b=2\",\"extra\":{\"nested\":[1,2,{\"k\":null}]}}",
+                    "esc", "Caf\xc3\xa9 \"quoted\"", esc_body, sizeof esc_body - 1,
+                    "http://x/y?a=1&b=2");
+            put_raw(f, "{\"id\":42,\"body\":\"numeric identifier\"}", "42", NULL,
+                    "numeric identifier", strlen("numeric identifier"), NULL);
+            put_raw(f, "{\"id\":\"textfield\",\"title\":\"uses text\",\"text\":\"the text field\"}",
+                    "textfield", "uses text", "the text field", strlen("the text field"), NULL);
+            fputs("{\"id\":\"broken\",\"body\":\"unterminated\n", f);
+            cur_line++;
+            bad_line = cur_line;
+        }
+        if (i == 400)
+            put_rec(f, "dup2", "dup two old", "alpha", NULL, NULL, NULL, NULL);
+        if (i == 450)
+            put_rec(f, "dup2", "dup two new", "beta", NULL, NULL, NULL, NULL);
+    }
+    put_rec(f, "dup1", "Second version", "replacement words yak common", NULL, NULL, NULL, NULL);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* The analyzer decides the terms; collect them per final doc and field. */
+typedef struct tok_ctx {
+    uint32_t doc;
+    uint8_t field;
+    const char *prefix;
+    uint32_t count;
+} tok_ctx;
+
+static int on_tok(void *vctx, const ana_token *t)
+{
+    tok_ctx *c = vctx;
+    if (n_toks == cap_toks) {
+        cap_toks = cap_toks ? cap_toks * 2 : 4096;
+        toks = realloc(toks, cap_toks * sizeof *toks);
+    }
+    size_t pl = c->prefix ? strlen(c->prefix) : 0;
+    char *term = malloc(pl + t->len + 1);
+    memcpy(term, c->prefix ? c->prefix : "", pl);
+    memcpy(term + pl, t->term, t->len);
+    term[pl + t->len] = 0;
+    toks[n_toks++] = (xtok){term, pl + t->len, c->doc, c->field, t->pos};
+    c->count++;
+    return 0;
+}
+
+static int lexcmp(const char *a, size_t al, const char *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : (al > bl) - (al < bl);
+}
+
+static int tok_cmp(const void *x, const void *y)
+{
+    const xtok *a = x, *b = y;
+    int c = lexcmp(a->term, a->tlen, b->term, b->tlen);
+    if (c)
+        return c;
+    if (a->doc != b->doc)
+        return a->doc < b->doc ? -1 : 1;
+    if (a->field != b->field)
+        return a->field < b->field ? -1 : 1;
+    return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+static void build_model(void)
+{
+    /* Later duplicates win: a record survives if no later record has its id. */
+    final = calloc(n_recs, sizeof *final);
+    for (size_t i = 0; i < n_recs; i++) {
+        int superseded = 0;
+        for (size_t j = i + 1; j < n_recs && !superseded; j++)
+            superseded = recs[j].len[0] == recs[i].len[0] &&
+                         !memcmp(recs[j].f[0], recs[i].f[0], recs[i].len[0]);
+        if (!superseded)
+            final[n_final++] = &recs[i];
+    }
+    ana *a;
+    idx_err err = {0};
+    ana_config cfg = ana_config_default();
+    ck_assert_int_eq(ana_new(&cfg, &a, &err), 0);
+    len_title = calloc(n_final, sizeof *len_title);
+    len_body = calloc(n_final, sizeof *len_body);
+    common_body_pos = calloc(n_final, sizeof *common_body_pos);
+    common_body_tf = calloc(n_final, sizeof *common_body_tf);
+    for (uint32_t d = 0; d < n_final; d++) {
+        xrec *r = final[d];
+        tok_ctx c = {d, 0, NULL, 0};
+        ck_assert_int_eq(ana_run(a, r->f[SEG_F_TITLE], r->len[SEG_F_TITLE], on_tok, &c, &err), 0);
+        len_title[d] = c.count;
+        c = (tok_ctx){d, 1, NULL, 0};
+        ck_assert_int_eq(ana_run(a, r->f[SEG_F_BODY], r->len[SEG_F_BODY], on_tok, &c, &err), 0);
+        len_body[d] = c.count;
+        c = (tok_ctx){d, 1, SEG_PREFIX_AUTHOR, 0};
+        ck_assert_int_eq(ana_run(a, r->f[SEG_F_AUTHOR], r->len[SEG_F_AUTHOR], on_tok, &c, &err),
+                         0);
+        c = (tok_ctx){d, 1, SEG_PREFIX_CATEGORY, 0};
+        ck_assert_int_eq(
+            ana_run(a, r->f[SEG_F_CATEGORY], r->len[SEG_F_CATEGORY], on_tok, &c, &err), 0);
+        /* Independent of the analyzer: "common" positions by word index
+         * (generated bodies are words separated by single spaces). */
+        common_body_pos[d] = calloc(64, sizeof(uint32_t));
+        if (r->len[SEG_F_ID] == 5 && r->f[SEG_F_ID][0] == 'g') {
+            uint32_t w = 0;
+            const char *p = r->f[SEG_F_BODY], *e = p + r->len[SEG_F_BODY];
+            while (p < e) {
+                const char *sp = memchr(p, ' ', (size_t)(e - p));
+                size_t wl = sp ? (size_t)(sp - p) : (size_t)(e - p);
+                if (wl == 6 && !memcmp(p, "common", 6))
+                    common_body_pos[d][common_body_tf[d]++] = w;
+                w++;
+                p += wl + (sp ? 1 : 0);
+            }
+            if (common_body_tf[d])
+                common_expect_df++;
+        }
+    }
+    ana_free(a);
+    qsort(toks, n_toks, sizeof *toks, tok_cmp);
+    terms = calloc(n_toks + 1, sizeof *terms);
+    for (size_t i = 0; i < n_toks;) {
+        size_t j = i;
+        xterm *t = &terms[n_terms++];
+        t->term = toks[i].term;
+        t->tlen = toks[i].tlen;
+        t->first_tok = i;
+        t->docs = malloc(n_final * sizeof *t->docs);
+        while (j < n_toks && !lexcmp(toks[j].term, toks[j].tlen, t->term, t->tlen)) {
+            if (j == i || toks[j].doc != toks[j - 1].doc)
+                t->docs[t->df++] = toks[j].doc;
+            j++;
+        }
+        t->n_tok = j - i;
+        t->cf = j - i;
+        i = j;
+    }
+}
+
+static xterm *model_term(const char *s)
+{
+    for (size_t i = 0; i < n_terms; i++)
+        if (!lexcmp(terms[i].term, terms[i].tlen, s, strlen(s)))
+            return &terms[i];
+    return NULL;
+}
+
+/* Title and body positions of term t in doc d, from the model. */
+static void model_positions(const xterm *t, uint32_t d, uint32_t *tt, uint32_t *nt, uint32_t *bb,
+                            uint32_t *nb)
+{
+    *nt = *nb = 0;
+    for (size_t k = t->first_tok; k < t->first_tok + t->n_tok; k++) {
+        if (toks[k].doc != d)
+            continue;
+        if (toks[k].field == 0)
+            tt[(*nt)++] = toks[k].pos;
+        else
+            bb[(*nb)++] = toks[k].pos;
+    }
+}
+
+static void on_warn(void *ctx, const char *file, uint64_t line, const char *why)
+{
+    warn_log *w = ctx;
+    if (!w->n++) {
+        snprintf(w->file, sizeof w->file, "%s", file);
+        snprintf(w->why, sizeof w->why, "%s", why);
+        w->line = line;
+    }
+}
+
+static void setup(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/idx-test-segment-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    char in[400], out[400];
+    snprintf(in, sizeof in, "%s/in.jsonl", tmpdir);
+    snprintf(out, sizeof out, "%s/ix", tmpdir);
+    write_fixture(in);
+    build_model();
+    const char *inputs[1] = {in};
+    build_opts o = {0};
+    o.out = out;
+    o.inputs = inputs;
+    o.n_inputs = 1;
+    o.format = FMT_AUTO;
+    o.mem_bytes = 64u << 20;
+    o.threads = 2;
+    o.ana = ana_config_default();
+    o.bm25 = bm25_default();
+    o.warn = on_warn;
+    o.warn_ctx = &warns;
+    idx_err err = {0};
+    ck_assert_msg(build_run(&o, &summary, &err) == 0, "build: %s", err.msg);
+    ck_assert_msg(index_open(out, &ix, &err) == 0, "open: %s", err.msg);
+    ck_assert_uint_eq(ix->n_segs, 1);
+    sg = ix->segs[0];
+}
+
+static void teardown(void)
+{
+    index_close(ix);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* ---------------------------------------------------------------- tests */
+
+START_TEST(summary_and_meta)
+{
+    ck_assert_uint_eq(n_recs, 700 + 1 + 1 + 1 + 3 + 2 + 1);
+    ck_assert_uint_eq(n_final, n_recs - 2);
+    ck_assert_uint_eq(summary.docs, n_final);
+    ck_assert_uint_eq(summary.skipped, 1);
+    ck_assert_uint_eq(summary.replaced, 2);
+    ck_assert_uint_eq(summary.terms, n_terms);
+    ck_assert_uint_eq(summary.postings, ({
+                          uint64_t p = 0;
+                          for (size_t i = 0; i < n_terms; i++)
+                              p += terms[i].df;
+                          p;
+                      }));
+    ck_assert_uint_eq(summary.positions, n_toks);
+    /* the warning names the file and the bad line */
+    ck_assert_int_eq(warns.n, 1);
+    ck_assert_uint_eq(warns.line, bad_line);
+    ck_assert_ptr_nonnull(strstr(warns.file, "in.jsonl"));
+    ck_assert_uint_eq(ix->meta.docs, n_final);
+    ck_assert_uint_eq(ix->meta.terms, n_terms);
+    ck_assert_uint_eq(ix->meta.postings, summary.postings);
+    ck_assert_uint_eq(ix->meta.positions, n_toks);
+    ck_assert_str_eq(ix->meta.engine, "native");
+    ck_assert_str_eq(ix->meta.language, "english");
+    ck_assert_uint_eq(ix->meta.n_segments, 1);
+    ck_assert_uint_eq(seg_ndocs(sg), n_final);
+    ck_assert_uint_eq(seg_nterms(sg), n_terms);
+    uint64_t tt = 0, tb = 0;
+    for (uint32_t d = 0; d < n_final; d++) {
+        tt += len_title[d];
+        tb += len_body[d];
+    }
+    ck_assert_uint_eq(ix->meta.tokens_title, tt);
+    ck_assert_uint_eq(ix->meta.tokens_body, tb);
+    seg_stats st;
+    seg_get_stats(sg, &st);
+    ck_assert_uint_eq(st.tokens_title, tt);
+    ck_assert_uint_eq(st.tokens_body, tb);
+    ck_assert_uint_eq(st.store_records, n_recs);
+    ck_assert_double_eq_tol(ix->avg_title, (double)tt / n_final, 1e-9);
+    ck_assert_double_eq_tol(ix->avg_body, (double)tb / n_final, 1e-9);
+    /* no temporary leftovers next to the index */
+    char tmpname[512];
+    snprintf(tmpname, sizeof tmpname, "%s/ix.tmp-%ld", tmpdir, (long)getpid());
+    ck_assert_int_ne(access(tmpname, F_OK), 0);
+}
+END_TEST
+
+START_TEST(lookup_present_and_absent)
+{
+    idx_err err = {0};
+    seg_term t;
+    /* analysed forms: lowercase english stems, folded accents */
+    const char *present[] = {"common", "cat", "run", "connect", "rare", "cafe", "uber",
+                             "naiv", "resum", "numer", "identifi", "yak", "replac",
+                             "a:ann", "a:author", "c:news", "a:jose", "c:scienc", "beta"};
+    for (size_t i = 0; i < sizeof present / sizeof present[0]; i++) {
+        xterm *m = model_term(present[i]);
+        ck_assert_msg(m != NULL, "model lacks '%s' (analyzer changed?)", present[i]);
+        ck_assert_msg(seg_lookup(sg, present[i], strlen(present[i]), &t, &err) == 1,
+                      "'%s' not found", present[i]);
+        ck_assert_uint_eq(t.df, m->df);
+        ck_assert_uint_eq(t.cf, m->cf);
+    }
+    const char *absent[] = {"running", "Running", "COMMON", "Common", "connections",
+                            "zebra",   "obsolet", "obsolete", "alpha", "old",
+                            "résumé",  "",        "\x01",     "\xff\xff", "commo",
+                            "commonx", "a:",      "ann"};
+    for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)
+        ck_assert_msg(seg_lookup(sg, absent[i], strlen(absent[i]), &t, &err) == 0,
+                      "'%s' should be absent", absent[i]);
+    char longterm[400];
+    memset(longterm, 'x', sizeof longterm);
+    ck_assert_int_eq(seg_lookup(sg, longterm, sizeof longterm, &t, &err), 0);
+    ck_assert_int_eq(seg_lookup(sg, longterm, 100, &t, &err), 0); /* dropped by the analyzer */
+    ck_assert_int_eq(err.code, 0);
+    /* Every model term is found with its df/cf; first and last terms too. */
+    for (size_t i = 0; i < n_terms; i++) {
+        ck_assert_msg(seg_lookup(sg, terms[i].term, terms[i].tlen, &t, &err) == 1, "'%s' missing",
+                      terms[i].term);
+        ck_assert_uint_eq(t.df, terms[i].df);
+        ck_assert_uint_eq(t.cf, terms[i].cf);
+        ck_assert_uint_ge(t.post_off, CFILE_HEADER);
+        ck_assert_uint_ge(t.pos_off, CFILE_HEADER);
+    }
+    /* Independent count for "common" (not derived from the analyzer). */
+    ck_assert_int_eq(seg_lookup(sg, "common", 6, &t, &err), 1);
+    uint64_t title_common = 0, body_common = 0;
+    uint32_t df = 0;
+    for (uint32_t d = 0; d < n_final; d++) {
+        int in_title = strstr(final[d]->f[SEG_F_TITLE], "COMMON") != NULL;
+        uint32_t nb = common_body_tf[d];
+        if (!strcmp(final[d]->f[SEG_F_ID], "dup1"))
+            nb = 1;
+        title_common += (uint64_t)in_title;
+        body_common += nb;
+        df += (in_title || nb);
+    }
+    ck_assert_uint_gt(df, 3 * CODEC_BLOCK);
+    ck_assert_uint_eq(t.df, df);
+    ck_assert_uint_eq(t.cf, title_common + body_common);
+}
+END_TEST
+
+/* Walks the cursor of model term m and compares everything. */
+static void check_term_postings(const xterm *m)
+{
+    idx_err err = {0};
+    seg_term t;
+    ck_assert_int_eq(seg_lookup(sg, m->term, m->tlen, &t, &err), 1);
+    seg_cursor c;
+    ck_assert_int_eq(seg_cursor_open(sg, &t, &c, &err), 0);
+    static uint32_t et[4096], eb[4096], gt[4096], gb[4096];
+    for (uint32_t k = 0; k < m->df; k++) {
+        ck_assert_msg(c.doc == m->docs[k], "term '%s' posting %u: doc %u, want %u", m->term, k,
+                      c.doc, m->docs[k]);
+        uint32_t nt, nb;
+        model_positions(m, c.doc, et, &nt, eb, &nb);
+        ck_assert_uint_eq(c.tf_title, nt);
+        ck_assert_uint_eq(c.tf_body, nb);
+        /* positions of only some docs: exercises skipping earlier docs' positions */
+        if (k % 3 != 1) {
+            ck_assert_int_eq(seg_cursor_positions(&c, gt, gb, &err), 0);
+            for (uint32_t i = 0; i < nt; i++)
+                ck_assert_uint_eq(gt[i], et[i]);
+            for (uint32_t i = 0; i < nb; i++)
+                ck_assert_uint_eq(gb[i], eb[i]);
+        }
+        ck_assert_int_eq(seg_cursor_next(&c, &err), 0);
+    }
+    ck_assert_uint_eq(c.doc, SEG_END);
+    ck_assert_int_eq(seg_cursor_next(&c, &err), 0);
+    ck_assert_uint_eq(c.doc, SEG_END);
+    ck_assert_int_eq(err.code, 0);
+}
+
+START_TEST(cursor_iteration_all_terms)
+{
+    for (size_t i = 0; i < n_terms; i++)
+        check_term_postings(&terms[i]);
+    /* independent position check for "common" in the generated bodies */
+    idx_err err = {0};
+    seg_term t;
+    ck_assert_int_eq(seg_lookup(sg, "common", 6, &t, &err), 1);
+    seg_cursor c;
+    ck_assert_int_eq(seg_cursor_open(sg, &t, &c, &err), 0);
+    uint32_t gt[64], gb[64];
+    uint32_t seen = 0;
+    for (; c.doc != SEG_END; seg_cursor_next(&c, &err)) {
+        ck_assert_int_eq(seg_cursor_positions(&c, gt, gb, &err), 0);
+        if (final[c.doc]->f[SEG_F_ID][0] != 'g')
+            continue;
+        ck_assert_uint_eq(c.tf_body, common_body_tf[c.doc]);
+        for (uint32_t i = 0; i < c.tf_body; i++)
+            ck_assert_uint_eq(gb[i], common_body_pos[c.doc][i]);
+        if (c.tf_body)
+            seen++;
+    }
+    ck_assert_uint_eq(seen, common_expect_df);
+}
+END_TEST
+
+/* First model doc >= target at index >= from, or df. */
+static uint32_t model_seek(const xterm *m, uint32_t target)
+{
+    uint32_t k = 0;
+    while (k < m->df && m->docs[k] < target)
+        k++;
+    return k;
+}
+
+START_TEST(cursor_seek_matches_scan)
+{
+    idx_err err = {0};
+    const char *names[] = {"common", "cat", "rare", "run", "a:ann", "c:news", "water"};
+    static uint32_t et[4096], eb[4096], gt[4096], gb[4096];
+    for (size_t ni = 0; ni < sizeof names / sizeof names[0]; ni++) {
+        xterm *m = model_term(names[ni]);
+        ck_assert_ptr_nonnull(m);
+        seg_term t;
+        ck_assert_int_eq(seg_lookup(sg, m->term, m->tlen, &t, &err), 1);
+        /* fresh cursor, every target */
+        for (uint32_t target = 0; target <= n_final + 1; target++) {
+            seg_cursor c;
+            ck_assert_int_eq(seg_cursor_open(sg, &t, &c, &err), 0);
+            ck_assert_int_eq(seg_cursor_seek(&c, target, &err), 0);
+            uint32_t k = model_seek(m, target);
+            uint32_t want = k < m->df ? m->docs[k] : SEG_END;
+            ck_assert_msg(c.doc == want, "%s seek %u: got %u want %u", names[ni], target, c.doc,
+                          want);
+            if (want != SEG_END && target % 5 == 0) {
+                uint32_t nt, nb;
+                model_positions(m, want, et, &nt, eb, &nb);
+                ck_assert_uint_eq(c.tf_title, nt);
+                ck_assert_uint_eq(c.tf_body, nb);
+                ck_assert_int_eq(seg_cursor_positions(&c, gt, gb, &err), 0);
+                for (uint32_t i = 0; i < nt; i++)
+                    ck_assert_uint_eq(gt[i], et[i]);
+                for (uint32_t i = 0; i < nb; i++)
+                    ck_assert_uint_eq(gb[i], eb[i]);
+            }
+            /* block info for the same target, on a fresh cursor */
+            seg_cursor c2;
+            ck_assert_int_eq(seg_cursor_open(sg, &t, &c2, &err), 0);
+            uint32_t last;
+            float bound;
+            int bi = seg_cursor_block_info(&c2, target, &last, &bound);
+            if (k >= m->df) {
+                ck_assert_int_eq(bi, 0);
+            } else {
+                ck_assert_int_eq(bi, 1);
+                uint32_t blk = k / CODEC_BLOCK;
+                uint32_t lastk = (blk + 1) * CODEC_BLOCK < m->df ? (blk + 1) * CODEC_BLOCK - 1
+                                                                 : m->df - 1;
+                ck_assert_uint_eq(last, m->docs[lastk]);
+                ck_assert(bound > 0);
+                ck_assert(bound <= t.bound);
+            }
+        }
+        /* one cursor, increasing random targets mixed with next() */
+        for (int rep = 0; rep < 20; rep++) {
+            seg_cursor c;
+            ck_assert_int_eq(seg_cursor_open(sg, &t, &c, &err), 0);
+            uint32_t k = 0;
+            while (c.doc != SEG_END) {
+                ck_assert_uint_eq(c.doc, m->docs[k]);
+                if (rnd() % 3 == 0) {
+                    ck_assert_int_eq(seg_cursor_next(&c, &err), 0);
+                    k++;
+                } else {
+                    uint32_t target = c.doc + (uint32_t)(rnd() % (rep < 10 ? 8 : 300));
+                    ck_assert_int_eq(seg_cursor_seek(&c, target, &err), 0);
+                    k = model_seek(m, target) > k ? model_seek(m, target) : k;
+                }
+                if (k >= m->df) {
+                    ck_assert_uint_eq(c.doc, SEG_END);
+                    break;
+                }
+                ck_assert_uint_eq(c.doc, m->docs[k]);
+                /* seeking backwards is a no-op */
+                ck_assert_int_eq(seg_cursor_seek(&c, c.doc > 3 ? c.doc - 3 : 0, &err), 0);
+                ck_assert_uint_eq(c.doc, m->docs[k]);
+                if (rnd() % 4 == 0) {
+                    uint32_t nt, nb;
+                    model_positions(m, c.doc, et, &nt, eb, &nb);
+                    ck_assert_int_eq(seg_cursor_positions(&c, gt, gb, &err), 0);
+                    for (uint32_t i = 0; i < nt; i++)
+                        ck_assert_uint_eq(gt[i], et[i]);
+                    for (uint32_t i = 0; i < nb; i++)
+                        ck_assert_uint_eq(gb[i], eb[i]);
+                    /* twice in a row gives the same */
+                    ck_assert_int_eq(seg_cursor_positions(&c, gt, gb, &err), 0);
+                    for (uint32_t i = 0; i < nb; i++)
+                        ck_assert_uint_eq(gb[i], eb[i]);
+                }
+            }
+        }
+    }
+    ck_assert_int_eq(err.code, 0);
+}
+END_TEST
+
+START_TEST(block_bounds)
+{
+    /* Every block's bound covers the idf-free score of each of its documents,
+     * tightly, and the term bound is the largest block bound. */
+    idx_err err = {0};
+    bm25_params p = ix->meta.bm25;
+    double avg_t = 0, avg_b = 0;
+    for (uint32_t d = 0; d < n_final; d++) {
+        avg_t += len_title[d];
+        avg_b += len_body[d];
+    }
+    avg_t /= n_final;
+    avg_b /= n_final;
+    for (uint32_t d = 0; d < n_final; d++) {
+        uint32_t lt, lb;
+        seg_doc_lens(sg, d, &lt, &lb);
+        ck_assert_uint_eq(lt, len_title[d]);
+        ck_assert_uint_eq(lb, len_body[d]);
+    }
+    for (size_t i = 0; i < n_terms; i++) {
+        xterm *m = &terms[i];
+        seg_term t;
+        ck_assert_int_eq(seg_lookup(sg, m->term, m->tlen, &t, &err), 1);
+        seg_cursor c;
+        ck_assert_int_eq(seg_cursor_open(sg, &t, &c, &err), 0);
+        int field = m->tlen >= 2 && m->term[1] == ':';
+        double block_max = 0, term_max = 0;
+        float bound = 0;
+        uint32_t last = 0;
+        for (uint32_t k = 0; k < m->df; k++) {
+            if (k % CODEC_BLOCK == 0) {
+                ck_assert_int_eq(seg_cursor_block_info(&c, c.doc, &last, &bound), 1);
+                block_max = 0;
+            }
+            double tfw = field ? c.tf_body
+                               : bm25_tfw(&p, c.tf_title, c.tf_body,
+                                          bm25_norm(&p, len_title[c.doc], avg_t),
+                                          bm25_norm(&p, len_body[c.doc], avg_b));
+            double sat = bm25_sat(&p, tfw);
+            if (sat > block_max)
+                block_max = sat;
+            if (sat > term_max)
+                term_max = sat;
+            ck_assert_msg((double)bound >= sat, "term %s doc %u: bound %g < %g", m->term, c.doc,
+                          (double)bound, sat);
+            if (k % CODEC_BLOCK == CODEC_BLOCK - 1 || k == m->df - 1) {
+                ck_assert_uint_eq(last, c.doc);
+                ck_assert_double_le((double)bound, block_max * (1 + 1e-6));
+            }
+            ck_assert_int_eq(seg_cursor_next(&c, &err), 0);
+        }
+        ck_assert((double)t.bound >= term_max);
+        ck_assert((double)t.bound <= term_max * (1 + 1e-6));
+        ck_assert((double)t.bound <= p.k1 + 1);
+    }
+}
+END_TEST
+
+START_TEST(lexicon_iteration)
+{
+    idx_err err = {0};
+    seg_lex_iter it;
+    seg_term t;
+    ck_assert_int_eq(seg_lex_seek(sg, "", 0, &it, &err), 0);
+    size_t i = 0;
+    uint64_t post_at = CFILE_HEADER, pos_at = CFILE_HEADER;
+    int rc;
+    while ((rc = seg_lex_next(&it, &t, &err)) == 1) {
+        ck_assert_uint_lt(i, n_terms);
+        ck_assert_msg(!lexcmp(it.term, it.term_len, terms[i].term, terms[i].tlen),
+                      "term %zu: '%s' want '%s'", i, it.term, terms[i].term);
+        ck_assert_uint_eq(t.df, terms[i].df);
+        ck_assert_uint_eq(t.cf, terms[i].cf);
+        ck_assert_uint_eq(t.post_off, post_at);
+        ck_assert_uint_eq(t.pos_off, pos_at);
+        post_at += t.post_len;
+        pos_at += t.pos_len;
+        i++;
+    }
+    ck_assert_int_eq(rc, 0);
+    ck_assert_uint_eq(i, n_terms);
+    ck_assert_uint_gt(n_terms, 2 * SEG_LEX_BLOCK); /* several lexicon blocks */
+    ck_assert_int_eq(seg_lex_next(&it, &t, &err), 0);
+    /* Seeks from every term, from just before/after each, and past the end. */
+    for (size_t k = 0; k < n_terms; k++) {
+        ck_assert_int_eq(seg_lex_seek(sg, terms[k].term, terms[k].tlen, &it, &err), 0);
+        ck_assert_int_eq(seg_lex_next(&it, &t, &err), 1);
+        ck_assert(!lexcmp(it.term, it.term_len, terms[k].term, terms[k].tlen));
+        ck_assert_uint_eq(t.df, terms[k].df);
+        /* term + "\x01" sorts after the term and before the next */
+        char key[SEG_MAX_TERM + 2];
+        memcpy(key, terms[k].term, terms[k].tlen);
+        key[terms[k].tlen] = '\x01';
+        ck_assert_int_eq(seg_lex_seek(sg, key, terms[k].tlen + 1, &it, &err), 0);
+        if (k + 1 < n_terms) {
+            ck_assert_int_eq(seg_lex_next(&it, &t, &err), 1);
+            ck_assert(!lexcmp(it.term, it.term_len, terms[k + 1].term, terms[k + 1].tlen));
+            ck_assert_uint_eq(t.df, terms[k + 1].df);
+            /* and iteration continues in order */
+            size_t j = k + 1;
+            while (j + 1 < n_terms && j < k + 40) {
+                ck_assert_int_eq(seg_lex_next(&it, &t, &err), 1);
+                j++;
+                ck_assert(!lexcmp(it.term, it.term_len, terms[j].term, terms[j].tlen));
+            }
+        } else {
+            ck_assert_int_eq(seg_lex_next(&it, &t, &err), 0);
+        }
+    }
+    ck_assert_int_eq(seg_lex_seek(sg, "\xff\xff\xff", 3, &it, &err), 0);
+    ck_assert_int_eq(seg_lex_next(&it, &t, &err), 0);
+    /* prefix "a:" yields the author terms first */
+    ck_assert_int_eq(seg_lex_seek(sg, "a:", 2, &it, &err), 0);
+    ck_assert_int_eq(seg_lex_next(&it, &t, &err), 1);
+    ck_assert(it.term_len > 2 && !memcmp(it.term, "a:", 2));
+    ck_assert_int_eq(err.code, 0);
+}
+END_TEST
+
+START_TEST(stored_documents)
+{
+    idx_err err = {0};
+    buf scratch = {0};
+    for (uint32_t d = 0; d < n_final; d++) {
+        xrec *r = final[d];
+        uint32_t doc = UINT32_MAX;
+        ck_assert_msg(seg_find_id(sg, r->f[0], r->len[0], &doc, &err) == 1, "id '%s' not found",
+                      r->f[0]);
+        ck_assert_uint_eq(doc, d);
+        size_t il;
+        const char *id = seg_doc_id(sg, d, &il, &err);
+        ck_assert_ptr_nonnull(id);
+        ck_assert_uint_eq(il, r->len[0]);
+        ck_assert_mem_eq(id, r->f[0], il);
+        seg_doc got;
+        ck_assert_int_eq(seg_doc_get(sg, d, &scratch, &got, &err), 0);
+        for (int f = 0; f < 7; f++) {
+            ck_assert_msg(got.len[f] == r->len[f], "doc %s field %s: len %zu want %zu", r->f[0],
+                          seg_field_names[f], got.len[f], r->len[f]);
+            if (r->len[f])
+                ck_assert_mem_eq(got.field[f], r->f[f], r->len[f]);
+        }
+        ck_assert_uint_eq(seg_doc_date(sg, d), build_parse_date(r->f[SEG_F_DATE],
+                                                                r->len[SEG_F_DATE]));
+    }
+    /* in reverse order too (different store blocks inflated each time) */
+    for (uint32_t d = n_final; d-- > 0;) {
+        seg_doc got;
+        ck_assert_int_eq(seg_doc_get(sg, d, &scratch, &got, &err), 0);
+        ck_assert_uint_eq(got.len[SEG_F_BODY], final[d]->len[SEG_F_BODY]);
+        ck_assert_mem_eq(got.field[SEG_F_ID], final[d]->f[0], final[d]->len[0]);
+    }
+    /* specific records */
+    uint32_t doc;
+    seg_doc got;
+    ck_assert_int_eq(seg_find_id(sg, "dup1", 4, &doc, &err), 1);
+    ck_assert_int_eq(seg_doc_get(sg, doc, &scratch, &got, &err), 0);
+    ck_assert_uint_eq(got.len[SEG_F_TITLE], strlen("Second version"));
+    ck_assert_mem_eq(got.field[SEG_F_TITLE], "Second version", got.len[SEG_F_TITLE]);
+    ck_assert_uint_eq(doc, n_final - 1); /* arrived last */
+    ck_assert_int_eq(seg_find_id(sg, "dup2", 4, &doc, &err), 1);
+    ck_assert_int_eq(seg_doc_get(sg, doc, &scratch, &got, &err), 0);
+    ck_assert_mem_eq(got.field[SEG_F_BODY], "beta", 4);
+    ck_assert_int_eq(seg_find_id(sg, "empty", 5, &doc, &err), 1);
+    ck_assert_int_eq(seg_doc_get(sg, doc, &scratch, &got, &err), 0);
+    ck_assert_uint_eq(got.len[SEG_F_BODY], 0);
+    uint32_t lt, lb;
+    seg_doc_lens(sg, doc, &lt, &lb);
+    ck_assert_uint_eq(lt, 3);
+    ck_assert_uint_eq(lb, 0);
+    ck_assert_int_eq(seg_find_id(sg, "42", 2, &doc, &err), 1);
+    ck_assert_int_eq(seg_find_id(sg, "esc", 3, &doc, &err), 1);
+    ck_assert_int_eq(seg_doc_get(sg, doc, &scratch, &got, &err), 0);
+    ck_assert_uint_eq(got.len[SEG_F_TITLE], strlen("Caf\xc3\xa9 \"quoted\""));
+    ck_assert_mem_eq(got.field[SEG_F_TITLE], "Caf\xc3\xa9 \"quoted\"", got.len[SEG_F_TITLE]);
+    ck_assert_int_eq(seg_find_id(sg, "uni", 3, &doc, &err), 1);
+    ck_assert_uint_eq(seg_doc_date(sg, doc), 20190704);
+    /* absent ids, including neighbours of present ones */
+    const char *absent[] = {"", "g", "g000", "g00000", "g0700", "broken", "dup", "dup10",
+                            "zzzz", "\x01", "\xff", "43", "Empty"};
+    for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)
+        ck_assert_msg(seg_find_id(sg, absent[i], strlen(absent[i]), &doc, &err) == 0,
+                      "'%s' should be absent", absent[i]);
+    ck_assert_int_eq(err.code, 0);
+    buf_free(&scratch);
+}
+END_TEST
+
+START_TEST(check_passes)
+{
+    idx_err err = {0};
+    ck_assert_msg(seg_check(sg, &err) == 0, "seg_check: %s", err.msg);
+    /* files are the five components, each a valid cfile */
+    for (int i = 0; i < SEG_NFILES; i++) {
+        cfr *f = seg_file(sg, i);
+        ck_assert_ptr_nonnull(f);
+        ck_assert_int_eq(cfr_verify_all(f, &err), 0);
+        ck_assert_ptr_nonnull(strstr(cfr_path(f), seg_file_ext[i]));
+    }
+}
+END_TEST
+
+START_TEST(rebuild_is_deterministic)
+{
+    /* A second build of the same input (replacing the index) yields the
+     * same postings bytes: docids are reproducible whatever the threads. */
+    char in[400], out[400];
+    snprintf(in, sizeof in, "%s/in.jsonl", tmpdir);
+    snprintf(out, sizeof out, "%s/ix2", tmpdir);
+    const char *inputs[1] = {in};
+    build_opts o = {0};
+    o.out = out;
+    o.inputs = inputs;
+    o.n_inputs = 1;
+    o.mem_bytes = 64u << 20;
+    o.threads = 1;
+    o.ana = ana_config_default();
+    o.bm25 = bm25_default();
+    build_summary s2;
+    idx_err err = {0};
+    ck_assert_int_eq(build_run(&o, &s2, &err), 0);
+    ck_assert_uint_eq(s2.docs, summary.docs);
+    for (int i = 0; i < SEG_NFILES; i++)
+        ck_assert_uint_eq(s2.component_bytes[i], summary.component_bytes[i]);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "cmp -s '%s/ix/s0001.post' '%s/s0001.post' && "
+             "cmp -s '%s/ix/s0001.pos' '%s/s0001.pos' && cmp -s '%s/ix/s0001.lex' '%s/s0001.lex'",
+             tmpdir, out, tmpdir, out, tmpdir, out);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+static Suite *segment_suite(void)
+{
+    Suite *s = suite_create("segment");
+    TCase *tc = tcase_create("segment");
+    tcase_add_unchecked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, summary_and_meta);
+    tcase_add_test(tc, lookup_present_and_absent);
+    tcase_add_test(tc, cursor_iteration_all_terms);
+    tcase_add_test(tc, cursor_seek_matches_scan);
+    tcase_add_test(tc, block_bounds);
+    tcase_add_test(tc, lexicon_iteration);
+    tcase_add_test(tc, stored_documents);
+    tcase_add_test(tc, check_passes);
+    tcase_add_test(tc, rebuild_is_deterministic);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(segment_suite());
+    /* One process: the fixture is built once for all tests. */
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
