@@ -41,6 +41,8 @@ struct sc {
     double score;
     /* SC_TERM */
     seg_cursor cur;
+    uint32_t blk_from, blk_upto; /* cached block-max bound for docs in [from, upto] */
+    double blk_bound;
     double idf;
     int label_term; /* author:/category: terms: no length normalisation */
     char key[SEG_MAX_TERM + 1]; /* the term as stored, for --explain */
@@ -50,6 +52,7 @@ struct sc {
     uint32_t *rel;      /* relative positions */
     uint32_t n_terms, slop;
     uint32_t pf_title, pf_body;
+    int confirmed; /* positions checked at `doc` (two-phase matching) */
     /* SC_PREFIX and SC_BOOL children */
     sc **kids;
     qparse_occur *occur;
@@ -100,6 +103,8 @@ static sc *sc_alloc(ev *e, sc_kind kind, qparse_field field)
     s->kind = kind;
     s->field = field;
     s->doc = SEG_END;
+    s->blk_from = 1;
+    s->blk_upto = 0; /* empty range: nothing cached */
     s->scored_doc = SEG_END;
     return s;
 }
@@ -444,10 +449,12 @@ static int phrase_positions(ev *e, sc *s)
     return 0;
 }
 
-static void phrase_advance(ev *e, sc *s, uint32_t target)
+/* Moves to the next document >= target holding every phrase term, without
+ * looking at positions: the cheap first phase of phrase matching. */
+static void phrase_approx(ev *e, sc *s, uint32_t target)
 {
-    /* Leapfrog over the terms from the rarest (the first cursor to move far). */
     uint32_t d = target;
+    s->confirmed = 0;
     for (;;) {
         uint32_t i = 0;
         for (; i < s->n_terms; i++) {
@@ -463,18 +470,30 @@ static void phrase_advance(ev *e, sc *s, uint32_t target)
                 break;
             }
         }
-        if (i < s->n_terms)
-            continue;
-        if (phrase_positions(e, s)) {
-            s->doc = SEG_END;
-            return;
-        }
-        if (s->pf_title + s->pf_body) {
+        if (i == s->n_terms) {
             s->doc = d;
             return;
         }
-        d++;
     }
+}
+
+/* The second phase: decodes positions at the current candidate. */
+static int phrase_confirm(ev *e, sc *s)
+{
+    if (s->confirmed || s->doc == SEG_END)
+        return 1;
+    if (phrase_positions(e, s)) {
+        s->doc = SEG_END;
+        return 0;
+    }
+    s->confirmed = s->pf_title + s->pf_body > 0;
+    return s->confirmed;
+}
+
+static void phrase_advance(ev *e, sc *s, uint32_t target)
+{
+    for (phrase_approx(e, s, target); s->doc != SEG_END && !phrase_confirm(e, s);)
+        phrase_approx(e, s, s->doc + 1);
 }
 
 static int bool_matches_not(ev *e, sc *s, uint32_t d)
@@ -559,8 +578,12 @@ static void date_advance(ev *e, sc *s, uint32_t target)
 /* Moves s to its first matching document >= target (no-op if already there). */
 static int sc_next(ev *e, sc *s, uint32_t target)
 {
-    if (s->doc >= target) /* also at SEG_END: exhausted for good */
+    /* Already there (SEG_END is for good), unless a phrase stopped at an
+     * unconfirmed candidate. */
+    if (s->doc >= target && (s->kind != SC_PHRASE || s->confirmed || s->doc == SEG_END))
         return 0;
+    if (s->kind == SC_PHRASE && s->doc >= target)
+        target = s->doc;
     if (target == SEG_END) {
         s->doc = SEG_END;
         return 0;
@@ -595,6 +618,21 @@ static int sc_next(ev *e, sc *s, uint32_t target)
         break;
     }
     return e->rc;
+}
+
+/* Two-phase iteration: approximate moves may stop on candidates that
+ * sc_confirm then accepts or rejects; only phrases have a costly phase. */
+static void sc_approx(ev *e, sc *s, uint32_t target)
+{
+    if (s->kind == SC_PHRASE && s->doc < target)
+        phrase_approx(e, s, target);
+    else
+        sc_next(e, s, target);
+}
+
+static int sc_confirm(ev *e, sc *s)
+{
+    return s->kind == SC_PHRASE ? phrase_confirm(e, s) : 1;
 }
 
 /* Score of s at its current document (which must match). */
@@ -643,15 +681,24 @@ static double sc_score(ev *e, sc *s)
 /* An upper bound of s's score for documents in [target, *upto]. */
 static double sc_block_bound(ev *e, sc *s, uint32_t target, uint32_t *upto)
 {
-    if (s->kind == SC_TERM && e->bounds_ok && s->doc != SEG_END) {
-        uint32_t last;
-        float b;
-        if (!seg_cursor_block_info(&s->cur, target, &last, &b)) {
+    if (s->kind == SC_TERM && e->bounds_ok) {
+        if (s->doc == SEG_END) {
             *upto = SEG_END;
             return 0;
         }
-        *upto = last;
-        return s->idf * (double)b;
+        if (target < s->blk_from || target > s->blk_upto) {
+            uint32_t last;
+            float b;
+            if (!seg_cursor_block_info(&s->cur, target, &last, &b)) {
+                *upto = SEG_END;
+                return 0;
+            }
+            s->blk_from = target;
+            s->blk_upto = last;
+            s->blk_bound = s->idf * (double)b;
+        }
+        *upto = s->blk_upto;
+        return s->blk_bound;
     }
     *upto = SEG_END;
     return s->max_score;
@@ -753,8 +800,8 @@ static double root_score(ev *e, root *r, uint32_t d)
     for (uint32_t i = 0; i < r->n_all; i++) {
         sc *k = r->all[i];
         if (k->doc < d)
-            sc_next(e, k, d);
-        if (k->doc == d)
+            sc_approx(e, k, d);
+        if (k->doc == d && sc_confirm(e, k))
             v += sc_score(e, k);
     }
     return v;
@@ -795,16 +842,33 @@ static void run_should(ev *e, root *r, topk *t, int *pruned)
             break;
         int skip = 0;
         if (!exhaustive && t->n == t->cap) {
-            /* Block-max: the bound of every list at d, from skip data only. */
-            double bound = 0;
+            /* Block-max over a range: if no list's block can lift any
+             * document in [d, end of the shortest block] above theta, jump
+             * past that block in every essential list at once. */
+            double range = 0;
             uint32_t upto_min = SEG_END;
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t upto;
+                range += sc_block_bound(e, ord[i], d, &upto);
+                if (upto < upto_min)
+                    upto_min = upto;
+            }
+            if (cannot_beat(range, theta)) {
+                *pruned = 1;
+                if (upto_min == SEG_END)
+                    break;
+                for (uint32_t i = p; i < n; i++)
+                    if (ord[i]->doc <= upto_min)
+                        sc_next(e, ord[i], upto_min + 1);
+                continue;
+            }
+            /* Then this candidate alone: lists not on d add nothing. */
+            double bound = 0;
             for (uint32_t i = 0; i < n; i++) {
                 if (i >= p && ord[i]->doc != d)
                     continue;
                 uint32_t upto;
                 bound += sc_block_bound(e, ord[i], d, &upto);
-                if (upto < upto_min)
-                    upto_min = upto;
             }
             if (cannot_beat(bound, theta)) {
                 skip = 1;
@@ -856,7 +920,7 @@ static void run_must(ev *e, root *r, topk *t, int *pruned)
         uint32_t i = 0;
         for (; i < n; i++) {
             if (m[i]->doc < d)
-                sc_next(e, m[i], d);
+                sc_approx(e, m[i], d);
             if (m[i]->doc == SEG_END)
                 return;
             if (m[i]->doc > d) {
@@ -866,6 +930,12 @@ static void run_must(ev *e, root *r, topk *t, int *pruned)
         }
         if (i < n)
             continue;
+        for (i = 0; i < n && sc_confirm(e, m[i]); i++)
+            ;
+        if (i < n) {
+            d++;
+            continue;
+        }
         double theta = topk_threshold(t);
         if (!e->o->exhaustive && t->n == t->cap) {
             double bound = should_max;
