@@ -60,11 +60,12 @@ struct ana {
     size_t stems_len, stems_cap;
     uint32_t *soff;
     size_t nstems, soff_cap;
-    char *wbuf; /* folded word being built: max_token_len + ANA_SLACK */
-    char *sbuf; /* stemmer output, same size */
+    char *wbuf;   /* folded word being built: max_token_len + ANA_SLACK */
+    char *sbuf;   /* stemmer output, same size */
     int32_t *cps; /* NFC recomposition when fold_accents is 0 */
     size_t cps_cap;
     uint64_t invalid;
+    uint64_t generation; /* bumped whenever the cache is emptied (ids change) */
     int nostem; /* set by ana_fold */
 };
 
@@ -161,12 +162,10 @@ static inline int32_t utf8_decode(const uint8_t *p, size_t avail, size_t *n)
  * letters and digits, so the ranges may include a few symbols harmlessly. */
 static inline int is_cjk(int32_t cp)
 {
-    if (cp < 0x1100)
-        return 0;
-    if (cp < 0x2E80)
-        return cp <= 0x11FF; /* Hangul Jamo */
+    if (cp < 0x1100) return 0;
+    if (cp < 0x2E80) return cp <= 0x11FF; /* Hangul Jamo */
     if (cp <= 0x9FFF)
-        return cp <= 0x2FDF                    /* CJK and Kangxi radicals */
+        return cp <= 0x2FDF                      /* CJK and Kangxi radicals */
                || (cp >= 0x3005 && cp <= 0x3007) /* 々 〆 〇 */
                || (cp >= 0x3021 && cp <= 0x3029) /* Hangzhou numerals */
                || (cp >= 0x3031 && cp <= 0x3035) /* kana repeat marks */
@@ -174,8 +173,7 @@ static inline int is_cjk(int32_t cp)
                || (cp >= 0x3130 && cp <= 0x318F) /* Hangul compatibility Jamo */
                || (cp >= 0x31F0 && cp <= 0x31FF) /* Katakana extensions */
                || cp >= 0x3400;                  /* Han ext A and unified */
-    if (cp < 0xA960)
-        return 0;
+    if (cp < 0xA960) return 0;
     return cp <= 0xA97F                         /* Hangul Jamo ext A */
            || (cp >= 0xAC00 && cp <= 0xD7FF)    /* Hangul syllables, Jamo ext B */
            || (cp >= 0xF900 && cp <= 0xFAFF)    /* Han compatibility */
@@ -206,10 +204,8 @@ static inline int uni_kind(int32_t cp)
 /* Kind of the codepoint at s[i], for the joiners' look-ahead. */
 static inline int peek_kind(const uint8_t *s, size_t i, size_t len)
 {
-    if (i >= len)
-        return K_SEP;
-    if (s[i] < 0x80)
-        return ana_ascii_kind[s[i]];
+    if (i >= len) return K_SEP;
+    if (s[i] < 0x80) return ana_ascii_kind[s[i]];
     size_t n;
     int32_t cp = utf8_decode(s + i, len - i, &n);
     return cp < 0 ? K_SEP : uni_kind(cp);
@@ -244,10 +240,8 @@ static void refold_nfc(ana *a, scan *sc)
         if (s[i] < 0x80) {
             cp = s[i];
             len = 1;
-            if (cp >= 'A' && cp <= 'Z')
-                cp |= 0x20;
-            if (n < a->cps_cap)
-                a->cps[n++] = cp;
+            if (cp >= 'A' && cp <= 'Z') cp |= 0x20;
+            if (n < a->cps_cap) a->cps[n++] = cp;
         } else {
             cp = utf8_decode(s + i, sc->wend - i, &len);
             if (cp == 0x2019)
@@ -258,8 +252,7 @@ static void refold_nfc(ana *a, scan *sc)
             utf8proc_ssize_t k = 0;
             if (cp >= 0 && a->cps_cap - n >= ANA_FOLD_CPS)
                 k = utf8proc_decompose_char(cp, a->cps + n, ANA_FOLD_CPS, a->fold_opts, &bc);
-            if (k > 0 && k <= ANA_FOLD_CPS)
-                n += (size_t)k;
+            if (k > 0 && k <= ANA_FOLD_CPS) n += (size_t)k;
         }
         i += len;
     }
@@ -267,8 +260,7 @@ static void refold_nfc(ana *a, scan *sc)
     for (size_t k = 1; k < n; k++) {
         int32_t c = a->cps[k];
         int cc = utf8proc_get_property(c)->combining_class;
-        if (!cc)
-            continue;
+        if (!cc) continue;
         size_t j = k;
         while (j > 0 && utf8proc_get_property(a->cps[j - 1])->combining_class > cc) {
             a->cps[j] = a->cps[j - 1];
@@ -278,28 +270,37 @@ static void refold_nfc(ana *a, scan *sc)
     }
     utf8proc_ssize_t m =
         utf8proc_normalize_utf32(a->cps, (utf8proc_ssize_t)n, UTF8PROC_COMPOSE | UTF8PROC_STABLE);
-    if (m < 0)
-        return; /* keep the decomposed form already in wbuf */
-    size_t w = 0;
-    for (utf8proc_ssize_t k = 0; k < m; k++)
+    if (m < 0) return; /* keep the decomposed form already in wbuf */
+    /* Composition never lengthens the UTF-8, so this fits in wbuf; the bound
+     * guards against that reasoning ever being wrong. */
+    size_t w = 0, cap = a->cfg.max_token_len + ANA_SLACK;
+    for (utf8proc_ssize_t k = 0; k < m && w + 4 <= cap; k++)
         w += (size_t)utf8proc_encode_char(a->cps[k], (uint8_t *)a->wbuf + w);
-    sc->wlen = w; /* composition never lengthens */
+    sc->wlen = w;
 }
 
 /* ---- stem cache ---- */
 
-static int stem_lookup(ana *a, const char *w, size_t wlen, const char **out, size_t *out_len,
-                       idx_err *err)
+static void stem_cache_reset(ana *a)
 {
-    if (a->nstems >= ANA_STEM_CACHE_MAX) {
-        strmap_clear(a->cache);
-        a->nstems = 0;
-        a->stems_len = 0;
-    }
+    strmap_clear(a->cache);
+    a->nstems = 0;
+    a->stems_len = 0;
+    a->generation++;
+}
+
+uint64_t ana_generation(const ana *a)
+{
+    return a->generation;
+}
+
+static int stem_lookup(ana *a, const char *w, size_t wlen, const char **out, size_t *out_len,
+                       uint32_t *id, idx_err *err)
+{
+    if (a->nstems >= ANA_STEM_CACHE_MAX) stem_cache_reset(a);
     int inserted;
     uint32_t *v = strmap_put(a->cache, w, wlen, (uint32_t)a->nstems, &inserted);
-    if (!v)
-        return err_set(err, IDX_ENOMEM, "out of memory in the stem cache");
+    if (!v) return err_set(err, IDX_ENOMEM, "out of memory in the stem cache");
     if (inserted) {
         size_t slen;
         size_t cap = a->cfg.max_token_len + ANA_SLACK;
@@ -307,16 +308,13 @@ static int stem_lookup(ana *a, const char *w, size_t wlen, const char **out, siz
         if (rc < 0) {
             /* The key is in the cache pointing at a stem that does not exist;
              * drop the whole cache rather than leave it dangling. */
-            strmap_clear(a->cache);
-            a->nstems = 0;
-            a->stems_len = 0;
+            stem_cache_reset(a);
             return rc;
         }
         if (a->nstems + 2 > a->soff_cap) {
             size_t c = a->soff_cap ? a->soff_cap * 2 : 4096;
             uint32_t *p = realloc(a->soff, c * sizeof *p);
-            if (!p)
-                goto nomem;
+            if (!p) goto nomem;
             a->soff = p;
             a->soff_cap = c;
         }
@@ -325,8 +323,7 @@ static int stem_lookup(ana *a, const char *w, size_t wlen, const char **out, siz
             while (c < a->stems_len + slen)
                 c *= 2;
             char *p = realloc(a->stems, c);
-            if (!p)
-                goto nomem;
+            if (!p) goto nomem;
             a->stems = p;
             a->stems_cap = c;
         }
@@ -338,20 +335,20 @@ static int stem_lookup(ana *a, const char *w, size_t wlen, const char **out, siz
     }
     *out = a->stems + a->soff[*v];
     *out_len = a->soff[*v + 1] - a->soff[*v];
+    *id = *v;
     return 0;
 nomem:
-    strmap_clear(a->cache);
-    a->nstems = 0;
-    a->stems_len = 0;
+    stem_cache_reset(a);
     return err_set(err, IDX_ENOMEM, "out of memory in the stem cache");
 }
 
 /* ---- token boundaries ---- */
 
-static inline int emit_tok(scan *sc, const char *term, size_t len, const char *unst,
-                           size_t ulen, size_t start, size_t end)
+static inline int emit_tok(scan *sc, const char *term, size_t len, const char *unst, size_t ulen,
+                           size_t start, size_t end, uint32_t id)
 {
     ana_token t;
+    t.id = id;
     t.term = term;
     t.len = (uint32_t)len;
     t.pos = sc->pos++;
@@ -370,18 +367,16 @@ static int word_end(scan *sc)
         sc->pos++; /* dropped, but phrases must not bridge the gap */
         return 0;
     }
-    if (sc->wlen == 0)
-        return 0; /* only marks, all stripped: nothing was there to index */
-    if (sc->has_nonascii && !a->cfg.fold_accents)
-        refold_nfc(a, sc);
+    if (sc->wlen == 0) return 0; /* only marks, all stripped: nothing was there to index */
+    if (sc->has_nonascii && !a->cfg.fold_accents) refold_nfc(a, sc);
     const char *term = a->wbuf;
     size_t tlen = sc->wlen;
+    uint32_t id = ANA_NO_ID;
     if (sc->has_letter && a->stem && !a->nostem) {
-        int rc = stem_lookup(a, a->wbuf, sc->wlen, &term, &tlen, sc->err);
-        if (rc)
-            return rc;
+        int rc = stem_lookup(a, a->wbuf, sc->wlen, &term, &tlen, &id, sc->err);
+        if (rc) return rc;
     }
-    return emit_tok(sc, term, tlen, a->wbuf, sc->wlen, sc->wstart, sc->wend);
+    return emit_tok(sc, term, tlen, a->wbuf, sc->wlen, sc->wstart, sc->wend, id);
 }
 
 /* CJK terms are the source bytes: no case, and NFKD would break Hangul
@@ -393,25 +388,21 @@ static inline int cjk_term(scan *sc, size_t start, size_t end)
         return 0;
     }
     const char *t = (const char *)sc->s + start;
-    return emit_tok(sc, t, end - start, t, end - start, start, end);
+    return emit_tok(sc, t, end - start, t, end - start, start, end, ANA_NO_ID);
 }
 
 static int cjk_end(scan *sc)
 {
     sc->state = ST_NONE;
-    if (!sc->a->cfg.cjk_bigrams)
-        return cjk_term(sc, sc->run0, sc->cur1);
-    if (sc->cjk_n == 1)
-        return cjk_term(sc, sc->cur0, sc->cur1);
+    if (!sc->a->cfg.cjk_bigrams) return cjk_term(sc, sc->run0, sc->cur1);
+    if (sc->cjk_n == 1) return cjk_term(sc, sc->cur0, sc->cur1);
     return cjk_term(sc, sc->prev0, sc->cur1);
 }
 
 static inline int token_end(scan *sc)
 {
-    if (sc->state == ST_WORD)
-        return word_end(sc);
-    if (sc->state == ST_CJK)
-        return cjk_end(sc);
+    if (sc->state == ST_WORD) return word_end(sc);
+    if (sc->state == ST_CJK) return cjk_end(sc);
     return 0;
 }
 
@@ -472,8 +463,7 @@ static int scan_text(ana *a, const char *text, size_t len, ana_emit_fn emit, voi
         if (b < 0x80) {
             kind = ana_ascii_kind[b];
             if (kind == K_LETTER || kind == K_DIGIT) {
-                if (sc.state != ST_WORD && (rc = word_begin(&sc, i)) != 0)
-                    goto out;
+                if (sc.state != ST_WORD && (rc = word_begin(&sc, i)) != 0) goto out;
                 size_t wlen = sc.wlen;
                 do {
                     if (wlen < lim)
@@ -509,8 +499,7 @@ static int scan_text(ana *a, const char *text, size_t len, ana_emit_fn emit, voi
             /* fallthrough */
         case K_LETTER:
         case K_DIGIT:
-            if (sc.state != ST_WORD && (rc = word_begin(&sc, i)) != 0)
-                goto out;
+            if (sc.state != ST_WORD && (rc = word_begin(&sc, i)) != 0) goto out;
             if (!sc.too_long) {
                 sc.wlen += fold_cp(a->fold_opts, cp, (uint8_t *)w + sc.wlen);
                 if (sc.wlen > lim) {
@@ -525,12 +514,10 @@ static int scan_text(ana *a, const char *text, size_t len, ana_emit_fn emit, voi
             sc.wend = i + n;
             break;
         case K_CJK:
-            if ((rc = cjk_push(&sc, i, i + n)) != 0)
-                goto out;
+            if ((rc = cjk_push(&sc, i, i + n)) != 0) goto out;
             break;
         case K_IGNORE:
-            if (sc.state == ST_WORD)
-                sc.wend = i + n;
+            if (sc.state == ST_WORD) sc.wend = i + n;
             break;
         case K_APOS:
         case K_DOT: {
@@ -546,21 +533,18 @@ static int scan_text(ana *a, const char *text, size_t len, ana_emit_fn emit, voi
                 sc.wend = i + n;
                 break;
             }
-            if ((rc = token_end(&sc)) != 0)
-                goto out;
+            if ((rc = token_end(&sc)) != 0) goto out;
             break;
         }
         default:
-            if ((rc = token_end(&sc)) != 0)
-                goto out;
+            if ((rc = token_end(&sc)) != 0) goto out;
             break;
         }
         i += n;
     }
     rc = token_end(&sc);
 out:
-    if (npos)
-        *npos = sc.pos;
+    if (npos) *npos = sc.pos;
     return rc;
 }
 
@@ -573,15 +557,13 @@ int ana_new(const ana_config *cfg, ana **out, idx_err *err)
         return err_set(err, IDX_EUSAGE, "maximum token length %u is outside 1..%d",
                        cfg->max_token_len, ANA_MAX_TOKEN_LIMIT);
     ana *a = calloc(1, sizeof *a);
-    if (!a)
-        return err_set(err, IDX_ENOMEM, "out of memory creating the analyzer");
+    if (!a) return err_set(err, IDX_ENOMEM, "out of memory creating the analyzer");
     a->cfg = *cfg;
     a->cfg.language = NULL; /* the caller's string need not outlive ana_new */
     a->cfg.fold_accents = cfg->fold_accents ? 1 : 0;
     a->cfg.cjk_bigrams = cfg->cjk_bigrams ? 1 : 0;
     a->fold_opts = UTF8PROC_CASEFOLD | UTF8PROC_COMPAT | UTF8PROC_DECOMPOSE;
-    if (a->cfg.fold_accents)
-        a->fold_opts |= UTF8PROC_STRIPMARK;
+    if (a->cfg.fold_accents) a->fold_opts |= UTF8PROC_STRIPMARK;
     size_t cap = cfg->max_token_len + ANA_SLACK;
     a->wbuf = malloc(cap);
     a->sbuf = malloc(cap);
@@ -607,10 +589,8 @@ int ana_new(const ana_config *cfg, ana **out, idx_err *err)
 
 void ana_free(ana *a)
 {
-    if (!a)
-        return;
-    if (a->stem)
-        xap_stem_free(a->stem);
+    if (!a) return;
+    if (a->stem) xap_stem_free(a->stem);
     strmap_free(a->cache);
     free(a->stems);
     free(a->soff);
@@ -644,8 +624,7 @@ typedef struct fold_ctx {
 static int fold_cb(void *ctx, const ana_token *t)
 {
     fold_ctx *f = ctx;
-    if (++f->count > 1)
-        return 1;
+    if (++f->count > 1) return 1;
     if (t->unstemmed_len > f->cap) {
         f->overflow = 1;
         return 1;
@@ -669,8 +648,7 @@ int ana_fold(ana *a, const char *word, size_t len, char *out, size_t cap, size_t
     a->nostem = 0;
     a->cfg.cjk_bigrams = bigrams;
     a->invalid = invalid;
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     if (f.overflow)
         return err_set(err, IDX_EUSAGE, "folded form of '%.*s' is over %zu bytes",
                        (int)(len > 200 ? 200 : len), word, cap);

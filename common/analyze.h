@@ -30,9 +30,9 @@ extern "C" {
 #define ANA_MAX_TOKEN_LIMIT 4096 /* largest max_token_len ana_new accepts */
 
 typedef struct ana_config {
-    const char *language; /* Snowball language for xap_stem_new; "none" disables stemming */
-    int fold_accents;     /* 1: strip combining marks after NFKD (resume == résumé) */
-    int cjk_bigrams;      /* 1: runs of Han/Hiragana/Katakana/Hangul become overlapping bigrams */
+    const char *language;   /* Snowball language for xap_stem_new; "none" disables stemming */
+    int fold_accents;       /* 1: strip combining marks after NFKD (resume == résumé) */
+    int cjk_bigrams;        /* 1: runs of Han/Hiragana/Katakana/Hangul become overlapping bigrams */
     unsigned max_token_len; /* 1..ANA_MAX_TOKEN_LIMIT */
 } ana_config;
 
@@ -54,7 +54,18 @@ typedef struct ana_token {
     uint32_t start, end;
     const char *unstemmed;
     uint32_t unstemmed_len;
+    /* A dense id of the source word in this analyzer's stem cache (the same
+     * word always gets the same id while ana_generation is unchanged), or
+     * ANA_NO_ID for terms that bypass the cache (numbers, CJK, no stemming).
+     * Lets a caller map words to its own data with an array instead of a
+     * second hash lookup per token. */
+    uint32_t id;
 } ana_token;
+
+#define ANA_NO_ID UINT32_MAX
+
+/* Changes whenever the stem cache is emptied, invalidating ids. */
+uint64_t ana_generation(const ana *a);
 
 /* Return non-zero from the callback to stop early; ana_run then returns it. */
 typedef int (*ana_emit_fn)(void *ctx, const ana_token *tok);

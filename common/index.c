@@ -74,9 +74,12 @@ int index_meta_read(const char *dir, index_meta *m, idx_err *err)
     char *crc_line = strstr(text, "crc32 ");
     while (crc_line && crc_line != text && crc_line[-1] != '\n')
         crc_line = strstr(crc_line + 1, "crc32 ");
-    unsigned want;
-    if (!crc_line || sscanf(crc_line, "crc32 %8x", &want) != 1 ||
-        want != (unsigned)crc32(0, (const Bytef *)text, (uInt)(crc_line - text)))
+    /* The crc line must be exactly what index_meta_write wrote, and last:
+     * sscanf alone would accept A-F for a-f and ignore what follows. */
+    char want[32];
+    snprintf(want, sizeof want, "crc32 %08x\n",
+             crc_line ? (unsigned)crc32(0, (const Bytef *)text, (uInt)(crc_line - text)) : 0u);
+    if (!crc_line || strcmp(crc_line, want) || n != strlen(text))
         return err_set(err, IDX_EDATA, "%s: meta file damaged (checksum mismatch)", path);
     memset(m, 0, sizeof *m);
     m->ana = ana_config_default();

@@ -164,6 +164,9 @@ struct worker {
     shared *sh;
     ana *a;
     strmap *terms;      /* term -> local id */
+    uint32_t *word_lid; /* analyzer word id -> local id, saving a hash lookup a token */
+    size_t word_cap;
+    uint64_t word_gen;  /* ana_generation word_lid belongs to */
     buf keys;           /* local id -> term text */
     uint32_t *key_off, *key_len, *seen, *slot_of;
     size_t n_local, cap_local;
@@ -215,6 +218,45 @@ static int worker_local(worker *w, const char *term, size_t len, uint32_t *out)
     return 0;
 }
 
+/* Makes word_lid valid for the analyzer's current ids and large enough for id. */
+static int worker_word_map(worker *w, uint32_t id)
+{
+    uint64_t gen = ana_generation(w->a);
+    if (gen != w->word_gen) {
+        for (size_t i = 0; i < w->word_cap; i++)
+            w->word_lid[i] = UINT32_MAX;
+        w->word_gen = gen;
+    }
+    if (id < w->word_cap)
+        return 0;
+    size_t cap = w->word_cap ? w->word_cap : 1 << 14;
+    while (cap <= id)
+        cap *= 2;
+    uint32_t *p = realloc(w->word_lid, cap * sizeof *p);
+    if (!p)
+        return -1;
+    for (size_t i = w->word_cap; i < cap; i++)
+        p[i] = UINT32_MAX;
+    w->word_lid = p;
+    w->word_cap = cap;
+    return 0;
+}
+
+/* The worker's term map only serves to group a document's tokens; bound it
+ * so a huge vocabulary cannot grow it without limit. */
+#define WORKER_MAX_TERMS (1u << 20)
+
+static void worker_trim(worker *w)
+{
+    if (w->n_local < WORKER_MAX_TERMS)
+        return;
+    strmap_clear(w->terms);
+    w->keys.len = 0;
+    w->n_local = 0;
+    for (size_t i = 0; i < w->word_cap; i++)
+        w->word_lid[i] = UINT32_MAX;
+}
+
 static int worker_on_token(void *ctx, const ana_token *t)
 {
     worker *w = ctx;
@@ -230,8 +272,18 @@ static int worker_on_token(void *ctx, const ana_token *t)
         len += w->prefix_len;
     }
     uint32_t lid;
-    if (worker_local(w, term, len, &lid))
+    if (t->id != ANA_NO_ID && !w->prefix_len) {
+        if (worker_word_map(w, t->id))
+            return IDX_ENOMEM;
+        lid = w->word_lid[t->id];
+        if (lid == UINT32_MAX) {
+            if (worker_local(w, term, len, &lid))
+                return IDX_ENOMEM;
+            w->word_lid[t->id] = lid;
+        }
+    } else if (worker_local(w, term, len, &lid)) {
         return IDX_ENOMEM;
+    }
     if (w->seen[lid] != w->serial) {
         w->seen[lid] = w->serial;
         if (w->n_slots == w->cap_slots) {
@@ -347,6 +399,7 @@ static int worker_batch(worker *w, batch *b)
     b->date = malloc(b->n * sizeof *b->date);
     if (!b->bundle_off || !b->len_title || !b->len_body || !b->date)
         return err_set(&w->err, IDX_ENOMEM, "out of memory");
+    worker_trim(w);
     uint64_t bad_before = ana_invalid_utf8(w->a);
     uint32_t in_block = 0;
     int rc = 0;
@@ -419,6 +472,7 @@ static void worker_free(worker *w)
 {
     ana_free(w->a);
     strmap_free(w->terms);
+    free(w->word_lid);
     buf_free(&w->keys);
     buf_free(&w->raw);
     buf_free(&w->packed);

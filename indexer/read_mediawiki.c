@@ -33,6 +33,11 @@
 
 typedef struct wk {
     buf *out, *cats;
+    /* Bytes that failed lookaheads may still scan. Without it, a page of
+     * 100k stray "{{" would cost 100k scans of WK_SCAN_TEMPLATE bytes; with
+     * it, stripping stays linear and only such a pathological page keeps
+     * some unmatched markup as text. */
+    size_t budget;
 } wk;
 
 static void wk_strip(wk *w, const char *p, size_t n, int block, int nest);
@@ -42,12 +47,22 @@ static int wk_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* How far a lookahead may scan from here: the rest of the text, capped by
+ * the lookahead's own limit and by the page's remaining budget. */
+static size_t wk_lim(const wk *w, size_t n, size_t limit)
+{
+    if (n > limit) n = limit;
+    return n < w->budget ? n : w->budget;
+}
+
 /* Offset just past the "close" matching the "open" at p[0], counting nested
  * opens; 0 if none within limit. */
-static size_t wk_match(const char *p, size_t n, const char *open, const char *close, size_t limit)
+static size_t wk_match(wk *w, const char *p, size_t n, const char *open, const char *close,
+                       size_t limit)
 {
     size_t depth = 0, i = 0;
     if (n > limit) n = limit;
+    if (n > w->budget) n = w->budget;
     while (i + 1 < n) {
         if (p[i] == open[0] && p[i + 1] == open[1]) {
             depth++;
@@ -59,6 +74,7 @@ static size_t wk_match(const char *p, size_t n, const char *open, const char *cl
             i++;
         }
     }
+    w->budget -= n;
     return 0;
 }
 
@@ -152,14 +168,20 @@ static size_t wk_tag(wk *w, const char *p, size_t n)
         i++;
     size_t nlen = i - ns;
     if (!nlen || i >= n || !(p[i] == '>' || p[i] == '/' || wk_space(p[i]))) return 0;
-    const char *gt = memchr(p + i, '>', n - i < WK_SCAN_TAG ? n - i : WK_SCAN_TAG);
-    if (!gt) return 0;
+    size_t lim = wk_lim(w, n - i, WK_SCAN_TAG);
+    const char *gt = memchr(p + i, '>', lim);
+    if (!gt) {
+        w->budget -= lim;
+        return 0;
+    }
     size_t end = (size_t)(gt - p) + 1;
     if (!closing && gt[-1] != '/' && wk_drop_content(p + ns, nlen)) {
         char close[24] = "</";
         memcpy(close + 2, p + ns, nlen < 20 ? nlen : 20);
         close[2 + (nlen < 20 ? nlen : 20)] = '\0';
-        const char *c = wk_ifind(p + end, n - end, close, WK_SCAN_TAG);
+        size_t clim = wk_lim(w, n - end, WK_SCAN_TAG);
+        const char *c = wk_ifind(p + end, n - end, close, clim);
+        if (!c) w->budget -= clim;
         if (c) {
             const char *g2 = memchr(c, '>', (size_t)(p + n - c));
             return g2 ? (size_t)(g2 - p) + 1 : n;
@@ -188,7 +210,7 @@ static void wk_strip(wk *w, const char *p, size_t n, int block, int nest)
             while (j < n && (p[j] == ' ' || p[j] == '\t'))
                 j++;
             if (j + 1 < n && p[j] == '{' && p[j + 1] == '|') {
-                size_t m = wk_match(p + j, n - j, "{|", "|}", WK_SCAN_TABLE);
+                size_t m = wk_match(w, p + j, n - j, "{|", "|}", WK_SCAN_TABLE);
                 if (m) {
                     i = j + m;
                     continue;
@@ -227,19 +249,19 @@ static void wk_strip(wk *w, const char *p, size_t n, int block, int nest)
             continue;
         case '{':
             if (i + 1 < n && p[i + 1] == '{' &&
-                (m = wk_match(p + i, n - i, "{{", "}}", WK_SCAN_TEMPLATE))) {
+                (m = wk_match(w, p + i, n - i, "{{", "}}", WK_SCAN_TEMPLATE))) {
                 i += m;
                 continue;
             }
             if (i + 1 < n && p[i + 1] == '|' &&
-                (m = wk_match(p + i, n - i, "{|", "|}", WK_SCAN_TABLE))) {
+                (m = wk_match(w, p + i, n - i, "{|", "|}", WK_SCAN_TABLE))) {
                 i += m;
                 continue;
             }
             break;
         case '[':
             if (i + 1 < n && p[i + 1] == '[' &&
-                (m = wk_match(p + i, n - i, "[[", "]]", WK_SCAN_LINK))) {
+                (m = wk_match(w, p + i, n - i, "[[", "]]", WK_SCAN_LINK))) {
                 wk_link(w, p + i + 2, m - 4, nest);
                 i += m;
                 continue;
@@ -249,10 +271,12 @@ static void wk_strip(wk *w, const char *p, size_t n, int block, int nest)
                               rdr_iprefix(p + i + 1, n - i - 1, "ftp://") ||
                               rdr_iprefix(p + i + 1, n - i - 1, "//") ||
                               rdr_iprefix(p + i + 1, n - i - 1, "mailto:"))) {
-                size_t lim = n - i < WK_SCAN_LINK ? n - i : WK_SCAN_LINK;
-                const char *e = memchr(p + i, ']', lim);
+                size_t lim = wk_lim(w, n - i, WK_SCAN_LINK);
                 const char *nl = memchr(p + i, '\n', lim);
-                if (e && (!nl || e < nl)) {
+                if (nl) lim = (size_t)(nl - p) - i;
+                const char *e = memchr(p + i, ']', lim);
+                if (!e) w->budget -= lim;
+                if (e) {
                     const char *sp = memchr(p + i, ' ', (size_t)(e - p) - i);
                     if (sp) wk_strip(w, sp + 1, (size_t)(e - sp) - 1, 0, nest + 1);
                     i = (size_t)(e - p) + 1;
@@ -400,7 +424,7 @@ static void page_done(mw_state *st)
     }
     buf *body = &f->out[0], *cats = &f->out[1];
     body->len = cats->len = 0;
-    wk w = {body, cats};
+    wk w = {body, cats, 8 * tn + WK_SCAN_TABLE};
     wk_strip(&w, t, tn, 1, 0);
     wk_tidy(body);
     if (body->oom || cats->oom) {

@@ -4,10 +4,6 @@
 
 #include "indexer/read_impl.h"
 
-typedef struct text_state {
-    int done;
-} text_state;
-
 static int text_open(rdr_file *f, idx_err *err)
 {
     (void)err;

@@ -218,6 +218,10 @@ static int src_reserve(rdr_file *f, size_t need, idx_err *err)
     size_t ncap = s->cap ? s->cap : RDR_CHUNK;
     while (ncap < need)
         ncap *= 2;
+    /* Doubling past the record limit would make the real bound twice the
+     * documented one: a maximal record needs only limit + one read. */
+    size_t bound = f->max_record + 2 * (size_t)RDR_CHUNK + 64;
+    if (ncap > bound && need <= bound) ncap = bound;
     char *nb = realloc(s->buf, ncap);
     if (!nb)
         return err_set(err, IDX_ENOMEM, "%s: out of memory for a %zu MB read buffer", f->path,
@@ -319,7 +323,8 @@ int rdr_fill(rdr_file *f, idx_err *err)
         if (s->raw_total == 0 && k > 0) s->is_gz = !gzdirect(s->gz);
         s->raw_total += (uint64_t)k;
         f->r->st.bytes_raw += (uint64_t)k;
-        z_off_t in = gzoffset(s->gz);
+        /* gzoffset needs lseek, which pipes lack; plain bytes are counted. */
+        z_off_t in = s->is_gz ? gzoffset(s->gz) : (z_off_t)s->raw_total;
         if (in >= 0 && (uint64_t)in > s->in_total) {
             f->r->st.bytes_in += (uint64_t)in - s->in_total;
             s->in_total = (uint64_t)in;

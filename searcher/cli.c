@@ -1,11 +1,511 @@
+/* cli: `idx query`. See cli.h for the contract and docs/OUTPUT.md for the
+ * output formats. This is the only searcher file that prints. */
 #include "searcher/cli.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/index.h"
+#include "common/status.h"
+#include "searcher/eval.h"
+#include "searcher/qparse.h"
+#include "searcher/render.h"
+#include "searcher/snippet.h"
+
+#define CLI_MAX_K 10000
+#define CLI_MAX_OFFSET 1000000
+
+static const char query_help[] =
+    "usage: idx query -i INDEX [options] QUERY...\n"
+    "       idx query -i INDEX --batch [-k N] [--format trec|json] < queries.tsv\n"
+    "Searches an index; QUERY words are joined by spaces (syntax: docs/QUERY.md).\n"
+    "  -i, --index INDEX      the index directory\n"
+    "  -k N                   hits to show (default 10, at most 10000)\n"
+    "  --offset N             skip the first N hits (paging)\n"
+    "  --format FMT           text (default), json or trec; --batch: trec (default) or json\n"
+    "  --all                  every bare word is required (default: any word may match)\n"
+    "  --count                count every match exactly (slower; default may give a lower bound)\n"
+    "  --explain              show how each hit's score adds up\n"
+    "  --k1 X, --b X, --title-weight X   BM25 parameters (default: the index's)\n"
+    "  --color WHEN           text highlights in bold: auto (default, when stdout is a\n"
+    "                         terminal and NO_COLOR is unset), always, never\n"
+    "  --batch                read qid<TAB>query lines from stdin, answer each\n"
+    "  --                     the rest are query words, even if they start with '-'\n"
+    "Words starting with '-' or '+' are query operators, not flags (-k, -i, -h excepted).\n"
+    "Exit: 0 ok (also no hits), 2 usage or bad query (--batch: after answering the\n"
+    "others), 3 index missing or damaged, 1 other errors.\n";
+
+typedef struct cli_opts {
+    const char *index;
+    long long k, offset;
+    int format; /* -1 until given */
+    int all, count, explain, batch;
+    int color; /* -1 auto, 0 never, 1 always */
+    double k1, b, tw;
+    int have_k1, have_b, have_tw;
+} cli_opts;
+
+/* Everything reused from one query to the next. */
+typedef struct cli_ctx {
+    idx_index *ix;
+    ana *a;
+    snip *sn;
+    ev_options eo;
+    qparse_options qo;
+    render_format fmt;
+    int explain, color;
+    buf scratch, fields, out;
+    render_hit *rh;
+    snip_result *sr;
+    ev_part **parts;
+    size_t cap; /* of rh, sr, parts */
+} cli_ctx;
+
+static int usage(const char *msg)
+{
+    fprintf(stderr, "idx: query: %s (see idx query --help)\n", msg);
+    return 2;
+}
+
+static long long parse_count(const char *s, long long max)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    return (*s >= '0' && *s <= '9' && !*end && !errno && v <= max) ? v : -1;
+}
+
+static int parse_param(const char *s, double max, double *out)
+{
+    char *end;
+    double x = strtod(s, &end);
+    if (!*s || *end || !(x >= 0) || x > max) return -1;
+    *out = x;
+    return 0;
+}
+
+static int all_digits(const char *s)
+{
+    if (!*s) return 0;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9') return 0;
+    return 1;
+}
+
+enum {
+    O_INDEX,
+    O_K,
+    O_OFFSET,
+    O_FORMAT,
+    O_ALL,
+    O_COUNT,
+    O_EXPLAIN,
+    O_K1,
+    O_B,
+    O_TW,
+    O_BATCH,
+    O_COLOR,
+    O_HELP
+};
+
+static const struct {
+    const char *name;
+    int id, has_value;
+} long_opts[] = {{"index", O_INDEX, 1}, {"offset", O_OFFSET, 1}, {"format", O_FORMAT, 1},
+                 {"all", O_ALL, 0},     {"count", O_COUNT, 0},   {"explain", O_EXPLAIN, 0},
+                 {"k1", O_K1, 1},       {"b", O_B, 1},           {"title-weight", O_TW, 1},
+                 {"batch", O_BATCH, 0}, {"color", O_COLOR, 1},   {"help", O_HELP, 0},
+                 {"k", O_K, 1}};
+
+/* Applies one option; returns -1 on success, else the exit status. */
+static int apply_opt(cli_opts *o, int id, const char *v)
+{
+    switch (id) {
+    case O_INDEX:
+        o->index = v;
+        break;
+    case O_K:
+        if ((o->k = parse_count(v, CLI_MAX_K)) < 0)
+            return usage("-k needs a number from 0 to 10000");
+        break;
+    case O_OFFSET:
+        if ((o->offset = parse_count(v, CLI_MAX_OFFSET)) < 0)
+            return usage("--offset needs a number from 0 to 1000000");
+        break;
+    case O_FORMAT:
+        if ((o->format = render_format_parse(v)) < 0)
+            return usage("--format must be text, json or trec");
+        break;
+    case O_ALL:
+        o->all = 1;
+        break;
+    case O_COUNT:
+        o->count = 1;
+        break;
+    case O_EXPLAIN:
+        o->explain = 1;
+        break;
+    case O_K1:
+        if (parse_param(v, 1000, &o->k1)) return usage("--k1 needs a number from 0 to 1000");
+        o->have_k1 = 1;
+        break;
+    case O_B:
+        if (parse_param(v, 1, &o->b)) return usage("--b needs a number from 0 to 1");
+        o->have_b = 1;
+        break;
+    case O_TW:
+        if (parse_param(v, 1000, &o->tw))
+            return usage("--title-weight needs a number from 0 to 1000");
+        o->have_tw = 1;
+        break;
+    case O_BATCH:
+        o->batch = 1;
+        break;
+    case O_COLOR:
+        if (!strcmp(v, "auto"))
+            o->color = -1;
+        else if (!strcmp(v, "always"))
+            o->color = 1;
+        else if (!strcmp(v, "never"))
+            o->color = 0;
+        else
+            return usage("--color must be auto, always or never");
+        break;
+    case O_HELP:
+        fputs(query_help, stdout);
+        return 0;
+    }
+    return -1;
+}
+
+/* Flags anywhere; every other argument is a query word. A hand-written loop
+ * rather than getopt_long because the query language uses '-word' for
+ * exclusion: getopt would take `-dogs` for the flags -d -o -g -s. Returns -1
+ * to go on, else the exit status. */
+static int parse_args(int argc, char **argv, cli_opts *o, buf *q)
+{
+    int words_only = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int id = -1;
+        const char *v = NULL;
+        if (words_only || a[0] != '-' || a[1] == '\0') {
+            if (q->len) buf_put_u8(q, ' ');
+            buf_put(q, a, strlen(a));
+            continue;
+        }
+        if (!strcmp(a, "--")) {
+            words_only = 1;
+            continue;
+        }
+        if (a[1] == '-') {
+            const char *name = a + 2, *eq = strchr(name, '=');
+            size_t nl = eq ? (size_t)(eq - name) : strlen(name);
+            int has_value = 0;
+            for (size_t k = 0; k < sizeof long_opts / sizeof long_opts[0]; k++)
+                if (strlen(long_opts[k].name) == nl && !memcmp(long_opts[k].name, name, nl)) {
+                    id = long_opts[k].id;
+                    has_value = long_opts[k].has_value;
+                }
+            if (id < 0) {
+                fprintf(stderr, "idx: query: unknown option '%s' (see idx query --help)\n", a);
+                return 2;
+            }
+            if (eq && !has_value) {
+                fprintf(stderr, "idx: query: option '--%.*s' takes no value\n", (int)nl, name);
+                return 2;
+            }
+            if (has_value) {
+                if (eq) {
+                    v = eq + 1;
+                } else if (i + 1 < argc) {
+                    v = argv[++i];
+                } else {
+                    fprintf(stderr, "idx: query: option '%s' needs a value\n", a);
+                    return 2;
+                }
+            }
+        } else if (!strcmp(a, "-h")) {
+            id = O_HELP;
+        } else if (!strcmp(a, "-i") || !strcmp(a, "-k")) {
+            id = a[1] == 'i' ? O_INDEX : O_K;
+            if (i + 1 >= argc) {
+                fprintf(stderr, "idx: query: option '%s' needs a value\n", a);
+                return 2;
+            }
+            v = argv[++i];
+        } else if (a[1] == 'k' && all_digits(a + 2)) {
+            id = O_K;
+            v = a + 2;
+        } else {
+            /* -word: an excluded query word */
+            if (q->len) buf_put_u8(q, ' ');
+            buf_put(q, a, strlen(a));
+            continue;
+        }
+        int r = apply_opt(o, id, v);
+        if (r >= 0) return r;
+    }
+    return -1;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int ctx_reserve(cli_ctx *c, size_t n)
+{
+    if (n <= c->cap) return 0;
+    render_hit *rh = realloc(c->rh, n * sizeof *rh);
+    if (rh) c->rh = rh;
+    snip_result *sr = realloc(c->sr, n * sizeof *sr);
+    if (sr) c->sr = sr;
+    ev_part **pp = realloc(c->parts, n * sizeof *pp);
+    if (pp) c->parts = pp;
+    if (!rh || !sr || !pp) return -1;
+    c->cap = n;
+    return 0;
+}
+
+/* Offsets of a hit's stored strings in c->fields, turned into pointers only
+ * once every hit is in (the buffer moves as it grows). */
+typedef struct field_ref {
+    size_t off[4], len[4]; /* id, title, url, date */
+} field_ref;
+
+/* Fills c->rh[0..n) for the hits: stored fields, snippets, explanations. */
+static int fetch_hits(cli_ctx *c, const qparse_tree *q, const ev_result *r, field_ref *refs,
+                      idx_err *err)
+{
+    static const int which[4] = {SEG_F_ID, SEG_F_TITLE, SEG_F_URL, SEG_F_DATE};
+    c->fields.len = 0;
+    for (uint32_t i = 0; i < r->n_hits; i++) {
+        const ev_hit *h = &r->hits[i];
+        seg *sg = c->ix->segs[h->seg];
+        render_hit *rh = &c->rh[i];
+        memset(rh, 0, sizeof *rh);
+        memset(&refs[i], 0, sizeof refs[i]);
+        rh->rank = c->eo.offset + i + 1;
+        rh->score = h->score;
+        if (c->fmt == RENDER_TREC) {
+            /* trec needs only the id: skip decompressing the stored article */
+            size_t len;
+            const char *id = seg_doc_id(sg, h->doc, &len, err);
+            if (!id) return err->code ? err->code : IDX_EDATA;
+            refs[i].off[0] = c->fields.len;
+            refs[i].len[0] = len;
+            buf_put(&c->fields, id, len);
+            continue;
+        }
+        seg_doc d;
+        int rc = seg_doc_get(sg, h->doc, &c->scratch, &d, err);
+        if (rc) return rc;
+        for (int f = 0; f < 4; f++) {
+            refs[i].off[f] = c->fields.len;
+            refs[i].len[f] = d.len[which[f]];
+            buf_put(&c->fields, d.field[which[f]], d.len[which[f]]);
+        }
+        rc = snip_doc(c->sn, q, d.field[SEG_F_TITLE], d.len[SEG_F_TITLE], d.field[SEG_F_BODY],
+                      d.len[SEG_F_BODY], &c->sr[i], err);
+        if (rc) return rc;
+        rh->snip = &c->sr[i];
+        if (c->explain) {
+            rc = ev_explain(c->ix, q, &c->eo, h->seg, h->doc, &c->parts[i], &rh->n_parts, err);
+            if (rc) return rc;
+            rh->parts = c->parts[i];
+        }
+    }
+    if (c->fields.oom) return err_set(err, IDX_ENOMEM, "query: out of memory");
+    for (uint32_t i = 0; i < r->n_hits; i++) {
+        const char *base = (const char *)c->fields.p;
+        render_hit *rh = &c->rh[i];
+        rh->id = base + refs[i].off[0];
+        rh->id_len = refs[i].len[0];
+        rh->title = base + refs[i].off[1];
+        rh->title_len = refs[i].len[1];
+        rh->url = base + refs[i].off[2];
+        rh->url_len = refs[i].len[2];
+        rh->date = base + refs[i].off[3];
+        rh->date_len = refs[i].len[3];
+    }
+    return 0;
+}
+
+/* Answers one query into c->out. IDX_EUSAGE: bad query syntax (err says
+ * where); any other error is fatal for the run. */
+static int run_query(cli_ctx *c, const char *qid, const char *text, size_t len, idx_err *err)
+{
+    double t0 = now_ms();
+    qparse_tree *q = NULL;
+    int rc = qparse_parse(c->a, text, len, &c->qo, &q, err);
+    if (rc) return rc;
+    ev_result r;
+    memset(&r, 0, sizeof r);
+    rc = ev_search(c->ix, q, &c->eo, &r, err);
+    double took = now_ms() - t0;
+    size_t filled = 0;
+    field_ref *refs = NULL;
+    if (!rc && ctx_reserve(c, r.n_hits ? r.n_hits : 1))
+        rc = err_set(err, IDX_ENOMEM, "query: out of memory");
+    if (!rc && r.n_hits && !(refs = malloc(r.n_hits * sizeof *refs)))
+        rc = err_set(err, IDX_ENOMEM, "query: out of memory");
+    if (!rc) {
+        memset(c->sr, 0, r.n_hits * sizeof *c->sr);
+        memset(c->parts, 0, r.n_hits * sizeof *c->parts);
+        filled = r.n_hits;
+        rc = fetch_hits(c, q, &r, refs, err);
+    }
+    if (!rc) {
+        render_query rq = {qid, text, len, r.total, r.total_exact, took, c->color};
+        render_results(&c->out, c->fmt, &rq, c->rh, r.n_hits);
+        if (c->out.oom) rc = err_set(err, IDX_ENOMEM, "query: out of memory");
+    }
+    for (size_t i = 0; i < filled; i++) {
+        snip_result_free(&c->sr[i]);
+        free(c->parts[i]);
+    }
+    free(refs);
+    ev_result_free(&r);
+    qparse_free(q);
+    return rc;
+}
+
+/* Writes c->out to stdout; 0 or the exit status 1 after reporting why. */
+static int flush_out(cli_ctx *c)
+{
+    if (c->out.len && fwrite(c->out.p, 1, c->out.len, stdout) != c->out.len) {
+        fprintf(stderr, "idx: query: writing results: %s\n", strerror(errno));
+        return 1;
+    }
+    c->out.len = 0;
+    return 0;
+}
+
+static int run_batch(cli_ctx *c, int *status)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    unsigned long lineno = 0;
+    int bad = 0;
+    *status = 0;
+    while ((n = getline(&line, &cap, stdin)) != -1) {
+        lineno++;
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        if (n == 0) continue;
+        char *tab = memchr(line, '\t', (size_t)n);
+        if (!tab || tab == line) {
+            fprintf(stderr, "idx: query: stdin line %lu: expected qid<TAB>query\n", lineno);
+            bad = 1;
+            continue;
+        }
+        *tab = '\0';
+        const char *qid = line, *text = tab + 1;
+        size_t len = (size_t)(line + n - text);
+        idx_err err = {0};
+        int rc = run_query(c, qid, text, len, &err);
+        if (rc == IDX_EUSAGE) {
+            fprintf(stderr, "idx: query %s: %s\n", qid, err.msg);
+            render_error(&c->out, c->fmt, qid, text, len, err.msg);
+            bad = 1;
+        } else if (rc) {
+            fprintf(stderr, "idx: query %s: %s\n", qid, err.msg[0] ? err.msg : "unknown error");
+            free(line);
+            *status = err_exit_status(rc);
+            return 0;
+        }
+        if ((*status = flush_out(c))) break;
+    }
+    if (!*status && ferror(stdin)) {
+        fprintf(stderr, "idx: query: reading stdin: %s\n", strerror(errno));
+        *status = 1;
+    }
+    free(line);
+    if (!*status && bad) *status = 2;
+    return 0;
+}
 
 int cli_query(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fputs("idx: query: not built yet\n", stderr);
-    return 1;
+    cli_opts o = {.k = 10, .format = -1, .color = -1};
+    buf qtext = {0};
+    int r = parse_args(argc, argv, &o, &qtext);
+    if (r >= 0 || qtext.oom) {
+        buf_free(&qtext);
+        return r >= 0 ? r : 1;
+    }
+    int status = -1;
+    if (!o.index)
+        status = usage("missing -i INDEX");
+    else if (o.batch && qtext.len)
+        status = usage("--batch reads queries from stdin; give no QUERY words");
+    else if (!o.batch && !qtext.len)
+        status = usage("no QUERY given");
+    else if (o.batch && o.format == RENDER_TEXT)
+        status = usage("--batch writes --format trec or json");
+    else if (o.explain && o.format == RENDER_TREC)
+        status = usage("--explain needs --format text or json");
+    if (status >= 0) {
+        buf_free(&qtext);
+        return status;
+    }
+
+    cli_ctx c;
+    memset(&c, 0, sizeof c);
+    c.fmt = o.format >= 0 ? (render_format)o.format : o.batch ? RENDER_TREC : RENDER_TEXT;
+    c.explain = o.explain;
+    if (o.color < 0) {
+        const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+        c.color = isatty(STDOUT_FILENO) && !(nc && *nc) && !(term && !strcmp(term, "dumb"));
+    } else {
+        c.color = o.color;
+    }
+    c.qo.all_required = o.all;
+    idx_err err = {0};
+    int rc = index_open(o.index, &c.ix, &err);
+    if (!rc) rc = ana_new(&c.ix->meta.ana, &c.a, &err);
+    if (!rc && c.fmt != RENDER_TREC) rc = snip_new(c.a, NULL, &c.sn, &err);
+    if (!rc) {
+        c.eo = ev_options_default(c.ix);
+        c.eo.k = (uint32_t)o.k;
+        c.eo.offset = (uint32_t)o.offset;
+        c.eo.exhaustive = o.count;
+        if (o.have_k1) c.eo.bm25.k1 = o.k1;
+        if (o.have_b) c.eo.bm25.b = o.b;
+        if (o.have_tw) c.eo.bm25.title_weight = o.tw;
+        if (o.batch) {
+            rc = run_batch(&c, &status);
+        } else {
+            rc = run_query(&c, NULL, (const char *)qtext.p, qtext.len, &err);
+            status = rc ? -1 : flush_out(&c);
+        }
+    }
+    if (rc) {
+        fprintf(stderr, "idx: %s\n", err.msg[0] ? err.msg : "unknown error");
+        status = err_exit_status(rc);
+    }
+    if (fflush(stdout) && !status) {
+        fprintf(stderr, "idx: query: writing results: %s\n", strerror(errno));
+        status = 1;
+    }
+    free(c.rh);
+    free(c.sr);
+    free(c.parts);
+    buf_free(&c.scratch);
+    buf_free(&c.fields);
+    buf_free(&c.out);
+    snip_free(c.sn);
+    ana_free(c.a);
+    if (c.ix) index_close(c.ix);
+    buf_free(&qtext);
+    return status;
 }

@@ -394,24 +394,28 @@ static void term_advance(ev *e, sc *s, uint32_t target)
     s->doc = r ? SEG_END : s->cur.doc;
 }
 
-/* Counts phrase occurrences among sorted position lists. An occurrence is a
- * position p of the first term such that every term i has a position within
- * `slop` of p + rel[i] (slop 0: exactly there). */
+/* Counts phrase occurrences among sorted position lists (docs/QUERY.md): a
+ * position p of the first term starts one when the other terms follow in
+ * order, each at least its phrase distance after the previous one, and the
+ * whole match spans at most `slop` positions more than the phrase. Choosing
+ * the earliest position for every term gives the shortest span, and since p
+ * only grows, each term's cursor only moves forward. */
 static uint32_t phrase_count(uint32_t n, uint32_t *const *pos, const uint32_t *cnt,
                              const uint32_t *rel, uint32_t slop)
 {
     uint32_t found = 0;
     uint32_t at[EV_PHRASE_MAX_TERMS] = {0};
     for (uint32_t a = 0; a < cnt[0]; a++) {
-        uint64_t p = pos[0][a];
+        uint64_t p = pos[0][a], prev = p;
+        uint64_t limit = p + rel[n - 1] + slop;
         int ok = 1;
         for (uint32_t i = 1; i < n && ok; i++) {
-            uint64_t want = p + rel[i];
-            uint64_t lo = want > slop ? want - slop : 0, hi = want + slop;
-            /* Position lists are sorted and p only grows: cursors never go back. */
+            uint64_t lo = prev + (rel[i] - rel[i - 1]);
             while (at[i] < cnt[i] && pos[i][at[i]] < lo)
                 at[i]++;
-            ok = at[i] < cnt[i] && pos[i][at[i]] <= hi;
+            ok = at[i] < cnt[i] && pos[i][at[i]] <= limit - (rel[n - 1] - rel[i]);
+            if (ok)
+                prev = pos[i][at[i]];
         }
         found += (uint32_t)ok;
     }

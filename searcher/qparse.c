@@ -598,9 +598,8 @@ static size_t utf8_chars(const char *s, size_t n)
 static int parse_prefix(parser *p, qparse_field f, size_t start, size_t a, size_t b, size_t e,
                         qparse_node **out)
 {
-    /* s[a..b) is the word, s[b..e) its trailing '*'s. The prefix is matched
-     * against unstemmed forms, so it is folded but not stemmed: `economy*`
-     * must find "economy", "economyclass", not the stem "economi". */
+    /* s[a..b) is the word, s[b..e) its trailing '*'s. The prefix is folded,
+     * then trimmed to what it shares with its stem (below). */
     char buf[ANA_MAX_TOKEN_LIMIT]; /* a longer folded word is not indexable anyway */
     size_t blen = 0;
     idx_err ferr = {0}; /* ana_fold's own message names no column; we write ours */
@@ -623,6 +622,18 @@ static int parse_prefix(parser *p, qparse_field f, size_t start, size_t a, size_
     if (utf8_chars(buf, blen) < 2)
         return syntax(p, "'*' at column %u needs a word of at least 2 characters before it",
                       col(p, b));
+    /* The index holds stemmed terms only (docs/FORMAT.md), so the prefix is
+     * cut back to what it shares with its own stem: `happiness*` looks for
+     * terms starting with `happi`, which every word starting with
+     * "happiness" is stemmed to. `econom*` is its own stem and stays. */
+    rc = analyze(p, a, b);
+    if (rc) return rc;
+    if (p->ntoks == 1) {
+        size_t common = 0;
+        while (common < blen && common < p->toks[0].len && buf[common] == p->toks[0].text[common])
+            common++;
+        if (utf8_chars(buf, common) >= 2) blen = common;
+    }
     qparse_node *n = new_node(p, Q_PREFIX, f, start, e);
     qparse_term *t = n ? p_alloc(p, sizeof *t) : NULL;
     char *text = t ? p_alloc(p, blen + 1) : NULL;

@@ -48,8 +48,8 @@ typedef struct snip_span {
 
 /* One field's excerpt. Owns text and spans (snip_result_free). */
 typedef struct snip_text {
-    char *text;               /* NUL-terminated; "" (not NULL) for an empty field */
-    size_t len;               /* bytes, excluding the NUL */
+    char *text;                /* NUL-terminated; "" (not NULL) for an empty field */
+    size_t len;                /* bytes, excluding the NUL */
     int cut_before, cut_after; /* 1: text was omitted before/after (show an ellipsis) */
     snip_span *spans;
     size_t n_spans;

@@ -21,8 +21,7 @@ static int collect(void *ctx, const ana_token *t)
     toks *k = ctx;
     int w = snprintf(k->out + k->used, sizeof k->out - k->used, "%s%.*s@%u", k->n ? " " : "",
                      (int)t->len, t->term, t->pos);
-    if (w > 0 && (size_t)w < sizeof k->out - k->used)
-        k->used += (size_t)w;
+    if (w > 0 && (size_t)w < sizeof k->out - k->used) k->used += (size_t)w;
     if (k->n < 256) {
         k->start[k->n] = t->start;
         k->end[k->n] = t->end;
@@ -93,14 +92,16 @@ START_TEST(test_invalid_utf8)
 {
     ana *a = mk("none", 1, 1, 64);
     /* Each maximal invalid subpart is one U+FFFD, which separates words. */
-    ck_assert_uint_eq(invalid_of(a, "ab\x80"
-                                    "cd",
+    ck_assert_uint_eq(invalid_of(a,
+                                 "ab\x80"
+                                 "cd",
                                  5, "ab@0 cd@1"),
                       1); /* stray continuation */
-    ck_assert_uint_eq(invalid_of(a, "ab\xff"
-                                    "cd",
+    ck_assert_uint_eq(invalid_of(a,
+                                 "ab\xff"
+                                 "cd",
                                  5, "ab@0 cd@1"),
-                      1); /* never a lead byte */
+                      1);                                                    /* never a lead byte */
     ck_assert_uint_eq(invalid_of(a, "a\xf5\x80\x80\x80z", 6, "a@0 z@1"), 4); /* F5: > U+10FFFF */
     ck_assert_uint_eq(invalid_of(a, "a\xc0\xafz", 4, "a@0 z@1"), 2);         /* overlong '/' */
     ck_assert_uint_eq(invalid_of(a, "a\xc1\xbfz", 4, "a@0 z@1"), 2);         /* overlong */
@@ -132,8 +133,9 @@ START_TEST(test_invalid_utf8)
     ana_reset_counters(a);
     ck_assert_uint_eq(ana_invalid_utf8(a), 0);
     /* Offsets skip the bad bytes. */
-    run_n(a, "ab\xff\xfe"
-             "cd",
+    run_n(a,
+          "ab\xff\xfe"
+          "cd",
           6, &k);
     ck_assert_int_eq(k.n, 2);
     ck_assert_uint_eq(k.start[1], 4);
@@ -181,9 +183,10 @@ START_TEST(test_accents)
     expect(a, "ﬁnance Ｆｕｌｌ", "finance@0 full@1"); /* compatibility forms */
     expect(a, "Ελληνικά ΣΟΦΊΑ", "ελληνικα@0 σοφια@1");
     expect(a, "Привет", "привет@0");
-    expect(a, "co\xc2\xad"
-              "operate",
-           "cooperate@0"); /* soft hyphen is ignored */
+    expect(a,
+           "co\xc2\xad"
+           "operate",
+           "cooperate@0");                                /* soft hyphen is ignored */
     expect(a, "zero\xe2\x80\x8bwidth", "zero@0 width@1"); /* ZWSP separates */
     ana_free(a);
     /* Without accent folding: case folds, accents stay, both encodings agree. */

@@ -199,9 +199,9 @@ static const row OK[] = {
     {"-title:x y", 0, "(BOOL -title:x y)"},
     /* prefixes: folded, unstemmed */
     {"econom*", 0, "econom*"},
-    {"Economy*", 0, "economy*"},
+    {"Economy*", 0, "econom*"}, /* cut back to what it shares with its stem economi */
     {"title:Econ*", 0, "title:econ*"},
-    {"naïve*", 0, "naive*"},
+    {"naïve*", 0, "naiv*"},     /* folded, then cut to its stem naiv */
     {"ab**", 0, "ab*"},
     {"econom* growth", 0, "(OR econom* growth)"},
     /* dates */

@@ -10,8 +10,7 @@
  * in million-iteration loops that dominates, so loops use REQUIRE. */
 #define REQUIRE(cond)                                                                              \
     do {                                                                                           \
-        if (!(cond))                                                                               \
-            ck_abort_msg("%s:%d: %s", __FILE__, __LINE__, #cond);                                 \
+        if (!(cond)) ck_abort_msg("%s:%d: %s", __FILE__, __LINE__, #cond);                         \
     } while (0)
 
 /* xorshift64*: deterministic keys, so a failure reproduces. */
@@ -163,10 +162,8 @@ static int refkey_cmp(const void *a, const void *b)
     const refkey *x = a, *y = b;
     size_t n = x->len < y->len ? x->len : y->len;
     int c = memcmp(x->k, y->k, n);
-    if (c)
-        return c;
-    if (x->len != y->len)
-        return x->len < y->len ? -1 : 1;
+    if (c) return c;
+    if (x->len != y->len) return x->len < y->len ? -1 : 1;
     return x->first < y->first ? -1 : x->first > y->first;
 }
 

@@ -13,8 +13,7 @@ static void stem_eq(xap_stem *s, const char *word, const char *want)
     ck_assert_int_eq(xap_stem_word(s, word, strlen(word), out, sizeof out, &n, &e), 0);
     ck_assert_int_eq(e.code, 0);
     ck_assert_uint_eq(n, strlen(want));
-    ck_assert_msg(memcmp(out, want, n) == 0, "stem(%s) = %.*s, want %s", word, (int)n, out,
-                  want);
+    ck_assert_msg(memcmp(out, want, n) == 0, "stem(%s) = %.*s, want %s", word, (int)n, out, want);
 }
 
 START_TEST(test_english)

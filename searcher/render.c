@@ -1,0 +1,404 @@
+/* render: see render.h; formats are documented in docs/OUTPUT.md. */
+#include "searcher/render.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define BOLD_ON "\033[1m"
+#define BOLD_OFF "\033[0m"
+#define ELLIPSIS_LEAD RENDER_ELLIPSIS " "
+#define ELLIPSIS_TAIL " " RENDER_ELLIPSIS
+#define ELLIPSIS_LEN 4 /* bytes of either of the above */
+
+int render_format_parse(const char *name)
+{
+    if (!strcmp(name, "text")) return RENDER_TEXT;
+    if (!strcmp(name, "json")) return RENDER_JSON;
+    if (!strcmp(name, "trec")) return RENDER_TREC;
+    return -1;
+}
+
+static void put_str(buf *b, const char *s)
+{
+    buf_put(b, s, strlen(s));
+}
+
+static void put_fmt(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put_fmt(buf *b, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0) buf_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* ---- UTF-8 validation ---- */
+
+/* Length of the well-formed UTF-8 sequence at s[0..n) with its codepoint in
+ * *cp; or 0, with *bad the length (>= 1) of the maximal ill-formed subpart
+ * to replace by one U+FFFD (Unicode 15, §3.9, "U+FFFD substitution"). */
+static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp, size_t *bad)
+{
+    unsigned char c = s[0];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    size_t need;
+    unsigned char lo = 0x80, hi = 0xBF;
+    uint32_t v;
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 1;
+        v = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        v = c & 0x0F;
+        if (c == 0xE0)
+            lo = 0xA0; /* overlong */
+        else if (c == 0xED)
+            hi = 0x9F; /* surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        v = c & 0x07;
+        if (c == 0xF0)
+            lo = 0x90; /* overlong */
+        else if (c == 0xF4)
+            hi = 0x8F; /* past U+10FFFF */
+    } else {
+        *bad = 1;
+        return 0;
+    }
+    for (size_t k = 1; k <= need; k++) {
+        unsigned char x = k < n ? s[k] : 0;
+        if (k >= n || x < (k == 1 ? lo : 0x80) || x > (k == 1 ? hi : 0xBF)) {
+            *bad = k;
+            return 0;
+        }
+        v = v << 6 | (x & 0x3F);
+    }
+    *cp = v;
+    return need + 1;
+}
+
+/* ---- JSON ---- */
+
+/* The escaped characters of s[0..n), without quotes. */
+static void json_chars(buf *b, const char *str, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, run = 0; /* s[run..i) is pending verbatim output */
+    while (i < n) {
+        unsigned char c = s[i];
+        const char *esc = NULL;
+        char u[8];
+        size_t len = 1, bad = 0;
+        uint32_t cp = c;
+        if (c >= 0x80) {
+            len = utf8_next(s + i, n - i, &cp, &bad);
+            if (!len) {
+                esc = "\\ufffd";
+                len = bad;
+            } else if (cp == 0x2028) {
+                esc = "\\u2028";
+            } else if (cp == 0x2029) {
+                esc = "\\u2029";
+            }
+        } else if (c == '"') {
+            esc = "\\\"";
+        } else if (c == '\\') {
+            esc = "\\\\";
+        } else if (c == '\n') {
+            esc = "\\n";
+        } else if (c == '\r') {
+            esc = "\\r";
+        } else if (c == '\t') {
+            esc = "\\t";
+        } else if (c == '\b') {
+            esc = "\\b";
+        } else if (c == '\f') {
+            esc = "\\f";
+        } else if (c < 0x20 || c == 0x7f || c == '<' || c == '>' || c == '&') {
+            memcpy(u, "\\u00", 4);
+            u[4] = hex[c >> 4];
+            u[5] = hex[c & 15];
+            u[6] = '\0';
+            esc = u;
+        }
+        if (esc) {
+            buf_put(b, s + run, i - run);
+            put_str(b, esc);
+            run = i + len;
+        }
+        i += len;
+    }
+    buf_put(b, s + run, n - run);
+}
+
+void render_json_string(buf *b, const char *s, size_t n)
+{
+    buf_put_u8(b, '"');
+    json_chars(b, s ? s : "", s ? n : 0);
+    buf_put_u8(b, '"');
+}
+
+static void json_cstr(buf *b, const char *s)
+{
+    render_json_string(b, s, s ? strlen(s) : 0);
+}
+
+void render_json_number(buf *b, double v)
+{
+    if (!isfinite(v)) v = 0;
+    put_fmt(b, "%.9g", v);
+}
+
+/* A snippet as the json string (with ellipses) plus its highlights key. */
+static void json_snip(buf *b, const char *key, const char *hl_key, const snip_text *t)
+{
+    put_fmt(b, ",\"%s\":\"", key);
+    if (t->cut_before) put_str(b, ELLIPSIS_LEAD);
+    json_chars(b, t->text, t->len);
+    if (t->cut_after) put_str(b, ELLIPSIS_TAIL);
+    put_fmt(b, "\",\"%s\":[", hl_key);
+    size_t shift = t->cut_before ? ELLIPSIS_LEN : 0;
+    for (size_t k = 0; k < t->n_spans; k++)
+        put_fmt(b, "%s[%zu,%zu]", k ? "," : "", t->spans[k].start + shift, t->spans[k].end + shift);
+    buf_put_u8(b, ']');
+}
+
+static void json_results(buf *b, const render_query *q, const render_hit *h, size_t n)
+{
+    buf_put_u8(b, '{');
+    if (q->qid) {
+        put_str(b, "\"qid\":");
+        json_cstr(b, q->qid);
+        buf_put_u8(b, ',');
+    }
+    put_str(b, "\"query\":");
+    render_json_string(b, q->query, q->query_len);
+    put_fmt(b, ",\"total\":%" PRIu64 ",\"total_exact\":%s,\"took_ms\":%.3f,\"hits\":[", q->total,
+            q->total_exact ? "true" : "false", q->took_ms);
+    for (size_t i = 0; i < n; i++) {
+        put_fmt(b, "%s{\"rank\":%" PRIu32 ",\"id\":", i ? "," : "", h[i].rank);
+        render_json_string(b, h[i].id, h[i].id_len);
+        put_str(b, ",\"score\":");
+        render_json_number(b, h[i].score);
+        if (h[i].snip) {
+            json_snip(b, "title", "title_highlights", &h[i].snip->title);
+        } else {
+            put_str(b, ",\"title\":");
+            render_json_string(b, h[i].title, h[i].title_len);
+        }
+        put_str(b, ",\"url\":");
+        render_json_string(b, h[i].url, h[i].url_len);
+        put_str(b, ",\"date\":");
+        render_json_string(b, h[i].date, h[i].date_len);
+        if (h[i].snip) json_snip(b, "snippet", "highlights", &h[i].snip->body);
+        if (h[i].parts) {
+            put_str(b, ",\"explain\":[");
+            for (size_t k = 0; k < h[i].n_parts; k++) {
+                const ev_part *p = &h[i].parts[k];
+                put_str(b, k ? ",{\"what\":" : "{\"what\":");
+                render_json_string(b, p->what, strnlen(p->what, sizeof p->what));
+                put_fmt(b,
+                        ",\"tf_title\":%" PRIu32 ",\"tf_body\":%" PRIu32 ",\"idf\":", p->tf_title,
+                        p->tf_body);
+                render_json_number(b, p->idf);
+                put_str(b, ",\"score\":");
+                render_json_number(b, p->score);
+                buf_put_u8(b, '}');
+            }
+            buf_put_u8(b, ']');
+        }
+        buf_put_u8(b, '}');
+    }
+    put_str(b, "]}\n");
+}
+
+/* ---- text ---- */
+
+/* Stored strings straight to a terminal: control characters (escape
+ * sequences!) become spaces. */
+static void text_chars(buf *b, const char *s, size_t n)
+{
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f) {
+            buf_put(b, s + run, i - run);
+            buf_put_u8(b, ' ');
+            run = i + 1;
+        }
+    }
+    buf_put(b, s + run, n - run);
+}
+
+static void text_snip(buf *b, const snip_text *t, int color)
+{
+    if (t->cut_before) put_str(b, ELLIPSIS_LEAD);
+    size_t at = 0;
+    for (size_t k = 0; k < t->n_spans && color; k++) {
+        text_chars(b, t->text + at, t->spans[k].start - at);
+        put_str(b, BOLD_ON);
+        text_chars(b, t->text + t->spans[k].start, t->spans[k].end - t->spans[k].start);
+        put_str(b, BOLD_OFF);
+        at = t->spans[k].end;
+    }
+    text_chars(b, t->text + at, t->len - at);
+    if (t->cut_after) put_str(b, ELLIPSIS_TAIL);
+}
+
+static void text_results(buf *b, const render_query *q, const render_hit *h, size_t n)
+{
+    if (q->qid) {
+        text_chars(b, q->qid, strlen(q->qid));
+        put_str(b, ": ");
+        text_chars(b, q->query, q->query_len);
+        buf_put_u8(b, '\n');
+    }
+    put_fmt(b, "%s%" PRIu64 " result%s (%.1f ms)\n", q->total_exact ? "" : "at least ", q->total,
+            q->total == 1 ? "" : "s", q->took_ms);
+    for (size_t i = 0; i < n; i++) {
+        put_fmt(b, "\n%" PRIu32 ". %.4f ", h[i].rank, isfinite(h[i].score) ? h[i].score : 0.0);
+        text_chars(b, h[i].id, h[i].id_len);
+        if (h[i].snip && h[i].snip->title.len) {
+            buf_put_u8(b, ' ');
+            text_snip(b, &h[i].snip->title, q->color);
+        } else if (!h[i].snip && h[i].title_len) {
+            buf_put_u8(b, ' ');
+            text_chars(b, h[i].title, h[i].title_len);
+        }
+        if (h[i].date_len) {
+            put_str(b, " (");
+            text_chars(b, h[i].date, h[i].date_len);
+            buf_put_u8(b, ')');
+        }
+        buf_put_u8(b, '\n');
+        if (h[i].snip && h[i].snip->body.len) {
+            put_str(b, "   ");
+            text_snip(b, &h[i].snip->body, q->color);
+            buf_put_u8(b, '\n');
+        }
+        for (size_t k = 0; k < h[i].n_parts && h[i].parts; k++) {
+            const ev_part *p = &h[i].parts[k];
+            put_str(b, "   = ");
+            put_fmt(b, "%9.4f  ", p->score);
+            text_chars(b, p->what, strnlen(p->what, sizeof p->what));
+            put_fmt(b, "  tf title %" PRIu32 " body %" PRIu32 "  idf %.4f\n", p->tf_title,
+                    p->tf_body, p->idf);
+        }
+    }
+}
+
+/* ---- trec ---- */
+
+/* TREC run files are whitespace-separated: an id with spaces would shift
+ * every column, so whitespace and control bytes become '_'. */
+static void trec_field(buf *b, const char *s, size_t n)
+{
+    if (!n) {
+        buf_put_u8(b, '-');
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        buf_put_u8(b, c <= 0x20 || c == 0x7f ? '_' : c);
+    }
+}
+
+static void trec_results(buf *b, const render_query *q, const render_hit *h, size_t n)
+{
+    const char *qid = q->qid ? q->qid : "1";
+    for (size_t i = 0; i < n; i++) {
+        trec_field(b, qid, strlen(qid));
+        put_str(b, " Q0 ");
+        trec_field(b, h[i].id, h[i].id_len);
+        put_fmt(b, " %" PRIu32 " %.6f idx\n", h[i].rank, isfinite(h[i].score) ? h[i].score : 0.0);
+    }
+}
+
+void render_results(buf *b, render_format f, const render_query *q, const render_hit *hits,
+                    size_t n_hits)
+{
+    if (f == RENDER_JSON)
+        json_results(b, q, hits, n_hits);
+    else if (f == RENDER_TREC)
+        trec_results(b, q, hits, n_hits);
+    else
+        text_results(b, q, hits, n_hits);
+}
+
+void render_error(buf *b, render_format f, const char *qid, const char *query, size_t query_len,
+                  const char *msg)
+{
+    if (f != RENDER_JSON) return;
+    put_str(b, "{\"qid\":");
+    json_cstr(b, qid);
+    put_str(b, ",\"query\":");
+    render_json_string(b, query, query_len);
+    put_str(b, ",\"error\":");
+    json_cstr(b, msg);
+    put_str(b, "}\n");
+}
+
+/* ---- HTML ---- */
+
+void render_html_text(buf *b, const char *str, size_t n)
+{
+    static const char fffd[] = "\xEF\xBF\xBD";
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, run = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        const char *rep = NULL;
+        size_t len = 1, bad = 0;
+        uint32_t cp;
+        if (c >= 0x80) {
+            len = utf8_next(s + i, n - i, &cp, &bad);
+            if (!len) {
+                rep = fffd;
+                len = bad;
+            }
+        } else if (c == '&') {
+            rep = "&amp;";
+        } else if (c == '<') {
+            rep = "&lt;";
+        } else if (c == '>') {
+            rep = "&gt;";
+        } else if (c == '"') {
+            rep = "&quot;";
+        } else if (c == '\'') {
+            rep = "&#39;";
+        } else if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+            rep = fffd;
+        }
+        if (rep) {
+            buf_put(b, s + run, i - run);
+            put_str(b, rep);
+            run = i + len;
+        }
+        i += len;
+    }
+    buf_put(b, s + run, n - run);
+}
+
+void render_html_snippet(buf *b, const snip_text *t)
+{
+    if (t->cut_before) put_str(b, ELLIPSIS_LEAD);
+    size_t at = 0;
+    for (size_t k = 0; k < t->n_spans; k++) {
+        render_html_text(b, t->text + at, t->spans[k].start - at);
+        put_str(b, "<mark>");
+        render_html_text(b, t->text + t->spans[k].start, t->spans[k].end - t->spans[k].start);
+        put_str(b, "</mark>");
+        at = t->spans[k].end;
+    }
+    render_html_text(b, t->text + at, t->len - at);
+    if (t->cut_after) put_str(b, ELLIPSIS_TAIL);
+}

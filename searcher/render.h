@@ -1,0 +1,78 @@
+/* render: result lists as text (people), json (programs) and trec (trec_eval),
+ * plus the string escapers the web endpoint reuses. docs/OUTPUT.md fixes the
+ * formats; DESIGN.md fixes the json keys and the trec columns.
+ *
+ * Everything appends to a caller-owned buf (common/buf.h: check b->oom once
+ * at the end); nothing here prints or allocates anything the caller must
+ * free, so the CLI and idx-fcgi share it unchanged. Inputs are only read. */
+#ifndef IDX_RENDER_H
+#define IDX_RENDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "searcher/eval.h"
+#include "searcher/snippet.h"
+
+typedef enum render_format { RENDER_TEXT, RENDER_JSON, RENDER_TREC } render_format;
+
+/* "text", "json", "trec" -> the format; -1 for anything else. */
+int render_format_parse(const char *name);
+
+/* Shown for a cut snippet: "… " before / " …" after the text. */
+#define RENDER_ELLIPSIS "\xE2\x80\xA6"
+
+/* One hit, as the renderer needs it. Strings are not NUL-terminated. */
+typedef struct render_hit {
+    uint32_t rank; /* 1-based, offset included */
+    double score;
+    const char *id, *title, *url, *date; /* stored fields; NULL or len 0 when absent */
+    size_t id_len, title_len, url_len, date_len;
+    const snip_result *snip; /* NULL: no snippet (trec); then the raw title is shown */
+    const ev_part *parts;    /* --explain; NULL for none */
+    size_t n_parts;
+} render_hit;
+
+/* The query-level part of a result list. */
+typedef struct render_query {
+    const char *qid; /* batch query id (NUL-terminated); NULL for a single query */
+    const char *query;
+    size_t query_len;
+    uint64_t total;
+    int total_exact;
+    double took_ms;
+    int color; /* text only: 1 = ANSI bold highlights (stdout is a terminal) */
+} render_query;
+
+/* The whole result list of one query. text: a header line, then per hit
+ * `rank. score id title (date)` and the indented snippet; json: one object
+ * and a newline; trec: one line per hit. */
+void render_results(buf *b, render_format f, const render_query *q, const render_hit *hits,
+                    size_t n_hits);
+
+/* A batch query that could not run, as a json line
+ * {"qid":…,"query":…,"error":…}; the other formats write nothing. */
+void render_error(buf *b, render_format f, const char *qid, const char *query, size_t query_len,
+                  const char *msg);
+
+/* s[0..n) as a JSON string literal, quotes included. Escapes `"` `\`, every
+ * control character (\n \r \t \b \f or \u00XX), DEL, U+2028/U+2029 (line
+ * ends to JavaScript) and `<` `>` `&` (\u003c …, so the literal is safe
+ * inside an HTML <script>); invalid UTF-8 becomes \ufffd, one per maximal
+ * invalid subsequence (Unicode's recommended practice). */
+void render_json_string(buf *b, const char *s, size_t n);
+
+/* s[0..n) as HTML text or attribute content: & < > " ' as entities, control
+ * characters other than tab and newline and invalid UTF-8 as U+FFFD. */
+void render_html_text(buf *b, const char *s, size_t n);
+
+/* A snippet as HTML: escaped text, each span in <mark>…</mark>, ellipses
+ * where the text was cut. */
+void render_html_snippet(buf *b, const snip_text *t);
+
+/* A number as json/trec write it: shortest of %.9g that is valid JSON
+ * (no inf/nan: those become 0). */
+void render_json_number(buf *b, double v);
+
+#endif

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Builds every shared corpus that has docs.jsonl[.gz] (read in place), then:
+# `idx check` passes, `idx stats` counts exactly the valid records (unique
+# ids, computed independently here in Python), and documents come back from
+# `idx get` byte-exact versus the JSONL: every id of the small collections,
+# a fixed-seed random sample of the big ones. enwiki is built with a small
+# --mem so that spilled runs and their merge are exercised too.
+#
+# Env: IDX (binary), IDX_SRC (source dir); IDX_E2E_SAMPLE (ids checked per
+# big corpus, default 300), IDX_E2E_ALL_IDS_MAX (corpora up to this many docs
+# are checked completely, default 1500).
+set -euo pipefail
+
+: "${IDX:?IDX must point at the idx binary}"
+IDX_SRC=${IDX_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+CORPORA="$IDX_SRC/../shared/corpora"
+if [ ! -d "$CORPORA" ]; then
+    echo "SKIP: shared corpora not found at $CORPORA"
+    exit 77
+fi
+SAMPLE=${IDX_E2E_SAMPLE:-300}
+ALL_MAX=${IDX_E2E_ALL_IDS_MAX:-1500}
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/idx-e2e-corpora.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+
+cat > "$T/compare.py" <<'PY'
+import gzip, json, random, re, subprocess, sys
+from concurrent.futures import ThreadPoolExecutor
+
+idx, index, docs, sample, all_max, name = sys.argv[1:7]
+sample, all_max = int(sample), int(all_max)
+FIELDS = ("id", "title", "url", "date", "author", "category", "body")
+
+opener = gzip.open if docs.endswith(".gz") else open
+records = {}
+lines = 0
+with opener(docs, "rb") as f:
+    for raw in f:
+        lines += 1
+        # numbers are taken as their decimal text, like idx's reader
+        try:
+            rec = json.loads(raw.decode("utf-8"), parse_int=str, parse_float=str)
+        except ValueError:
+            continue
+        if not isinstance(rec, dict):
+            continue
+        rid = rec.get("id")
+        body = rec["body"] if "body" in rec else rec.get("text")
+        if not isinstance(rid, str) or not isinstance(body, str):
+            continue
+        exp = {"id": rid, "body": body}
+        for k in ("title", "url", "date", "author", "category"):
+            v = rec.get(k)
+            exp[k] = v if isinstance(v, str) else ""
+        records[rid] = exp  # the later duplicate wins
+
+stats = subprocess.run([idx, "stats", "-i", index], capture_output=True, check=True).stdout
+m = re.search(rb"^documents\s+(\d+)\s*$", stats, re.M)
+if not m:
+    sys.exit(f"{name}: no document count in idx stats output:\n{stats.decode()}")
+if int(m.group(1)) != len(records):
+    sys.exit(f"{name}: idx stats says {int(m.group(1))} documents, the JSONL has "
+             f"{len(records)} valid records with unique ids ({lines} lines)")
+
+ids = sorted(records)
+if len(ids) > all_max:
+    ids = random.Random(20240601).sample(ids, min(sample, len(ids)))
+
+def fetch(rid):
+    p = subprocess.run([idx, "get", "-i", index, "--format", "json", rid], capture_output=True)
+    return rid, p.returncode, p.stdout, p.stderr
+
+bad = []
+with ThreadPoolExecutor(max_workers=3) as ex:
+    for rid, rc, out, err in ex.map(fetch, ids):
+        if rc != 0:
+            bad.append(f"{rid!r}: idx get exit {rc}: {err.decode(errors='replace').strip()}")
+            continue
+        try:
+            text = out.decode("utf-8")  # strict: stored text must be valid UTF-8
+            got = json.loads(text)
+        except ValueError as e:
+            bad.append(f"{rid!r}: idx get printed invalid JSON/UTF-8: {e}")
+            continue
+        if text.count("\n") != 1 or not text.endswith("}\n"):
+            bad.append(f"{rid!r}: output is not exactly one JSON line")
+        extra = set(got) - set(FIELDS)
+        if extra:
+            bad.append(f"{rid!r}: unexpected fields {sorted(extra)}")
+        exp = records[rid]
+        for k in FIELDS:
+            if k not in ("id", "body") and k in got and got[k] == "":
+                bad.append(f"{rid!r}: empty optional field {k} printed")
+            if got.get(k, "") != exp[k]:
+                g, e = got.get(k, ""), exp[k]
+                i = next((i for i in range(min(len(g), len(e))) if g[i] != e[i]), min(len(g), len(e)))
+                bad.append(f"{rid!r}: field {k} differs at char {i}: got {g[i:i+40]!r} "
+                           f"want {e[i:i+40]!r} (len {len(g)} vs {len(e)})")
+if bad:
+    print(f"{name}: {len(bad)} problems, first ones:", file=sys.stderr)
+    for b in bad[:15]:
+        print("  " + b, file=sys.stderr)
+    sys.exit(1)
+print(f"{name}: {len(records)} docs, {len(ids)} compared byte-exact")
+PY
+
+fail=0
+found=0
+for dir in "$CORPORA"/*/; do
+    name=$(basename "$dir")
+    docs=""
+    for cand in "$dir/docs.jsonl" "$dir/docs.jsonl.gz"; do
+        [ -f "$cand" ] && docs=$cand && break
+    done
+    [ -n "$docs" ] || continue
+    found=$((found + 1))
+    out="$T/$name.idx"
+    mem=()
+    [ "$name" = "enwiki-2015-sample" ] && mem=(--mem 32)
+    start=$(date +%s)
+    if ! "$IDX" build "${mem[@]}" --threads 2 -o "$out" "$docs" 2> "$T/$name.build.err"; then
+        echo "FAIL $name: idx build failed:"; cat "$T/$name.build.err"; fail=1; continue
+    fi
+    if grep -q "^idx: .*:[0-9]*: " "$T/$name.build.err"; then
+        echo "FAIL $name: the build warned about a validated corpus:"
+        grep "^idx: .*:[0-9]*: " "$T/$name.build.err" | head -5
+        fail=1
+    fi
+    if ! grep -q "^idx: built .*: [0-9]* docs, 0 skipped, 0 replaced, 0 invalid UTF-8" "$T/$name.build.err"; then
+        echo "FAIL $name: unexpected build summary:"; cat "$T/$name.build.err"; fail=1
+    fi
+    if [ ${#mem[@]} -gt 0 ] && ! grep -Eq "[1-9][0-9]* spilled runs" "$T/$name.build.err"; then
+        echo "FAIL $name: --mem 32 should have spilled runs:"; cat "$T/$name.build.err"; fail=1
+    fi
+    if ! "$IDX" check -i "$out" > "$T/$name.check" 2>&1; then
+        echo "FAIL $name: idx check failed:"; cat "$T/$name.check"; fail=1; continue
+    fi
+    if ! python3 "$T/compare.py" "$IDX" "$out" "$docs" "$SAMPLE" "$ALL_MAX" "$name"; then
+        echo "FAIL $name: stored documents differ from the JSONL"; fail=1
+    fi
+    ls -d "$out".tmp-* 2>/dev/null && { echo "FAIL $name: leftover temporary directory"; fail=1; }
+    echo "  ($name: $(( $(date +%s) - start )) s)"
+    rm -rf "$out"
+done
+
+if [ "$found" -eq 0 ]; then
+    echo "SKIP: no docs.jsonl[.gz] under $CORPORA"
+    exit 77
+fi
+[ "$fail" -eq 0 ] && echo "PASS: $found corpora" || echo "FAILED"
+exit "$fail"

@@ -1,0 +1,266 @@
+/* Phrase matching equals a brute-force scan: for phrases sampled from the
+ * corpus text (2 and 3 adjacent words, words a few positions apart, in order
+ * and reversed, with and without ~N, title-scoped or not), the documents the
+ * evaluator returns (exhaustive, k = every document) are exactly those whose
+ * analysed title or body token stream contains the phrase under the rule of
+ * docs/QUERY.md: the terms in order, each at least its phrase distance after
+ * the previous one, the matched span at most N positions longer than the
+ * phrase's own (N = 0: consecutive). A phrase never spans title and body.
+ * Exact phrases also have their frequency checked through ev_explain.
+ *
+ * The oracle analyses every stored title and body with ana_run and searches
+ * every combination of positions; it shares nothing with eval.c. */
+#include "eval_oracle.h"
+
+typedef struct phrase {
+    uint32_t t[3], n, slop;
+    uint32_t rel[3];
+    int title_only;
+    char text[256];
+} phrase;
+
+/* Does a match of terms k..n-1 exist after position prev (term k-1's), within
+ * limit? Counts every choice, so it is the definition, not an algorithm. */
+static int match_from(const eo_field *f, const phrase *p, uint32_t k, uint32_t prev,
+                      uint64_t limit)
+{
+    if (k == p->n)
+        return 1;
+    uint64_t lo = (uint64_t)prev + (p->rel[k] - p->rel[k - 1]);
+    for (uint32_t j = 0; j < f->n; j++) {
+        uint64_t q = f->t[j].pos;
+        if (q < lo || q > limit || f->t[j].term != p->t[k])
+            continue;
+        if (match_from(f, p, k + 1, f->t[j].pos, limit))
+            return 1;
+    }
+    return 0;
+}
+
+/* Occurrences: positions of the first term that start a match. */
+static uint32_t count_field(const eo_field *f, const phrase *p)
+{
+    uint32_t c = 0;
+    for (uint32_t j = 0; j < f->n; j++) {
+        if (f->t[j].term != p->t[0])
+            continue;
+        uint64_t limit = (uint64_t)f->t[j].pos + p->rel[p->n - 1] + p->slop;
+        c += (uint32_t)match_from(f, p, 1, f->t[j].pos, limit);
+    }
+    return c;
+}
+
+typedef struct stats {
+    uint32_t queries, matched_docs, empty, sloppy, freq_checked;
+} stats;
+
+static void check_phrase(idx_index *ix, eo_model *m, ana *a, phrase *p, stats *st)
+{
+    int rc;
+    qparse_tree *t = eo_parse(a, p->text, 0, &rc);
+    ck_assert_msg(rc == 0, "query [%s] rejected", p->text);
+    const qparse_node *r = t->root;
+    ck_assert_msg(r->kind == Q_PHRASE && r->nterms == p->n && r->slop == p->slop,
+                  "query [%s]: not parsed as the phrase meant", p->text);
+    for (uint32_t i = 0; i < p->n; i++)
+        ck_assert_uint_eq(r->terms[i].pos, p->rel[i]);
+    uint32_t N = m->n_docs;
+    ev_result res;
+    eo_search(ix, t, N, 0, 1, &res, p->text);
+    /* Brute force: every document containing the first term. */
+    uint8_t *want = calloc(N, 1);
+    uint32_t *pf = calloc(2 * (size_t)N, sizeof *pf);
+    uint32_t n_want = 0;
+    const eo_term *t0 = &m->ti[p->t[0]];
+    for (uint32_t i = 0; i < t0->df; i++) {
+        uint32_t d = t0->docs[i];
+        pf[2 * d] = count_field(&m->docs[d].f[EO_TITLE], p);
+        pf[2 * d + 1] = p->title_only ? 0 : count_field(&m->docs[d].f[EO_BODY], p);
+        want[d] = pf[2 * d] + pf[2 * d + 1] > 0;
+        n_want += want[d];
+    }
+    uint8_t *got = calloc(N, 1);
+    for (uint32_t i = 0; i < res.n_hits; i++) {
+        uint32_t d = res.hits[i].doc;
+        ck_assert_msg(!got[d], "query [%s]: doc %u returned twice", p->text, d);
+        got[d] = 1;
+        ck_assert_msg(want[d], "query [%s]: doc %u is a hit but does not contain the phrase",
+                      p->text, d);
+    }
+    for (uint32_t d = 0; d < N; d++)
+        ck_assert_msg(got[d] || !want[d], "query [%s]: doc %u contains the phrase but is missed",
+                      p->text, d);
+    ck_assert_msg(res.total == n_want && res.total_exact, "query [%s]: total %llu, want %u",
+                  p->text, (unsigned long long)res.total, n_want);
+    /* Phrase frequencies of exact phrases (ev_explain reports them). */
+    for (uint32_t i = 0; i < res.n_hits && i < 3 && p->slop == 0; i++) {
+        ev_options o = ev_options_default(ix);
+        ev_part *parts = NULL;
+        size_t np = 0;
+        idx_err err = {0};
+        uint32_t d = res.hits[i].doc;
+        ck_assert_int_eq(ev_explain(ix, t, &o, 0, d, &parts, &np, &err), 0);
+        ck_assert_uint_eq(np, 1);
+        ck_assert_msg(parts[0].tf_title == pf[2 * d] && parts[0].tf_body == pf[2 * d + 1],
+                      "query [%s] doc %u: phrase frequency %u/%u, want %u/%u", p->text, d,
+                      parts[0].tf_title, parts[0].tf_body, pf[2 * d], pf[2 * d + 1]);
+        st->freq_checked++;
+        free(parts);
+    }
+    st->queries++;
+    st->matched_docs += n_want;
+    st->empty += n_want == 0;
+    st->sloppy += p->slop > 0;
+    free(want);
+    free(pf);
+    free(got);
+    ev_result_free(&res);
+    qparse_free(t);
+}
+
+/* Writes p->text from the words of the chosen tokens. */
+static void phrase_text(eo_model *m, phrase *p, const uint32_t *words)
+{
+    size_t at = (size_t)snprintf(p->text, sizeof p->text, "%s\"", p->title_only ? "title:" : "");
+    for (uint32_t k = 0; k < p->n; k++)
+        at += (size_t)snprintf(p->text + at, sizeof p->text - at, "%s%s", k ? " " : "",
+                               m->words.s[words[k]]);
+    if (p->slop)
+        snprintf(p->text + at, sizeof p->text - at, "\"~%u", p->slop);
+    else
+        snprintf(p->text + at, sizeof p->text - at, "\"");
+}
+
+/* One random phrase; 0 if the draw found nothing usable. */
+static int gen_phrase(eo_model *m, eo_rng *r, phrase *p)
+{
+    memset(p, 0, sizeof *p);
+    uint32_t x = eo_below(r, 100), d, at, words[3];
+    int f = eo_below(r, 4) == 0 ? EO_TITLE : EO_BODY;
+    p->title_only = f == EO_TITLE && eo_below(r, 2);
+    if (x < 70) { /* adjacent words, sometimes with slack */
+        p->n = 2 + eo_below(r, 2);
+        if (!eo_pick_run(m, r, f, p->n, &d, &at))
+            return 0;
+        for (uint32_t k = 0; k < p->n; k++) {
+            const eo_tok *t = &m->docs[d].f[f].t[at + k];
+            p->t[k] = t->term;
+            p->rel[k] = k;
+            words[k] = t->word;
+        }
+        if (x >= 50)
+            p->slop = 1 + eo_below(r, 4);
+        /* A 3-word phrase with its last two words swapped: in order only. */
+        if (p->n == 3 && eo_below(r, 3) == 0) {
+            uint32_t tt = p->t[1], w = words[1];
+            p->t[1] = p->t[2], words[1] = words[2];
+            p->t[2] = tt, words[2] = w;
+        }
+    } else { /* two words 1..6 positions apart, in order or reversed */
+        uint32_t gap = 1 + eo_below(r, 6);
+        if (!eo_pick_run(m, r, f, 1, &d, &at))
+            return 0;
+        const eo_field *fl = &m->docs[d].f[f];
+        uint32_t j = at + gap;
+        if (j >= fl->n || fl->t[j].word == UINT32_MAX ||
+            eo_word_term(m, m->words.s[fl->t[j].word], "") != fl->t[j].term)
+            return 0;
+        int rev = eo_below(r, 3) == 0;
+        const eo_tok *a = &fl->t[rev ? j : at], *b = &fl->t[rev ? at : j];
+        p->n = 2;
+        p->t[0] = a->term, p->t[1] = b->term;
+        p->rel[0] = 0, p->rel[1] = 1;
+        words[0] = a->word, words[1] = b->word;
+        p->slop = eo_below(r, 7);
+    }
+    phrase_text(m, p, words);
+    return 1;
+}
+
+static void run_corpus(idx_index *ix, const char *name, uint32_t n_queries, uint64_t seed)
+{
+    eo_model m;
+    eo_model_build(&m, ix);
+    ana *a = NULL;
+    idx_err err = {0};
+    ck_assert_int_eq(ana_new(&ix->meta.ana, &a, &err), 0);
+    eo_rng r = {seed};
+    stats st = {0};
+    uint32_t misses = 0;
+    while (st.queries < n_queries) {
+        phrase p;
+        if (!gen_phrase(&m, &r, &p)) {
+            ck_assert_uint_lt(++misses, 20 * n_queries);
+            continue;
+        }
+        check_phrase(ix, &m, a, &p, &st);
+    }
+    ck_assert_uint_gt(st.sloppy, n_queries / 5);
+    ck_assert_uint_gt(st.empty, 0);
+    ck_assert_uint_lt(st.empty, n_queries / 2);
+    printf("%s: %u phrases (%u with ~N, %u matching nothing), %u matching documents, "
+           "%u frequencies checked\n",
+           name, st.queries, st.sloppy, st.empty, st.matched_docs, st.freq_checked);
+    ana_free(a);
+    eo_model_free(&m);
+}
+
+static char tmp[512];
+
+static void corpus_test(const char *name, uint32_t n, uint64_t seed)
+{
+    char path[600];
+    if (!eo_corpus(name, path, sizeof path)) {
+        printf("SKIP: corpus %s not found\n", name);
+        return;
+    }
+    const char *in[1] = {path};
+    idx_index *ix = eo_build(tmp, name, in, 1);
+    run_corpus(ix, name, n, seed);
+    index_close(ix);
+}
+
+START_TEST(phrase_cranfield)
+{
+    corpus_test("cranfield", EO_SANITIZED ? 500 : 1500, 0x8EBC6AF09C88C6E3ULL);
+}
+END_TEST
+
+START_TEST(phrase_cacm)
+{
+    corpus_test("cacm", EO_SANITIZED ? 500 : 1500, 0x589965CC75374CC3ULL);
+}
+END_TEST
+
+START_TEST(phrase_bbc)
+{
+    corpus_test("bbc", EO_SANITIZED ? 300 : 1000, 0x1D8E4E27C47D124FULL);
+}
+END_TEST
+
+static void setup(void)
+{
+    eo_tmpdir(tmp, sizeof tmp, "eval-phrase");
+}
+
+static void teardown(void)
+{
+    eo_rmrf(tmp);
+}
+
+int main(void)
+{
+    Suite *s = suite_create("eval_phrase");
+    TCase *tc = tcase_create("phrase_brute_force");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, phrase_cranfield);
+    tcase_add_test(tc, phrase_cacm);
+    tcase_add_test(tc, phrase_bbc);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,336 @@
+/* Pruning never changes the answer: for thousands of random queries over real
+ * corpora (cranfield, cacm, a subset of enwiki-2015-sample), the top k of the
+ * pruned evaluator (MaxScore, block-max, leapfrog) equals exhaustive
+ * evaluation exactly: the same (segment, docid) in the same order, scores
+ * bit-for-bit equal, and equal totals whenever the pruned run claims its
+ * total is exact.
+ *
+ * Queries are made of words drawn from the documents' own text across the
+ * document-frequency range (rare, medium, frequent), phrases of adjacent
+ * words, title:, author: and date: clauses, prefixes, +/- modifiers and
+ * AND/OR/NOT with parentheses; k is 1, 10 or 100. Fixed seeds: a failure
+ * prints the query and reproduces. */
+#include <stdarg.h>
+
+#include "eval_oracle.h"
+
+typedef struct sbuf {
+    char s[4096];
+    size_t n;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_add(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (b->n < sizeof b->s) {
+        int r = vsnprintf(b->s + b->n, sizeof b->s - b->n, fmt, ap);
+        if (r > 0)
+            b->n += (size_t)r;
+        if (b->n >= sizeof b->s)
+            b->n = sizeof b->s - 1;
+    }
+    va_end(ap);
+}
+
+typedef struct gen {
+    eo_model *m;
+    eo_vocab v;
+    eo_rng r;
+    int has_author, has_date;
+    uint32_t date_lo, date_hi; /* years */
+} gen;
+
+static const char *word_of(gen *g)
+{
+    return eo_term_word(g->m, eo_draw_term(g->m, &g->v, &g->r));
+}
+
+static void gen_phrase(gen *g, sbuf *b)
+{
+    uint32_t n = 2 + eo_below(&g->r, 2), d, at;
+    int f = eo_below(&g->r, 4) == 0 ? EO_TITLE : EO_BODY;
+    if (!eo_pick_run(g->m, &g->r, f, n, &d, &at) &&
+        !eo_pick_run(g->m, &g->r, f = EO_BODY, n = 2, &d, &at)) {
+        sb_add(b, "%s", word_of(g));
+        return;
+    }
+    if (f == EO_TITLE && eo_below(&g->r, 2))
+        sb_add(b, "title:");
+    sb_add(b, "\"");
+    for (uint32_t k = 0; k < n; k++)
+        sb_add(b, "%s%s", k ? " " : "",
+               g->m->words.s[g->m->docs[d].f[f].t[at + k].word]);
+    sb_add(b, "\"");
+    if (eo_below(&g->r, 4) == 0)
+        sb_add(b, "~%u", 1 + eo_below(&g->r, 4));
+}
+
+static void gen_leaf(gen *g, sbuf *b)
+{
+    uint32_t x = eo_below(&g->r, 100);
+    if (x < 60) {
+        sb_add(b, "%s", word_of(g));
+    } else if (x < 70) {
+        uint32_t d, at;
+        if (eo_pick_run(g->m, &g->r, EO_TITLE, 1, &d, &at))
+            sb_add(b, "title:%s", g->m->words.s[g->m->docs[d].f[EO_TITLE].t[at].word]);
+        else
+            sb_add(b, "title:%s", word_of(g));
+    } else if (x < 82) {
+        gen_phrase(g, b);
+    } else if (x < 92) {
+        const char *w = word_of(g);
+        size_t n = strlen(w), cut = 2 + eo_below(&g->r, 4);
+        sb_add(b, "%.*s*", (int)(cut < n ? cut : n), w);
+    } else if (x < 97 && g->has_author) {
+        uint32_t d, at;
+        if (eo_pick_run(g->m, &g->r, EO_AUTHOR, 1, &d, &at))
+            sb_add(b, "author:%s", g->m->words.s[g->m->docs[d].f[EO_AUTHOR].t[at].word]);
+        else
+            sb_add(b, "%s", word_of(g));
+    } else if (g->has_date) {
+        uint32_t span = g->date_hi - g->date_lo + 1, y = g->date_lo + eo_below(&g->r, span);
+        uint32_t form = eo_below(&g->r, 3);
+        if (form == 0)
+            sb_add(b, "date:%u..%u-%02u", y, y + eo_below(&g->r, 4), 1 + eo_below(&g->r, 12));
+        else if (form == 1)
+            sb_add(b, "date:%u..", y);
+        else
+            sb_add(b, "date:..%u", y);
+    } else {
+        sb_add(b, "%s", word_of(g));
+    }
+}
+
+static void gen_expr(gen *g, sbuf *b, int depth)
+{
+    uint32_t x = eo_below(&g->r, 10);
+    if (depth >= 3 || x < 4) {
+        gen_leaf(g, b);
+        return;
+    }
+    sb_add(b, "(");
+    gen_expr(g, b, depth + 1);
+    static const char *const ops[5] = {" AND ", " OR ", " ", " AND NOT ", " NOT "};
+    uint32_t nops = 1 + eo_below(&g->r, 2);
+    for (uint32_t i = 0; i < nops; i++) {
+        sb_add(b, "%s", ops[eo_below(&g->r, 5)]);
+        gen_expr(g, b, depth + 1);
+    }
+    sb_add(b, ")");
+}
+
+/* A random query; *all says whether to parse with --all. */
+static void gen_query(gen *g, sbuf *b, int *all)
+{
+    b->n = 0;
+    b->s[0] = 0;
+    *all = 0;
+    uint32_t kind = eo_below(&g->r, 100), n = 1 + eo_below(&g->r, 5);
+    if (kind < 35) { /* ranked OR */
+        for (uint32_t i = 0; i < n; i++) {
+            sb_add(b, "%s", i ? " " : "");
+            gen_leaf(g, b);
+        }
+    } else if (kind < 60) { /* +required -excluded optional */
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t mod = eo_below(&g->r, 3);
+            sb_add(b, "%s%s", i ? " " : "", mod == 0 ? "+" : mod == 1 ? "-" : "");
+            gen_leaf(g, b);
+        }
+    } else if (kind < 85) { /* AND / OR / NOT with parentheses */
+        gen_expr(g, b, 0);
+        if (eo_below(&g->r, 2)) {
+            sb_add(b, " ");
+            gen_leaf(g, b);
+        }
+    } else { /* --all */
+        *all = 1;
+        for (uint32_t i = 0; i < n; i++) {
+            sb_add(b, "%s", i ? " " : "");
+            gen_leaf(g, b);
+        }
+    }
+}
+
+static void same_hits(const char *q, uint32_t k, const ev_result *p, const ev_hit *exp,
+                      uint32_t n_exp)
+{
+    ck_assert_msg(p->n_hits == n_exp, "query [%s] k=%u: pruned %u hits, exhaustive %u", q, k,
+                  p->n_hits, n_exp);
+    for (uint32_t i = 0; i < n_exp; i++) {
+        const ev_hit *a = &p->hits[i], *e = &exp[i];
+        ck_assert_msg(a->seg == e->seg && a->doc == e->doc && a->score == e->score,
+                      "query [%s] k=%u rank %u: pruned (%u,%u) %.17g, exhaustive (%u,%u) %.17g",
+                      q, k, i + 1, a->seg, a->doc, a->score, e->seg, e->doc, e->score);
+    }
+}
+
+typedef struct stats {
+    uint32_t queries, rejected, with_hits, pruned_inexact;
+} stats;
+
+static void check_query(idx_index *ix, ana *a, const char *q, int all, gen *g, stats *st)
+{
+    int rc;
+    qparse_tree *t = eo_parse(a, q, all, &rc);
+    if (getenv("EO_VERBOSE"))
+        printf("%s%s -> %d\n", all ? "--all " : "", q, rc);
+    if (rc) {
+        st->rejected++;
+        return;
+    }
+    st->queries++;
+    ev_result ex;
+    eo_search(ix, t, 100, 0, 1, &ex, q);
+    ck_assert_msg(ex.total_exact, "query [%s]: exhaustive total not exact", q);
+    ck_assert_uint_ge(ex.total, ex.n_hits);
+    ck_assert_uint_eq(ex.n_hits, ex.total < 100 ? ex.total : 100);
+    st->with_hits += ex.n_hits > 0;
+    /* The exhaustive order itself: by score, then (seg, doc). */
+    for (uint32_t i = 1; i < ex.n_hits; i++) {
+        const ev_hit *x = &ex.hits[i - 1], *y = &ex.hits[i];
+        ck_assert_msg(x->score > y->score ||
+                          (x->score == y->score &&
+                           (x->seg < y->seg || (x->seg == y->seg && x->doc < y->doc))),
+                      "query [%s]: exhaustive ranks %u/%u out of order", q, i, i + 1);
+    }
+    static const uint32_t ks[3] = {1, 10, 100};
+    for (int i = 0; i < 3; i++) {
+        uint32_t k = ks[i];
+        ev_result pr;
+        eo_search(ix, t, k, 0, 0, &pr, q);
+        same_hits(q, k, &pr, ex.hits, ex.n_hits < k ? ex.n_hits : k);
+        if (pr.total_exact)
+            ck_assert_msg(pr.total == ex.total, "query [%s] k=%u: exact total %llu, expected %llu",
+                          q, k, (unsigned long long)pr.total, (unsigned long long)ex.total);
+        else {
+            ck_assert_msg(pr.total <= ex.total, "query [%s] k=%u: total %llu above %llu", q, k,
+                          (unsigned long long)pr.total, (unsigned long long)ex.total);
+            st->pruned_inexact++;
+        }
+        ev_result_free(&pr);
+    }
+    /* Paging: offset o, k 10 is ranks o+1..o+10 of the full order. */
+    if (eo_below(&g->r, 8) == 0 && ex.n_hits > 5) {
+        uint32_t off = 1 + eo_below(&g->r, 60);
+        ev_result pr;
+        eo_search(ix, t, 10, off, 0, &pr, q);
+        uint32_t n = ex.n_hits > off ? ex.n_hits - off : 0;
+        same_hits(q, 10 + off, &pr, ex.hits + (off < ex.n_hits ? off : ex.n_hits),
+                  n < 10 ? n : 10);
+        ev_result_free(&pr);
+    }
+    ev_result_free(&ex);
+    qparse_free(t);
+}
+
+static void run_corpus(idx_index *ix, const char *name, uint32_t n_queries, uint64_t seed)
+{
+    eo_model m;
+    eo_model_build(&m, ix);
+    gen g = {0};
+    g.m = &m;
+    g.r.s = seed;
+    eo_vocab_build(&m, &g.v);
+    ck_assert_uint_gt(g.v.n, 100);
+    g.date_lo = 9999;
+    for (uint32_t d = 0; d < m.n_docs; d++) {
+        g.has_author |= m.docs[d].f[EO_AUTHOR].n > 0;
+        uint32_t y = m.docs[d].date / 10000;
+        if (y) {
+            g.has_date = 1;
+            if (y < g.date_lo)
+                g.date_lo = y;
+            if (y > g.date_hi)
+                g.date_hi = y;
+        }
+    }
+    ana *a = NULL;
+    idx_err err = {0};
+    ck_assert_int_eq(ana_new(&ix->meta.ana, &a, &err), 0);
+    stats st = {0};
+    sbuf b;
+    while (st.queries < n_queries) {
+        int all;
+        gen_query(&g, &b, &all);
+        check_query(ix, a, b.s, all, &g, &st);
+        ck_assert_msg(st.rejected < n_queries, "too many rejected queries, last [%s]", b.s);
+    }
+    /* The generator must actually exercise something. */
+    ck_assert_uint_gt(st.with_hits, n_queries / 2);
+    printf("%s: %u docs, %u queries (%u rejected by the parser), %u with hits, %u pruned "
+           "runs with an inexact total\n",
+           name, m.n_docs, st.queries, st.rejected, st.with_hits, st.pruned_inexact);
+    ana_free(a);
+    free(g.v.t);
+    eo_model_free(&m);
+}
+
+static char tmp[512];
+
+static uint32_t n_queries(void)
+{
+    return EO_SANITIZED ? 600 : 2000;
+}
+
+START_TEST(prune_small_corpora)
+{
+    static const char *const names[2] = {"cranfield", "cacm"};
+    char path[600];
+    for (int i = 0; i < 2; i++) {
+        if (!eo_corpus(names[i], path, sizeof path)) {
+            printf("SKIP: corpus %s not found\n", names[i]);
+            continue;
+        }
+        const char *in[1] = {path};
+        idx_index *ix = eo_build(tmp, names[i], in, 1);
+        run_corpus(ix, names[i], n_queries(), 0x9E3779B97F4A7C15ULL + (uint64_t)i);
+        index_close(ix);
+    }
+}
+END_TEST
+
+START_TEST(prune_enwiki_subset)
+{
+    char path[600], sub[600];
+    if (!eo_corpus("enwiki-2015-sample", path, sizeof path)) {
+        printf("SKIP: corpus enwiki-2015-sample not found\n");
+        return;
+    }
+    snprintf(sub, sizeof sub, "%s/enwiki.jsonl", tmp);
+    eo_head_lines(path, sub, EO_SANITIZED ? 500 : 1500);
+    const char *in[1] = {sub};
+    idx_index *ix = eo_build(tmp, "enwiki", in, 1);
+    run_corpus(ix, "enwiki subset", EO_SANITIZED ? 400 : 1500, 0xD1B54A32D192ED03ULL);
+    index_close(ix);
+}
+END_TEST
+
+static void setup(void)
+{
+    eo_tmpdir(tmp, sizeof tmp, "eval-prune");
+}
+
+static void teardown(void)
+{
+    eo_rmrf(tmp);
+}
+
+int main(void)
+{
+    Suite *s = suite_create("eval_prune");
+    TCase *tc = tcase_create("prune_equals_exhaustive");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, prune_small_corpora);
+    tcase_add_test(tc, prune_enwiki_subset);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,360 @@
+/* Unit tests for snippet: real analyzer (english Snowball, accent folding,
+ * CJK bigrams) and real parsed queries. Every result also goes through
+ * check_invariants: valid UTF-8, no raw whitespace runs, spans sorted,
+ * non-overlapping, inside the text and on character boundaries. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "searcher/snippet.h"
+
+static ana *A;
+static snip *S;
+
+static void setup(void)
+{
+    ana_config c = ana_config_default();
+    idx_err e = {0};
+    ck_assert_int_eq(ana_new(&c, &A, &e), 0);
+    ck_assert_int_eq(snip_new(A, NULL, &S, &e), 0);
+}
+
+static void teardown(void)
+{
+    snip_free(S);
+    ana_free(A);
+    S = NULL;
+    A = NULL;
+}
+
+/* Structural UTF-8 check: lead bytes followed by the right number of
+ * continuation bytes (the snippet copies stored text, it never re-encodes). */
+static int utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        size_t need;
+        if (p[i] < 0x80)
+            need = 0;
+        else if (p[i] >= 0xC2 && p[i] <= 0xDF)
+            need = 1;
+        else if (p[i] >= 0xE0 && p[i] <= 0xEF)
+            need = 2;
+        else if (p[i] >= 0xF0 && p[i] <= 0xF4)
+            need = 3;
+        else
+            return 0;
+        for (size_t k = 1; k <= need; k++)
+            if (i + k >= n || (p[i + k] & 0xC0) != 0x80) return 0;
+        i += need + 1;
+    }
+    return 1;
+}
+
+static void check_text(const snip_text *t)
+{
+    ck_assert_ptr_nonnull(t->text);
+    ck_assert_uint_eq(strlen(t->text), t->len);
+    ck_assert_int_eq(utf8_valid(t->text, t->len), 1);
+    for (size_t i = 0; i < t->len; i++) {
+        unsigned char c = (unsigned char)t->text[i];
+        ck_assert_msg(c >= 0x20 && c != 0x7f, "control byte left in snippet");
+        ck_assert_msg(!(c == ' ' && (i == 0 || i + 1 == t->len || t->text[i + 1] == ' ')),
+                      "untrimmed or doubled space at %zu in '%s'", i, t->text);
+    }
+    for (size_t k = 0; k < t->n_spans; k++) {
+        ck_assert_uint_lt(t->spans[k].start, t->spans[k].end);
+        ck_assert_uint_le(t->spans[k].end, t->len);
+        if (k) ck_assert_uint_gt(t->spans[k].start, t->spans[k - 1].end);
+        ck_assert_int_ne((unsigned char)t->text[t->spans[k].start] & 0xC0, 0x80);
+        if (t->spans[k].end < t->len)
+            ck_assert_int_ne((unsigned char)t->text[t->spans[k].end] & 0xC0, 0x80);
+    }
+}
+
+/* Parses query, snippets (title, body), checks invariants. */
+static snip_result run(const char *query, const char *title, const char *body)
+{
+    idx_err e = {0};
+    qparse_tree *q = NULL;
+    ck_assert_msg(qparse_parse(A, query, strlen(query), NULL, &q, &e) == 0, "%s", e.msg);
+    snip_result r;
+    ck_assert_msg(snip_doc(S, q, title, title ? strlen(title) : 0, body, body ? strlen(body) : 0,
+                           &r, &e) == 0,
+                  "%s", e.msg);
+    qparse_free(q);
+    check_text(&r.title);
+    check_text(&r.body);
+    return r;
+}
+
+/* The highlighted text of span k, in a static buffer. */
+static const char *span_str(const snip_text *t, size_t k)
+{
+    static char out[4][256];
+    static int slot;
+    char *o = out[slot++ & 3];
+    ck_assert_uint_lt(k, t->n_spans);
+    size_t n = t->spans[k].end - t->spans[k].start;
+    ck_assert_uint_lt(n, 256);
+    memcpy(o, t->text + t->spans[k].start, n);
+    o[n] = '\0';
+    return o;
+}
+
+START_TEST(phrase_one_span)
+{
+    snip_result r =
+        run("\"new york\"", NULL, "I moved to New York last year. New things happen in york too.");
+    ck_assert_str_eq(r.body.text, "I moved to New York last year. New things happen in york too.");
+    ck_assert_uint_eq(r.body.n_spans, 1);
+    ck_assert_str_eq(span_str(&r.body, 0), "New York");
+    ck_assert_uint_eq(r.body.spans[0].start, 11);
+    ck_assert_int_eq(r.body.cut_before, 0);
+    ck_assert_int_eq(r.body.cut_after, 0);
+    snip_result_free(&r);
+
+    /* across a line break and a no-break space: collapsed to one space,
+     * and the span still covers both words */
+    r = run("\"new york\"", NULL, "to New\n\t\xC2\xA0 York!");
+    ck_assert_str_eq(r.body.text, "to New York!");
+    ck_assert_uint_eq(r.body.n_spans, 1);
+    ck_assert_str_eq(span_str(&r.body, 0), "New York");
+    snip_result_free(&r);
+
+    /* proximity: "solar wind"~2 matches with one word between, as one span */
+    r = run("\"solar wind\"~2", NULL, "the solar hot wind blows; wind alone");
+    ck_assert_uint_eq(r.body.n_spans, 1);
+    ck_assert_str_eq(span_str(&r.body, 0), "solar hot wind");
+    snip_result_free(&r);
+}
+END_TEST
+
+START_TEST(terms_and_stems)
+{
+    snip_result r =
+        run("running dogs", "Dogs", "The dog was running; a runner ran with other dogs.");
+    ck_assert_uint_eq(r.body.n_spans, 3);
+    ck_assert_str_eq(span_str(&r.body, 0), "dog");
+    ck_assert_str_eq(span_str(&r.body, 1), "running");
+    ck_assert_str_eq(span_str(&r.body, 2), "dogs");
+    ck_assert_uint_eq(r.title.n_spans, 1);
+    ck_assert_str_eq(span_str(&r.title, 0), "Dogs");
+    snip_result_free(&r);
+
+    /* excluded words are not highlighted */
+    r = run("cat -dog", NULL, "cat and dog");
+    ck_assert_uint_eq(r.body.n_spans, 1);
+    ck_assert_str_eq(span_str(&r.body, 0), "cat");
+    snip_result_free(&r);
+}
+END_TEST
+
+START_TEST(prefix_highlight)
+{
+    snip_result r = run("econom*", NULL, "The Economy and economics of econ, said ECONOMISTS.");
+    ck_assert_uint_eq(r.body.n_spans, 3);
+    ck_assert_str_eq(span_str(&r.body, 0), "Economy");
+    ck_assert_str_eq(span_str(&r.body, 1), "economics");
+    ck_assert_str_eq(span_str(&r.body, 2), "ECONOMISTS");
+    snip_result_free(&r);
+}
+END_TEST
+
+START_TEST(title_scope)
+{
+    snip_result r = run("title:wing flap", "Wing design", "the wing has a flap");
+    ck_assert_uint_eq(r.title.n_spans, 1);
+    ck_assert_str_eq(span_str(&r.title, 0), "Wing");
+    ck_assert_uint_eq(r.body.n_spans, 1);
+    ck_assert_str_eq(span_str(&r.body, 0), "flap");
+    snip_result_free(&r);
+
+    /* author: leaves never highlight in title or body */
+    r = run("author:smith", "Smith", "smith wrote this");
+    ck_assert_uint_eq(r.title.n_spans, 0);
+    ck_assert_uint_eq(r.body.n_spans, 0);
+    snip_result_free(&r);
+
+    /* a phrase never joins the end of the title with the start of the body */
+    r = run("\"design the\"", "Wing design", "the wing");
+    ck_assert_uint_eq(r.title.n_spans, 0);
+    ck_assert_uint_eq(r.body.n_spans, 0);
+    snip_result_free(&r);
+}
+END_TEST
+
+START_TEST(utf8_accents_cjk)
+{
+    snip_result r = run("resume", NULL, "Mon résumé, ton RÉSUMÉ.");
+    ck_assert_uint_eq(r.body.n_spans, 2);
+    ck_assert_str_eq(span_str(&r.body, 0), "résumé");
+    ck_assert_str_eq(span_str(&r.body, 1), "RÉSUMÉ");
+    snip_result_free(&r);
+
+    /* CJK: overlapping bigrams merge into one span; a window of 200
+     * characters of 3-byte text is cut on character boundaries */
+    char body[8192];
+    size_t n = 0;
+    for (int i = 0; i < 400; i++)
+        n += (size_t)snprintf(body + n, sizeof body - n, "%s", i % 3 ? "山" : "川");
+    n += (size_t)snprintf(body + n, sizeof body - n, "我住在東京都");
+    for (int i = 0; i < 400; i++)
+        n += (size_t)snprintf(body + n, sizeof body - n, "%s", "海");
+    r = run("東京", NULL, body);
+    ck_assert_uint_eq(r.body.n_spans, 1);
+    ck_assert_str_eq(span_str(&r.body, 0), "東京");
+    ck_assert_int_eq(r.body.cut_before, 1);
+    ck_assert_int_eq(r.body.cut_after, 1);
+    ck_assert_uint_eq(r.body.len % 3, 0);
+    ck_assert_uint_eq(r.body.len / 3, SNIP_WINDOW_DEFAULT); /* exactly 200 characters */
+    snip_result_free(&r);
+
+    /* accented words around the cut: never half a character */
+    n = 0;
+    for (int i = 0; i < 100; i++)
+        n += (size_t)snprintf(body + n, sizeof body - n, "éàü ");
+    n += (size_t)snprintf(body + n, sizeof body - n, "needle ");
+    for (int i = 0; i < 100; i++)
+        n += (size_t)snprintf(body + n, sizeof body - n, "çéö ");
+    r = run("needle", NULL, body);
+    ck_assert_uint_eq(r.body.n_spans, 1);
+    ck_assert_str_eq(span_str(&r.body, 0), "needle");
+    /* cut at word boundaries: whole 3-letter words at both ends */
+    ck_assert_msg(!strncmp(r.body.text, "éàü ", strlen("éàü ")), "%s", r.body.text);
+    ck_assert_msg(r.body.len >= 6 && !strcmp(r.body.text + r.body.len - 6, "çéö"), "%s",
+                  r.body.text);
+    snip_result_free(&r);
+}
+END_TEST
+
+START_TEST(no_match_fallback)
+{
+    char body[2000] = "";
+    for (int i = 0; i < 60; i++)
+        strcat(body, i ? " lorem ipsum" : "Lorem ipsum");
+    snip_result r = run("zebra", "A title", body);
+    ck_assert_uint_eq(r.body.n_spans, 0);
+    ck_assert_int_eq(r.body.cut_before, 0);
+    ck_assert_int_eq(r.body.cut_after, 1);
+    ck_assert_msg(!strncmp(r.body.text, "Lorem ipsum lorem", 17), "%s", r.body.text);
+    /* ends on a whole word, at most the window long */
+    ck_assert_uint_le(r.body.len, SNIP_WINDOW_DEFAULT);
+    ck_assert_uint_ge(r.body.len, SNIP_WINDOW_DEFAULT - 12);
+    const char *last = strrchr(r.body.text, ' ');
+    ck_assert(!strcmp(last, " lorem") || !strcmp(last, " ipsum"));
+    ck_assert_str_eq(r.title.text, "A title");
+    snip_result_free(&r);
+
+    /* empty body and title, and a query with nothing searchable */
+    r = run("zebra", NULL, NULL);
+    ck_assert_str_eq(r.body.text, "");
+    ck_assert_str_eq(r.title.text, "");
+    ck_assert_int_eq(r.body.cut_after, 0);
+    snip_result_free(&r);
+    r = run("...", NULL, "  \n leading space");
+    ck_assert_str_eq(r.body.text, "leading space");
+    ck_assert_int_eq(r.body.cut_before, 0);
+    snip_result_free(&r);
+}
+END_TEST
+
+START_TEST(very_long_text)
+{
+    size_t n = 2u << 20;
+    char *body = malloc(n + 64);
+    for (size_t i = 0; i < n; i += 8)
+        memcpy(body + i, "filler  ", 8);
+    strcpy(body + n, "target word at the very end.");
+    snip_result r = run("target", NULL, body);
+    ck_assert_uint_eq(r.body.n_spans, 1);
+    ck_assert_str_eq(span_str(&r.body, 0), "target");
+    ck_assert_int_eq(r.body.cut_before, 1);
+    ck_assert_int_eq(r.body.cut_after, 0);
+    ck_assert_uint_le(r.body.len, SNIP_WINDOW_DEFAULT);
+    ck_assert_msg(strstr(r.body.text, "filler target word at the very end.") != NULL, "%s",
+                  r.body.text);
+    ck_assert_msg(!strncmp(r.body.text, "filler", 6), "%s", r.body.text);
+    snip_result_free(&r);
+    free(body);
+}
+END_TEST
+
+START_TEST(dense_window)
+{
+    /* One "alpha" early; later a region with all three words: that one wins. */
+    char body[4096] = "alpha opens the text.";
+    for (int i = 0; i < 40; i++)
+        strcat(body, " nothing here");
+    strcat(body, " then alpha beta and gamma appear together.");
+    for (int i = 0; i < 40; i++)
+        strcat(body, " more words");
+    snip_result r = run("alpha beta gamma", NULL, body);
+    ck_assert_uint_eq(r.body.n_spans, 3);
+    ck_assert_str_eq(span_str(&r.body, 0), "alpha");
+    ck_assert_str_eq(span_str(&r.body, 1), "beta");
+    ck_assert_str_eq(span_str(&r.body, 2), "gamma");
+    ck_assert_int_eq(r.body.cut_before, 1);
+    ck_assert_int_eq(r.body.cut_after, 1);
+    ck_assert_msg(strstr(r.body.text, "then alpha beta and gamma appear") != NULL, "%s",
+                  r.body.text);
+    snip_result_free(&r);
+
+    /* equal distinct words: more occurrences win */
+    char b2[4096] = "beta once.";
+    for (int i = 0; i < 40; i++)
+        strcat(b2, " nothing here");
+    strcat(b2, " beta beta beta here.");
+    r = run("beta", NULL, b2);
+    ck_assert_uint_eq(r.body.n_spans, 3);
+    ck_assert_int_eq(r.body.cut_before, 1);
+    snip_result_free(&r);
+
+    /* the phrase counts as one unit and wins over scattered words */
+    char b3[4096] = "york is old. new is new.";
+    for (int i = 0; i < 40; i++)
+        strcat(b3, " nothing here");
+    strcat(b3, " in new york city");
+    r = run("\"new york\" city", NULL, b3);
+    ck_assert_uint_eq(r.body.n_spans, 2);
+    ck_assert_str_eq(span_str(&r.body, 0), "new york");
+    ck_assert_str_eq(span_str(&r.body, 1), "city");
+    snip_result_free(&r);
+}
+END_TEST
+
+START_TEST(reuse_many)
+{
+    /* one snip across queries and documents: results stay independent */
+    for (int i = 0; i < 200; i++) {
+        snip_result r =
+            run(i % 2 ? "alpha" : "\"beta gamma\" delt*", "alpha beta", "alpha beta gamma delta");
+        ck_assert_uint_eq(r.body.n_spans, i % 2 ? 1 : 2);
+        ck_assert_str_eq(span_str(&r.body, 0), i % 2 ? "alpha" : "beta gamma");
+        snip_result_free(&r);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("snippet");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, phrase_one_span);
+    tcase_add_test(tc, terms_and_stems);
+    tcase_add_test(tc, prefix_highlight);
+    tcase_add_test(tc, title_scope);
+    tcase_add_test(tc, utf8_accents_cjk);
+    tcase_add_test(tc, no_match_fallback);
+    tcase_add_test(tc, very_long_text);
+    tcase_add_test(tc, dense_window);
+    tcase_add_test(tc, reuse_many);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
