@@ -25,6 +25,15 @@ static int usage_error(const char *cmd, const char *msg)
     return 2;
 }
 
+/* getopt's own messages (opterr is off) would not follow `idx: CMD: ...`. */
+static int bad_option(const char *cmd, int argc, char **argv)
+{
+    char msg[300];
+    const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+    snprintf(msg, sizeof msg, "unknown option or missing value: '%.200s'", arg);
+    return usage_error(cmd, msg);
+}
+
 /* Parses a non-negative integer flag; -1 if it is not one. */
 static long long parse_count(const char *s)
 {
@@ -38,7 +47,11 @@ static long long parse_count(const char *s)
 static void build_warn(void *ctx, const char *file, uint64_t line, const char *why)
 {
     (void)ctx;
-    fprintf(stderr, "idx: %s:%" PRIu64 ": %s\n", file, line, why);
+    /* Line 0: the warning is about the whole file (empty, unreadable, binary). */
+    if (line)
+        fprintf(stderr, "idx: %s:%" PRIu64 ": %s\n", file, line, why);
+    else
+        fprintf(stderr, "idx: %s: %s\n", file, why);
 }
 
 static void build_progress_tty(void *ctx, const build_progress *p)
@@ -140,7 +153,7 @@ static int cmd_build(int argc, char **argv)
             fputs(build_help, stdout);
             return 0;
         default:
-            return 2;
+            return bad_option("build", argc, argv);
         }
     }
     if (!o.out)
@@ -164,6 +177,9 @@ static int cmd_build(int argc, char **argv)
                 "idx: built %s: %" PRIu64 " docs, %" PRIu64 " skipped, %" PRIu64
                 " replaced, %" PRIu64 " invalid UTF-8 sequences\n",
                 o.out, s.docs, s.skipped, s.replaced, s.invalid_utf8);
+        if (s.redirects || s.files_skipped)
+            fprintf(stderr, "idx: %" PRIu64 " redirects/non-article pages, %" PRIu64
+                    " files skipped\n", s.redirects, s.files_skipped);
         fprintf(stderr,
                 "idx: %" PRIu64 " terms, %" PRIu64 " postings, %" PRIu64
                 " positions, %u spilled runs\n",
@@ -197,7 +213,7 @@ static int parse_index_flag(const char *cmd, const char *help, int argc, char **
             fputs(help, stdout);
             return 0;
         } else {
-            return 2;
+            return bad_option(cmd, argc, argv);
         }
     }
     if (!*index)
@@ -245,7 +261,7 @@ static int cmd_get(int argc, char **argv)
         else if (c == 'h')
             return fputs(get_help, stdout), 0;
         else
-            return 2;
+            return bad_option("get", argc, argv);
     }
     if (!index)
         return usage_error("get", "missing -i INDEX");
@@ -378,6 +394,7 @@ int main(int argc, char **argv)
         int (*fn)(int, char **);
     } cmds[] = {{"build", cmd_build}, {"query", cli_query}, {"get", cmd_get},
                 {"stats", cmd_stats}, {"check", cmd_check}};
+    opterr = 0; /* bad_option() reports in idx's format */
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(main_help, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

@@ -950,6 +950,9 @@ int build_run(const build_opts *opts, build_summary *sum, idx_err *err)
     if (sh.rd) {
         const reader_stats *rs = reader_get_stats(sh.rd);
         sum->skipped = rs->skipped;
+        sum->redirects = rs->redirects + rs->other_ns;
+        sum->files_skipped = rs->files_skipped;
+        c.invalid_utf8 += rs->utf8_replaced;
         sum->bytes_raw = rs->bytes_raw;
         sum->bytes_in = rs->bytes_in;
         /* The reader replaces invalid sequences before analysis, so the

@@ -47,7 +47,9 @@ typedef struct build_opts {
 } build_opts;
 
 typedef struct build_summary {
-    uint64_t docs, skipped, replaced, invalid_utf8, redirects;
+    uint64_t docs, skipped, replaced, invalid_utf8;
+    uint64_t redirects;     /* wiki redirects and non-article pages, not indexed */
+    uint64_t files_skipped; /* unreadable or binary files inside walked directories */
     uint64_t terms, postings, positions;
     uint64_t bytes_raw, bytes_in;
     uint64_t component_bytes[5]; /* per segment file, in seg_file_ext order */

@@ -14,9 +14,10 @@
 #include "common/buf.h"
 #include "common/status.h"
 
-/* Bigger blocks compress better (zlib's window is 32 KiB, so gains flatten
- * beyond a few windows) but cost more to inflate per fetched article. */
-#define DOCSTORE_BLOCK (64 * 1024)
+/* Bigger blocks compress better, but zlib's window is 32 KiB, so gains
+ * flatten past it, while every fetched article (each search hit's snippet)
+ * inflates on average half a block. */
+#define DOCSTORE_BLOCK (32 * 1024)
 
 /* Appends one record (7 fields in segment.h's SEG_F_* order) to raw. */
 void docstore_put_record(buf *raw, const char *const field[7], const size_t len[7]);
