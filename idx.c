@@ -369,8 +369,14 @@ static int cmd_check(int argc, char **argv)
     if (index_open(index, &ix, &err))
         return fail(&err);
     int rc = 0;
-    for (uint32_t s = 0; s < ix->n_segs && !rc; s++)
-        rc = seg_check(ix->segs[s], &err);
+    uint64_t docs = 0;
+    for (uint32_t s = 0; s < ix->n_segs && !rc; s++) {
+        rc = seg_check(ix->segs[s], &ix->meta.bm25, &err);
+        docs += seg_ndocs(ix->segs[s]);
+    }
+    if (!rc && docs != ix->meta.docs)
+        rc = err_set(&err, IDX_EDATA, "%s/meta: says %llu documents, the segments hold %llu",
+                     index, (unsigned long long)ix->meta.docs, (unsigned long long)docs);
     index_close(ix);
     if (rc)
         return fail(&err);

@@ -1,5 +1,7 @@
 #include "common/segment.h"
 
+#include "common/bm25.h"
+
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -368,7 +370,7 @@ static int cur_load(seg_cursor *c, uint32_t b, idx_err *err)
     if (!(a = codec_unpack(p + used, avail - used, n, c->tfb)))
         return cur_bad(c, err, "undecodable frequency block");
     used += a;
-    if (!(a = codec_unpack(p + used, avail - used, n, c->tft)))
+    if (!(a = codec_unpack(p + used, avail - used, n, c->tft)) || used + a != avail)
         return cur_bad(c, err, "undecodable frequency block");
     /* Gaps are stored minus one (docids strictly increase); prev starts at -1. */
     uint64_t d = (uint64_t)prev + 1;
@@ -730,13 +732,33 @@ int seg_doc_get(seg *s, uint32_t doc, buf *scratch, seg_doc *out, idx_err *err)
 
 /* ---- integrity check ---- */
 
-static int check_postings(seg *s, const seg_term *t, const char *term, idx_err *err)
+typedef struct check_ctx {
+    const bm25_params *p;
+    double avg_title, avg_body;
+} check_ctx;
+
+/* The idf-free score of the cursor's document, as segwrite bounded it. */
+static double check_sat(seg *s, const check_ctx *k, const seg_cursor *c, int label)
+{
+    if (label)
+        return bm25_sat(k->p, c->tf_body);
+    uint32_t lt, lb;
+    seg_doc_lens(s, c->doc, &lt, &lb);
+    return bm25_sat(k->p, bm25_tfw(k->p, c->tf_title, c->tf_body,
+                                   bm25_norm(k->p, lt, k->avg_title),
+                                   bm25_norm(k->p, lb, k->avg_body)));
+}
+
+static int check_postings(seg *s, const check_ctx *k, const seg_term *t, const char *term,
+                          size_t term_len, idx_err *err)
 {
     seg_cursor c;
     int rc = seg_cursor_open(s, t, &c, err);
     uint32_t *pos = NULL;
     size_t cap = 0;
     uint64_t df = 0, cf = 0;
+    int label = term_len >= 2 && term[1] == ':';
+    uint64_t prev_pos_off = 0;
     while (!rc && c.doc != SEG_END) {
         size_t need = (size_t)c.tf_title + c.tf_body;
         if (need > cap) {
@@ -747,6 +769,22 @@ static int check_postings(seg *s, const seg_term *t, const char *term, idx_err *
             }
             pos = p;
             cap = need;
+        }
+        if (c.i == 0) {
+            /* A new block: its positions start after the previous block's. */
+            if (c.block_pos_off < prev_pos_off) {
+                rc = seg_bad(err, s, SEG_POST, t->post_off, "skip entries out of order");
+                break;
+            }
+            prev_pos_off = c.block_pos_off;
+        }
+        uint32_t last;
+        float block_bound;
+        double sat = check_sat(s, k, &c, label);
+        if (!seg_cursor_block_info(&c, c.doc, &last, &block_bound) || (double)block_bound < sat ||
+            (double)t->bound < sat) {
+            rc = seg_bad(err, s, SEG_POST, t->post_off, "stored score bound below a real score");
+            break;
         }
         df++;
         cf += need;
@@ -760,12 +798,12 @@ static int check_postings(seg *s, const seg_term *t, const char *term, idx_err *
                      "posting list length or frequencies disagree with the lexicon");
     if (rc && err->code && !strstr(err->msg, "term '")) {
         size_t n = strlen(err->msg);
-        snprintf(err->msg + n, sizeof err->msg - n, " (term '%s')", term);
+        snprintf(err->msg + n, sizeof err->msg - n, " (term '%.*s')", (int)term_len, term);
     }
     return rc;
 }
 
-static int check_lexicon(seg *s, idx_err *err)
+static int check_lexicon(seg *s, const check_ctx *k, idx_err *err)
 {
     seg_lex_iter it;
     int rc = seg_lex_seek(s, "", 0, &it, err);
@@ -784,7 +822,7 @@ static int check_lexicon(seg *s, idx_err *err)
         post_at += t.post_len;
         pos_at += t.pos_len;
         count++;
-        rc = check_postings(s, &t, it.term, err);
+        rc = check_postings(s, k, &t, it.term, it.term_len, err);
     }
     if (rc < 0)
         return rc;
@@ -872,14 +910,17 @@ static int check_store(seg *s, idx_err *err)
     return rc;
 }
 
-int seg_check(seg *s, idx_err *err)
+int seg_check(seg *s, const bm25_params *p, idx_err *err)
 {
     for (int i = 0; i < SEG_NFILES; i++) {
         int rc = cfr_verify_all(s->f[i], err);
         if (rc)
             return rc;
     }
-    int rc = check_lexicon(s, err);
+    /* Bounds were computed with this segment's own average lengths. */
+    check_ctx k = {p, s->n_docs ? (double)s->stats.tokens_title / s->n_docs : 0,
+                   s->n_docs ? (double)s->stats.tokens_body / s->n_docs : 0};
+    int rc = check_lexicon(s, &k, err);
     if (!rc)
         rc = check_store(s, err);
     if (!rc)

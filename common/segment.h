@@ -133,7 +133,10 @@ void seg_get_stats(const seg *s, seg_stats *out);
 
 /* Full structural verification for `idx check`: every page checksum, then
  * every lexicon entry, posting list, position list, doc table entry and
- * stored record decoded and checked against the invariants of FORMAT.md. */
-int seg_check(seg *s, idx_err *err);
+ * stored record decoded and checked against the invariants of FORMAT.md,
+ * including that no stored score bound (computed with the BM25 parameters
+ * `p` the index records) lies below a real score. */
+struct bm25_params;
+int seg_check(seg *s, const struct bm25_params *p, idx_err *err);
 
 #endif

@@ -955,14 +955,11 @@ int build_run(const build_opts *opts, build_summary *sum, idx_err *err)
         c.invalid_utf8 += rs->utf8_replaced;
         sum->bytes_raw = rs->bytes_raw;
         sum->bytes_in = rs->bytes_in;
-        /* The reader replaces invalid sequences before analysis, so the
-         * analyzers' own counts (c.invalid_utf8) are normally zero. */
-        sum->invalid_utf8 = rs->utf8_replaced;
         reader_close(sh.rd);
     }
     sum->docs = n_final;
     sum->replaced = c.replaced;
-    sum->invalid_utf8 += c.invalid_utf8;
+    sum->invalid_utf8 = c.invalid_utf8;
     sum->terms = tot.terms;
     sum->postings = tot.postings;
     sum->positions = tot.positions;

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -15,7 +14,7 @@
 #include "searcher/eval.h"
 #include "searcher/qparse.h"
 #include "searcher/render.h"
-#include "searcher/snippet.h"
+#include "searcher/search.h"
 
 #define CLI_MAX_K 10000
 #define CLI_MAX_OFFSET 1000000
@@ -52,18 +51,10 @@ typedef struct cli_opts {
 
 /* Everything reused from one query to the next. */
 typedef struct cli_ctx {
-    idx_index *ix;
-    ana *a;
-    snip *sn;
-    ev_options eo;
-    qparse_options qo;
+    search_ctx s;
     render_format fmt;
-    int explain, color;
-    buf scratch, fields, out;
-    render_hit *rh;
-    snip_result *sr;
-    ev_part **parts;
-    size_t cap; /* of rh, sr, parts */
+    int color;
+    buf out;
 } cli_ctx;
 
 static int usage(const char *msg)
@@ -254,128 +245,11 @@ static int parse_args(int argc, char **argv, cli_opts *o, buf *q)
     return -1;
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int ctx_reserve(cli_ctx *c, size_t n)
-{
-    if (n <= c->cap) return 0;
-    render_hit *rh = realloc(c->rh, n * sizeof *rh);
-    if (rh) c->rh = rh;
-    snip_result *sr = realloc(c->sr, n * sizeof *sr);
-    if (sr) c->sr = sr;
-    ev_part **pp = realloc(c->parts, n * sizeof *pp);
-    if (pp) c->parts = pp;
-    if (!rh || !sr || !pp) return -1;
-    c->cap = n;
-    return 0;
-}
-
-/* Offsets of a hit's stored strings in c->fields, turned into pointers only
- * once every hit is in (the buffer moves as it grows). */
-typedef struct field_ref {
-    size_t off[4], len[4]; /* id, title, url, date */
-} field_ref;
-
-/* Fills c->rh[0..n) for the hits: stored fields, snippets, explanations. */
-static int fetch_hits(cli_ctx *c, const qparse_tree *q, const ev_result *r, field_ref *refs,
-                      idx_err *err)
-{
-    static const int which[4] = {SEG_F_ID, SEG_F_TITLE, SEG_F_URL, SEG_F_DATE};
-    c->fields.len = 0;
-    for (uint32_t i = 0; i < r->n_hits; i++) {
-        const ev_hit *h = &r->hits[i];
-        seg *sg = c->ix->segs[h->seg];
-        render_hit *rh = &c->rh[i];
-        memset(rh, 0, sizeof *rh);
-        memset(&refs[i], 0, sizeof refs[i]);
-        rh->rank = c->eo.offset + i + 1;
-        rh->score = h->score;
-        if (c->fmt == RENDER_TREC) {
-            /* trec needs only the id: skip decompressing the stored article */
-            size_t len;
-            const char *id = seg_doc_id(sg, h->doc, &len, err);
-            if (!id) return err->code ? err->code : IDX_EDATA;
-            refs[i].off[0] = c->fields.len;
-            refs[i].len[0] = len;
-            buf_put(&c->fields, id, len);
-            continue;
-        }
-        seg_doc d;
-        int rc = seg_doc_get(sg, h->doc, &c->scratch, &d, err);
-        if (rc) return rc;
-        for (int f = 0; f < 4; f++) {
-            refs[i].off[f] = c->fields.len;
-            refs[i].len[f] = d.len[which[f]];
-            buf_put(&c->fields, d.field[which[f]], d.len[which[f]]);
-        }
-        rc = snip_doc(c->sn, q, d.field[SEG_F_TITLE], d.len[SEG_F_TITLE], d.field[SEG_F_BODY],
-                      d.len[SEG_F_BODY], &c->sr[i], err);
-        if (rc) return rc;
-        rh->snip = &c->sr[i];
-        if (c->explain) {
-            rc = ev_explain(c->ix, q, &c->eo, h->seg, h->doc, &c->parts[i], &rh->n_parts, err);
-            if (rc) return rc;
-            rh->parts = c->parts[i];
-        }
-    }
-    if (c->fields.oom) return err_set(err, IDX_ENOMEM, "query: out of memory");
-    for (uint32_t i = 0; i < r->n_hits; i++) {
-        const char *base = (const char *)c->fields.p;
-        render_hit *rh = &c->rh[i];
-        rh->id = base + refs[i].off[0];
-        rh->id_len = refs[i].len[0];
-        rh->title = base + refs[i].off[1];
-        rh->title_len = refs[i].len[1];
-        rh->url = base + refs[i].off[2];
-        rh->url_len = refs[i].len[2];
-        rh->date = base + refs[i].off[3];
-        rh->date_len = refs[i].len[3];
-    }
-    return 0;
-}
-
 /* Answers one query into c->out. IDX_EUSAGE: bad query syntax (err says
  * where); any other error is fatal for the run. */
 static int run_query(cli_ctx *c, const char *qid, const char *text, size_t len, idx_err *err)
 {
-    double t0 = now_ms();
-    qparse_tree *q = NULL;
-    int rc = qparse_parse(c->a, text, len, &c->qo, &q, err);
-    if (rc) return rc;
-    ev_result r;
-    memset(&r, 0, sizeof r);
-    rc = ev_search(c->ix, q, &c->eo, &r, err);
-    double took = now_ms() - t0;
-    size_t filled = 0;
-    field_ref *refs = NULL;
-    if (!rc && ctx_reserve(c, r.n_hits ? r.n_hits : 1))
-        rc = err_set(err, IDX_ENOMEM, "query: out of memory");
-    if (!rc && r.n_hits && !(refs = malloc(r.n_hits * sizeof *refs)))
-        rc = err_set(err, IDX_ENOMEM, "query: out of memory");
-    if (!rc) {
-        memset(c->sr, 0, r.n_hits * sizeof *c->sr);
-        memset(c->parts, 0, r.n_hits * sizeof *c->parts);
-        filled = r.n_hits;
-        rc = fetch_hits(c, q, &r, refs, err);
-    }
-    if (!rc) {
-        render_query rq = {qid, text, len, r.total, r.total_exact, took, c->color};
-        render_results(&c->out, c->fmt, &rq, c->rh, r.n_hits);
-        if (c->out.oom) rc = err_set(err, IDX_ENOMEM, "query: out of memory");
-    }
-    for (size_t i = 0; i < filled; i++) {
-        snip_result_free(&c->sr[i]);
-        free(c->parts[i]);
-    }
-    free(refs);
-    ev_result_free(&r);
-    qparse_free(q);
-    return rc;
+    return search_render(&c->s, c->fmt, qid, text, len, c->color, &c->out, err);
 }
 
 /* Writes c->out to stdout; 0 or the exit status 1 after reporting why. */
@@ -462,26 +336,25 @@ int cli_query(int argc, char **argv)
     cli_ctx c;
     memset(&c, 0, sizeof c);
     c.fmt = o.format >= 0 ? (render_format)o.format : o.batch ? RENDER_TREC : RENDER_TEXT;
-    c.explain = o.explain;
     if (o.color < 0) {
         const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
         c.color = isatty(STDOUT_FILENO) && !(nc && *nc) && !(term && !strcmp(term, "dumb"));
     } else {
         c.color = o.color;
     }
-    c.qo.all_required = o.all;
     idx_err err = {0};
-    int rc = index_open(o.index, &c.ix, &err);
-    if (!rc) rc = ana_new(&c.ix->meta.ana, &c.a, &err);
-    if (!rc && c.fmt != RENDER_TREC) rc = snip_new(c.a, NULL, &c.sn, &err);
+    idx_index *ix = NULL;
+    int rc = index_open(o.index, &ix, &err);
+    if (!rc) rc = search_init(&c.s, ix, c.fmt == RENDER_TREC, &err);
     if (!rc) {
-        c.eo = ev_options_default(c.ix);
-        c.eo.k = (uint32_t)o.k;
-        c.eo.offset = (uint32_t)o.offset;
-        c.eo.exhaustive = o.count;
-        if (o.have_k1) c.eo.bm25.k1 = o.k1;
-        if (o.have_b) c.eo.bm25.b = o.b;
-        if (o.have_tw) c.eo.bm25.title_weight = o.tw;
+        c.s.qo.all_required = o.all;
+        c.s.explain = o.explain;
+        c.s.eo.k = (uint32_t)o.k;
+        c.s.eo.offset = (uint32_t)o.offset;
+        c.s.eo.exhaustive = o.count;
+        if (o.have_k1) c.s.eo.bm25.k1 = o.k1;
+        if (o.have_b) c.s.eo.bm25.b = o.b;
+        if (o.have_tw) c.s.eo.bm25.title_weight = o.tw;
         if (o.batch) {
             rc = run_batch(&c, &status);
         } else {
@@ -497,15 +370,9 @@ int cli_query(int argc, char **argv)
         fprintf(stderr, "idx: query: writing results: %s\n", strerror(errno));
         status = 1;
     }
-    free(c.rh);
-    free(c.sr);
-    free(c.parts);
-    buf_free(&c.scratch);
-    buf_free(&c.fields);
+    search_fini(&c.s);
     buf_free(&c.out);
-    snip_free(c.sn);
-    ana_free(c.a);
-    if (c.ix) index_close(c.ix);
+    if (ix) index_close(ix);
     buf_free(&qtext);
     return status;
 }

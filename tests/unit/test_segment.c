@@ -887,7 +887,7 @@ END_TEST
 START_TEST(check_passes)
 {
     idx_err err = {0};
-    OKM(seg_check(sg, &err) == 0, "seg_check: %s", err.msg);
+    OKM(seg_check(sg, &ix->meta.bm25, &err) == 0, "seg_check: %s", err.msg);
     /* files are the five components, each a valid cfile */
     for (int i = 0; i < SEG_NFILES; i++) {
         cfr *f = seg_file(sg, i);

@@ -1,0 +1,202 @@
+/* search: see search.h. Moved out of cli.c unchanged in behaviour so that
+ * idx-fcgi answers exactly like `idx query`. */
+#include "searcher/search.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Offsets of a hit's stored strings in fields_, turned into pointers only
+ * once every hit is in (the buffer moves as it grows). */
+enum { REF_ID, REF_TITLE, REF_URL, REF_DATE, REF_AUTHOR, REF_N };
+struct search_field_ref {
+    size_t off[REF_N], len[REF_N];
+};
+
+double search_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+int search_init(search_ctx *c, idx_index *ix, int ids_only, idx_err *err)
+{
+    memset(c, 0, sizeof *c);
+    c->ix = ix;
+    c->ids_only = ids_only;
+    int rc = ana_new(&ix->meta.ana, &c->a, err);
+    if (!rc && !ids_only) rc = snip_new(c->a, NULL, &c->sn, err);
+    if (rc) {
+        search_fini(c);
+        return rc;
+    }
+    c->eo = ev_options_default(ix);
+    return 0;
+}
+
+void search_fini(search_ctx *c)
+{
+    search_release(c);
+    free(c->hits);
+    free(c->extra);
+    free(c->sr_);
+    free(c->parts_);
+    free(c->refs_);
+    buf_free(&c->scratch_);
+    buf_free(&c->fields_);
+    snip_free(c->sn);
+    ana_free(c->a);
+    memset(c, 0, sizeof *c);
+}
+
+void search_release(search_ctx *c)
+{
+    for (size_t i = 0; i < c->filled_; i++) {
+        snip_result_free(&c->sr_[i]);
+        free(c->parts_[i]);
+    }
+    c->filled_ = 0;
+    c->n_hits = 0;
+}
+
+#define GROW(ptr, n)                                                                               \
+    do {                                                                                           \
+        void *p_ = realloc((ptr), (n) * sizeof *(ptr));                                            \
+        if (p_)                                                                                    \
+            (ptr) = p_;                                                                            \
+        else                                                                                       \
+            ok = 0;                                                                                \
+    } while (0)
+
+static int reserve(search_ctx *c, size_t n)
+{
+    if (n <= c->cap_) return 0;
+    int ok = 1;
+    GROW(c->hits, n);
+    GROW(c->extra, n);
+    GROW(c->sr_, n);
+    GROW(c->parts_, n);
+    GROW(c->refs_, n);
+    if (!ok) return -1;
+    c->cap_ = n;
+    return 0;
+}
+
+static int past_deadline(const search_ctx *c, idx_err *err)
+{
+    if (c->deadline_ms > 0 && search_now_ms() > c->deadline_ms)
+        return err_set(err, SEARCH_ETIMEOUT, "query: time limit exceeded");
+    return 0;
+}
+
+/* Fills hits[0..n) for r: stored fields, snippets, explanations. */
+static int fetch_hits(search_ctx *c, const qparse_tree *q, const ev_result *r, idx_err *err)
+{
+    static const int which[REF_N] = {SEG_F_ID, SEG_F_TITLE, SEG_F_URL, SEG_F_DATE, SEG_F_AUTHOR};
+    search_field_ref *refs = c->refs_;
+    c->fields_.len = 0;
+    for (uint32_t i = 0; i < r->n_hits; i++) {
+        const ev_hit *h = &r->hits[i];
+        seg *sg = c->ix->segs[h->seg];
+        render_hit *rh = &c->hits[i];
+        memset(rh, 0, sizeof *rh);
+        memset(&refs[i], 0, sizeof refs[i]);
+        rh->rank = c->eo.offset + i + 1;
+        rh->score = h->score;
+        int rc = past_deadline(c, err);
+        if (rc) return rc;
+        if (c->ids_only) {
+            /* trec needs only the id: skip decompressing the stored article */
+            size_t len;
+            const char *id = seg_doc_id(sg, h->doc, &len, err);
+            if (!id) return err->code ? err->code : IDX_EDATA;
+            refs[i].off[REF_ID] = c->fields_.len;
+            refs[i].len[REF_ID] = len;
+            buf_put(&c->fields_, id, len);
+            continue;
+        }
+        seg_doc d;
+        rc = seg_doc_get(sg, h->doc, &c->scratch_, &d, err);
+        if (rc) return rc;
+        for (int f = 0; f < REF_N; f++) {
+            refs[i].off[f] = c->fields_.len;
+            refs[i].len[f] = d.len[which[f]];
+            buf_put(&c->fields_, d.field[which[f]], d.len[which[f]]);
+        }
+        rc = snip_doc(c->sn, q, d.field[SEG_F_TITLE], d.len[SEG_F_TITLE], d.field[SEG_F_BODY],
+                      d.len[SEG_F_BODY], &c->sr_[i], err);
+        if (rc) return rc;
+        rh->snip = &c->sr_[i];
+        if (c->explain) {
+            rc = ev_explain(c->ix, q, &c->eo, h->seg, h->doc, &c->parts_[i], &rh->n_parts, err);
+            if (rc) return rc;
+            rh->parts = c->parts_[i];
+        }
+    }
+    if (c->fields_.oom) return err_set(err, IDX_ENOMEM, "query: out of memory");
+    const char *base = (const char *)c->fields_.p;
+    for (uint32_t i = 0; i < r->n_hits; i++) {
+        render_hit *rh = &c->hits[i];
+        rh->id = base + refs[i].off[REF_ID];
+        rh->id_len = refs[i].len[REF_ID];
+        rh->title = base + refs[i].off[REF_TITLE];
+        rh->title_len = refs[i].len[REF_TITLE];
+        rh->url = base + refs[i].off[REF_URL];
+        rh->url_len = refs[i].len[REF_URL];
+        rh->date = base + refs[i].off[REF_DATE];
+        rh->date_len = refs[i].len[REF_DATE];
+        c->extra[i].author = base + refs[i].off[REF_AUTHOR];
+        c->extra[i].author_len = refs[i].len[REF_AUTHOR];
+    }
+    return 0;
+}
+
+int search_run(search_ctx *c, const char *text, size_t len, idx_err *err)
+{
+    search_release(c);
+    c->total = 0;
+    c->total_exact = 0;
+    c->took_ms = 0;
+    double t0 = search_now_ms();
+    qparse_tree *q = NULL;
+    int rc = qparse_parse(c->a, text, len, &c->qo, &q, err);
+    if (rc) return rc;
+    ev_result r;
+    memset(&r, 0, sizeof r);
+    rc = past_deadline(c, err);
+    if (!rc) rc = ev_search(c->ix, q, &c->eo, &r, err);
+    c->took_ms = search_now_ms() - t0;
+    if (!rc) rc = past_deadline(c, err);
+    if (!rc && reserve(c, r.n_hits ? r.n_hits : 1))
+        rc = err_set(err, IDX_ENOMEM, "query: out of memory");
+    if (!rc) {
+        memset(c->sr_, 0, r.n_hits * sizeof *c->sr_);
+        memset(c->parts_, 0, r.n_hits * sizeof *c->parts_);
+        c->filled_ = r.n_hits;
+        rc = fetch_hits(c, q, &r, err);
+    }
+    if (!rc) {
+        c->n_hits = r.n_hits;
+        c->total = r.total;
+        c->total_exact = r.total_exact;
+    } else {
+        search_release(c);
+    }
+    ev_result_free(&r);
+    qparse_free(q);
+    return rc;
+}
+
+int search_render(search_ctx *c, render_format f, const char *qid, const char *text, size_t len,
+                  int color, buf *out, idx_err *err)
+{
+    int rc = search_run(c, text, len, err);
+    if (!rc) {
+        render_query rq = {qid, text, len, c->total, c->total_exact, c->took_ms, color};
+        render_results(out, f, &rq, c->hits, c->n_hits);
+        if (out->oom) rc = err_set(err, IDX_ENOMEM, "query: out of memory");
+    }
+    search_release(c);
+    return rc;
+}

@@ -1,0 +1,87 @@
+/* search: one query from its text to ranked hits with stored fields and
+ * snippets, ready for render.h. The code path shared by `idx query`
+ * (cli.c) and the FastCGI responder (fcgi_main.c), so both answer a query
+ * identically: qparse_parse -> ev_search -> seg_doc_get -> snip_doc.
+ *
+ * A search_ctx is one thread's worth of state: its own analyzer, snippet
+ * maker and buffers, over an index that is only borrowed (an idx_index may be
+ * shared read-only by any number of contexts in different threads). Not
+ * thread-safe itself. Library code: never prints. */
+#ifndef IDX_SEARCH_H
+#define IDX_SEARCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/index.h"
+#include "common/status.h"
+#include "searcher/eval.h"
+#include "searcher/qparse.h"
+#include "searcher/render.h"
+#include "searcher/snippet.h"
+
+/* search_run gave up because ctx.deadline_ms passed (checked between the
+ * stages and between hits; ev_search itself cannot be interrupted). Never
+ * returned when no deadline is set. */
+#define SEARCH_ETIMEOUT (-100)
+
+/* Stored fields render_hit has no slot for. */
+typedef struct search_extra {
+    const char *author; /* not NUL-terminated; len 0 when absent */
+    size_t author_len;
+} search_extra;
+
+typedef struct search_field_ref search_field_ref;
+
+typedef struct search_ctx {
+    /* set up by search_init; the caller may change eo, qo, explain and
+     * deadline_ms between queries */
+    idx_index *ix; /* borrowed */
+    ana *a;        /* owned */
+    snip *sn;      /* owned; NULL when ids_only */
+    ev_options eo;
+    qparse_options qo;
+    int ids_only;       /* 1: fetch only the external ids (trec): no snippets */
+    int explain;        /* 1: per-hit score parts (render_hit.parts) */
+    double deadline_ms; /* search_now_ms() limit; 0: none */
+
+    /* the last search_run's answer, valid until search_release / the next run */
+    render_hit *hits;
+    search_extra *extra; /* parallel to hits; author only when !ids_only */
+    uint32_t n_hits;
+    uint64_t total;
+    int total_exact;
+    double took_ms; /* parsing + searching, not fetching (docs/OUTPUT.md) */
+
+    /* private */
+    buf scratch_, fields_;
+    snip_result *sr_;
+    ev_part **parts_;
+    search_field_ref *refs_;
+    size_t cap_, filled_;
+} search_ctx;
+
+/* Monotonic milliseconds, the clock of took_ms and deadline_ms. */
+double search_now_ms(void);
+
+/* Zeroes *c and makes its analyzer (and snippet maker unless ids_only) for
+ * index ix, with ev_options_default(ix). On error everything is released. */
+int search_init(search_ctx *c, idx_index *ix, int ids_only, idx_err *err);
+void search_fini(search_ctx *c);
+
+/* Answers text[0..len) into c->hits etc. (after releasing the previous
+ * answer). IDX_EUSAGE: bad query syntax (err says where); SEARCH_ETIMEOUT;
+ * otherwise the index's error (IDX_EDATA, IDX_ENOMEM). */
+int search_run(search_ctx *c, const char *text, size_t len, idx_err *err);
+
+/* Frees the snippets and explanations of the last answer (buffers are kept
+ * for reuse). Idempotent. */
+void search_release(search_ctx *c);
+
+/* search_run + render_results(f) appended to out + search_release: exactly
+ * what `idx query --format f` writes for one query. qid as render_query. */
+int search_render(search_ctx *c, render_format f, const char *qid, const char *text, size_t len,
+                  int color, buf *out, idx_err *err);
+
+#endif
