@@ -12,6 +12,7 @@
 #include "common/status.h"
 #include "indexer/build.h"
 #include "searcher/cli.h"
+#include "searcher/eval_cmd.h"
 
 static int fail(const idx_err *err)
 {
@@ -221,6 +222,23 @@ static int parse_index_flag(const char *cmd, const char *help, int argc, char **
     return -1;
 }
 
+/* Parses -i INDEX and opens it. NULL when the command is already over
+ * (--help, a usage error, an unopenable index), with *status its exit status. */
+static idx_index *open_index_cmd(const char *cmd, const char *help, int argc, char **argv,
+                                 const char **index, int *status)
+{
+    *status = parse_index_flag(cmd, help, argc, argv, index);
+    if (*status >= 0)
+        return NULL;
+    idx_err err = {0};
+    idx_index *ix;
+    if (index_open(*index, &ix, &err)) {
+        *status = fail(&err);
+        return NULL;
+    }
+    return ix;
+}
+
 static void print_json_string(FILE *out, const char *s, size_t n)
 {
     fputc('"', out);
@@ -323,13 +341,10 @@ static const char stats_help[] = "usage: idx stats -i INDEX\n"
 static int cmd_stats(int argc, char **argv)
 {
     const char *index;
-    int r = parse_index_flag("stats", stats_help, argc, argv, &index);
-    if (r >= 0)
-        return r;
-    idx_err err = {0};
-    idx_index *ix;
-    if (index_open(index, &ix, &err))
-        return fail(&err);
+    int status;
+    idx_index *ix = open_index_cmd("stats", stats_help, argc, argv, &index, &status);
+    if (!ix)
+        return status;
     const index_meta *m = &ix->meta;
     printf("index        %s\nformat       %d\nengine       %s\n", index, m->version, m->engine);
     printf("documents    %" PRIu64 "\nterms        %" PRIu64 "\npostings     %" PRIu64
@@ -361,13 +376,11 @@ static const char check_help[] =
 static int cmd_check(int argc, char **argv)
 {
     const char *index;
-    int r = parse_index_flag("check", check_help, argc, argv, &index);
-    if (r >= 0)
-        return r;
+    int status;
+    idx_index *ix = open_index_cmd("check", check_help, argc, argv, &index, &status);
+    if (!ix)
+        return status;
     idx_err err = {0};
-    idx_index *ix;
-    if (index_open(index, &ix, &err))
-        return fail(&err);
     int rc = 0;
     uint64_t docs = 0;
     for (uint32_t s = 0; s < ix->n_segs && !rc; s++) {
@@ -390,7 +403,7 @@ static const char main_help[] =
     "usage: idx COMMAND [options]\n"
     "  build   index article dumps        query   search an index\n"
     "  get     print one stored article   stats   counts, sizes, settings\n"
-    "  check   verify an index\n"
+    "  check   verify an index            eval    relevance figures (MAP, nDCG@10, ...)\n"
     "Run 'idx COMMAND --help' for a command's options.\n";
 
 int main(int argc, char **argv)
@@ -399,7 +412,7 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = {{"build", cmd_build}, {"query", cli_query}, {"get", cmd_get},
-                {"stats", cmd_stats}, {"check", cmd_check}};
+                {"stats", cmd_stats}, {"check", cmd_check}, {"eval", cli_eval}};
     opterr = 0; /* bad_option() reports in idx's format */
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(main_help, argc < 2 ? stderr : stdout);

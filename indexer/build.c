@@ -175,6 +175,10 @@ struct worker {
     size_t n_slots, cap_slots;
     wtok *toks;
     size_t n_toks, cap_toks;
+    uint32_t *count;    /* worker_bundle scratch, kept across documents */
+    size_t cap_count;
+    wtok *sorted;
+    size_t cap_sorted;
     uint32_t field_tokens; /* tokens emitted for the current field */
     uint8_t field;
     const char *prefix;
@@ -183,6 +187,22 @@ struct worker {
     pthread_t thread;
     idx_err err;
 };
+
+/* Grows a worker scratch array to hold n elements of size sz. */
+static int grow(void **p, size_t *cap, size_t n, size_t sz)
+{
+    if (n <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 1024;
+    while (c < n)
+        c *= 2;
+    void *q = realloc(*p, c * sz);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
 
 static int worker_local(worker *w, const char *term, size_t len, uint32_t *out)
 {
@@ -286,25 +306,13 @@ static int worker_on_token(void *ctx, const ana_token *t)
     }
     if (w->seen[lid] != w->serial) {
         w->seen[lid] = w->serial;
-        if (w->n_slots == w->cap_slots) {
-            size_t cap = w->cap_slots ? w->cap_slots * 2 : 1024;
-            uint32_t *p = realloc(w->slot_lid, cap * sizeof *p);
-            if (!p)
-                return IDX_ENOMEM;
-            w->slot_lid = p;
-            w->cap_slots = cap;
-        }
+        if (grow((void **)&w->slot_lid, &w->cap_slots, w->n_slots + 1, sizeof *w->slot_lid))
+            return IDX_ENOMEM;
         w->slot_of[lid] = (uint32_t)w->n_slots;
         w->slot_lid[w->n_slots++] = lid;
     }
-    if (w->n_toks == w->cap_toks) {
-        size_t cap = w->cap_toks ? w->cap_toks * 2 : 4096;
-        wtok *p = realloc(w->toks, cap * sizeof *p);
-        if (!p)
-            return IDX_ENOMEM;
-        w->toks = p;
-        w->cap_toks = cap;
-    }
+    if (grow((void **)&w->toks, &w->cap_toks, w->n_toks + 1, sizeof *w->toks))
+        return IDX_ENOMEM;
     w->toks[w->n_toks++] = (wtok){w->slot_of[lid], t->pos, w->field};
     w->field_tokens++;
     return 0;
@@ -329,16 +337,14 @@ static int worker_field(worker *w, const char *text, size_t len, uint8_t field,
 static int worker_bundle(worker *w, buf *out)
 {
     size_t ns = w->n_slots;
+    if (grow((void **)&w->count, &w->cap_count, ns * 2 + 1, sizeof *w->count) ||
+        grow((void **)&w->sorted, &w->cap_sorted, w->n_toks + 1, sizeof *w->sorted))
+        return err_set(&w->err, IDX_ENOMEM, "out of memory");
     /* Counting sort by slot keeps each term's tokens in text order, title
      * tokens before body tokens because the title was analysed first. */
-    uint32_t *count = calloc(ns * 2 + 1, sizeof *count);
-    wtok *sorted = malloc((w->n_toks ? w->n_toks : 1) * sizeof *sorted);
-    if (!count || !sorted) {
-        free(count);
-        free(sorted);
-        return err_set(&w->err, IDX_ENOMEM, "out of memory");
-    }
-    uint32_t *start = count + ns;
+    uint32_t *count = w->count, *start = w->count + ns;
+    wtok *sorted = w->sorted;
+    memset(count, 0, ns * sizeof *count);
     for (size_t i = 0; i < w->n_toks; i++)
         count[w->toks[i].slot]++;
     uint32_t at = 0;
@@ -366,8 +372,6 @@ static int worker_bundle(worker *w, buf *out)
         }
         i = end;
     }
-    free(count);
-    free(sorted);
     return out->oom ? err_set(&w->err, IDX_ENOMEM, "out of memory") : 0;
 }
 
@@ -482,6 +486,8 @@ static void worker_free(worker *w)
     free(w->slot_of);
     free(w->slot_lid);
     free(w->toks);
+    free(w->count);
+    free(w->sorted);
 }
 
 /* ---- the consuming (inverting) side ---- */

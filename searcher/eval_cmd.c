@@ -1,0 +1,295 @@
+/* eval_cmd: `idx eval`. See eval_cmd.h and docs/EVAL.md. */
+#include "searcher/eval_cmd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/analyze.h"
+#include "common/buf.h"
+#include "common/index.h"
+#include "common/status.h"
+#include "searcher/eval.h"
+#include "searcher/metrics.h"
+#include "searcher/qparse.h"
+
+#define EVAL_MAX_K 10000
+
+static const char eval_help[] =
+    "usage: idx eval --qrels QRELS [--per-query] RUN\n"
+    "       idx eval -i INDEX --qrels QRELS --queries QUERIES [options]\n"
+    "Scores a TREC run (qid Q0 docid rank score tag), or the answers of INDEX to a\n"
+    "qid<TAB>query file, against TREC qrels (qid 0 docid rel). Definitions: docs/EVAL.md.\n"
+    "  --qrels QRELS          relevance judgements; rel > 0 is relevant (and the nDCG gain)\n"
+    "  -i, --index INDEX      answer QUERIES with this index (as idx query --batch)\n"
+    "  --queries QUERIES      qid<TAB>query lines (e.g. queries.plain.tsv)\n"
+    "  -k N                   hits per query with -i (default 1000, at most 10000)\n"
+    "  --k1 X, --b X, --title-weight X   BM25 parameters with -i (default: the index's)\n"
+    "  --per-query            also print every metric for every judged query\n"
+    "Prints map, ndcg_cut_10, P_10, recall_1000, recip_rank and num_q; a judged query\n"
+    "without results counts as 0.\n"
+    "Exit: 0 ok, 2 usage or an unparsable query (scored 0, after printing), 3 bad input\n"
+    "file or index, 1 other errors.\n";
+
+static int usage(const char *msg)
+{
+    fprintf(stderr, "idx: eval: %s (see idx eval --help)\n", msg);
+    return 2;
+}
+
+static int fail(const idx_err *err)
+{
+    fprintf(stderr, "idx: eval: %s\n", err->msg[0] ? err->msg : "unknown error");
+    return err_exit_status(err->code ? err->code : IDX_EINTERNAL);
+}
+
+static int parse_param(const char *s, double max, double *out)
+{
+    char *end;
+    double x = strtod(s, &end);
+    if (!*s || *end || !(x >= 0) || x > max) return -1;
+    *out = x;
+    return 0;
+}
+
+/* The run file's id rules (render.c): whitespace and control bytes -> '_',
+ * an empty id -> '-', so -i scores exactly what --format trec would print. */
+static void trec_id(buf *b, const char *s, size_t n)
+{
+    b->len = 0;
+    if (!n) buf_put_u8(b, '-');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        buf_put_u8(b, c <= 0x20 || c == 0x7f ? '_' : c);
+    }
+}
+
+typedef struct eval_ctx {
+    idx_index *ix;
+    ana *a;
+    ev_options eo;
+    metrics_run *run;
+    buf qid, doc;
+} eval_ctx;
+
+/* Answers one query into the run. IDX_EUSAGE: the query is bad (err says why). */
+static int answer(eval_ctx *c, const char *qid, const char *text, size_t len, idx_err *err)
+{
+    qparse_options qo = {0};
+    qparse_tree *q = NULL;
+    int rc = qparse_parse(c->a, text, len, &qo, &q, err);
+    if (rc) return rc;
+    ev_result r;
+    memset(&r, 0, sizeof r);
+    rc = ev_search(c->ix, q, &c->eo, &r, err);
+    trec_id(&c->qid, qid, strlen(qid));
+    for (uint32_t i = 0; !rc && i < r.n_hits; i++) {
+        const ev_hit *h = &r.hits[i];
+        size_t id_len;
+        const char *id = seg_doc_id(c->ix->segs[h->seg], h->doc, &id_len, err);
+        if (!id) {
+            rc = err->code ? err->code : IDX_EDATA;
+            break;
+        }
+        trec_id(&c->doc, id, id_len);
+        /* the score as the trec format prints it: ties then break the same way */
+        char num[64];
+        snprintf(num, sizeof num, "%.6f", isfinite(h->score) ? h->score : 0.0);
+        if (c->qid.oom || c->doc.oom) {
+            rc = err_set(err, IDX_ENOMEM, "out of memory");
+            break;
+        }
+        rc = metrics_run_add(c->run, (const char *)c->qid.p, c->qid.len, (const char *)c->doc.p,
+                             c->doc.len, strtod(num, NULL), err);
+    }
+    ev_result_free(&r);
+    qparse_free(q);
+    return rc;
+}
+
+/* Runs every line of the queries file; *bad is set when a line or a query
+ * was rejected (reported on stderr). Fatal errors return non-zero. */
+static int run_queries(eval_ctx *c, const char *path, int *bad, idx_err *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return err_errno(err, IDX_EDATA, errno, "%s", path);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    unsigned long lineno = 0;
+    int rc = 0;
+    while (!rc && (n = getline(&line, &cap, f)) != -1) {
+        lineno++;
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        if (n == 0) continue;
+        char *tab = memchr(line, '\t', (size_t)n);
+        if (!tab || tab == line) {
+            fprintf(stderr, "idx: eval: %s:%lu: expected qid<TAB>query\n", path, lineno);
+            *bad = 1;
+            continue;
+        }
+        *tab = '\0';
+        const char *qid = line, *text = tab + 1;
+        idx_err qerr = {0};
+        int qrc = answer(c, qid, text, (size_t)(line + n - text), &qerr);
+        if (qrc == IDX_EUSAGE) {
+            const char *why = qerr.msg;
+            if (!strncmp(why, "query: ", 7)) why += 7;
+            fprintf(stderr, "idx: eval: query %s: %s\n", qid, why);
+            *bad = 1;
+        } else if (qrc) {
+            rc = err_set(err, qrc, "query %s: %s", qid, qerr.msg[0] ? qerr.msg : "unknown error");
+        }
+    }
+    if (!rc && ferror(f)) rc = err_errno(err, IDX_EDATA, errno, "%s: reading", path);
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+static void print_values(const char *qid, const metrics_values *v)
+{
+    printf("%-22s\t%s\t%.4f\n", "map", qid, v->map);
+    printf("%-22s\t%s\t%.4f\n", "ndcg_cut_10", qid, v->ndcg_10);
+    printf("%-22s\t%s\t%.4f\n", "P_10", qid, v->p_10);
+    printf("%-22s\t%s\t%.4f\n", "recall_1000", qid, v->recall_1000);
+    printf("%-22s\t%s\t%.4f\n", "recip_rank", qid, v->recip_rank);
+}
+
+int cli_eval(int argc, char **argv)
+{
+    enum { O_QRELS = 256, O_QUERIES, O_PERQ, O_K1, O_B, O_TW };
+    static const struct option opts[] = {{"qrels", required_argument, 0, O_QRELS},
+                                         {"queries", required_argument, 0, O_QUERIES},
+                                         {"index", required_argument, 0, 'i'},
+                                         {"per-query", no_argument, 0, O_PERQ},
+                                         {"k1", required_argument, 0, O_K1},
+                                         {"b", required_argument, 0, O_B},
+                                         {"title-weight", required_argument, 0, O_TW},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *qrels_path = NULL, *queries = NULL, *index = NULL;
+    long long k = 1000;
+    int per_query = 0, have_k = 0, have_bm25 = 0, c;
+    double k1 = 0, b = 0, tw = 0;
+    int have_k1 = 0, have_b = 0, have_tw = 0;
+    optind = 0; /* fresh getopt state: argv starts at "eval" */
+    while ((c = getopt_long(argc, argv, ":i:k:h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_QRELS:
+            qrels_path = optarg;
+            break;
+        case O_QUERIES:
+            queries = optarg;
+            break;
+        case 'i':
+            index = optarg;
+            break;
+        case 'k': {
+            char *end;
+            errno = 0;
+            k = strtoll(optarg, &end, 10);
+            if (!*optarg || *end || errno || k < 1 || k > EVAL_MAX_K)
+                return usage("-k needs a number from 1 to 10000");
+            have_k = 1;
+            break;
+        }
+        case O_PERQ:
+            per_query = 1;
+            break;
+        case O_K1:
+            if (parse_param(optarg, 1000, &k1)) return usage("--k1 needs a number from 0 to 1000");
+            have_k1 = have_bm25 = 1;
+            break;
+        case O_B:
+            if (parse_param(optarg, 1, &b)) return usage("--b needs a number from 0 to 1");
+            have_b = have_bm25 = 1;
+            break;
+        case O_TW:
+            if (parse_param(optarg, 1000, &tw))
+                return usage("--title-weight needs a number from 0 to 1000");
+            have_tw = have_bm25 = 1;
+            break;
+        case 'h':
+            fputs(eval_help, stdout);
+            return 0;
+        default: {
+            char msg[300];
+            const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+            snprintf(msg, sizeof msg, "unknown option or missing value: '%.200s'", arg);
+            return usage(msg);
+        }
+        }
+    }
+    const char *run_path = optind < argc ? argv[optind] : NULL;
+    if (!qrels_path) return usage("missing --qrels QRELS");
+    if (optind + 1 < argc) return usage("expected at most one RUN file");
+    if (index && run_path) return usage("give either RUN or -i INDEX --queries QUERIES, not both");
+    if (!index && !run_path) return usage("give a RUN file or -i INDEX --queries QUERIES");
+    if (index && !queries) return usage("-i INDEX needs --queries QUERIES");
+    if (!index && (queries || have_k || have_bm25))
+        return usage("--queries, -k and BM25 parameters need -i INDEX");
+
+    idx_err err = {0};
+    metrics_qrels *qrels = NULL;
+    metrics_run *run = NULL;
+    eval_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    int bad = 0, rc = metrics_qrels_load(qrels_path, &qrels, &err);
+    if (!rc && !metrics_qrels_judged(qrels))
+        rc = err_set(&err, IDX_EDATA, "%s: no query has a relevant (rel > 0) judgement",
+                     qrels_path);
+    if (!rc && run_path) {
+        rc = metrics_run_load(run_path, &run, &err);
+    } else if (!rc) {
+        rc = index_open(index, &ctx.ix, &err);
+        if (!rc) rc = ana_new(&ctx.ix->meta.ana, &ctx.a, &err);
+        if (!rc) rc = metrics_run_new(&ctx.run, &err);
+        if (!rc) {
+            ctx.eo = ev_options_default(ctx.ix);
+            ctx.eo.k = (uint32_t)k;
+            if (have_k1) ctx.eo.bm25.k1 = k1;
+            if (have_b) ctx.eo.bm25.b = b;
+            if (have_tw) ctx.eo.bm25.title_weight = tw;
+            rc = run_queries(&ctx, queries, &bad, &err);
+        }
+        run = ctx.run;
+        ctx.run = NULL;
+    }
+    metrics_report rep;
+    memset(&rep, 0, sizeof rep);
+    if (!rc) rc = metrics_evaluate(qrels, run, &rep, &err);
+    int status = rc ? fail(&err) : 0;
+    if (!rc) {
+        uint64_t dups = metrics_run_duplicates(run);
+        if (dups)
+            fprintf(stderr, "idx: eval: %llu repeated (qid, docid) lines ignored (first kept)\n",
+                    (unsigned long long)dups);
+        if (rep.n_missing)
+            fprintf(stderr, "idx: eval: %zu of %zu judged queries have no results (scored 0)%s\n",
+                    rep.n_missing, rep.n,
+                    rep.n_missing == rep.n ? ": do the qids match the qrels?" : "");
+        if (per_query)
+            for (size_t i = 0; i < rep.n; i++)
+                print_values(rep.queries[i].qid, &rep.queries[i].v);
+        print_values("all", &rep.mean);
+        printf("%-22s\t%s\t%zu\n", "num_q", "all", rep.n);
+        if (fflush(stdout)) {
+            fprintf(stderr, "idx: eval: writing results: %s\n", strerror(errno));
+            status = 1;
+        }
+        if (!status && bad) status = 2;
+    }
+    metrics_report_free(&rep);
+    metrics_run_free(run);
+    metrics_qrels_free(qrels);
+    buf_free(&ctx.qid);
+    buf_free(&ctx.doc);
+    ana_free(ctx.a);
+    if (ctx.ix) index_close(ctx.ix);
+    return status;
+}

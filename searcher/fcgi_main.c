@@ -1,0 +1,872 @@
+/* idx-fcgi: the FastCGI responder behind nginx (DESIGN.md, "Web endpoint").
+ *
+ *   idx-fcgi -i INDEX [--threads N] [--listen ADDR|SOCKET] [--timeout-ms N]
+ *
+ * Routes: GET /search?q=…&k=10&offset=0&format=html|json and GET /health
+ * (HEAD too). The index is opened once and shared read-only by N worker
+ * threads (libfcgi FCGX_Accept_r, one request at a time each); every worker
+ * owns its analyzer, snippet maker and buffers (search.h). JSON answers are
+ * byte for byte what `idx query --format json` writes (took_ms aside): the
+ * same search_render call makes them.
+ *
+ * Bounds: q at most FC_MAX_Q bytes after decoding and valid UTF-8, k 1..100,
+ * offset 0..10000, strict percent-decoding; anything else is a 400 with a
+ * message. A request names no file: the index is fixed at start. Time: the
+ * deadline (--timeout-ms) is checked between parsing, searching and every
+ * fetched hit (ev_search itself cannot be interrupted; with the bounds above
+ * one search is short); past it the answer is 503.
+ *
+ * Output: stdout carries nothing but FastCGI (libfcgi's socket); one log
+ * line per request goes to stderr:
+ *   2024-05-01T12:00:00.123Z 200 1.234ms hits=10 GET "/search" q="unix kernel"
+ * with path and query JSON-escaped (no control characters reach the log)
+ * and cut to 100 bytes. SIGTERM/SIGINT: finish the requests in flight, exit 0. */
+#include <errno.h>
+#include <fcgiapp.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/index.h"
+#include "common/status.h"
+#include "searcher/render.h"
+#include "searcher/search.h"
+
+#define FC_MAX_Q 1024            /* bytes of q after decoding */
+#define FC_MAX_QUERY_STRING 8192 /* raw QUERY_STRING bytes */
+#define FC_MAX_K 100
+#define FC_DEFAULT_K 10
+#define FC_MAX_OFFSET 10000
+#define FC_MAX_THREADS 256
+#define FC_DEFAULT_TIMEOUT_MS 2000
+#define FC_LOG_CUT 100 /* bytes of path and query in a log line */
+
+/* Process-wide state, shared by every worker; the only mutable parts are
+ * the atomic counters and the accept mutex. */
+typedef struct fc_server {
+    idx_index *ix;
+    char index_name[256]; /* basename of the index directory, for /health */
+    int listen_fd;
+    int timeout_ms;
+    double started_ms;
+    atomic_uint_fast64_t requests;
+    atomic_int fatal;    /* a worker could not accept any more */
+    atomic_int stopping; /* main is shutting the socket down */
+    pthread_mutex_t accept_mu;
+} fc_server;
+
+/* One worker thread's own state. */
+typedef struct fc_worker {
+    fc_server *srv;
+    pthread_t tid;
+    int started;
+    search_ctx s;
+    buf body, head, q, tmp, log;
+} fc_worker;
+
+/* One request's parameters and answer. */
+typedef struct fc_req {
+    const char *method, *path;
+    int head_only; /* HEAD: headers only */
+    int html;      /* response type */
+    int status;
+    int allow; /* send Allow: (405) */
+    uint32_t hits;
+    const char *q; /* decoded, in w->q; NULL when absent or undecodable */
+    size_t q_len;
+    long k, offset;
+} fc_req;
+
+/* ---- small helpers ---- */
+
+static void put_s(buf *b, const char *s)
+{
+    buf_put(b, s, strlen(s));
+}
+
+static void put_f(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put_f(buf *b, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0) buf_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+static int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* application/x-www-form-urlencoded value: '+' is a space, %XX a byte.
+ * A '%' not followed by two hex digits is an error (-1). */
+static int url_decode(const char *s, size_t n, buf *out)
+{
+    out->len = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '+') {
+            c = ' ';
+        } else if (c == '%') {
+            if (n - i < 3) return -1;
+            int hi = hexval((unsigned char)s[i + 1]), lo = hexval((unsigned char)s[i + 2]);
+            if (hi < 0 || lo < 0) return -1;
+            c = (unsigned char)(hi << 4 | lo);
+            i += 2;
+        }
+        buf_put_u8(out, c);
+    }
+    return out->oom ? -2 : 0;
+}
+
+/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        uint32_t cp, min;
+        if (c >= 0xC2 && c <= 0xDF) {
+            len = 2, cp = c & 0x1F, min = 0x80;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3, cp = c & 0x0F, min = 0x800;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4, cp = c & 0x07, min = 0x10000;
+        } else {
+            return 0;
+        }
+        if (n - i < len) return 0;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80) return 0;
+            cp = cp << 6 | (s[i + k] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+        i += len;
+    }
+    return 1;
+}
+
+/* The longest prefix of s[0..n) of at most max bytes that does not end
+ * inside a UTF-8 sequence. */
+static size_t utf8_cut(const char *s, size_t n, size_t max)
+{
+    if (n <= max) return n;
+    size_t k = max;
+    while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
+        k--;
+    return k;
+}
+
+/* A decimal number lo..hi, digits only (no sign, no spaces); -1 if not. */
+static long parse_num(const char *s, size_t n, long lo, long hi)
+{
+    if (n == 0 || n > 9) return -1;
+    long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v >= lo && v <= hi ? v : -1;
+}
+
+/* Percent-encodes s for a query string (unreserved characters stay, space
+ * becomes '+'): the result is safe inside an HTML attribute as is. */
+static void url_encode(buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            buf_put_u8(b, c);
+        } else if (c == ' ') {
+            buf_put_u8(b, '+');
+        } else {
+            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+            buf_put(b, e, 3);
+        }
+    }
+}
+
+static int starts_with_ci(const char *s, size_t n, const char *prefix)
+{
+    size_t pn = strlen(prefix);
+    if (n < pn) return 0;
+    for (size_t i = 0; i < pn; i++) {
+        char c = s[i];
+        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+        if (c != prefix[i]) return 0;
+    }
+    return 1;
+}
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 414:
+        return "URI Too Long";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Internal Server Error";
+    }
+}
+
+/* ---- HTML ---- */
+
+static const char tips_html[] =
+    "<p class=\"tips\">Tips: &quot;quotes&quot; for phrases, -word to exclude, title:word "
+    "to search titles. Press <kbd>/</kbd> to search.</p>\n";
+
+/* The page up to and including the search form. q may be NULL. */
+static void html_head(buf *b, const char *q, size_t q_len, long k)
+{
+    put_s(b, "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+             "<meta name=\"robots\" content=\"noindex\">\n<title>");
+    if (q && q_len) {
+        render_html_text(b, q, q_len);
+        put_s(b, " \xE2\x80\x94 idx search");
+    } else {
+        put_s(b, "idx search");
+    }
+    put_s(b, "</title>\n<link rel=\"stylesheet\" href=\"/static/idx.css\">\n"
+             "<script src=\"/static/idx.js\" defer></script>\n</head>\n<body>\n"
+             "<header class=\"top\">\n"
+             "<form class=\"search\" action=\"/search\" method=\"get\" role=\"search\">\n"
+             "<a class=\"logo\" href=\"/search\">idx</a>\n"
+             "<input id=\"q\" type=\"search\" name=\"q\" value=\"");
+    if (q) render_html_text(b, q, q_len);
+    put_s(b, "\" autofocus aria-label=\"Search\" placeholder=\"Search\" maxlength=\"1024\" "
+             "autocomplete=\"off\" spellcheck=\"false\">\n");
+    if (k != FC_DEFAULT_K) put_f(b, "<input type=\"hidden\" name=\"k\" value=\"%ld\">\n", k);
+    put_s(b, "<button type=\"submit\">Search</button>\n</form>\n");
+    put_s(b, tips_html);
+    put_s(b, "</header>\n<main>\n");
+}
+
+static void html_foot(buf *b)
+{
+    put_s(b, "</main>\n<footer><a href=\"/search\">idx</a> full-text search \xC2\xB7 "
+             "add <code>&amp;format=json</code> to a search address for JSON</footer>\n"
+             "</body>\n</html>\n");
+}
+
+/* href="/search?q=…&amp;offset=N[&amp;k=K]" */
+static void html_page_link(buf *b, const char *q, size_t q_len, long k, long offset)
+{
+    put_s(b, "/search?q=");
+    url_encode(b, q, q_len);
+    if (offset) put_f(b, "&amp;offset=%ld", offset);
+    if (k != FC_DEFAULT_K) put_f(b, "&amp;k=%ld", k);
+}
+
+static void html_message(buf *b, const char *q, size_t q_len, long k, const char *cls,
+                         const char *msg)
+{
+    html_head(b, q, q_len, k);
+    put_f(b, "<p class=\"%s\">", cls);
+    render_html_text(b, msg, strlen(msg));
+    put_s(b, "</p>\n");
+    html_foot(b);
+}
+
+static void html_results(buf *b, const search_ctx *s, const char *q, size_t q_len, long k,
+                         long offset)
+{
+    html_head(b, q, q_len, k);
+    if (s->n_hits == 0) {
+        if (offset > 0) {
+            put_s(b, "<p class=\"count\">No more results.</p>\n<p><a href=\"");
+            html_page_link(b, q, q_len, k, 0);
+            put_s(b, "\">Back to the first page</a></p>\n");
+        } else {
+            put_s(b, "<div class=\"none\">\n<p>No results for <strong>");
+            render_html_text(b, q, q_len);
+            put_s(b, "</strong>.</p>\n<ul>\n<li>Try fewer words or more general ones.</li>\n"
+                     "<li>Check the spelling.</li>\n"
+                     "<li>Remove quotes, <code>-word</code> exclusions or field prefixes such as "
+                     "<code>title:</code>.</li>\n</ul>\n</div>\n");
+        }
+        html_foot(b);
+        return;
+    }
+    put_f(b, "<p class=\"count\">%s%" PRIu64 " result%s", s->total_exact ? "" : "at least ",
+          s->total, s->total == 1 ? "" : "s");
+    if (offset > 0) put_f(b, ", showing %ld\xE2\x80\x93%ld", offset + 1, offset + (long)s->n_hits);
+    put_f(b, " <span class=\"took\">(%.1f ms)</span></p>\n", s->took_ms);
+    put_f(b, "<ol class=\"results\" start=\"%ld\">\n", offset + 1);
+    for (uint32_t i = 0; i < s->n_hits; i++) {
+        const render_hit *h = &s->hits[i];
+        const search_extra *x = &s->extra[i];
+        int link = h->url_len && (starts_with_ci(h->url, h->url_len, "http://") ||
+                                  starts_with_ci(h->url, h->url_len, "https://"));
+        put_s(b, "<li class=\"hit\">\n<h2>");
+        if (link) {
+            put_s(b, "<a href=\"");
+            render_html_text(b, h->url, h->url_len);
+            put_s(b, "\">");
+        }
+        if (h->snip && h->snip->title.len)
+            render_html_snippet(b, &h->snip->title);
+        else {
+            put_s(b, "<span class=\"untitled\">");
+            render_html_text(b, h->id, h->id_len);
+            put_s(b, "</span>");
+        }
+        put_s(b, link ? "</a></h2>\n" : "</h2>\n");
+        put_s(b, "<p class=\"meta\">");
+        if (h->url_len) {
+            put_s(b, "<span class=\"url\">");
+            render_html_text(b, h->url, h->url_len);
+            put_s(b, "</span> ");
+        }
+        if (h->date_len) {
+            put_s(b, "<span class=\"date\">");
+            render_html_text(b, h->date, h->date_len);
+            put_s(b, "</span> ");
+        }
+        if (x->author_len) {
+            put_s(b, "<span class=\"author\">");
+            render_html_text(b, x->author, x->author_len);
+            put_s(b, "</span> ");
+        }
+        put_s(b, "<span class=\"id\">#");
+        render_html_text(b, h->id, h->id_len);
+        put_s(b, "</span></p>\n");
+        if (h->snip && (h->snip->body.len || h->snip->body.cut_before)) {
+            put_s(b, "<p class=\"snippet\">");
+            render_html_snippet(b, &h->snip->body);
+            put_s(b, "</p>\n");
+        }
+        put_s(b, "</li>\n");
+    }
+    put_s(b, "</ol>\n");
+    int more = s->total_exact ? (uint64_t)offset + s->n_hits < s->total : s->n_hits == (size_t)k;
+    long next = offset + k;
+    if (next > FC_MAX_OFFSET) more = 0;
+    if (offset > 0 || more) {
+        put_s(b, "<nav class=\"pager\" aria-label=\"Pages\">\n");
+        if (offset > 0) {
+            put_s(b, "<a rel=\"prev\" href=\"");
+            html_page_link(b, q, q_len, k, offset > k ? offset - k : 0);
+            put_s(b, "\">\xE2\x86\x90 Previous</a>\n");
+        }
+        put_f(b, "<span class=\"page\">Page %ld</span>\n", offset / k + 1);
+        if (more) {
+            put_s(b, "<a rel=\"next\" href=\"");
+            html_page_link(b, q, q_len, k, next);
+            put_s(b, "\">Next \xE2\x86\x92</a>\n");
+        }
+        put_s(b, "</nav>\n");
+    }
+    html_foot(b);
+}
+
+/* ---- responses ---- */
+
+/* An error answer in the request's format: {"error":"…"} or a page. */
+static void fail(fc_worker *w, fc_req *r, int status, const char *msg)
+{
+    r->status = status;
+    w->body.len = 0;
+    if (r->html) {
+        html_message(&w->body, r->q, r->q_len, r->k > 0 ? r->k : FC_DEFAULT_K, "error", msg);
+    } else {
+        put_s(&w->body, "{\"error\":");
+        render_json_string(&w->body, msg, strlen(msg));
+        put_s(&w->body, "}\n");
+    }
+}
+
+static void route_health(fc_worker *w, fc_req *r)
+{
+    const fc_server *srv = w->srv;
+    const index_meta *m = &srv->ix->meta;
+    double up = (search_now_ms() - srv->started_ms) / 1e3;
+    buf *b = &w->body;
+    r->html = 0;
+    r->status = 200;
+    put_s(b, "{\"status\":\"ok\",\"index\":");
+    render_json_string(b, srv->index_name, strlen(srv->index_name));
+    put_f(b,
+          ",\"docs\":%" PRIu64 ",\"terms\":%" PRIu64 ",\"segments\":%" PRIu32
+          ",\"uptime_s\":%.0f,\"requests\":%" PRIuFAST64 "}\n",
+          m->docs, m->terms, m->n_segments, up,
+          atomic_load_explicit(&w->srv->requests, memory_order_relaxed));
+}
+
+/* Finds the known parameters in the raw query string. Unknown ones are
+ * ignored; a known one given twice is an error. */
+typedef struct fc_raw {
+    const char *v[4];
+    size_t n[4];
+    int seen[4];
+} fc_raw;
+enum { P_Q, P_K, P_OFFSET, P_FORMAT };
+
+static const char *split_params(fc_worker *w, const char *qs, fc_raw *raw)
+{
+    static const char *const names[4] = {"q", "k", "offset", "format"};
+    memset(raw, 0, sizeof *raw);
+    const char *p = qs, *end = qs + strlen(qs);
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *e = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(e - p));
+        const char *ke = eq ? eq : e;
+        if (ke > p && url_decode(p, (size_t)(ke - p), &w->tmp) == 0) {
+            for (int i = 0; i < 4; i++) {
+                if (w->tmp.len != strlen(names[i]) || memcmp(w->tmp.p, names[i], w->tmp.len))
+                    continue;
+                if (raw->seen[i]) return names[i];
+                raw->seen[i] = 1;
+                raw->v[i] = eq ? eq + 1 : e;
+                raw->n[i] = eq ? (size_t)(e - eq - 1) : 0;
+            }
+        }
+        p = e + 1;
+    }
+    return NULL;
+}
+
+static void route_search(fc_worker *w, fc_req *r, const char *qs)
+{
+    fc_raw raw;
+    char msg[600];
+    r->html = 1;
+    r->k = FC_DEFAULT_K;
+    r->offset = 0;
+    if (strlen(qs) > FC_MAX_QUERY_STRING) {
+        fail(w, r, 414, "the query string is too long");
+        return;
+    }
+    const char *dup = split_params(w, qs, &raw);
+    /* the format first: it decides how every other error is shown */
+    if (raw.seen[P_FORMAT]) {
+        if (url_decode(raw.v[P_FORMAT], raw.n[P_FORMAT], &w->tmp) == 0 && w->tmp.len == 4 &&
+            !memcmp(w->tmp.p, "json", 4)) {
+            r->html = 0;
+        } else if (!(w->tmp.len == 4 && !memcmp(w->tmp.p, "html", 4))) {
+            r->html = 0;
+            fail(w, r, 400, "format must be json or html");
+            return;
+        }
+    }
+    if (dup) {
+        snprintf(msg, sizeof msg, "parameter '%s' given more than once", dup);
+        fail(w, r, 400, msg);
+        return;
+    }
+    if (raw.seen[P_Q]) {
+        int rc = url_decode(raw.v[P_Q], raw.n[P_Q], &w->q);
+        if (rc == -2) {
+            fail(w, r, 503, "out of memory");
+            return;
+        }
+        if (rc) {
+            fail(w, r, 400, "q: invalid percent-encoding (use %XX with two hex digits)");
+            return;
+        }
+        if (w->q.len > FC_MAX_Q) {
+            snprintf(msg, sizeof msg, "q: the query is too long (%zu bytes; at most %d)", w->q.len,
+                     FC_MAX_Q);
+            fail(w, r, 400, msg);
+            return;
+        }
+        if (!utf8_valid(w->q.p, w->q.len)) {
+            fail(w, r, 400, "q: the query is not valid UTF-8");
+            return;
+        }
+        if (memchr(w->q.p, '\0', w->q.len)) {
+            fail(w, r, 400, "q: the query contains a NUL character");
+            return;
+        }
+        r->q = w->q.len ? (const char *)w->q.p : "";
+        r->q_len = w->q.len;
+    }
+    if (raw.seen[P_K] && (r->k = parse_num(raw.v[P_K], raw.n[P_K], 1, FC_MAX_K)) < 0) {
+        r->k = FC_DEFAULT_K;
+        fail(w, r, 400, "k must be a number from 1 to 100");
+        return;
+    }
+    if (raw.seen[P_OFFSET] &&
+        (r->offset = parse_num(raw.v[P_OFFSET], raw.n[P_OFFSET], 0, FC_MAX_OFFSET)) < 0) {
+        r->offset = 0;
+        fail(w, r, 400, "offset must be a number from 0 to 10000");
+        return;
+    }
+    if (!r->q || !r->q_len) {
+        if (r->html) {
+            r->status = 200;
+            html_head(&w->body, r->q, r->q_len, r->k);
+            put_s(&w->body, "<p class=\"intro\">Search the index.</p>\n");
+            html_foot(&w->body);
+        } else {
+            fail(w, r, 400, r->q ? "q is empty" : "missing parameter q");
+        }
+        return;
+    }
+
+    search_ctx *s = &w->s;
+    s->eo.k = (uint32_t)r->k;
+    s->eo.offset = (uint32_t)r->offset;
+    s->deadline_ms = search_now_ms() + w->srv->timeout_ms;
+    idx_err err = {0};
+    int rc;
+    if (r->html) {
+        rc = search_run(s, r->q, r->q_len, &err);
+        if (!rc) {
+            r->hits = s->n_hits;
+            html_results(&w->body, s, r->q, r->q_len, r->k, r->offset);
+        }
+        search_release(s);
+    } else {
+        rc = search_render(s, RENDER_JSON, NULL, r->q, r->q_len, 0, &w->body, &err);
+        r->hits = s->n_hits;
+    }
+    if (!rc && w->body.oom) rc = IDX_ENOMEM;
+    if (!rc) {
+        r->status = 200;
+        return;
+    }
+    if (rc == IDX_EUSAGE) {
+        r->status = 400;
+        w->body.len = 0;
+        if (r->html)
+            html_message(&w->body, r->q, r->q_len, r->k, "error", err.msg);
+        else
+            render_error(&w->body, RENDER_JSON, NULL, r->q, r->q_len, err.msg);
+        return;
+    }
+    /* the full reason goes to the log only: it may name index files */
+    fprintf(stderr, "idx-fcgi: search failed: %s\n", err.msg[0] ? err.msg : "unknown error");
+    if (rc == SEARCH_ETIMEOUT)
+        fail(w, r, 503, "the query took too long; try fewer or more specific words");
+    else if (rc == IDX_ENOMEM)
+        fail(w, r, 503, "out of memory; try again later");
+    else
+        fail(w, r, 500, "internal error: the index could not be read");
+}
+
+static void log_request(fc_worker *w, const fc_req *r, double ms)
+{
+    struct timespec ts;
+    struct tm tm;
+    char when[40];
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(when + n, sizeof when - n, ".%03ldZ", ts.tv_nsec / 1000000);
+    buf *b = &w->log;
+    b->len = 0;
+    put_f(b, "%s %d %.3fms hits=%" PRIu32 " ", when, r->status, ms, r->hits);
+    /* the method is a token from nginx; keep only letters */
+    size_t ml = 0;
+    while (ml < 16 && r->method[ml] >= 'A' && r->method[ml] <= 'Z')
+        ml++;
+    buf_put(b, ml ? r->method : "?", ml ? ml : 1);
+    buf_put_u8(b, ' ');
+    size_t pl = strlen(r->path);
+    render_json_string(b, r->path, utf8_cut(r->path, pl, FC_LOG_CUT));
+    if (r->q) {
+        put_s(b, " q=");
+        render_json_string(b, r->q, utf8_cut(r->q, r->q_len, FC_LOG_CUT));
+        if (r->q_len > FC_LOG_CUT) put_s(b, "...");
+    }
+    buf_put_u8(b, '\n');
+    if (!b->oom) {
+        ssize_t wr = write(STDERR_FILENO, b->p, b->len); /* one write: lines never interleave */
+        (void)wr;
+    }
+}
+
+static void handle(fc_worker *w, FCGX_Request *req)
+{
+    double t0 = search_now_ms();
+    atomic_fetch_add_explicit(&w->srv->requests, 1, memory_order_relaxed);
+    fc_req r;
+    memset(&r, 0, sizeof r);
+    r.k = FC_DEFAULT_K;
+    w->body.len = 0;
+    w->head.len = 0;
+    w->q.len = 0;
+    const char *method = FCGX_GetParam("REQUEST_METHOD", req->envp);
+    const char *qs = FCGX_GetParam("QUERY_STRING", req->envp);
+    const char *path = FCGX_GetParam("DOCUMENT_URI", req->envp);
+    if (!path) path = FCGX_GetParam("SCRIPT_NAME", req->envp);
+    r.method = method ? method : "";
+    r.path = path ? path : "";
+    if (!qs) qs = "";
+    int is_search = !strcmp(r.path, "/search"), is_health = !strcmp(r.path, "/health");
+    /* errors are JSON unless the page asked for HTML */
+    r.html = is_search && !strstr(qs, "format=json");
+    r.head_only = !strcmp(r.method, "HEAD");
+    if (!is_search && !is_health) {
+        r.html = 0;
+        fail(w, &r, 404, "not found: the endpoints are /search and /health");
+    } else if (strcmp(r.method, "GET") && !r.head_only) {
+        r.allow = 1;
+        fail(w, &r, 405, "method not allowed: use GET");
+    } else if (is_health) {
+        route_health(w, &r);
+    } else {
+        route_search(w, &r, qs);
+    }
+    if (w->body.oom) {
+        w->body.len = 0;
+        w->body.oom = 0;
+        r.html = 0;
+        r.status = 503;
+        put_s(&w->body, "{\"error\":\"out of memory\"}\n");
+    }
+    buf *h = &w->head;
+    put_f(h, "Status: %d %s\r\n", r.status, reason(r.status));
+    put_s(h, r.html ? "Content-Type: text/html; charset=utf-8\r\n"
+                    : "Content-Type: application/json; charset=utf-8\r\n");
+    put_s(h, "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+             "Referrer-Policy: no-referrer\r\n");
+    if (r.html)
+        put_s(h, "Content-Security-Policy: default-src 'none'; style-src 'self'; "
+                 "script-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
+                 "frame-ancestors 'none'\r\n");
+    if (r.allow) put_s(h, "Allow: GET, HEAD\r\n");
+    if (r.status == 503) put_s(h, "Retry-After: 1\r\n");
+    put_f(h, "Content-Length: %zu\r\n\r\n", w->body.len);
+    if (!h->oom) {
+        FCGX_PutStr((const char *)h->p, (int)h->len, req->out);
+        if (!r.head_only && w->body.len)
+            FCGX_PutStr((const char *)w->body.p, (int)w->body.len, req->out);
+    }
+    log_request(w, &r, search_now_ms() - t0);
+}
+
+static void *worker_main(void *arg)
+{
+    fc_worker *w = arg;
+    FCGX_Request req;
+    if (FCGX_InitRequest(&req, w->srv->listen_fd, 0) != 0) {
+        fprintf(stderr, "idx-fcgi: FCGX_InitRequest failed\n");
+        atomic_store(&w->srv->fatal, 1);
+        kill(getpid(), SIGTERM);
+        return NULL;
+    }
+    for (;;) {
+        pthread_mutex_lock(&w->srv->accept_mu);
+        int rc = FCGX_Accept_r(&req);
+        pthread_mutex_unlock(&w->srv->accept_mu);
+        if (rc < 0) {
+            if (!atomic_load(&w->srv->stopping)) {
+                fprintf(stderr, "idx-fcgi: accepting a connection failed (%d): stopping\n", rc);
+                atomic_store(&w->srv->fatal, 1);
+                kill(getpid(), SIGTERM); /* wakes main's sigwait */
+            }
+            break;
+        }
+        handle(w, &req);
+        FCGX_Finish_r(&req);
+    }
+    FCGX_Free(&req, 1);
+    return NULL;
+}
+
+/* ---- main ---- */
+
+static const char usage_text[] =
+    "usage: idx-fcgi -i INDEX [--threads N] [--listen ADDR|SOCKET] [--timeout-ms N]\n"
+    "FastCGI responder for GET /search?q=...&k=10&offset=0&format=html|json and GET /health.\n"
+    "  -i, --index INDEX   the index directory (opened once, shared by the threads)\n"
+    "  --threads N         worker threads (default: one per core, at most 256)\n"
+    "  --listen ADDR       listen on a unix socket path or HOST:PORT (default: the FastCGI\n"
+    "                      socket inherited on fd 0, as spawn-fcgi passes it)\n"
+    "  --timeout-ms N      time limit per request (default 2000)\n"
+    "Logs one line per request to stderr. SIGTERM: finish requests in flight and exit.\n";
+
+static int usage_err(const char *msg)
+{
+    fprintf(stderr, "idx-fcgi: %s (see idx-fcgi --help)\n", msg);
+    return 2;
+}
+
+static void set_index_name(fc_server *srv, const char *path)
+{
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    size_t start = n;
+    while (start > 0 && path[start - 1] != '/')
+        start--;
+    size_t len = n - start;
+    if (len >= sizeof srv->index_name) len = sizeof srv->index_name - 1;
+    memcpy(srv->index_name, path + start, len);
+    srv->index_name[len] = '\0';
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"index", required_argument, NULL, 'i'},  {"threads", required_argument, NULL, 't'},
+        {"listen", required_argument, NULL, 'l'}, {"timeout-ms", required_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    const char *index = NULL, *listen_addr = NULL;
+    long threads = 0, timeout_ms = FC_DEFAULT_TIMEOUT_MS;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i':
+            index = optarg;
+            break;
+        case 't':
+            if ((threads = parse_num(optarg, strlen(optarg), 1, FC_MAX_THREADS)) < 0)
+                return usage_err("--threads needs a number from 1 to 256");
+            break;
+        case 'l':
+            listen_addr = optarg;
+            break;
+        case 'T':
+            if ((timeout_ms = parse_num(optarg, strlen(optarg), 1, 600000)) < 0)
+                return usage_err("--timeout-ms needs a number from 1 to 600000");
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return 0;
+        default:
+            return usage_err("unknown option or missing value");
+        }
+    }
+    if (optind < argc) return usage_err("unexpected argument");
+    if (!index) return usage_err("missing -i INDEX");
+    if (listen_addr && listen_addr[0] == ':')
+        return usage_err("--listen :PORT would listen on every interface; give a host, "
+                         "e.g. 127.0.0.1:9000");
+    if (!threads) {
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = ncpu < 1 ? 1 : ncpu > FC_MAX_THREADS ? FC_MAX_THREADS : ncpu;
+    }
+
+    fc_server srv;
+    memset(&srv, 0, sizeof srv);
+    srv.timeout_ms = (int)timeout_ms;
+    srv.started_ms = search_now_ms();
+    atomic_init(&srv.requests, 0);
+    atomic_init(&srv.fatal, 0);
+    atomic_init(&srv.stopping, 0);
+    set_index_name(&srv, index);
+
+    if (FCGX_Init() != 0) {
+        fprintf(stderr, "idx-fcgi: FCGX_Init failed\n");
+        return 1;
+    }
+    if (listen_addr) {
+        srv.listen_fd = FCGX_OpenSocket(listen_addr, 128);
+        if (srv.listen_fd < 0) {
+            fprintf(stderr, "idx-fcgi: cannot listen on %s: %s\n", listen_addr,
+                    strerror(errno ? errno : EINVAL));
+            return 1;
+        }
+    } else {
+        if (FCGX_IsCGI()) {
+            fprintf(stderr, "idx-fcgi: not started by a FastCGI server (fd 0 is not a listening "
+                            "socket): use --listen SOCKET or spawn-fcgi\n");
+            return 2;
+        }
+        srv.listen_fd = 0;
+    }
+
+    idx_err err = {0};
+    int rc = index_open(index, &srv.ix, &err);
+    if (rc) {
+        fprintf(stderr, "idx-fcgi: %s\n", err.msg[0] ? err.msg : "cannot open the index");
+        return err_exit_status(rc);
+    }
+    fc_worker *ws = calloc((size_t)threads, sizeof *ws);
+    if (!ws) {
+        fprintf(stderr, "idx-fcgi: out of memory\n");
+        index_close(srv.ix);
+        return 1;
+    }
+    for (long i = 0; i < threads && !rc; i++) {
+        ws[i].srv = &srv;
+        rc = search_init(&ws[i].s, srv.ix, 0, &err);
+    }
+    pthread_mutex_init(&srv.accept_mu, NULL);
+
+    /* Workers never see the stop signals: main waits for them below. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int status = 0;
+    if (rc) {
+        fprintf(stderr, "idx-fcgi: %s\n", err.msg[0] ? err.msg : "cannot set up a worker");
+        status = err_exit_status(rc);
+    } else {
+        for (long i = 0; i < threads; i++) {
+            if (pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]) != 0) {
+                fprintf(stderr, "idx-fcgi: cannot start thread %ld\n", i + 1);
+                status = 1;
+                break;
+            }
+            ws[i].started = 1;
+        }
+        if (!status)
+            fprintf(stderr, "idx-fcgi: serving %s (%" PRIu64 " docs) with %ld threads\n",
+                    srv.index_name, srv.ix->meta.docs, threads);
+        int sig = 0;
+        if (!status) sigwait(&stop, &sig);
+        if (sig) fprintf(stderr, "idx-fcgi: signal %d: stopping\n", sig);
+        /* Wakes the thread blocked in accept() (EINVAL) and makes every later
+         * accept fail at once; requests in flight finish. */
+        atomic_store(&srv.stopping, 1);
+        shutdown(srv.listen_fd, SHUT_RDWR);
+        for (long i = 0; i < threads; i++)
+            if (ws[i].started) pthread_join(ws[i].tid, NULL);
+        if (atomic_load(&srv.fatal)) status = 1;
+    }
+    for (long i = 0; i < threads; i++) {
+        search_fini(&ws[i].s);
+        buf_free(&ws[i].body);
+        buf_free(&ws[i].head);
+        buf_free(&ws[i].q);
+        buf_free(&ws[i].tmp);
+        buf_free(&ws[i].log);
+    }
+    free(ws);
+    pthread_mutex_destroy(&srv.accept_mu);
+    index_close(srv.ix);
+    if (listen_addr) close(srv.listen_fd);
+    return status;
+}
