@@ -263,6 +263,25 @@ static int lex_cmp(const char *a, size_t alen, const char *b, size_t blen)
     return c ? c : (alen > blen) - (alen < blen);
 }
 
+/* The first term of lexicon block b (its entry has no shared prefix). */
+static int lex_first_term(seg *s, uint64_t b, const char **term, size_t *len, idx_err *err)
+{
+    uint64_t off = rd_u64(s->lex_index + b * LEX_INDEX_ENTRY);
+    uint64_t end = b + 1 < s->n_blocks ? rd_u64(s->lex_index + (b + 1) * LEX_INDEX_ENTRY)
+                                       : s->lex_index_off;
+    /* Enough bytes for the two varints and the longest term, or the block. */
+    uint64_t want = end > off && end - off < 2 + 2 + SEG_MAX_TERM ? end - off : 2 + 2 + SEG_MAX_TERM;
+    const uint8_t *p = end > off ? cfr_get(s->f[SEG_LEX], off, want, err) : NULL;
+    uint64_t shared, suffix;
+    size_t a, c;
+    if (!p || !(a = codec_get_varint(p, want, &shared)) || shared != 0 ||
+        !(c = codec_get_varint(p + a, want - a, &suffix)) || suffix > want - a - c)
+        return err->code ? err->code : seg_bad(err, s, SEG_LEX, off, "undecodable lexicon block");
+    *term = (const char *)p + a + c;
+    *len = (size_t)suffix;
+    return 0;
+}
+
 /* Positions `it` so that the next seg_lex_next returns the first term >= key,
  * and also returns that term's entry via *peek (1), or 0 when none is. */
 static int lex_seek(seg *s, const char *key, size_t len, seg_lex_iter *it, seg_term *peek,
@@ -273,18 +292,17 @@ static int lex_seek(seg *s, const char *key, size_t len, seg_lex_iter *it, seg_t
         it->s = s;
         return 0;
     }
-    /* Binary search the last block whose first term is <= key. */
+    /* Binary search the last block whose first term is <= key, reading only
+     * each probed block's first term (stored whole). */
     uint64_t lo = 0, hi = s->n_blocks;
     while (hi - lo > 1) {
         uint64_t mid = lo + (hi - lo) / 2;
-        seg_lex_iter probe;
-        seg_term t;
-        int rc = lex_block_open(s, mid, &probe, err);
-        if (!rc)
-            rc = lex_decode(&probe, &t, err);
+        const char *first = NULL;
+        size_t first_len = 0;
+        int rc = lex_first_term(s, mid, &first, &first_len, err);
         if (rc)
             return rc;
-        if (lex_cmp(probe.term, probe.term_len, key, len) <= 0)
+        if (lex_cmp(first, first_len, key, len) <= 0)
             lo = mid;
         else
             hi = mid;

@@ -163,8 +163,9 @@ static sc *sc_term(ev *e, const char *key, size_t len, qparse_field field)
     }
     if (r == 0)
         return s; /* absent here: matches nothing in this segment */
-    uint64_t df;
-    if (ev_global_df(e, key, len, &df))
+    uint64_t df = t.df;
+    /* With one segment its df is the collection's: no second lookup. */
+    if (e->ix->n_segs > 1 && ev_global_df(e, key, len, &df))
         return s;
     s->idf = bm25_idf(e->n_docs, (double)df);
     s->max_score = s->idf * (e->bounds_ok ? (double)t.bound : e->p.k1 + 1.0);
