@@ -781,10 +781,13 @@ static int cannot_beat(double bound, double theta)
 /* ---- the root: MaxScore over SHOULD clauses, leapfrog over MUST ones ---- */
 
 typedef struct root {
-    sc *must[256], *should[256], *not_[256];
+    sc **must, **should, **not_;
     uint32_t n_must, n_should, n_not;
-    sc *all[256]; /* positive clauses in tree order: the canonical score order */
+    sc **all; /* positive clauses in tree order: the canonical score order */
     uint32_t n_all;
+    /* scratch for the algorithms: one block for all arrays above and below */
+    sc **ord;
+    double *ub;
 } root;
 
 static int root_excluded(ev *e, root *r, uint32_t d)
@@ -822,8 +825,8 @@ static int cmp_max_score(const void *a, const void *b)
 static void run_should(ev *e, root *r, topk *t, int *pruned)
 {
     uint32_t n = r->n_should;
-    sc *ord[256];
-    double ub[256]; /* ub[i]: sum of max scores of ord[0..i] */
+    sc **ord = r->ord;
+    double *ub = r->ub; /* ub[i]: sum of max scores of ord[0..i] */
     memcpy(ord, r->should, n * sizeof *ord);
     qsort(ord, n, sizeof *ord, cmp_max_score);
     for (uint32_t i = 0; i < n; i++)
@@ -912,7 +915,7 @@ static int cmp_doc_desc(const void *a, const void *b)
 /* Conjunction of MUST clauses, SHOULD clauses adding to the score. */
 static void run_must(ev *e, root *r, topk *t, int *pruned)
 {
-    sc *m[256];
+    sc **m = r->ord;
     uint32_t n = r->n_must;
     memcpy(m, r->must, n * sizeof *m);
     /* The list starting furthest ahead is likely the rarest: lead with it. */
@@ -976,8 +979,18 @@ static int root_build(ev *e, const qparse_node *q, root *r)
         cl = q->clauses;
         ncl = q->nclauses;
     }
-    if (ncl > 256)
-        return ev_fail(e, err_set(e->err, IDX_EUSAGE, "query: more than 256 top-level clauses"));
+    /* Five clause arrays and the bounds share one allocation. */
+    size_t n = ncl ? ncl : 1;
+    void *block = calloc(n, 5 * sizeof(sc *) + sizeof(double));
+    if (!block)
+        return ev_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+    sc **p = block;
+    r->must = p;
+    r->should = p + n;
+    r->not_ = p + 2 * n;
+    r->all = p + 3 * n;
+    r->ord = p + 4 * n;
+    r->ub = (double *)(p + 5 * n);
     for (uint32_t i = 0; i < ncl && !e->rc; i++) {
         sc *k = sc_build(e, cl[i].node);
         if (!k)
@@ -1001,6 +1014,7 @@ static void root_free(root *r)
         sc_free(r->all[i]);
     for (uint32_t i = 0; i < r->n_not; i++)
         sc_free(r->not_[i]);
+    free(r->must);
 }
 
 ev_options ev_options_default(const idx_index *ix)

@@ -241,8 +241,8 @@ int cli_eval(int argc, char **argv)
     memset(&ctx, 0, sizeof ctx);
     int bad = 0, rc = metrics_qrels_load(qrels_path, &qrels, &err);
     if (!rc && !metrics_qrels_judged(qrels))
-        rc = err_set(&err, IDX_EDATA, "%s: no query has a relevant (rel > 0) judgement",
-                     qrels_path);
+        rc =
+            err_set(&err, IDX_EDATA, "%s: no query has a relevant (rel > 0) judgement", qrels_path);
     if (!rc && run_path) {
         rc = metrics_run_load(run_path, &run, &err);
     } else if (!rc) {

@@ -424,8 +424,9 @@ static void route_health(fc_worker *w, fc_req *r)
           atomic_load_explicit(&w->srv->requests, memory_order_relaxed));
 }
 
-/* Finds the known parameters in the raw query string. Unknown ones are
- * ignored; a known one given twice is an error. */
+/* Finds the known parameters in the raw query string (values still
+ * encoded). Unknown ones are ignored. Returns the name of a known one given
+ * twice (an error for the caller; the first value is kept) or NULL. */
 typedef struct fc_raw {
     const char *v[4];
     size_t n[4];
@@ -436,6 +437,7 @@ enum { P_Q, P_K, P_OFFSET, P_FORMAT };
 static const char *split_params(fc_worker *w, const char *qs, fc_raw *raw)
 {
     static const char *const names[4] = {"q", "k", "offset", "format"};
+    const char *dup = NULL;
     memset(raw, 0, sizeof *raw);
     const char *p = qs, *end = qs + strlen(qs);
     while (p < end) {
@@ -447,7 +449,10 @@ static const char *split_params(fc_worker *w, const char *qs, fc_raw *raw)
             for (int i = 0; i < 4; i++) {
                 if (w->tmp.len != strlen(names[i]) || memcmp(w->tmp.p, names[i], w->tmp.len))
                     continue;
-                if (raw->seen[i]) return names[i];
+                if (raw->seen[i]) {
+                    if (!dup) dup = names[i];
+                    continue; /* the first value counts (for the error's format) */
+                }
                 raw->seen[i] = 1;
                 raw->v[i] = eq ? eq + 1 : e;
                 raw->n[i] = eq ? (size_t)(e - eq - 1) : 0;
@@ -455,7 +460,14 @@ static const char *split_params(fc_worker *w, const char *qs, fc_raw *raw)
         }
         p = e + 1;
     }
-    return NULL;
+    return dup;
+}
+
+/* A percent-encoded number lo..hi; -1 if it is not one. */
+static long decode_num(fc_worker *w, const char *s, size_t n, long lo, long hi)
+{
+    if (url_decode(s, n, &w->tmp)) return -1;
+    return parse_num((const char *)w->tmp.p, w->tmp.len, lo, hi);
 }
 
 static void route_search(fc_worker *w, fc_req *r, const char *qs)
@@ -472,10 +484,10 @@ static void route_search(fc_worker *w, fc_req *r, const char *qs)
     const char *dup = split_params(w, qs, &raw);
     /* the format first: it decides how every other error is shown */
     if (raw.seen[P_FORMAT]) {
-        if (url_decode(raw.v[P_FORMAT], raw.n[P_FORMAT], &w->tmp) == 0 && w->tmp.len == 4 &&
-            !memcmp(w->tmp.p, "json", 4)) {
+        int ok = url_decode(raw.v[P_FORMAT], raw.n[P_FORMAT], &w->tmp) == 0 && w->tmp.len == 4;
+        if (ok && !memcmp(w->tmp.p, "json", 4)) {
             r->html = 0;
-        } else if (!(w->tmp.len == 4 && !memcmp(w->tmp.p, "html", 4))) {
+        } else if (!ok || memcmp(w->tmp.p, "html", 4)) {
             r->html = 0;
             fail(w, r, 400, "format must be json or html");
             return;
@@ -513,13 +525,13 @@ static void route_search(fc_worker *w, fc_req *r, const char *qs)
         r->q = w->q.len ? (const char *)w->q.p : "";
         r->q_len = w->q.len;
     }
-    if (raw.seen[P_K] && (r->k = parse_num(raw.v[P_K], raw.n[P_K], 1, FC_MAX_K)) < 0) {
+    if (raw.seen[P_K] && (r->k = decode_num(w, raw.v[P_K], raw.n[P_K], 1, FC_MAX_K)) < 0) {
         r->k = FC_DEFAULT_K;
         fail(w, r, 400, "k must be a number from 1 to 100");
         return;
     }
     if (raw.seen[P_OFFSET] &&
-        (r->offset = parse_num(raw.v[P_OFFSET], raw.n[P_OFFSET], 0, FC_MAX_OFFSET)) < 0) {
+        (r->offset = decode_num(w, raw.v[P_OFFSET], raw.n[P_OFFSET], 0, FC_MAX_OFFSET)) < 0) {
         r->offset = 0;
         fail(w, r, 400, "offset must be a number from 0 to 10000");
         return;

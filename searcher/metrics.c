@@ -158,11 +158,12 @@ struct metrics_qrels {
     const char *name;
 };
 
-/* Discount of rank r (1-based): log2(r + 1). docs/EVAL.md explains how this
- * differs from trec_eval 9's ndcg_cut (which divides ranks 1 and 2 by 1). */
+/* Discount of rank r (1-based), as trec_eval 9's ndcg_cut: 1 for ranks 1
+ * and 2, log2(r) after (Jarvelin & Kekalainen's base-2 discount), so our
+ * figures compare directly with published trec_eval ones. */
 static double discount(size_t rank)
 {
-    return log2((double)rank + 1.0);
+    return rank <= 2 ? 1.0 : log2((double)rank);
 }
 
 static int qrels_line(void *ctx, const char *line, size_t len, size_t lineno, idx_err *err)
@@ -173,7 +174,11 @@ static int qrels_line(void *ctx, const char *line, size_t len, size_t lineno, id
     if (n == 0) return 0;
     if (n != 4)
         return err_set(err, IDX_EDATA, "%s:%zu: expected `qid iter docid rel`, got %s fields",
-                       q->name, lineno, n > 4 ? "more than 4" : n == 3 ? "3" : n == 2 ? "2" : "1");
+                       q->name, lineno,
+                       n > 4    ? "more than 4"
+                       : n == 3 ? "3"
+                       : n == 2 ? "2"
+                                : "1");
     long rel;
     if (parse_long(&t[3], &rel))
         return err_set(err, IDX_EDATA, "%s:%zu: relevance '%.*s' is not an integer", q->name,
@@ -289,9 +294,9 @@ size_t metrics_qrels_judged(const metrics_qrels *q)
 /* ---- runs ---- */
 
 typedef struct run_entry {
-    uint32_t q;        /* index in the run's qid list */
+    uint32_t q; /* index in the run's qid list */
     uint32_t doc_len;
-    uint64_t doc_off;  /* in docs */
+    uint64_t doc_off; /* in docs */
     double score;
 } run_entry;
 
@@ -399,6 +404,7 @@ int metrics_run_parse(const char *text, size_t len, const char *name, metrics_ru
                       idx_err *err)
 {
     metrics_run *r;
+    *out = NULL;
     int rc = metrics_run_new(&r, err);
     if (rc) return rc;
     r->name = name;
@@ -535,8 +541,8 @@ int metrics_evaluate(const metrics_qrels *q, const metrics_run *r, metrics_repor
         uint32_t qi = map[e->q];
         if (qi == NO_QUERY) continue;
         const char *doc = (const char *)r->docs.p + e->doc_off;
-        pair_key(&key, (const char *)q->names.p + q->queries[qi].qid_off,
-                 q->queries[qi].qid_len, doc, e->doc_len);
+        pair_key(&key, (const char *)q->names.p + q->queries[qi].qid_off, q->queries[qi].qid_len,
+                 doc, e->doc_len);
         if (key.oom) {
             rc = err_set(err, IDX_ENOMEM, "eval: out of memory");
             goto done;

@@ -57,7 +57,6 @@ void search_release(search_ctx *c)
         free(c->parts_[i]);
     }
     c->filled_ = 0;
-    c->n_hits = 0;
 }
 
 #define GROW(ptr, n)                                                                               \
@@ -155,6 +154,7 @@ static int fetch_hits(search_ctx *c, const qparse_tree *q, const ev_result *r, i
 int search_run(search_ctx *c, const char *text, size_t len, idx_err *err)
 {
     search_release(c);
+    c->n_hits = 0;
     c->total = 0;
     c->total_exact = 0;
     c->took_ms = 0;

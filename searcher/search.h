@@ -76,7 +76,8 @@ void search_fini(search_ctx *c);
 int search_run(search_ctx *c, const char *text, size_t len, idx_err *err);
 
 /* Frees the snippets and explanations of the last answer (buffers are kept
- * for reuse). Idempotent. */
+ * for reuse); n_hits, total, total_exact and took_ms stay readable, the
+ * hits' snippets do not. Idempotent. */
 void search_release(search_ctx *c);
 
 /* search_run + render_results(f) appended to out + search_release: exactly

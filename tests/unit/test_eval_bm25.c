@@ -22,9 +22,9 @@
 enum { C_TERM, C_TITLE, C_AUTHOR, C_PHRASE, C_TPHRASE, C_PREFIX, C_TPREFIX };
 
 typedef struct clause {
-    int kind, occur; /* occur: 0 SHOULD, 1 MUST, 2 MUST_NOT */
-    uint32_t t[3], n; /* term ids (phrases: n terms in order) */
-    char word[3][32]; /* the query words */
+    int kind, occur;      /* occur: 0 SHOULD, 1 MUST, 2 MUST_NOT */
+    uint32_t t[3], n;     /* term ids (phrases: n terms in order) */
+    char word[3][32];     /* the query words */
     uint32_t *exp, n_exp; /* prefix expansions */
 } clause;
 
@@ -62,17 +62,14 @@ static uint32_t count_phrase(const eo_field *f, const uint32_t *t, uint32_t n)
 {
     uint32_t c = 0;
     for (uint32_t i = 0; i < f->n; i++) {
-        if (f->t[i].term != t[0])
-            continue;
+        if (f->t[i].term != t[0]) continue;
         uint32_t k = 1;
         /* tokens are in position order; the next positions must follow */
         for (; k < n; k++) {
             int found = 0;
             for (uint32_t j = i + 1; j < f->n && f->t[j].pos <= f->t[i].pos + k; j++)
-                if (f->t[j].pos == f->t[i].pos + k && f->t[j].term == t[k])
-                    found = 1;
-            if (!found)
-                break;
+                if (f->t[j].pos == f->t[i].pos + k && f->t[j].term == t[k]) found = 1;
+            if (!found) break;
         }
         c += k == n;
     }
@@ -99,8 +96,7 @@ static double clause_score(const oracle *o, const clause *c, uint32_t d)
     case C_TITLE: {
         uint32_t tft = count_term(&doc->f[EO_TITLE], c->t[0]);
         uint32_t tfb = c->kind == C_TITLE ? 0 : count_term(&doc->f[EO_BODY], c->t[0]);
-        if (tft + tfb == 0)
-            return -1;
+        if (tft + tfb == 0) return -1;
         return tb_score(o, d, o->idf[c->t[0]], tft, tfb, c->kind == C_TITLE);
     }
     case C_AUTHOR: {
@@ -111,8 +107,7 @@ static double clause_score(const oracle *o, const clause *c, uint32_t d)
     case C_TPHRASE: {
         uint32_t pt = count_phrase(&doc->f[EO_TITLE], c->t, c->n);
         uint32_t pb = c->kind == C_TPHRASE ? 0 : count_phrase(&doc->f[EO_BODY], c->t, c->n);
-        if (pt + pb == 0)
-            return -1;
+        if (pt + pb == 0) return -1;
         double idf = 0;
         for (uint32_t i = 0; i < c->n; i++)
             idf += o->idf[c->t[i]];
@@ -125,11 +120,9 @@ static double clause_score(const oracle *o, const clause *c, uint32_t d)
             uint32_t t = c->exp[i];
             uint32_t tft = count_term(&doc->f[EO_TITLE], t);
             uint32_t tfb = c->kind == C_TPREFIX ? 0 : count_term(&doc->f[EO_BODY], t);
-            if (tft + tfb == 0)
-                continue;
+            if (tft + tfb == 0) continue;
             double v = tb_score(o, d, o->idf[t], tft, tfb, c->kind == C_TPREFIX);
-            if (v > best)
-                best = v;
+            if (v > best) best = v;
         }
         return best;
     }
@@ -180,8 +173,7 @@ static int gen_clause(eo_model *m, const eo_vocab *v, eo_rng *r, int has_author,
         return 1;
     }
     if (x < 60 || (x >= 88 && x < 94 && !has_author)) {
-        if (!eo_pick_run(m, r, EO_TITLE, 1, &d, &at))
-            return 0;
+        if (!eo_pick_run(m, r, EO_TITLE, 1, &d, &at)) return 0;
         c->kind = C_TITLE;
         c->t[0] = m->docs[d].f[EO_TITLE].t[at].term;
         snprintf(c->word[0], sizeof c->word[0], "%s",
@@ -191,8 +183,7 @@ static int gen_clause(eo_model *m, const eo_vocab *v, eo_rng *r, int has_author,
     if (x < 80) {
         int f = eo_below(r, 3) == 0 ? EO_TITLE : EO_BODY;
         c->n = 2 + eo_below(r, 2);
-        if (!eo_pick_run(m, r, f, c->n, &d, &at))
-            return 0;
+        if (!eo_pick_run(m, r, f, c->n, &d, &at)) return 0;
         c->kind = f == EO_TITLE && eo_below(r, 2) ? C_TPHRASE : C_PHRASE;
         for (uint32_t k = 0; k < c->n; k++) {
             const eo_tok *t = &m->docs[d].f[f].t[at + k];
@@ -209,8 +200,7 @@ static int gen_clause(eo_model *m, const eo_vocab *v, eo_rng *r, int has_author,
         return 1; /* expanded once parsed: the parser decides the prefix */
     }
     if (x < 94) {
-        if (!eo_pick_run(m, r, EO_AUTHOR, 1, &d, &at))
-            return 0;
+        if (!eo_pick_run(m, r, EO_AUTHOR, 1, &d, &at)) return 0;
         c->kind = C_AUTHOR;
         c->t[0] = m->docs[d].f[EO_AUTHOR].t[at].term;
         snprintf(c->word[0], sizeof c->word[0], "%s",
@@ -267,24 +257,21 @@ static void check_clauses(idx_index *ix, oracle *o, ana *a, clause *cl, uint32_t
         positive |= cl[i].occur != 2;
         clause_text(&cl[i], q + at, sizeof q - at);
         at += strlen(q + at);
-        if (i + 1 < n && at + 1 < sizeof q)
-            q[at++] = ' ', q[at] = 0;
+        if (i + 1 < n && at + 1 < sizeof q) q[at++] = ' ', q[at] = 0;
     }
-    if (!positive)
-        return;
+    if (!positive) return;
     int rc;
     qparse_tree *t = eo_parse(a, q, 0, &rc);
-    ck_assert_msg(rc == 0, "query [%s] rejected", q);
+    EO_REQUIRE(rc == 0, "query [%s] rejected", q);
     /* Prefixes: the parser decides the folded prefix (qparse's business, not
      * the evaluator's); expand what it produced. Root clauses are ours, in order. */
     const qparse_node *root = t->root;
-    ck_assert_msg(n == 1 || (root->kind == Q_BOOL && root->nclauses == n),
-                  "query [%s]: unexpected tree shape", q);
+    EO_REQUIRE(n == 1 || (root->kind == Q_BOOL && root->nclauses == n),
+               "query [%s]: unexpected tree shape", q);
     for (uint32_t i = 0; i < n; i++) {
-        if (cl[i].kind != C_PREFIX && cl[i].kind != C_TPREFIX)
-            continue;
+        if (cl[i].kind != C_PREFIX && cl[i].kind != C_TPREFIX) continue;
         const qparse_node *x = n == 1 ? root : root->clauses[i].node;
-        ck_assert_int_eq(x->kind, Q_PREFIX);
+        EO_REQUIRE(x->kind == Q_PREFIX, "query [%s]: clause %u is no prefix", q, i);
         if (!expand(o->m, x->terms[0].text, &cl[i])) {
             qparse_free(t);
             return; /* an arbitrary cut among equally frequent expansions */
@@ -311,27 +298,25 @@ static void check_clauses(idx_index *ix, oracle *o, ana *a, clause *cl, uint32_t
             else if (s >= 0)
                 any = 1, sum += s;
         }
-        if (ok && !n_must && !any)
-            ok = 0;
+        if (ok && !n_must && !any) ok = 0;
         want[d] = ok ? sum : -1;
         n_match += ok;
     }
     st->queries++;
     st->docs_checked += N;
-    ck_assert_msg(res.total == n_match && res.n_hits == n_match,
-                  "query [%s]: %llu hits (%u returned), model says %u", q,
-                  (unsigned long long)res.total, res.n_hits, n_match);
+    EO_REQUIRE(res.total == n_match && res.n_hits == n_match,
+               "query [%s]: %llu hits (%u returned), model says %u", q,
+               (unsigned long long)res.total, res.n_hits, n_match);
     for (uint32_t i = 0; i < res.n_hits; i++) {
         const ev_hit *h = &res.hits[i];
-        ck_assert_msg(want[h->doc] >= 0, "query [%s]: doc %u is a hit but does not match", q,
-                      h->doc);
-        ck_assert_msg(close_enough(h->score, want[h->doc]),
-                      "query [%s]: doc %u scores %.12g, BM25F says %.12g", q, h->doc, h->score,
-                      want[h->doc]);
+        EO_REQUIRE(want[h->doc] >= 0, "query [%s]: doc %u is a hit but does not match", q, h->doc);
+        EO_REQUIRE(close_enough(h->score, want[h->doc]),
+                   "query [%s]: doc %u scores %.12g, BM25F says %.12g", q, h->doc, h->score,
+                   want[h->doc]);
         if (i) {
             const ev_hit *p = &res.hits[i - 1];
-            ck_assert_msg(p->score > h->score || (p->score == h->score && p->doc < h->doc),
-                          "query [%s]: ranks %u/%u out of order", q, i, i + 1);
+            EO_REQUIRE(p->score > h->score || (p->score == h->score && p->doc < h->doc),
+                       "query [%s]: ranks %u/%u out of order", q, i, i + 1);
         }
         st->hits++;
     }
@@ -341,13 +326,14 @@ static void check_clauses(idx_index *ix, oracle *o, ana *a, clause *cl, uint32_t
         ev_part *parts = NULL;
         size_t np = 0;
         idx_err err = {0};
-        ck_assert_int_eq(ev_explain(ix, t, &eo, 0, res.hits[i].doc, &parts, &np, &err), 0);
+        rc = ev_explain(ix, t, &eo, 0, res.hits[i].doc, &parts, &np, &err);
+        EO_REQUIRE(rc == 0, "query [%s]: explain: %s", q, err.msg);
         double sum = 0;
         for (size_t k = 0; k < np; k++)
             sum += parts[k].score;
-        ck_assert_msg(close_enough(sum, res.hits[i].score),
-                      "query [%s]: explain of doc %u sums to %.12g, score %.12g", q,
-                      res.hits[i].doc, sum, res.hits[i].score);
+        EO_REQUIRE(close_enough(sum, res.hits[i].score),
+                   "query [%s]: explain of doc %u sums to %.12g, score %.12g", q, res.hits[i].doc,
+                   sum, res.hits[i].score);
         free(parts);
     }
     free(want);
@@ -361,9 +347,9 @@ static void run_random(idx_index *ix, const char *name, uint32_t n_queries, uint
     eo_model_build(&m, ix);
     /* The model's view of the collection agrees with the index's. */
     ck_assert_uint_eq(m.n_docs, ix->meta.docs);
-    ck_assert_msg(fabs(m.avg_title - ix->avg_title) < 1e-9 && fabs(m.avg_body - ix->avg_body) < 1e-9,
-                  "%s: averages %g/%g, index %g/%g", name, m.avg_title, m.avg_body,
-                  ix->avg_title, ix->avg_body);
+    EO_REQUIRE(fabs(m.avg_title - ix->avg_title) < 1e-9 && fabs(m.avg_body - ix->avg_body) < 1e-9,
+               "%s: averages %g/%g, index %g/%g", name, m.avg_title, m.avg_body, ix->avg_title,
+               ix->avg_body);
     oracle o = {&m, malloc(m.terms.n * sizeof(double))};
     for (uint32_t t = 0; t < m.terms.n; t++)
         o.idf[t] = idf_of(&o, t);
@@ -379,21 +365,19 @@ static void run_random(idx_index *ix, const char *name, uint32_t n_queries, uint
         clause cl[5];
         uint32_t n = 1 + eo_below(&r, 4), made = 0;
         for (uint32_t i = 0; i < n; i++)
-            if (gen_clause(&m, &v, &r, has_author, &cl[made]))
-                kinds[cl[made++].kind]++;
-        if (made)
-            check_clauses(ix, &o, m.a, cl, made, &st);
+            if (gen_clause(&m, &v, &r, has_author, &cl[made])) kinds[cl[made++].kind]++;
+        if (made) check_clauses(ix, &o, m.a, cl, made, &st);
         for (uint32_t i = 0; i < made; i++)
             free(cl[i].exp);
     }
     for (int k = 0; k < 7; k++)
-        ck_assert_msg(kinds[k] > 0 || (k == C_AUTHOR && !has_author), "%s: no clause of kind %d",
-                      name, k);
+        EO_REQUIRE(kinds[k] > 0 || (k == C_AUTHOR && !has_author), "%s: no clause of kind %d", name,
+                   k);
     ck_assert_uint_gt(st.hits, n_queries);
     printf("%s: %u queries, %u hits checked (clauses: %u term, %u title, %u author, %u phrase, "
            "%u title phrase, %u prefix, %u title prefix)\n",
-           name, st.queries, st.hits, kinds[0], kinds[1], kinds[2], kinds[3], kinds[4],
-           kinds[5], kinds[6]);
+           name, st.queries, st.hits, kinds[0], kinds[1], kinds[2], kinds[3], kinds[4], kinds[5],
+           kinds[6]);
     free(v.t);
     free(o.idf);
     eo_model_free(&m);
@@ -443,22 +427,22 @@ static const char *const fixture[] = {
     "{\"id\":\"d10\",\"title\":\"Zebra\",\"body\":\"\",\"author\":\"Zebra Zebra\"}",
 };
 
-static idx_index *fixture_index(void)
+static idx_index *fixture_index(const char *name)
 {
     char in[600];
-    snprintf(in, sizeof in, "%s/fixture.jsonl", tmp);
+    snprintf(in, sizeof in, "%s/%s.jsonl", tmp, name);
     FILE *f = fopen(in, "w");
     ck_assert_ptr_nonnull(f);
     for (size_t i = 0; i < sizeof fixture / sizeof *fixture; i++)
         fprintf(f, "%s\n", fixture[i]);
     ck_assert_int_eq(fclose(f), 0);
     const char *inputs[1] = {in};
-    return eo_build(tmp, "fixture", inputs, 1);
+    return eo_build(tmp, name, inputs, 1);
 }
 
 START_TEST(bm25_fixture_random)
 {
-    idx_index *ix = fixture_index();
+    idx_index *ix = fixture_index("fixture-random");
     run_random(ix, "fixture", 400, 0xE7037ED1A0B428DBULL);
     index_close(ix);
 }
@@ -468,7 +452,7 @@ END_TEST
  * fixture's own numbers. */
 START_TEST(bm25_fixture_known)
 {
-    idx_index *ix = fixture_index();
+    idx_index *ix = fixture_index("fixture-known");
     ana *a = NULL;
     idx_err err = {0};
     ck_assert_int_eq(ana_new(&ix->meta.ana, &a, &err), 0);
@@ -476,7 +460,7 @@ START_TEST(bm25_fixture_known)
     /* Title lengths: 5 2 2 2 2 4 0 1 3 4 1 = 26; bodies: see below. */
     uint32_t tl[11] = {5, 2, 2, 2, 2, 4, 0, 1, 3, 4, 1};
     double at = 26.0 / N;
-    ck_assert_msg(fabs(ix->avg_title - at) < 1e-12, "avg title %g, want %g", ix->avg_title, at);
+    EO_REQUIRE(fabs(ix->avg_title - at) < 1e-12, "avg title %g, want %g", ix->avg_title, at);
     for (uint32_t d = 0; d < 11; d++) {
         uint32_t lt, lb;
         seg_doc_lens(ix->segs[0], d, &lt, &lb);
@@ -509,8 +493,8 @@ START_TEST(bm25_fixture_known)
     ck_assert_uint_eq(res.hits[0].doc, 10);
     double idf1 = log(1 + (N - 1 + 0.5) / (1 + 0.5));
     double want = idf1 * 2 * (K1 + 1) / (2 + K1);
-    ck_assert_msg(close_enough(res.hits[0].score, want), "author:zebra %.12g want %.12g",
-                  res.hits[0].score, want);
+    EO_REQUIRE(close_enough(res.hits[0].score, want), "author:zebra %.12g want %.12g",
+               res.hits[0].score, want);
     ev_result_free(&res);
     qparse_free(t);
     /* title:solar on doc 8 (title "Solar solar solar", 3 tokens): tf_title 3;
@@ -522,8 +506,8 @@ START_TEST(bm25_fixture_known)
     ck_assert_uint_eq(res.hits[1].doc, 0);
     double idf4 = log(1 + (N - 4 + 0.5) / (4 + 0.5));
     double tfw = WT * 3 / (1 - B + B * 3 / at);
-    ck_assert_msg(close_enough(res.hits[0].score, idf4 * sat(tfw)), "title:solar %.12g want %.12g",
-                  res.hits[0].score, idf4 * sat(tfw));
+    EO_REQUIRE(close_enough(res.hits[0].score, idf4 * sat(tfw)), "title:solar %.12g want %.12g",
+               res.hits[0].score, idf4 * sat(tfw));
     ev_result_free(&res);
     qparse_free(t);
     ana_free(a);
@@ -545,7 +529,8 @@ int main(void)
 {
     Suite *s = suite_create("eval_bm25");
     TCase *tc = tcase_create("bm25f");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    /* In the parent: the directory goes even when a test fails. */
+    tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, bm25_fixture_known);
     tcase_add_test(tc, bm25_fixture_random);

@@ -21,18 +21,14 @@ typedef struct phrase {
 
 /* Does a match of terms k..n-1 exist after position prev (term k-1's), within
  * limit? Counts every choice, so it is the definition, not an algorithm. */
-static int match_from(const eo_field *f, const phrase *p, uint32_t k, uint32_t prev,
-                      uint64_t limit)
+static int match_from(const eo_field *f, const phrase *p, uint32_t k, uint32_t prev, uint64_t limit)
 {
-    if (k == p->n)
-        return 1;
+    if (k == p->n) return 1;
     uint64_t lo = (uint64_t)prev + (p->rel[k] - p->rel[k - 1]);
     for (uint32_t j = 0; j < f->n; j++) {
         uint64_t q = f->t[j].pos;
-        if (q < lo || q > limit || f->t[j].term != p->t[k])
-            continue;
-        if (match_from(f, p, k + 1, f->t[j].pos, limit))
-            return 1;
+        if (q < lo || q > limit || f->t[j].term != p->t[k]) continue;
+        if (match_from(f, p, k + 1, f->t[j].pos, limit)) return 1;
     }
     return 0;
 }
@@ -42,8 +38,7 @@ static uint32_t count_field(const eo_field *f, const phrase *p)
 {
     uint32_t c = 0;
     for (uint32_t j = 0; j < f->n; j++) {
-        if (f->t[j].term != p->t[0])
-            continue;
+        if (f->t[j].term != p->t[0]) continue;
         uint64_t limit = (uint64_t)f->t[j].pos + p->rel[p->n - 1] + p->slop;
         c += (uint32_t)match_from(f, p, 1, f->t[j].pos, limit);
     }
@@ -58,12 +53,12 @@ static void check_phrase(idx_index *ix, eo_model *m, ana *a, phrase *p, stats *s
 {
     int rc;
     qparse_tree *t = eo_parse(a, p->text, 0, &rc);
-    ck_assert_msg(rc == 0, "query [%s] rejected", p->text);
+    EO_REQUIRE(rc == 0, "query [%s] rejected", p->text);
     const qparse_node *r = t->root;
-    ck_assert_msg(r->kind == Q_PHRASE && r->nterms == p->n && r->slop == p->slop,
-                  "query [%s]: not parsed as the phrase meant", p->text);
+    EO_REQUIRE(r->kind == Q_PHRASE && r->nterms == p->n && r->slop == p->slop,
+               "query [%s]: not parsed as the phrase meant", p->text);
     for (uint32_t i = 0; i < p->n; i++)
-        ck_assert_uint_eq(r->terms[i].pos, p->rel[i]);
+        EO_REQUIRE(r->terms[i].pos == p->rel[i], "query [%s]: positions", p->text);
     uint32_t N = m->n_docs;
     ev_result res;
     eo_search(ix, t, N, 0, 1, &res, p->text);
@@ -82,16 +77,16 @@ static void check_phrase(idx_index *ix, eo_model *m, ana *a, phrase *p, stats *s
     uint8_t *got = calloc(N, 1);
     for (uint32_t i = 0; i < res.n_hits; i++) {
         uint32_t d = res.hits[i].doc;
-        ck_assert_msg(!got[d], "query [%s]: doc %u returned twice", p->text, d);
+        EO_REQUIRE(!got[d], "query [%s]: doc %u returned twice", p->text, d);
         got[d] = 1;
-        ck_assert_msg(want[d], "query [%s]: doc %u is a hit but does not contain the phrase",
-                      p->text, d);
+        EO_REQUIRE(want[d], "query [%s]: doc %u is a hit but does not contain the phrase", p->text,
+                   d);
     }
     for (uint32_t d = 0; d < N; d++)
-        ck_assert_msg(got[d] || !want[d], "query [%s]: doc %u contains the phrase but is missed",
-                      p->text, d);
-    ck_assert_msg(res.total == n_want && res.total_exact, "query [%s]: total %llu, want %u",
-                  p->text, (unsigned long long)res.total, n_want);
+        EO_REQUIRE(got[d] || !want[d], "query [%s]: doc %u contains the phrase but is missed",
+                   p->text, d);
+    EO_REQUIRE(res.total == n_want && res.total_exact, "query [%s]: total %llu, want %u", p->text,
+               (unsigned long long)res.total, n_want);
     /* Phrase frequencies of exact phrases (ev_explain reports them). */
     for (uint32_t i = 0; i < res.n_hits && i < 3 && p->slop == 0; i++) {
         ev_options o = ev_options_default(ix);
@@ -99,11 +94,11 @@ static void check_phrase(idx_index *ix, eo_model *m, ana *a, phrase *p, stats *s
         size_t np = 0;
         idx_err err = {0};
         uint32_t d = res.hits[i].doc;
-        ck_assert_int_eq(ev_explain(ix, t, &o, 0, d, &parts, &np, &err), 0);
-        ck_assert_uint_eq(np, 1);
-        ck_assert_msg(parts[0].tf_title == pf[2 * d] && parts[0].tf_body == pf[2 * d + 1],
-                      "query [%s] doc %u: phrase frequency %u/%u, want %u/%u", p->text, d,
-                      parts[0].tf_title, parts[0].tf_body, pf[2 * d], pf[2 * d + 1]);
+        rc = ev_explain(ix, t, &o, 0, d, &parts, &np, &err);
+        EO_REQUIRE(rc == 0 && np == 1, "query [%s]: explain %d, %zu parts", p->text, rc, np);
+        EO_REQUIRE(parts[0].tf_title == pf[2 * d] && parts[0].tf_body == pf[2 * d + 1],
+                   "query [%s] doc %u: phrase frequency %u/%u, want %u/%u", p->text, d,
+                   parts[0].tf_title, parts[0].tf_body, pf[2 * d], pf[2 * d + 1]);
         st->freq_checked++;
         free(parts);
     }
@@ -140,16 +135,14 @@ static int gen_phrase(eo_model *m, eo_rng *r, phrase *p)
     p->title_only = f == EO_TITLE && eo_below(r, 2);
     if (x < 70) { /* adjacent words, sometimes with slack */
         p->n = 2 + eo_below(r, 2);
-        if (!eo_pick_run(m, r, f, p->n, &d, &at))
-            return 0;
+        if (!eo_pick_run(m, r, f, p->n, &d, &at)) return 0;
         for (uint32_t k = 0; k < p->n; k++) {
             const eo_tok *t = &m->docs[d].f[f].t[at + k];
             p->t[k] = t->term;
             p->rel[k] = k;
             words[k] = t->word;
         }
-        if (x >= 50)
-            p->slop = 1 + eo_below(r, 4);
+        if (x >= 50) p->slop = 1 + eo_below(r, 4);
         /* A 3-word phrase with its last two words swapped: in order only. */
         if (p->n == 3 && eo_below(r, 3) == 0) {
             uint32_t tt = p->t[1], w = words[1];
@@ -158,8 +151,7 @@ static int gen_phrase(eo_model *m, eo_rng *r, phrase *p)
         }
     } else { /* two words 1..6 positions apart, in order or reversed */
         uint32_t gap = 1 + eo_below(r, 6);
-        if (!eo_pick_run(m, r, f, 1, &d, &at))
-            return 0;
+        if (!eo_pick_run(m, r, f, 1, &d, &at)) return 0;
         const eo_field *fl = &m->docs[d].f[f];
         uint32_t j = at + gap;
         if (j >= fl->n || fl->t[j].word == UINT32_MAX ||
@@ -190,7 +182,7 @@ static void run_corpus(idx_index *ix, const char *name, uint32_t n_queries, uint
     while (st.queries < n_queries) {
         phrase p;
         if (!gen_phrase(&m, &r, &p)) {
-            ck_assert_uint_lt(++misses, 20 * n_queries);
+            EO_REQUIRE(++misses < 20 * n_queries, "%s: no phrases to draw", name);
             continue;
         }
         check_phrase(ix, &m, a, &p, &st);
@@ -252,7 +244,8 @@ int main(void)
 {
     Suite *s = suite_create("eval_phrase");
     TCase *tc = tcase_create("phrase_brute_force");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    /* In the parent: the directory goes even when a test fails. */
+    tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, phrase_cranfield);
     tcase_add_test(tc, phrase_cacm);

@@ -26,10 +26,8 @@ static void sb_add(sbuf *b, const char *fmt, ...)
     va_start(ap, fmt);
     if (b->n < sizeof b->s) {
         int r = vsnprintf(b->s + b->n, sizeof b->s - b->n, fmt, ap);
-        if (r > 0)
-            b->n += (size_t)r;
-        if (b->n >= sizeof b->s)
-            b->n = sizeof b->s - 1;
+        if (r > 0) b->n += (size_t)r;
+        if (b->n >= sizeof b->s) b->n = sizeof b->s - 1;
     }
     va_end(ap);
 }
@@ -56,15 +54,12 @@ static void gen_phrase(gen *g, sbuf *b)
         sb_add(b, "%s", word_of(g));
         return;
     }
-    if (f == EO_TITLE && eo_below(&g->r, 2))
-        sb_add(b, "title:");
+    if (f == EO_TITLE && eo_below(&g->r, 2)) sb_add(b, "title:");
     sb_add(b, "\"");
     for (uint32_t k = 0; k < n; k++)
-        sb_add(b, "%s%s", k ? " " : "",
-               g->m->words.s[g->m->docs[d].f[f].t[at + k].word]);
+        sb_add(b, "%s%s", k ? " " : "", g->m->words.s[g->m->docs[d].f[f].t[at + k].word]);
     sb_add(b, "\"");
-    if (eo_below(&g->r, 4) == 0)
-        sb_add(b, "~%u", 1 + eo_below(&g->r, 4));
+    if (eo_below(&g->r, 4) == 0) sb_add(b, "~%u", 1 + eo_below(&g->r, 4));
 }
 
 static void gen_leaf(gen *g, sbuf *b)
@@ -158,13 +153,13 @@ static void gen_query(gen *g, sbuf *b, int *all)
 static void same_hits(const char *q, uint32_t k, const ev_result *p, const ev_hit *exp,
                       uint32_t n_exp)
 {
-    ck_assert_msg(p->n_hits == n_exp, "query [%s] k=%u: pruned %u hits, exhaustive %u", q, k,
-                  p->n_hits, n_exp);
+    EO_REQUIRE(p->n_hits == n_exp, "query [%s] k=%u: pruned %u hits, exhaustive %u", q, k,
+               p->n_hits, n_exp);
     for (uint32_t i = 0; i < n_exp; i++) {
         const ev_hit *a = &p->hits[i], *e = &exp[i];
-        ck_assert_msg(a->seg == e->seg && a->doc == e->doc && a->score == e->score,
-                      "query [%s] k=%u rank %u: pruned (%u,%u) %.17g, exhaustive (%u,%u) %.17g",
-                      q, k, i + 1, a->seg, a->doc, a->score, e->seg, e->doc, e->score);
+        EO_REQUIRE(a->seg == e->seg && a->doc == e->doc && a->score == e->score,
+                   "query [%s] k=%u rank %u: pruned (%u,%u) %.17g, exhaustive (%u,%u) %.17g", q, k,
+                   i + 1, a->seg, a->doc, a->score, e->seg, e->doc, e->score);
     }
 }
 
@@ -176,8 +171,7 @@ static void check_query(idx_index *ix, ana *a, const char *q, int all, gen *g, s
 {
     int rc;
     qparse_tree *t = eo_parse(a, q, all, &rc);
-    if (getenv("EO_VERBOSE"))
-        printf("%s%s -> %d\n", all ? "--all " : "", q, rc);
+    if (getenv("EO_VERBOSE")) printf("%s%s -> %d\n", all ? "--all " : "", q, rc);
     if (rc) {
         st->rejected++;
         return;
@@ -185,17 +179,17 @@ static void check_query(idx_index *ix, ana *a, const char *q, int all, gen *g, s
     st->queries++;
     ev_result ex;
     eo_search(ix, t, 100, 0, 1, &ex, q);
-    ck_assert_msg(ex.total_exact, "query [%s]: exhaustive total not exact", q);
-    ck_assert_uint_ge(ex.total, ex.n_hits);
-    ck_assert_uint_eq(ex.n_hits, ex.total < 100 ? ex.total : 100);
+    EO_REQUIRE(ex.total_exact, "query [%s]: exhaustive total not exact", q);
+    EO_REQUIRE(ex.n_hits == (ex.total < 100 ? ex.total : 100), "query [%s]: %u hits of %llu", q,
+               ex.n_hits, (unsigned long long)ex.total);
     st->with_hits += ex.n_hits > 0;
     /* The exhaustive order itself: by score, then (seg, doc). */
     for (uint32_t i = 1; i < ex.n_hits; i++) {
         const ev_hit *x = &ex.hits[i - 1], *y = &ex.hits[i];
-        ck_assert_msg(x->score > y->score ||
-                          (x->score == y->score &&
-                           (x->seg < y->seg || (x->seg == y->seg && x->doc < y->doc))),
-                      "query [%s]: exhaustive ranks %u/%u out of order", q, i, i + 1);
+        EO_REQUIRE(x->score > y->score ||
+                       (x->score == y->score &&
+                        (x->seg < y->seg || (x->seg == y->seg && x->doc < y->doc))),
+                   "query [%s]: exhaustive ranks %u/%u out of order", q, i, i + 1);
     }
     static const uint32_t ks[3] = {1, 10, 100};
     for (int i = 0; i < 3; i++) {
@@ -204,11 +198,11 @@ static void check_query(idx_index *ix, ana *a, const char *q, int all, gen *g, s
         eo_search(ix, t, k, 0, 0, &pr, q);
         same_hits(q, k, &pr, ex.hits, ex.n_hits < k ? ex.n_hits : k);
         if (pr.total_exact)
-            ck_assert_msg(pr.total == ex.total, "query [%s] k=%u: exact total %llu, expected %llu",
-                          q, k, (unsigned long long)pr.total, (unsigned long long)ex.total);
+            EO_REQUIRE(pr.total == ex.total, "query [%s] k=%u: exact total %llu, expected %llu", q,
+                       k, (unsigned long long)pr.total, (unsigned long long)ex.total);
         else {
-            ck_assert_msg(pr.total <= ex.total, "query [%s] k=%u: total %llu above %llu", q, k,
-                          (unsigned long long)pr.total, (unsigned long long)ex.total);
+            EO_REQUIRE(pr.total <= ex.total, "query [%s] k=%u: total %llu above %llu", q, k,
+                       (unsigned long long)pr.total, (unsigned long long)ex.total);
             st->pruned_inexact++;
         }
         ev_result_free(&pr);
@@ -219,8 +213,7 @@ static void check_query(idx_index *ix, ana *a, const char *q, int all, gen *g, s
         ev_result pr;
         eo_search(ix, t, 10, off, 0, &pr, q);
         uint32_t n = ex.n_hits > off ? ex.n_hits - off : 0;
-        same_hits(q, 10 + off, &pr, ex.hits + (off < ex.n_hits ? off : ex.n_hits),
-                  n < 10 ? n : 10);
+        same_hits(q, 10 + off, &pr, ex.hits + (off < ex.n_hits ? off : ex.n_hits), n < 10 ? n : 10);
         ev_result_free(&pr);
     }
     ev_result_free(&ex);
@@ -242,10 +235,8 @@ static void run_corpus(idx_index *ix, const char *name, uint32_t n_queries, uint
         uint32_t y = m.docs[d].date / 10000;
         if (y) {
             g.has_date = 1;
-            if (y < g.date_lo)
-                g.date_lo = y;
-            if (y > g.date_hi)
-                g.date_hi = y;
+            if (y < g.date_lo) g.date_lo = y;
+            if (y > g.date_hi) g.date_hi = y;
         }
     }
     ana *a = NULL;
@@ -257,7 +248,7 @@ static void run_corpus(idx_index *ix, const char *name, uint32_t n_queries, uint
         int all;
         gen_query(&g, &b, &all);
         check_query(ix, a, b.s, all, &g, &st);
-        ck_assert_msg(st.rejected < n_queries, "too many rejected queries, last [%s]", b.s);
+        EO_REQUIRE(st.rejected < n_queries, "too many rejected queries, last [%s]", b.s);
     }
     /* The generator must actually exercise something. */
     ck_assert_uint_gt(st.with_hits, n_queries / 2);
@@ -323,7 +314,8 @@ int main(void)
 {
     Suite *s = suite_create("eval_prune");
     TCase *tc = tcase_create("prune_equals_exhaustive");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    /* In the parent: the directory goes even when a test fails. */
+    tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, prune_small_corpora);
     tcase_add_test(tc, prune_enwiki_subset);
