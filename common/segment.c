@@ -515,12 +515,17 @@ int seg_cursor_block_info(const seg_cursor *c, uint32_t target, uint32_t *last_d
     return 1;
 }
 
-/* Decodes `n` position varints (first absolute, then gaps >= 1). */
-static size_t pos_decode(const uint8_t *p, size_t avail, uint32_t n, uint32_t *out)
+/* Decodes the positions <= limit of an n-position list (stopping at the
+ * first larger one) into out[*got], and skips the rest; returns the bytes of
+ * the whole list, 0 if it is damaged (an empty list uses no bytes: 0 is then
+ * success, told apart by n). */
+static size_t pos_decode_upto(const uint8_t *p, size_t avail, uint32_t n, uint32_t limit,
+                              uint32_t *out, uint32_t *got)
 {
     size_t used = 0;
     uint64_t at = 0;
-    for (uint32_t k = 0; k < n; k++) {
+    uint32_t k = 0;
+    for (; k < n; k++) {
         uint32_t v;
         size_t a = codec_get_varint32(p + used, avail - used, &v);
         if (!a || (k && v == 0))
@@ -528,14 +533,26 @@ static size_t pos_decode(const uint8_t *p, size_t avail, uint32_t n, uint32_t *o
         at = k ? at + v : v;
         if (at > UINT32_MAX)
             return 0;
+        used += a;
+        if (at > limit)
+            break;
         out[k] = (uint32_t)at;
+    }
+    *got = k;
+    if (k < n) {
+        size_t a = n - k - 1 ? codec_skip_varints(p + used, avail - used, n - k - 1) : 0;
+        if (!a && n - k - 1)
+            return 0;
         used += a;
     }
-    return n ? used : 1; /* 1 marks success for an empty list */
+    return used;
 }
 
-int seg_cursor_positions(seg_cursor *c, uint32_t *title, uint32_t *body, idx_err *err)
+int seg_cursor_positions_upto(seg_cursor *c, uint32_t title_max, uint32_t body_max,
+                              uint32_t *title, uint32_t *n_title, uint32_t *body,
+                              uint32_t *n_body, idx_err *err)
 {
+    *n_title = *n_body = 0;
     if (c->doc == SEG_END)
         return 0;
     /* Only this block's positions: the next block's offset bounds them. */
@@ -544,9 +561,7 @@ int seg_cursor_positions(seg_cursor *c, uint32_t *title, uint32_t *body, idx_err
                        ? c->t.pos_off +
                              rd_u32(c->skips + (uint64_t)(c->block + 1) * SEG_SKIP_ENTRY + 8)
                        : c->t.pos_off + c->t.pos_len;
-    if (end > c->t.pos_off + c->t.pos_len)
-        return cur_bad(c, err, "position offset out of range");
-    if (start > end)
+    if (end > c->t.pos_off + c->t.pos_len || start > end)
         return cur_bad(c, err, "position offset out of range");
     const uint8_t *p = cfr_get(c->s->f[SEG_POS], start, end - start, err);
     if (!p)
@@ -568,15 +583,21 @@ int seg_cursor_positions(seg_cursor *c, uint32_t *title, uint32_t *body, idx_err
             return seg_bad(err, c->s, SEG_POS, start, "position list truncated");
         off += a;
     }
-    size_t a = pos_decode(p + off, avail - off, c->tf_title, title);
-    size_t b = a ? pos_decode(p + off + (c->tf_title ? a : 0), avail - off - (c->tf_title ? a : 0),
-                              c->tf_body, body)
-                 : 0;
-    if (!a || !b)
-        return seg_bad(err, c->s, SEG_POS, start + off, "undecodable position list");
     c->pos_done_doc = c->i;
     c->pos_done_off = off;
+    size_t a = pos_decode_upto(p + off, avail - off, c->tf_title, title_max, title, n_title);
+    if (!a && c->tf_title)
+        return seg_bad(err, c->s, SEG_POS, start + off, "undecodable position list");
+    size_t b = pos_decode_upto(p + off + a, avail - off - a, c->tf_body, body_max, body, n_body);
+    if (!b && c->tf_body)
+        return seg_bad(err, c->s, SEG_POS, start + off, "undecodable position list");
     return 0;
+}
+
+int seg_cursor_positions(seg_cursor *c, uint32_t *title, uint32_t *body, idx_err *err)
+{
+    uint32_t nt, nb;
+    return seg_cursor_positions_upto(c, UINT32_MAX, UINT32_MAX, title, &nt, body, &nb, err);
 }
 
 /* ---- documents ---- */

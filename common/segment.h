@@ -101,6 +101,14 @@ int seg_cursor_block_info(const seg_cursor *c, uint32_t target, uint32_t *last_d
  * those of earlier documents in the block are skipped byte-wise. */
 int seg_cursor_positions(seg_cursor *c, uint32_t *title, uint32_t *body, idx_err *err);
 
+/* The same, decoding only positions <= title_max in the title and <= body_max
+ * in the body (the rest are skipped, not decoded); *n_title and *n_body say
+ * how many were stored. A phrase check needs a frequent word's positions only
+ * up to the last place the phrase's rarest word allows. */
+int seg_cursor_positions_upto(seg_cursor *c, uint32_t title_max, uint32_t body_max,
+                              uint32_t *title, uint32_t *n_title, uint32_t *body,
+                              uint32_t *n_body, idx_err *err);
+
 /* Per-document data. Out-of-range docids are the caller's bug (asserted). */
 void seg_doc_lens(const seg *s, uint32_t doc, uint32_t *len_title, uint32_t *len_body);
 uint32_t seg_doc_date(const seg *s, uint32_t doc); /* YYYYMMDD, 0 if none */

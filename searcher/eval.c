@@ -34,6 +34,7 @@ typedef struct ev {
 struct sc {
     sc_kind kind;
     qparse_field field;
+    int filter;       /* matches without scoring: a date range, or a group of them */
     uint32_t doc;     /* current document, SEG_END when exhausted */
     double max_score; /* no document scores above this */
     /* cached score of `doc` */
@@ -58,6 +59,7 @@ struct sc {
     qparse_occur *occur;
     uint32_t n_kids;
     uint32_t n_must;
+    int musts_match; /* some MUST clause is more than a filter: SHOULDs are optional */
     /* SC_DATE */
     uint32_t lo, hi;
 };
@@ -334,6 +336,7 @@ static sc *sc_bool(ev *e, const qparse_node *n)
         ev_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
         return s;
     }
+    int all_filters = 1;
     for (uint32_t i = 0; i < n->nclauses && !e->rc; i++) {
         sc *k = sc_build(e, n->clauses[i].node);
         if (!k)
@@ -342,9 +345,17 @@ static sc *sc_bool(ev *e, const qparse_node *n)
         s->occur[s->n_kids++] = n->clauses[i].occur;
         if (n->clauses[i].occur == Q_MUST)
             s->n_must++;
-        if (n->clauses[i].occur != Q_MUST_NOT)
+        if (n->clauses[i].occur != Q_MUST_NOT) {
             s->max_score += k->max_score;
+            all_filters &= k->filter;
+        }
     }
+    s->filter = all_filters;
+    /* Filters alone do not make a match when there are words to match too:
+     * `cats date:2019` means cats from 2019 (docs/QUERY.md). */
+    for (uint32_t i = 0; i < s->n_kids; i++)
+        if (s->occur[i] == Q_MUST && !s->kids[i]->filter)
+            s->musts_match = 1;
     if (!e->rc && s->n_kids)
         bool_advance(e, s, 0);
     return s;
@@ -357,6 +368,7 @@ static sc *sc_date(ev *e, const qparse_node *n)
         return NULL;
     s->lo = n->date_lo;
     s->hi = n->date_hi;
+    s->filter = 1;
     date_advance(e, s, 0);
     return s;
 }
@@ -423,11 +435,59 @@ static uint32_t phrase_count(uint32_t n, uint32_t *const *pos, const uint32_t *c
     return found;
 }
 
+/* The largest position term i can need when the pivot's last position is
+ * `last`: last - rel_pivot + rel_i, saturating (a field where even that is
+ * below 0 needs nothing, and position 0 stays decodable, so 0 is safe). */
+static uint32_t pos_limit(uint32_t last, uint32_t rel_i, uint32_t rel_pivot)
+{
+    uint64_t v = (uint64_t)last + rel_i;
+    return v < rel_pivot ? 0 : (uint32_t)(v - rel_pivot > UINT32_MAX ? UINT32_MAX : v - rel_pivot);
+}
+
+/* Exact-phrase occurrences, driven by the pivot term (the one with the fewest
+ * positions here): each of its positions fixes where every other term must
+ * be, which a binary search checks. Costs pivot positions x log(others)
+ * instead of walking every list, which matters when a phrase holds "the". */
+static uint32_t phrase_count_exact(uint32_t n, uint32_t *const *pos, const uint32_t *cnt,
+                                   const uint32_t *rel, uint32_t pivot)
+{
+    uint32_t found = 0;
+    for (uint32_t a = 0; a < cnt[pivot]; a++) {
+        if (pos[pivot][a] < rel[pivot])
+            continue;
+        uint64_t start = pos[pivot][a] - rel[pivot];
+        uint32_t i = 0;
+        for (; i < n; i++) {
+            if (i == pivot)
+                continue;
+            uint64_t want = start + rel[i];
+            uint32_t lo = 0, hi = cnt[i];
+            while (lo < hi) {
+                uint32_t mid = lo + (hi - lo) / 2;
+                if (pos[i][mid] < want)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (lo == cnt[i] || pos[i][lo] != want)
+                break;
+        }
+        found += i == n;
+    }
+    return found;
+}
+
 static int phrase_positions(ev *e, sc *s)
 {
     size_t need = 0;
-    for (uint32_t i = 0; i < s->n_terms; i++)
-        need += (size_t)s->terms[i]->cur.tf_title + s->terms[i]->cur.tf_body;
+    uint32_t pivot = 0;
+    for (uint32_t i = 0; i < s->n_terms; i++) {
+        seg_cursor *c = &s->terms[i]->cur;
+        need += (size_t)c->tf_title + c->tf_body;
+        seg_cursor *pc = &s->terms[pivot]->cur;
+        if (c->tf_title + c->tf_body < pc->tf_title + pc->tf_body)
+            pivot = i;
+    }
     if (need > e->pos_cap) {
         uint32_t *p = realloc(e->pos, need * sizeof *p);
         if (!p)
@@ -441,16 +501,39 @@ static int phrase_positions(ev *e, sc *s)
     for (uint32_t i = 0; i < s->n_terms; i++) {
         seg_cursor *c = &s->terms[i]->cur;
         tp[i] = e->pos + at;
-        tc[i] = c->tf_title;
         bp[i] = e->pos + at + c->tf_title;
-        bc[i] = c->tf_body;
         at += (size_t)c->tf_title + c->tf_body;
-        int r = seg_cursor_positions(c, tp[i], bp[i], e->err);
+    }
+    /* The pivot first: its last positions bound how far the others matter. */
+    int r = seg_cursor_positions_upto(&s->terms[pivot]->cur, UINT32_MAX, UINT32_MAX, tp[pivot],
+                                      &tc[pivot], bp[pivot], &bc[pivot], e->err);
+    if (r)
+        return ev_fail(e, r);
+    for (uint32_t i = 0; i < s->n_terms; i++) {
+        if (i == pivot)
+            continue;
+        uint32_t tmax = UINT32_MAX, bmax = UINT32_MAX;
+        if (s->slop == 0) {
+            /* Term i sits at pivot position - rel[pivot] + rel[i]; an empty
+             * field of the pivot needs nothing of the others (max below 0). */
+            tmax = tc[pivot] ? pos_limit(tp[pivot][tc[pivot] - 1], s->rel[i], s->rel[pivot])
+                             : 0;
+            bmax = bc[pivot] ? pos_limit(bp[pivot][bc[pivot] - 1], s->rel[i], s->rel[pivot])
+                             : 0;
+        }
+        r = seg_cursor_positions_upto(&s->terms[i]->cur, tmax, bmax, tp[i], &tc[i], bp[i], &bc[i],
+                                      e->err);
         if (r)
             return ev_fail(e, r);
     }
-    s->pf_title = phrase_count(s->n_terms, tp, tc, s->rel, s->slop);
-    s->pf_body = s->field == QF_TITLE ? 0 : phrase_count(s->n_terms, bp, bc, s->rel, s->slop);
+    if (s->slop == 0) {
+        s->pf_title = phrase_count_exact(s->n_terms, tp, tc, s->rel, pivot);
+        s->pf_body =
+            s->field == QF_TITLE ? 0 : phrase_count_exact(s->n_terms, bp, bc, s->rel, pivot);
+    } else {
+        s->pf_title = phrase_count(s->n_terms, tp, tc, s->rel, s->slop);
+        s->pf_body = s->field == QF_TITLE ? 0 : phrase_count(s->n_terms, bp, bc, s->rel, s->slop);
+    }
     return 0;
 }
 
@@ -514,6 +597,22 @@ static int bool_matches_not(ev *e, sc *s, uint32_t d)
     return 0;
 }
 
+/* Whether some SHOULD clause of s matches d (clauses before d move to it). */
+static int bool_any_should(ev *e, sc *s, uint32_t d)
+{
+    int any = 0, shoulds = 0;
+    for (uint32_t i = 0; i < s->n_kids; i++) {
+        if (s->occur[i] != Q_SHOULD)
+            continue;
+        sc *k = s->kids[i];
+        shoulds++;
+        if (k->doc < d)
+            sc_next(e, k, d);
+        any |= k->doc == d;
+    }
+    return any || !shoulds;
+}
+
 static void bool_advance(ev *e, sc *s, uint32_t target)
 {
     uint32_t d = target;
@@ -542,6 +641,10 @@ static void bool_advance(ev *e, sc *s, uint32_t target)
             }
             if (moved)
                 continue;
+            if (!s->musts_match && !bool_any_should(e, s, d)) {
+                d++;
+                continue;
+            }
         } else {
             uint32_t min = SEG_END;
             for (uint32_t i = 0; i < s->n_kids; i++) {
@@ -783,6 +886,7 @@ static int cannot_beat(double bound, double theta)
 typedef struct root {
     sc **must, **should, **not_;
     uint32_t n_must, n_should, n_not;
+    int musts_match; /* some MUST clause is more than a filter: SHOULDs are optional */
     sc **all; /* positive clauses in tree order: the canonical score order */
     uint32_t n_all;
     /* scratch for the algorithms: one block for all arrays above and below */
@@ -796,6 +900,19 @@ static int root_excluded(ev *e, root *r, uint32_t d)
         if (r->not_[i]->doc < d)
             sc_next(e, r->not_[i], d);
         if (r->not_[i]->doc == d)
+            return 1;
+    }
+    return 0;
+}
+
+/* Whether a SHOULD clause matches d, when only filters are required. */
+static int root_any_should(ev *e, root *r, uint32_t d)
+{
+    for (uint32_t i = 0; i < r->n_should; i++) {
+        sc *k = r->should[i];
+        if (k->doc < d)
+            sc_approx(e, k, d);
+        if (k->doc == d && sc_confirm(e, k))
             return 1;
     }
     return 0;
@@ -940,7 +1057,7 @@ static void run_must(ev *e, root *r, topk *t, int *pruned)
             continue;
         for (i = 0; i < n && sc_confirm(e, m[i]); i++)
             ;
-        if (i < n) {
+        if (i < n || (!r->musts_match && r->n_should && !root_any_should(e, r, d))) {
             d++;
             continue;
         }
@@ -1000,10 +1117,12 @@ static int root_build(ev *e, const qparse_node *q, root *r)
             continue;
         }
         r->all[r->n_all++] = k;
-        if (cl[i].occur == Q_MUST)
+        if (cl[i].occur == Q_MUST) {
             r->must[r->n_must++] = k;
-        else
+            r->musts_match |= !k->filter;
+        } else {
             r->should[r->n_should++] = k;
+        }
     }
     return e->rc;
 }

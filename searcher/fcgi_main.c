@@ -794,8 +794,16 @@ int main(int argc, char **argv)
     atomic_init(&srv.stopping, 0);
     set_index_name(&srv, index);
 
+    /* the index first: a bad one must not leave a socket behind */
+    idx_err err = {0};
+    int rc = index_open(index, &srv.ix, &err);
+    if (rc) {
+        fprintf(stderr, "idx-fcgi: %s\n", err.msg[0] ? err.msg : "cannot open the index");
+        return err_exit_status(rc);
+    }
     if (FCGX_Init() != 0) {
         fprintf(stderr, "idx-fcgi: FCGX_Init failed\n");
+        index_close(srv.ix);
         return 1;
     }
     if (listen_addr) {
@@ -803,23 +811,19 @@ int main(int argc, char **argv)
         if (srv.listen_fd < 0) {
             fprintf(stderr, "idx-fcgi: cannot listen on %s: %s\n", listen_addr,
                     strerror(errno ? errno : EINVAL));
+            index_close(srv.ix);
             return 1;
         }
     } else {
         if (FCGX_IsCGI()) {
             fprintf(stderr, "idx-fcgi: not started by a FastCGI server (fd 0 is not a listening "
                             "socket): use --listen SOCKET or spawn-fcgi\n");
+            index_close(srv.ix);
             return 2;
         }
         srv.listen_fd = 0;
     }
 
-    idx_err err = {0};
-    int rc = index_open(index, &srv.ix, &err);
-    if (rc) {
-        fprintf(stderr, "idx-fcgi: %s\n", err.msg[0] ? err.msg : "cannot open the index");
-        return err_exit_status(rc);
-    }
     fc_worker *ws = calloc((size_t)threads, sizeof *ws);
     if (!ws) {
         fprintf(stderr, "idx-fcgi: out of memory\n");
@@ -879,6 +883,9 @@ int main(int argc, char **argv)
     free(ws);
     pthread_mutex_destroy(&srv.accept_mu);
     index_close(srv.ix);
-    if (listen_addr) close(srv.listen_fd);
+    if (listen_addr) {
+        close(srv.listen_fd);
+        if (!strchr(listen_addr, ':')) unlink(listen_addr); /* our unix socket */
+    }
     return status;
 }

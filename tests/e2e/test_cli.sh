@@ -46,8 +46,10 @@ expect 2 "no subcommand" --
 expect 2 "unknown subcommand" -- frobnicate -i "$T/ix" && err_has "unknown subcommand" "frobnicate"
 one_error_line "unknown subcommand"
 for cmd in build get stats check query; do
-    expect 2 "$cmd: unknown flag" -- "$cmd" --no-such-flag -i "$T/ix" -o "$T/x" "$T/in.jsonl" a1
+    expect 2 "$cmd: unknown flag" -- "$cmd" --no-such-flag -i "$T/ix" -o "$T/x" "$T/in.jsonl" a1 &&
+        one_error_line "$cmd: unknown flag" && err_has "$cmd: unknown flag" "^idx: $cmd: .*no-such-flag"
 done
+expect 2 "stats: -i without its value" -- stats -i && one_error_line "stats -i without value"
 for cmd in get stats check query; do
     args=()
     [ "$cmd" = get ] && args=(a1)

@@ -154,17 +154,21 @@ QUERIES=$T/queries.txt
     printf '%s\n' 'wing slipstream' '"boundary layer" -heat' 'title:wing' 'slipst*' 'zebra' \
         'quagga OR zebra' '-leading words' '(unbalanced' 'résumé naïve' 'nothingmatcheszzz'
 } > "$QUERIES"
+# the web side in one curl run (a config of url/output pairs), the cli side per query
+: > "$T/web.curl"
 n=0
 while IFS= read -r q; do
     for ko in "10 0" "3 2" "100 0"; do
         set -- $ko
         n=$((n + 1))
-        curl -sS --max-time 10 --get --data-urlencode "q=$q" -d "k=$1" -d "offset=$2" \
-            -d format=json -o "$T/web.$n.json" "$URL/search" || bad "json $n: curl"
+        enc=$(printf '%s' "$q" | od -An -v -tx1 | tr -d ' \n' | sed 's/../%&/g')
+        printf 'url = "%s/search?q=%s&k=%s&offset=%s&format=json"\noutput = "%s"\n' \
+            "$URL" "$enc" "$1" "$2" "$T/web.$n.json" >> "$T/web.curl"
         "$IDX" query -i "$T/ix" -k "$1" --offset "$2" --format json -- "$q" > "$T/cli.$n.json" ||
             bad "json $n: idx query failed for '$q'"
     done
 done < "$QUERIES"
+curl -sS --max-time 30 -K "$T/web.curl" || bad "json: curl"
 if python3 - "$T" "$n" <<'EOF'; then echo "ok   json equals idx query for $n requests"; else fail=1; fi
 import json, re, sys
 t, n = sys.argv[1], int(sys.argv[2])
@@ -249,15 +253,32 @@ for fmt in html json; do
 done
 
 # ---- malformed requests: 400 with a message in the asked format
-for p in "q=%FF" "q=a%ffb" "q=%C0%AF" "q=%ED%A0%80" "q=%G1" "q=abc%" "q=abc%4" "q=%00" \
-    "q=a&k=-1" "q=a&k=0" "q=a&k=101" "q=a&k=abc" "q=a&k=" "q=a&k=99999999999999999999" \
-    "q=a&k=+5" "q=a&k=1e2" "q=a&offset=-1" "q=a&offset=10001" "q=a&offset=1.5" \
-    "q=a&offset=99999999999999999999" "q=a&q=b" "q=a&format=xml"; do
-    get "html 400: $p" 400 "/search?$p" && {
-        case $p in *format=xml) check_json_error "$p" ;; *) check_html "400 $p"; body_has "400 $p" 'class="error"' ;; esac
-    }
-    get "json 400: $p" 400 "/search?$p&format=json" && check_json_error "json $p"
+# all in one curl run: one status line per request, in order
+BAD=("q=%FF" "q=a%ffb" "q=%C0%AF" "q=%ED%A0%80" "q=%G1" "q=abc%" "q=abc%4" "q=%00"
+    "q=a&k=-1" "q=a&k=0" "q=a&k=101" "q=a&k=abc" "q=a&k=" "q=a&k=99999999999999999999"
+    "q=a&k=+5" "q=a&k=1e2" "q=a&offset=-1" "q=a&offset=10001" "q=a&offset=1.5"
+    "q=a&offset=99999999999999999999" "q=a&q=b" "q=a&format=xml" "q=a&format=html%ZZ")
+: > "$T/bad.curl"
+for i in "${!BAD[@]}"; do
+    printf 'url = "%s/search?%s"\noutput = "%s"\nurl = "%s/search?%s&format=json"\noutput = "%s"\n' \
+        "$URL" "${BAD[$i]}" "$T/bad.$i.html" "$URL" "${BAD[$i]}" "$T/bad.$i.json" >> "$T/bad.curl"
 done
+curl -sS --max-time 30 -w '%{http_code}\n' -K "$T/bad.curl" > "$T/bad.codes" || bad "400s: curl"
+mapfile -t CODES < "$T/bad.codes"
+for i in "${!BAD[@]}"; do
+    p=${BAD[$i]}
+    for fmt in html json; do
+        [ $fmt = json ] && code=${CODES[$((2 * i + 1))]:-none} || code=${CODES[$((2 * i))]:-none}
+        if [ "$code" != 400 ]; then bad "$fmt 400: $p: status $code"; continue; fi
+        cp "$T/bad.$i.$fmt" "$T/body"
+        case $fmt:$p in
+            html:*format=*) check_json_error "$p" ;;
+            html:*) check_html "400 $p"; body_has "400 $p" 'class="error"' ;;
+            json:*) check_json_error "json $p" ;;
+        esac
+    done
+done
+echo "ok   ${#BAD[@]} malformed requests x 2 formats: 400"
 get "json missing q" 400 "/search?format=json" && check_json_error "missing q"
 get "json empty q" 400 "/search?q=&format=json" && check_json_error "empty q"
 LONG=$(head -c 2000 /dev/zero | tr '\0' a)
@@ -332,4 +353,8 @@ fi
 
 bash "$SERVE" stop --run "$RUN" > /dev/null 2>&1 || bad "web/serve stop"
 if [ -s "$RUN/nginx.pid" ] || [ -s "$RUN/idx-fcgi.pid" ]; then bad "pid files left after stop"; fi
+# under ASan/UBSan the responder reports to its log (also at exit, after stop)
+if grep -E -A 12 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$RUN/idx-fcgi.log"; then
+    bad "sanitizer report in idx-fcgi.log"
+fi
 exit $fail

@@ -15,9 +15,16 @@
 
 #include "eval_oracle.h"
 
-#define K1 1.2
-#define B 0.75
-#define WT 2.0
+/* BM25 parameters: the ones the index records (its defaults are tuned). */
+static double K1, B, WT;
+
+static void use_params(const idx_index *ix)
+{
+    K1 = ix->meta.bm25.k1;
+    B = ix->meta.bm25.b;
+    WT = ix->meta.bm25.title_weight;
+    EO_REQUIRE(K1 > 0 && B >= 0 && B <= 1 && WT > 0, "odd BM25 parameters %g %g %g", K1, B, WT);
+}
 
 enum { C_TERM, C_TITLE, C_AUTHOR, C_PHRASE, C_TPHRASE, C_PREFIX, C_TPREFIX };
 
@@ -343,6 +350,7 @@ static void check_clauses(idx_index *ix, oracle *o, ana *a, clause *cl, uint32_t
 
 static void run_random(idx_index *ix, const char *name, uint32_t n_queries, uint64_t seed)
 {
+    use_params(ix);
     eo_model m;
     eo_model_build(&m, ix);
     /* The model's view of the collection agrees with the index's. */
@@ -453,6 +461,7 @@ END_TEST
 START_TEST(bm25_fixture_known)
 {
     idx_index *ix = fixture_index("fixture-known");
+    use_params(ix);
     ana *a = NULL;
     idx_err err = {0};
     ck_assert_int_eq(ana_new(&ix->meta.ana, &a, &err), 0);
