@@ -527,8 +527,14 @@ static size_t pos_decode_upto(const uint8_t *p, size_t avail, uint32_t n, uint32
     uint32_t k = 0;
     for (; k < n; k++) {
         uint32_t v;
-        size_t a = codec_get_varint32(p + used, avail - used, &v);
-        if (!a || (k && v == 0))
+        size_t a;
+        if (used < avail && p[used] < 0x80) { /* one-byte gaps are the common case */
+            v = p[used];
+            a = 1;
+        } else if (!(a = codec_get_varint32(p + used, avail - used, &v))) {
+            return 0;
+        }
+        if (k && v == 0)
             return 0;
         at = k ? at + v : v;
         if (at > UINT32_MAX)

@@ -21,6 +21,8 @@ typedef struct ev {
     bm25_params p;
     double n_docs;
     int bounds_ok; /* stored block bounds are valid for these parameters */
+    double theta;  /* the score a new hit must beat now; -inf when none (or exhaustive) */
+    int pruned;    /* some document was skipped by a bound: totals are lower bounds */
     int rc;        /* sticky first error */
     idx_err *err;
     /* per-document length norms, cached for the document being scored */
@@ -37,6 +39,7 @@ struct sc {
     int filter;       /* matches without scoring: a date range, or a group of them */
     uint32_t doc;     /* current document, SEG_END when exhausted */
     double max_score; /* no document scores above this */
+    double other_max; /* root phrases: the most the other root clauses can add */
     /* cached score of `doc` */
     uint32_t scored_doc;
     double score;
@@ -107,6 +110,7 @@ static sc *sc_alloc(ev *e, sc_kind kind, qparse_field field)
     s->doc = SEG_END;
     s->blk_from = 1;
     s->blk_upto = 0; /* empty range: nothing cached */
+    s->other_max = INFINITY;
     s->scored_doc = SEG_END;
     return s;
 }
@@ -565,11 +569,28 @@ static void phrase_approx(ev *e, sc *s, uint32_t target)
     }
 }
 
-/* The second phase: decodes positions at the current candidate. */
+static int cannot_beat(double bound, double theta);
+
+/* The second phase: decodes positions at the current candidate, unless even
+ * the best phrase frequency the term frequencies allow (the smallest of
+ * them) cannot lift the document into the top k. */
 static int phrase_confirm(ev *e, sc *s)
 {
     if (s->confirmed || s->doc == SEG_END)
         return 1;
+    if (s->other_max < INFINITY && e->theta > -INFINITY) {
+        uint32_t tft = UINT32_MAX, tfb = UINT32_MAX;
+        for (uint32_t i = 0; i < s->n_terms; i++) {
+            const seg_cursor *c = &s->terms[i]->cur;
+            tft = c->tf_title < tft ? c->tf_title : tft;
+            tfb = c->tf_body < tfb ? c->tf_body : tfb;
+        }
+        double bound = s->idf * ev_sat(e, s->field, s->label_term, s->doc, tft, tfb);
+        if (cannot_beat(bound + s->other_max, e->theta)) {
+            e->pruned = 1;
+            return 0;
+        }
+    }
     if (phrase_positions(e, s)) {
         s->doc = SEG_END;
         return 0;
@@ -939,7 +960,7 @@ static int cmp_max_score(const void *a, const void *b)
 }
 
 /* Disjunction: MaxScore (Turtle & Flood) with block-max bounds per candidate. */
-static void run_should(ev *e, root *r, topk *t, int *pruned)
+static void run_should(ev *e, root *r, topk *t)
 {
     uint32_t n = r->n_should;
     sc **ord = r->ord;
@@ -950,13 +971,14 @@ static void run_should(ev *e, root *r, topk *t, int *pruned)
         ub[i] = ord[i]->max_score + (i ? ub[i - 1] : 0);
     int exhaustive = e->o->exhaustive;
     while (!e->rc) {
-        double theta = topk_threshold(t);
+        double theta = exhaustive ? -INFINITY : topk_threshold(t);
+        e->theta = theta;
         uint32_t p = 0; /* ord[0..p) are non-essential */
         if (!exhaustive)
             while (p < n && cannot_beat(ub[p], theta))
                 p++;
         if (p)
-            *pruned = 1;
+            e->pruned = 1;
         if (p == n)
             break;
         uint32_t d = SEG_END;
@@ -979,7 +1001,7 @@ static void run_should(ev *e, root *r, topk *t, int *pruned)
                     upto_min = upto;
             }
             if (cannot_beat(range, theta)) {
-                *pruned = 1;
+                e->pruned = 1;
                 if (upto_min == SEG_END)
                     break;
                 for (uint32_t i = p; i < n; i++)
@@ -997,7 +1019,7 @@ static void run_should(ev *e, root *r, topk *t, int *pruned)
             }
             if (cannot_beat(bound, theta)) {
                 skip = 1;
-                *pruned = 1;
+                e->pruned = 1;
             } else {
                 double partial = 0;
                 for (uint32_t i = p; i < n; i++)
@@ -1006,7 +1028,7 @@ static void run_should(ev *e, root *r, topk *t, int *pruned)
                 for (uint32_t i = p; i-- > 0 && !skip;) {
                     if (cannot_beat(partial + ub[i], theta)) {
                         skip = 1;
-                        *pruned = 1;
+                        e->pruned = 1;
                         break;
                     }
                     sc_next(e, ord[i], d);
@@ -1030,7 +1052,7 @@ static int cmp_doc_desc(const void *a, const void *b)
 }
 
 /* Conjunction of MUST clauses, SHOULD clauses adding to the score. */
-static void run_must(ev *e, root *r, topk *t, int *pruned)
+static void run_must(ev *e, root *r, topk *t)
 {
     sc **m = r->ord;
     uint32_t n = r->n_must;
@@ -1042,6 +1064,7 @@ static void run_must(ev *e, root *r, topk *t, int *pruned)
         should_max += r->should[i]->max_score;
     uint32_t d = 0;
     while (!e->rc) {
+        e->theta = e->o->exhaustive ? -INFINITY : topk_threshold(t);
         uint32_t i = 0;
         for (; i < n; i++) {
             if (m[i]->doc < d)
@@ -1073,7 +1096,7 @@ static void run_must(ev *e, root *r, topk *t, int *pruned)
             }
             if (cannot_beat(bound, theta)) {
                 /* No document up to the end of the shortest block can win. */
-                *pruned = 1;
+                e->pruned = 1;
                 d = upto_min == SEG_END ? SEG_END : upto_min + 1;
                 if (d == SEG_END)
                     return;
@@ -1124,6 +1147,12 @@ static int root_build(ev *e, const qparse_node *q, root *r)
             r->should[r->n_should++] = k;
         }
     }
+    double total = 0;
+    for (uint32_t i = 0; i < r->n_all; i++)
+        total += r->all[i]->max_score;
+    for (uint32_t i = 0; i < r->n_all; i++)
+        if (r->all[i]->kind == SC_PHRASE)
+            r->all[i]->other_max = total - r->all[i]->max_score;
     return e->rc;
 }
 
@@ -1148,6 +1177,7 @@ static void ev_init(ev *e, idx_index *ix, const ev_options *o, idx_err *err)
     e->o = o;
     e->p = o->bm25;
     e->err = err;
+    e->theta = -INFINITY;
     e->n_docs = (double)ix->meta.docs;
     /* Stored bounds hold for the parameters and averages they were computed
      * with: the index's own, in a single segment. */
@@ -1184,15 +1214,14 @@ int ev_search(idx_index *ix, const qparse_tree *q, const ev_options *o, ev_resul
     t.h = malloc((t.cap ? t.cap : 1) * sizeof *t.h);
     if (!t.h)
         return err_set(err, IDX_ENOMEM, "out of memory");
-    int pruned = 0;
     for (uint32_t s = 0; s < ix->n_segs && !e.rc; s++) {
         ev_segment(&e, s);
         root r;
         if (!root_build(&e, q->root, &r)) {
             if (r.n_must)
-                run_must(&e, &r, &t, &pruned);
+                run_must(&e, &r, &t);
             else if (r.n_should)
-                run_should(&e, &r, &t, &pruned);
+                run_should(&e, &r, &t);
         }
         root_free(&r);
     }
@@ -1203,7 +1232,7 @@ int ev_search(idx_index *ix, const qparse_tree *q, const ev_options *o, ev_resul
     }
     qsort(t.h, t.n, sizeof *t.h, hit_better_cmp);
     out->total = t.matched;
-    out->total_exact = !pruned;
+    out->total_exact = !e.pruned;
     if (t.n > o->offset) {
         out->n_hits = t.n - o->offset;
         memmove(t.h, t.h + o->offset, out->n_hits * sizeof *t.h);
