@@ -82,7 +82,18 @@ static const char build_help[] =
 
 static int cmd_build(int argc, char **argv)
 {
-    enum { O_FORMAT = 256, O_MEM, O_THREADS, O_LANG, O_NOFOLD, O_K1, O_B, O_TW, O_ENGINE, O_APPEND };
+    enum {
+        O_FORMAT = 256,
+        O_MEM,
+        O_THREADS,
+        O_LANG,
+        O_NOFOLD,
+        O_K1,
+        O_B,
+        O_TW,
+        O_ENGINE,
+        O_APPEND
+    };
     static const struct option opts[] = {{"output", required_argument, 0, 'o'},
                                          {"format", required_argument, 0, O_FORMAT},
                                          {"mem", required_argument, 0, O_MEM},
@@ -157,30 +168,26 @@ static int cmd_build(int argc, char **argv)
             return bad_option("build", argc, argv);
         }
     }
-    if (!o.out)
-        return usage_error("build", "missing -o INDEX");
-    if (optind >= argc)
-        return usage_error("build", "no INPUT given");
+    if (!o.out) return usage_error("build", "missing -o INDEX");
+    if (optind >= argc) return usage_error("build", "no INPUT given");
     o.inputs = (const char *const *)argv + optind;
     o.n_inputs = (size_t)(argc - optind);
     o.warn = build_warn;
-    if (!quiet && isatty(STDERR_FILENO))
-        o.progress = build_progress_tty;
+    if (!quiet && isatty(STDERR_FILENO)) o.progress = build_progress_tty;
     build_summary s;
     idx_err err = {0};
     int rc = build_run(&o, &s, &err);
-    if (o.progress)
-        fputs("\r\033[K", stderr);
-    if (rc)
-        return fail(&err);
+    if (o.progress) fputs("\r\033[K", stderr);
+    if (rc) return fail(&err);
     if (!quiet) {
         fprintf(stderr,
                 "idx: built %s: %" PRIu64 " docs, %" PRIu64 " skipped, %" PRIu64
                 " replaced, %" PRIu64 " invalid UTF-8 sequences\n",
                 o.out, s.docs, s.skipped, s.replaced, s.invalid_utf8);
         if (s.redirects || s.files_skipped)
-            fprintf(stderr, "idx: %" PRIu64 " redirects/non-article pages, %" PRIu64
-                    " files skipped\n", s.redirects, s.files_skipped);
+            fprintf(stderr,
+                    "idx: %" PRIu64 " redirects/non-article pages, %" PRIu64 " files skipped\n",
+                    s.redirects, s.files_skipped);
         fprintf(stderr,
                 "idx: %" PRIu64 " terms, %" PRIu64 " postings, %" PRIu64
                 " positions, %u spilled runs\n",
@@ -202,9 +209,8 @@ static int cmd_build(int argc, char **argv)
 static int parse_index_flag(const char *cmd, const char *help, int argc, char **argv,
                             const char **index)
 {
-    static const struct option opts[] = {{"index", required_argument, 0, 'i'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"index", required_argument, 0, 'i'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int c;
     *index = NULL;
     while ((c = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
@@ -217,8 +223,7 @@ static int parse_index_flag(const char *cmd, const char *help, int argc, char **
             return bad_option(cmd, argc, argv);
         }
     }
-    if (!*index)
-        return usage_error(cmd, "missing -i INDEX");
+    if (!*index) return usage_error(cmd, "missing -i INDEX");
     return -1;
 }
 
@@ -228,8 +233,7 @@ static idx_index *open_index_cmd(const char *cmd, const char *help, int argc, ch
                                  const char **index, int *status)
 {
     *status = parse_index_flag(cmd, help, argc, argv, index);
-    if (*status >= 0)
-        return NULL;
+    if (*status >= 0) return NULL;
     idx_err err = {0};
     idx_index *ix;
     if (index_open(*index, &ix, &err)) {
@@ -281,17 +285,14 @@ static int cmd_get(int argc, char **argv)
         else
             return bad_option("get", argc, argv);
     }
-    if (!index)
-        return usage_error("get", "missing -i INDEX");
-    if (optind + 1 != argc)
-        return usage_error("get", "expected exactly one DOCID");
+    if (!index) return usage_error("get", "missing -i INDEX");
+    if (optind + 1 != argc) return usage_error("get", "expected exactly one DOCID");
     if (strcmp(format, "json") && strcmp(format, "text"))
         return usage_error("get", "--format must be json or text");
     const char *id = argv[optind];
     idx_err err = {0};
     idx_index *ix;
-    if (index_open(index, &ix, &err))
-        return fail(&err);
+    if (index_open(index, &ix, &err)) return fail(&err);
     int rc = 0, found = 0;
     buf scratch = {0};
     for (uint32_t s = 0; s < ix->n_segs && !found && !rc; s++) {
@@ -307,8 +308,7 @@ static int cmd_get(int argc, char **argv)
                 fputc('{', stdout);
                 int first = 1;
                 for (int f = 0; f < 7; f++) {
-                    if (f != SEG_F_ID && f != SEG_F_BODY && d.len[f] == 0)
-                        continue;
+                    if (f != SEG_F_ID && f != SEG_F_BODY && d.len[f] == 0) continue;
                     printf("%s\"%s\":", first ? "" : ",", seg_field_names[f]);
                     print_json_string(stdout, d.field[f], d.len[f]);
                     first = 0;
@@ -326,8 +326,7 @@ static int cmd_get(int argc, char **argv)
     }
     buf_free(&scratch);
     index_close(ix);
-    if (rc)
-        return fail(&err);
+    if (rc) return fail(&err);
     if (!found) {
         fprintf(stderr, "idx: get: no article with id '%s'\n", id);
         return 1;
@@ -343,8 +342,7 @@ static int cmd_stats(int argc, char **argv)
     const char *index;
     int status;
     idx_index *ix = open_index_cmd("stats", stats_help, argc, argv, &index, &status);
-    if (!ix)
-        return status;
+    if (!ix) return status;
     const index_meta *m = &ix->meta;
     printf("index        %s\nformat       %d\nengine       %s\n", index, m->version, m->engine);
     printf("documents    %" PRIu64 "\nterms        %" PRIu64 "\npostings     %" PRIu64
@@ -378,8 +376,7 @@ static int cmd_check(int argc, char **argv)
     const char *index;
     int status;
     idx_index *ix = open_index_cmd("check", check_help, argc, argv, &index, &status);
-    if (!ix)
-        return status;
+    if (!ix) return status;
     idx_err err = {0};
     int rc = 0;
     uint64_t docs = 0;
@@ -388,11 +385,10 @@ static int cmd_check(int argc, char **argv)
         docs += seg_ndocs(ix->segs[s]);
     }
     if (!rc && docs != ix->meta.docs)
-        rc = err_set(&err, IDX_EDATA, "%s/meta: says %llu documents, the segments hold %llu",
-                     index, (unsigned long long)ix->meta.docs, (unsigned long long)docs);
+        rc = err_set(&err, IDX_EDATA, "%s/meta: says %llu documents, the segments hold %llu", index,
+                     (unsigned long long)ix->meta.docs, (unsigned long long)docs);
     index_close(ix);
-    if (rc)
-        return fail(&err);
+    if (rc) return fail(&err);
     printf("ok: %s passes all checks\n", index);
     return 0;
 }
@@ -419,8 +415,7 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        if (!strcmp(argv[1], cmds[i].name))
-            return cmds[i].fn(argc - 1, argv + 1);
+        if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "idx: unknown command '%s' (see idx --help)\n", argv[1]);
     return 2;
 }

@@ -54,7 +54,8 @@ extern "C" {
 #include <unistd.h>
 #include <vector>
 
-namespace {
+namespace
+{
 
 struct Query {
     std::string workload, qid, q[3]; // 0 idx, 1 Xapian, 2 FTS5
@@ -66,7 +67,8 @@ const char *const kEngine[3] = {"idx", "xapian", "fts5"};
 volatile const char *g_engine = "";
 volatile const char *g_query = "";
 
-void on_crash(int sig) {
+void on_crash(int sig)
+{
     const char *e = (const char *)g_engine, *q = (const char *)g_query;
     const char a[] = "\nquery_bench: CRASH (signal) in engine ";
     ssize_t r = write(2, a, sizeof a - 1);
@@ -79,13 +81,15 @@ void on_crash(int sig) {
     raise(sig);
 }
 
-inline long long now_ns() {
+inline long long now_ns()
+{
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-std::string clean(std::string s) { // for one TSV field
+std::string clean(std::string s)
+{ // for one TSV field
     for (char &c : s)
         if (c == '\t' || c == '\n' || c == '\r') c = ' ';
     return s;
@@ -104,7 +108,8 @@ struct Idx {
     ana *a = nullptr;
     ev_options eo{};
 
-    void open(const char *dir) {
+    void open(const char *dir)
+    {
         idx_err err = {};
         if (index_open(dir, &ix, &err) || ana_new(&ix->meta.ana, &a, &err)) {
             std::fprintf(stderr, "query_bench: idx: %s\n", err.msg);
@@ -114,7 +119,8 @@ struct Idx {
         eo.k = 10;
     }
     // Timed: parse + search. ids (external) only when wanted, after the clock.
-    long long run(const std::string &text, int exhaustive, Result *res, uint32_t *nhits) {
+    long long run(const std::string &text, int exhaustive, Result *res, uint32_t *nhits)
+    {
         idx_err err = {};
         ev_options o = eo;
         o.exhaustive = exhaustive;
@@ -155,18 +161,21 @@ struct Xap {
     unsigned flags = Xapian::QueryParser::FLAG_PHRASE | Xapian::QueryParser::FLAG_LOVEHATE |
                      Xapian::QueryParser::FLAG_BOOLEAN;
 
-    void open(const char *dir) {
+    void open(const char *dir)
+    {
         db = Xapian::Database(dir);
         qp.set_stemmer(Xapian::Stem("english"));
         qp.set_stemming_strategy(Xapian::QueryParser::STEM_SOME);
         qp.set_database(db);
         qp.set_default_op(Xapian::Query::OP_OR);
     }
-    static std::string ext_id(const std::string &data) { // data = {"id": "12", ...} (jansson, compact)
+    static std::string ext_id(const std::string &data)
+    { // data = {"id": "12", ...} (jansson, compact)
         size_t p = data.find("\"id\":");
         if (p == std::string::npos) return "?";
         p += 5;
-        while (p < data.size() && data[p] == ' ') p++;
+        while (p < data.size() && data[p] == ' ')
+            p++;
         if (p < data.size() && data[p] == '"') {
             size_t e = data.find('"', p + 1);
             return data.substr(p + 1, e == std::string::npos ? std::string::npos : e - p - 1);
@@ -174,14 +183,16 @@ struct Xap {
         size_t e = data.find_first_of(",}", p);
         return data.substr(p, e == std::string::npos ? std::string::npos : e - p);
     }
-    long long run(const std::string &text, int exhaustive, Result *res, uint32_t *nhits) {
+    long long run(const std::string &text, int exhaustive, Result *res, uint32_t *nhits)
+    {
         try {
             long long t0 = now_ns();
             Xapian::Query q = qp.parse_query(text, flags);
             Xapian::Enquire enq(db);
             enq.set_query(q);
             enq.set_weighting_scheme(bm25);
-            Xapian::MSet m = exhaustive ? enq.get_mset(0, 10, db.get_doccount()) : enq.get_mset(0, 10);
+            Xapian::MSet m =
+                exhaustive ? enq.get_mset(0, 10, db.get_doccount()) : enq.get_mset(0, 10);
             long long t1 = now_ns();
             *nhits = m.size();
             if (res) {
@@ -209,24 +220,28 @@ struct Fts {
     const char *sql = "SELECT rowid FROM t WHERE t MATCH ?1 ORDER BY bm25(t) LIMIT 10";
     sqlite3_stmt *count = nullptr, *getid = nullptr;
 
-    void open(const char *file) {
+    void open(const char *file)
+    {
         if (sqlite3_open_v2(file, &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
             std::fprintf(stderr, "query_bench: fts5: %s\n", sqlite3_errmsg(db));
             std::exit(1);
         }
-        if (sqlite3_prepare_v2(db, "SELECT count(*) FROM t WHERE t MATCH ?1", -1, &count, nullptr) ||
+        if (sqlite3_prepare_v2(db, "SELECT count(*) FROM t WHERE t MATCH ?1", -1, &count,
+                               nullptr) ||
             sqlite3_prepare_v2(db, "SELECT id FROM t WHERE rowid = ?1", -1, &getid, nullptr)) {
             std::fprintf(stderr, "query_bench: fts5: %s\n", sqlite3_errmsg(db));
             std::exit(1);
         }
     }
-    long long run(const std::string &text, int exhaustive, Result *res, uint32_t *nhits) {
+    long long run(const std::string &text, int exhaustive, Result *res, uint32_t *nhits)
+    {
         sqlite3_int64 rows[10];
         int n = 0, rc;
         long long t0 = now_ns();
         sqlite3_stmt *st = nullptr;
         rc = sqlite3_prepare_v2(db, sql, -1, &st, nullptr);
-        if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, text.data(), (int)text.size(), SQLITE_STATIC);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_text(st, 1, text.data(), (int)text.size(), SQLITE_STATIC);
         if (rc == SQLITE_OK) {
             while ((rc = sqlite3_step(st)) == SQLITE_ROW)
                 if (n < 10) rows[n++] = sqlite3_column_int64(st, 0);
@@ -261,7 +276,8 @@ struct Fts {
         return t1 - t0;
     }
     // Median cost of preparing + finalizing the statement alone (reported as a note).
-    long long prepare_cost() {
+    long long prepare_cost()
+    {
         std::vector<long long> v;
         for (int i = 0; i < 2000; i++) {
             sqlite3_stmt *st = nullptr;
@@ -275,15 +291,18 @@ struct Fts {
     }
 };
 
-void usage() {
-    std::fprintf(stderr, "usage: query_bench --idx DIR --xapian DIR --fts5 FILE --queries TSV "
-                         "--times OUT --sanity OUT [--rounds N] [--warmup N] [--engines idx,xapian,fts5]\n");
+void usage()
+{
+    std::fprintf(
+        stderr, "usage: query_bench --idx DIR --xapian DIR --fts5 FILE --queries TSV "
+                "--times OUT --sanity OUT [--rounds N] [--warmup N] [--engines idx,xapian,fts5]\n");
     std::exit(2);
 }
 
 } // namespace
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     const char *idx_dir = nullptr, *xap_dir = nullptr, *fts_file = nullptr, *qfile = nullptr,
                *times_out = nullptr, *sanity_out = nullptr;
     int rounds = 5, warmup = 1;
@@ -292,20 +311,32 @@ int main(int argc, char **argv) {
         std::string a = argv[i];
         if (i + 1 >= argc) usage();
         const char *v = argv[++i];
-        if (a == "--idx") idx_dir = v;
-        else if (a == "--xapian") xap_dir = v;
-        else if (a == "--fts5") fts_file = v;
-        else if (a == "--queries") qfile = v;
-        else if (a == "--times") times_out = v;
-        else if (a == "--sanity") sanity_out = v;
-        else if (a == "--rounds") rounds = std::atoi(v);
-        else if (a == "--warmup") warmup = std::atoi(v);
-        else if (a == "--engines") engines = v;
-        else usage();
+        if (a == "--idx")
+            idx_dir = v;
+        else if (a == "--xapian")
+            xap_dir = v;
+        else if (a == "--fts5")
+            fts_file = v;
+        else if (a == "--queries")
+            qfile = v;
+        else if (a == "--times")
+            times_out = v;
+        else if (a == "--sanity")
+            sanity_out = v;
+        else if (a == "--rounds")
+            rounds = std::atoi(v);
+        else if (a == "--warmup")
+            warmup = std::atoi(v);
+        else if (a == "--engines")
+            engines = v;
+        else
+            usage();
     }
     if (!qfile || !times_out || !sanity_out || rounds < 1 || warmup < 0) usage();
     bool want[3];
-    for (int e = 0; e < 3; e++) want[e] = ("," + engines + ",").find(std::string(",") + kEngine[e] + ",") != std::string::npos;
+    for (int e = 0; e < 3; e++)
+        want[e] =
+            ("," + engines + ",").find(std::string(",") + kEngine[e] + ",") != std::string::npos;
     if ((want[0] && !idx_dir) || (want[1] && !xap_dir) || (want[2] && !fts_file)) usage();
 
     signal(SIGSEGV, on_crash);
@@ -332,7 +363,8 @@ int main(int argc, char **argv) {
                 *f[k] = line.substr(p, t == std::string::npos ? std::string::npos : t - p);
                 p = t + 1;
             }
-            if (workloads.empty() || workloads.back() != q.workload) workloads.push_back(q.workload);
+            if (workloads.empty() || workloads.back() != q.workload)
+                workloads.push_back(q.workload);
             qs.push_back(q);
         }
     }
@@ -348,24 +380,32 @@ int main(int argc, char **argv) {
         std::fprintf(stderr, "query_bench: xapian: %s\n", e.get_description().c_str());
         return 1;
     }
-    auto run = [&](int e, const Query &q, int exhaustive, Result *res, uint32_t *nhits) -> long long {
+    auto run = [&](int e, const Query &q, int exhaustive, Result *res,
+                   uint32_t *nhits) -> long long {
         g_engine = kEngine[e];
         g_query = q.q[e].c_str();
         switch (e) {
-        case 0: return idx.run(q.q[0], exhaustive, res, nhits);
-        case 1: return xap.run(q.q[1], exhaustive, res, nhits);
-        default: return fts.run(q.q[2], exhaustive, res, nhits);
+        case 0:
+            return idx.run(q.q[0], exhaustive, res, nhits);
+        case 1:
+            return xap.run(q.q[1], exhaustive, res, nhits);
+        default:
+            return fts.run(q.q[2], exhaustive, res, nhits);
         }
     };
 
-    std::fprintf(stderr, "query_bench: %zu queries in %zu workloads; Xapian %s, SQLite %s\n", qs.size(),
-                 workloads.size(), Xapian::version_string(), sqlite3_libversion());
-    if (want[2]) std::fprintf(stderr, "query_bench: fts5 statement prepare+finalize alone: median %lld ns\n",
-                              fts.prepare_cost());
+    std::fprintf(stderr, "query_bench: %zu queries in %zu workloads; Xapian %s, SQLite %s\n",
+                 qs.size(), workloads.size(), Xapian::version_string(), sqlite3_libversion());
+    if (want[2])
+        std::fprintf(stderr, "query_bench: fts5 statement prepare+finalize alone: median %lld ns\n",
+                     fts.prepare_cost());
 
     // Sanity pass: exact totals, top-10 external ids, errors.
     FILE *san = std::fopen(sanity_out, "w");
-    if (!san) { std::perror(sanity_out); return 1; }
+    if (!san) {
+        std::perror(sanity_out);
+        return 1;
+    }
     for (const Query &q : qs)
         for (int e = 0; e < 3; e++) {
             if (!want[e]) continue;
@@ -373,7 +413,8 @@ int main(int argc, char **argv) {
             uint32_t nh = 0;
             run(e, q, 1, &r, &nh);
             std::string ids;
-            for (size_t i = 0; i < r.ids.size(); i++) ids += (i ? "," : "") + r.ids[i];
+            for (size_t i = 0; i < r.ids.size(); i++)
+                ids += (i ? "," : "") + r.ids[i];
             std::fprintf(san, "%s\t%s\t%s\t%s\t%llu\t%u\t%s\t%s\n", kEngine[e], q.workload.c_str(),
                          q.qid.c_str(), r.ok ? "ok" : "error", r.total, nh, clean(ids).c_str(),
                          clean(r.msg).c_str());
@@ -385,7 +426,10 @@ int main(int argc, char **argv) {
 
     // Timed rounds, interleaved per workload: idx, Xapian, FTS5.
     FILE *out = std::fopen(times_out, "w");
-    if (!out) { std::perror(times_out); return 1; }
+    if (!out) {
+        std::perror(times_out);
+        return 1;
+    }
     for (int round = 1 - warmup; round <= rounds; round++) {
         long long rt0 = now_ns();
         for (const std::string &w : workloads)
@@ -397,18 +441,19 @@ int main(int argc, char **argv) {
                     Result r, *rp = (round == 1 && e == 0) ? &r : nullptr;
                     long long ns = run(e, q, 0, rp, &nh);
                     if (round < 1) continue;
-                    std::fprintf(out, "%s\t%s\t%s\t%d\t%lld\t%u\n", kEngine[e], w.c_str(), q.qid.c_str(),
-                                 round, ns, nh);
+                    std::fprintf(out, "%s\t%s\t%s\t%d\t%lld\t%u\n", kEngine[e], w.c_str(),
+                                 q.qid.c_str(), round, ns, nh);
                     if (rp) { // idx pruned top-10, checked against the exhaustive one by the report
                         std::string ids;
-                        for (size_t i = 0; i < r.ids.size(); i++) ids += (i ? "," : "") + r.ids[i];
-                        std::fprintf(out, "idx-pruned-ids\t%s\t%s\t%d\t%s\t%u\n", w.c_str(), q.qid.c_str(),
-                                     round, clean(ids).c_str(), nh);
+                        for (size_t i = 0; i < r.ids.size(); i++)
+                            ids += (i ? "," : "") + r.ids[i];
+                        std::fprintf(out, "idx-pruned-ids\t%s\t%s\t%d\t%s\t%u\n", w.c_str(),
+                                     q.qid.c_str(), round, clean(ids).c_str(), nh);
                     }
                 }
             }
-        std::fprintf(stderr, "query_bench: round %d%s done in %.1f s\n", round, round < 1 ? " (warm-up)" : "",
-                     (now_ns() - rt0) / 1e9);
+        std::fprintf(stderr, "query_bench: round %d%s done in %.1f s\n", round,
+                     round < 1 ? " (warm-up)" : "", (now_ns() - rt0) / 1e9);
     }
     std::fclose(out);
     return 0;

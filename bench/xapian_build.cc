@@ -29,10 +29,10 @@
 #include <iostream>
 #include <string>
 
-static const char *const kStored[] = {"id",   "title",  "body",    "url",
-                                      "date", "author", "category"};
+static const char *const kStored[] = {"id", "title", "body", "url", "date", "author", "category"};
 
-static std::string field(json_t *obj, const char *name) {
+static std::string field(json_t *obj, const char *name)
+{
     json_t *v = json_object_get(obj, name);
     if (v == nullptr || json_is_null(v)) return std::string();
     if (json_is_string(v)) return std::string(json_string_value(v), json_string_length(v));
@@ -43,7 +43,8 @@ static std::string field(json_t *obj, const char *name) {
     return r;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     bool parse_only = false;
     int a = 1;
     if (a < argc && std::strcmp(argv[a], "--parse-only") == 0) {
@@ -123,8 +124,8 @@ int main(int argc, char **argv) {
         free(line);
         std::fclose(in);
         if (!parse_only) db.commit();
-        std::fprintf(stderr, "xapian_build: %lu docs, %lu bad, %lu stored-JSON bytes%s\n", docs, bad,
-                     bytes, parse_only ? " (parse only)" : "");
+        std::fprintf(stderr, "xapian_build: %lu docs, %lu bad, %lu stored-JSON bytes%s\n", docs,
+                     bad, bytes, parse_only ? " (parse only)" : "");
     } catch (const Xapian::Error &e) {
         std::cerr << "xapian_build: " << e.get_description() << "\n";
         return 1;

@@ -66,7 +66,7 @@ struct ana {
     size_t cps_cap;
     uint64_t invalid;
     uint64_t generation; /* bumped whenever the cache is emptied (ids change) */
-    int nostem; /* set by ana_fold */
+    int nostem;          /* set by ana_fold */
 };
 
 typedef struct scan {

@@ -4,10 +4,8 @@
 
 int buf_reserve(buf *b, size_t extra)
 {
-    if (b->oom)
-        return -1;
-    if (b->len + extra <= b->cap)
-        return 0;
+    if (b->oom) return -1;
+    if (b->len + extra <= b->cap) return 0;
     size_t cap = b->cap ? b->cap : 256;
     while (cap < b->len + extra)
         cap *= 2;

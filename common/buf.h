@@ -23,10 +23,8 @@ void buf_free(buf *b);
 
 static inline void buf_put(buf *b, const void *src, size_t n)
 {
-    if (b->len + n > b->cap && buf_reserve(b, n))
-        return;
-    if (n)
-        memcpy(b->p + b->len, src, n);
+    if (b->len + n > b->cap && buf_reserve(b, n)) return;
+    if (n) memcpy(b->p + b->len, src, n);
     b->len += n;
 }
 

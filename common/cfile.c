@@ -20,10 +20,10 @@ static const char cfile_end_magic[8] = {'I', 'D', 'X', 'F', 'E', 'N', 'D', '\0'}
 struct cfw {
     int fd;
     char *path;
-    uint64_t written;   /* bytes handed to write(2) */
-    uint8_t *pending;   /* write buffer, one page aligned with the file's pages */
+    uint64_t written; /* bytes handed to write(2) */
+    uint8_t *pending; /* write buffer, one page aligned with the file's pages */
     size_t pending_len;
-    buf crcs;           /* CRC32 of every completed page */
+    buf crcs; /* CRC32 of every completed page */
     int failed_errno;
 };
 
@@ -34,8 +34,7 @@ static int cfw_write_all(cfw *w, const uint8_t *p, size_t len)
     while (!w->failed_errno && len) {
         ssize_t n = write(w->fd, p, len);
         if (n < 0) {
-            if (errno != EINTR)
-                w->failed_errno = errno;
+            if (errno != EINTR) w->failed_errno = errno;
         } else {
             p += n;
             len -= (size_t)n;
@@ -63,8 +62,7 @@ int cfw_create(const char *path, const char *kind, cfw **out, idx_err *err)
 {
     cfw *w = calloc(1, sizeof *w);
     if (!w || !(w->pending = malloc(CFW_BUFSZ)) || !(w->path = strdup(path))) {
-        if (w)
-            free(w->pending);
+        if (w) free(w->pending);
         free(w);
         return err_set(err, IDX_ENOMEM, "out of memory");
     }
@@ -97,8 +95,7 @@ int cfw_write(cfw *w, const void *data, size_t len)
         w->pending_len += n;
         p += n;
         len -= n;
-        if (w->pending_len == CFW_BUFSZ)
-            cfw_flush(w, 0);
+        if (w->pending_len == CFW_BUFSZ) cfw_flush(w, 0);
     }
     return w->failed_errno ? IDX_EIO : 0;
 }
@@ -118,8 +115,7 @@ static void cfw_free(cfw *w)
 
 void cfw_abort(cfw *w)
 {
-    if (!w)
-        return;
+    if (!w) return;
     close(w->fd);
     unlink(w->path);
     cfw_free(w);
@@ -145,16 +141,12 @@ int cfw_close(cfw *w, idx_err *err)
         /* The table and footer sit after data_end, outside the page sums. */
         cfw_write_all(w, w->crcs.p, w->crcs.len);
         cfw_write_all(w, foot.p, foot.len);
-        if (!w->failed_errno && fsync(w->fd))
-            w->failed_errno = errno;
-        if (w->failed_errno)
-            rc = err_errno(err, IDX_EIO, w->failed_errno, "writing %s", w->path);
+        if (!w->failed_errno && fsync(w->fd)) w->failed_errno = errno;
+        if (w->failed_errno) rc = err_errno(err, IDX_EIO, w->failed_errno, "writing %s", w->path);
     }
     buf_free(&foot);
-    if (close(w->fd) && !rc)
-        rc = err_errno(err, IDX_EIO, errno, "closing %s", w->path);
-    if (rc)
-        unlink(w->path);
+    if (close(w->fd) && !rc) rc = err_errno(err, IDX_EIO, errno, "closing %s", w->path);
+    if (rc) unlink(w->path);
     cfw_free(w);
     return rc;
 }
@@ -180,8 +172,7 @@ static int cfr_bad(idx_err *err, const char *path, uint64_t off, const char *why
 int cfr_open(const char *path, const char *kind, cfr **out, idx_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return err_errno(err, IDX_EDATA, errno, "%s", path);
+    if (fd < 0) return err_errno(err, IDX_EDATA, errno, "%s", path);
     struct stat st;
     if (fstat(fd, &st)) {
         int e = errno;
@@ -199,8 +190,7 @@ int cfr_open(const char *path, const char *kind, cfr **out, idx_err *err)
     }
     void *map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
     close(fd);
-    if (map == MAP_FAILED)
-        return err_errno(err, IDX_EDATA, errno, "mmap %s", path);
+    if (map == MAP_FAILED) return err_errno(err, IDX_EDATA, errno, "mmap %s", path);
     const uint8_t *m = map;
     const uint8_t *f = m + size - CFILE_FOOTER;
     int rc = 0;
@@ -221,8 +211,7 @@ int cfr_open(const char *path, const char *kind, cfr **out, idx_err *err)
         r = calloc(1, sizeof *r);
         if (!r || !(r->path = strdup(path)) ||
             !(r->verified = calloc(n_pages ? n_pages : 1, sizeof *r->verified))) {
-            if (r)
-                free(r->path);
+            if (r) free(r->path);
             free(r);
             r = NULL;
             rc = err_set(err, IDX_ENOMEM, "out of memory");
@@ -244,13 +233,12 @@ int cfr_open(const char *path, const char *kind, cfr **out, idx_err *err)
     } else if (memcmp(h, cfile_magic, 4)) {
         rc = cfr_bad(err, path, 0, "not an idx index file (bad magic)");
     } else if (rd_u32(h + 4) != CFILE_VERSION) {
-        rc = err_set(err, IDX_EDATA, "%s: index format version %u, this idx reads version %u",
-                     path, rd_u32(h + 4), CFILE_VERSION);
+        rc = err_set(err, IDX_EDATA, "%s: index format version %u, this idx reads version %u", path,
+                     rd_u32(h + 4), CFILE_VERSION);
     } else {
         char k[9] = {0};
         strncpy(k, kind, 8);
-        if (memcmp(h + 8, k, 8))
-            rc = cfr_bad(err, path, 8, "wrong component kind");
+        if (memcmp(h + 8, k, 8)) rc = cfr_bad(err, path, 8, "wrong component kind");
     }
     if (rc) {
         cfr_close(r);
@@ -262,8 +250,7 @@ int cfr_open(const char *path, const char *kind, cfr **out, idx_err *err)
 
 void cfr_close(cfr *r)
 {
-    if (!r)
-        return;
+    if (!r) return;
     munmap((void *)r->map, r->size);
     free(r->verified);
     free(r->path);
@@ -290,8 +277,7 @@ const uint8_t *cfr_get(cfr *r, uint64_t off, uint64_t len, idx_err *err)
         cfr_bad(err, r->path, off, "reference past the end of the data");
         return NULL;
     }
-    if (len == 0)
-        return r->map + off;
+    if (len == 0) return r->map + off;
     uint32_t first = (uint32_t)(off / CFILE_PAGE), last = (uint32_t)((off + len - 1) / CFILE_PAGE);
     for (uint32_t p = first; p <= last; p++) {
         if (!cfr_check_page(r, p)) {

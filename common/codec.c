@@ -11,17 +11,14 @@ size_t codec_skip_varints(const uint8_t *p, size_t avail, size_t count)
         uint64_t w;
         memcpy(&w, p + i, 8);
         size_t ends = (size_t)__builtin_popcountll(~w & 0x8080808080808080ull);
-        if (ends >= count)
-            break;
+        if (ends >= count) break;
         count -= ends;
         i += 8;
     }
     while (count) {
-        if (i >= avail)
-            return 0;
+        if (i >= avail) return 0;
         /* A varint ends at the first byte without the continuation bit. */
-        if (!(p[i++] & 0x80))
-            count--;
+        if (!(p[i++] & 0x80)) count--;
     }
     return i;
 }
@@ -38,8 +35,7 @@ void codec_pack(buf *b, const uint32_t *v, size_t n)
         all |= v[i];
     unsigned w = codec_width(all);
     size_t size = codec_packed_size(n, w);
-    if (buf_reserve(b, size))
-        return;
+    if (buf_reserve(b, size)) return;
     uint8_t *out = b->p + b->len;
     out[0] = (uint8_t)w;
     size_t o = 1;
@@ -54,19 +50,16 @@ void codec_pack(buf *b, const uint32_t *v, size_t n)
             bits -= 8;
         }
     }
-    if (bits)
-        out[o++] = (uint8_t)acc;
+    if (bits) out[o++] = (uint8_t)acc;
     b->len += size;
 }
 
 size_t codec_unpack(const uint8_t *p, size_t avail, size_t n, uint32_t *out)
 {
-    if (avail < 1 || p[0] > 32)
-        return 0;
+    if (avail < 1 || p[0] > 32) return 0;
     unsigned w = p[0];
     size_t size = codec_packed_size(n, w);
-    if (size > avail)
-        return 0;
+    if (size > avail) return 0;
     if (w == 0) {
         for (size_t i = 0; i < n; i++)
             out[i] = 0;

@@ -53,8 +53,7 @@ static inline size_t codec_get_varint32(const uint8_t *p, size_t avail, uint32_t
 {
     uint64_t w;
     size_t n = codec_get_varint(p, avail, &w);
-    if (!n || w > UINT32_MAX)
-        return 0;
+    if (!n || w > UINT32_MAX) return 0;
     *v = (uint32_t)w;
     return n;
 }

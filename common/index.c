@@ -39,18 +39,15 @@ int index_meta_write(const char *dir, const index_meta *m, idx_err *err)
         META_PUT("segment %s %" PRIu64 "\n", m->segment[i], m->segment_docs[i]);
     META_PUT("crc32 %08x\n", (unsigned)crc32(0, (const Bytef *)text, (uInt)n));
 #undef META_PUT
-    if (n >= sizeof text)
-        return err_set(err, IDX_EINTERNAL, "meta file too large");
+    if (n >= sizeof text) return err_set(err, IDX_EINTERNAL, "meta file too large");
     char path[4096];
     snprintf(path, sizeof path, "%s/meta", dir);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return err_errno(err, IDX_EIO, errno, "%s", path);
+    if (fd < 0) return err_errno(err, IDX_EIO, errno, "%s", path);
     int rc = 0;
     if (write(fd, text, n) != (ssize_t)n || fsync(fd))
         rc = err_errno(err, IDX_EIO, errno, "writing %s", path);
-    if (close(fd) && !rc)
-        rc = err_errno(err, IDX_EIO, errno, "writing %s", path);
+    if (close(fd) && !rc) rc = err_errno(err, IDX_EIO, errno, "writing %s", path);
     return rc;
 }
 
@@ -59,13 +56,10 @@ int index_meta_read(const char *dir, index_meta *m, idx_err *err)
     char path[4096];
     snprintf(path, sizeof path, "%s/meta", dir);
     struct stat st;
-    if (stat(dir, &st))
-        return err_errno(err, IDX_EDATA, errno, "%s", dir);
-    if (!S_ISDIR(st.st_mode))
-        return err_set(err, IDX_EDATA, "%s: not an index directory", dir);
+    if (stat(dir, &st)) return err_errno(err, IDX_EDATA, errno, "%s", dir);
+    if (!S_ISDIR(st.st_mode)) return err_set(err, IDX_EDATA, "%s: not an index directory", dir);
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return err_errno(err, IDX_EDATA, errno, "%s: not an idx index (no meta file)", dir);
+    if (!f) return err_errno(err, IDX_EDATA, errno, "%s: not an idx index (no meta file)", dir);
     char text[8192];
     size_t n = fread(text, 1, sizeof text - 1, f);
     fclose(f);
@@ -136,8 +130,7 @@ int index_meta_read(const char *dir, index_meta *m, idx_err *err)
         }
         /* Unknown keys are skipped: later versions may add fields. */
     }
-    if (!have_magic)
-        return err_set(err, IDX_EDATA, "%s: not an idx meta file", path);
+    if (!have_magic) return err_set(err, IDX_EDATA, "%s: not an idx meta file", path);
     if (m->version != INDEX_FORMAT_VERSION)
         return err_set(err, IDX_EDATA, "%s: index format version %d, this idx reads version %d",
                        dir, m->version, INDEX_FORMAT_VERSION);
@@ -148,8 +141,7 @@ int index_meta_read(const char *dir, index_meta *m, idx_err *err)
 int index_open(const char *dir, idx_index **out, idx_err *err)
 {
     idx_index *ix = calloc(1, sizeof *ix);
-    if (!ix)
-        return err_set(err, IDX_ENOMEM, "out of memory");
+    if (!ix) return err_set(err, IDX_ENOMEM, "out of memory");
     int rc = index_meta_read(dir, &ix->meta, err);
     if (!rc && strcmp(ix->meta.engine, "native"))
         rc = err_set(err, IDX_EDATA, "%s: engine '%s' is not supported by this build", dir,
@@ -177,8 +169,7 @@ int index_open(const char *dir, idx_index **out, idx_err *err)
 
 void index_close(idx_index *ix)
 {
-    if (!ix)
-        return;
+    if (!ix) return;
     for (uint32_t i = 0; i < ix->n_segs; i++)
         seg_close(ix->segs[i]);
     free(ix);

@@ -22,7 +22,7 @@ typedef struct index_meta {
     int version;
     char engine[16]; /* "native" (or "xapian" later) */
     char language[32];
-    ana_config ana;  /* ana.language points at `language` */
+    ana_config ana; /* ana.language points at `language` */
     bm25_params bm25;
     uint64_t docs, terms, postings, positions;
     uint64_t tokens_title, tokens_body;

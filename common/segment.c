@@ -53,15 +53,13 @@ static const uint8_t *seg_trailer(seg *s, int which, uint64_t size, idx_err *err
 static int seg_open_lex(seg *s, idx_err *err)
 {
     const uint8_t *t = seg_trailer(s, SEG_LEX, LEX_TRAILER, err);
-    if (!t)
-        return IDX_EDATA;
+    if (!t) return IDX_EDATA;
     s->n_terms = rd_u64(t);
     s->n_blocks = rd_u64(t + 8);
     uint64_t index_off = rd_u64(t + 16);
     uint64_t end = cfr_body_end(s->f[SEG_LEX]) - LEX_TRAILER;
     if (s->n_blocks != (s->n_terms + SEG_LEX_BLOCK - 1) / SEG_LEX_BLOCK || index_off > end ||
-        (end - index_off) / LEX_INDEX_ENTRY != s->n_blocks ||
-        (end - index_off) % LEX_INDEX_ENTRY)
+        (end - index_off) / LEX_INDEX_ENTRY != s->n_blocks || (end - index_off) % LEX_INDEX_ENTRY)
         return seg_bad(err, s, SEG_LEX, end, "lexicon trailer inconsistent");
     s->lex_index_off = index_off;
     s->lex_index = cfr_get(s->f[SEG_LEX], index_off, s->n_blocks * LEX_INDEX_ENTRY, err);
@@ -71,11 +69,9 @@ static int seg_open_lex(seg *s, idx_err *err)
 static int seg_open_docs(seg *s, idx_err *err)
 {
     const uint8_t *t = seg_trailer(s, SEG_DOCS, DOCS_TRAILER, err);
-    if (!t)
-        return IDX_EDATA;
+    if (!t) return IDX_EDATA;
     uint64_t n = rd_u64(t);
-    if (n >= SEG_END)
-        return seg_bad(err, s, SEG_DOCS, 0, "document count out of range");
+    if (n >= SEG_END) return seg_bad(err, s, SEG_DOCS, 0, "document count out of range");
     s->n_docs = (uint32_t)n;
     s->stats.tokens_title = rd_u64(t + 8);
     s->stats.tokens_body = rd_u64(t + 16);
@@ -103,8 +99,7 @@ static int seg_open_docs(seg *s, idx_err *err)
 static int seg_open_store(seg *s, idx_err *err)
 {
     const uint8_t *t = seg_trailer(s, SEG_STORE, STORE_TRAILER, err);
-    if (!t)
-        return IDX_EDATA;
+    if (!t) return IDX_EDATA;
     s->store_blocks = rd_u64(t);
     uint64_t recs = rd_u64(t + 8);
     s->store_table = rd_u64(t + 16);
@@ -118,20 +113,16 @@ static int seg_open_store(seg *s, idx_err *err)
 int seg_open(const char *dir, const char *name, seg **out, idx_err *err)
 {
     seg *s = calloc(1, sizeof *s);
-    if (!s)
-        return err_set(err, IDX_ENOMEM, "out of memory");
+    if (!s) return err_set(err, IDX_ENOMEM, "out of memory");
     int rc = 0;
     for (int i = 0; i < SEG_NFILES && !rc; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s.%s", dir, name, seg_file_ext[i]);
         rc = cfr_open(path, seg_file_ext[i], &s->f[i], err);
     }
-    if (!rc)
-        rc = seg_open_lex(s, err);
-    if (!rc)
-        rc = seg_open_docs(s, err);
-    if (!rc)
-        rc = seg_open_store(s, err);
+    if (!rc) rc = seg_open_lex(s, err);
+    if (!rc) rc = seg_open_docs(s, err);
+    if (!rc) rc = seg_open_store(s, err);
     if (rc) {
         seg_close(s);
         return rc;
@@ -142,8 +133,7 @@ int seg_open(const char *dir, const char *name, seg **out, idx_err *err)
 
 void seg_close(seg *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     for (int i = 0; i < SEG_NFILES; i++)
         cfr_close(s->f[i]);
     free(s);
@@ -180,8 +170,7 @@ static int lex_block_open(seg *s, uint64_t block, seg_lex_iter *it, idx_err *err
     if (end < off || off < CFILE_HEADER)
         return seg_bad(err, s, SEG_LEX, off, "lexicon block offsets out of order");
     const uint8_t *p = cfr_get(s->f[SEG_LEX], off, end - off, err);
-    if (!p)
-        return IDX_EDATA;
+    if (!p) return IDX_EDATA;
     it->s = s;
     it->block = block;
     it->in_block = 0;
@@ -199,8 +188,7 @@ static int lex_decode(seg_lex_iter *it, seg_term *out, idx_err *err)
     size_t avail = (size_t)(it->end - p), n;
     uint64_t shared, suffix, df, cf_extra, post_len, pos_len;
     uint64_t at = 0;
-    if (!(n = codec_get_varint(p, avail, &shared)) || shared > it->term_len)
-        goto bad;
+    if (!(n = codec_get_varint(p, avail, &shared)) || shared > it->term_len) goto bad;
     at += n;
     if (!(n = codec_get_varint(p + at, avail - at, &suffix)) || shared + suffix > SEG_MAX_TERM ||
         suffix > avail - at - n)
@@ -210,20 +198,15 @@ static int lex_decode(seg_lex_iter *it, seg_term *out, idx_err *err)
     at += suffix;
     it->term_len = shared + suffix;
     it->term[it->term_len] = '\0';
-    if (!(n = codec_get_varint(p + at, avail - at, &df)) || df == 0 || df >= SEG_END)
-        goto bad;
+    if (!(n = codec_get_varint(p + at, avail - at, &df)) || df == 0 || df >= SEG_END) goto bad;
     at += n;
-    if (!(n = codec_get_varint(p + at, avail - at, &cf_extra)))
-        goto bad;
+    if (!(n = codec_get_varint(p + at, avail - at, &cf_extra))) goto bad;
     at += n;
-    if (!(n = codec_get_varint(p + at, avail - at, &post_len)))
-        goto bad;
+    if (!(n = codec_get_varint(p + at, avail - at, &post_len))) goto bad;
     at += n;
-    if (!(n = codec_get_varint(p + at, avail - at, &pos_len)))
-        goto bad;
+    if (!(n = codec_get_varint(p + at, avail - at, &pos_len))) goto bad;
     at += n;
-    if (avail - at < 4)
-        goto bad;
+    if (avail - at < 4) goto bad;
     uint32_t bits = rd_u32(p + at);
     at += 4;
     out->df = (uint32_t)df;
@@ -246,12 +229,10 @@ int seg_lex_next(seg_lex_iter *it, seg_term *out, idx_err *err)
 {
     seg *s = it->s;
     uint64_t index = it->block * SEG_LEX_BLOCK + it->in_block;
-    if (index >= s->n_terms)
-        return 0;
+    if (index >= s->n_terms) return 0;
     if (it->in_block == SEG_LEX_BLOCK) {
         int rc = lex_block_open(s, it->block + 1, it, err);
-        if (rc)
-            return rc;
+        if (rc) return rc;
     }
     int rc = lex_decode(it, out, err);
     return rc ? rc : 1;
@@ -267,10 +248,11 @@ static int lex_cmp(const char *a, size_t alen, const char *b, size_t blen)
 static int lex_first_term(seg *s, uint64_t b, const char **term, size_t *len, idx_err *err)
 {
     uint64_t off = rd_u64(s->lex_index + b * LEX_INDEX_ENTRY);
-    uint64_t end = b + 1 < s->n_blocks ? rd_u64(s->lex_index + (b + 1) * LEX_INDEX_ENTRY)
-                                       : s->lex_index_off;
+    uint64_t end =
+        b + 1 < s->n_blocks ? rd_u64(s->lex_index + (b + 1) * LEX_INDEX_ENTRY) : s->lex_index_off;
     /* Enough bytes for the two varints and the longest term, or the block. */
-    uint64_t want = end > off && end - off < 2 + 2 + SEG_MAX_TERM ? end - off : 2 + 2 + SEG_MAX_TERM;
+    uint64_t want =
+        end > off && end - off < 2 + 2 + SEG_MAX_TERM ? end - off : 2 + 2 + SEG_MAX_TERM;
     const uint8_t *p = end > off ? cfr_get(s->f[SEG_LEX], off, want, err) : NULL;
     uint64_t shared, suffix;
     size_t a, c;
@@ -300,21 +282,18 @@ static int lex_seek(seg *s, const char *key, size_t len, seg_lex_iter *it, seg_t
         const char *first = NULL;
         size_t first_len = 0;
         int rc = lex_first_term(s, mid, &first, &first_len, err);
-        if (rc)
-            return rc;
+        if (rc) return rc;
         if (lex_cmp(first, first_len, key, len) <= 0)
             lo = mid;
         else
             hi = mid;
     }
     int rc = lex_block_open(s, lo, it, err);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     for (;;) {
         seg_lex_iter save = *it;
         rc = seg_lex_next(it, peek, err);
-        if (rc <= 0)
-            return rc;
+        if (rc <= 0) return rc;
         if (lex_cmp(it->term, it->term_len, key, len) >= 0) {
             *it = save; /* leave the entry for the caller's next seg_lex_next */
             return 1;
@@ -331,18 +310,14 @@ int seg_lex_seek(seg *s, const char *from, size_t len, seg_lex_iter *it, idx_err
 
 int seg_lookup(seg *s, const char *term, size_t len, seg_term *out, idx_err *err)
 {
-    if (len > SEG_MAX_TERM)
-        return 0;
+    if (len > SEG_MAX_TERM) return 0;
     seg_lex_iter it;
     seg_term t;
     int rc = lex_seek(s, term, len, &it, &t, err);
-    if (rc <= 0)
-        return rc;
+    if (rc <= 0) return rc;
     rc = seg_lex_next(&it, &t, err);
-    if (rc <= 0)
-        return rc;
-    if (lex_cmp(it.term, it.term_len, term, len) != 0)
-        return 0;
+    if (rc <= 0) return rc;
+    if (lex_cmp(it.term, it.term_len, term, len) != 0) return 0;
     *out = t;
     return 1;
 }
@@ -392,8 +367,7 @@ static int cur_load(seg_cursor *c, uint32_t b, idx_err *err)
         return cur_bad(c, err, "undecodable frequency block");
     /* Gaps are stored minus one (docids strictly increase); prev starts at -1. */
     uint64_t d = (uint64_t)prev + 1;
-    if (prev == UINT32_MAX)
-        d = 0;
+    if (prev == UINT32_MAX) d = 0;
     for (uint32_t i = 0; i < n; i++) {
         d += c->docs[i];
         if (d >= c->s->n_docs || (c->tft[i] | c->tfb[i]) == 0)
@@ -423,15 +397,13 @@ int seg_cursor_open(seg *s, const seg_term *t, seg_cursor *c, idx_err *err)
     c->skips = NULL;
     c->data_off = t->post_off;
     c->doc = SEG_END;
-    if (t->df == 0)
-        return 0;
+    if (t->df == 0) return 0;
     if (c->n_blocks > 1) {
         uint64_t skip_len = (uint64_t)c->n_blocks * SEG_SKIP_ENTRY;
         if (skip_len > t->post_len)
             return cur_bad(c, err, "skip table longer than the posting list");
         c->skips = cfr_get(s->f[SEG_POST], t->post_off, skip_len, err);
-        if (!c->skips)
-            return IDX_EDATA;
+        if (!c->skips) return IDX_EDATA;
         c->data_off = t->post_off + skip_len;
     }
     return cur_load(c, 0, err);
@@ -439,8 +411,7 @@ int seg_cursor_open(seg *s, const seg_term *t, seg_cursor *c, idx_err *err)
 
 int seg_cursor_next(seg_cursor *c, idx_err *err)
 {
-    if (c->doc == SEG_END)
-        return 0;
+    if (c->doc == SEG_END) return 0;
     if (++c->i < c->n) {
         c->doc = c->docs[c->i];
         c->tf_title = c->tft[c->i];
@@ -470,8 +441,7 @@ static uint32_t cur_find_block(const seg_cursor *c, uint32_t from, uint32_t targ
 
 int seg_cursor_seek(seg_cursor *c, uint32_t target, idx_err *err)
 {
-    if (c->doc == SEG_END || c->doc >= target)
-        return 0;
+    if (c->doc == SEG_END || c->doc >= target) return 0;
     if (c->docs[c->n - 1] < target) {
         if (!c->skips) {
             c->doc = SEG_END;
@@ -483,8 +453,7 @@ int seg_cursor_seek(seg_cursor *c, uint32_t target, idx_err *err)
             return 0;
         }
         int rc = cur_load(c, b, err);
-        if (rc)
-            return rc;
+        if (rc) return rc;
     }
     uint32_t i = c->i;
     while (c->docs[i] < target)
@@ -499,15 +468,13 @@ int seg_cursor_seek(seg_cursor *c, uint32_t target, idx_err *err)
 int seg_cursor_block_info(const seg_cursor *c, uint32_t target, uint32_t *last_doc, float *bound)
 {
     if (!c->skips) {
-        if (c->doc == SEG_END || c->docs[c->n - 1] < target)
-            return 0;
+        if (c->doc == SEG_END || c->docs[c->n - 1] < target) return 0;
         *last_doc = c->docs[c->n - 1];
         *bound = c->t.bound;
         return 1;
     }
     uint32_t b = cur_find_block(c, c->doc == SEG_END ? c->n_blocks : c->block, target);
-    if (b >= c->n_blocks)
-        return 0;
+    if (b >= c->n_blocks) return 0;
     const uint8_t *e = c->skips + (uint64_t)b * SEG_SKIP_ENTRY;
     uint32_t bits = rd_u32(e + 12);
     *last_doc = rd_u32(e);
@@ -534,44 +501,37 @@ static size_t pos_decode_upto(const uint8_t *p, size_t avail, uint32_t n, uint32
         } else if (!(a = codec_get_varint32(p + used, avail - used, &v))) {
             return 0;
         }
-        if (k && v == 0)
-            return 0;
+        if (k && v == 0) return 0;
         at = k ? at + v : v;
-        if (at > UINT32_MAX)
-            return 0;
+        if (at > UINT32_MAX) return 0;
         used += a;
-        if (at > limit)
-            break;
+        if (at > limit) break;
         out[k] = (uint32_t)at;
     }
     *got = k;
     if (k < n) {
         size_t a = n - k - 1 ? codec_skip_varints(p + used, avail - used, n - k - 1) : 0;
-        if (!a && n - k - 1)
-            return 0;
+        if (!a && n - k - 1) return 0;
         used += a;
     }
     return used;
 }
 
-int seg_cursor_positions_upto(seg_cursor *c, uint32_t title_max, uint32_t body_max,
-                              uint32_t *title, uint32_t *n_title, uint32_t *body,
-                              uint32_t *n_body, idx_err *err)
+int seg_cursor_positions_upto(seg_cursor *c, uint32_t title_max, uint32_t body_max, uint32_t *title,
+                              uint32_t *n_title, uint32_t *body, uint32_t *n_body, idx_err *err)
 {
     *n_title = *n_body = 0;
-    if (c->doc == SEG_END)
-        return 0;
+    if (c->doc == SEG_END) return 0;
     /* Only this block's positions: the next block's offset bounds them. */
     uint64_t start = c->block_pos_off;
-    uint64_t end = c->skips && c->block + 1 < c->n_blocks
-                       ? c->t.pos_off +
-                             rd_u32(c->skips + (uint64_t)(c->block + 1) * SEG_SKIP_ENTRY + 8)
-                       : c->t.pos_off + c->t.pos_len;
+    uint64_t end =
+        c->skips && c->block + 1 < c->n_blocks
+            ? c->t.pos_off + rd_u32(c->skips + (uint64_t)(c->block + 1) * SEG_SKIP_ENTRY + 8)
+            : c->t.pos_off + c->t.pos_len;
     if (end > c->t.pos_off + c->t.pos_len || start > end)
         return cur_bad(c, err, "position offset out of range");
     const uint8_t *p = cfr_get(c->s->f[SEG_POS], start, end - start, err);
-    if (!p)
-        return IDX_EDATA;
+    if (!p) return IDX_EDATA;
     size_t avail = (size_t)(end - start);
     /* Skip the positions of the block's earlier documents, resuming where the
      * last call stopped when the cursor only moved forward. */
@@ -585,8 +545,7 @@ int seg_cursor_positions_upto(seg_cursor *c, uint32_t title_max, uint32_t body_m
     size_t off = (size_t)c->pos_done_off;
     if (skip) {
         size_t a = codec_skip_varints(p + off, avail - off, skip);
-        if (!a)
-            return seg_bad(err, c->s, SEG_POS, start, "position list truncated");
+        if (!a) return seg_bad(err, c->s, SEG_POS, start, "position list truncated");
         off += a;
     }
     c->pos_done_doc = c->i;
@@ -628,8 +587,7 @@ const char *seg_doc_id(seg *s, uint32_t doc, size_t *len, idx_err *err)
 {
     assert(doc < s->n_docs);
     const uint8_t *o = cfr_get(s->f[SEG_DOCS], s->off_id_off + 8ull * doc, 16, err);
-    if (!o)
-        return NULL;
+    if (!o) return NULL;
     uint64_t a = rd_u64(o), b = rd_u64(o + 8);
     if (a > b || b > s->id_blob_len) {
         seg_bad(err, s, SEG_DOCS, s->off_id_off + 8ull * doc, "id offsets out of range");
@@ -642,8 +600,7 @@ const char *seg_doc_id(seg *s, uint32_t doc, size_t *len, idx_err *err)
 int seg_find_id(seg *s, const char *id, size_t len, uint32_t *doc, idx_err *err)
 {
     const uint8_t *by_id = cfr_get(s->f[SEG_DOCS], s->off_by_id, 4ull * s->n_docs, err);
-    if (!by_id)
-        return IDX_EDATA;
+    if (!by_id) return IDX_EDATA;
     uint32_t lo = 0, hi = s->n_docs;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
@@ -652,8 +609,7 @@ int seg_find_id(seg *s, const char *id, size_t len, uint32_t *doc, idx_err *err)
             return seg_bad(err, s, SEG_DOCS, s->off_by_id + 4ull * mid, "id order out of range");
         size_t dl;
         const char *did = seg_doc_id(s, d, &dl, err);
-        if (!did)
-            return IDX_EDATA;
+        if (!did) return IDX_EDATA;
         int c = lex_cmp(did, dl, id, len);
         if (c == 0) {
             *doc = d;
@@ -674,8 +630,7 @@ static size_t store_record(const uint8_t *p, size_t avail, seg_doc *out)
     for (int f = 0; f < 7; f++) {
         uint64_t len;
         size_t a = codec_get_varint(p + used, avail - used, &len);
-        if (!a || len > avail - used - a)
-            return 0;
+        if (!a || len > avail - used - a) return 0;
         used += a;
         out->field[f] = (const char *)p + used;
         out->len[f] = (size_t)len;
@@ -693,19 +648,16 @@ static int store_inflate(seg *s, uint64_t b, uint32_t want, buf *scratch, seg_do
 {
     const uint8_t *e =
         cfr_get(s->f[SEG_STORE], s->store_table + b * STORE_TABLE_ENTRY, STORE_TABLE_ENTRY, err);
-    if (!e)
-        return IDX_EDATA;
+    if (!e) return IDX_EDATA;
     uint64_t off = rd_u64(e);
     uint32_t clen = rd_u32(e + 8), rlen = rd_u32(e + 12);
     *first = rd_u32(e + 16);
     const uint8_t *c = cfr_get(s->f[SEG_STORE], off, clen, err);
-    if (!c)
-        return IDX_EDATA;
+    if (!c) return IDX_EDATA;
     if (want != UINT32_MAX && *first > want)
         return seg_bad(err, s, SEG_STORE, s->store_table, "store table out of order");
     scratch->len = 0;
-    if (buf_reserve(scratch, (size_t)rlen + 1))
-        return err_set(err, IDX_ENOMEM, "out of memory");
+    if (buf_reserve(scratch, (size_t)rlen + 1)) return err_set(err, IDX_ENOMEM, "out of memory");
     z_stream zs = {0};
     if (inflateInit2(&zs, -15) != Z_OK) /* raw deflate: the page CRCs cover integrity */
         return err_set(err, IDX_ENOMEM, "out of memory");
@@ -718,13 +670,11 @@ static int store_inflate(seg *s, uint64_t b, uint32_t want, buf *scratch, seg_do
         size_t a = 0;
         while (want != UINT32_MAX && k <= want &&
                (a = store_record(scratch->p + at, produced - at, out)) != 0) {
-            if (k == want)
-                break;
+            if (k == want) break;
             at += a;
             k++;
         }
-        if (a && k == want)
-            break;
+        if (a && k == want) break;
         if (produced == rlen) {
             if (want != UINT32_MAX)
                 rc = seg_bad(err, s, SEG_STORE, off, "stored record missing or undecodable");
@@ -752,19 +702,16 @@ int seg_doc_get(seg *s, uint32_t doc, buf *scratch, seg_doc *out, idx_err *err)
 {
     assert(doc < s->n_docs);
     const uint8_t *r = cfr_get(s->f[SEG_DOCS], s->off_store_rec + 4ull * doc, 4, err);
-    if (!r)
-        return IDX_EDATA;
+    if (!r) return IDX_EDATA;
     uint32_t rec = rd_u32(r);
-    if (s->store_blocks == 0)
-        return seg_bad(err, s, SEG_STORE, 0, "document store is empty");
+    if (s->store_blocks == 0) return seg_bad(err, s, SEG_STORE, 0, "document store is empty");
     /* Binary search the block holding record `rec` by first_rec. */
     uint64_t lo = 0, hi = s->store_blocks;
     while (hi - lo > 1) {
         uint64_t mid = lo + (hi - lo) / 2;
         const uint8_t *e = cfr_get(s->f[SEG_STORE], s->store_table + mid * STORE_TABLE_ENTRY,
                                    STORE_TABLE_ENTRY, err);
-        if (!e)
-            return IDX_EDATA;
+        if (!e) return IDX_EDATA;
         if (rd_u32(e + 16) <= rec)
             lo = mid;
         else
@@ -785,12 +732,10 @@ typedef struct check_ctx {
 /* The idf-free score of the cursor's document, as segwrite bounded it. */
 static double check_sat(seg *s, const check_ctx *k, const seg_cursor *c, int label)
 {
-    if (label)
-        return bm25_sat(k->p, c->tf_body);
+    if (label) return bm25_sat(k->p, c->tf_body);
     uint32_t lt, lb;
     seg_doc_lens(s, c->doc, &lt, &lb);
-    return bm25_sat(k->p, bm25_tfw(k->p, c->tf_title, c->tf_body,
-                                   bm25_norm(k->p, lt, k->avg_title),
+    return bm25_sat(k->p, bm25_tfw(k->p, c->tf_title, c->tf_body, bm25_norm(k->p, lt, k->avg_title),
                                    bm25_norm(k->p, lb, k->avg_body)));
 }
 
@@ -834,8 +779,7 @@ static int check_postings(seg *s, const check_ctx *k, const seg_term *t, const c
         df++;
         cf += need;
         rc = seg_cursor_positions(&c, pos, pos + c.tf_title, err);
-        if (!rc)
-            rc = seg_cursor_next(&c, err);
+        if (!rc) rc = seg_cursor_next(&c, err);
     }
     free(pos);
     if (!rc && (df != t->df || cf != t->cf))
@@ -869,8 +813,7 @@ static int check_lexicon(seg *s, const check_ctx *k, idx_err *err)
         count++;
         rc = check_postings(s, k, &t, it.term, it.term_len, err);
     }
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     if (count != s->n_terms)
         return seg_bad(err, s, SEG_LEX, 0, "lexicon holds fewer terms than its trailer says");
     if (post_at != cfr_body_end(s->f[SEG_POST]) || pos_at != cfr_body_end(s->f[SEG_POS]))
@@ -882,8 +825,7 @@ static int check_docs(seg *s, idx_err *err)
 {
     const uint8_t *by_id = cfr_get(s->f[SEG_DOCS], s->off_by_id, 4ull * s->n_docs, err);
     const uint8_t *recs = cfr_get(s->f[SEG_DOCS], s->off_store_rec, 4ull * s->n_docs, err);
-    if (!by_id || !recs)
-        return IDX_EDATA;
+    if (!by_id || !recs) return IDX_EDATA;
     buf scratch = {0};
     int rc = 0;
     const char *prev = NULL;
@@ -904,7 +846,8 @@ static int check_docs(seg *s, idx_err *err)
     }
     for (uint32_t d = 0; d < s->n_docs && !rc; d++) {
         if (rd_u32(recs + 4ull * d) >= s->stats.store_records) {
-            rc = seg_bad(err, s, SEG_DOCS, s->off_store_rec + 4ull * d, "store record out of range");
+            rc =
+                seg_bad(err, s, SEG_DOCS, s->off_store_rec + 4ull * d, "store record out of range");
             break;
         }
         seg_doc doc;
@@ -928,8 +871,7 @@ static int check_store(seg *s, idx_err *err)
         size_t raw_len;
         seg_doc unused;
         rc = store_inflate(s, b, UINT32_MAX, &scratch, &unused, &first, &raw_len, err);
-        if (rc)
-            break;
+        if (rc) break;
         const uint8_t *p = scratch.p;
         if (first != expect) {
             rc = seg_bad(err, s, SEG_STORE, s->store_table + b * STORE_TABLE_ENTRY,
@@ -959,16 +901,13 @@ int seg_check(seg *s, const bm25_params *p, idx_err *err)
 {
     for (int i = 0; i < SEG_NFILES; i++) {
         int rc = cfr_verify_all(s->f[i], err);
-        if (rc)
-            return rc;
+        if (rc) return rc;
     }
     /* Bounds were computed with this segment's own average lengths. */
     check_ctx k = {p, s->n_docs ? (double)s->stats.tokens_title / s->n_docs : 0,
                    s->n_docs ? (double)s->stats.tokens_body / s->n_docs : 0};
     int rc = check_lexicon(s, &k, err);
-    if (!rc)
-        rc = check_store(s, err);
-    if (!rc)
-        rc = check_docs(s, err);
+    if (!rc) rc = check_store(s, err);
+    if (!rc) rc = check_docs(s, err);
     return rc;
 }

@@ -20,7 +20,7 @@
 #include "common/status.h"
 
 #define SEG_END UINT32_MAX
-#define SEG_LEX_BLOCK 32 /* lexicon entries per front-coding block */
+#define SEG_LEX_BLOCK 32  /* lexicon entries per front-coding block */
 #define SEG_SKIP_ENTRY 16 /* bytes per skip entry: last doc, doc offset, pos offset, bound */
 #define SEG_MAX_TERM 255  /* bytes; the analyzer's limit is far lower */
 
@@ -53,8 +53,8 @@ int seg_lookup(seg *s, const char *term, size_t len, seg_term *out, idx_err *err
 /* Lexicon iteration in byte order from the first term >= `from`. */
 typedef struct seg_lex_iter {
     seg *s;
-    uint64_t block;     /* current block */
-    uint32_t in_block;  /* entries consumed in it */
+    uint64_t block;    /* current block */
+    uint32_t in_block; /* entries consumed in it */
     const uint8_t *p, *end;
     uint64_t post_off, pos_off;
     char term[SEG_MAX_TERM + 1];
@@ -74,14 +74,14 @@ typedef struct seg_cursor {
     /* private */
     seg *s;
     seg_term t;
-    uint32_t n_blocks, block;      /* block currently decoded */
-    const uint8_t *skips;          /* n_blocks entries, NULL when n_blocks == 1 */
-    uint64_t data_off;             /* first block (after the skip table) */
-    uint32_t n, i;                 /* docs in the decoded block, index of current */
+    uint32_t n_blocks, block; /* block currently decoded */
+    const uint8_t *skips;     /* n_blocks entries, NULL when n_blocks == 1 */
+    uint64_t data_off;        /* first block (after the skip table) */
+    uint32_t n, i;            /* docs in the decoded block, index of current */
     uint32_t docs[CODEC_BLOCK], tft[CODEC_BLOCK], tfb[CODEC_BLOCK];
-    uint64_t block_pos_off;        /* positions of the decoded block */
-    uint64_t pos_done_off;         /* bytes of the block's positions already skipped... */
-    uint32_t pos_done_doc;         /* ...up to this index in the block */
+    uint64_t block_pos_off; /* positions of the decoded block */
+    uint64_t pos_done_off;  /* bytes of the block's positions already skipped... */
+    uint32_t pos_done_doc;  /* ...up to this index in the block */
 } seg_cursor;
 
 /* Positions the cursor on the term's first document. */
@@ -105,9 +105,8 @@ int seg_cursor_positions(seg_cursor *c, uint32_t *title, uint32_t *body, idx_err
  * in the body (the rest are skipped, not decoded); *n_title and *n_body say
  * how many were stored. A phrase check needs a frequent word's positions only
  * up to the last place the phrase's rarest word allows. */
-int seg_cursor_positions_upto(seg_cursor *c, uint32_t title_max, uint32_t body_max,
-                              uint32_t *title, uint32_t *n_title, uint32_t *body,
-                              uint32_t *n_body, idx_err *err);
+int seg_cursor_positions_upto(seg_cursor *c, uint32_t title_max, uint32_t body_max, uint32_t *title,
+                              uint32_t *n_title, uint32_t *body, uint32_t *n_body, idx_err *err);
 
 /* Per-document data. Out-of-range docids are the caller's bug (asserted). */
 void seg_doc_lens(const seg *s, uint32_t doc, uint32_t *len_title, uint32_t *len_body);

@@ -6,8 +6,7 @@
 
 static int err_vset(idx_err *e, int code, int errno_value, const char *fmt, va_list ap)
 {
-    if (!e || e->code)
-        return code;
+    if (!e || e->code) return code;
     e->code = code;
     int n = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     if (errno_value && n >= 0 && (size_t)n < sizeof e->msg)

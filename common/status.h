@@ -20,7 +20,7 @@ enum {
 };
 
 typedef struct idx_err {
-    int code;       /* 0 while no error has been recorded */
+    int code; /* 0 while no error has been recorded */
     char msg[512];
 } idx_err;
 

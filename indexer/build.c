@@ -30,19 +30,19 @@
 typedef struct batch {
     uint64_t seq;
     /* filled by the reader */
-    buf text;                 /* all fields of all records, back to back */
+    buf text; /* all fields of all records, back to back */
     uint32_t n;
-    size_t (*off)[7];         /* per record, field offsets into text */
+    size_t (*off)[7]; /* per record, field offsets into text */
     size_t (*len)[7];
     size_t cap;
     /* filled by a worker */
-    buf bundles;              /* per record: invert.h's document bundle */
-    size_t *bundle_off;       /* n + 1 offsets */
+    buf bundles;        /* per record: invert.h's document bundle */
+    size_t *bundle_off; /* n + 1 offsets */
     uint32_t *len_title, *len_body, *date;
-    buf store;                /* deflated store blocks, back to back */
-    buf store_meta;           /* per block: u32 packed len, u32 raw len, u32 records */
+    buf store;      /* deflated store blocks, back to back */
+    buf store_meta; /* per block: u32 packed len, u32 raw len, u32 records */
     uint64_t invalid_utf8;
-    int state;                /* 0 free, 1 read, 2 working, 3 done */
+    int state; /* 0 free, 1 read, 2 working, 3 done */
     int rc;
     idx_err err;
 } batch;
@@ -66,12 +66,10 @@ static int batch_grow(batch *b)
 {
     size_t cap = b->cap ? b->cap * 2 : 256;
     void *o = realloc(b->off, cap * sizeof *b->off);
-    if (!o)
-        return -1;
+    if (!o) return -1;
     b->off = o;
     void *l = realloc(b->len, cap * sizeof *b->len);
-    if (!l)
-        return -1;
+    if (!l) return -1;
     b->len = l;
     b->cap = cap;
     return 0;
@@ -104,8 +102,7 @@ static void *reader_main(void *arg)
             pthread_cond_wait(&sh->cv, &sh->mu);
         int stop = sh->stop;
         pthread_mutex_unlock(&sh->mu);
-        if (stop)
-            break;
+        if (stop) break;
         batch *b = &sh->ring[sh->next_read % sh->ring_n];
         b->text.len = 0;
         b->n = 0;
@@ -113,14 +110,13 @@ static void *reader_main(void *arg)
         int got = 0;
         while (b->n < BATCH_DOCS && b->text.len < BATCH_BYTES) {
             got = reader_next(sh->rd, &r, &err);
-            if (got <= 0)
-                break;
+            if (got <= 0) break;
             if (b->n == b->cap && batch_grow(b)) {
                 got = err_set(&err, IDX_ENOMEM, "out of memory");
                 break;
             }
-            const rec_field *f[7] = {&r.id, &r.title, &r.url, &r.date, &r.author, &r.category,
-                                     &r.body};
+            const rec_field *f[7] = {&r.id,     &r.title,    &r.url, &r.date,
+                                     &r.author, &r.category, &r.body};
             for (int k = 0; k < 7; k++) {
                 b->off[b->n][k] = b->text.len;
                 b->len[b->n][k] = f[k]->len;
@@ -132,8 +128,7 @@ static void *reader_main(void *arg)
             }
             b->n++;
         }
-        if (got < 0)
-            rc = got;
+        if (got < 0) rc = got;
         pthread_mutex_lock(&sh->mu);
         if (b->n) {
             b->seq = sh->next_read++;
@@ -146,8 +141,7 @@ static void *reader_main(void *arg)
         }
         pthread_cond_broadcast(&sh->cv);
         pthread_mutex_unlock(&sh->mu);
-        if (got <= 0)
-            break;
+        if (got <= 0) break;
     }
     return NULL;
 }
@@ -166,16 +160,16 @@ struct worker {
     strmap *terms;      /* term -> local id */
     uint32_t *word_lid; /* analyzer word id -> local id, saving a hash lookup a token */
     size_t word_cap;
-    uint64_t word_gen;  /* ana_generation word_lid belongs to */
-    buf keys;           /* local id -> term text */
+    uint64_t word_gen; /* ana_generation word_lid belongs to */
+    buf keys;          /* local id -> term text */
     uint32_t *key_off, *key_len, *seen, *slot_of;
     size_t n_local, cap_local;
-    uint32_t serial;    /* document counter, for seen[] */
+    uint32_t serial; /* document counter, for seen[] */
     uint32_t *slot_lid;
     size_t n_slots, cap_slots;
     wtok *toks;
     size_t n_toks, cap_toks;
-    uint32_t *count;    /* worker_bundle scratch, kept across documents */
+    uint32_t *count; /* worker_bundle scratch, kept across documents */
     size_t cap_count;
     wtok *sorted;
     size_t cap_sorted;
@@ -191,14 +185,12 @@ struct worker {
 /* Grows a worker scratch array to hold n elements of size sz. */
 static int grow(void **p, size_t *cap, size_t n, size_t sz)
 {
-    if (n <= *cap)
-        return 0;
+    if (n <= *cap) return 0;
     size_t c = *cap ? *cap : 1024;
     while (c < n)
         c *= 2;
     void *q = realloc(*p, c * sz);
-    if (!q)
-        return -1;
+    if (!q) return -1;
     *p = q;
     *cap = c;
     return 0;
@@ -208,16 +200,14 @@ static int worker_local(worker *w, const char *term, size_t len, uint32_t *out)
 {
     int inserted;
     uint32_t *v = strmap_put(w->terms, term, len, (uint32_t)w->n_local, &inserted);
-    if (!v)
-        return -1;
+    if (!v) return -1;
     if (inserted) {
         if (w->n_local == w->cap_local) {
             size_t cap = w->cap_local ? w->cap_local * 2 : 1 << 14;
             uint32_t *arrs[4] = {w->key_off, w->key_len, w->seen, w->slot_of};
             for (int i = 0; i < 4; i++) {
                 uint32_t *p = realloc(arrs[i], cap * sizeof *p);
-                if (!p)
-                    return -1;
+                if (!p) return -1;
                 arrs[i] = p;
             }
             w->key_off = arrs[0];
@@ -230,8 +220,7 @@ static int worker_local(worker *w, const char *term, size_t len, uint32_t *out)
         w->key_len[w->n_local] = (uint32_t)len;
         w->seen[w->n_local] = 0;
         buf_put(&w->keys, term, len);
-        if (w->keys.oom)
-            return -1;
+        if (w->keys.oom) return -1;
         w->n_local++;
     }
     *out = *v;
@@ -247,14 +236,12 @@ static int worker_word_map(worker *w, uint32_t id)
             w->word_lid[i] = UINT32_MAX;
         w->word_gen = gen;
     }
-    if (id < w->word_cap)
-        return 0;
+    if (id < w->word_cap) return 0;
     size_t cap = w->word_cap ? w->word_cap : 1 << 14;
     while (cap <= id)
         cap *= 2;
     uint32_t *p = realloc(w->word_lid, cap * sizeof *p);
-    if (!p)
-        return -1;
+    if (!p) return -1;
     for (size_t i = w->word_cap; i < cap; i++)
         p[i] = UINT32_MAX;
     w->word_lid = p;
@@ -268,8 +255,7 @@ static int worker_word_map(worker *w, uint32_t id)
 
 static void worker_trim(worker *w)
 {
-    if (w->n_local < WORKER_MAX_TERMS)
-        return;
+    if (w->n_local < WORKER_MAX_TERMS) return;
     strmap_clear(w->terms);
     w->keys.len = 0;
     w->n_local = 0;
@@ -293,12 +279,10 @@ static int worker_on_token(void *ctx, const ana_token *t)
     }
     uint32_t lid;
     if (t->id != ANA_NO_ID && !w->prefix_len) {
-        if (worker_word_map(w, t->id))
-            return IDX_ENOMEM;
+        if (worker_word_map(w, t->id)) return IDX_ENOMEM;
         lid = w->word_lid[t->id];
         if (lid == UINT32_MAX) {
-            if (worker_local(w, term, len, &lid))
-                return IDX_ENOMEM;
+            if (worker_local(w, term, len, &lid)) return IDX_ENOMEM;
             w->word_lid[t->id] = lid;
         }
     } else if (worker_local(w, term, len, &lid)) {
@@ -311,15 +295,14 @@ static int worker_on_token(void *ctx, const ana_token *t)
         w->slot_of[lid] = (uint32_t)w->n_slots;
         w->slot_lid[w->n_slots++] = lid;
     }
-    if (grow((void **)&w->toks, &w->cap_toks, w->n_toks + 1, sizeof *w->toks))
-        return IDX_ENOMEM;
+    if (grow((void **)&w->toks, &w->cap_toks, w->n_toks + 1, sizeof *w->toks)) return IDX_ENOMEM;
     w->toks[w->n_toks++] = (wtok){w->slot_of[lid], t->pos, w->field};
     w->field_tokens++;
     return 0;
 }
 
-static int worker_field(worker *w, const char *text, size_t len, uint8_t field,
-                        const char *prefix, uint32_t *tokens)
+static int worker_field(worker *w, const char *text, size_t len, uint8_t field, const char *prefix,
+                        uint32_t *tokens)
 {
     w->field = field;
     w->prefix = prefix;
@@ -328,8 +311,7 @@ static int worker_field(worker *w, const char *text, size_t len, uint8_t field,
     int rc = ana_run(w->a, text, len, worker_on_token, w, &w->err);
     if (rc > 0 || (rc < 0 && !w->err.code))
         rc = err_set(&w->err, IDX_ENOMEM, "out of memory analysing text");
-    if (tokens)
-        *tokens = w->field_tokens;
+    if (tokens) *tokens = w->field_tokens;
     return rc;
 }
 
@@ -377,11 +359,9 @@ static int worker_bundle(worker *w, buf *out)
 
 static int worker_flush_store(worker *w, batch *b, uint32_t records)
 {
-    if (!records)
-        return 0;
+    if (!records) return 0;
     int rc = docstore_pack(&w->raw, &w->packed, &w->err);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     buf_put(&b->store, w->packed.p, w->packed.len);
     buf_put_u32(&b->store_meta, (uint32_t)w->packed.len);
     buf_put_u32(&b->store_meta, (uint32_t)w->raw.len);
@@ -417,27 +397,23 @@ static int worker_batch(worker *w, batch *b)
         w->n_toks = 0;
         b->bundle_off[d] = b->bundles.len;
         rc = worker_field(w, f[SEG_F_TITLE], len[SEG_F_TITLE], 0, NULL, &b->len_title[d]);
-        if (!rc)
-            rc = worker_field(w, f[SEG_F_BODY], len[SEG_F_BODY], 1, NULL, &b->len_body[d]);
+        if (!rc) rc = worker_field(w, f[SEG_F_BODY], len[SEG_F_BODY], 1, NULL, &b->len_body[d]);
         if (!rc)
             rc = worker_field(w, f[SEG_F_AUTHOR], len[SEG_F_AUTHOR], 1, SEG_PREFIX_AUTHOR, NULL);
         if (!rc)
             rc = worker_field(w, f[SEG_F_CATEGORY], len[SEG_F_CATEGORY], 1, SEG_PREFIX_CATEGORY,
                               NULL);
-        if (!rc)
-            rc = worker_bundle(w, &b->bundles);
+        if (!rc) rc = worker_bundle(w, &b->bundles);
         b->date[d] = build_parse_date(f[SEG_F_DATE], len[SEG_F_DATE]);
         docstore_put_record(&w->raw, f, len);
         in_block++;
         if (w->raw.len >= DOCSTORE_BLOCK) {
-            if (!rc)
-                rc = worker_flush_store(w, b, in_block);
+            if (!rc) rc = worker_flush_store(w, b, in_block);
             in_block = 0;
         }
     }
     b->bundle_off[b->n] = b->bundles.len;
-    if (!rc)
-        rc = worker_flush_store(w, b, in_block);
+    if (!rc) rc = worker_flush_store(w, b, in_block);
     w->raw.len = 0;
     b->invalid_utf8 = ana_invalid_utf8(w->a) - bad_before;
     if (!rc && (b->bundles.oom || b->store.oom || b->store_meta.oom || w->raw.oom))
@@ -509,28 +485,24 @@ static int doctable_add(doctable *t, const batch *b, uint32_t d, uint32_t *docid
         uint32_t **arrs[5] = {&t->len_title, &t->len_body, &t->date, &t->id_off, &t->id_len};
         for (int i = 0; i < 5; i++) {
             uint32_t *p = realloc(*arrs[i], cap * sizeof *p);
-            if (!p)
-                return -1;
+            if (!p) return -1;
             *arrs[i] = p;
         }
         t->cap = cap;
     }
-    if (t->n >= UINT32_MAX - 1 || t->ids.len + b->len[d][SEG_F_ID] > UINT32_MAX)
-        return -1;
+    if (t->n >= UINT32_MAX - 1 || t->ids.len + b->len[d][SEG_F_ID] > UINT32_MAX) return -1;
     const char *id = (const char *)b->text.p + b->off[d][SEG_F_ID];
     size_t id_len = b->len[d][SEG_F_ID];
     uint32_t n = (uint32_t)t->n;
     int inserted;
     uint32_t *prev = strmap_put(t->by_id, id, id_len, n, &inserted);
-    if (!prev)
-        return -1;
+    if (!prev) return -1;
     *replaced = !inserted;
     if (!inserted) {
         if (t->n_superseded == t->cap_superseded) {
             size_t cap = t->cap_superseded ? t->cap_superseded * 2 : 64;
             uint32_t *p = realloc(t->superseded, cap * sizeof *p);
-            if (!p)
-                return -1;
+            if (!p) return -1;
             t->superseded = p;
             t->cap_superseded = cap;
         }
@@ -565,8 +537,7 @@ uint32_t build_parse_date(const char *s, size_t len)
     unsigned y = 0, m = 1, d = 1;
     size_t i = 0;
     for (; i < 4; i++) {
-        if (i >= len || s[i] < '0' || s[i] > '9')
-            return 0;
+        if (i >= len || s[i] < '0' || s[i] > '9') return 0;
         y = y * 10 + (unsigned)(s[i] - '0');
     }
     if (len >= 7 && s[4] == '-' && s[5] >= '0' && s[5] <= '9' && s[6] >= '0' && s[6] <= '9') {
@@ -574,8 +545,7 @@ uint32_t build_parse_date(const char *s, size_t len)
         if (len >= 10 && s[7] == '-' && s[8] >= '0' && s[8] <= '9' && s[9] >= '0' && s[9] <= '9')
             d = (unsigned)(s[8] - '0') * 10 + (unsigned)(s[9] - '0');
     }
-    if (m < 1 || m > 12 || d < 1 || d > 31)
-        return 0;
+    if (m < 1 || m > 12 || d < 1 || d > 31) return 0;
     return y * 10000 + m * 100 + d;
 }
 
@@ -591,12 +561,10 @@ static double now_seconds(void)
 static int remove_tree(const char *path)
 {
     DIR *d = opendir(path);
-    if (!d)
-        return unlink(path);
+    if (!d) return unlink(path);
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
         char p[4096 + 256 + 2];
         snprintf(p, sizeof p, "%s/%s", path, e->d_name);
         struct stat st;
@@ -612,8 +580,7 @@ static int remove_tree(const char *path)
 static int fsync_path(const char *path)
 {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
+    if (fd < 0) return -1;
     int rc = fsync(fd);
     close(fd);
     return rc;
@@ -641,13 +608,11 @@ static void clean_leftovers(const char *out)
     const char *base;
     split_parent(out, parent, sizeof parent, &base);
     DIR *d = opendir(parent);
-    if (!d)
-        return;
+    if (!d) return;
     size_t bl = strlen(base);
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (strncmp(e->d_name, base, bl) || strncmp(e->d_name + bl, ".tmp-", 5))
-            continue;
+        if (strncmp(e->d_name, base, bl) || strncmp(e->d_name + bl, ".tmp-", 5)) continue;
         long pid = strtol(e->d_name + bl + 5, NULL, 10);
         /* EPERM: the process exists but belongs to someone else. */
         if (pid > 0 && pid != getpid() && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
@@ -665,8 +630,7 @@ static int check_target(const char *out, int *exists, idx_err *err)
     struct stat st;
     *exists = 0;
     if (stat(out, &st)) {
-        if (errno == ENOENT)
-            return 0;
+        if (errno == ENOENT) return 0;
         return err_errno(err, IDX_EDATA, errno, "%s", out);
     }
     if (!S_ISDIR(st.st_mode))
@@ -674,27 +638,23 @@ static int check_target(const char *out, int *exists, idx_err *err)
     *exists = 1;
     char meta[4096 + 8];
     snprintf(meta, sizeof meta, "%s/meta", out);
-    if (access(meta, F_OK) == 0)
-        return 0;
+    if (access(meta, F_OK) == 0) return 0;
     DIR *d = opendir(out);
-    if (!d)
-        return err_errno(err, IDX_EDATA, errno, "%s", out);
+    if (!d) return err_errno(err, IDX_EDATA, errno, "%s", out);
     struct dirent *e;
     int empty = 1;
     while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            empty = 0;
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) empty = 0;
     closedir(d);
     if (!empty)
-        return err_set(err, IDX_EDATA,
-                       "%s: exists and is not an idx index; refusing to replace it", out);
+        return err_set(err, IDX_EDATA, "%s: exists and is not an idx index; refusing to replace it",
+                       out);
     return 0;
 }
 
 static int publish(const char *tmp, const char *out, int exists, idx_err *err)
 {
-    if (fsync_path(tmp))
-        return err_errno(err, IDX_EIO, errno, "sync %s", tmp);
+    if (fsync_path(tmp)) return err_errno(err, IDX_EIO, errno, "sync %s", tmp);
     if (exists) {
         /* One atomic swap: readers see the old index or the new one, never none. */
         if (renameat2(AT_FDCWD, tmp, AT_FDCWD, out, RENAME_EXCHANGE))
@@ -729,8 +689,7 @@ static int consume_batch(consumer *c, batch *b, idx_err *err)
         c->replaced += (uint64_t)replaced;
         int rc = inv_add_doc(c->inv, docid, b->bundles.p + b->bundle_off[d],
                              b->bundle_off[d + 1] - b->bundle_off[d], err);
-        if (rc)
-            return rc;
+        if (rc) return rc;
     }
     size_t at = 0;
     for (size_t m = 0; m + 12 <= b->store_meta.len; m += 12) {
@@ -738,24 +697,22 @@ static int consume_batch(consumer *c, batch *b, idx_err *err)
         uint32_t recs = rd_u32(b->store_meta.p + m + 8);
         buf view = {b->store.p + at, plen, plen, 0};
         int rc = docstore_add(c->store, &view, rlen, recs, err);
-        if (rc)
-            return rc;
+        if (rc) return rc;
         at += plen;
     }
     c->invalid_utf8 += b->invalid_utf8;
     return 0;
 }
 
-static int run_pipeline(const build_opts *o, shared *sh, consumer *c, worker *ws, int nw,
-                        double t0, idx_err *err)
+static int run_pipeline(const build_opts *o, shared *sh, consumer *c, worker *ws, int nw, double t0,
+                        idx_err *err)
 {
     pthread_t rt;
     if (pthread_create(&rt, NULL, reader_main, sh))
         return err_set(err, IDX_EINTERNAL, "cannot start the reader thread");
     int started = 0;
     for (; started < nw; started++)
-        if (pthread_create(&ws[started].thread, NULL, worker_main, &ws[started]))
-            break;
+        if (pthread_create(&ws[started].thread, NULL, worker_main, &ws[started])) break;
     int rc = started ? 0 : err_set(err, IDX_EINTERNAL, "cannot start worker threads");
     double last_progress = 0;
     while (!rc) {
@@ -766,8 +723,7 @@ static int run_pipeline(const build_opts *o, shared *sh, consumer *c, worker *ws
             pthread_cond_wait(&sh->cv, &sh->mu);
         int finished = sh->next_consume == sh->next_read;
         pthread_mutex_unlock(&sh->mu);
-        if (finished)
-            break;
+        if (finished) break;
         if (b->rc) {
             *err = b->err;
             rc = b->rc;
@@ -822,8 +778,7 @@ static int write_segment(const build_opts *o, const char *tmp, consumer *c, segw
         remap[t->superseded[i]] = UINT32_MAX;
     uint32_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        if (remap[i] == UINT32_MAX)
-            continue;
+        if (remap[i] == UINT32_MAX) continue;
         remap[i] = k;
         f_lt[k] = t->len_title[i];
         f_lb[k] = t->len_body[i];
@@ -859,8 +814,7 @@ int build_run(const build_opts *opts, build_summary *sum, idx_err *err)
     size_t ol = strlen(opts->out);
     while (ol > 1 && opts->out[ol - 1] == '/')
         ol--;
-    if (ol >= sizeof out)
-        return err_set(err, IDX_EUSAGE, "output path too long");
+    if (ol >= sizeof out) return err_set(err, IDX_EUSAGE, "output path too long");
     memcpy(out, opts->out, ol);
     out[ol] = '\0';
     build_opts o_copy = *opts;
@@ -868,13 +822,11 @@ int build_run(const build_opts *opts, build_summary *sum, idx_err *err)
     const build_opts *o = &o_copy;
     int exists;
     int rc = check_target(o->out, &exists, err);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     clean_leftovers(o->out);
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp-%ld", o->out, (long)getpid());
-    if (mkdir(tmp, 0755))
-        return err_errno(err, IDX_EIO, errno, "creating %s", tmp);
+    if (mkdir(tmp, 0755)) return err_errno(err, IDX_EIO, errno, "creating %s", tmp);
 
     int nw = o->threads > 0 ? o->threads : 1;
     shared sh = {.o = o, .ring_n = (size_t)nw * 2 + 2};
@@ -895,18 +847,14 @@ int build_run(const build_opts *opts, build_summary *sum, idx_err *err)
      * inverter's budget; keep a reserve for them. */
     size_t reserve = sh.ring_n * 6 * BATCH_BYTES + (16u << 20);
     size_t budget = o->mem_bytes > reserve + (16u << 20) ? o->mem_bytes - reserve : (16u << 20);
-    if (!rc)
-        rc = inv_new(budget, tmp, &c.inv, err);
-    if (!rc)
-        rc = docstore_create(tmp, SEG_NAME, &c.store, err);
-    if (!rc)
-        rc = reader_open(o->inputs, o->n_inputs, o->format, o->warn, o->warn_ctx, &sh.rd, err);
-    if (!rc)
-        rc = run_pipeline(o, &sh, &c, ws, nw, t0, err);
+    if (!rc) rc = inv_new(budget, tmp, &c.inv, err);
+    if (!rc) rc = docstore_create(tmp, SEG_NAME, &c.store, err);
+    if (!rc) rc = reader_open(o->inputs, o->n_inputs, o->format, o->warn, o->warn_ctx, &sh.rd, err);
+    if (!rc) rc = run_pipeline(o, &sh, &c, ws, nw, t0, err);
     if (!rc && o->progress) {
         const reader_stats *rs = reader_get_stats(sh.rd);
-        build_progress p = {c.docs.n, rs->bytes_raw, rs->bytes_in, rs->bytes_total,
-                            now_seconds() - t0, 1};
+        build_progress p = {c.docs.n,        rs->bytes_raw,      rs->bytes_in,
+                            rs->bytes_total, now_seconds() - t0, 1};
         o->progress(o->progress_ctx, &p);
     }
     if (!rc) {
@@ -947,8 +895,7 @@ int build_run(const build_opts *opts, build_summary *sum, idx_err *err)
             char p[4200];
             struct stat st;
             snprintf(p, sizeof p, "%s/%s.%s", tmp, SEG_NAME, seg_file_ext[i]);
-            if (!stat(p, &st))
-                sum->component_bytes[i] = (uint64_t)st.st_size;
+            if (!stat(p, &st)) sum->component_bytes[i] = (uint64_t)st.st_size;
             sum->index_bytes += sum->component_bytes[i];
         }
         rc = publish(tmp, o->out, exists, err);
@@ -970,8 +917,7 @@ int build_run(const build_opts *opts, build_summary *sum, idx_err *err)
     sum->postings = tot.postings;
     sum->positions = tot.positions;
     sum->seconds = now_seconds() - t0;
-    if (rc)
-        remove_tree(tmp);
+    if (rc) remove_tree(tmp);
     docstore_abort(c.store);
     inv_free(c.inv);
     doctable_free(&c.docs);

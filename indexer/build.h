@@ -27,7 +27,7 @@ typedef struct build_progress {
     uint64_t bytes_in;    /* input bytes read from disk */
     uint64_t bytes_total; /* input size on disk, for ETA */
     double seconds;
-    int merging;          /* 1 once input is consumed and runs are being merged */
+    int merging; /* 1 once input is consumed and runs are being merged */
 } build_progress;
 
 typedef struct build_opts {

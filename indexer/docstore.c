@@ -26,7 +26,7 @@ int docstore_pack(const buf *raw, buf *out, idx_err *err)
     /* Raw deflate, without zlib's header and Adler-32: the file's page CRCs
      * already guard the bytes, and skipping Adler-32 saves time both ways. */
     z_stream zs = {0};
-    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    if (deflateInit2(&zs, DOCSTORE_LEVEL, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         return err_set(err, IDX_ENOMEM, "out of memory compressing documents");
     uLong cap = deflateBound(&zs, (uLong)raw->len);
     out->len = 0;
@@ -49,8 +49,7 @@ int docstore_pack(const buf *raw, buf *out, idx_err *err)
 int docstore_create(const char *dir, const char *name, docstore **out, idx_err *err)
 {
     docstore *d = calloc(1, sizeof *d);
-    if (!d)
-        return err_set(err, IDX_ENOMEM, "out of memory");
+    if (!d) return err_set(err, IDX_ENOMEM, "out of memory");
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.store", dir, name);
     int rc = cfw_create(path, "store", &d->f, err);
@@ -100,8 +99,7 @@ int docstore_close(docstore *d, idx_err *err)
 
 void docstore_abort(docstore *d)
 {
-    if (!d)
-        return;
+    if (!d) return;
     cfw_abort(d->f);
     buf_free(&d->table);
     free(d);

@@ -49,8 +49,7 @@ int inv_new(size_t budget, const char *tmpdir, inv **out, idx_err *err)
 {
     inv *v = calloc(1, sizeof *v);
     if (!v || !(v->tmpdir = strdup(tmpdir)) || !(v->dict = strmap_new(1 << 16))) {
-        if (v)
-            free(v->tmpdir);
+        if (v) free(v->tmpdir);
         free(v);
         return err_set(err, IDX_ENOMEM, "out of memory");
     }
@@ -73,8 +72,7 @@ static void inv_reset(inv *v)
 
 void inv_free(inv *v)
 {
-    if (!v)
-        return;
+    if (!v) return;
     for (uint32_t i = 0; i < v->n_chunks; i++)
         free(v->chunks[i]);
     free(v->chunks);
@@ -107,18 +105,15 @@ static uint32_t inv_slice(inv *v, int level)
 {
     uint32_t size = inv_slice_size[level];
     if (!v->n_chunks || v->chunk_used + size > INV_CHUNK) {
-        if (v->n_chunks == (1u << (32 - INV_CHUNK_BITS)))
-            return UINT32_MAX;
+        if (v->n_chunks == (1u << (32 - INV_CHUNK_BITS))) return UINT32_MAX;
         if (v->n_chunks == v->cap_chunks) {
             uint32_t cap = v->cap_chunks ? v->cap_chunks * 2 : 64;
             uint8_t **c = realloc(v->chunks, cap * sizeof *c);
-            if (!c)
-                return UINT32_MAX;
+            if (!c) return UINT32_MAX;
             v->chunks = c;
             v->cap_chunks = cap;
         }
-        if (!(v->chunks[v->n_chunks] = malloc(INV_CHUNK)))
-            return UINT32_MAX;
+        if (!(v->chunks[v->n_chunks] = malloc(INV_CHUNK))) return UINT32_MAX;
         v->n_chunks++;
         v->chunk_used = 0;
     }
@@ -134,8 +129,7 @@ static int inv_append(inv *v, inv_term *t, const uint8_t *p, size_t n)
         if (room == 0) {
             int level = t->level < INV_MAX_LEVEL ? t->level + 1 : INV_MAX_LEVEL;
             uint32_t next = inv_slice(v, level);
-            if (next == UINT32_MAX)
-                return -1;
+            if (next == UINT32_MAX) return -1;
             uint8_t *tail = inv_addr(v, t->tail) + inv_slice_size[t->level] - 4;
             memcpy(tail, &next, 4);
             t->tail = next;
@@ -157,8 +151,7 @@ static int inv_append(inv *v, inv_term *t, const uint8_t *p, size_t n)
 static const uint8_t *inv_bytes(inv *v, const inv_term *t)
 {
     v->scratch.len = 0;
-    if (buf_reserve(&v->scratch, t->bytes))
-        return NULL;
+    if (buf_reserve(&v->scratch, t->bytes)) return NULL;
     uint32_t a = t->head, left = t->bytes;
     int level = 0;
     while (left) {
@@ -166,10 +159,8 @@ static const uint8_t *inv_bytes(inv *v, const inv_term *t)
         uint32_t k = left < cap ? left : cap;
         buf_put(&v->scratch, inv_addr(v, a), k);
         left -= k;
-        if (left)
-            memcpy(&a, inv_addr(v, a) + cap, 4);
-        if (level < INV_MAX_LEVEL)
-            level++;
+        if (left) memcpy(&a, inv_addr(v, a) + cap, 4);
+        if (level < INV_MAX_LEVEL) level++;
     }
     return v->scratch.p;
 }
@@ -180,8 +171,7 @@ int inv_add_doc(inv *v, uint32_t docid, const uint8_t *p, size_t len, idx_err *e
 {
     uint64_t n_terms;
     size_t at = codec_get_varint(p, len, &n_terms);
-    if (!at)
-        return err_set(err, IDX_EINTERNAL, "malformed document bundle");
+    if (!at) return err_set(err, IDX_EINTERNAL, "malformed document bundle");
     uint8_t hdr[30];
     for (uint64_t k = 0; k < n_terms; k++) {
         uint64_t tlen;
@@ -193,30 +183,25 @@ int inv_add_doc(inv *v, uint32_t docid, const uint8_t *p, size_t len, idx_err *e
         at += a + tlen;
         size_t b = codec_get_varint32(p + at, len - at, &tft);
         size_t c = b ? codec_get_varint32(p + at + b, len - at - b, &tfb) : 0;
-        if (!c)
-            return err_set(err, IDX_EINTERNAL, "malformed document bundle");
+        if (!c) return err_set(err, IDX_EINTERNAL, "malformed document bundle");
         at += b + c;
         size_t plen = codec_skip_varints(p + at, len - at, (size_t)tft + tfb);
-        if (!plen && tft + tfb)
-            return err_set(err, IDX_EINTERNAL, "malformed document bundle");
+        if (!plen && tft + tfb) return err_set(err, IDX_EINTERNAL, "malformed document bundle");
         int inserted;
         uint32_t *slot = strmap_put(v->dict, term, (size_t)tlen, (uint32_t)v->n_terms, &inserted);
-        if (!slot)
-            return err_set(err, IDX_ENOMEM, "out of memory");
+        if (!slot) return err_set(err, IDX_ENOMEM, "out of memory");
         if (inserted) {
             if (v->n_terms == v->cap_terms) {
                 size_t cap = v->cap_terms ? v->cap_terms * 2 : 1 << 16;
                 inv_term *t = realloc(v->terms, cap * sizeof *t);
-                if (!t)
-                    return err_set(err, IDX_ENOMEM, "out of memory");
+                if (!t) return err_set(err, IDX_ENOMEM, "out of memory");
                 v->terms = t;
                 v->cap_terms = cap;
             }
             inv_term *t = &v->terms[v->n_terms++];
             memset(t, 0, sizeof *t);
             t->head = t->tail = inv_slice(v, 0);
-            if (t->head == UINT32_MAX)
-                return err_set(err, IDX_ENOMEM, "out of memory");
+            if (t->head == UINT32_MAX) return err_set(err, IDX_ENOMEM, "out of memory");
             t->key_off = (uint32_t)v->keys.len;
             t->key_len = (uint32_t)tlen;
             buf_put(&v->keys, term, (size_t)tlen);
@@ -234,8 +219,7 @@ int inv_add_doc(inv *v, uint32_t docid, const uint8_t *p, size_t len, idx_err *e
         t->df++;
         at += plen;
     }
-    if (v->keys.oom)
-        return err_set(err, IDX_ENOMEM, "out of memory");
+    if (v->keys.oom) return err_set(err, IDX_ENOMEM, "out of memory");
     return inv_mem(v) > v->budget ? inv_spill(v, err) : 0;
 }
 
@@ -253,8 +237,7 @@ static int inv_key_cmp(const void *a, const void *b, void *ctx)
 static uint32_t *inv_sorted(inv *v)
 {
     uint32_t *order = malloc((v->n_terms ? v->n_terms : 1) * sizeof *order);
-    if (!order)
-        return NULL;
+    if (!order) return NULL;
     for (size_t i = 0; i < v->n_terms; i++)
         order[i] = (uint32_t)i;
     qsort_r(order, v->n_terms, sizeof *order, inv_key_cmp, v);
@@ -282,13 +265,11 @@ static void put_varint_file(FILE *f, uint64_t x)
  * byte count, posting bytes; a zero key length ends it. */
 static int inv_spill(inv *v, idx_err *err)
 {
-    if (v->n_terms == 0)
-        return 0;
+    if (v->n_terms == 0) return 0;
     char path[4200];
     inv_run_path(v, v->runs, path, sizeof path);
     FILE *f = fopen(path, "wbx");
-    if (!f)
-        return err_errno(err, IDX_EIO, errno, "%s", path);
+    if (!f) return err_errno(err, IDX_EIO, errno, "%s", path);
     setvbuf(f, NULL, _IOFBF, 1 << 20);
     uint32_t *order = inv_sorted(v);
     if (!order) {
@@ -311,12 +292,9 @@ static int inv_spill(inv *v, idx_err *err)
     }
     free(order);
     put_varint_file(f, 0);
-    if (!rc && (ferror(f) | fflush(f)))
-        rc = err_errno(err, IDX_EIO, errno, "writing %s", path);
-    if (fclose(f) && !rc)
-        rc = err_errno(err, IDX_EIO, errno, "writing %s", path);
-    if (rc)
-        return rc;
+    if (!rc && (ferror(f) | fflush(f))) rc = err_errno(err, IDX_EIO, errno, "writing %s", path);
+    if (fclose(f) && !rc) rc = err_errno(err, IDX_EIO, errno, "writing %s", path);
+    if (rc) return rc;
     v->runs++;
     inv_reset(v);
     return v->dict ? 0 : err_set(err, IDX_ENOMEM, "out of memory");
@@ -325,13 +303,13 @@ static int inv_spill(inv *v, idx_err *err)
 /* ---- merge ---- */
 
 typedef struct inv_src {
-    FILE *f;                 /* NULL for the in-memory source */
-    uint32_t *order;         /* in-memory: sorted term ids */
-    size_t next;             /* in-memory: next index in order */
+    FILE *f;         /* NULL for the in-memory source */
+    uint32_t *order; /* in-memory: sorted term ids */
+    size_t next;     /* in-memory: next index in order */
     char key[SEG_MAX_TERM + 1];
     size_t key_len;
     uint32_t df;
-    buf data;                /* the current term's posting bytes */
+    buf data; /* the current term's posting bytes */
     int done;
 } inv_src;
 
@@ -340,8 +318,7 @@ static int get_varint_file(FILE *f, uint64_t *x)
     uint64_t r = 0;
     for (int i = 0; i < 10; i++) {
         int c = getc(f);
-        if (c == EOF)
-            return -1;
+        if (c == EOF) return -1;
         r |= (uint64_t)(c & 0x7f) << (7 * i);
         if (!(c & 0x80)) {
             *x = r;
@@ -363,8 +340,7 @@ static int inv_src_advance(inv *v, inv_src *s, idx_err *err)
         s->key_len = t->key_len;
         s->df = t->df;
         const uint8_t *b = inv_bytes(v, t);
-        if (!b)
-            return err_set(err, IDX_ENOMEM, "out of memory");
+        if (!b) return err_set(err, IDX_ENOMEM, "out of memory");
         s->data.len = 0;
         buf_put(&s->data, b, t->bytes);
         return s->data.oom ? err_set(err, IDX_ENOMEM, "out of memory") : 0;
@@ -382,8 +358,7 @@ static int inv_src_advance(inv *v, inv_src *s, idx_err *err)
     s->key_len = (size_t)klen;
     s->df = (uint32_t)df;
     s->data.len = 0;
-    if (buf_reserve(&s->data, (size_t)n))
-        return err_set(err, IDX_ENOMEM, "out of memory");
+    if (buf_reserve(&s->data, (size_t)n)) return err_set(err, IDX_ENOMEM, "out of memory");
     if (fread(s->data.p, 1, (size_t)n, s->f) != n)
         return err_set(err, IDX_EIO, "temporary run file damaged");
     s->data.len = (size_t)n;
@@ -403,8 +378,7 @@ typedef struct pos_scratch {
 } pos_scratch;
 
 /* Feeds one source's postings of the current term to the writer. */
-static int inv_emit(const inv_src *s, segw *w, const uint32_t *remap, pos_scratch *ps,
-                    idx_err *err)
+static int inv_emit(const inv_src *s, segw *w, const uint32_t *remap, pos_scratch *ps, idx_err *err)
 {
     const uint8_t *p = s->data.p;
     size_t len = s->data.len, at = 0;
@@ -415,33 +389,28 @@ static int inv_emit(const inv_src *s, segw *w, const uint32_t *remap, pos_scratc
         size_t a = codec_get_varint(p + at, len - at, &delta);
         size_t b = a ? codec_get_varint32(p + at + a, len - at - a, &tft) : 0;
         size_t c = b ? codec_get_varint32(p + at + a + b, len - at - a - b, &tfb) : 0;
-        if (!c)
-            return err_set(err, IDX_EINTERNAL, "malformed postings in merge");
+        if (!c) return err_set(err, IDX_EINTERNAL, "malformed postings in merge");
         at += a + b + c;
         doc = k ? doc + delta : delta;
         size_t need = (size_t)tft + tfb;
         if (need > ps->cap) {
             uint32_t *q = realloc(ps->p, need * sizeof *q);
-            if (!q)
-                return err_set(err, IDX_ENOMEM, "out of memory");
+            if (!q) return err_set(err, IDX_ENOMEM, "out of memory");
             ps->p = q;
             ps->cap = need;
         }
         for (size_t i = 0; i < need; i++) {
             uint32_t x;
             size_t d = codec_get_varint32(p + at, len - at, &x);
-            if (!d)
-                return err_set(err, IDX_EINTERNAL, "malformed positions in merge");
+            if (!d) return err_set(err, IDX_EINTERNAL, "malformed positions in merge");
             at += d;
             /* Gaps restart at the first position of each field. */
             ps->p[i] = (i == 0 || i == tft) ? x : ps->p[i - 1] + x;
         }
         uint32_t final = remap[doc];
-        if (final == UINT32_MAX)
-            continue;
+        if (final == UINT32_MAX) continue;
         int rc = segw_posting(w, final, tft, tfb, ps->p, ps->p + tft, err);
-        if (rc)
-            return rc;
+        if (rc) return rc;
     }
     return 0;
 }
@@ -451,8 +420,7 @@ int inv_finish(inv *v, segw *w, const uint32_t *remap, idx_err *err)
     uint32_t n_src = v->runs + 1;
     inv_src *src = calloc(n_src, sizeof *src);
     pos_scratch ps = {0};
-    if (!src)
-        return err_set(err, IDX_ENOMEM, "out of memory");
+    if (!src) return err_set(err, IDX_ENOMEM, "out of memory");
     int rc = 0;
     /* Runs first, in the order written (older docids), memory last. */
     for (uint32_t r = 0; r < v->runs && !rc; r++) {
@@ -471,21 +439,16 @@ int inv_finish(inv *v, segw *w, const uint32_t *remap, idx_err *err)
     while (!rc) {
         inv_src *min = NULL;
         for (uint32_t r = 0; r < n_src; r++)
-            if (!src[r].done && (!min || src_cmp(&src[r], min) < 0))
-                min = &src[r];
-        if (!min)
-            break;
+            if (!src[r].done && (!min || src_cmp(&src[r], min) < 0)) min = &src[r];
+        if (!min) break;
         inv_src key = *min; /* copy of the key only; data stays with the source */
         rc = segw_term_begin(w, key.key, key.key_len, err);
         for (uint32_t r = 0; r < n_src && !rc; r++) {
-            if (src[r].done || src_cmp(&src[r], &key) != 0)
-                continue;
+            if (src[r].done || src_cmp(&src[r], &key) != 0) continue;
             rc = inv_emit(&src[r], w, remap, &ps, err);
-            if (!rc)
-                rc = inv_src_advance(v, &src[r], err);
+            if (!rc) rc = inv_src_advance(v, &src[r], err);
         }
-        if (!rc)
-            rc = segw_term_end(w, err);
+        if (!rc) rc = segw_term_end(w, err);
     }
     for (uint32_t r = 0; r < n_src; r++) {
         if (src[r].f) {

@@ -34,7 +34,7 @@ struct segw {
     uint32_t last_doc;
     uint64_t term_pos_start;
     uint32_t docs[CODEC_BLOCK], tft[CODEC_BLOCK], tfb[CODEC_BLOCK];
-    uint32_t n;          /* postings pending in the current block */
+    uint32_t n; /* postings pending in the current block */
     float block_bound, term_bound;
     uint64_t block_pos_start;
     buf skips, blocks, posbuf;
@@ -52,8 +52,7 @@ int segw_open(const char *dir, const char *name, const segw_docs *docs, bm25_par
 {
     segw *w = calloc(1, sizeof *w);
     if (!w || !(w->dir = strdup(dir)) || !(w->name = strdup(name))) {
-        if (w)
-            free(w->dir);
+        if (w) free(w->dir);
         free(w);
         return err_set(err, IDX_ENOMEM, "out of memory");
     }
@@ -67,10 +66,8 @@ int segw_open(const char *dir, const char *name, const segw_docs *docs, bm25_par
     w->avg_title = docs->n_docs ? (double)tt / docs->n_docs : 0;
     w->avg_body = docs->n_docs ? (double)tb / docs->n_docs : 0;
     int rc = segw_create(w, "lex", &w->lex, err);
-    if (!rc)
-        rc = segw_create(w, "post", &w->post, err);
-    if (!rc)
-        rc = segw_create(w, "pos", &w->pos, err);
+    if (!rc) rc = segw_create(w, "post", &w->post, err);
+    if (!rc) rc = segw_create(w, "pos", &w->pos, err);
     if (rc) {
         segw_abort(w);
         return rc;
@@ -117,8 +114,7 @@ static void segw_flush_block(segw *w)
     codec_pack(&w->blocks, gaps, w->n);
     codec_pack(&w->blocks, w->tfb, w->n);
     codec_pack(&w->blocks, w->tft, w->n);
-    if (w->block_bound > w->term_bound)
-        w->term_bound = w->block_bound;
+    if (w->block_bound > w->term_bound) w->term_bound = w->block_bound;
     w->block_bound = 0;
     w->n = 0;
     w->block_pos_start = cfw_tell(w->pos) + w->posbuf.len;
@@ -130,12 +126,12 @@ static void segw_put_positions(buf *b, const uint32_t *p, uint32_t n)
         codec_put_varint(b, k ? p[k] - p[k - 1] : p[k]);
 }
 
-int segw_posting(segw *w, uint32_t doc, uint32_t tf_title, uint32_t tf_body,
-                 const uint32_t *title, const uint32_t *body, idx_err *err)
+int segw_posting(segw *w, uint32_t doc, uint32_t tf_title, uint32_t tf_body, const uint32_t *title,
+                 const uint32_t *body, idx_err *err)
 {
     if ((w->df && doc <= w->last_doc) || doc >= w->dt->n_docs || !(tf_title | tf_body))
-        return err_set(err, IDX_EINTERNAL, "posting out of order for term %.*s",
-                       (int)w->term_len, w->term);
+        return err_set(err, IDX_EINTERNAL, "posting out of order for term %.*s", (int)w->term_len,
+                       w->term);
     w->docs[w->n] = doc;
     w->tft[w->n] = tf_title;
     w->tfb[w->n] = tf_body;
@@ -155,26 +151,22 @@ int segw_posting(segw *w, uint32_t doc, uint32_t tf_title, uint32_t tf_body,
     }
     /* Rounded up so that a float bound never falls below the exact score. */
     float sat = (float)bm25_sat(&w->params, tfw);
-    if ((double)sat < bm25_sat(&w->params, tfw))
-        sat = nextafterf(sat, INFINITY);
-    if (sat > w->block_bound)
-        w->block_bound = sat;
+    if ((double)sat < bm25_sat(&w->params, tfw)) sat = nextafterf(sat, INFINITY);
+    if (sat > w->block_bound) w->block_bound = sat;
     segw_put_positions(&w->posbuf, title, tf_title);
     segw_put_positions(&w->posbuf, body, tf_body);
     if (w->posbuf.len >= (1 << 20)) {
         cfw_write(w->pos, w->posbuf.p, w->posbuf.len);
         w->posbuf.len = 0;
     }
-    if (w->n == CODEC_BLOCK)
-        segw_flush_block(w);
+    if (w->n == CODEC_BLOCK) segw_flush_block(w);
     return w->posbuf.oom ? err_set(err, IDX_ENOMEM, "out of memory") : 0;
 }
 
 static void segw_lex_add(segw *w, uint64_t post_len, uint64_t pos_len)
 {
     if (w->lex_in_block == SEG_LEX_BLOCK || w->totals.terms == 0) {
-        if (w->lex_block.len)
-            cfw_write(w->lex, w->lex_block.p, w->lex_block.len);
+        if (w->lex_block.len) cfw_write(w->lex, w->lex_block.p, w->lex_block.len);
         w->lex_block.len = 0;
         w->lex_in_block = 0;
         buf_put_u64(&w->lex_index, cfw_tell(w->lex));
@@ -205,14 +197,11 @@ static void segw_lex_add(segw *w, uint64_t post_len, uint64_t pos_len)
 
 int segw_term_end(segw *w, idx_err *err)
 {
-    if (w->df == 0)
-        return 0;
-    if (w->n)
-        segw_flush_block(w);
+    if (w->df == 0) return 0;
+    if (w->n) segw_flush_block(w);
     uint64_t post_start = cfw_tell(w->post);
     /* A single block needs no skip table: the lexicon carries its bound. */
-    if (w->df > CODEC_BLOCK)
-        cfw_write(w->post, w->skips.p, w->skips.len);
+    if (w->df > CODEC_BLOCK) cfw_write(w->post, w->skips.p, w->skips.len);
     cfw_write(w->post, w->blocks.p, w->blocks.len);
     if (w->posbuf.len) {
         cfw_write(w->pos, w->posbuf.p, w->posbuf.len);
@@ -243,8 +232,7 @@ static int segw_write_docs(segw *w, idx_err *err)
     const segw_docs *d = w->dt;
     cfw *f;
     int rc = segw_create(w, "docs", &f, err);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     buf b = {0};
     uint64_t off[7];
     const uint32_t *arrays[4] = {d->len_title, d->len_body, d->date, d->store_rec};
@@ -259,8 +247,7 @@ static int segw_write_docs(segw *w, idx_err *err)
     uint64_t at = 0;
     for (uint32_t i = 0; i <= d->n_docs; i++) {
         buf_put_u64(&b, at);
-        if (i < d->n_docs)
-            at += d->id_len[i];
+        if (i < d->n_docs) at += d->id_len[i];
     }
     cfw_write(f, b.p, b.len);
     b.len = 0;
@@ -306,8 +293,7 @@ static int segw_write_docs(segw *w, idx_err *err)
 
 int segw_close(segw *w, segw_totals *totals, idx_err *err)
 {
-    if (w->lex_block.len)
-        cfw_write(w->lex, w->lex_block.p, w->lex_block.len);
+    if (w->lex_block.len) cfw_write(w->lex, w->lex_block.p, w->lex_block.len);
     uint64_t index_off = cfw_tell(w->lex);
     cfw_write(w->lex, w->lex_index.p, w->lex_index.len);
     buf t = {0};
@@ -323,20 +309,16 @@ int segw_close(segw *w, segw_totals *totals, idx_err *err)
     w->post = NULL;
     int rc3 = cfw_close(w->pos, err);
     w->pos = NULL;
-    if (!rc)
-        rc = rc2 ? rc2 : rc3;
-    if (!rc)
-        rc = segw_write_docs(w, err);
-    if (totals)
-        *totals = w->totals;
+    if (!rc) rc = rc2 ? rc2 : rc3;
+    if (!rc) rc = segw_write_docs(w, err);
+    if (totals) *totals = w->totals;
     segw_abort(w);
     return rc;
 }
 
 void segw_abort(segw *w)
 {
-    if (!w)
-        return;
+    if (!w) return;
     cfw_abort(w->lex);
     cfw_abort(w->post);
     cfw_abort(w->pos);

@@ -34,8 +34,8 @@ int segw_open(const char *dir, const char *name, const segw_docs *docs, bm25_par
 
 int segw_term_begin(segw *w, const char *term, size_t len, idx_err *err);
 /* One posting; title[tf_title] and body[tf_body] are increasing positions. */
-int segw_posting(segw *w, uint32_t doc, uint32_t tf_title, uint32_t tf_body,
-                 const uint32_t *title, const uint32_t *body, idx_err *err);
+int segw_posting(segw *w, uint32_t doc, uint32_t tf_title, uint32_t tf_body, const uint32_t *title,
+                 const uint32_t *body, idx_err *err);
 /* Ends the term; a term that received no posting (all its documents were
  * superseded) is dropped from the lexicon. */
 int segw_term_end(segw *w, idx_err *err);

@@ -48,12 +48,12 @@ struct sc {
     uint32_t blk_from, blk_upto; /* cached block-max bound for docs in [from, upto] */
     double blk_bound;
     double idf;
-    int label_term; /* author:/category: terms: no length normalisation */
+    int label_term;             /* author:/category: terms: no length normalisation */
     char key[SEG_MAX_TERM + 1]; /* the term as stored, for --explain */
     size_t key_len;
     /* SC_PHRASE */
-    sc **terms;         /* SC_TERM children, in phrase order */
-    uint32_t *rel;      /* relative positions */
+    sc **terms;    /* SC_TERM children, in phrase order */
+    uint32_t *rel; /* relative positions */
     uint32_t n_terms, slop;
     uint32_t pf_title, pf_body;
     int confirmed; /* positions checked at `doc` (two-phase matching) */
@@ -69,15 +69,13 @@ struct sc {
 
 static int ev_fail(ev *e, int rc)
 {
-    if (!e->rc)
-        e->rc = rc ? rc : IDX_EINTERNAL;
+    if (!e->rc) e->rc = rc ? rc : IDX_EINTERNAL;
     return e->rc;
 }
 
 static void ev_norms(ev *e, uint32_t doc)
 {
-    if (e->norm_doc == doc)
-        return;
+    if (e->norm_doc == doc) return;
     uint32_t lt, lb;
     seg_doc_lens(e->s, doc, &lt, &lb);
     e->norm_title = bm25_norm(&e->p, lt, e->ix->avg_title);
@@ -89,12 +87,11 @@ static void ev_norms(ev *e, uint32_t doc)
 static double ev_sat(ev *e, qparse_field field, int label, uint32_t doc, uint32_t tf_title,
                      uint32_t tf_body)
 {
-    if (label)
-        return bm25_sat(&e->p, (double)tf_body);
+    if (label) return bm25_sat(&e->p, (double)tf_body);
     ev_norms(e, doc);
-    double tfw = field == QF_TITLE ? bm25_tfw(&e->p, tf_title, 0, e->norm_title, 1.0)
-                                   : bm25_tfw(&e->p, tf_title, tf_body, e->norm_title,
-                                              e->norm_body);
+    double tfw = field == QF_TITLE
+                     ? bm25_tfw(&e->p, tf_title, 0, e->norm_title, 1.0)
+                     : bm25_tfw(&e->p, tf_title, tf_body, e->norm_title, e->norm_body);
     return bm25_sat(&e->p, tfw);
 }
 
@@ -117,8 +114,7 @@ static sc *sc_alloc(ev *e, sc_kind kind, qparse_field field)
 
 static void sc_free(sc *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     for (uint32_t i = 0; i < s->n_terms; i++)
         sc_free(s->terms[i]);
     for (uint32_t i = 0; i < s->n_kids; i++)
@@ -137,10 +133,8 @@ static int ev_global_df(ev *e, const char *t, size_t len, uint64_t *df)
     for (uint32_t i = 0; i < e->ix->n_segs; i++) {
         seg_term st;
         int r = seg_lookup(e->ix->segs[i], t, len, &st, e->err);
-        if (r < 0)
-            return ev_fail(e, r);
-        if (r)
-            *df += st.df;
+        if (r < 0) return ev_fail(e, r);
+        if (r) *df += st.df;
     }
     return 0;
 }
@@ -154,11 +148,9 @@ static void date_advance(ev *e, sc *s, uint32_t target);
 static sc *sc_term(ev *e, const char *key, size_t len, qparse_field field)
 {
     sc *s = sc_alloc(e, SC_TERM, field);
-    if (!s)
-        return NULL;
+    if (!s) return NULL;
     s->label_term = field == QF_AUTHOR || field == QF_CATEGORY;
-    if (len > SEG_MAX_TERM)
-        return s; /* longer than any stored term: matches nothing */
+    if (len > SEG_MAX_TERM) return s; /* longer than any stored term: matches nothing */
     memcpy(s->key, key, len);
     s->key_len = len;
     seg_term t;
@@ -167,12 +159,10 @@ static sc *sc_term(ev *e, const char *key, size_t len, qparse_field field)
         ev_fail(e, r);
         return s;
     }
-    if (r == 0)
-        return s; /* absent here: matches nothing in this segment */
+    if (r == 0) return s; /* absent here: matches nothing in this segment */
     uint64_t df = t.df;
     /* With one segment its df is the collection's: no second lookup. */
-    if (e->ix->n_segs > 1 && ev_global_df(e, key, len, &df))
-        return s;
+    if (e->ix->n_segs > 1 && ev_global_df(e, key, len, &df)) return s;
     s->idf = bm25_idf(e->n_docs, (double)df);
     s->max_score = s->idf * (e->bounds_ok ? (double)t.bound : e->p.k1 + 1.0);
     r = seg_cursor_open(e->s, &t, &s->cur, e->err);
@@ -181,8 +171,7 @@ static sc *sc_term(ev *e, const char *key, size_t len, qparse_field field)
         return s;
     }
     s->doc = s->cur.doc;
-    if (field == QF_TITLE && s->doc != SEG_END && s->cur.tf_title == 0)
-        sc_next(e, s, s->doc + 1);
+    if (field == QF_TITLE && s->doc != SEG_END && s->cur.tf_title == 0) sc_next(e, s, s->doc + 1);
     return s;
 }
 
@@ -193,8 +182,7 @@ static int ev_key(qparse_field field, const char *t, size_t len, char *out, size
                          : field == QF_CATEGORY ? SEG_PREFIX_CATEGORY
                                                 : "";
     size_t pl = strlen(prefix);
-    if (pl + len > cap)
-        return -1;
+    if (pl + len > cap) return -1;
     memcpy(out, prefix, pl);
     memcpy(out + pl, t, len);
     *out_len = pl + len;
@@ -206,8 +194,7 @@ static sc *sc_build(ev *e, const qparse_node *n);
 static sc *sc_phrase(ev *e, const qparse_node *n)
 {
     sc *s = sc_alloc(e, SC_PHRASE, n->field);
-    if (!s)
-        return NULL;
+    if (!s) return NULL;
     if (n->nterms > EV_PHRASE_MAX_TERMS) {
         ev_fail(e, err_set(e->err, IDX_EUSAGE, "query: a phrase may have at most %d words",
                            EV_PHRASE_MAX_TERMS));
@@ -224,8 +211,7 @@ static sc *sc_phrase(ev *e, const qparse_node *n)
     for (uint32_t i = 0; i < n->nterms; i++) {
         char key[SEG_MAX_TERM + 8];
         size_t kl;
-        if (ev_key(n->field, n->terms[i].text, n->terms[i].len, key, sizeof key, &kl))
-            absent = 1;
+        if (ev_key(n->field, n->terms[i].text, n->terms[i].len, key, sizeof key, &kl)) absent = 1;
         s->terms[i] = absent ? NULL : sc_term(e, key, kl, n->field == QF_TITLE ? QF_ANY : n->field);
         s->n_terms = i + 1;
         if (!s->terms[i] || s->terms[i]->doc == SEG_END)
@@ -233,15 +219,13 @@ static sc *sc_phrase(ev *e, const qparse_node *n)
         else
             idf += s->terms[i]->idf;
         s->rel[i] = n->terms[i].pos;
-        if (absent)
-            break;
+        if (absent) break;
     }
     s->slop = n->slop;
     s->idf = idf;
     s->label_term = n->field == QF_AUTHOR || n->field == QF_CATEGORY;
     s->max_score = idf * (e->p.k1 + 1.0);
-    if (!absent && !e->rc)
-        phrase_advance(e, s, 0);
+    if (!absent && !e->rc) phrase_advance(e, s, 0);
     return s;
 }
 
@@ -267,12 +251,10 @@ static int cand_cmp(const void *a, const void *b)
 static sc *sc_prefix(ev *e, const qparse_node *n)
 {
     sc *s = sc_alloc(e, SC_PREFIX, n->field);
-    if (!s)
-        return NULL;
+    if (!s) return NULL;
     char key[SEG_MAX_TERM + 8];
     size_t kl;
-    if (ev_key(n->field, n->terms[0].text, n->terms[0].len, key, sizeof key, &kl))
-        return s;
+    if (ev_key(n->field, n->terms[0].text, n->terms[0].len, key, sizeof key, &kl)) return s;
     size_t cap = 256, nc = 0;
     prefix_cand *c = malloc(cap * sizeof *c);
     if (!c) {
@@ -284,8 +266,7 @@ static sc *sc_prefix(ev *e, const qparse_node *n)
     int r = seg_lex_seek(e->s, key, kl, &it, e->err);
     while (!r && (r = seg_lex_next(&it, &t, e->err)) == 1) {
         r = 0;
-        if (it.term_len < kl || memcmp(it.term, key, kl))
-            break;
+        if (it.term_len < kl || memcmp(it.term, key, kl)) break;
         /* Unscoped prefixes must not reach into author:/category: terms. */
         if ((n->field == QF_ANY || n->field == QF_TITLE) && memchr(it.term, ':', it.term_len))
             continue;
@@ -305,8 +286,7 @@ static sc *sc_prefix(ev *e, const qparse_node *n)
         return s;
     }
     qsort(c, nc, sizeof *c, cand_cmp);
-    if (nc > EV_PREFIX_MAX_TERMS)
-        nc = EV_PREFIX_MAX_TERMS;
+    if (nc > EV_PREFIX_MAX_TERMS) nc = EV_PREFIX_MAX_TERMS;
     s->kids = calloc(nc ? nc : 1, sizeof *s->kids);
     if (!s->kids) {
         free(c);
@@ -316,13 +296,10 @@ static sc *sc_prefix(ev *e, const qparse_node *n)
     uint32_t min = SEG_END;
     for (size_t i = 0; i < nc && !e->rc; i++) {
         sc *k = sc_term(e, c[i].term, c[i].len, n->field);
-        if (!k)
-            break;
+        if (!k) break;
         s->kids[s->n_kids++] = k;
-        if (k->max_score > s->max_score)
-            s->max_score = k->max_score;
-        if (k->doc < min)
-            min = k->doc;
+        if (k->max_score > s->max_score) s->max_score = k->max_score;
+        if (k->doc < min) min = k->doc;
     }
     free(c);
     s->doc = min;
@@ -332,8 +309,7 @@ static sc *sc_prefix(ev *e, const qparse_node *n)
 static sc *sc_bool(ev *e, const qparse_node *n)
 {
     sc *s = sc_alloc(e, SC_BOOL, QF_ANY);
-    if (!s)
-        return NULL;
+    if (!s) return NULL;
     s->kids = calloc(n->nclauses ? n->nclauses : 1, sizeof *s->kids);
     s->occur = calloc(n->nclauses ? n->nclauses : 1, sizeof *s->occur);
     if (!s->kids || !s->occur) {
@@ -343,12 +319,10 @@ static sc *sc_bool(ev *e, const qparse_node *n)
     int all_filters = 1;
     for (uint32_t i = 0; i < n->nclauses && !e->rc; i++) {
         sc *k = sc_build(e, n->clauses[i].node);
-        if (!k)
-            break;
+        if (!k) break;
         s->kids[s->n_kids] = k;
         s->occur[s->n_kids++] = n->clauses[i].occur;
-        if (n->clauses[i].occur == Q_MUST)
-            s->n_must++;
+        if (n->clauses[i].occur == Q_MUST) s->n_must++;
         if (n->clauses[i].occur != Q_MUST_NOT) {
             s->max_score += k->max_score;
             all_filters &= k->filter;
@@ -358,18 +332,15 @@ static sc *sc_bool(ev *e, const qparse_node *n)
     /* Filters alone do not make a match when there are words to match too:
      * `cats date:2019` means cats from 2019 (docs/QUERY.md). */
     for (uint32_t i = 0; i < s->n_kids; i++)
-        if (s->occur[i] == Q_MUST && !s->kids[i]->filter)
-            s->musts_match = 1;
-    if (!e->rc && s->n_kids)
-        bool_advance(e, s, 0);
+        if (s->occur[i] == Q_MUST && !s->kids[i]->filter) s->musts_match = 1;
+    if (!e->rc && s->n_kids) bool_advance(e, s, 0);
     return s;
 }
 
 static sc *sc_date(ev *e, const qparse_node *n)
 {
     sc *s = sc_alloc(e, SC_DATE, QF_ANY);
-    if (!s)
-        return NULL;
+    if (!s) return NULL;
     s->lo = n->date_lo;
     s->hi = n->date_hi;
     s->filter = 1;
@@ -406,8 +377,7 @@ static void term_advance(ev *e, sc *s, uint32_t target)
     int r = seg_cursor_seek(&s->cur, target, e->err);
     while (!r && s->field == QF_TITLE && s->cur.doc != SEG_END && s->cur.tf_title == 0)
         r = seg_cursor_next(&s->cur, e->err);
-    if (r)
-        ev_fail(e, r);
+    if (r) ev_fail(e, r);
     s->doc = r ? SEG_END : s->cur.doc;
 }
 
@@ -431,8 +401,7 @@ static uint32_t phrase_count(uint32_t n, uint32_t *const *pos, const uint32_t *c
             while (at[i] < cnt[i] && pos[i][at[i]] < lo)
                 at[i]++;
             ok = at[i] < cnt[i] && pos[i][at[i]] <= limit - (rel[n - 1] - rel[i]);
-            if (ok)
-                prev = pos[i][at[i]];
+            if (ok) prev = pos[i][at[i]];
         }
         found += (uint32_t)ok;
     }
@@ -457,13 +426,11 @@ static uint32_t phrase_count_exact(uint32_t n, uint32_t *const *pos, const uint3
 {
     uint32_t found = 0;
     for (uint32_t a = 0; a < cnt[pivot]; a++) {
-        if (pos[pivot][a] < rel[pivot])
-            continue;
+        if (pos[pivot][a] < rel[pivot]) continue;
         uint64_t start = pos[pivot][a] - rel[pivot];
         uint32_t i = 0;
         for (; i < n; i++) {
-            if (i == pivot)
-                continue;
+            if (i == pivot) continue;
             uint64_t want = start + rel[i];
             uint32_t lo = 0, hi = cnt[i];
             while (lo < hi) {
@@ -473,8 +440,7 @@ static uint32_t phrase_count_exact(uint32_t n, uint32_t *const *pos, const uint3
                 else
                     hi = mid;
             }
-            if (lo == cnt[i] || pos[i][lo] != want)
-                break;
+            if (lo == cnt[i] || pos[i][lo] != want) break;
         }
         found += i == n;
     }
@@ -489,13 +455,11 @@ static int phrase_positions(ev *e, sc *s)
         seg_cursor *c = &s->terms[i]->cur;
         need += (size_t)c->tf_title + c->tf_body;
         seg_cursor *pc = &s->terms[pivot]->cur;
-        if (c->tf_title + c->tf_body < pc->tf_title + pc->tf_body)
-            pivot = i;
+        if (c->tf_title + c->tf_body < pc->tf_title + pc->tf_body) pivot = i;
     }
     if (need > e->pos_cap) {
         uint32_t *p = realloc(e->pos, need * sizeof *p);
-        if (!p)
-            return ev_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+        if (!p) return ev_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
         e->pos = p;
         e->pos_cap = need;
     }
@@ -511,24 +475,19 @@ static int phrase_positions(ev *e, sc *s)
     /* The pivot first: its last positions bound how far the others matter. */
     int r = seg_cursor_positions_upto(&s->terms[pivot]->cur, UINT32_MAX, UINT32_MAX, tp[pivot],
                                       &tc[pivot], bp[pivot], &bc[pivot], e->err);
-    if (r)
-        return ev_fail(e, r);
+    if (r) return ev_fail(e, r);
     for (uint32_t i = 0; i < s->n_terms; i++) {
-        if (i == pivot)
-            continue;
+        if (i == pivot) continue;
         uint32_t tmax = UINT32_MAX, bmax = UINT32_MAX;
         if (s->slop == 0) {
             /* Term i sits at pivot position - rel[pivot] + rel[i]; an empty
              * field of the pivot needs nothing of the others (max below 0). */
-            tmax = tc[pivot] ? pos_limit(tp[pivot][tc[pivot] - 1], s->rel[i], s->rel[pivot])
-                             : 0;
-            bmax = bc[pivot] ? pos_limit(bp[pivot][bc[pivot] - 1], s->rel[i], s->rel[pivot])
-                             : 0;
+            tmax = tc[pivot] ? pos_limit(tp[pivot][tc[pivot] - 1], s->rel[i], s->rel[pivot]) : 0;
+            bmax = bc[pivot] ? pos_limit(bp[pivot][bc[pivot] - 1], s->rel[i], s->rel[pivot]) : 0;
         }
         r = seg_cursor_positions_upto(&s->terms[i]->cur, tmax, bmax, tp[i], &tc[i], bp[i], &bc[i],
                                       e->err);
-        if (r)
-            return ev_fail(e, r);
+        if (r) return ev_fail(e, r);
     }
     if (s->slop == 0) {
         s->pf_title = phrase_count_exact(s->n_terms, tp, tc, s->rel, pivot);
@@ -551,8 +510,7 @@ static void phrase_approx(ev *e, sc *s, uint32_t target)
         uint32_t i = 0;
         for (; i < s->n_terms; i++) {
             sc *t = s->terms[i];
-            if (t->doc < d)
-                term_advance(e, t, d);
+            if (t->doc < d) term_advance(e, t, d);
             if (t->doc == SEG_END || e->rc) {
                 s->doc = SEG_END;
                 return;
@@ -576,8 +534,7 @@ static int cannot_beat(double bound, double theta);
  * them) cannot lift the document into the top k. */
 static int phrase_confirm(ev *e, sc *s)
 {
-    if (s->confirmed || s->doc == SEG_END)
-        return 1;
+    if (s->confirmed || s->doc == SEG_END) return 1;
     if (s->other_max < INFINITY && e->theta > -INFINITY) {
         uint32_t tft = UINT32_MAX, tfb = UINT32_MAX;
         for (uint32_t i = 0; i < s->n_terms; i++) {
@@ -608,12 +565,9 @@ static void phrase_advance(ev *e, sc *s, uint32_t target)
 static int bool_matches_not(ev *e, sc *s, uint32_t d)
 {
     for (uint32_t i = 0; i < s->n_kids; i++) {
-        if (s->occur[i] != Q_MUST_NOT)
-            continue;
-        if (s->kids[i]->doc < d)
-            sc_next(e, s->kids[i], d);
-        if (s->kids[i]->doc == d)
-            return 1;
+        if (s->occur[i] != Q_MUST_NOT) continue;
+        if (s->kids[i]->doc < d) sc_next(e, s->kids[i], d);
+        if (s->kids[i]->doc == d) return 1;
     }
     return 0;
 }
@@ -623,12 +577,10 @@ static int bool_any_should(ev *e, sc *s, uint32_t d)
 {
     int any = 0, shoulds = 0;
     for (uint32_t i = 0; i < s->n_kids; i++) {
-        if (s->occur[i] != Q_SHOULD)
-            continue;
+        if (s->occur[i] != Q_SHOULD) continue;
         sc *k = s->kids[i];
         shoulds++;
-        if (k->doc < d)
-            sc_next(e, k, d);
+        if (k->doc < d) sc_next(e, k, d);
         any |= k->doc == d;
     }
     return any || !shoulds;
@@ -645,11 +597,9 @@ static void bool_advance(ev *e, sc *s, uint32_t target)
         if (s->n_must) {
             int moved = 0;
             for (uint32_t i = 0; i < s->n_kids; i++) {
-                if (s->occur[i] != Q_MUST)
-                    continue;
+                if (s->occur[i] != Q_MUST) continue;
                 sc *k = s->kids[i];
-                if (k->doc < d)
-                    sc_next(e, k, d);
+                if (k->doc < d) sc_next(e, k, d);
                 if (k->doc == SEG_END) {
                     s->doc = SEG_END;
                     return;
@@ -660,8 +610,7 @@ static void bool_advance(ev *e, sc *s, uint32_t target)
                     break;
                 }
             }
-            if (moved)
-                continue;
+            if (moved) continue;
             if (!s->musts_match && !bool_any_should(e, s, d)) {
                 d++;
                 continue;
@@ -669,13 +618,10 @@ static void bool_advance(ev *e, sc *s, uint32_t target)
         } else {
             uint32_t min = SEG_END;
             for (uint32_t i = 0; i < s->n_kids; i++) {
-                if (s->occur[i] != Q_SHOULD)
-                    continue;
+                if (s->occur[i] != Q_SHOULD) continue;
                 sc *k = s->kids[i];
-                if (k->doc < d)
-                    sc_next(e, k, d);
-                if (k->doc < min)
-                    min = k->doc;
+                if (k->doc < d) sc_next(e, k, d);
+                if (k->doc < min) min = k->doc;
             }
             if (min == SEG_END) {
                 s->doc = SEG_END;
@@ -709,10 +655,8 @@ static int sc_next(ev *e, sc *s, uint32_t target)
 {
     /* Already there (SEG_END is for good), unless a phrase stopped at an
      * unconfirmed candidate. */
-    if (s->doc >= target && (s->kind != SC_PHRASE || s->confirmed || s->doc == SEG_END))
-        return 0;
-    if (s->kind == SC_PHRASE && s->doc >= target)
-        target = s->doc;
+    if (s->doc >= target && (s->kind != SC_PHRASE || s->confirmed || s->doc == SEG_END)) return 0;
+    if (s->kind == SC_PHRASE && s->doc >= target) target = s->doc;
     if (target == SEG_END) {
         s->doc = SEG_END;
         return 0;
@@ -727,17 +671,14 @@ static int sc_next(ev *e, sc *s, uint32_t target)
     case SC_PREFIX: {
         uint32_t min = SEG_END;
         for (uint32_t i = 0; i < s->n_kids; i++) {
-            if (s->kids[i]->doc < target)
-                sc_next(e, s->kids[i], target);
-            if (s->kids[i]->doc < min)
-                min = s->kids[i]->doc;
+            if (s->kids[i]->doc < target) sc_next(e, s->kids[i], target);
+            if (s->kids[i]->doc < min) min = s->kids[i]->doc;
         }
         s->doc = min;
         break;
     }
     case SC_BOOL:
-        if (s->n_kids)
-            bool_advance(e, s, target);
+        if (s->n_kids) bool_advance(e, s, target);
         break;
     case SC_DATE:
         date_advance(e, s, target);
@@ -767,8 +708,7 @@ static int sc_confirm(ev *e, sc *s)
 /* Score of s at its current document (which must match). */
 static double sc_score(ev *e, sc *s)
 {
-    if (s->scored_doc == s->doc)
-        return s->score;
+    if (s->scored_doc == s->doc) return s->score;
     double v = 0;
     switch (s->kind) {
     case SC_TERM:
@@ -783,19 +723,15 @@ static double sc_score(ev *e, sc *s)
         for (uint32_t i = 0; i < s->n_kids; i++)
             if (s->kids[i]->doc == s->doc) {
                 double k = sc_score(e, s->kids[i]);
-                if (k > v)
-                    v = k;
+                if (k > v) v = k;
             }
         break;
     case SC_BOOL:
         for (uint32_t i = 0; i < s->n_kids; i++) {
-            if (s->occur[i] == Q_MUST_NOT)
-                continue;
+            if (s->occur[i] == Q_MUST_NOT) continue;
             sc *k = s->kids[i];
-            if (k->doc < s->doc)
-                sc_next(e, k, s->doc);
-            if (k->doc == s->doc)
-                v += sc_score(e, k);
+            if (k->doc < s->doc) sc_next(e, k, s->doc);
+            if (k->doc == s->doc) v += sc_score(e, k);
         }
         break;
     case SC_DATE:
@@ -844,10 +780,8 @@ typedef struct topk {
 /* Worse = lower score, or equal score and later document. */
 static int hit_worse(const ev_hit *a, const ev_hit *b)
 {
-    if (a->score != b->score)
-        return a->score < b->score;
-    if (a->seg != b->seg)
-        return a->seg > b->seg;
+    if (a->score != b->score) return a->score < b->score;
+    if (a->seg != b->seg) return a->seg > b->seg;
     return a->doc > b->doc;
 }
 
@@ -855,12 +789,9 @@ static void topk_sift_down(topk *t, uint32_t i)
 {
     for (;;) {
         uint32_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < t->n && hit_worse(&t->h[l], &t->h[m]))
-            m = l;
-        if (r < t->n && hit_worse(&t->h[r], &t->h[m]))
-            m = r;
-        if (m == i)
-            return;
+        if (l < t->n && hit_worse(&t->h[l], &t->h[m])) m = l;
+        if (r < t->n && hit_worse(&t->h[r], &t->h[m])) m = r;
+        if (m == i) return;
         ev_hit x = t->h[i];
         t->h[i] = t->h[m];
         t->h[m] = x;
@@ -872,8 +803,7 @@ static void topk_add(topk *t, uint32_t seg_no, uint32_t doc, double score)
 {
     ev_hit h = {seg_no, doc, score};
     t->matched++;
-    if (t->cap == 0)
-        return;
+    if (t->cap == 0) return;
     if (t->n < t->cap) {
         uint32_t i = t->n++;
         t->h[i] = h;
@@ -908,7 +838,7 @@ typedef struct root {
     sc **must, **should, **not_;
     uint32_t n_must, n_should, n_not;
     int musts_match; /* some MUST clause is more than a filter: SHOULDs are optional */
-    sc **all; /* positive clauses in tree order: the canonical score order */
+    sc **all;        /* positive clauses in tree order: the canonical score order */
     uint32_t n_all;
     /* scratch for the algorithms: one block for all arrays above and below */
     sc **ord;
@@ -918,10 +848,8 @@ typedef struct root {
 static int root_excluded(ev *e, root *r, uint32_t d)
 {
     for (uint32_t i = 0; i < r->n_not; i++) {
-        if (r->not_[i]->doc < d)
-            sc_next(e, r->not_[i], d);
-        if (r->not_[i]->doc == d)
-            return 1;
+        if (r->not_[i]->doc < d) sc_next(e, r->not_[i], d);
+        if (r->not_[i]->doc == d) return 1;
     }
     return 0;
 }
@@ -931,10 +859,8 @@ static int root_any_should(ev *e, root *r, uint32_t d)
 {
     for (uint32_t i = 0; i < r->n_should; i++) {
         sc *k = r->should[i];
-        if (k->doc < d)
-            sc_approx(e, k, d);
-        if (k->doc == d && sc_confirm(e, k))
-            return 1;
+        if (k->doc < d) sc_approx(e, k, d);
+        if (k->doc == d && sc_confirm(e, k)) return 1;
     }
     return 0;
 }
@@ -945,10 +871,8 @@ static double root_score(ev *e, root *r, uint32_t d)
     double v = 0;
     for (uint32_t i = 0; i < r->n_all; i++) {
         sc *k = r->all[i];
-        if (k->doc < d)
-            sc_approx(e, k, d);
-        if (k->doc == d && sc_confirm(e, k))
-            v += sc_score(e, k);
+        if (k->doc < d) sc_approx(e, k, d);
+        if (k->doc == d && sc_confirm(e, k)) v += sc_score(e, k);
     }
     return v;
 }
@@ -977,16 +901,12 @@ static void run_should(ev *e, root *r, topk *t)
         if (!exhaustive)
             while (p < n && cannot_beat(ub[p], theta))
                 p++;
-        if (p)
-            e->pruned = 1;
-        if (p == n)
-            break;
+        if (p) e->pruned = 1;
+        if (p == n) break;
         uint32_t d = SEG_END;
         for (uint32_t i = p; i < n; i++)
-            if (ord[i]->doc < d)
-                d = ord[i]->doc;
-        if (d == SEG_END)
-            break;
+            if (ord[i]->doc < d) d = ord[i]->doc;
+        if (d == SEG_END) break;
         int skip = 0;
         if (!exhaustive && t->n == t->cap) {
             /* Block-max over a range: if no list's block can lift any
@@ -997,23 +917,19 @@ static void run_should(ev *e, root *r, topk *t)
             for (uint32_t i = 0; i < n; i++) {
                 uint32_t upto;
                 range += sc_block_bound(e, ord[i], d, &upto);
-                if (upto < upto_min)
-                    upto_min = upto;
+                if (upto < upto_min) upto_min = upto;
             }
             if (cannot_beat(range, theta)) {
                 e->pruned = 1;
-                if (upto_min == SEG_END)
-                    break;
+                if (upto_min == SEG_END) break;
                 for (uint32_t i = p; i < n; i++)
-                    if (ord[i]->doc <= upto_min)
-                        sc_next(e, ord[i], upto_min + 1);
+                    if (ord[i]->doc <= upto_min) sc_next(e, ord[i], upto_min + 1);
                 continue;
             }
             /* Then this candidate alone: lists not on d add nothing. */
             double bound = 0;
             for (uint32_t i = 0; i < n; i++) {
-                if (i >= p && ord[i]->doc != d)
-                    continue;
+                if (i >= p && ord[i]->doc != d) continue;
                 uint32_t upto;
                 bound += sc_block_bound(e, ord[i], d, &upto);
             }
@@ -1023,8 +939,7 @@ static void run_should(ev *e, root *r, topk *t)
             } else {
                 double partial = 0;
                 for (uint32_t i = p; i < n; i++)
-                    if (ord[i]->doc == d)
-                        partial += sc_score(e, ord[i]);
+                    if (ord[i]->doc == d) partial += sc_score(e, ord[i]);
                 for (uint32_t i = p; i-- > 0 && !skip;) {
                     if (cannot_beat(partial + ub[i], theta)) {
                         skip = 1;
@@ -1032,16 +947,13 @@ static void run_should(ev *e, root *r, topk *t)
                         break;
                     }
                     sc_next(e, ord[i], d);
-                    if (ord[i]->doc == d)
-                        partial += sc_score(e, ord[i]);
+                    if (ord[i]->doc == d) partial += sc_score(e, ord[i]);
                 }
             }
         }
-        if (!skip && !root_excluded(e, r, d))
-            topk_add(t, e->seg_no, d, root_score(e, r, d));
+        if (!skip && !root_excluded(e, r, d)) topk_add(t, e->seg_no, d, root_score(e, r, d));
         for (uint32_t i = p; i < n; i++)
-            if (ord[i]->doc == d)
-                sc_next(e, ord[i], d + 1);
+            if (ord[i]->doc == d) sc_next(e, ord[i], d + 1);
     }
 }
 
@@ -1067,17 +979,14 @@ static void run_must(ev *e, root *r, topk *t)
         e->theta = e->o->exhaustive ? -INFINITY : topk_threshold(t);
         uint32_t i = 0;
         for (; i < n; i++) {
-            if (m[i]->doc < d)
-                sc_approx(e, m[i], d);
-            if (m[i]->doc == SEG_END)
-                return;
+            if (m[i]->doc < d) sc_approx(e, m[i], d);
+            if (m[i]->doc == SEG_END) return;
             if (m[i]->doc > d) {
                 d = m[i]->doc;
                 break;
             }
         }
-        if (i < n)
-            continue;
+        if (i < n) continue;
         for (i = 0; i < n && sc_confirm(e, m[i]); i++)
             ;
         if (i < n || (!r->musts_match && r->n_should && !root_any_should(e, r, d))) {
@@ -1091,20 +1000,17 @@ static void run_must(ev *e, root *r, topk *t)
             for (uint32_t k = 0; k < n; k++) {
                 uint32_t upto;
                 bound += sc_block_bound(e, m[k], d, &upto);
-                if (upto < upto_min)
-                    upto_min = upto;
+                if (upto < upto_min) upto_min = upto;
             }
             if (cannot_beat(bound, theta)) {
                 /* No document up to the end of the shortest block can win. */
                 e->pruned = 1;
                 d = upto_min == SEG_END ? SEG_END : upto_min + 1;
-                if (d == SEG_END)
-                    return;
+                if (d == SEG_END) return;
                 continue;
             }
         }
-        if (!root_excluded(e, r, d))
-            topk_add(t, e->seg_no, d, root_score(e, r, d));
+        if (!root_excluded(e, r, d)) topk_add(t, e->seg_no, d, root_score(e, r, d));
         d++;
     }
 }
@@ -1122,8 +1028,7 @@ static int root_build(ev *e, const qparse_node *q, root *r)
     /* Five clause arrays and the bounds share one allocation. */
     size_t n = ncl ? ncl : 1;
     void *block = calloc(n, 5 * sizeof(sc *) + sizeof(double));
-    if (!block)
-        return ev_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+    if (!block) return ev_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
     sc **p = block;
     r->must = p;
     r->should = p + n;
@@ -1133,8 +1038,7 @@ static int root_build(ev *e, const qparse_node *q, root *r)
     r->ub = (double *)(p + 5 * n);
     for (uint32_t i = 0; i < ncl && !e->rc; i++) {
         sc *k = sc_build(e, cl[i].node);
-        if (!k)
-            break;
+        if (!k) break;
         if (cl[i].occur == Q_MUST_NOT) {
             r->not_[r->n_not++] = k;
             continue;
@@ -1151,8 +1055,7 @@ static int root_build(ev *e, const qparse_node *q, root *r)
     for (uint32_t i = 0; i < r->n_all; i++)
         total += r->all[i]->max_score;
     for (uint32_t i = 0; i < r->n_all; i++)
-        if (r->all[i]->kind == SC_PHRASE)
-            r->all[i]->other_max = total - r->all[i]->max_score;
+        if (r->all[i]->kind == SC_PHRASE) r->all[i]->other_max = total - r->all[i]->max_score;
     return e->rc;
 }
 
@@ -1208,12 +1111,10 @@ int ev_search(idx_index *ix, const qparse_tree *q, const ev_options *o, ev_resul
     ev_init(&e, ix, o, err);
     topk t = {0};
     uint64_t want = (uint64_t)o->offset + o->k;
-    if (want > 1000000)
-        return err_set(err, IDX_EUSAGE, "k + offset too large");
+    if (want > 1000000) return err_set(err, IDX_EUSAGE, "k + offset too large");
     t.cap = (uint32_t)want;
     t.h = malloc((t.cap ? t.cap : 1) * sizeof *t.h);
-    if (!t.h)
-        return err_set(err, IDX_ENOMEM, "out of memory");
+    if (!t.h) return err_set(err, IDX_ENOMEM, "out of memory");
     for (uint32_t s = 0; s < ix->n_segs && !e.rc; s++) {
         ev_segment(&e, s);
         root r;
@@ -1280,10 +1181,8 @@ static void explain_node(ev *e, const qparse_node *n, sc *s, uint32_t d, parts *
     char what[160];
     const char *scope = n->field == QF_ANY ? "" : qparse_field_name(n->field);
     const char *colon = n->field == QF_ANY ? "" : ":";
-    if (s->doc < d)
-        sc_next(e, s, d);
-    if (s->doc != d)
-        return;
+    if (s->doc < d) sc_next(e, s, d);
+    if (s->doc != d) return;
     switch (s->kind) {
     case SC_TERM:
         snprintf(what, sizeof what, "%s%s%.*s", scope, colon, (int)n->terms[0].len,
@@ -1303,8 +1202,7 @@ static void explain_node(ev *e, const qparse_node *n, sc *s, uint32_t d, parts *
     case SC_PREFIX: {
         sc *best = NULL;
         for (uint32_t i = 0; i < s->n_kids; i++)
-            if (s->kids[i]->doc == d &&
-                (!best || sc_score(e, s->kids[i]) > sc_score(e, best)))
+            if (s->kids[i]->doc == d && (!best || sc_score(e, s->kids[i]) > sc_score(e, best)))
                 best = s->kids[i];
         if (best) {
             snprintf(what, sizeof what, "%s%s%.*s*->%.*s", scope, colon, (int)n->terms[0].len,
@@ -1316,8 +1214,7 @@ static void explain_node(ev *e, const qparse_node *n, sc *s, uint32_t d, parts *
     }
     case SC_BOOL:
         for (uint32_t i = 0; i < s->n_kids; i++)
-            if (s->occur[i] != Q_MUST_NOT)
-                explain_node(e, n->clauses[i].node, s->kids[i], d, ps);
+            if (s->occur[i] != Q_MUST_NOT) explain_node(e, n->clauses[i].node, s->kids[i], d, ps);
         break;
     case SC_DATE:
     case SC_NONE:
@@ -1330,15 +1227,13 @@ int ev_explain(idx_index *ix, const qparse_tree *q, const ev_options *o, uint32_
 {
     *out = NULL;
     *n_out = 0;
-    if (seg_no >= ix->n_segs)
-        return err_set(err, IDX_EINTERNAL, "explain: no segment %u", seg_no);
+    if (seg_no >= ix->n_segs) return err_set(err, IDX_EINTERNAL, "explain: no segment %u", seg_no);
     ev e;
     ev_init(&e, ix, o, err);
     ev_segment(&e, seg_no);
     parts ps = {0};
     sc *s = sc_build(&e, q->root);
-    if (s && !e.rc)
-        explain_node(&e, q->root, s, doc, &ps);
+    if (s && !e.rc) explain_node(&e, q->root, s, doc, &ps);
     sc_free(s);
     free(e.pos);
     if (e.rc) {

@@ -43,9 +43,9 @@ typedef struct ev_hit {
 } ev_hit;
 
 typedef struct ev_result {
-    ev_hit *hits;      /* best first: the ranks offset+1 .. offset+n_hits */
+    ev_hit *hits; /* best first: the ranks offset+1 .. offset+n_hits */
     uint32_t n_hits;
-    uint64_t total;    /* matching documents: exact, or a lower bound */
+    uint64_t total; /* matching documents: exact, or a lower bound */
     int total_exact;
 } ev_result;
 
@@ -57,14 +57,14 @@ void ev_result_free(ev_result *r);
 
 /* One additive part of a hit's score, for --explain. */
 typedef struct ev_part {
-    char what[160];              /* e.g. `run`, `title:run`, `"new york"`, `econom*->economi` */
-    uint32_t tf_title, tf_body;  /* term or phrase frequency per field */
+    char what[160];             /* e.g. `run`, `title:run`, `"new york"`, `econom*->economi` */
+    uint32_t tf_title, tf_body; /* term or phrase frequency per field */
     double idf, score;
 } ev_part;
 
 /* Recomputes the score of (seg, doc) part by part; *parts is malloc'd (free it).
  * The parts sum to the hit's score. */
-int ev_explain(idx_index *ix, const qparse_tree *q, const ev_options *o, uint32_t seg,
-               uint32_t doc, ev_part **parts, size_t *n_parts, idx_err *err);
+int ev_explain(idx_index *ix, const qparse_tree *q, const ev_options *o, uint32_t seg, uint32_t doc,
+               ev_part **parts, size_t *n_parts, idx_err *err);
 
 #endif

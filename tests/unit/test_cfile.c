@@ -62,8 +62,7 @@ static void write_file(const char *path, const char *kind, const uint8_t *data, 
     size_t at = 0;
     while (at < n) {
         size_t k = 1 + (size_t)(rnd() % 9000);
-        if (k > n - at)
-            k = n - at;
+        if (k > n - at) k = n - at;
         ck_assert_int_eq(cfw_write(w, data + at, k), 0);
         at += k;
         ck_assert_uint_eq(cfw_tell(w), CFILE_HEADER + at);
@@ -112,15 +111,13 @@ static void read_back(const char *path, const char *kind, const uint8_t *data, s
     /* The whole body at once. */
     const uint8_t *p = cfr_get(r, CFILE_HEADER, n, &err);
     ck_assert_ptr_nonnull(p);
-    if (n)
-        ck_assert_mem_eq(p, data, n);
+    if (n) ck_assert_mem_eq(p, data, n);
     /* Random spans, including ones crossing page boundaries. */
     for (int i = 0; i < 200 && n; i++) {
         uint64_t off = rnd() % n, len = rnd() % (n - off + 1);
         p = cfr_get(r, CFILE_HEADER + off, len, &err);
         ck_assert_ptr_nonnull(p);
-        if (len)
-            ck_assert_mem_eq(p, data + off, len);
+        if (len) ck_assert_mem_eq(p, data + off, len);
     }
     ck_assert_int_eq(cfr_verify_all(r, &err), 0);
     ck_assert_int_eq(err.code, 0);

@@ -11,21 +11,18 @@
 /* libcheck's ck_assert_* write to a pipe on every call (even passing), which
  * costs a syscall each; hot loops use these, which only call into check on
  * failure. */
-#define EQ(a, b)                                                                          \
-    do {                                                                                  \
-        unsigned long long a_ = (unsigned long long)(a), b_ = (unsigned long long)(b);    \
-        if (a_ != b_)                                                                     \
-            ck_abort_msg("%s == %s failed: %llu != %llu", #a, #b, a_, b_);                \
+#define EQ(a, b)                                                                                   \
+    do {                                                                                           \
+        unsigned long long a_ = (unsigned long long)(a), b_ = (unsigned long long)(b);             \
+        if (a_ != b_) ck_abort_msg("%s == %s failed: %llu != %llu", #a, #b, a_, b_);               \
     } while (0)
-#define OKM(c, ...)                                                                       \
-    do {                                                                                  \
-        if (!(c))                                                                         \
-            ck_abort_msg(__VA_ARGS__);                                                    \
+#define OKM(c, ...)                                                                                \
+    do {                                                                                           \
+        if (!(c)) ck_abort_msg(__VA_ARGS__);                                                       \
     } while (0)
-#define OK(c)                                                                             \
-    do {                                                                                  \
-        if (!(c))                                                                         \
-            ck_abort_msg("%s failed", #c);                                                \
+#define OK(c)                                                                                      \
+    do {                                                                                           \
+        if (!(c)) ck_abort_msg("%s failed", #c);                                                   \
     } while (0)
 
 /* xorshift64*: deterministic random numbers, independent of libc. */
@@ -336,8 +333,7 @@ START_TEST(unpack_random_bytes_never_overreads)
         uint8_t *p = malloc(avail ? avail : 1);
         for (size_t i = 0; i < avail; i++)
             p[i] = (uint8_t)rnd();
-        if (avail && rnd() % 2)
-            p[0] = (uint8_t)(rnd() % 34);
+        if (avail && rnd() % 2) p[0] = (uint8_t)(rnd() % 34);
         size_t n = 1 + (size_t)(rnd() % CODEC_BLOCK);
         size_t used = codec_unpack(p, avail, n, out);
         if (used) {

@@ -201,7 +201,7 @@ static const row OK[] = {
     {"econom*", 0, "econom*"},
     {"Economy*", 0, "econom*"}, /* cut back to what it shares with its stem economi */
     {"title:Econ*", 0, "title:econ*"},
-    {"naïve*", 0, "naiv*"},     /* folded, then cut to its stem naiv */
+    {"naïve*", 0, "naiv*"}, /* folded, then cut to its stem naiv */
     {"ab**", 0, "ab*"},
     {"econom* growth", 0, "(OR econom* growth)"},
     /* dates */
