@@ -67,6 +67,18 @@ size_t codec_unpack(const uint8_t *p, size_t avail, size_t n, uint32_t *out)
     }
     const uint8_t *in = p + 1;
     uint64_t mask = (w == 32) ? 0xffffffffu : ((1u << w) - 1);
+    if (w <= 25 && size + 8 <= avail) {
+        /* Every value lies within one unaligned 8-byte load (shift <= 7 bits
+         * plus at most 25 value bits); the bytes past the block that the
+         * last loads touch are inside avail and masked away. */
+        for (size_t i = 0; i < n; i++) {
+            size_t bit = i * w;
+            uint64_t word;
+            memcpy(&word, in + (bit >> 3), 8);
+            out[i] = (uint32_t)((word >> (bit & 7)) & mask);
+        }
+        return size;
+    }
     uint64_t acc = 0;
     unsigned bits = 0;
     size_t j = 0;

@@ -163,6 +163,21 @@ int index_open(const char *dir, idx_index **out, idx_err *err)
     double n = (double)ix->meta.docs;
     ix->avg_title = n > 0 ? (double)ix->meta.tokens_title / n : 0;
     ix->avg_body = n > 0 ? (double)ix->meta.tokens_body / n : 0;
+    for (uint32_t s = 0; s < ix->n_segs; s++) {
+        uint32_t docs = seg_ndocs(ix->segs[s]);
+        double *inv = malloc(2 * sizeof *inv * (docs ? docs : 1));
+        if (!inv) {
+            index_close(ix);
+            return err_set(err, IDX_ENOMEM, "out of memory");
+        }
+        for (uint32_t d = 0; d < docs; d++) {
+            uint32_t lt, lb;
+            seg_doc_lens(ix->segs[s], d, &lt, &lb);
+            inv[2 * d] = 1.0 / bm25_norm(&ix->meta.bm25, lt, ix->avg_title);
+            inv[2 * d + 1] = 1.0 / bm25_norm(&ix->meta.bm25, lb, ix->avg_body);
+        }
+        ix->inv_norm[s] = inv;
+    }
     *out = ix;
     return 0;
 }
@@ -170,7 +185,9 @@ int index_open(const char *dir, idx_index **out, idx_err *err)
 void index_close(idx_index *ix)
 {
     if (!ix) return;
-    for (uint32_t i = 0; i < ix->n_segs; i++)
+    for (uint32_t i = 0; i < ix->n_segs; i++) {
         seg_close(ix->segs[i]);
+        free(ix->inv_norm[i]);
+    }
     free(ix);
 }

@@ -42,6 +42,11 @@ typedef struct idx_index {
     seg *segs[INDEX_MAX_SEGMENTS];
     uint32_t n_segs;
     double avg_title, avg_body;
+    /* Per segment, per document: 1 / BM25 length norm of the title and of the
+     * body (interleaved), for the recorded b and the collection averages.
+     * Computed once at open so that scoring a document multiplies instead of
+     * dividing; 16 bytes a document. */
+    double *inv_norm[INDEX_MAX_SEGMENTS];
 } idx_index;
 
 /* Opens an index directory: meta + every segment. Caller frees with index_close. */

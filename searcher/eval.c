@@ -27,7 +27,8 @@ typedef struct ev {
     idx_err *err;
     /* per-document length norms, cached for the document being scored */
     uint32_t norm_doc;
-    double norm_title, norm_body;
+    double inv_title, inv_body;
+    const double *inv_norm; /* index_open's inverse norms, when they fit these parameters */
     /* positions scratch for phrases */
     uint32_t *pos;
     size_t pos_cap;
@@ -73,25 +74,32 @@ static int ev_fail(ev *e, int rc)
     return e->rc;
 }
 
+/* The document's inverse length norms (title, body): precomputed by
+ * index_open for the index's own b, computed here for another. */
 static void ev_norms(ev *e, uint32_t doc)
 {
     if (e->norm_doc == doc) return;
-    uint32_t lt, lb;
-    seg_doc_lens(e->s, doc, &lt, &lb);
-    e->norm_title = bm25_norm(&e->p, lt, e->ix->avg_title);
-    e->norm_body = bm25_norm(&e->p, lb, e->ix->avg_body);
+    if (e->inv_norm) {
+        e->inv_title = e->inv_norm[2 * (size_t)doc];
+        e->inv_body = e->inv_norm[2 * (size_t)doc + 1];
+    } else {
+        uint32_t lt, lb;
+        seg_doc_lens(e->s, doc, &lt, &lb);
+        e->inv_title = 1.0 / bm25_norm(&e->p, lt, e->ix->avg_title);
+        e->inv_body = 1.0 / bm25_norm(&e->p, lb, e->ix->avg_body);
+    }
     e->norm_doc = doc;
 }
 
-/* The idf-free score of frequencies in `field` scope. */
+/* The idf-free score of frequencies in `field` scope (bm25.h's formula,
+ * multiplying by inverse norms). */
 static double ev_sat(ev *e, qparse_field field, int label, uint32_t doc, uint32_t tf_title,
                      uint32_t tf_body)
 {
     if (label) return bm25_sat(&e->p, (double)tf_body);
     ev_norms(e, doc);
-    double tfw = field == QF_TITLE
-                     ? bm25_tfw(&e->p, tf_title, 0, e->norm_title, 1.0)
-                     : bm25_tfw(&e->p, tf_title, tf_body, e->norm_title, e->norm_body);
+    double tfw = e->p.title_weight * tf_title * e->inv_title;
+    if (field != QF_TITLE) tfw += tf_body * e->inv_body;
     return bm25_sat(&e->p, tfw);
 }
 
@@ -1094,6 +1102,7 @@ static int ev_segment(ev *e, uint32_t seg_no)
     e->s = e->ix->segs[seg_no];
     e->seg_no = seg_no;
     e->norm_doc = SEG_END;
+    e->inv_norm = e->p.b == e->ix->meta.bm25.b ? e->ix->inv_norm[seg_no] : NULL;
     return 0;
 }
 
