@@ -12,6 +12,7 @@
 #include "common/status.h"
 #include "indexer/build.h"
 #include "searcher/cli.h"
+#include "searcher/render.h"
 #include "searcher/eval_cmd.h"
 
 static int fail(const idx_err *err)
@@ -243,29 +244,57 @@ static idx_index *open_index_cmd(const char *cmd, const char *help, int argc, ch
     return ix;
 }
 
-static void print_json_string(FILE *out, const char *s, size_t n)
-{
-    fputc('"', out);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch == '"' || ch == '\\')
-            fprintf(out, "\\%c", ch);
-        else if (ch == '\n')
-            fputs("\\n", out);
-        else if (ch == '\t')
-            fputs("\\t", out);
-        else if (ch == '\r')
-            fputs("\\r", out);
-        else if (ch < 0x20 || ch == 0x7f)
-            fprintf(out, "\\u%04x", ch);
-        else
-            fputc(ch, out);
-    }
-    fputc('"', out);
-}
+static const char get_help[] =
+    "usage: idx get -i INDEX [--format json|text] DOCID...\n"
+    "Prints stored articles by id (json: one object a line). Exit 1 if one is missing.\n";
 
-static const char get_help[] = "usage: idx get -i INDEX [--format json|text] DOCID\n"
-                               "Prints one stored article (DOCID is the article's id).\n";
+/* Prints one stored article; 1 if found, 0 if not, negative on damage. */
+static int get_one(idx_index *ix, const char *id, int json, buf *scratch, buf *out,
+                   idx_err *err)
+{
+    /* Newest segment first: a later record with the same id replaces older ones. */
+    for (uint32_t s = ix->n_segs; s-- > 0;) {
+        uint32_t doc;
+        int r = seg_find_id(ix->segs[s], id, strlen(id), &doc, err);
+        if (r <= 0) {
+            if (r < 0) return r;
+            continue;
+        }
+        seg_doc d;
+        r = seg_doc_get(ix->segs[s], doc, scratch, &d, err);
+        if (r) return r;
+        out->len = 0;
+        if (json) {
+            buf_put_u8(out, '{');
+            for (int f = 0, first = 1; f < 7; f++) {
+                if (f != SEG_F_ID && f != SEG_F_BODY && d.len[f] == 0) continue;
+                if (!first) buf_put_u8(out, ',');
+                render_json_string(out, seg_field_names[f], strlen(seg_field_names[f]));
+                buf_put_u8(out, ':');
+                render_json_string(out, d.field[f], d.len[f]);
+                first = 0;
+            }
+            buf_put(out, "}\n", 2);
+        } else {
+            for (int f = 0; f < 7; f++) {
+                if (f == SEG_F_BODY) {
+                    buf_put_u8(out, '\n');
+                    buf_put(out, d.field[f], d.len[f]);
+                    buf_put_u8(out, '\n');
+                } else if (d.len[f]) {
+                    buf_put(out, seg_field_names[f], strlen(seg_field_names[f]));
+                    buf_put(out, ": ", 2);
+                    buf_put(out, d.field[f], d.len[f]);
+                    buf_put_u8(out, '\n');
+                }
+            }
+        }
+        if (out->oom) return err_set(err, IDX_ENOMEM, "out of memory");
+        fwrite(out->p, 1, out->len, stdout);
+        return 1;
+    }
+    return 0;
+}
 
 static int cmd_get(int argc, char **argv)
 {
@@ -286,52 +315,27 @@ static int cmd_get(int argc, char **argv)
             return bad_option("get", argc, argv);
     }
     if (!index) return usage_error("get", "missing -i INDEX");
-    if (optind + 1 != argc) return usage_error("get", "expected exactly one DOCID");
+    if (optind >= argc) return usage_error("get", "expected at least one DOCID");
     if (strcmp(format, "json") && strcmp(format, "text"))
         return usage_error("get", "--format must be json or text");
-    const char *id = argv[optind];
     idx_err err = {0};
     idx_index *ix;
     if (index_open(index, &ix, &err)) return fail(&err);
-    int rc = 0, found = 0;
-    buf scratch = {0};
-    for (uint32_t s = 0; s < ix->n_segs && !found && !rc; s++) {
-        uint32_t doc;
-        int r = seg_find_id(ix->segs[s], id, strlen(id), &doc, &err);
-        if (r < 0) {
-            rc = r;
-        } else if (r == 1) {
-            seg_doc d;
-            found = 1;
-            rc = seg_doc_get(ix->segs[s], doc, &scratch, &d, &err);
-            if (!rc && !strcmp(format, "json")) {
-                fputc('{', stdout);
-                int first = 1;
-                for (int f = 0; f < 7; f++) {
-                    if (f != SEG_F_ID && f != SEG_F_BODY && d.len[f] == 0) continue;
-                    printf("%s\"%s\":", first ? "" : ",", seg_field_names[f]);
-                    print_json_string(stdout, d.field[f], d.len[f]);
-                    first = 0;
-                }
-                fputs("}\n", stdout);
-            } else if (!rc) {
-                for (int f = 0; f < 7; f++) {
-                    if (f == SEG_F_BODY)
-                        printf("\n%.*s\n", (int)d.len[f], d.field[f]);
-                    else if (d.len[f])
-                        printf("%s: %.*s\n", seg_field_names[f], (int)d.len[f], d.field[f]);
-                }
-            }
+    int rc = 0, missing = 0;
+    buf scratch = {0}, out = {0};
+    for (int a = optind; a < argc && rc >= 0; a++) {
+        rc = get_one(ix, argv[a], !strcmp(format, "json"), &scratch, &out, &err);
+        if (rc == 0) {
+            fprintf(stderr, "idx: get: no article with id '%s'\n", argv[a]);
+            missing = 1;
         }
     }
     buf_free(&scratch);
+    buf_free(&out);
     index_close(ix);
-    if (rc) return fail(&err);
-    if (!found) {
-        fprintf(stderr, "idx: get: no article with id '%s'\n", id);
-        return 1;
-    }
-    return 0;
+    if (rc < 0) return fail(&err);
+    if (fflush(stdout)) return fputs("idx: get: writing output failed\n", stderr), 1;
+    return missing;
 }
 
 static const char stats_help[] = "usage: idx stats -i INDEX\n"

@@ -23,14 +23,16 @@
 
 static inline void codec_put_varint(buf *b, uint64_t v)
 {
-    uint8_t x[10];
+    /* Written in place: this runs for every position of every posting. */
+    if (b->len + 10 > b->cap && buf_reserve(b, 10)) return;
+    uint8_t *x = b->p + b->len;
     size_t n = 0;
     while (v >= 0x80) {
         x[n++] = (uint8_t)(v | 0x80);
         v >>= 7;
     }
     x[n++] = (uint8_t)v;
-    buf_put(b, x, n);
+    b->len += n;
 }
 
 /* Decodes one varint from p[0..avail); returns bytes used, 0 if truncated or

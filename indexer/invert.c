@@ -138,7 +138,12 @@ static int inv_append(inv *v, inv_term *t, const uint8_t *p, size_t n)
             continue;
         }
         uint32_t k = n < room ? (uint32_t)n : room;
-        memcpy(inv_addr(v, t->tail) + t->used, p, k);
+        uint8_t *dst = inv_addr(v, t->tail) + t->used;
+        if (k <= 16) /* most appends are a few bytes: a call to memcpy costs more */
+            for (uint32_t j = 0; j < k; j++)
+                dst[j] = p[j];
+        else
+            memcpy(dst, p, k);
         t->used += k;
         t->bytes += k;
         p += k;

@@ -67,36 +67,47 @@ ids = sorted(records)
 if len(ids) > all_max:
     ids = random.Random(20240601).sample(ids, min(sample, len(ids)))
 
-def fetch(rid):
-    p = subprocess.run([idx, "get", "-i", index, "--format", "json", rid], capture_output=True)
-    return rid, p.returncode, p.stdout, p.stderr
+def fetch(batch):
+    # One process per batch of ids: `idx get` prints one JSON line per id.
+    p = subprocess.run([idx, "get", "-i", index, "--format", "json", *batch], capture_output=True)
+    return batch, p.returncode, p.stdout, p.stderr
 
 bad = []
-with ThreadPoolExecutor(max_workers=3) as ex:
-    for rid, rc, out, err in ex.map(fetch, ids):
+batches = [ids[i:i + 200] for i in range(0, len(ids), 200)]
+with ThreadPoolExecutor(max_workers=2) as ex:
+    for batch, rc, out, err in ex.map(fetch, batches):
         if rc != 0:
-            bad.append(f"{rid!r}: idx get exit {rc}: {err.decode(errors='replace').strip()}")
+            bad.append(f"batch from {batch[0]!r}: idx get exit {rc}: "
+                       f"{err.decode(errors='replace').strip()[:300]}")
             continue
         try:
             text = out.decode("utf-8")  # strict: stored text must be valid UTF-8
-            got = json.loads(text)
         except ValueError as e:
-            bad.append(f"{rid!r}: idx get printed invalid JSON/UTF-8: {e}")
+            bad.append(f"batch from {batch[0]!r}: idx get printed invalid UTF-8: {e}")
             continue
-        if text.count("\n") != 1 or not text.endswith("}\n"):
-            bad.append(f"{rid!r}: output is not exactly one JSON line")
-        extra = set(got) - set(FIELDS)
-        if extra:
-            bad.append(f"{rid!r}: unexpected fields {sorted(extra)}")
-        exp = records[rid]
-        for k in FIELDS:
-            if k not in ("id", "body") and k in got and got[k] == "":
-                bad.append(f"{rid!r}: empty optional field {k} printed")
-            if got.get(k, "") != exp[k]:
-                g, e = got.get(k, ""), exp[k]
-                i = next((i for i in range(min(len(g), len(e))) if g[i] != e[i]), min(len(g), len(e)))
-                bad.append(f"{rid!r}: field {k} differs at char {i}: got {g[i:i+40]!r} "
-                           f"want {e[i:i+40]!r} (len {len(g)} vs {len(e)})")
+        lines = text.split("\n")
+        if lines[-1] != "" or len(lines) != len(batch) + 1:
+            bad.append(f"batch from {batch[0]!r}: {len(lines) - 1} lines for {len(batch)} ids")
+            continue
+        for rid, line in zip(batch, lines):
+            try:
+                got = json.loads(line)
+            except ValueError as e:
+                bad.append(f"{rid!r}: idx get printed invalid JSON: {e}")
+                continue
+            extra = set(got) - set(FIELDS)
+            if extra:
+                bad.append(f"{rid!r}: unexpected fields {sorted(extra)}")
+            exp = records[rid]
+            for k in FIELDS:
+                if k not in ("id", "body") and k in got and got[k] == "":
+                    bad.append(f"{rid!r}: empty optional field {k} printed")
+                if got.get(k, "") != exp[k]:
+                    g, e = got.get(k, ""), exp[k]
+                    i = next((i for i in range(min(len(g), len(e))) if g[i] != e[i]),
+                             min(len(g), len(e)))
+                    bad.append(f"{rid!r}: field {k} differs at char {i}: got {g[i:i+40]!r} "
+                               f"want {e[i:i+40]!r} (len {len(g)} vs {len(e)})")
 if bad:
     print(f"{name}: {len(bad)} problems, first ones:", file=sys.stderr)
     for b in bad[:15]:

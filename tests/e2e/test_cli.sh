@@ -62,7 +62,8 @@ expect 2 "build: --mem too small" -- build --mem 1 -o "$T/x" "$T/in.jsonl"
 expect 2 "build: --threads 0" -- build --threads 0 -o "$T/x" "$T/in.jsonl"
 expect 2 "build: unknown --format" -- build --format pdf -o "$T/x" "$T/in.jsonl"
 expect 2 "get: no DOCID" -- get -i "$T/ix"
-expect 2 "get: two DOCIDs" -- get -i "$T/ix" a1 b2
+expect 0 "get: two DOCIDs" -- get -i "$T/ix" a1 b2 &&
+    [ "$(grep -c '^{"id":' "$T/out")" -eq 2 ] || { echo "FAIL get: two DOCIDs: not two JSON lines"; fail=1; }
 expect 2 "get: bad --format" -- get -i "$T/ix" --format xml a1
 if ls -d "$T"/x "$T"/x.tmp-* 2>/dev/null | grep -q .; then
     echo "FAIL usage errors left files behind"; ls "$T"; fail=1
