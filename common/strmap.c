@@ -1,11 +1,9 @@
-/* strmap: open addressing with linear probing over 24-byte slots.
+/* strmap: open addressing with linear probing over 16-byte slots.
  *
- * A slot holds the hash (its top byte replaced by the key length, capped at
- * 255), the key's first 8 bytes, a 32-bit reference to the whole key in the
- * arena and the value. A probe compares hash and head first; keys of up to 8
- * bytes, most words, are then known equal without touching the arena, which
- * saves the second cache miss of every lookup in a large map. Hash 0 marks
- * an empty slot (a real 0 is remapped).
+ * A slot holds the full 64-bit hash, a 32-bit reference to the key in the
+ * arena and the value. Comparing full hashes first means a probe almost never
+ * touches key memory unless the key is really there; a 16-byte slot keeps four
+ * slots per cache line. Hash 0 marks an empty slot (a real 0 is remapped).
  *
  * Keys live in arena chunks, each stored as a LEB128 length then the bytes.
  * A reference is (chunk index << SM_OFF_BITS | offset). Chunks start small so
@@ -22,8 +20,7 @@
 #define SM_MIN_SLOTS ((size_t)16)
 
 typedef struct sm_slot {
-    uint64_t hash; /* low 56 bits of the hash, key length (<= 255) on top */
-    uint64_t head; /* the key's first 8 bytes, zero-padded */
+    uint64_t hash;
     uint32_t ref;
     uint32_t value;
 } sm_slot;
@@ -287,38 +284,25 @@ static int sm_grow(strmap *m)
 
 static inline uint64_t sm_slot_hash(const char *key, size_t len)
 {
-    uint64_t h = strmap_hash(key, len) & 0x00ffffffffffffffull;
-    h |= (uint64_t)(len < 255 ? len : 255) << 56;
+    uint64_t h = strmap_hash(key, len);
     return h + (h == 0);
 }
 
-static inline uint64_t sm_head(const char *key, size_t len)
+static inline int sm_key_eq(const strmap *m, uint32_t ref, const char *key, size_t len)
 {
-    uint64_t v = 0;
-    if (len) memcpy(&v, key, len < 8 ? len : 8);
-    return v;
-}
-
-/* Equal hashes carry equal lengths (below 255), so for keys of up to 8 bytes
- * equal heads settle it; longer keys are compared in the arena. */
-static inline int sm_key_eq(const strmap *m, const sm_slot *s, uint64_t head, const char *key,
-                            size_t len)
-{
-    if (s->head != head) return 0;
-    if (len <= 8) return 1;
     size_t klen;
-    const uint8_t *k = sm_key(m, s->ref, &klen);
-    return klen == len && memcmp(k, key, len) == 0;
+    const uint8_t *k = sm_key(m, ref, &klen);
+    return klen == len && (len == 0 || memcmp(k, key, len) == 0);
 }
 
 uint32_t *strmap_get(const strmap *m, const char *key, size_t len)
 {
-    uint64_t h = sm_slot_hash(key, len), head = sm_head(key, len);
+    uint64_t h = sm_slot_hash(key, len);
     size_t i = h & m->mask;
     for (;;) {
         sm_slot *s = &m->slots[i];
         if (s->hash == h) {
-            if (sm_key_eq(m, s, head, key, len)) return &s->value;
+            if (sm_key_eq(m, s->ref, key, len)) return &s->value;
         } else if (s->hash == 0) {
             return NULL;
         }
@@ -328,13 +312,13 @@ uint32_t *strmap_get(const strmap *m, const char *key, size_t len)
 
 uint32_t *strmap_put(strmap *m, const char *key, size_t len, uint32_t init, int *inserted)
 {
-    uint64_t h = sm_slot_hash(key, len), head = sm_head(key, len);
+    uint64_t h = sm_slot_hash(key, len);
     size_t i = h & m->mask;
     if (inserted) *inserted = 0;
     for (;;) {
         sm_slot *s = &m->slots[i];
         if (s->hash == h) {
-            if (sm_key_eq(m, s, head, key, len)) return &s->value;
+            if (sm_key_eq(m, s->ref, key, len)) return &s->value;
         } else if (s->hash == 0) {
             break;
         }
@@ -351,7 +335,6 @@ uint32_t *strmap_put(strmap *m, const char *key, size_t len, uint32_t init, int 
     }
     sm_slot *s = &m->slots[i];
     s->hash = h;
-    s->head = head;
     s->ref = ref;
     s->value = init;
     m->count++;
