@@ -21,6 +21,11 @@ typedef struct buf {
 int buf_reserve(buf *b, size_t extra);
 void buf_free(buf *b);
 
+/* Appends a NUL-terminated string (without the NUL). */
+void buf_puts(buf *b, const char *s);
+/* Appends printf-formatted text, whatever its length. */
+void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static inline void buf_put(buf *b, const void *src, size_t n)
 {
     if (b->len + n > b->cap && buf_reserve(b, n)) return;

@@ -89,21 +89,6 @@ typedef struct fc_req {
 
 /* ---- small helpers ---- */
 
-static void put_s(buf *b, const char *s)
-{
-    buf_put(b, s, strlen(s));
-}
-
-static void put_f(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put_f(buf *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0) buf_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
 
 static int hexval(unsigned char c)
 {
@@ -249,33 +234,33 @@ static const char tips_html[] =
 /* The page up to and including the search form. q may be NULL. */
 static void html_head(buf *b, const char *q, size_t q_len, long k)
 {
-    put_s(b, "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+    buf_puts(b, "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
              "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
              "<meta name=\"robots\" content=\"noindex\">\n<title>");
     if (q && q_len) {
         render_html_text(b, q, q_len);
-        put_s(b, " \xE2\x80\x94 idx search");
+        buf_puts(b, " \xE2\x80\x94 idx search");
     } else {
-        put_s(b, "idx search");
+        buf_puts(b, "idx search");
     }
-    put_s(b, "</title>\n<link rel=\"stylesheet\" href=\"/static/idx.css\">\n"
+    buf_puts(b, "</title>\n<link rel=\"stylesheet\" href=\"/static/idx.css\">\n"
              "<script src=\"/static/idx.js\" defer></script>\n</head>\n<body>\n"
              "<header class=\"top\">\n"
              "<form class=\"search\" action=\"/search\" method=\"get\" role=\"search\">\n"
              "<a class=\"logo\" href=\"/search\">idx</a>\n"
              "<input id=\"q\" type=\"search\" name=\"q\" value=\"");
     if (q) render_html_text(b, q, q_len);
-    put_s(b, "\" autofocus aria-label=\"Search\" placeholder=\"Search\" maxlength=\"1024\" "
+    buf_puts(b, "\" autofocus aria-label=\"Search\" placeholder=\"Search\" maxlength=\"1024\" "
              "autocomplete=\"off\" spellcheck=\"false\">\n");
-    if (k != FC_DEFAULT_K) put_f(b, "<input type=\"hidden\" name=\"k\" value=\"%ld\">\n", k);
-    put_s(b, "<button type=\"submit\">Search</button>\n</form>\n");
-    put_s(b, tips_html);
-    put_s(b, "</header>\n<main>\n");
+    if (k != FC_DEFAULT_K) buf_printf(b, "<input type=\"hidden\" name=\"k\" value=\"%ld\">\n", k);
+    buf_puts(b, "<button type=\"submit\">Search</button>\n</form>\n");
+    buf_puts(b, tips_html);
+    buf_puts(b, "</header>\n<main>\n");
 }
 
 static void html_foot(buf *b)
 {
-    put_s(b, "</main>\n<footer><a href=\"/search\">idx</a> full-text search \xC2\xB7 "
+    buf_puts(b, "</main>\n<footer><a href=\"/search\">idx</a> full-text search \xC2\xB7 "
              "add <code>&amp;format=json</code> to a search address for JSON</footer>\n"
              "</body>\n</html>\n");
 }
@@ -283,19 +268,19 @@ static void html_foot(buf *b)
 /* href="/search?q=…&amp;offset=N[&amp;k=K]" */
 static void html_page_link(buf *b, const char *q, size_t q_len, long k, long offset)
 {
-    put_s(b, "/search?q=");
+    buf_puts(b, "/search?q=");
     url_encode(b, q, q_len);
-    if (offset) put_f(b, "&amp;offset=%ld", offset);
-    if (k != FC_DEFAULT_K) put_f(b, "&amp;k=%ld", k);
+    if (offset) buf_printf(b, "&amp;offset=%ld", offset);
+    if (k != FC_DEFAULT_K) buf_printf(b, "&amp;k=%ld", k);
 }
 
 static void html_message(buf *b, const char *q, size_t q_len, long k, const char *cls,
                          const char *msg)
 {
     html_head(b, q, q_len, k);
-    put_f(b, "<p class=\"%s\">", cls);
+    buf_printf(b, "<p class=\"%s\">", cls);
     render_html_text(b, msg, strlen(msg));
-    put_s(b, "</p>\n");
+    buf_puts(b, "</p>\n");
     html_foot(b);
 }
 
@@ -305,13 +290,13 @@ static void html_results(buf *b, const search_ctx *s, const char *q, size_t q_le
     html_head(b, q, q_len, k);
     if (s->n_hits == 0) {
         if (offset > 0) {
-            put_s(b, "<p class=\"count\">No more results.</p>\n<p><a href=\"");
+            buf_puts(b, "<p class=\"count\">No more results.</p>\n<p><a href=\"");
             html_page_link(b, q, q_len, k, 0);
-            put_s(b, "\">Back to the first page</a></p>\n");
+            buf_puts(b, "\">Back to the first page</a></p>\n");
         } else {
-            put_s(b, "<div class=\"none\">\n<p>No results for <strong>");
+            buf_puts(b, "<div class=\"none\">\n<p>No results for <strong>");
             render_html_text(b, q, q_len);
-            put_s(b, "</strong>.</p>\n<ul>\n<li>Try fewer words or more general ones.</li>\n"
+            buf_puts(b, "</strong>.</p>\n<ul>\n<li>Try fewer words or more general ones.</li>\n"
                      "<li>Check the spelling.</li>\n"
                      "<li>Remove quotes, <code>-word</code> exclusions or field prefixes such as "
                      "<code>title:</code>.</li>\n</ul>\n</div>\n");
@@ -319,74 +304,74 @@ static void html_results(buf *b, const search_ctx *s, const char *q, size_t q_le
         html_foot(b);
         return;
     }
-    put_f(b, "<p class=\"count\">%s%" PRIu64 " result%s", s->total_exact ? "" : "at least ",
+    buf_printf(b, "<p class=\"count\">%s%" PRIu64 " result%s", s->total_exact ? "" : "at least ",
           s->total, s->total == 1 ? "" : "s");
-    if (offset > 0) put_f(b, ", showing %ld\xE2\x80\x93%ld", offset + 1, offset + (long)s->n_hits);
-    put_f(b, " <span class=\"took\">(%.1f ms)</span></p>\n", s->took_ms);
-    put_f(b, "<ol class=\"results\" start=\"%ld\">\n", offset + 1);
+    if (offset > 0) buf_printf(b, ", showing %ld\xE2\x80\x93%ld", offset + 1, offset + (long)s->n_hits);
+    buf_printf(b, " <span class=\"took\">(%.1f ms)</span></p>\n", s->took_ms);
+    buf_printf(b, "<ol class=\"results\" start=\"%ld\">\n", offset + 1);
     for (uint32_t i = 0; i < s->n_hits; i++) {
         const render_hit *h = &s->hits[i];
         const search_extra *x = &s->extra[i];
         int link = h->url_len && (starts_with_ci(h->url, h->url_len, "http://") ||
                                   starts_with_ci(h->url, h->url_len, "https://"));
-        put_s(b, "<li class=\"hit\">\n<h2>");
+        buf_puts(b, "<li class=\"hit\">\n<h2>");
         if (link) {
-            put_s(b, "<a href=\"");
+            buf_puts(b, "<a href=\"");
             render_html_text(b, h->url, h->url_len);
-            put_s(b, "\">");
+            buf_puts(b, "\">");
         }
         if (h->snip && h->snip->title.len)
             render_html_snippet(b, &h->snip->title);
         else {
-            put_s(b, "<span class=\"untitled\">");
+            buf_puts(b, "<span class=\"untitled\">");
             render_html_text(b, h->id, h->id_len);
-            put_s(b, "</span>");
+            buf_puts(b, "</span>");
         }
-        put_s(b, link ? "</a></h2>\n" : "</h2>\n");
-        put_s(b, "<p class=\"meta\">");
+        buf_puts(b, link ? "</a></h2>\n" : "</h2>\n");
+        buf_puts(b, "<p class=\"meta\">");
         if (h->url_len) {
-            put_s(b, "<span class=\"url\">");
+            buf_puts(b, "<span class=\"url\">");
             render_html_text(b, h->url, h->url_len);
-            put_s(b, "</span> ");
+            buf_puts(b, "</span> ");
         }
         if (h->date_len) {
-            put_s(b, "<span class=\"date\">");
+            buf_puts(b, "<span class=\"date\">");
             render_html_text(b, h->date, h->date_len);
-            put_s(b, "</span> ");
+            buf_puts(b, "</span> ");
         }
         if (x->author_len) {
-            put_s(b, "<span class=\"author\">");
+            buf_puts(b, "<span class=\"author\">");
             render_html_text(b, x->author, x->author_len);
-            put_s(b, "</span> ");
+            buf_puts(b, "</span> ");
         }
-        put_s(b, "<span class=\"id\">#");
+        buf_puts(b, "<span class=\"id\">#");
         render_html_text(b, h->id, h->id_len);
-        put_s(b, "</span></p>\n");
+        buf_puts(b, "</span></p>\n");
         if (h->snip && (h->snip->body.len || h->snip->body.cut_before)) {
-            put_s(b, "<p class=\"snippet\">");
+            buf_puts(b, "<p class=\"snippet\">");
             render_html_snippet(b, &h->snip->body);
-            put_s(b, "</p>\n");
+            buf_puts(b, "</p>\n");
         }
-        put_s(b, "</li>\n");
+        buf_puts(b, "</li>\n");
     }
-    put_s(b, "</ol>\n");
+    buf_puts(b, "</ol>\n");
     int more = s->total_exact ? (uint64_t)offset + s->n_hits < s->total : s->n_hits == (size_t)k;
     long next = offset + k;
     if (next > FC_MAX_OFFSET) more = 0;
     if (offset > 0 || more) {
-        put_s(b, "<nav class=\"pager\" aria-label=\"Pages\">\n");
+        buf_puts(b, "<nav class=\"pager\" aria-label=\"Pages\">\n");
         if (offset > 0) {
-            put_s(b, "<a rel=\"prev\" href=\"");
+            buf_puts(b, "<a rel=\"prev\" href=\"");
             html_page_link(b, q, q_len, k, offset > k ? offset - k : 0);
-            put_s(b, "\">\xE2\x86\x90 Previous</a>\n");
+            buf_puts(b, "\">\xE2\x86\x90 Previous</a>\n");
         }
-        put_f(b, "<span class=\"page\">Page %ld</span>\n", offset / k + 1);
+        buf_printf(b, "<span class=\"page\">Page %ld</span>\n", offset / k + 1);
         if (more) {
-            put_s(b, "<a rel=\"next\" href=\"");
+            buf_puts(b, "<a rel=\"next\" href=\"");
             html_page_link(b, q, q_len, k, next);
-            put_s(b, "\">Next \xE2\x86\x92</a>\n");
+            buf_puts(b, "\">Next \xE2\x86\x92</a>\n");
         }
-        put_s(b, "</nav>\n");
+        buf_puts(b, "</nav>\n");
     }
     html_foot(b);
 }
@@ -401,9 +386,9 @@ static void fail(fc_worker *w, fc_req *r, int status, const char *msg)
     if (r->html) {
         html_message(&w->body, r->q, r->q_len, r->k > 0 ? r->k : FC_DEFAULT_K, "error", msg);
     } else {
-        put_s(&w->body, "{\"error\":");
+        buf_puts(&w->body, "{\"error\":");
         render_json_string(&w->body, msg, strlen(msg));
-        put_s(&w->body, "}\n");
+        buf_puts(&w->body, "}\n");
     }
 }
 
@@ -415,9 +400,9 @@ static void route_health(fc_worker *w, fc_req *r)
     buf *b = &w->body;
     r->html = 0;
     r->status = 200;
-    put_s(b, "{\"status\":\"ok\",\"index\":");
+    buf_puts(b, "{\"status\":\"ok\",\"index\":");
     render_json_string(b, srv->index_name, strlen(srv->index_name));
-    put_f(b,
+    buf_printf(b,
           ",\"docs\":%" PRIu64 ",\"terms\":%" PRIu64 ",\"segments\":%" PRIu32
           ",\"uptime_s\":%.0f,\"requests\":%" PRIuFAST64 "}\n",
           m->docs, m->terms, m->n_segments, up,
@@ -540,7 +525,7 @@ static void route_search(fc_worker *w, fc_req *r, const char *qs)
         if (r->html) {
             r->status = 200;
             html_head(&w->body, r->q, r->q_len, r->k);
-            put_s(&w->body, "<p class=\"intro\">Search the index.</p>\n");
+            buf_puts(&w->body, "<p class=\"intro\">Search the index.</p>\n");
             html_foot(&w->body);
         } else {
             fail(w, r, 400, r->q ? "q is empty" : "missing parameter q");
@@ -600,7 +585,7 @@ static void log_request(fc_worker *w, const fc_req *r, double ms)
     snprintf(when + n, sizeof when - n, ".%03ldZ", ts.tv_nsec / 1000000);
     buf *b = &w->log;
     b->len = 0;
-    put_f(b, "%s %d %.3fms hits=%" PRIu32 " ", when, r->status, ms, r->hits);
+    buf_printf(b, "%s %d %.3fms hits=%" PRIu32 " ", when, r->status, ms, r->hits);
     /* the method is a token from nginx; keep only letters */
     size_t ml = 0;
     while (ml < 16 && r->method[ml] >= 'A' && r->method[ml] <= 'Z')
@@ -610,9 +595,9 @@ static void log_request(fc_worker *w, const fc_req *r, double ms)
     size_t pl = strlen(r->path);
     render_json_string(b, r->path, utf8_cut(r->path, pl, FC_LOG_CUT));
     if (r->q) {
-        put_s(b, " q=");
+        buf_puts(b, " q=");
         render_json_string(b, r->q, utf8_cut(r->q, r->q_len, FC_LOG_CUT));
-        if (r->q_len > FC_LOG_CUT) put_s(b, "...");
+        if (r->q_len > FC_LOG_CUT) buf_puts(b, "...");
     }
     buf_put_u8(b, '\n');
     if (!b->oom) {
@@ -658,21 +643,21 @@ static void handle(fc_worker *w, FCGX_Request *req)
         w->body.oom = 0;
         r.html = 0;
         r.status = 503;
-        put_s(&w->body, "{\"error\":\"out of memory\"}\n");
+        buf_puts(&w->body, "{\"error\":\"out of memory\"}\n");
     }
     buf *h = &w->head;
-    put_f(h, "Status: %d %s\r\n", r.status, reason(r.status));
-    put_s(h, r.html ? "Content-Type: text/html; charset=utf-8\r\n"
+    buf_printf(h, "Status: %d %s\r\n", r.status, reason(r.status));
+    buf_puts(h, r.html ? "Content-Type: text/html; charset=utf-8\r\n"
                     : "Content-Type: application/json; charset=utf-8\r\n");
-    put_s(h, "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+    buf_puts(h, "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
              "Referrer-Policy: no-referrer\r\n");
     if (r.html)
-        put_s(h, "Content-Security-Policy: default-src 'none'; style-src 'self'; "
+        buf_puts(h, "Content-Security-Policy: default-src 'none'; style-src 'self'; "
                  "script-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
                  "frame-ancestors 'none'\r\n");
-    if (r.allow) put_s(h, "Allow: GET, HEAD\r\n");
-    if (r.status == 503) put_s(h, "Retry-After: 1\r\n");
-    put_f(h, "Content-Length: %zu\r\n\r\n", w->body.len);
+    if (r.allow) buf_puts(h, "Allow: GET, HEAD\r\n");
+    if (r.status == 503) buf_puts(h, "Retry-After: 1\r\n");
+    buf_printf(h, "Content-Length: %zu\r\n\r\n", w->body.len);
     if (!h->oom) {
         FCGX_PutStr((const char *)h->p, (int)h->len, req->out);
         if (!r.head_only && w->body.len)

@@ -21,21 +21,6 @@ int render_format_parse(const char *name)
     return -1;
 }
 
-static void put_str(buf *b, const char *s)
-{
-    buf_put(b, s, strlen(s));
-}
-
-static void put_fmt(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put_fmt(buf *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0) buf_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
 
 /* ---- UTF-8 validation ---- */
 
@@ -132,7 +117,7 @@ static void json_chars(buf *b, const char *str, size_t n)
         }
         if (esc) {
             buf_put(b, s + run, i - run);
-            put_str(b, esc);
+            buf_puts(b, esc);
             run = i + len;
         }
         i += len;
@@ -155,20 +140,20 @@ static void json_cstr(buf *b, const char *s)
 void render_json_number(buf *b, double v)
 {
     if (!isfinite(v)) v = 0;
-    put_fmt(b, "%.9g", v);
+    buf_printf(b, "%.9g", v);
 }
 
 /* A snippet as the json string (with ellipses) plus its highlights key. */
 static void json_snip(buf *b, const char *key, const char *hl_key, const snip_text *t)
 {
-    put_fmt(b, ",\"%s\":\"", key);
-    if (t->cut_before) put_str(b, ELLIPSIS_LEAD);
+    buf_printf(b, ",\"%s\":\"", key);
+    if (t->cut_before) buf_puts(b, ELLIPSIS_LEAD);
     json_chars(b, t->text, t->len);
-    if (t->cut_after) put_str(b, ELLIPSIS_TAIL);
-    put_fmt(b, "\",\"%s\":[", hl_key);
+    if (t->cut_after) buf_puts(b, ELLIPSIS_TAIL);
+    buf_printf(b, "\",\"%s\":[", hl_key);
     size_t shift = t->cut_before ? ELLIPSIS_LEN : 0;
     for (size_t k = 0; k < t->n_spans; k++)
-        put_fmt(b, "%s[%zu,%zu]", k ? "," : "", t->spans[k].start + shift, t->spans[k].end + shift);
+        buf_printf(b, "%s[%zu,%zu]", k ? "," : "", t->spans[k].start + shift, t->spans[k].end + shift);
     buf_put_u8(b, ']');
 }
 
@@ -176,41 +161,41 @@ static void json_results(buf *b, const render_query *q, const render_hit *h, siz
 {
     buf_put_u8(b, '{');
     if (q->qid) {
-        put_str(b, "\"qid\":");
+        buf_puts(b, "\"qid\":");
         json_cstr(b, q->qid);
         buf_put_u8(b, ',');
     }
-    put_str(b, "\"query\":");
+    buf_puts(b, "\"query\":");
     render_json_string(b, q->query, q->query_len);
-    put_fmt(b, ",\"total\":%" PRIu64 ",\"total_exact\":%s,\"took_ms\":%.3f,\"hits\":[", q->total,
+    buf_printf(b, ",\"total\":%" PRIu64 ",\"total_exact\":%s,\"took_ms\":%.3f,\"hits\":[", q->total,
             q->total_exact ? "true" : "false", q->took_ms);
     for (size_t i = 0; i < n; i++) {
-        put_fmt(b, "%s{\"rank\":%" PRIu32 ",\"id\":", i ? "," : "", h[i].rank);
+        buf_printf(b, "%s{\"rank\":%" PRIu32 ",\"id\":", i ? "," : "", h[i].rank);
         render_json_string(b, h[i].id, h[i].id_len);
-        put_str(b, ",\"score\":");
+        buf_puts(b, ",\"score\":");
         render_json_number(b, h[i].score);
         if (h[i].snip) {
             json_snip(b, "title", "title_highlights", &h[i].snip->title);
         } else {
-            put_str(b, ",\"title\":");
+            buf_puts(b, ",\"title\":");
             render_json_string(b, h[i].title, h[i].title_len);
         }
-        put_str(b, ",\"url\":");
+        buf_puts(b, ",\"url\":");
         render_json_string(b, h[i].url, h[i].url_len);
-        put_str(b, ",\"date\":");
+        buf_puts(b, ",\"date\":");
         render_json_string(b, h[i].date, h[i].date_len);
         if (h[i].snip) json_snip(b, "snippet", "highlights", &h[i].snip->body);
         if (h[i].parts) {
-            put_str(b, ",\"explain\":[");
+            buf_puts(b, ",\"explain\":[");
             for (size_t k = 0; k < h[i].n_parts; k++) {
                 const ev_part *p = &h[i].parts[k];
-                put_str(b, k ? ",{\"what\":" : "{\"what\":");
+                buf_puts(b, k ? ",{\"what\":" : "{\"what\":");
                 render_json_string(b, p->what, strnlen(p->what, sizeof p->what));
-                put_fmt(b,
+                buf_printf(b,
                         ",\"tf_title\":%" PRIu32 ",\"tf_body\":%" PRIu32 ",\"idf\":", p->tf_title,
                         p->tf_body);
                 render_json_number(b, p->idf);
-                put_str(b, ",\"score\":");
+                buf_puts(b, ",\"score\":");
                 render_json_number(b, p->score);
                 buf_put_u8(b, '}');
             }
@@ -218,7 +203,7 @@ static void json_results(buf *b, const render_query *q, const render_hit *h, siz
         }
         buf_put_u8(b, '}');
     }
-    put_str(b, "]}\n");
+    buf_puts(b, "]}\n");
 }
 
 /* ---- text ---- */
@@ -241,31 +226,31 @@ static void text_chars(buf *b, const char *s, size_t n)
 
 static void text_snip(buf *b, const snip_text *t, int color)
 {
-    if (t->cut_before) put_str(b, ELLIPSIS_LEAD);
+    if (t->cut_before) buf_puts(b, ELLIPSIS_LEAD);
     size_t at = 0;
     for (size_t k = 0; k < t->n_spans && color; k++) {
         text_chars(b, t->text + at, t->spans[k].start - at);
-        put_str(b, BOLD_ON);
+        buf_puts(b, BOLD_ON);
         text_chars(b, t->text + t->spans[k].start, t->spans[k].end - t->spans[k].start);
-        put_str(b, BOLD_OFF);
+        buf_puts(b, BOLD_OFF);
         at = t->spans[k].end;
     }
     text_chars(b, t->text + at, t->len - at);
-    if (t->cut_after) put_str(b, ELLIPSIS_TAIL);
+    if (t->cut_after) buf_puts(b, ELLIPSIS_TAIL);
 }
 
 static void text_results(buf *b, const render_query *q, const render_hit *h, size_t n)
 {
     if (q->qid) {
         text_chars(b, q->qid, strlen(q->qid));
-        put_str(b, ": ");
+        buf_puts(b, ": ");
         text_chars(b, q->query, q->query_len);
         buf_put_u8(b, '\n');
     }
-    put_fmt(b, "%s%" PRIu64 " result%s (%.1f ms)\n", q->total_exact ? "" : "at least ", q->total,
+    buf_printf(b, "%s%" PRIu64 " result%s (%.1f ms)\n", q->total_exact ? "" : "at least ", q->total,
             q->total == 1 ? "" : "s", q->took_ms);
     for (size_t i = 0; i < n; i++) {
-        put_fmt(b, "\n%" PRIu32 ". %.4f ", h[i].rank, isfinite(h[i].score) ? h[i].score : 0.0);
+        buf_printf(b, "\n%" PRIu32 ". %.4f ", h[i].rank, isfinite(h[i].score) ? h[i].score : 0.0);
         text_chars(b, h[i].id, h[i].id_len);
         if (h[i].snip && h[i].snip->title.len) {
             buf_put_u8(b, ' ');
@@ -275,22 +260,22 @@ static void text_results(buf *b, const render_query *q, const render_hit *h, siz
             text_chars(b, h[i].title, h[i].title_len);
         }
         if (h[i].date_len) {
-            put_str(b, " (");
+            buf_puts(b, " (");
             text_chars(b, h[i].date, h[i].date_len);
             buf_put_u8(b, ')');
         }
         buf_put_u8(b, '\n');
         if (h[i].snip && h[i].snip->body.len) {
-            put_str(b, "   ");
+            buf_puts(b, "   ");
             text_snip(b, &h[i].snip->body, q->color);
             buf_put_u8(b, '\n');
         }
         for (size_t k = 0; k < h[i].n_parts && h[i].parts; k++) {
             const ev_part *p = &h[i].parts[k];
-            put_str(b, "   = ");
-            put_fmt(b, "%9.4f  ", p->score);
+            buf_puts(b, "   = ");
+            buf_printf(b, "%9.4f  ", p->score);
             text_chars(b, p->what, strnlen(p->what, sizeof p->what));
-            put_fmt(b, "  tf title %" PRIu32 " body %" PRIu32 "  idf %.4f\n", p->tf_title,
+            buf_printf(b, "  tf title %" PRIu32 " body %" PRIu32 "  idf %.4f\n", p->tf_title,
                     p->tf_body, p->idf);
         }
     }
@@ -317,9 +302,9 @@ static void trec_results(buf *b, const render_query *q, const render_hit *h, siz
     const char *qid = q->qid ? q->qid : "1";
     for (size_t i = 0; i < n; i++) {
         trec_field(b, qid, strlen(qid));
-        put_str(b, " Q0 ");
+        buf_puts(b, " Q0 ");
         trec_field(b, h[i].id, h[i].id_len);
-        put_fmt(b, " %" PRIu32 " %.6f idx\n", h[i].rank, isfinite(h[i].score) ? h[i].score : 0.0);
+        buf_printf(b, " %" PRIu32 " %.6f idx\n", h[i].rank, isfinite(h[i].score) ? h[i].score : 0.0);
     }
 }
 
@@ -338,13 +323,13 @@ void render_error(buf *b, render_format f, const char *qid, const char *query, s
                   const char *msg)
 {
     if (f != RENDER_JSON) return;
-    put_str(b, "{\"qid\":");
+    buf_puts(b, "{\"qid\":");
     json_cstr(b, qid);
-    put_str(b, ",\"query\":");
+    buf_puts(b, ",\"query\":");
     render_json_string(b, query, query_len);
-    put_str(b, ",\"error\":");
+    buf_puts(b, ",\"error\":");
     json_cstr(b, msg);
-    put_str(b, "}\n");
+    buf_puts(b, "}\n");
 }
 
 /* ---- HTML ---- */
@@ -380,7 +365,7 @@ void render_html_text(buf *b, const char *str, size_t n)
         }
         if (rep) {
             buf_put(b, s + run, i - run);
-            put_str(b, rep);
+            buf_puts(b, rep);
             run = i + len;
         }
         i += len;
@@ -390,15 +375,15 @@ void render_html_text(buf *b, const char *str, size_t n)
 
 void render_html_snippet(buf *b, const snip_text *t)
 {
-    if (t->cut_before) put_str(b, ELLIPSIS_LEAD);
+    if (t->cut_before) buf_puts(b, ELLIPSIS_LEAD);
     size_t at = 0;
     for (size_t k = 0; k < t->n_spans; k++) {
         render_html_text(b, t->text + at, t->spans[k].start - at);
-        put_str(b, "<mark>");
+        buf_puts(b, "<mark>");
         render_html_text(b, t->text + t->spans[k].start, t->spans[k].end - t->spans[k].start);
-        put_str(b, "</mark>");
+        buf_puts(b, "</mark>");
         at = t->spans[k].end;
     }
     render_html_text(b, t->text + at, t->len - at);
-    if (t->cut_after) put_str(b, ELLIPSIS_TAIL);
+    if (t->cut_after) buf_puts(b, ELLIPSIS_TAIL);
 }
