@@ -809,9 +809,10 @@ static void topk_sift_down(topk *t, uint32_t i)
 
 static void topk_add(topk *t, uint32_t seg_no, uint32_t doc, double score)
 {
-    ev_hit h = {seg_no, doc, score};
     t->matched++;
-    if (t->cap == 0) return;
+    /* Most scored documents lose to the worst hit kept: no heap work. */
+    if (t->n == t->cap && (t->cap == 0 || score < t->h[0].score)) return;
+    ev_hit h = {seg_no, doc, score};
     if (t->n < t->cap) {
         uint32_t i = t->n++;
         t->h[i] = h;
@@ -934,17 +935,20 @@ static void run_should(ev *e, root *r, topk *t)
                     if (ord[i]->doc <= upto_min) sc_next(e, ord[i], upto_min + 1);
                 continue;
             }
-            /* Then this candidate alone: lists not on d add nothing. */
+            /* Then this candidate alone: lists not on d add nothing (with
+             * one list, or all on d, that is the range bound again). */
             double bound = 0;
+            uint32_t on_d = 0;
             for (uint32_t i = 0; i < n; i++) {
                 if (i >= p && ord[i]->doc != d) continue;
                 uint32_t upto;
                 bound += sc_block_bound(e, ord[i], d, &upto);
+                on_d++;
             }
-            if (cannot_beat(bound, theta)) {
+            if (on_d < n && cannot_beat(bound, theta)) {
                 skip = 1;
                 e->pruned = 1;
-            } else {
+            } else if (p) {
                 double partial = 0;
                 for (uint32_t i = p; i < n; i++)
                     if (ord[i]->doc == d) partial += sc_score(e, ord[i]);
