@@ -249,8 +249,7 @@ static const char get_help[] =
     "Prints stored articles by id (json: one object a line). Exit 1 if one is missing.\n";
 
 /* Prints one stored article; 1 if found, 0 if not, negative on damage. */
-static int get_one(idx_index *ix, const char *id, int json, buf *scratch, buf *out,
-                   idx_err *err)
+static int get_one(idx_index *ix, const char *id, int json, buf *scratch, buf *out, idx_err *err)
 {
     /* Newest segment first: a later record with the same id replaces older ones. */
     for (uint32_t s = ix->n_segs; s-- > 0;) {

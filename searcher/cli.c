@@ -273,18 +273,15 @@ static int run_batch(cli_ctx *c, int *status)
     *status = 0;
     while ((n = getline(&line, &cap, stdin)) != -1) {
         lineno++;
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-            line[--n] = '\0';
-        if (n == 0) continue;
-        char *tab = memchr(line, '\t', (size_t)n);
-        if (!tab || tab == line) {
+        const char *qid, *text;
+        size_t len;
+        int kind = search_split_line(line, (size_t)n, &qid, &text, &len);
+        if (kind == 0) continue;
+        if (kind < 0) {
             fprintf(stderr, "idx: query: stdin line %lu: expected qid<TAB>query\n", lineno);
             bad = 1;
             continue;
         }
-        *tab = '\0';
-        const char *qid = line, *text = tab + 1;
-        size_t len = (size_t)(line + n - text);
         idx_err err = {0};
         int rc = run_query(c, qid, text, len, &err);
         if (rc == IDX_EUSAGE) {

@@ -1,5 +1,6 @@
 /* eval_cmd: `idx eval`. See eval_cmd.h and docs/EVAL.md. */
 #include "searcher/eval_cmd.h"
+#include "searcher/search.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -123,19 +124,17 @@ static int run_queries(eval_ctx *c, const char *path, int *bad, idx_err *err)
     int rc = 0;
     while (!rc && (n = getline(&line, &cap, f)) != -1) {
         lineno++;
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-            line[--n] = '\0';
-        if (n == 0) continue;
-        char *tab = memchr(line, '\t', (size_t)n);
-        if (!tab || tab == line) {
+        const char *qid, *text;
+        size_t len;
+        int kind = search_split_line(line, (size_t)n, &qid, &text, &len);
+        if (kind == 0) continue;
+        if (kind < 0) {
             fprintf(stderr, "idx: eval: %s:%lu: expected qid<TAB>query\n", path, lineno);
             *bad = 1;
             continue;
         }
-        *tab = '\0';
-        const char *qid = line, *text = tab + 1;
         idx_err qerr = {0};
-        int qrc = answer(c, qid, text, (size_t)(line + n - text), &qerr);
+        int qrc = answer(c, qid, text, len, &qerr);
         if (qrc == IDX_EUSAGE) {
             const char *why = qerr.msg;
             if (!strncmp(why, "query: ", 7)) why += 7;

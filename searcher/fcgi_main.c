@@ -89,7 +89,6 @@ typedef struct fc_req {
 
 /* ---- small helpers ---- */
 
-
 static int hexval(unsigned char c)
 {
     if (c >= '0' && c <= '9') return c - '0';
@@ -235,8 +234,8 @@ static const char tips_html[] =
 static void html_head(buf *b, const char *q, size_t q_len, long k)
 {
     buf_puts(b, "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-             "<meta name=\"robots\" content=\"noindex\">\n<title>");
+                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                "<meta name=\"robots\" content=\"noindex\">\n<title>");
     if (q && q_len) {
         render_html_text(b, q, q_len);
         buf_puts(b, " \xE2\x80\x94 idx search");
@@ -244,14 +243,14 @@ static void html_head(buf *b, const char *q, size_t q_len, long k)
         buf_puts(b, "idx search");
     }
     buf_puts(b, "</title>\n<link rel=\"stylesheet\" href=\"/static/idx.css\">\n"
-             "<script src=\"/static/idx.js\" defer></script>\n</head>\n<body>\n"
-             "<header class=\"top\">\n"
-             "<form class=\"search\" action=\"/search\" method=\"get\" role=\"search\">\n"
-             "<a class=\"logo\" href=\"/search\">idx</a>\n"
-             "<input id=\"q\" type=\"search\" name=\"q\" value=\"");
+                "<script src=\"/static/idx.js\" defer></script>\n</head>\n<body>\n"
+                "<header class=\"top\">\n"
+                "<form class=\"search\" action=\"/search\" method=\"get\" role=\"search\">\n"
+                "<a class=\"logo\" href=\"/search\">idx</a>\n"
+                "<input id=\"q\" type=\"search\" name=\"q\" value=\"");
     if (q) render_html_text(b, q, q_len);
     buf_puts(b, "\" autofocus aria-label=\"Search\" placeholder=\"Search\" maxlength=\"1024\" "
-             "autocomplete=\"off\" spellcheck=\"false\">\n");
+                "autocomplete=\"off\" spellcheck=\"false\">\n");
     if (k != FC_DEFAULT_K) buf_printf(b, "<input type=\"hidden\" name=\"k\" value=\"%ld\">\n", k);
     buf_puts(b, "<button type=\"submit\">Search</button>\n</form>\n");
     buf_puts(b, tips_html);
@@ -261,8 +260,8 @@ static void html_head(buf *b, const char *q, size_t q_len, long k)
 static void html_foot(buf *b)
 {
     buf_puts(b, "</main>\n<footer><a href=\"/search\">idx</a> full-text search \xC2\xB7 "
-             "add <code>&amp;format=json</code> to a search address for JSON</footer>\n"
-             "</body>\n</html>\n");
+                "add <code>&amp;format=json</code> to a search address for JSON</footer>\n"
+                "</body>\n</html>\n");
 }
 
 /* href="/search?q=…&amp;offset=N[&amp;k=K]" */
@@ -296,7 +295,8 @@ static void html_results(buf *b, const search_ctx *s, const char *q, size_t q_le
         } else {
             buf_puts(b, "<div class=\"none\">\n<p>No results for <strong>");
             render_html_text(b, q, q_len);
-            buf_puts(b, "</strong>.</p>\n<ul>\n<li>Try fewer words or more general ones.</li>\n"
+            buf_puts(b,
+                     "</strong>.</p>\n<ul>\n<li>Try fewer words or more general ones.</li>\n"
                      "<li>Check the spelling.</li>\n"
                      "<li>Remove quotes, <code>-word</code> exclusions or field prefixes such as "
                      "<code>title:</code>.</li>\n</ul>\n</div>\n");
@@ -305,8 +305,9 @@ static void html_results(buf *b, const search_ctx *s, const char *q, size_t q_le
         return;
     }
     buf_printf(b, "<p class=\"count\">%s%" PRIu64 " result%s", s->total_exact ? "" : "at least ",
-          s->total, s->total == 1 ? "" : "s");
-    if (offset > 0) buf_printf(b, ", showing %ld\xE2\x80\x93%ld", offset + 1, offset + (long)s->n_hits);
+               s->total, s->total == 1 ? "" : "s");
+    if (offset > 0)
+        buf_printf(b, ", showing %ld\xE2\x80\x93%ld", offset + 1, offset + (long)s->n_hits);
     buf_printf(b, " <span class=\"took\">(%.1f ms)</span></p>\n", s->took_ms);
     buf_printf(b, "<ol class=\"results\" start=\"%ld\">\n", offset + 1);
     for (uint32_t i = 0; i < s->n_hits; i++) {
@@ -403,10 +404,10 @@ static void route_health(fc_worker *w, fc_req *r)
     buf_puts(b, "{\"status\":\"ok\",\"index\":");
     render_json_string(b, srv->index_name, strlen(srv->index_name));
     buf_printf(b,
-          ",\"docs\":%" PRIu64 ",\"terms\":%" PRIu64 ",\"segments\":%" PRIu32
-          ",\"uptime_s\":%.0f,\"requests\":%" PRIuFAST64 "}\n",
-          m->docs, m->terms, m->n_segments, up,
-          atomic_load_explicit(&w->srv->requests, memory_order_relaxed));
+               ",\"docs\":%" PRIu64 ",\"terms\":%" PRIu64 ",\"segments\":%" PRIu32
+               ",\"uptime_s\":%.0f,\"requests\":%" PRIuFAST64 "}\n",
+               m->docs, m->terms, m->n_segments, up,
+               atomic_load_explicit(&w->srv->requests, memory_order_relaxed));
 }
 
 /* Finds the known parameters in the raw query string (values still
@@ -648,13 +649,13 @@ static void handle(fc_worker *w, FCGX_Request *req)
     buf *h = &w->head;
     buf_printf(h, "Status: %d %s\r\n", r.status, reason(r.status));
     buf_puts(h, r.html ? "Content-Type: text/html; charset=utf-8\r\n"
-                    : "Content-Type: application/json; charset=utf-8\r\n");
+                       : "Content-Type: application/json; charset=utf-8\r\n");
     buf_puts(h, "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
-             "Referrer-Policy: no-referrer\r\n");
+                "Referrer-Policy: no-referrer\r\n");
     if (r.html)
         buf_puts(h, "Content-Security-Policy: default-src 'none'; style-src 'self'; "
-                 "script-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
-                 "frame-ancestors 'none'\r\n");
+                    "script-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
+                    "frame-ancestors 'none'\r\n");
     if (r.allow) buf_puts(h, "Allow: GET, HEAD\r\n");
     if (r.status == 503) buf_puts(h, "Retry-After: 1\r\n");
     buf_printf(h, "Content-Length: %zu\r\n\r\n", w->body.len);

@@ -21,7 +21,6 @@ int render_format_parse(const char *name)
     return -1;
 }
 
-
 /* ---- UTF-8 validation ---- */
 
 /* Length of the well-formed UTF-8 sequence at s[0..n) with its codepoint in
@@ -153,7 +152,8 @@ static void json_snip(buf *b, const char *key, const char *hl_key, const snip_te
     buf_printf(b, "\",\"%s\":[", hl_key);
     size_t shift = t->cut_before ? ELLIPSIS_LEN : 0;
     for (size_t k = 0; k < t->n_spans; k++)
-        buf_printf(b, "%s[%zu,%zu]", k ? "," : "", t->spans[k].start + shift, t->spans[k].end + shift);
+        buf_printf(b, "%s[%zu,%zu]", k ? "," : "", t->spans[k].start + shift,
+                   t->spans[k].end + shift);
     buf_put_u8(b, ']');
 }
 
@@ -168,7 +168,7 @@ static void json_results(buf *b, const render_query *q, const render_hit *h, siz
     buf_puts(b, "\"query\":");
     render_json_string(b, q->query, q->query_len);
     buf_printf(b, ",\"total\":%" PRIu64 ",\"total_exact\":%s,\"took_ms\":%.3f,\"hits\":[", q->total,
-            q->total_exact ? "true" : "false", q->took_ms);
+               q->total_exact ? "true" : "false", q->took_ms);
     for (size_t i = 0; i < n; i++) {
         buf_printf(b, "%s{\"rank\":%" PRIu32 ",\"id\":", i ? "," : "", h[i].rank);
         render_json_string(b, h[i].id, h[i].id_len);
@@ -191,9 +191,8 @@ static void json_results(buf *b, const render_query *q, const render_hit *h, siz
                 const ev_part *p = &h[i].parts[k];
                 buf_puts(b, k ? ",{\"what\":" : "{\"what\":");
                 render_json_string(b, p->what, strnlen(p->what, sizeof p->what));
-                buf_printf(b,
-                        ",\"tf_title\":%" PRIu32 ",\"tf_body\":%" PRIu32 ",\"idf\":", p->tf_title,
-                        p->tf_body);
+                buf_printf(b, ",\"tf_title\":%" PRIu32 ",\"tf_body\":%" PRIu32 ",\"idf\":",
+                           p->tf_title, p->tf_body);
                 render_json_number(b, p->idf);
                 buf_puts(b, ",\"score\":");
                 render_json_number(b, p->score);
@@ -248,7 +247,7 @@ static void text_results(buf *b, const render_query *q, const render_hit *h, siz
         buf_put_u8(b, '\n');
     }
     buf_printf(b, "%s%" PRIu64 " result%s (%.1f ms)\n", q->total_exact ? "" : "at least ", q->total,
-            q->total == 1 ? "" : "s", q->took_ms);
+               q->total == 1 ? "" : "s", q->took_ms);
     for (size_t i = 0; i < n; i++) {
         buf_printf(b, "\n%" PRIu32 ". %.4f ", h[i].rank, isfinite(h[i].score) ? h[i].score : 0.0);
         text_chars(b, h[i].id, h[i].id_len);
@@ -276,7 +275,7 @@ static void text_results(buf *b, const render_query *q, const render_hit *h, siz
             buf_printf(b, "%9.4f  ", p->score);
             text_chars(b, p->what, strnlen(p->what, sizeof p->what));
             buf_printf(b, "  tf title %" PRIu32 " body %" PRIu32 "  idf %.4f\n", p->tf_title,
-                    p->tf_body, p->idf);
+                       p->tf_body, p->idf);
         }
     }
 }
@@ -304,7 +303,8 @@ static void trec_results(buf *b, const render_query *q, const render_hit *h, siz
         trec_field(b, qid, strlen(qid));
         buf_puts(b, " Q0 ");
         trec_field(b, h[i].id, h[i].id_len);
-        buf_printf(b, " %" PRIu32 " %.6f idx\n", h[i].rank, isfinite(h[i].score) ? h[i].score : 0.0);
+        buf_printf(b, " %" PRIu32 " %.6f idx\n", h[i].rank,
+                   isfinite(h[i].score) ? h[i].score : 0.0);
     }
 }
 
