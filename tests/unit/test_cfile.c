@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/cfile.h"
+#include "tests/unit/testutil.h"
 
 static char tmpdir[256];
 static int file_no;
@@ -18,12 +19,7 @@ static int file_no;
 static uint64_t rng_state = 0x243F6A8885A308D3ull;
 static uint64_t rnd(void)
 {
-    uint64_t x = rng_state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    rng_state = x;
-    return x * 0x2545F4914F6CDD1Dull;
+    return test_rnd(&rng_state);
 }
 
 static void setup(void)
@@ -451,9 +447,5 @@ static Suite *cfile_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(cfile_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run(cfile_suite());
 }

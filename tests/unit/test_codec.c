@@ -7,34 +7,12 @@
 
 #include "common/buf.h"
 #include "common/codec.h"
+#include "tests/unit/testutil.h"
 
-/* libcheck's ck_assert_* write to a pipe on every call (even passing), which
- * costs a syscall each; hot loops use these, which only call into check on
- * failure. */
-#define EQ(a, b)                                                                                   \
-    do {                                                                                           \
-        unsigned long long a_ = (unsigned long long)(a), b_ = (unsigned long long)(b);             \
-        if (a_ != b_) ck_abort_msg("%s == %s failed: %llu != %llu", #a, #b, a_, b_);               \
-    } while (0)
-#define OKM(c, ...)                                                                                \
-    do {                                                                                           \
-        if (!(c)) ck_abort_msg(__VA_ARGS__);                                                       \
-    } while (0)
-#define OK(c)                                                                                      \
-    do {                                                                                           \
-        if (!(c)) ck_abort_msg("%s failed", #c);                                                   \
-    } while (0)
-
-/* xorshift64*: deterministic random numbers, independent of libc. */
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 static uint64_t rnd(void)
 {
-    uint64_t x = rng_state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    rng_state = x;
-    return x * 0x2545F4914F6CDD1Dull;
+    return test_rnd(&rng_state);
 }
 
 /* Expected LEB128 length of v. */
@@ -373,9 +351,5 @@ static Suite *codec_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(codec_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run(codec_suite());
 }

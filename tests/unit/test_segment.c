@@ -15,23 +15,7 @@
 #include "common/index.h"
 #include "common/segment.h"
 #include "indexer/build.h"
-
-/* libcheck's ck_assert_* write to a pipe on every call (even passing), which
- * costs a syscall each; hot loops use these, which only call into check on
- * failure. */
-#define EQ(a, b)                                                                                   \
-    do {                                                                                           \
-        unsigned long long a_ = (unsigned long long)(a), b_ = (unsigned long long)(b);             \
-        if (a_ != b_) ck_abort_msg("%s == %s failed: %llu != %llu", #a, #b, a_, b_);               \
-    } while (0)
-#define OKM(c, ...)                                                                                \
-    do {                                                                                           \
-        if (!(c)) ck_abort_msg(__VA_ARGS__);                                                       \
-    } while (0)
-#define OK(c)                                                                                      \
-    do {                                                                                           \
-        if (!(c)) ck_abort_msg("%s failed", #c);                                                   \
-    } while (0)
+#include "tests/unit/testutil.h"
 
 /* ---------------------------------------------------------------- model */
 
@@ -88,12 +72,7 @@ static build_summary summary;
 static uint64_t rng_state = 0x13198A2E03707344ull;
 static uint64_t rnd(void)
 {
-    uint64_t x = rng_state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    rng_state = x;
-    return x * 0x2545F4914F6CDD1Dull;
+    return test_rnd(&rng_state);
 }
 
 static char *dupn(const char *s, size_t n)

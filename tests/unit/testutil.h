@@ -1,0 +1,47 @@
+/* testutil: helpers shared by the libcheck unit tests. */
+#ifndef IDX_TESTUTIL_H
+#define IDX_TESTUTIL_H
+
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+/* libcheck's ck_assert_* write to a pipe on every call (even passing), which
+ * costs a syscall each; hot loops use these, which only call into check on
+ * failure. */
+#define EQ(a, b)                                                                                   \
+    do {                                                                                           \
+        unsigned long long a_ = (unsigned long long)(a), b_ = (unsigned long long)(b);             \
+        if (a_ != b_) ck_abort_msg("%s == %s failed: %llu != %llu", #a, #b, a_, b_);               \
+    } while (0)
+#define OKM(c, ...)                                                                                \
+    do {                                                                                           \
+        if (!(c)) ck_abort_msg(__VA_ARGS__);                                                       \
+    } while (0)
+#define OK(c)                                                                                      \
+    do {                                                                                           \
+        if (!(c)) ck_abort_msg("%s failed", #c);                                                   \
+    } while (0)
+
+/* xorshift64*: deterministic random numbers, independent of libc. */
+static inline uint64_t test_rnd(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 0x2545F4914F6CDD1Dull;
+}
+
+/* Runs a suite; the process exit status says whether every test passed. */
+static inline int test_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+#endif
