@@ -44,6 +44,10 @@ done
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/idx-relevance.XXXXXX")
 trap 'rm -rf "$T"' EXIT
+# Snapshot the binary: a rebuild of build/idx during the run must not mix two
+# versions in one report.
+IDX_ORIG=$IDX
+cp "$IDX" "$T/idx"; IDX=$T/idx
 RES=$T/results.tsv       # config <TAB> collection <TAB> map <TAB> ndcg_cut_10 <TAB> P_10
 : > "$RES"
 
@@ -91,8 +95,8 @@ for c in "${COLS[@]}"; do
 done
 
 # Versions and settings for the report.
-idx_rel=$IDX
-case $IDX in "$ROOT"/*) idx_rel=${IDX#"$ROOT"/} ;; *) idx_rel=$(basename "$IDX") ;; esac
+idx_rel=$IDX_ORIG
+case $IDX_ORIG in "$ROOT"/*) idx_rel=${IDX#"$ROOT"/} ;; *) idx_rel=$(basename "$IDX_ORIG") ;; esac
 commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo " (with uncommitted changes)" || true)
 stats=$("$IDX" stats -i "$T/${COLS[0]}.idx" 2>/dev/null | grep -E '^(analyzer|bm25) ' | sed 's/  */ /g' | tr '\n' ';' | sed 's/;$//; s/;/; /g' || true)
@@ -199,7 +203,7 @@ w("")
 
 w("## How the runs were made")
 w("")
-w(f"- **idx** `{idx_rel}` at commit `{commit}`"
+w(f"- **idx** `{idx_rel}` (source tree at commit `{commit}`)"
   + (f" (index settings from `idx stats`: {stats})" if stats else "") + ":")
 w("  `idx build -q -o IDX docs.jsonl`, then")
 w("  `idx eval -i IDX --qrels qrels.txt --queries queries.plain.tsv -k 1000`")
@@ -220,6 +224,11 @@ w("  tokenize='porter unicode61')`; query = every word of the plain query")
 w("  quoted and joined with `OR`; `ORDER BY bm25(t) LIMIT 1000` (default")
 w("  column weights, FTS5's k1 1.2, b 0.75 over title+body as one length);")
 w("  score = −bm25; then `idx eval --qrels qrels.txt RUN`.")
+w("- The FTS5 figures differ from the reference floor quoted in")
+w("  `../shared/corpora/README.md` (e.g. cacm 0.340, lisa 0.372 there): that")
+w("  script is kept outside and its exact setup is not known; the run here indexes")
+w("  title and body only (adding cacm's `keywords` and `author` fields lifts its")
+w("  FTS5 MAP to about 0.33). The comparison here uses the same fields for every engine.")
 w("- Ties: `idx eval` orders equal scores by docid descending (trec_eval's")
 w("  order) for every engine, whatever order the engine printed them in.")
 w("")

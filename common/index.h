@@ -15,7 +15,7 @@
 #include "common/segment.h"
 #include "common/status.h"
 
-#define INDEX_FORMAT_VERSION 1
+#define INDEX_FORMAT_VERSION 2 /* 2: skip entries carry sub-block bounds */
 #define INDEX_MAX_SEGMENTS 64
 
 typedef struct index_meta {

@@ -465,6 +465,21 @@ int seg_cursor_seek(seg_cursor *c, uint32_t target, idx_err *err)
     return 0;
 }
 
+void seg_cursor_sub_bound(const seg_cursor *c, uint32_t *upto, double *bound)
+{
+    uint32_t sub = c->i / 32, end = (sub + 1) * 32 < c->n ? (sub + 1) * 32 : c->n;
+    *upto = c->docs[end - 1];
+    if (!c->skips) {
+        *bound = c->t.bound;
+        return;
+    }
+    const uint8_t *e = c->skips + (uint64_t)c->block * SEG_SKIP_ENTRY;
+    uint32_t bits = rd_u32(e + 12);
+    float block_bound;
+    memcpy(&block_bound, &bits, 4);
+    *bound = seg_sub_bound(block_bound, e[16 + sub]);
+}
+
 int seg_cursor_block_info(const seg_cursor *c, uint32_t target, uint32_t *last_doc, float *bound)
 {
     if (!c->skips) {
@@ -770,9 +785,11 @@ static int check_postings(seg *s, const check_ctx *k, const seg_term *t, const c
         }
         uint32_t last;
         float block_bound;
+        double sub_bound;
         double sat = check_sat(s, k, &c, label);
+        seg_cursor_sub_bound(&c, &last, &sub_bound);
         if (!seg_cursor_block_info(&c, c.doc, &last, &block_bound) || (double)block_bound < sat ||
-            (double)t->bound < sat) {
+            (double)t->bound < sat || sub_bound < sat) {
             rc = seg_bad(err, s, SEG_POST, t->post_off, "stored score bound below a real score");
             break;
         }

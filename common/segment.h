@@ -21,7 +21,16 @@
 
 #define SEG_END UINT32_MAX
 #define SEG_LEX_BLOCK 32  /* lexicon entries per front-coding block */
-#define SEG_SKIP_ENTRY 16 /* bytes per skip entry: last doc, doc offset, pos offset, bound */
+#define SEG_SKIP_ENTRY 20 /* bytes per skip entry: last doc, doc/pos offsets, bound, sub-bounds */
+#define SEG_SUB_BLOCKS 4  /* each block's bound is refined for 4 runs of 32 documents */
+
+/* A sub-block's bound: the block's bound scaled by q/255, q stored in one
+ * byte, chosen by the writer as the smallest that is not below any score in
+ * the sub-block. Writer and reader compute it with this one expression. */
+static inline double seg_sub_bound(float block_bound, uint8_t q)
+{
+    return (double)block_bound * q / 255.0;
+}
 #define SEG_MAX_TERM 255  /* bytes; the analyzer's limit is far lower */
 
 /* Field-scoped terms are stored with a prefix no analysed word contains. */
@@ -95,6 +104,13 @@ int seg_cursor_seek(seg_cursor *c, uint32_t target, idx_err *err);
  * `target`, its last docid and the block's idf-free bound. Returns 0 if
  * target is past the last document. */
 int seg_cursor_block_info(const seg_cursor *c, uint32_t target, uint32_t *last_doc, float *bound);
+
+/* The bound of the 32-document run the current document belongs to (within
+ * its block), and the last docid of that run. Finer than the block's own
+ * bound: frequent words have some high-scoring document in nearly every
+ * block of 128, far fewer in a run of 32. Terms in a single block (no skip
+ * table) answer with the term's bound and the block's last document. */
+void seg_cursor_sub_bound(const seg_cursor *c, uint32_t *upto, double *bound);
 
 /* Decodes the positions of the current document into title[tf_title] and
  * body[tf_body] (caller-sized). Only this document's positions are decoded;

@@ -36,11 +36,13 @@ typedef struct jp {
     const char *err;
 } jp;
 
-/* Table of bytes that end a run of plain string bytes. */
+#if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+/* Table of bytes that end a run of plain string bytes (the portable jscan). */
 static inline int jstop(unsigned char c)
 {
     return c == '"' || c == '\\' || c < 0x20;
 }
+#endif
 
 /* First byte at or after p that is '"', '\\' or < 0x20. Needs such a byte
  * before the end of the buffer (the line's '\n' or the source's NUL

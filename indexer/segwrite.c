@@ -36,6 +36,7 @@ struct segw {
     uint32_t docs[CODEC_BLOCK], tft[CODEC_BLOCK], tfb[CODEC_BLOCK];
     uint32_t n; /* postings pending in the current block */
     float block_bound, term_bound;
+    double sat[CODEC_BLOCK]; /* score parts of the pending block, for its sub-bounds */
     uint64_t block_pos_start;
     buf skips, blocks, posbuf;
 };
@@ -111,6 +112,15 @@ static void segw_flush_block(segw *w)
     buf_put_u32(&w->skips, (uint32_t)w->blocks.len);
     buf_put_u32(&w->skips, (uint32_t)(w->block_pos_start - w->term_pos_start));
     buf_put_u32(&w->skips, bits);
+    for (uint32_t s = 0; s < SEG_SUB_BLOCKS; s++) {
+        double max = 0;
+        for (uint32_t i = s * 32; i < w->n && i < (s + 1) * 32; i++)
+            if (w->sat[i] > max) max = w->sat[i];
+        uint8_t q = 0;
+        while (q < 255 && seg_sub_bound(w->block_bound, q) < max)
+            q++;
+        buf_put_u8(&w->skips, q);
+    }
     codec_pack(&w->blocks, gaps, w->n);
     codec_pack(&w->blocks, w->tfb, w->n);
     codec_pack(&w->blocks, w->tft, w->n);
@@ -150,9 +160,11 @@ int segw_posting(segw *w, uint32_t doc, uint32_t tf_title, uint32_t tf_body, con
                        bm25_norm(p, w->dt->len_body[doc], w->avg_body));
     }
     /* Rounded up so that a float bound never falls below the exact score. */
-    float sat = (float)bm25_sat(&w->params, tfw);
-    if ((double)sat < bm25_sat(&w->params, tfw)) sat = nextafterf(sat, INFINITY);
+    double exact = bm25_sat(&w->params, tfw);
+    float sat = (float)exact;
+    if ((double)sat < exact) sat = nextafterf(sat, INFINITY);
     if (sat > w->block_bound) w->block_bound = sat;
+    w->sat[w->n - 1] = exact;
     segw_put_positions(&w->posbuf, title, tf_title);
     segw_put_positions(&w->posbuf, body, tf_body);
     if (w->posbuf.len >= (1 << 20)) {

@@ -761,14 +761,22 @@ static double sc_block_bound(ev *e, sc *s, uint32_t target, uint32_t *upto)
         }
         if (target < s->blk_from || target > s->blk_upto) {
             uint32_t last;
-            float b;
-            if (!seg_cursor_block_info(&s->cur, target, &last, &b)) {
-                *upto = SEG_END;
-                return 0;
+            if (s->doc >= target) {
+                /* The cursor is on or past target: the run of 32 it is in
+                 * bounds every document of this list up to the run's end. */
+                double b;
+                seg_cursor_sub_bound(&s->cur, &last, &b);
+                s->blk_bound = s->idf * b;
+            } else {
+                float b;
+                if (!seg_cursor_block_info(&s->cur, target, &last, &b)) {
+                    *upto = SEG_END;
+                    return 0;
+                }
+                s->blk_bound = s->idf * (double)b;
             }
             s->blk_from = target;
             s->blk_upto = last;
-            s->blk_bound = s->idf * (double)b;
         }
         *upto = s->blk_upto;
         return s->blk_bound;
