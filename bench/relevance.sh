@@ -96,7 +96,7 @@ done
 
 # Versions and settings for the report.
 idx_rel=$IDX_ORIG
-case $IDX_ORIG in "$ROOT"/*) idx_rel=${IDX#"$ROOT"/} ;; *) idx_rel=$(basename "$IDX_ORIG") ;; esac
+case $IDX_ORIG in "$ROOT"/*) idx_rel=${IDX_ORIG#"$ROOT"/} ;; *) idx_rel=$(basename "$IDX_ORIG") ;; esac
 commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo " (with uncommitted changes)" || true)
 stats=$("$IDX" stats -i "$T/${COLS[0]}.idx" 2>/dev/null | grep -E '^(analyzer|bm25) ' | sed 's/  */ /g' | tr '\n' ';' | sed 's/;$//; s/;/; /g' || true)

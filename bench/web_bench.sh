@@ -25,14 +25,14 @@
 #   --fcgi-threads N    idx-fcgi --threads (default: web/serve's, one per core)
 #   --port N            loopback port (default: a free one)
 #   --idx PATH          the idx binary (default: build/idx in the repository)
-#   --fcgi PATH         the idx-fcgi binary (default: build/idx-fcgi); it is
-#                       copied into the work directory so a rebuild during the
-#                       run does not replace the binary being measured
+#   --fcgi PATH         the idx-fcgi binary (default: build/idx-fcgi); both
+#                       binaries are copied into the work directory so a rebuild
+#                       during the run does not replace what is measured
 #   --screenshot FILE   also take a headless-chromium screenshot of a results page
 #   --out FILE          also write the Markdown report to FILE
 #   --workdir DIR       use DIR as the work directory (created if missing)
 #   --keep              keep the work directory; with --workdir, an index already
-#                       in it is reused (delete DIR/index.idx to rebuild)
+#                       in it is reused if `idx stats` can read it (else rebuilt)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -116,20 +116,23 @@ LOAD_START=$(uptime)
 log "load at start: $LOAD_START"
 
 # ---- index -----------------------------------------------------------------------
+# Both binaries are copied first: build/ may be rebuilt (even to a new index
+# format) while the benchmark runs.
+cp -f "$IDX" "$WORK/idx"
+cp -f "$FCGI" "$WORK/idx-fcgi"
 IX="$WORK/index.idx"
-if [ "$KEEP" = 1 ] && [ -f "$IX/meta" ]; then
+if [ "$KEEP" = 1 ] && [ -f "$IX/meta" ] && "$WORK/idx" stats "$IX" >/dev/null 2>&1; then
   log "reusing index $IX"
 else
   rm -rf "$IX" "$IX.tmp"
   log "building index of $INPUT"
   t0=$SECONDS
-  "$IDX" build -o "$IX.tmp" --quiet "$INPUT"
+  "$WORK/idx" build -o "$IX.tmp" --quiet "$INPUT"
   mv "$IX.tmp" "$IX"
   log "index built in $((SECONDS - t0)) s"
 fi
 
 # ---- server ----------------------------------------------------------------------
-cp -f "$FCGI" "$WORK/idx-fcgi"
 if [ -z "$PORT" ]; then
   PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 fi
