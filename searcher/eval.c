@@ -54,6 +54,7 @@ struct sc {
     size_t key_len;
     /* SC_PHRASE */
     sc **terms;    /* SC_TERM children, in phrase order */
+    sc **by_df;    /* the same, rarest first: the order the leapfrog moves them in */
     uint32_t *rel; /* relative positions */
     uint32_t n_terms, slop;
     uint32_t pf_title, pf_body;
@@ -128,6 +129,7 @@ static void sc_free(sc *s)
     for (uint32_t i = 0; i < s->n_kids; i++)
         sc_free(s->kids[i]);
     free(s->terms);
+    free(s->by_df);
     free(s->rel);
     free(s->kids);
     free(s->occur);
@@ -199,6 +201,12 @@ static int ev_key(qparse_field field, const char *t, size_t len, char *out, size
 
 static sc *sc_build(ev *e, const qparse_node *n);
 
+static int cmp_df(const void *a, const void *b)
+{
+    const sc *x = *(sc *const *)a, *y = *(sc *const *)b;
+    return (x->cur.t.df > y->cur.t.df) - (x->cur.t.df < y->cur.t.df);
+}
+
 static sc *sc_phrase(ev *e, const qparse_node *n)
 {
     sc *s = sc_alloc(e, SC_PHRASE, n->field);
@@ -230,6 +238,15 @@ static sc *sc_phrase(ev *e, const qparse_node *n)
         if (absent) break;
     }
     s->slop = n->slop;
+    if (!absent && !e->rc) {
+        s->by_df = malloc(s->n_terms * sizeof *s->by_df);
+        if (!s->by_df) {
+            ev_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+            return s;
+        }
+        memcpy(s->by_df, s->terms, s->n_terms * sizeof *s->by_df);
+        qsort(s->by_df, s->n_terms, sizeof *s->by_df, cmp_df);
+    }
     s->idf = idf;
     s->label_term = n->field == QF_AUTHOR || n->field == QF_CATEGORY;
     s->max_score = idf * (e->p.k1 + 1.0);
@@ -517,7 +534,7 @@ static void phrase_approx(ev *e, sc *s, uint32_t target)
     for (;;) {
         uint32_t i = 0;
         for (; i < s->n_terms; i++) {
-            sc *t = s->terms[i];
+            sc *t = s->by_df[i];
             if (t->doc < d) term_advance(e, t, d);
             if (t->doc == SEG_END || e->rc) {
                 s->doc = SEG_END;
