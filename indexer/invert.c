@@ -66,6 +66,8 @@ static void inv_reset(inv *v)
     v->chunk_used = INV_CHUNK;
     v->n_terms = 0;
     v->keys.len = 0;
+    /* A new map rather than strmap_clear: the old table was sized for the
+     * whole run and would keep counting against the budget. */
     strmap_free(v->dict);
     v->dict = strmap_new(1 << 16);
 }

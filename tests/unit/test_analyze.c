@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/analyze.h"
+#include "tests/unit/testutil.h"
 
 typedef struct toks {
     char out[8192]; /* "term@pos term@pos ..." */
@@ -430,9 +431,5 @@ int main(void)
     tcase_add_test(tc, test_config_errors);
     tcase_add_test(tc, test_fold);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run(s);
 }

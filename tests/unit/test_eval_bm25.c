@@ -14,6 +14,7 @@
 #include <math.h>
 
 #include "eval_oracle.h"
+#include "tests/unit/testutil.h"
 
 /* BM25 parameters: the ones the index records (its defaults are tuned). */
 static double K1, B, WT;
@@ -545,9 +546,5 @@ int main(void)
     tcase_add_test(tc, bm25_fixture_random);
     tcase_add_test(tc, bm25_cranfield);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run(s);
 }

@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "eval_oracle.h"
+#include "tests/unit/testutil.h"
 
 /* id, title, body, author, category, date */
 static const char *const docs[][6] = {
@@ -334,9 +335,5 @@ int main(void)
     tcase_add_test(tc, date_only_scores_zero);
     tcase_add_test(tc, scores_add_up);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run(s);
 }

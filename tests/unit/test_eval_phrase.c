@@ -11,6 +11,7 @@
  * The oracle analyses every stored title and body with ana_run and searches
  * every combination of positions; it shares nothing with eval.c. */
 #include "eval_oracle.h"
+#include "tests/unit/testutil.h"
 
 typedef struct phrase {
     uint32_t t[3], n, slop;
@@ -251,9 +252,5 @@ int main(void)
     tcase_add_test(tc, phrase_cacm);
     tcase_add_test(tc, phrase_bbc);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run(s);
 }

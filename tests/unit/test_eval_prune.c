@@ -13,6 +13,7 @@
 #include <stdarg.h>
 
 #include "eval_oracle.h"
+#include "tests/unit/testutil.h"
 
 typedef struct sbuf {
     char s[4096];
@@ -320,9 +321,5 @@ int main(void)
     tcase_add_test(tc, prune_small_corpora);
     tcase_add_test(tc, prune_enwiki_subset);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run(s);
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "searcher/metrics.h"
+#include "tests/unit/testutil.h"
 
 #define EPS 1e-9
 
@@ -351,9 +352,5 @@ int main(void)
     tcase_add_test(tc, test_input_errors);
     tcase_add_test(tc, test_load_files);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run(s);
 }

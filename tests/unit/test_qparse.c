@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "searcher/qparse.h"
+#include "tests/unit/testutil.h"
 
 static ana *A;
 
@@ -665,9 +666,5 @@ int main(void)
     tcase_add_test(tc, test_ten_thousand_phrase);
     tcase_add_test(tc, test_fuzz);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run(s);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "searcher/render.h"
+#include "tests/unit/testutil.h"
 
 /* Renders with fn into a fresh buffer and returns it NUL-terminated (static). */
 static const char *json_of(const char *s, size_t n)
@@ -214,9 +215,5 @@ int main(void)
     tcase_add_test(tc, json_results);
     tcase_add_test(tc, text_results);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run(s);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "searcher/snippet.h"
+#include "tests/unit/testutil.h"
 
 static ana *A;
 static snip *S;
@@ -352,9 +353,5 @@ int main(void)
     tcase_add_test(tc, dense_window);
     tcase_add_test(tc, reuse_many);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run(s);
 }

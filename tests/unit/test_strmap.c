@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/strmap.h"
+#include "tests/unit/testutil.h"
 
 /* ck_assert records a mark point (a write to check's pipe) even on success;
  * in million-iteration loops that dominates, so loops use REQUIRE. */
@@ -276,9 +277,5 @@ int main(void)
     tcase_add_test(tc, test_random_vs_reference);
     tcase_add_test(tc, test_hash);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run(s);
 }

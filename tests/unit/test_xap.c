@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/xap.h"
+#include "tests/unit/testutil.h"
 
 static void stem_eq(xap_stem *s, const char *word, const char *want)
 {
@@ -125,9 +126,5 @@ int main(void)
     tcase_add_test(tc, test_languages);
     tcase_add_test(tc, test_free_null);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run(s);
 }
