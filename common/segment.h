@@ -31,7 +31,7 @@ static inline double seg_sub_bound(float block_bound, uint8_t q)
 {
     return (double)block_bound * q / 255.0;
 }
-#define SEG_MAX_TERM 255  /* bytes; the analyzer's limit is far lower */
+#define SEG_MAX_TERM 255 /* bytes; the analyzer's limit is far lower */
 
 /* Field-scoped terms are stored with a prefix no analysed word contains. */
 #define SEG_PREFIX_AUTHOR "a:"

@@ -124,6 +124,7 @@ static void put_text(buf *b, const char *p, size_t n, int collapse)
 
 static void trim_buf(buf *b, size_t from)
 {
+    if (from >= b->len) return; /* nothing to trim; b->p may still be NULL */
     size_t s = from;
     while (s < b->len && is_space((char)b->p[s]))
         s++;

@@ -4,10 +4,14 @@
  * One input is one file. It is written to a memfd (no file system traffic;
  * the reader opens it as /proc/self/fd/N) and read to the end:
  *   1. with the target's format;
- *   2. with FMT_AUTO (the path has no extension, so content sniffing decides)
- *      and a 4 KiB record limit (the "record too large" paths);
- *   3. for one input in 8 (by a hash of its bytes), gzip-compressed, whole
- *      and cut short (the truncated-.gz path).
+ *   2. for one input in 4 (by a CRC of its bytes), again with FMT_AUTO (the
+ *      path has no extension, so content sniffing decides) and a 4 KiB
+ *      record limit (the "record too large" paths);
+ *   3. for another one in 16, gzip-compressed, whole and cut short (the
+ *      truncated-.gz path).
+ * Each reader_open costs ~10 ms under ASan (the reader's 1 MiB buffers and
+ * zlib's gz buffers are large allocations whose shadow ASan maps and
+ * poisons), hence the sampling rather than all three every time.
  * Checked on every yielded record: each field is valid UTF-8 (reader.h
  * promises it), the format is concrete, lengths and pointers agree. */
 #include <stdint.h>
@@ -108,14 +112,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > (1u << 20)) return 0;
     fz_put(data, size);
     fz_drain(FZ_FORMAT, 0);
-    fz_drain(FMT_AUTO, 4096);
     uint32_t h = (uint32_t)crc32(0, data, (uInt)size);
-    if ((h & 7) == 0) {
+    if ((h & 3) == 0) fz_drain(FMT_AUTO, 4096);
+    if ((h & 15) == 1) {
         uint8_t *gz;
         size_t n = fz_gzip(data, size, &gz);
         fz_put(gz, n);
         fz_drain(FZ_FORMAT, 0);
-        size_t cut = n > 1 ? (h >> 3) % n : 0; /* truncated stream: a warning, not a failure */
+        size_t cut = n > 1 ? (h >> 4) % n : 0; /* truncated stream: a warning, not a failure */
         fz_put(gz, cut);
         fz_drain(FZ_FORMAT, 0);
         free(gz);

@@ -5,7 +5,10 @@
 #ifndef IDX_FUZZ_UTIL_H
 #define IDX_FUZZ_UTIL_H
 
+#include <dirent.h>
+#include <errno.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,13 +45,36 @@ static inline void fz_cleanup(void)
     if (fz_dir_[0]) nftw(fz_dir_, fz_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* The process's scratch directory (created on first use, removed at exit):
- * /dev/shm when it exists (no disk writes), else $TMPDIR or /tmp. */
+/* Removes base/idx-fuzz-PID-* left by processes that are gone: libFuzzer
+ * leaves with _Exit on a crash, a timeout or the end of -max_total_time, so
+ * atexit handlers do not always run. */
+static inline void fz_sweep(const char *base)
+{
+    DIR *d = opendir(base);
+    if (!d) return;
+    struct dirent *e;
+    char path[512];
+    while ((e = readdir(d))) {
+        long pid;
+        if (sscanf(e->d_name, "idx-fuzz-%ld-", &pid) != 1 || pid <= 0) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        snprintf(path, sizeof path, "%s/%s", base, e->d_name);
+        nftw(path, fz_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    closedir(d);
+}
+
+/* The process's scratch directory (created on first use, removed at exit
+ * when the exit runs atexit handlers; leftovers of dead processes are swept
+ * on the next start): $IDX_FUZZ_TMP if set (run_all.sh sets its own
+ * temporary directory), else /dev/shm (no disk writes), else $TMPDIR or /tmp. */
 static inline const char *fz_dir(void)
 {
     if (fz_dir_[0]) return fz_dir_;
-    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
+    const char *base = getenv("IDX_FUZZ_TMP");
+    if (!base || !*base) base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
     if (!base) base = "/tmp";
+    fz_sweep(base);
     snprintf(fz_dir_, sizeof fz_dir_, "%s/idx-fuzz-%ld-XXXXXX", base, (long)getpid());
     FZ_CHECK(mkdtemp(fz_dir_) != NULL, "cannot create %s", fz_dir_);
     atexit(fz_cleanup);
@@ -102,8 +128,8 @@ static inline size_t fz_utf8_bad(const uint8_t *s, size_t n)
 static inline void fz_build_index(const char *dir, char *ix_path, size_t cap)
 {
     static const char *const words[] = {
-        "alpha",  "beta",    "gamma", "delta",  "epsilon", "zeta",    "kernel", "unix",
-        "search", "engine",  "index", "query",  "running", "runs",    "runner", "new",
+        "alpha",  "beta",    "gamma", "delta",  "epsilon", "zeta",   "kernel", "unix",
+        "search", "engine",  "index", "query",  "running", "runs",   "runner", "new",
         "york",   "economy", "café",  "résumé", "東京都",  "Straße", "naïve",  "phrase"};
     const size_t nw = sizeof words / sizeof words[0];
     char path[512];

@@ -1,0 +1,556 @@
+/* webreq: see webreq.h. Moved out of fcgi_main.c unchanged in behaviour. */
+#include "searcher/webreq.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/status.h"
+#include "searcher/render.h"
+
+/* ---- small helpers ---- */
+
+static int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* application/x-www-form-urlencoded value: '+' is a space, %XX a byte.
+ * A '%' not followed by two hex digits is an error (-1). */
+int web_url_decode(const char *s, size_t n, buf *out)
+{
+    out->len = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '+') {
+            c = ' ';
+        } else if (c == '%') {
+            if (n - i < 3) return -1;
+            int hi = hexval((unsigned char)s[i + 1]), lo = hexval((unsigned char)s[i + 2]);
+            if (hi < 0 || lo < 0) return -1;
+            c = (unsigned char)(hi << 4 | lo);
+            i += 2;
+        }
+        buf_put_u8(out, c);
+    }
+    return out->oom ? -2 : 0;
+}
+
+/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
+int web_utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        uint32_t cp, min;
+        if (c >= 0xC2 && c <= 0xDF) {
+            len = 2, cp = c & 0x1F, min = 0x80;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3, cp = c & 0x0F, min = 0x800;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4, cp = c & 0x07, min = 0x10000;
+        } else {
+            return 0;
+        }
+        if (n - i < len) return 0;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80) return 0;
+            cp = cp << 6 | (s[i + k] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+        i += len;
+    }
+    return 1;
+}
+
+/* The longest prefix of s[0..n) of at most max bytes that does not end
+ * inside a UTF-8 sequence. */
+size_t web_utf8_cut(const char *s, size_t n, size_t max)
+{
+    if (n <= max) return n;
+    size_t k = max;
+    while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
+        k--;
+    return k;
+}
+
+/* A decimal number lo..hi, digits only (no sign, no spaces); -1 if not. */
+long web_parse_num(const char *s, size_t n, long lo, long hi)
+{
+    if (n == 0 || n > 9) return -1;
+    long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v >= lo && v <= hi ? v : -1;
+}
+
+/* Percent-encodes s for a query string (unreserved characters stay, space
+ * becomes '+'): the result is safe inside an HTML attribute as is. */
+static void url_encode(buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            buf_put_u8(b, c);
+        } else if (c == ' ') {
+            buf_put_u8(b, '+');
+        } else {
+            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+            buf_put(b, e, 3);
+        }
+    }
+}
+
+static int starts_with_ci(const char *s, size_t n, const char *prefix)
+{
+    size_t pn = strlen(prefix);
+    if (n < pn) return 0;
+    for (size_t i = 0; i < pn; i++) {
+        char c = s[i];
+        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+        if (c != prefix[i]) return 0;
+    }
+    return 1;
+}
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 414:
+        return "URI Too Long";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Internal Server Error";
+    }
+}
+
+/* ---- HTML ---- */
+
+static const char tips_html[] =
+    "<p class=\"tips\">Tips: &quot;quotes&quot; for phrases, -word to exclude, title:word "
+    "to search titles. Press <kbd>/</kbd> to search.</p>\n";
+
+/* The page up to and including the search form. q may be NULL. */
+static void html_head(buf *b, const char *q, size_t q_len, long k)
+{
+    buf_puts(b, "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                "<meta name=\"robots\" content=\"noindex\">\n<title>");
+    if (q && q_len) {
+        render_html_text(b, q, q_len);
+        buf_puts(b, " \xE2\x80\x94 idx search");
+    } else {
+        buf_puts(b, "idx search");
+    }
+    buf_puts(b, "</title>\n<link rel=\"stylesheet\" href=\"/static/idx.css\">\n"
+                "<script src=\"/static/idx.js\" defer></script>\n</head>\n<body>\n"
+                "<header class=\"top\">\n"
+                "<form class=\"search\" action=\"/search\" method=\"get\" role=\"search\">\n"
+                "<a class=\"logo\" href=\"/search\">idx</a>\n"
+                "<input id=\"q\" type=\"search\" name=\"q\" value=\"");
+    if (q) render_html_text(b, q, q_len);
+    buf_puts(b, "\" autofocus aria-label=\"Search\" placeholder=\"Search\" maxlength=\"1024\" "
+                "autocomplete=\"off\" spellcheck=\"false\">\n");
+    if (k != WEB_DEFAULT_K) buf_printf(b, "<input type=\"hidden\" name=\"k\" value=\"%ld\">\n", k);
+    buf_puts(b, "<button type=\"submit\">Search</button>\n</form>\n");
+    buf_puts(b, tips_html);
+    buf_puts(b, "</header>\n<main>\n");
+}
+
+static void html_foot(buf *b)
+{
+    buf_puts(b, "</main>\n<footer><a href=\"/search\">idx</a> full-text search \xC2\xB7 "
+                "add <code>&amp;format=json</code> to a search address for JSON</footer>\n"
+                "</body>\n</html>\n");
+}
+
+/* href="/search?q=…&amp;offset=N[&amp;k=K]" */
+static void html_page_link(buf *b, const char *q, size_t q_len, long k, long offset)
+{
+    buf_puts(b, "/search?q=");
+    url_encode(b, q, q_len);
+    if (offset) buf_printf(b, "&amp;offset=%ld", offset);
+    if (k != WEB_DEFAULT_K) buf_printf(b, "&amp;k=%ld", k);
+}
+
+static void html_message(buf *b, const char *q, size_t q_len, long k, const char *cls,
+                         const char *msg)
+{
+    html_head(b, q, q_len, k);
+    buf_printf(b, "<p class=\"%s\">", cls);
+    render_html_text(b, msg, strlen(msg));
+    buf_puts(b, "</p>\n");
+    html_foot(b);
+}
+
+static void html_results(buf *b, const search_ctx *s, const char *q, size_t q_len, long k,
+                         long offset)
+{
+    html_head(b, q, q_len, k);
+    if (s->n_hits == 0) {
+        if (offset > 0) {
+            buf_puts(b, "<p class=\"count\">No more results.</p>\n<p><a href=\"");
+            html_page_link(b, q, q_len, k, 0);
+            buf_puts(b, "\">Back to the first page</a></p>\n");
+        } else {
+            buf_puts(b, "<div class=\"none\">\n<p>No results for <strong>");
+            render_html_text(b, q, q_len);
+            buf_puts(b,
+                     "</strong>.</p>\n<ul>\n<li>Try fewer words or more general ones.</li>\n"
+                     "<li>Check the spelling.</li>\n"
+                     "<li>Remove quotes, <code>-word</code> exclusions or field prefixes such as "
+                     "<code>title:</code>.</li>\n</ul>\n</div>\n");
+        }
+        html_foot(b);
+        return;
+    }
+    buf_printf(b, "<p class=\"count\">%s%" PRIu64 " result%s", s->total_exact ? "" : "at least ",
+               s->total, s->total == 1 ? "" : "s");
+    if (offset > 0)
+        buf_printf(b, ", showing %ld\xE2\x80\x93%ld", offset + 1, offset + (long)s->n_hits);
+    buf_printf(b, " <span class=\"took\">(%.1f ms)</span></p>\n", s->took_ms);
+    buf_printf(b, "<ol class=\"results\" start=\"%ld\">\n", offset + 1);
+    for (uint32_t i = 0; i < s->n_hits; i++) {
+        const render_hit *h = &s->hits[i];
+        const search_extra *x = &s->extra[i];
+        int link = h->url_len && (starts_with_ci(h->url, h->url_len, "http://") ||
+                                  starts_with_ci(h->url, h->url_len, "https://"));
+        buf_puts(b, "<li class=\"hit\">\n<h2>");
+        if (link) {
+            buf_puts(b, "<a href=\"");
+            render_html_text(b, h->url, h->url_len);
+            buf_puts(b, "\">");
+        }
+        if (h->snip && h->snip->title.len)
+            render_html_snippet(b, &h->snip->title);
+        else {
+            buf_puts(b, "<span class=\"untitled\">");
+            render_html_text(b, h->id, h->id_len);
+            buf_puts(b, "</span>");
+        }
+        buf_puts(b, link ? "</a></h2>\n" : "</h2>\n");
+        buf_puts(b, "<p class=\"meta\">");
+        if (h->url_len) {
+            buf_puts(b, "<span class=\"url\">");
+            render_html_text(b, h->url, h->url_len);
+            buf_puts(b, "</span> ");
+        }
+        if (h->date_len) {
+            buf_puts(b, "<span class=\"date\">");
+            render_html_text(b, h->date, h->date_len);
+            buf_puts(b, "</span> ");
+        }
+        if (x->author_len) {
+            buf_puts(b, "<span class=\"author\">");
+            render_html_text(b, x->author, x->author_len);
+            buf_puts(b, "</span> ");
+        }
+        buf_puts(b, "<span class=\"id\">#");
+        render_html_text(b, h->id, h->id_len);
+        buf_puts(b, "</span></p>\n");
+        if (h->snip && (h->snip->body.len || h->snip->body.cut_before)) {
+            buf_puts(b, "<p class=\"snippet\">");
+            render_html_snippet(b, &h->snip->body);
+            buf_puts(b, "</p>\n");
+        }
+        buf_puts(b, "</li>\n");
+    }
+    buf_puts(b, "</ol>\n");
+    int more = s->total_exact ? (uint64_t)offset + s->n_hits < s->total : s->n_hits == (size_t)k;
+    long next = offset + k;
+    if (next > WEB_MAX_OFFSET) more = 0;
+    if (offset > 0 || more) {
+        buf_puts(b, "<nav class=\"pager\" aria-label=\"Pages\">\n");
+        if (offset > 0) {
+            buf_puts(b, "<a rel=\"prev\" href=\"");
+            html_page_link(b, q, q_len, k, offset > k ? offset - k : 0);
+            buf_puts(b, "\">\xE2\x86\x90 Previous</a>\n");
+        }
+        buf_printf(b, "<span class=\"page\">Page %ld</span>\n", offset / k + 1);
+        if (more) {
+            buf_puts(b, "<a rel=\"next\" href=\"");
+            html_page_link(b, q, q_len, k, next);
+            buf_puts(b, "\">Next \xE2\x86\x92</a>\n");
+        }
+        buf_puts(b, "</nav>\n");
+    }
+    html_foot(b);
+}
+
+/* ---- responses ---- */
+
+/* An error answer in the request's format: {"error":"…"} or a page. */
+static void fail(web_worker *w, web_req *r, int status, const char *msg)
+{
+    r->status = status;
+    w->body.len = 0;
+    if (r->html) {
+        html_message(&w->body, r->q, r->q_len, r->k > 0 ? r->k : WEB_DEFAULT_K, "error", msg);
+    } else {
+        buf_puts(&w->body, "{\"error\":");
+        render_json_string(&w->body, msg, strlen(msg));
+        buf_puts(&w->body, "}\n");
+    }
+}
+
+static void route_health(web_worker *w, web_req *r)
+{
+    const web_env *env = w->env;
+    const index_meta *m = &env->ix->meta;
+    double up = (search_now_ms() - env->started_ms) / 1e3;
+    buf *b = &w->body;
+    r->html = 0;
+    r->status = 200;
+    buf_puts(b, "{\"status\":\"ok\",\"index\":");
+    render_json_string(b, env->index_name, strlen(env->index_name));
+    buf_printf(b,
+               ",\"docs\":%" PRIu64 ",\"terms\":%" PRIu64 ",\"segments\":%" PRIu32
+               ",\"uptime_s\":%.0f,\"requests\":%" PRIuFAST64 "}\n",
+               m->docs, m->terms, m->n_segments, up,
+               atomic_load_explicit(w->env->requests, memory_order_relaxed));
+}
+
+/* Finds the known parameters in the raw query string (values still
+ * encoded). Unknown ones are ignored. Returns the name of a known one given
+ * twice (an error for the caller; the first value is kept) or NULL. */
+typedef struct web_raw {
+    const char *v[4];
+    size_t n[4];
+    int seen[4];
+} web_raw;
+enum { P_Q, P_K, P_OFFSET, P_FORMAT };
+
+static const char *split_params(web_worker *w, const char *qs, web_raw *raw)
+{
+    static const char *const names[4] = {"q", "k", "offset", "format"};
+    const char *dup = NULL;
+    memset(raw, 0, sizeof *raw);
+    const char *p = qs, *end = qs + strlen(qs);
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *e = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(e - p));
+        const char *ke = eq ? eq : e;
+        if (ke > p && web_url_decode(p, (size_t)(ke - p), &w->tmp) == 0) {
+            for (int i = 0; i < 4; i++) {
+                if (w->tmp.len != strlen(names[i]) || memcmp(w->tmp.p, names[i], w->tmp.len))
+                    continue;
+                if (raw->seen[i]) {
+                    if (!dup) dup = names[i];
+                    continue; /* the first value counts (for the error's format) */
+                }
+                raw->seen[i] = 1;
+                raw->v[i] = eq ? eq + 1 : e;
+                raw->n[i] = eq ? (size_t)(e - eq - 1) : 0;
+            }
+        }
+        p = e + 1;
+    }
+    return dup;
+}
+
+/* A percent-encoded number lo..hi; -1 if it is not one. */
+static long decode_num(web_worker *w, const char *s, size_t n, long lo, long hi)
+{
+    if (web_url_decode(s, n, &w->tmp)) return -1;
+    return web_parse_num((const char *)w->tmp.p, w->tmp.len, lo, hi);
+}
+
+static void route_search(web_worker *w, web_req *r, const char *qs)
+{
+    web_raw raw;
+    char msg[600];
+    r->html = 1;
+    r->k = WEB_DEFAULT_K;
+    r->offset = 0;
+    if (strlen(qs) > WEB_MAX_QUERY_STRING) {
+        fail(w, r, 414, "the query string is too long");
+        return;
+    }
+    const char *dup = split_params(w, qs, &raw);
+    /* the format first: it decides how every other error is shown */
+    if (raw.seen[P_FORMAT]) {
+        int ok = web_url_decode(raw.v[P_FORMAT], raw.n[P_FORMAT], &w->tmp) == 0 && w->tmp.len == 4;
+        if (ok && !memcmp(w->tmp.p, "json", 4)) {
+            r->html = 0;
+        } else if (!ok || memcmp(w->tmp.p, "html", 4)) {
+            r->html = 0;
+            fail(w, r, 400, "format must be json or html");
+            return;
+        }
+    }
+    if (dup) {
+        snprintf(msg, sizeof msg, "parameter '%s' given more than once", dup);
+        fail(w, r, 400, msg);
+        return;
+    }
+    if (raw.seen[P_Q]) {
+        int rc = web_url_decode(raw.v[P_Q], raw.n[P_Q], &w->q);
+        if (rc == -2) {
+            fail(w, r, 503, "out of memory");
+            return;
+        }
+        if (rc) {
+            fail(w, r, 400, "q: invalid percent-encoding (use %XX with two hex digits)");
+            return;
+        }
+        if (w->q.len > WEB_MAX_Q) {
+            snprintf(msg, sizeof msg, "q: the query is too long (%zu bytes; at most %d)", w->q.len,
+                     WEB_MAX_Q);
+            fail(w, r, 400, msg);
+            return;
+        }
+        if (!web_utf8_valid(w->q.p, w->q.len)) {
+            fail(w, r, 400, "q: the query is not valid UTF-8");
+            return;
+        }
+        if (w->q.len && memchr(w->q.p, '\0', w->q.len)) { /* q.p is NULL until used */
+            fail(w, r, 400, "q: the query contains a NUL character");
+            return;
+        }
+        r->q = w->q.len ? (const char *)w->q.p : "";
+        r->q_len = w->q.len;
+    }
+    if (raw.seen[P_K] && (r->k = decode_num(w, raw.v[P_K], raw.n[P_K], 1, WEB_MAX_K)) < 0) {
+        r->k = WEB_DEFAULT_K;
+        fail(w, r, 400, "k must be a number from 1 to 100");
+        return;
+    }
+    if (raw.seen[P_OFFSET] &&
+        (r->offset = decode_num(w, raw.v[P_OFFSET], raw.n[P_OFFSET], 0, WEB_MAX_OFFSET)) < 0) {
+        r->offset = 0;
+        fail(w, r, 400, "offset must be a number from 0 to 10000");
+        return;
+    }
+    if (!r->q || !r->q_len) {
+        if (r->html) {
+            r->status = 200;
+            html_head(&w->body, r->q, r->q_len, r->k);
+            buf_puts(&w->body, "<p class=\"intro\">Search the index.</p>\n");
+            html_foot(&w->body);
+        } else {
+            fail(w, r, 400, r->q ? "q is empty" : "missing parameter q");
+        }
+        return;
+    }
+
+    search_ctx *s = &w->s;
+    s->eo.k = (uint32_t)r->k;
+    s->eo.offset = (uint32_t)r->offset;
+    s->deadline_ms = search_now_ms() + w->env->timeout_ms;
+    idx_err err = {0};
+    int rc;
+    if (r->html) {
+        rc = search_run(s, r->q, r->q_len, &err);
+        if (!rc) {
+            r->hits = s->n_hits;
+            html_results(&w->body, s, r->q, r->q_len, r->k, r->offset);
+        }
+        search_release(s);
+    } else {
+        rc = search_render(s, RENDER_JSON, NULL, r->q, r->q_len, 0, &w->body, &err);
+        r->hits = s->n_hits;
+    }
+    if (!rc && w->body.oom) rc = IDX_ENOMEM;
+    if (!rc) {
+        r->status = 200;
+        return;
+    }
+    if (rc == IDX_EUSAGE) {
+        r->status = 400;
+        w->body.len = 0;
+        if (r->html)
+            html_message(&w->body, r->q, r->q_len, r->k, "error", err.msg);
+        else
+            render_error(&w->body, RENDER_JSON, NULL, r->q, r->q_len, err.msg);
+        return;
+    }
+    /* the full reason goes to the log only: it may name index files */
+    fprintf(stderr, "idx-fcgi: search failed: %s\n", err.msg[0] ? err.msg : "unknown error");
+    if (rc == SEARCH_ETIMEOUT)
+        fail(w, r, 503, "the query took too long; try fewer or more specific words");
+    else if (rc == IDX_ENOMEM)
+        fail(w, r, 503, "out of memory; try again later");
+    else
+        fail(w, r, 500, "internal error: the index could not be read");
+}
+
+void web_handle(web_worker *w, const char *method, const char *path, const char *qs, web_req *r_out)
+{
+    web_req r;
+    memset(&r, 0, sizeof r);
+    r.k = WEB_DEFAULT_K;
+    w->body.len = 0;
+    w->head.len = 0;
+    w->q.len = 0;
+    r.method = method ? method : "";
+    r.path = path ? path : "";
+    if (!qs) qs = "";
+    int is_search = !strcmp(r.path, "/search"), is_health = !strcmp(r.path, "/health");
+    /* errors are JSON unless the page asked for HTML */
+    r.html = is_search && !strstr(qs, "format=json");
+    r.head_only = !strcmp(r.method, "HEAD");
+    if (!is_search && !is_health) {
+        r.html = 0;
+        fail(w, &r, 404, "not found: the endpoints are /search and /health");
+    } else if (strcmp(r.method, "GET") && !r.head_only) {
+        r.allow = 1;
+        fail(w, &r, 405, "method not allowed: use GET");
+    } else if (is_health) {
+        route_health(w, &r);
+    } else {
+        route_search(w, &r, qs);
+    }
+    if (w->body.oom) {
+        w->body.len = 0;
+        w->body.oom = 0;
+        r.html = 0;
+        r.status = 503;
+        buf_puts(&w->body, "{\"error\":\"out of memory\"}\n");
+    }
+    buf *h = &w->head;
+    buf_printf(h, "Status: %d %s\r\n", r.status, reason(r.status));
+    buf_puts(h, r.html ? "Content-Type: text/html; charset=utf-8\r\n"
+                       : "Content-Type: application/json; charset=utf-8\r\n");
+    buf_puts(h, "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+                "Referrer-Policy: no-referrer\r\n");
+    if (r.html)
+        buf_puts(h, "Content-Security-Policy: default-src 'none'; style-src 'self'; "
+                    "script-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
+                    "frame-ancestors 'none'\r\n");
+    if (r.allow) buf_puts(h, "Allow: GET, HEAD\r\n");
+    if (r.status == 503) buf_puts(h, "Retry-After: 1\r\n");
+    buf_printf(h, "Content-Length: %zu\r\n\r\n", w->body.len);
+    *r_out = r;
+}
+
+void web_worker_fini(web_worker *w)
+{
+    search_fini(&w->s);
+    buf_free(&w->body);
+    buf_free(&w->head);
+    buf_free(&w->q);
+    buf_free(&w->tmp);
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# libFuzzer smoke run (tests/fuzz/README.md): configures and builds the
+# IDX_FUZZ tree with clang (ASan + UBSan + libFuzzer) and runs every target
+# from its seeds for a short budget with tests/fuzz/run_all.sh. Any crash,
+# leak, timeout, sanitizer report or broken invariant fails the test; the
+# crashing input is left in the fuzz build's fuzz-artifacts/.
+#
+# Build tree: $IDX_FUZZ_BUILD, else build-fuzz next to $IDX_BUILD. Budget:
+# $FUZZ_SECONDS per target (default 15: 7 targets, ~2 min, plus the build).
+# Skips (77) when clang or libclang-rt-14-dev (the libFuzzer runtime) is missing.
+set -euo pipefail
+
+IDX_SRC=${IDX_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+skip() {
+    echo "SKIP: $*"
+    exit 77
+}
+# The fuzz build is sanitized already: running it again from the ASan pass
+# of ./run test would only repeat the same targets.
+[ "${IDX_SANITIZE:-0}" = 1 ] && skip "the fuzzers run in the normal build's test pass"
+command -v clang >/dev/null || skip "clang not installed (./run deps)"
+command -v clang++ >/dev/null || skip "clang++ not installed (./run deps)"
+# the runtime libFuzzer links: the probe program must link with -fsanitize=fuzzer
+T=$(mktemp -d "${TMPDIR:-/tmp}/idx-e2e-fuzz.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+printf '#include <stddef.h>\n#include <stdint.h>\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }\n' > "$T/probe.c"
+clang -fsanitize=fuzzer,address,undefined "$T/probe.c" -o "$T/probe" > "$T/probe.log" 2>&1 ||
+    skip "clang cannot link -fsanitize=fuzzer (libclang-rt-14-dev missing? ./run deps)"
+
+if [ -n "${IDX_FUZZ_BUILD:-}" ]; then
+    B=$IDX_FUZZ_BUILD
+elif [ -n "${IDX_BUILD:-}" ] && [ "$(basename "$IDX_BUILD")" != build-fuzz ]; then
+    B=$(cd "$IDX_BUILD/.." && pwd)/build-fuzz
+else
+    B=$T/build-fuzz # ctest inside the fuzz tree itself: do not reconfigure it under our feet
+fi
+echo "fuzz build: $B"
+CC=clang CXX=clang++ cmake -S "$IDX_SRC" -B "$B" -DIDX_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    > "$T/configure.log" 2>&1 || {
+    cat "$T/configure.log"
+    echo "FAIL configure $B"
+    exit 1
+}
+cmake --build "$B" -j "${JOBS:-2}" --target fuzz > "$T/build.log" 2>&1 || {
+    tail -40 "$T/build.log"
+    echo "FAIL build of the fuzz targets"
+    exit 1
+}
+echo "ok   fuzz targets built"
+bash "$IDX_SRC/tests/fuzz/run_all.sh" -b "$B" -t "${FUZZ_SECONDS:-15}"
