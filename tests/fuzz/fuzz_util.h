@@ -10,6 +10,7 @@
 #include <ftw.h>
 #include <signal.h>
 #include <stdint.h>
+#include <utf8proc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,33 +91,16 @@ static inline void fz_write_file(const char *path, const void *data, size_t n)
 }
 
 /* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF):
- * returns the offset of the first bad byte, or n when all is valid. */
+ * returns the offset of the first bad byte, or n when all is valid. The
+ * oracle is utf8proc's decoder, not a copy of ours, so the two can disagree. */
 static inline size_t fz_utf8_bad(const uint8_t *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
-        unsigned c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp, min;
-        if (c >= 0xC2 && c <= 0xDF)
-            len = 2, cp = c & 0x1F, min = 0x80;
-        else if (c >= 0xE0 && c <= 0xEF)
-            len = 3, cp = c & 0x0F, min = 0x800;
-        else if (c >= 0xF0 && c <= 0xF4)
-            len = 4, cp = c & 0x07, min = 0x10000;
-        else
-            return i;
-        if (n - i < len) return i;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) return i;
-            cp = cp << 6 | (s[i + k] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
-        i += len;
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(n - i), &cp);
+        if (k <= 0) return i;
+        i += (size_t)k;
     }
     return n;
 }
