@@ -23,6 +23,12 @@
 #   --min-requests N    RSS is compared after at least N requests (default 100000)
 #   --max-extra S       cap of the second run's length in seconds (default 900)
 #   --fcgi-threads N    idx-fcgi --threads (default: web/serve's, one per core)
+#   --cache-mb N        idx-fcgi --cache-mb (default: idx-fcgi's); 0 measures
+#                       every request searched and snippeted afresh
+#   --no-warmup         measure from cold: by default every query is asked once
+#                       in each format before RSS "before" is taken and wrk
+#                       starts, so the run shows the steady state of a running
+#                       server (page cache, stem caches, response cache filled)
 #   --port N            loopback port (default: a free one)
 #   --idx PATH          the idx binary (default: build/idx in the repository)
 #   --fcgi PATH         the idx-fcgi binary (default: build/idx-fcgi); both
@@ -47,6 +53,8 @@ HTML_EVERY=4
 MIN_REQ=100000
 MAX_EXTRA=900
 FCGI_THREADS=""
+CACHE_MB=""
+WARMUP=1
 PORT=""
 IDX="$ROOT/build/idx"
 FCGI="$ROOT/build/idx-fcgi"
@@ -69,6 +77,8 @@ while [ $# -gt 0 ]; do
     --min-requests) MIN_REQ=$2; shift 2 ;;
     --max-extra) MAX_EXTRA=$2; shift 2 ;;
     --fcgi-threads) FCGI_THREADS=$2; shift 2 ;;
+    --cache-mb) CACHE_MB=$2; shift 2 ;;
+    --no-warmup) WARMUP=0; shift ;;
     --port) PORT=$2; shift 2 ;;
     --idx) IDX=$2; shift 2 ;;
     --fcgi) FCGI=$2; shift 2 ;;
@@ -138,6 +148,7 @@ if [ -z "$PORT" ]; then
 fi
 serve_args=(--port "$PORT" --run "$RUN" --fcgi "$WORK/idx-fcgi")
 [ -n "$FCGI_THREADS" ] && serve_args+=(--threads "$FCGI_THREADS")
+[ -n "$CACHE_MB" ] && serve_args+=(--cache-mb "$CACHE_MB")
 "$ROOT/web/serve" stop --run "$RUN" >/dev/null 2>&1 || true
 rm -f "$RUN/idx-fcgi.log" "$RUN/nginx-access.log" "$RUN/nginx-error.log"
 "$ROOT/web/serve" start "$IX" "${serve_args[@]}" >/dev/null
@@ -152,6 +163,22 @@ snap() { echo "$(rss_kb "$FPID" VmRSS) $(rss_kb "$FPID" RssAnon) $(rss_kb "$FPID
 # warm; RSS "before" is taken after them (the load itself is what is measured).
 curl -fsS -o /dev/null "$BASE/search?q=roman+empire&k=10&format=json"
 curl -fsS -o /dev/null "$BASE/search?q=roman+empire&k=10&format=html"
+if [ "$WARMUP" = 1 ]; then
+  # One curl process for the whole pass (a config of url/output pairs).
+  python3 - "$QUERIES" "$BASE" >"$WORK/warmup.curl" <<'EOF'
+import sys, urllib.parse
+base = sys.argv[2]
+for line in open(sys.argv[1], encoding="utf-8"):
+    q = line.rstrip("\r\n").split("\t", 1)[-1]
+    if q:
+        for fmt in ("json", "html"):
+            print(f'url = "{base}/search?q={urllib.parse.quote(q, safe="")}&k=10&format={fmt}"')
+            print('output = "/dev/null"')
+EOF
+  t0=$SECONDS
+  curl -sS --max-time 600 -K "$WORK/warmup.curl" || log "warm-up: some requests failed"
+  log "warm-up: $(grep -c '^url' "$WORK/warmup.curl") requests in $((SECONDS - t0)) s"
+fi
 read -r RSS0 ANON0 FILE0 < <(snap)
 log "idx-fcgi RSS before: $RSS0 kB (anon $ANON0, file $FILE0)"
 
@@ -202,7 +229,7 @@ fi
 
 # ---- report ------------------------------------------------------------------------
 {
-  echo "## web_bench: $(date -u +%F) wrk -t$WTHREADS -c$CONNS, 1 in $HTML_EVERY html"
+  echo "## web_bench: $(date -u +%F) wrk -t$WTHREADS -c$CONNS, 1 in $HTML_EVERY html, cache ${CACHE_MB:-default} MB, warm-up $([ "$WARMUP" = 1 ] && echo 'one pass' || echo none)"
   echo
   echo "Load at start: ${LOAD_START##*load average: }; at end: ${LOAD_END##*load average: }"
   echo

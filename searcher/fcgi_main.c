@@ -1,6 +1,7 @@
 /* idx-fcgi: the FastCGI responder behind nginx (DESIGN.md, "Web endpoint").
  *
  *   idx-fcgi -i INDEX [--threads N] [--listen ADDR|SOCKET] [--timeout-ms N]
+ *            [--cache-mb N]
  *
  * Routes: GET /search?q=…&k=10&offset=0&format=html|json and GET /health
  * (HEAD too). The index is opened once and shared read-only by N worker
@@ -16,7 +17,10 @@
  * message. A request names no file: the index is fixed at start. Time: the
  * deadline (--timeout-ms) is checked between parsing, searching and every
  * fetched hit (ev_search itself cannot be interrupted; with the bounds above
- * one search is short); past it the answer is 503.
+ * one search is short); past it the answer is 503. Finished /search answers
+ * are kept in a response cache (rcache.h, --cache-mb, default 64 MB) and a
+ * repeated request is answered from it: the index never changes under a
+ * running responder, and popular queries repeat.
  *
  * Output: stdout carries nothing but FastCGI (libfcgi's socket); one log
  * line per request goes to stderr:
@@ -48,6 +52,8 @@
 #define FC_MAX_THREADS 256
 #define FC_DEFAULT_TIMEOUT_MS 2000
 #define FC_LOG_CUT 100 /* bytes of path and query in a log line */
+#define FC_DEFAULT_CACHE_MB 64
+#define FC_MAX_CACHE_MB (1L << 20)
 
 /* Process-wide state, shared by every worker; the only mutable parts are
  * the atomic counters and the accept mutex. */
@@ -84,7 +90,8 @@ static void log_request(fc_worker *w, const web_req *r, double ms)
     snprintf(when + n, sizeof when - n, ".%03ldZ", ts.tv_nsec / 1000000);
     buf *b = &w->log;
     b->len = 0;
-    buf_printf(b, "%s %d %.3fms hits=%" PRIu32 " ", when, r->status, ms, r->hits);
+    buf_printf(b, "%s %d %.3fms hits=%" PRIu32 "%s ", when, r->status, ms, r->hits,
+               r->cached ? " cached" : "");
     /* the method is a token from nginx; keep only letters */
     size_t ml = 0;
     while (ml < 16 && r->method[ml] >= 'A' && r->method[ml] <= 'Z')
@@ -156,12 +163,15 @@ static void *worker_main(void *arg)
 
 static const char usage_text[] =
     "usage: idx-fcgi -i INDEX [--threads N] [--listen ADDR|SOCKET] [--timeout-ms N]\n"
+    "                [--cache-mb N]\n"
     "FastCGI responder for GET /search?q=...&k=10&offset=0&format=html|json and GET /health.\n"
     "  -i, --index INDEX   the index directory (opened once, shared by the threads)\n"
     "  --threads N         worker threads (default: one per core, at most 256)\n"
     "  --listen ADDR       listen on a unix socket path or HOST:PORT (default: the FastCGI\n"
     "                      socket inherited on fd 0, as spawn-fcgi passes it)\n"
     "  --timeout-ms N      time limit per request (default 2000)\n"
+    "  --cache-mb N        memory for answers kept to serve repeated requests (default 64;\n"
+    "                      0: no cache)\n"
     "Logs one line per request to stderr. SIGTERM: finish requests in flight and exit.\n";
 
 static int usage_err(const char *msg)
@@ -186,12 +196,15 @@ static void set_index_name(fc_server *srv, const char *path)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"index", required_argument, NULL, 'i'},  {"threads", required_argument, NULL, 't'},
-        {"listen", required_argument, NULL, 'l'}, {"timeout-ms", required_argument, NULL, 'T'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"index", required_argument, NULL, 'i'},
+                                         {"threads", required_argument, NULL, 't'},
+                                         {"listen", required_argument, NULL, 'l'},
+                                         {"timeout-ms", required_argument, NULL, 'T'},
+                                         {"cache-mb", required_argument, NULL, 'C'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     const char *index = NULL, *listen_addr = NULL;
-    long threads = 0, timeout_ms = FC_DEFAULT_TIMEOUT_MS;
+    long threads = 0, timeout_ms = FC_DEFAULT_TIMEOUT_MS, cache_mb = FC_DEFAULT_CACHE_MB;
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
@@ -209,6 +222,10 @@ int main(int argc, char **argv)
         case 'T':
             if ((timeout_ms = web_parse_num(optarg, strlen(optarg), 1, 600000)) < 0)
                 return usage_err("--timeout-ms needs a number from 1 to 600000");
+            break;
+        case 'C':
+            if ((cache_mb = web_parse_num(optarg, strlen(optarg), 0, FC_MAX_CACHE_MB)) < 0)
+                return usage_err("--cache-mb needs a number from 0 to 1048576");
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -272,8 +289,9 @@ int main(int argc, char **argv)
     }
 
     fc_worker *ws = calloc((size_t)threads, sizeof *ws);
-    if (!ws) {
+    if (!ws || (cache_mb && rcache_new((size_t)cache_mb << 20, &srv.env.cache, &err))) {
         fprintf(stderr, "idx-fcgi: out of memory\n");
+        free(ws);
         index_close(srv.ix);
         return 1;
     }
@@ -326,6 +344,7 @@ int main(int argc, char **argv)
     }
     free(ws);
     pthread_mutex_destroy(&srv.accept_mu);
+    rcache_free(srv.env.cache);
     index_close(srv.ix);
     if (listen_addr) {
         close(srv.listen_fd);

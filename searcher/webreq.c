@@ -327,9 +327,18 @@ static void route_health(web_worker *w, web_req *r)
     render_json_string(b, env->index_name, strlen(env->index_name));
     buf_printf(b,
                ",\"docs\":%" PRIu64 ",\"terms\":%" PRIu64 ",\"segments\":%" PRIu32
-               ",\"uptime_s\":%.0f,\"requests\":%" PRIuFAST64 "}\n",
+               ",\"uptime_s\":%.0f,\"requests\":%" PRIuFAST64,
                m->docs, m->terms, m->n_segments, up,
                atomic_load_explicit(w->env->requests, memory_order_relaxed));
+    if (env->cache) {
+        rcache_stats st;
+        rcache_get_stats(env->cache, &st);
+        buf_printf(b,
+                   ",\"cache\":{\"hits\":%" PRIu64 ",\"misses\":%" PRIu64 ",\"entries\":%zu"
+                   ",\"bytes\":%zu,\"max_bytes\":%zu,\"evictions\":%" PRIu64 "}",
+                   st.hits, st.misses, st.entries, st.bytes, st.max_bytes, st.evictions);
+    }
+    buf_puts(b, "}\n");
 }
 
 /* Finds the known parameters in the raw query string (values still
@@ -456,6 +465,26 @@ static void route_search(web_worker *w, web_req *r, const char *qs)
         return;
     }
 
+    /* What decides the answer, as the cache key: w->tmp is free again. */
+    buf *key = &w->tmp;
+    key->len = 0;
+    if (w->env->cache) {
+        uint32_t kk[3] = {(uint32_t)r->html, (uint32_t)r->k, (uint32_t)r->offset};
+        buf_put(key, kk, sizeof kk);
+        buf_put(key, r->q, r->q_len);
+        if (!key->oom && rcache_get(w->env->cache, key->p, key->len, &w->body) == 1 &&
+            w->body.len >= sizeof r->hits) {
+            /* stored as the hit count, then the body */
+            memcpy(&r->hits, w->body.p, sizeof r->hits);
+            memmove(w->body.p, w->body.p + sizeof r->hits, w->body.len - sizeof r->hits);
+            w->body.len -= sizeof r->hits;
+            r->status = 200;
+            r->cached = 1;
+            return;
+        }
+        w->body.len = 0;
+    }
+
     search_ctx *s = &w->s;
     s->eo.k = (uint32_t)r->k;
     s->eo.offset = (uint32_t)r->offset;
@@ -476,6 +505,13 @@ static void route_search(web_worker *w, web_req *r, const char *qs)
     if (!rc && w->body.oom) rc = IDX_ENOMEM;
     if (!rc) {
         r->status = 200;
+        if (key->len && !key->oom) {
+            /* hit count first: the log line of a cached answer shows it too */
+            buf_put(key, &r->hits, sizeof r->hits);
+            buf_put(key, w->body.p, w->body.len);
+            size_t klen = key->len - sizeof r->hits - w->body.len;
+            if (!key->oom) rcache_put(w->env->cache, key->p, klen, key->p + klen, key->len - klen);
+        }
         return;
     }
     if (rc == IDX_EUSAGE) {

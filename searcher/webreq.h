@@ -8,7 +8,9 @@
  * (HEAD too). Bounds: q at most WEB_MAX_Q bytes after decoding and valid
  * UTF-8, k 1..100, offset 0..10000, strict percent-decoding; anything else is
  * a 400 with a message. Past the deadline (env timeout_ms, checked between
- * the search's stages) the answer is 503.
+ * the search's stages) the answer is 503. With env->cache, a /search answer
+ * given before for the same format, k, offset and q is served from it, bytes
+ * unchanged (so its took_ms is the time of the search that made it).
  *
  * Threads: a web_env is shared read-only by every worker; a web_worker is
  * one thread's state (its search_ctx and buffers) and is not thread-safe.
@@ -23,6 +25,7 @@
 
 #include "common/buf.h"
 #include "common/index.h"
+#include "searcher/rcache.h"
 #include "searcher/search.h"
 
 #define WEB_MAX_Q 1024            /* bytes of q after decoding */
@@ -38,6 +41,7 @@ typedef struct web_env {
     double started_ms;              /* search_now_ms() at start, for /health's uptime */
     int timeout_ms;                 /* per request */
     atomic_uint_fast64_t *requests; /* counted by the caller; shown by /health */
+    rcache *cache;                  /* finished 200 answers of /search; NULL: none */
 } web_env;
 
 /* One worker's state: the caller sets env and search_init()s s; the buffers
@@ -56,6 +60,7 @@ typedef struct web_req {
     int status;
     int allow; /* send Allow: (405) */
     uint32_t hits;
+    int cached;    /* the body came from env->cache */
     const char *q; /* decoded, in w->q; NULL when absent or undecodable */
     size_t q_len;
     long k, offset;

@@ -10,7 +10,7 @@ set -euo pipefail
 : "${IDX:?IDX must point at the idx binary}"
 IDX_SRC=${IDX_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 IDX_BUILD=${IDX_BUILD:-$(dirname "$IDX")}
-FCGI=$IDX_BUILD/idx-fcgi
+FCGI=${IDX_FCGI:-$IDX_BUILD/idx-fcgi} # the memcheck wrapper in an IDX_VALGRIND build
 SERVE=$IDX_SRC/web/serve
 
 skip() { echo "SKIP: $*"; exit 77; }
@@ -184,6 +184,21 @@ for i in range(1, n + 1):
         ok = False
 sys.exit(0 if ok else 1)
 EOF
+
+# ---- the response cache: the same requests again are answered from it,
+# byte for byte, and /health counts them
+for i in $(seq 1 "$n"); do mv "$T/web.$i.json" "$T/first.$i.json"; done
+curl -sS --max-time 30 -K "$T/web.curl" || bad "cache: curl"
+same=0
+for i in $(seq 1 "$n"); do cmp -s "$T/web.$i.json" "$T/first.$i.json" && same=$((same + 1)); done
+cached=$(grep -c ' cached GET "/search"' "$RUN/idx-fcgi.log" || true)
+get "health after repeats" 200 /health
+hits=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["cache"]["hits"])' "$T/body")
+if [ "$same" = "$n" ] && [ "$cached" -ge "$n" ] && [ "$hits" -ge "$n" ]; then
+    echo "ok   $n repeated requests answered from the cache, unchanged"
+else
+    bad "cache: $same/$n repeats unchanged, $cached cached log lines, $hits hits in /health"
+fi
 
 # ---- HTML: the hits' titles, <mark>, headers
 search "html page" 200 html "wing slipstream" k=5 && {
