@@ -25,6 +25,12 @@
 /* Distinct words cached before the cache is dropped and refilled: bounds
  * memory (about 60 MB) on corpora with an endless tail of rare words. */
 #define ANA_STEM_CACHE_MAX ((size_t)1 << 20)
+/* The stem cache grows to hundreds of thousands of words, so a lookup there
+ * costs a cache miss or two; a small direct-mapped table in front, holding
+ * short words inline, answers the frequent ones (Zipf: a few thousand words
+ * are most of any text) from memory the CPU keeps close. */
+#define ANA_L1_SLOTS 4096 /* power of two */
+#define ANA_L1_KEY 16     /* longest word kept inline */
 
 enum {
     K_SEP = 0,
@@ -51,11 +57,18 @@ static const uint8_t ana_ascii_kind[128] = {
 
 enum { ST_NONE, ST_WORD, ST_CJK };
 
+typedef struct ana_l1 {
+    uint64_t hash; /* 0: empty */
+    uint32_t id, len;
+    char key[ANA_L1_KEY];
+} ana_l1;
+
 struct ana {
     ana_config cfg;
     utf8proc_option_t fold_opts;
     xap_stem *stem; /* NULL when the language is "none" */
     strmap *cache;  /* folded word -> index of its stem */
+    ana_l1 *l1;     /* ANA_L1_SLOTS entries in front of cache */
     char *stems;    /* stem i is stems[soff[i] .. soff[i + 1]) */
     size_t stems_len, stems_cap;
     uint32_t *soff;
@@ -284,6 +297,7 @@ static void refold_nfc(ana *a, scan *sc)
 static void stem_cache_reset(ana *a)
 {
     strmap_clear(a->cache);
+    memset(a->l1, 0, ANA_L1_SLOTS * sizeof *a->l1);
     a->nstems = 0;
     a->stems_len = 0;
     a->generation++;
@@ -298,8 +312,18 @@ static int stem_lookup(ana *a, const char *w, size_t wlen, const char **out, siz
                        uint32_t *id, idx_err *err)
 {
     if (a->nstems >= ANA_STEM_CACHE_MAX) stem_cache_reset(a);
+    uint32_t *v;
+    uint64_t h = strmap_hash(w, wlen);
+    h += h == 0;
+    ana_l1 *e = wlen <= ANA_L1_KEY ? &a->l1[h & (ANA_L1_SLOTS - 1)] : NULL;
+    uint32_t hit;
+    if (e && e->hash == h && e->len == wlen && !memcmp(e->key, w, wlen)) {
+        hit = e->id;
+        v = &hit;
+        goto found;
+    }
     int inserted;
-    uint32_t *v = strmap_put(a->cache, w, wlen, (uint32_t)a->nstems, &inserted);
+    v = strmap_put_hashed(a->cache, h, w, wlen, (uint32_t)a->nstems, &inserted);
     if (!v) return err_set(err, IDX_ENOMEM, "out of memory in the stem cache");
     if (inserted) {
         size_t slen;
@@ -333,6 +357,13 @@ static int stem_lookup(ana *a, const char *w, size_t wlen, const char **out, siz
         a->soff[a->nstems + 1] = (uint32_t)a->stems_len;
         a->nstems++;
     }
+    if (e) {
+        e->hash = h;
+        e->id = *v;
+        e->len = (uint32_t)wlen;
+        memcpy(e->key, w, wlen);
+    }
+found:
     *out = a->stems + a->soff[*v];
     *out_len = a->soff[*v + 1] - a->soff[*v];
     *id = *v;
@@ -570,7 +601,8 @@ int ana_new(const ana_config *cfg, ana **out, idx_err *err)
     a->cps_cap = cfg->max_token_len + ANA_FOLD_CPS;
     a->cps = malloc(a->cps_cap * sizeof *a->cps);
     a->cache = strmap_new(1 << 14);
-    if (!a->wbuf || !a->sbuf || !a->cps || !a->cache) {
+    a->l1 = calloc(ANA_L1_SLOTS, sizeof *a->l1);
+    if (!a->wbuf || !a->sbuf || !a->cps || !a->cache || !a->l1) {
         ana_free(a);
         return err_set(err, IDX_ENOMEM, "out of memory creating the analyzer");
     }
@@ -592,6 +624,7 @@ void ana_free(ana *a)
     if (!a) return;
     if (a->stem) xap_stem_free(a->stem);
     strmap_free(a->cache);
+    free(a->l1);
     free(a->stems);
     free(a->soff);
     free(a->wbuf);

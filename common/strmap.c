@@ -282,6 +282,7 @@ static int sm_grow(strmap *m)
     return 0;
 }
 
+/* Hash 0 marks empty slots. */
 static inline uint64_t sm_slot_hash(const char *key, size_t len)
 {
     uint64_t h = strmap_hash(key, len);
@@ -312,7 +313,13 @@ uint32_t *strmap_get(const strmap *m, const char *key, size_t len)
 
 uint32_t *strmap_put(strmap *m, const char *key, size_t len, uint32_t init, int *inserted)
 {
-    uint64_t h = sm_slot_hash(key, len);
+    return strmap_put_hashed(m, strmap_hash(key, len), key, len, init, inserted);
+}
+
+uint32_t *strmap_put_hashed(strmap *m, uint64_t hash, const char *key, size_t len, uint32_t init,
+                            int *inserted)
+{
+    uint64_t h = hash + (hash == 0);
     size_t i = h & m->mask;
     if (inserted) *inserted = 0;
     for (;;) {

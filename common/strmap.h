@@ -36,6 +36,9 @@ uint32_t *strmap_get(const strmap *m, const char *key, size_t len);
  * (else 0; inserted may be NULL). Returns a pointer to the value (stable until
  * the next insert), or NULL on allocation failure. */
 uint32_t *strmap_put(strmap *m, const char *key, size_t len, uint32_t init, int *inserted);
+/* strmap_put for a caller that already has hash == strmap_hash(key, len). */
+uint32_t *strmap_put_hashed(strmap *m, uint64_t hash, const char *key, size_t len, uint32_t init,
+                            int *inserted);
 
 size_t strmap_count(const strmap *m);
 

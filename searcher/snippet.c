@@ -1,7 +1,8 @@
 /* snippet: see snippet.h for the contract. The shape of the work:
  *
  *   query leaves -> "units" (one per distinct leaf that applies to the field)
- *   field text -> ana_run -> only the tokens that can take part in a match
+ *   field text -> ana_run -> only the tokens that can take part in a match,
+ *                 stopping early once every unit has matched (see below)
  *   tokens -> matches (term, prefix, or a whole phrase occurrence)
  *   matches -> best window by (distinct units, occurrences), two pointers
  *   window -> widened with context, snapped to word boundaries, copied with
@@ -25,6 +26,19 @@
 /* Prefix leaves are tracked per token in a 64-bit mask; later prefix leaves
  * of a huge query still match in eval, they just are not highlighted. */
 #define SNIP_MAX_PREFIX 64
+/* Analysing a long article word by word is the cost of a result page (a
+ * search takes a fraction of a millisecond, analysing 20 KB of text
+ * several). So a field is analysed only until every unit has a match, plus
+ * enough text after that point for any window built around those matches
+ * (SNIP_TAIL_FACTOR windows' worth of bytes, which is at least that many
+ * characters), checking every SNIP_CHECK_BYTES; and never much past
+ * SNIP_SCAN_MAX (snippet.h). Past the stop, text is still shown as context
+ * but nothing in it is highlighted, which the tail makes sure never happens
+ * inside the chosen window. */
+#define SNIP_CHECK_BYTES 2048
+#define SNIP_TAIL_FACTOR 4
+/* on_token's return that stops ana_run early; ana_run passes it through */
+#define SNIP_STOP 1
 
 typedef struct unit {
     const qparse_node *leaf;
@@ -76,6 +90,9 @@ struct snip {
     /* character cursor used while tokens stream in */
     const char *text;
     size_t cur_b, cur_c;
+    /* early stop: next byte offset to check at, and where to stop (0: not yet known) */
+    size_t check_at, stop_at;
+    unsigned window;
 };
 
 /* Grows *p to hold `need` elements of `size` bytes; 0 or -1. */
@@ -235,9 +252,41 @@ static int starts_with(const char *t, size_t tl, const char *p, size_t pl)
     return tl >= pl && !memcmp(t, p, pl);
 }
 
+static int find_matches(snip *s);
+
+/* 1 if every unit of the field has at least one match among s->m. */
+static int all_units_matched(snip *s)
+{
+    if (grow(&s->cnt, &s->cap_cnt, s->n_units, sizeof *s->cnt)) return nomem(s);
+    memset(s->cnt, 0, s->n_units * sizeof *s->cnt);
+    size_t distinct = 0;
+    for (size_t i = 0; i < s->n_m; i++)
+        distinct += s->cnt[s->m[i].unit]++ == 0;
+    return distinct == s->n_units;
+}
+
+/* Called when the text reaches s->check_at: decides where analysis stops. */
+static int check_stop(snip *s, size_t at)
+{
+    if (s->stop_at) return at >= s->stop_at ? SNIP_STOP : 0;
+    int rc = find_matches(s);
+    if (!rc) rc = all_units_matched(s);
+    if (rc < 0) return rc;
+    if (rc || at >= SNIP_SCAN_MAX) {
+        s->stop_at = rc ? at + (size_t)SNIP_TAIL_FACTOR * s->window : at;
+        return at >= s->stop_at ? SNIP_STOP : 0;
+    }
+    s->check_at = at + SNIP_CHECK_BYTES;
+    return 0;
+}
+
 static int on_token(void *ctx, const ana_token *t)
 {
     snip *s = ctx;
+    if (t->start >= s->check_at) {
+        int rc = check_stop(s, t->start);
+        if (rc) return rc;
+    }
     int32_t qid = -1;
     uint32_t *v = strmap_get(s->qterms, t->term, t->len);
     if (v) qid = (int32_t)*v;
@@ -571,9 +620,12 @@ static int do_field(snip *s, int is_title, const char *t, size_t len, unsigned W
     s->n_m = 0;
     s->text = t;
     s->cur_b = s->cur_c = 0;
+    s->check_at = SNIP_CHECK_BYTES;
+    s->stop_at = 0;
+    s->window = W;
     if (len && s->n_units) {
         rc = ana_run(s->a, t, len, on_token, s, s->err);
-        if (rc) return rc < 0 ? rc : s->err->code ? s->err->code : IDX_EINTERNAL;
+        if (rc && rc != SNIP_STOP) return rc < 0 ? rc : s->err->code ? s->err->code : IDX_EINTERNAL;
         if ((rc = find_matches(s))) return rc;
     }
     return make_text(s, t ? t : "", t ? len : 0, W, out);

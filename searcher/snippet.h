@@ -28,6 +28,13 @@
  * sorted, non-overlapping, never touching (overlapping CJK bigrams and words
  * inside a matched phrase merge into one span).
  *
+ * Analysis stops early: once every leaf that applies to the field has a
+ * match (plus a few windows of text after it), so the window is the best one
+ * up to there, usually the article's first passage with all the query's
+ * words; and at the latest after SNIP_SCAN_MAX bytes (as Lucene's
+ * highlighters bound the text they analyse), which bounds the time a huge
+ * article can take: a match only past that is not found.
+ *
  * No match in the body: the start of the body. Library code: never prints. */
 #ifndef IDX_SNIPPET_H
 #define IDX_SNIPPET_H
@@ -39,8 +46,10 @@
 #include "common/status.h"
 #include "searcher/qparse.h"
 
-#define SNIP_WINDOW_DEFAULT 200       /* characters of body shown */
-#define SNIP_TITLE_WINDOW_DEFAULT 400 /* characters of title shown: effectively all */
+#define SNIP_WINDOW_DEFAULT 200          /* characters of body shown */
+#define SNIP_TITLE_WINDOW_DEFAULT 400    /* characters of title shown: effectively all */
+#define SNIP_SCAN_MAX ((size_t)64 << 10) /* bytes of a field analysed, at most (+ one check step)  \
+                                          */
 
 typedef struct snip_span {
     uint32_t start, end; /* byte range [start, end) in snip_text.text */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "searcher/snippet.h"
 #include "tests/unit/testutil.h"
 
@@ -263,8 +264,9 @@ END_TEST
 
 START_TEST(very_long_text)
 {
-    size_t n = 2u << 20;
-    char *body = malloc(n + 64);
+    /* a match near the end of what is analysed is found */
+    size_t n = SNIP_SCAN_MAX - 4096;
+    char *body = malloc((2u << 20) + 64);
     for (size_t i = 0; i < n; i += 8)
         memcpy(body + i, "filler  ", 8);
     strcpy(body + n, "target word at the very end.");
@@ -278,7 +280,40 @@ START_TEST(very_long_text)
                   r.body.text);
     ck_assert_msg(!strncmp(r.body.text, "filler", 6), "%s", r.body.text);
     snip_result_free(&r);
+
+    /* one far past SNIP_SCAN_MAX is not looked for: the start is shown */
+    n = 2u << 20;
+    for (size_t i = 0; i < n; i += 8)
+        memcpy(body + i, "filler  ", 8);
+    strcpy(body + n, "target word at the very end.");
+    r = run("target", NULL, body);
+    ck_assert_uint_eq(r.body.n_spans, 0);
+    ck_assert_int_eq(r.body.cut_before, 0);
+    ck_assert_int_eq(r.body.cut_after, 1);
+    ck_assert_msg(!strncmp(r.body.text, "filler filler", 13), "%s", r.body.text);
+    snip_result_free(&r);
     free(body);
+}
+END_TEST
+
+START_TEST(stops_at_first_full_window)
+{
+    /* Both words early, a denser passage later: analysis stops after the
+     * first passage with every word, so that one is shown; the later
+     * matches are past the stop and not highlighted. */
+    buf b = {0};
+    buf_puts(&b, "alpha beta. ");
+    for (int i = 0; i < 2000; i++)
+        buf_puts(&b, "filler ");
+    buf_puts(&b, "alpha beta alpha beta alpha beta.");
+    buf_put_u8(&b, 0);
+    snip_result r = run("alpha beta", NULL, (const char *)b.p);
+    ck_assert_uint_eq(r.body.n_spans, 2);
+    ck_assert_str_eq(span_str(&r.body, 0), "alpha");
+    ck_assert_str_eq(span_str(&r.body, 1), "beta");
+    ck_assert_int_eq(r.body.cut_before, 0);
+    snip_result_free(&r);
+    buf_free(&b);
 }
 END_TEST
 
@@ -350,6 +385,7 @@ int main(void)
     tcase_add_test(tc, utf8_accents_cjk);
     tcase_add_test(tc, no_match_fallback);
     tcase_add_test(tc, very_long_text);
+    tcase_add_test(tc, stops_at_first_full_window);
     tcase_add_test(tc, dense_window);
     tcase_add_test(tc, reuse_many);
     suite_add_tcase(s, tc);
