@@ -22,6 +22,12 @@
  * repeated request is answered from it: the index never changes under a
  * running responder, and popular queries repeat.
  *
+ * Crashes: the process that opens the index and the socket stays as a
+ * keeper and forks the process that serves (keep_serving). When that one
+ * dies by a signal (a crash, the OOM killer, kill -9) the keeper forks a new
+ * one at once; the keeper holds the listening socket all along, so requests
+ * arriving meanwhile wait in its backlog: only those in flight are lost.
+ *
  * Output: stdout carries nothing but FastCGI (libfcgi's socket); one log
  * line per request goes to stderr:
  *   2024-05-01T12:00:00.123Z 200 1.234ms hits=10 GET "/search" q="unix kernel"
@@ -38,7 +44,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,6 +62,10 @@
 #define FC_LOG_CUT 100 /* bytes of path and query in a log line */
 #define FC_DEFAULT_CACHE_MB 64
 #define FC_MAX_CACHE_MB (1L << 20)
+/* The keeper gives up when the serving process dies this many times in a
+ * row, each within this many seconds of its start: it is not going to work. */
+#define FC_RESPAWN_MAX 5
+#define FC_RESPAWN_WINDOW_MS 5000.0
 
 /* Process-wide state, shared by every worker; the only mutable parts are
  * the atomic counters and the accept mutex. */
@@ -157,6 +169,68 @@ static void *worker_main(void *arg)
     }
     FCGX_Free(&req, 1);
     return NULL;
+}
+
+/* ---- the keeper ---- */
+
+/* Forks the process that serves and returns 0 in it. In the parent, waits:
+ * a stop signal is passed on to the child and, once it has finished, the
+ * child's exit status is the parent's; a child that exits by itself (a setup
+ * error) ends the parent with its status; a child killed by a signal is
+ * replaced at once (see the top of the file). Returns 1 in the parent, with
+ * the status to exit with in *status. */
+static int keep_serving(int *status)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    int quick_deaths = 0;
+    for (;;) {
+        double started = search_now_ms();
+        pid_t child = fork();
+        if (child < 0) {
+            fprintf(stderr, "idx-fcgi: cannot fork the serving process: %s\n", strerror(errno));
+            *status = 1;
+            return 1;
+        }
+        if (child == 0) {
+            /* no orphan keeps serving after its keeper is gone */
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            sigset_t chld;
+            sigemptyset(&chld);
+            sigaddset(&chld, SIGCHLD);
+            sigprocmask(SIG_UNBLOCK, &chld, NULL);
+            return 0;
+        }
+        int ws = 0, sig = 0;
+        for (;;) {
+            sigwait(&set, &sig);
+            if (sig != SIGCHLD) {
+                kill(child, SIGTERM);
+                while (waitpid(child, &ws, 0) < 0 && errno == EINTR) {
+                }
+                *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 1;
+                return 1;
+            }
+            if (waitpid(child, &ws, WNOHANG) == child) break;
+        }
+        if (!WIFSIGNALED(ws)) {
+            *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 1;
+            return 1;
+        }
+        quick_deaths = search_now_ms() - started < FC_RESPAWN_WINDOW_MS ? quick_deaths + 1 : 0;
+        fprintf(stderr, "idx-fcgi: serving process %ld killed by signal %d; %s\n", (long)child,
+                WTERMSIG(ws),
+                quick_deaths >= FC_RESPAWN_MAX ? "it keeps dying: giving up" : "restarting");
+        if (quick_deaths >= FC_RESPAWN_MAX) {
+            *status = 1;
+            return 1;
+        }
+    }
 }
 
 /* ---- main ---- */
@@ -288,6 +362,16 @@ int main(int argc, char **argv)
         srv.listen_fd = 0;
     }
 
+    int status = 0;
+    if (keep_serving(&status)) {
+        index_close(srv.ix);
+        if (listen_addr) {
+            close(srv.listen_fd);
+            if (!strchr(listen_addr, ':')) unlink(listen_addr);
+        }
+        return status;
+    }
+
     fc_worker *ws = calloc((size_t)threads, sizeof *ws);
     if (!ws || (cache_mb && rcache_new((size_t)cache_mb << 20, &srv.env.cache, &err))) {
         fprintf(stderr, "idx-fcgi: out of memory\n");
@@ -311,7 +395,6 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    int status = 0;
     if (rc) {
         fprintf(stderr, "idx-fcgi: %s\n", err.msg[0] ? err.msg : "cannot set up a worker");
         status = err_exit_status(rc);

@@ -1,0 +1,45 @@
+# Helpers shared by the end-to-end scripts (sourced, not run: ctest runs only
+# test_*.sh). Source it after `set -euo pipefail`:
+#     . "$(dirname "$0")/lib.sh"
+# It requires $IDX, sets IDX_SRC and E2E (this directory) and the failure
+# flag `fail`, and provides:
+#     e2e_tmpdir NAME          a fresh temporary directory in $T (the caller's trap removes it)
+#     check DESC CMD...        runs CMD; prints "ok   DESC" or "FAIL DESC" (and sets fail=1)
+#     run_rc CMD...            runs CMD with errexit off; its exit status in $rc
+#     e2e_corpus DIR ARGS...   a synthetic corpus: DIR/docs.jsonl and DIR/queries.tsv
+#                              (ARGS go to gen_corpus.py: --docs N --seed S --copies K ...)
+#     e2e_finish               prints PASS or FAILED and exits with $fail
+
+: "${IDX:?IDX must point at the idx binary}"
+E2E=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+IDX_SRC=${IDX_SRC:-$(cd "$E2E/../.." && pwd)}
+fail=0
+
+e2e_tmpdir() {
+    T=$(mktemp -d "${TMPDIR:-/tmp}/idx-e2e-$1.XXXXXX")
+}
+
+check() {
+    local what=$1
+    shift
+    if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fail=1; fi
+}
+
+run_rc() {
+    set +e
+    "$@"
+    rc=$?
+    set -e
+}
+
+e2e_corpus() {
+    local dir=$1
+    shift
+    mkdir -p "$dir"
+    python3 "$E2E/gen_corpus.py" "$dir/docs.jsonl" "$dir/queries.tsv" "$@"
+}
+
+e2e_finish() {
+    if [ "$fail" -eq 0 ]; then echo PASS; else echo FAILED; fi
+    exit "$fail"
+}
