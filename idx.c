@@ -78,7 +78,7 @@ static const char build_help[] =
     "  --language LANG        Snowball stemming language (default english; none = no stemming)\n"
     "  --no-accent-folding    keep accents (default: résumé matches resume)\n"
     "  --k1 X, --b X, --title-weight X   BM25 parameters the block bounds are computed with\n"
-    "  --engine native        (xapian: not built yet)\n"
+    "  --engine ENGINE        native (default) or xapian (docs/ENGINES.md)\n"
     "  -q, --quiet            no progress and no summary\n";
 
 static int cmd_build(int argc, char **argv)
@@ -154,8 +154,10 @@ static int cmd_build(int argc, char **argv)
             break;
         }
         case O_ENGINE:
-            if (strcmp(optarg, "native"))
-                return usage_error("build", "only --engine native is available in this build");
+            if (!strcmp(optarg, "xapian"))
+                o.engine = BUILD_ENGINE_XAPIAN;
+            else if (strcmp(optarg, "native"))
+                return usage_error("build", "--engine must be native or xapian");
             break;
         case O_APPEND:
             return usage_error("build", "--append is not available yet");
@@ -194,9 +196,10 @@ static int cmd_build(int argc, char **argv)
                 " positions, %u spilled runs\n",
                 s.terms, s.postings, s.positions, s.runs);
         fprintf(stderr, "idx: bytes:");
-        for (int i = 0; i < SEG_NFILES; i++)
+        for (int i = 0; i < SEG_NFILES && o.engine == BUILD_ENGINE_NATIVE; i++)
             fprintf(stderr, " %s %" PRIu64, seg_file_ext[i], s.component_bytes[i]);
-        fprintf(stderr, ", total %" PRIu64 " (%.3f of input)\n", s.index_bytes,
+        fprintf(stderr, "%s total %" PRIu64 " (%.3f of input)\n",
+                o.engine == BUILD_ENGINE_NATIVE ? "," : "", s.index_bytes,
                 s.bytes_raw ? (double)s.index_bytes / (double)s.bytes_raw : 0.0);
         fprintf(stderr, "idx: %.2f s, %.1f MB/s of input (%.1f MB)\n", s.seconds,
                 s.seconds > 0 ? s.bytes_raw / 1e6 / s.seconds : 0.0, s.bytes_raw / 1e6);
@@ -251,48 +254,41 @@ static const char get_help[] =
 /* Prints one stored article; 1 if found, 0 if not, negative on damage. */
 static int get_one(idx_index *ix, const char *id, int json, buf *scratch, buf *out, idx_err *err)
 {
-    /* Newest segment first: a later record with the same id replaces older ones. */
-    for (uint32_t s = ix->n_segs; s-- > 0;) {
-        uint32_t doc;
-        int r = seg_find_id(ix->segs[s], id, strlen(id), &doc, err);
-        if (r <= 0) {
-            if (r < 0) return r;
-            continue;
+    uint32_t seg, doc;
+    int r = index_find_id(ix, id, strlen(id), &seg, &doc, err);
+    if (r <= 0) return r;
+    seg_doc d;
+    r = index_doc_get(ix, seg, doc, scratch, &d, err);
+    if (r) return r;
+    out->len = 0;
+    if (json) {
+        buf_put_u8(out, '{');
+        for (int f = 0, first = 1; f < 7; f++) {
+            if (f != SEG_F_ID && f != SEG_F_BODY && d.len[f] == 0) continue;
+            if (!first) buf_put_u8(out, ',');
+            render_json_string(out, seg_field_names[f], strlen(seg_field_names[f]));
+            buf_put_u8(out, ':');
+            render_json_string(out, d.field[f], d.len[f]);
+            first = 0;
         }
-        seg_doc d;
-        r = seg_doc_get(ix->segs[s], doc, scratch, &d, err);
-        if (r) return r;
-        out->len = 0;
-        if (json) {
-            buf_put_u8(out, '{');
-            for (int f = 0, first = 1; f < 7; f++) {
-                if (f != SEG_F_ID && f != SEG_F_BODY && d.len[f] == 0) continue;
-                if (!first) buf_put_u8(out, ',');
-                render_json_string(out, seg_field_names[f], strlen(seg_field_names[f]));
-                buf_put_u8(out, ':');
-                render_json_string(out, d.field[f], d.len[f]);
-                first = 0;
-            }
-            buf_put(out, "}\n", 2);
-        } else {
-            for (int f = 0; f < 7; f++) {
-                if (f == SEG_F_BODY) {
-                    buf_put_u8(out, '\n');
-                    buf_put(out, d.field[f], d.len[f]);
-                    buf_put_u8(out, '\n');
-                } else if (d.len[f]) {
-                    buf_put(out, seg_field_names[f], strlen(seg_field_names[f]));
-                    buf_put(out, ": ", 2);
-                    buf_put(out, d.field[f], d.len[f]);
-                    buf_put_u8(out, '\n');
-                }
+        buf_put(out, "}\n", 2);
+    } else {
+        for (int f = 0; f < 7; f++) {
+            if (f == SEG_F_BODY) {
+                buf_put_u8(out, '\n');
+                buf_put(out, d.field[f], d.len[f]);
+                buf_put_u8(out, '\n');
+            } else if (d.len[f]) {
+                buf_put(out, seg_field_names[f], strlen(seg_field_names[f]));
+                buf_put(out, ": ", 2);
+                buf_put(out, d.field[f], d.len[f]);
+                buf_put_u8(out, '\n');
             }
         }
-        if (out->oom) return err_set(err, IDX_ENOMEM, "out of memory");
-        fwrite(out->p, 1, out->len, stdout);
-        return 1;
     }
-    return 0;
+    if (out->oom) return err_set(err, IDX_ENOMEM, "out of memory");
+    fwrite(out->p, 1, out->len, stdout);
+    return 1;
 }
 
 static int cmd_get(int argc, char **argv)
@@ -357,6 +353,12 @@ static int cmd_stats(int argc, char **argv)
     printf("bm25         k1=%g b=%g title_weight=%g\n", m->bm25.k1, m->bm25.b,
            m->bm25.title_weight);
     uint64_t total = 0;
+    if (ix->xap) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", index, XAP_DIR);
+        total = xap_disk_size(path);
+        printf("database     %s (xapian)\n", path);
+    }
     for (uint32_t s = 0; s < ix->n_segs; s++) {
         printf("segment      %s (%u docs)\n", m->segment[s], seg_ndocs(ix->segs[s]));
         for (int f = 0; f < SEG_NFILES; f++) {
@@ -383,6 +385,13 @@ static int cmd_check(int argc, char **argv)
     idx_err err = {0};
     int rc = 0;
     uint64_t docs = 0;
+    if (ix->xap) {
+        /* index_open has matched its document count with meta. */
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", index, XAP_DIR);
+        rc = xap_check(path, &err);
+        docs = ix->meta.docs;
+    }
     for (uint32_t s = 0; s < ix->n_segs && !rc; s++) {
         rc = seg_check(ix->segs[s], &ix->meta.bm25, &err);
         docs += seg_ndocs(ix->segs[s]);

@@ -4,7 +4,12 @@
  * `crc32 XXXXXXXX` line over every byte before it, so users can read it and
  * damage is still detected. It records the format version, the engine, the
  * analyzer settings the searcher must reuse, the BM25 parameters the block
- * bounds were computed with, collection statistics and the segment list. */
+ * bounds were computed with, collection statistics and the segment list.
+ *
+ * Two engines (docs/ENGINES.md): "native" (segments, FORMAT.md) and
+ * "xapian" (a Xapian database in INDEX/xapian, no segments). The index_doc_*
+ * and index_find_id calls fetch stored articles from either, so callers never
+ * look at the engine. */
 #ifndef IDX_INDEX_H
 #define IDX_INDEX_H
 
@@ -14,13 +19,14 @@
 #include "common/bm25.h"
 #include "common/segment.h"
 #include "common/status.h"
+#include "common/xap.h"
 
 #define INDEX_FORMAT_VERSION 2 /* 2: skip entries carry sub-block bounds */
 #define INDEX_MAX_SEGMENTS 64
 
 typedef struct index_meta {
     int version;
-    char engine[16]; /* "native" (or "xapian" later) */
+    char engine[16]; /* "native" or "xapian" */
     char language[32];
     ana_config ana; /* ana.language points at `language` */
     bm25_params bm25;
@@ -47,10 +53,28 @@ typedef struct idx_index {
      * Computed once at open so that scoring a document multiplies instead of
      * dividing; 16 bytes a document. */
     double *inv_norm[INDEX_MAX_SEGMENTS];
+    xap_db *xap; /* engine "xapian": the database (and n_segs is 0); else NULL */
 } idx_index;
 
 /* Opens an index directory: meta + every segment. Caller frees with index_close. */
 int index_open(const char *dir, idx_index **out, idx_err *err);
 void index_close(idx_index *ix);
+
+/* A hit's document: (segment, docid) for the native engine, (0, Xapian
+ * docid) for the xapian one, as ev_hit gives them. */
+
+/* The stored article; pointers into `scratch`, valid until it is reused. */
+int index_doc_get(idx_index *ix, uint32_t seg, uint32_t doc, buf *scratch, seg_doc *out,
+                  idx_err *err);
+
+/* The external id (not NUL-terminated; into the index's memory or into
+ * `scratch`, valid until either changes); NULL on error. */
+const char *index_doc_id(idx_index *ix, uint32_t seg, uint32_t doc, buf *scratch, size_t *len,
+                         idx_err *err);
+
+/* 1 and (*seg, *doc) when an article has this id (the newest segment
+ * first: a later record replaces older ones), 0 when none has, <0 on error. */
+int index_find_id(idx_index *ix, const char *id, size_t len, uint32_t *seg, uint32_t *doc,
+                  idx_err *err);
 
 #endif

@@ -142,6 +142,11 @@ extern const char *const seg_field_names[7];
 
 int seg_doc_get(seg *s, uint32_t doc, buf *scratch, seg_doc *out, idx_err *err);
 
+/* Parses one stored record (FORMAT.md §7) at p into *out (pointers into p);
+ * returns the bytes it takes, 0 if it is not a whole record. The Xapian
+ * engine keeps the same record as its document data. */
+size_t seg_record_parse(const uint8_t *p, size_t avail, seg_doc *out);
+
 /* Component files and sizes, for `idx stats`. */
 enum { SEG_LEX, SEG_POST, SEG_POS, SEG_DOCS, SEG_STORE, SEG_NFILES };
 extern const char *const seg_file_ext[SEG_NFILES];

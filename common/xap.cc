@@ -3,10 +3,25 @@
 
 #include <xapian.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <memory>
+#include <mutex>
 #include <new>
 #include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "common/bm25.h"
 
 struct xap_stem {
     Xapian::Stem stem;
@@ -23,6 +38,11 @@ template <typename F> int guarded(idx_err *err, const char *what, F &&body)
         return body();
     } catch (const Xapian::InvalidArgumentError &e) {
         return err_set(err, IDX_EUSAGE, "%s: %s", what, e.get_description().c_str());
+    } catch (const Xapian::DatabaseCreateError &e) {
+        return err_set(err, IDX_EIO, "%s: %s", what, e.get_description().c_str());
+    } catch (const Xapian::DatabaseError &e) {
+        // Corrupt, locked, missing or of an unknown version: the index's fault.
+        return err_set(err, IDX_EDATA, "%s: %s", what, e.get_description().c_str());
     } catch (const Xapian::Error &e) {
         return err_set(err, IDX_EINTERNAL, "%s: %s", what, e.get_description().c_str());
     } catch (const std::bad_alloc &) {
@@ -102,4 +122,602 @@ extern "C" const char *xap_stem_languages(void)
     } catch (...) {
         return "";
     }
+}
+
+/* ---- the Xapian engine (docs/ENGINES.md) ---- */
+
+namespace
+{
+
+/* A title/body term's wdf holds both field frequencies: tf_title << LEN_SHIFT
+ * | tf_body. A document's length (the sum of its wdfs, which a Weight is
+ * given) is padded to (2 * len_title + 1) << LEN_SHIFT | len_body. */
+constexpr unsigned LEN_SHIFT = 20;
+constexpr uint32_t LEN_MASK = (1u << LEN_SHIFT) - 1;
+// Title positions sit this far above body ones, so no phrase spans the two.
+constexpr uint32_t TITLE_POS_BASE = 1u << 30;
+// Internal terms start with an upper-case letter, which no analysed term does.
+const char TITLE_PREFIX = 'S'; // title occurrences only: wdf tf_title << LEN_SHIFT
+const char ID_PREFIX = 'Q';    // the external id (boolean)
+const char PAD_TERM[] = "L";   // pads the document length
+const char STAT_PREFIX = 'C';  // metadata: per-term statistics
+constexpr Xapian::valueno DATE_SLOT = 0;
+// The weight's bound travels in the wqf as a fraction of k1 + 1 in 1/BOUND_STEPS.
+constexpr uint32_t BOUND_STEPS = 65535;
+
+bool is_internal(const std::string &t)
+{
+    return !t.empty() && t[0] >= 'A' && t[0] <= 'Z';
+}
+
+/* Per-term statistics the native lexicon has and Xapian's wdf-packed terms
+ * cannot give: the collection frequency (prefix expansion ranks by it) and
+ * the largest field frequencies (the weight's upper bound). */
+struct term_stat {
+    uint64_t cf;
+    uint32_t max_title, max_body;
+};
+
+std::string stat_pack(const term_stat &s)
+{
+    unsigned char b[16];
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(s.cf >> (8 * i));
+    for (int i = 0; i < 4; i++) {
+        b[8 + i] = (unsigned char)(s.max_title >> (8 * i));
+        b[12 + i] = (unsigned char)(s.max_body >> (8 * i));
+    }
+    return std::string((const char *)b, sizeof b);
+}
+
+term_stat stat_unpack(const std::string &v)
+{
+    term_stat s = {0, 0, 0};
+    if (v.size() != 16) return s;
+    const unsigned char *b = (const unsigned char *)v.data();
+    for (int i = 0; i < 8; i++)
+        s.cf |= (uint64_t)b[i] << (8 * i);
+    for (int i = 0; i < 4; i++) {
+        s.max_title |= (uint32_t)b[8 + i] << (8 * i);
+        s.max_body |= (uint32_t)b[12 + i] << (8 * i);
+    }
+    return s;
+}
+
+int sync_dir_files(const char *path, idx_err *err)
+{
+    std::error_code ec;
+    for (const auto &e : std::filesystem::directory_iterator(path, ec)) {
+        int fd = open(e.path().c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fsync(fd)) {
+            int saved = errno;
+            if (fd >= 0) close(fd);
+            return err_errno(err, IDX_EIO, saved, "sync %s", e.path().c_str());
+        }
+        close(fd);
+    }
+    if (ec) return err_set(err, IDX_EIO, "listing %s: %s", path, ec.message().c_str());
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd)) {
+        int saved = errno;
+        if (fd >= 0) close(fd);
+        return err_errno(err, IDX_EIO, saved, "sync %s", path);
+    }
+    close(fd);
+    return IDX_OK;
+}
+
+/* idx's BM25F (common/bm25.h) as a Xapian weight, computing exactly the
+ * native evaluator's expression. Per term, Xapian passes the wdf and the
+ * document length; both carry the two fields (see LEN_SHIFT). The term's
+ * idf arrives as the OP_SCALE_WEIGHT factor, and its kind and upper bound in
+ * the wqf, since a Weight never sees its term: wqf = q << 1 | label, the
+ * bound being idf * (k1 + 1) * q / BOUND_STEPS. */
+class idx_weight : public Xapian::Weight
+{
+    xap_params p_;
+    bm25_params bp_;
+    double factor_ = 0, bound_ = 0;
+    bool label_ = false;
+
+  public:
+    explicit idx_weight(const xap_params &p) : p_(p), bp_{p.k1, p.b, p.title_weight}
+    {
+        need_stat(WDF);
+        need_stat(DOC_LENGTH);
+        need_stat(WQF);
+    }
+
+    idx_weight *clone() const override
+    {
+        return new idx_weight(p_);
+    }
+
+    void init(double factor) override
+    {
+        factor_ = factor;
+        Xapian::termcount wqf = get_wqf();
+        label_ = (wqf & 1) != 0;
+        bound_ = factor * ((p_.k1 + 1.0) * (double)(wqf >> 1) / BOUND_STEPS);
+    }
+
+    double get_sumpart(Xapian::termcount wdf, Xapian::termcount doclen,
+                       Xapian::termcount) const override
+    {
+        if (label_) return factor_ * bm25_sat(&bp_, (double)wdf);
+        uint32_t tf_title = wdf >> LEN_SHIFT, tf_body = wdf & LEN_MASK;
+        uint32_t high = doclen >> LEN_SHIFT;
+        uint32_t len_title = high ? (high - 1) / 2 : 0, len_body = doclen & LEN_MASK;
+        // The operations and their order are eval.c's, so scores agree to the bit.
+        double inv_title = 1.0 / bm25_norm(&bp_, len_title, p_.avg_title);
+        double inv_body = 1.0 / bm25_norm(&bp_, len_body, p_.avg_body);
+        double tfw = bp_.title_weight * tf_title * inv_title;
+        tfw += tf_body * inv_body;
+        return factor_ * bm25_sat(&bp_, tfw);
+    }
+
+    double get_maxpart() const override
+    {
+        return bound_;
+    }
+
+    double get_sumextra(Xapian::termcount, Xapian::termcount) const override
+    {
+        return 0;
+    }
+
+    double get_maxextra() const override
+    {
+        return 0;
+    }
+};
+
+} // namespace
+
+struct xap_writer {
+    std::string path;
+    Xapian::WritableDatabase db;
+    Xapian::Document doc;
+    std::string doc_id;
+    uint32_t len_title = 0, len_body = 0;
+    uint64_t wdf_sum = 0;
+    std::unordered_map<std::string, term_stat> stats;
+    uint64_t postings = 0, positions = 0;
+};
+
+struct xap_db {
+    std::string path;
+    Xapian::Database db;
+    std::mutex mu;
+};
+
+struct xap_query {
+    xap_db *db;
+    xap_params p;
+    std::vector<Xapian::Query> stack;
+};
+
+extern "C" int xap_writer_create(const char *path, xap_writer **out, idx_err *err)
+{
+    *out = nullptr;
+    return guarded(err, path, [&]() -> int {
+        auto w = std::make_unique<xap_writer>();
+        w->path = path;
+        /* No sync per flush: xap_writer_close syncs every file once at the
+         * end. Overwriting (the build's directory is new anyway) means a
+         * database someone holds open for writing is reported as locked. */
+        w->db = Xapian::WritableDatabase(path, Xapian::DB_CREATE_OR_OVERWRITE |
+                                                   Xapian::DB_BACKEND_GLASS | Xapian::DB_NO_SYNC);
+        *out = w.release();
+        return IDX_OK;
+    });
+}
+
+/* Takes a superseded document's terms out of the statistics. Its largest
+ * frequencies stay in the bounds, which only makes them looser. */
+static void writer_forget(xap_writer *w, Xapian::docid did)
+{
+    Xapian::Document old = w->db.get_document(did);
+    for (auto t = old.termlist_begin(); t != old.termlist_end(); ++t) {
+        std::string term = *t;
+        if (is_internal(term)) continue;
+        auto it = w->stats.find(term);
+        if (it == w->stats.end()) continue;
+        /* Author and category wdfs are below 1 << LEN_SHIFT (xap_writer_end
+         * sees to it), so one decoding serves every term. */
+        Xapian::termcount wdf = t.get_wdf();
+        uint64_t occ = (wdf >> LEN_SHIFT) + (wdf & LEN_MASK);
+        it->second.cf -= std::min<uint64_t>(occ, it->second.cf);
+        w->postings--;
+        w->positions -= std::min<uint64_t>(occ, w->positions);
+        if (it->second.cf == 0) w->stats.erase(it);
+    }
+    w->db.delete_document(did);
+}
+
+extern "C" int xap_writer_begin(xap_writer *w, const char *id, size_t id_len, const void *record,
+                                size_t record_len, uint32_t len_title, uint32_t len_body,
+                                uint32_t date, int replace, idx_err *err)
+{
+    return guarded(err, w->path.c_str(), [&]() -> int {
+        if (len_title > XAP_MAX_TITLE_TOKENS || len_body > XAP_MAX_BODY_TOKENS)
+            return err_set(err, IDX_EDATA,
+                           "document '%.*s': %u title and %u body tokens; the xapian engine "
+                           "holds at most %u and %u (use --engine native)",
+                           (int)std::min<size_t>(id_len, 200), id, len_title, len_body,
+                           XAP_MAX_TITLE_TOKENS, XAP_MAX_BODY_TOKENS);
+        std::string qterm = ID_PREFIX + std::string(id, id_len);
+        if (replace) {
+            for (auto p = w->db.postlist_begin(qterm); p != w->db.postlist_end(qterm); ++p)
+                writer_forget(w, *p);
+        }
+        w->doc = Xapian::Document();
+        w->doc.set_data(std::string((const char *)record, record_len));
+        w->doc.add_boolean_term(qterm);
+        if (date) {
+            char v[16];
+            snprintf(v, sizeof v, "%08u", date);
+            w->doc.add_value(DATE_SLOT, v);
+        }
+        w->doc_id.assign(id, id_len);
+        w->len_title = len_title;
+        w->len_body = len_body;
+        w->wdf_sum = 0;
+        return IDX_OK;
+    });
+}
+
+extern "C" int xap_writer_term(xap_writer *w, const char *term, size_t len, int label,
+                               uint32_t tf_title, uint32_t tf_body, const uint32_t *pos,
+                               idx_err *err)
+{
+    return guarded(err, w->path.c_str(), [&]() -> int {
+        std::string t(term, len);
+        term_stat &st = w->stats.emplace(t, term_stat{0, 0, 0}).first->second;
+        st.cf += (uint64_t)tf_title + tf_body;
+        st.max_title = std::max(st.max_title, tf_title);
+        st.max_body = std::max(st.max_body, tf_body);
+        w->postings++;
+        w->positions += (uint64_t)tf_title + tf_body;
+        if (label) {
+            w->doc.add_term(t, tf_body);
+            for (uint32_t i = 0; i < tf_body; i++)
+                w->doc.add_posting(t, pos[i], 0);
+            w->wdf_sum += tf_body;
+            return IDX_OK;
+        }
+        // Field lengths are checked in begin, and every tf is below its field's length.
+        w->doc.add_term(t, tf_title << LEN_SHIFT | tf_body);
+        for (uint32_t i = 0; i < tf_title; i++)
+            w->doc.add_posting(t, TITLE_POS_BASE + pos[i], 0);
+        for (uint32_t i = 0; i < tf_body; i++)
+            w->doc.add_posting(t, pos[tf_title + i], 0);
+        w->wdf_sum += (uint64_t)tf_title << LEN_SHIFT | tf_body;
+        if (tf_title) {
+            std::string s = TITLE_PREFIX + t;
+            w->doc.add_term(s, tf_title << LEN_SHIFT);
+            for (uint32_t i = 0; i < tf_title; i++)
+                w->doc.add_posting(s, pos[i], 0);
+            w->wdf_sum += (uint64_t)tf_title << LEN_SHIFT;
+        }
+        return IDX_OK;
+    });
+}
+
+extern "C" int xap_writer_end(xap_writer *w, idx_err *err)
+{
+    return guarded(err, w->path.c_str(), [&]() -> int {
+        uint64_t want = ((uint64_t)2 * w->len_title + 1) << LEN_SHIFT | w->len_body;
+        if (w->wdf_sum >= want)
+            return err_set(err, IDX_EDATA,
+                           "document '%.*s': %u or more author and category tokens; the "
+                           "xapian engine cannot hold it (use --engine native)",
+                           (int)std::min<size_t>(w->doc_id.size(), 200), w->doc_id.c_str(),
+                           1u << LEN_SHIFT);
+        w->doc.add_term(PAD_TERM, (Xapian::termcount)(want - w->wdf_sum));
+        w->db.add_document(w->doc);
+        w->doc = Xapian::Document();
+        return IDX_OK;
+    });
+}
+
+extern "C" int xap_writer_close(xap_writer *w, xap_totals *tot, idx_err *err)
+{
+    int rc = guarded(err, w->path.c_str(), [&]() -> int {
+        for (const auto &kv : w->stats)
+            w->db.set_metadata(STAT_PREFIX + kv.first, stat_pack(kv.second));
+        w->db.commit();
+        w->db.close();
+        tot->terms = w->stats.size();
+        tot->postings = w->postings;
+        tot->positions = w->positions;
+        return sync_dir_files(w->path.c_str(), err);
+    });
+    xap_writer_abort(w);
+    return rc;
+}
+
+extern "C" void xap_writer_abort(xap_writer *w)
+{
+    try {
+        delete w;
+    } catch (...) {
+    }
+}
+
+extern "C" int xap_open(const char *path, xap_db **out, idx_err *err)
+{
+    *out = nullptr;
+    return guarded(err, path, [&]() -> int {
+        auto d = std::make_unique<xap_db>();
+        d->path = path;
+        d->db = Xapian::Database(path, Xapian::DB_BACKEND_GLASS);
+        *out = d.release();
+        return IDX_OK;
+    });
+}
+
+extern "C" void xap_close(xap_db *db)
+{
+    try {
+        delete db;
+    } catch (...) {
+    }
+}
+
+extern "C" int xap_doccount(xap_db *db, uint64_t *n, idx_err *err)
+{
+    *n = 0;
+    return guarded(err, db->path.c_str(), [&]() -> int {
+        std::lock_guard<std::mutex> lock(db->mu);
+        *n = db->db.get_doccount();
+        return IDX_OK;
+    });
+}
+
+extern "C" int xap_doc_data(xap_db *db, uint32_t docid, buf *out, idx_err *err)
+{
+    out->len = 0;
+    return guarded(err, db->path.c_str(), [&]() -> int {
+        std::lock_guard<std::mutex> lock(db->mu);
+        std::string data = db->db.get_document(docid).get_data();
+        buf_put(out, data.data(), data.size());
+        return out->oom ? err_set(err, IDX_ENOMEM, "out of memory") : IDX_OK;
+    });
+}
+
+extern "C" int xap_find_id(xap_db *db, const char *id, size_t len, uint32_t *docid, idx_err *err)
+{
+    *docid = 0;
+    return guarded(err, db->path.c_str(), [&]() -> int {
+        std::lock_guard<std::mutex> lock(db->mu);
+        std::string qterm = ID_PREFIX + std::string(id, len);
+        auto p = db->db.postlist_begin(qterm);
+        if (p == db->db.postlist_end(qterm)) return 0;
+        *docid = *p;
+        return 1;
+    });
+}
+
+extern "C" int xap_check(const char *path, idx_err *err)
+{
+    return guarded(err, path, [&]() -> int {
+        size_t errors = Xapian::Database::check(path, 0, nullptr);
+        if (errors)
+            return err_set(err, IDX_EDATA, "%s: Xapian's check found %zu errors", path, errors);
+        return IDX_OK;
+    });
+}
+
+extern "C" uint64_t xap_disk_size(const char *path)
+{
+    try {
+        uint64_t total = 0;
+        std::error_code ec;
+        for (const auto &e : std::filesystem::directory_iterator(path, ec)) {
+            std::error_code fe;
+            uint64_t size = e.file_size(fe);
+            if (!fe) total += size;
+        }
+        return total;
+    } catch (...) {
+        return 0;
+    }
+}
+
+extern "C" int xap_query_new(xap_db *db, const xap_params *p, xap_query **out, idx_err *err)
+{
+    *out = nullptr;
+    return guarded(err, "query", [&]() -> int {
+        *out = new xap_query{db, *p, {}};
+        return IDX_OK;
+    });
+}
+
+extern "C" void xap_query_free(xap_query *q)
+{
+    try {
+        delete q;
+    } catch (...) {
+    }
+}
+
+namespace
+{
+
+/* A term's leaf: the stored term for its scope, with its kind and bound in
+ * the wqf (see idx_weight). The bound uses the term's largest frequencies:
+ * tf / norm(len) is largest at len = tf, the shortest field holding tf. */
+Xapian::Query leaf(xap_query *q, xap_scope s, const std::string &term)
+{
+    term_stat st = stat_unpack(q->db->db.get_metadata(STAT_PREFIX + term));
+    bm25_params bp = {q->p.k1, q->p.b, q->p.title_weight};
+    double tfw = st.max_body;
+    if (s != XAP_LABEL) {
+        double t = st.max_title, b = s == XAP_TITLE ? 0.0 : (double)st.max_body;
+        tfw = bp.title_weight * t / bm25_norm(&bp, t, q->p.avg_title) +
+              b / bm25_norm(&bp, b, q->p.avg_body);
+    }
+    double frac = bm25_sat(&bp, tfw) / (q->p.k1 + 1.0);
+    // One step of margin covers rounding; no statistics means no bound but k1 + 1.
+    double steps = st.cf ? std::ceil(frac * BOUND_STEPS) + 1 : BOUND_STEPS;
+    uint32_t qb = (uint32_t)std::min<double>(std::max(steps, 1.0), BOUND_STEPS);
+    std::string name = s == XAP_TITLE ? TITLE_PREFIX + term : term;
+    return Xapian::Query(name, (Xapian::termcount)(qb << 1 | (s == XAP_LABEL)));
+}
+
+/* The term's idf over the collection, 0 when it is absent. */
+double term_idf(xap_query *q, const std::string &term)
+{
+    Xapian::doccount df = q->db->db.get_termfreq(term);
+    return df ? bm25_idf(q->p.n_docs, (double)df) : 0.0;
+}
+
+Xapian::Query scaled(const Xapian::Query &sub, double factor)
+{
+    return Xapian::Query(Xapian::Query::OP_SCALE_WEIGHT, sub, factor);
+}
+
+} // namespace
+
+extern "C" int xap_query_term(xap_query *q, xap_scope s, const char *term, size_t len, idx_err *err)
+{
+    return guarded(err, "query", [&]() -> int {
+        std::lock_guard<std::mutex> lock(q->db->mu);
+        std::string t(term, len);
+        double idf = len ? term_idf(q, t) : 0.0;
+        q->stack.push_back(idf > 0 ? scaled(leaf(q, s, t), idf) : Xapian::Query::MatchNothing);
+        return IDX_OK;
+    });
+}
+
+extern "C" int xap_query_phrase(xap_query *q, xap_scope s, const char *const *terms,
+                                const size_t *lens, uint32_t n, uint32_t window, idx_err *err)
+{
+    return guarded(err, "query", [&]() -> int {
+        std::lock_guard<std::mutex> lock(q->db->mu);
+        std::vector<Xapian::Query> subs;
+        double idf = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            std::string t(terms[i], lens[i]);
+            double one = lens[i] ? term_idf(q, t) : 0.0;
+            if (one == 0) {
+                q->stack.push_back(Xapian::Query::MatchNothing);
+                return IDX_OK;
+            }
+            idf += one;
+            subs.push_back(leaf(q, s, t));
+        }
+        /* Xapian weighs a phrase as the sum of its words' weights, each with
+         * its own frequency: scaling by the mean idf makes that the native
+         * idf sum times the words' mean saturated frequency (ENGINES.md). */
+        Xapian::Query ph(Xapian::Query::OP_PHRASE, subs.begin(), subs.end(), window);
+        q->stack.push_back(scaled(ph, idf / n));
+        return IDX_OK;
+    });
+}
+
+extern "C" int xap_query_prefix(xap_query *q, xap_scope s, const char *prefix, size_t len,
+                                uint32_t max_terms, idx_err *err)
+{
+    return guarded(err, "query", [&]() -> int {
+        std::lock_guard<std::mutex> lock(q->db->mu);
+        std::string key(prefix, len);
+        std::vector<std::pair<uint64_t, std::string>> cand;
+        Xapian::Database &db = q->db->db;
+        for (auto it = db.allterms_begin(key); it != db.allterms_end(key); ++it) {
+            std::string t = *it;
+            if (s != XAP_LABEL && t.find(':') != std::string::npos) continue;
+            cand.emplace_back(stat_unpack(db.get_metadata(STAT_PREFIX + t)).cf, t);
+        }
+        std::sort(cand.begin(), cand.end(), [](const auto &a, const auto &b) {
+            return a.first != b.first ? a.first > b.first : a.second < b.second;
+        });
+        if (cand.size() > max_terms) cand.resize(max_terms);
+        std::vector<Xapian::Query> subs;
+        for (const auto &c : cand)
+            subs.push_back(scaled(leaf(q, s, c.second), term_idf(q, c.second)));
+        q->stack.push_back(subs.empty()
+                               ? Xapian::Query::MatchNothing
+                               : Xapian::Query(Xapian::Query::OP_MAX, subs.begin(), subs.end()));
+        return IDX_OK;
+    });
+}
+
+extern "C" int xap_query_date(xap_query *q, uint32_t lo, uint32_t hi, idx_err *err)
+{
+    return guarded(err, "query", [&]() -> int {
+        char a[16], b[16];
+        snprintf(a, sizeof a, "%08u", lo);
+        snprintf(b, sizeof b, "%08u", hi);
+        q->stack.push_back(Xapian::Query(Xapian::Query::OP_VALUE_RANGE, DATE_SLOT, a, b));
+        return IDX_OK;
+    });
+}
+
+extern "C" int xap_query_bool(xap_query *q, uint32_t n, const xap_occur *occur, const int *filter,
+                              idx_err *err)
+{
+    return guarded(err, "query", [&]() -> int {
+        if (n > q->stack.size()) return err_set(err, IDX_EINTERNAL, "query: stack underflow");
+        if (n == 0) {
+            q->stack.push_back(Xapian::Query::MatchNothing);
+            return IDX_OK;
+        }
+        size_t base = q->stack.size() - n;
+        std::vector<Xapian::Query> must, should, nots;
+        bool musts_match = false;
+        for (uint32_t i = 0; i < n; i++) {
+            const Xapian::Query &c = q->stack[base + i];
+            if (occur[i] == XAP_MUST) {
+                must.push_back(c);
+                musts_match |= !filter[i];
+            } else if (occur[i] == XAP_SHOULD) {
+                should.push_back(c);
+            } else {
+                nots.push_back(c);
+            }
+        }
+        using Q = Xapian::Query;
+        Q any = should.empty() ? Q() : Q(Q::OP_OR, should.begin(), should.end());
+        Q r;
+        if (must.empty()) {
+            r = any;
+        } else {
+            Q all(Q::OP_AND, must.begin(), must.end());
+            // As eval.c: SHOULDs add to the score, and are required when every MUST only filters.
+            r = should.empty() ? all
+                : musts_match  ? Q(Q::OP_AND_MAYBE, all, any)
+                               : Q(Q::OP_FILTER, any, all);
+        }
+        if (!nots.empty()) r = Q(Q::OP_AND_NOT, r, Q(Q::OP_OR, nots.begin(), nots.end()));
+        q->stack.resize(base);
+        q->stack.push_back(r);
+        return IDX_OK;
+    });
+}
+
+extern "C" int xap_query_run(xap_query *q, uint32_t offset, uint32_t k, int exhaustive,
+                             xap_hit *hits, uint32_t *n_hits, uint64_t *total, int *total_exact,
+                             idx_err *err)
+{
+    *n_hits = 0;
+    *total = 0;
+    *total_exact = 1;
+    return guarded(err, "query", [&]() -> int {
+        if (q->stack.size() != 1)
+            return err_set(err, IDX_EINTERNAL, "query: %zu queries left to run, want 1",
+                           q->stack.size());
+        std::lock_guard<std::mutex> lock(q->db->mu);
+        Xapian::Enquire enq(q->db->db);
+        enq.set_query(q->stack[0]);
+        enq.set_weighting_scheme(idx_weight(q->p));
+        Xapian::doccount all = q->db->db.get_doccount();
+        Xapian::MSet m = enq.get_mset(offset, k, exhaustive ? all : 0);
+        for (auto it = m.begin(); it != m.end() && *n_hits < k; ++it)
+            hits[(*n_hits)++] = xap_hit{*it, it.get_weight()};
+        *total = m.get_matches_estimated();
+        *total_exact = m.get_matches_lower_bound() == m.get_matches_upper_bound();
+        return IDX_OK;
+    });
 }

@@ -2,13 +2,19 @@
  *
  * Every entry point catches every exception (Xapian::Error, std::bad_alloc,
  * anything else) and turns it into a status code and message in the idx_err:
- * nothing ever throws into C. Objects are not thread-safe; make one per thread.
- * This header grows into a full second engine (issue: Xapian as a second
- * engine); today it offers Snowball stemming. */
+ * nothing ever throws into C. A damaged, unreadable or locked database is
+ * IDX_EDATA with Xapian's message.
+ *
+ * Two parts: Snowball stemming (the analyzer's), and the Xapian engine
+ * (`idx build --engine xapian`): a writer fed with idx's own analysed terms
+ * and positions, and a reader that ranks with idx's exact BM25F through a
+ * custom Xapian::Weight. How terms, field lengths and statistics are laid out
+ * in the database, and why: docs/ENGINES.md. */
 #ifndef IDX_XAP_H
 #define IDX_XAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* status.h has no C++ guard of its own; wrapping it here gives xap.cc C
  * linkage for err_set without a special include dance. */
@@ -16,6 +22,7 @@
 extern "C" {
 #endif
 
+#include "common/buf.h"
 #include "common/status.h"
 
 typedef struct xap_stem xap_stem;
@@ -39,6 +46,134 @@ void xap_stem_free(xap_stem *s);
 /* Space-separated list of the stemming languages Xapian knows, for --help.
  * Static storage; "" if it could not be obtained. */
 const char *xap_stem_languages(void);
+
+/* ---- the Xapian engine ---- */
+
+/* The database's directory inside an index directory. */
+#define XAP_DIR "xapian"
+
+/* Largest field lengths (tokens) one document may have: the weight reads
+ * them from Xapian's document length, which has 32 bits for both. Author
+ * and category together must stay below XAP_MAX_BODY_TOKENS + 1 tokens. */
+#define XAP_MAX_TITLE_TOKENS 2047u
+#define XAP_MAX_BODY_TOKENS ((1u << 20) - 1)
+
+/* Writer: single-threaded; documents get increasing docids in the order they
+ * are added, so ties break in input order as in the native engine. */
+typedef struct xap_writer xap_writer;
+
+typedef struct xap_totals {
+    uint64_t terms, postings, positions; /* idx terms, not Xapian's internal ones */
+} xap_totals;
+
+/* Creates a new database at path, replacing one that is there; one open
+ * for writing elsewhere is IDX_EDATA ("already locked"). Caller ends it
+ * with xap_writer_close or xap_writer_abort. */
+int xap_writer_create(const char *path, xap_writer **out, idx_err *err);
+
+/* Starts a document: its external id, its stored record (the document
+ * store's record bytes, kept whole as Xapian document data), field lengths
+ * in tokens and date (YYYYMMDD, 0 none). replace: an earlier document with
+ * this id exists and is deleted first (the later record wins). A field
+ * longer than XAP_MAX_*_TOKENS is IDX_EDATA naming the document. */
+int xap_writer_begin(xap_writer *w, const char *id, size_t id_len, const void *record,
+                     size_t record_len, uint32_t len_title, uint32_t len_body, uint32_t date,
+                     int replace, idx_err *err);
+
+/* Adds one analysed term of the current document. label: an author:/
+ * category: term (prefix included; no length normalisation). pos holds the
+ * tf_title title positions, then the tf_body body positions, each field's
+ * in increasing order. */
+int xap_writer_term(xap_writer *w, const char *term, size_t len, int label, uint32_t tf_title,
+                    uint32_t tf_body, const uint32_t *pos, idx_err *err);
+
+/* Ends the current document and adds it. */
+int xap_writer_end(xap_writer *w, idx_err *err);
+
+/* Stores the per-term statistics, commits, syncs every file and frees w
+ * (also on error). */
+int xap_writer_close(xap_writer *w, xap_totals *tot, idx_err *err);
+
+/* Frees w without committing (the caller removes the directory). NULL is a no-op. */
+void xap_writer_abort(xap_writer *w);
+
+/* Reader. Shareable by threads: calls on one xap_db (and on its queries)
+ * are serialised by a lock inside, as Xapian::Database is not thread-safe. */
+typedef struct xap_db xap_db;
+
+/* Opens the database at path read-only. Caller frees with xap_close. */
+int xap_open(const char *path, xap_db **out, idx_err *err);
+void xap_close(xap_db *db);
+int xap_doccount(xap_db *db, uint64_t *n, idx_err *err);
+
+/* A document's stored record (as given to xap_writer_begin), copied into
+ * *out (replacing its contents). */
+int xap_doc_data(xap_db *db, uint32_t docid, buf *out, idx_err *err);
+
+/* 1 and *docid when a document has this id, 0 when none does, <0 on error. */
+int xap_find_id(xap_db *db, const char *id, size_t len, uint32_t *docid, idx_err *err);
+
+/* Xapian's full consistency check of the database at path (`idx check`). */
+int xap_check(const char *path, idx_err *err);
+
+/* Bytes the database's files take on disk; 0 if they cannot be listed. */
+uint64_t xap_disk_size(const char *path);
+
+/* Queries are built bottom-up on a stack, mirroring a query tree walk:
+ * leaves push one query, xap_query_bool pops its clauses and pushes one. */
+typedef struct xap_query xap_query;
+
+typedef enum xap_scope {
+    XAP_FIELDS, /* title and body */
+    XAP_TITLE,  /* title only */
+    XAP_LABEL   /* an author:/category: term, prefix included */
+} xap_scope;
+
+typedef enum xap_occur { XAP_SHOULD, XAP_MUST, XAP_MUST_NOT } xap_occur;
+
+/* What the weight needs besides the database: BM25 parameters (possibly the
+ * query's overrides) and the collection statistics the native engine uses. */
+typedef struct xap_params {
+    double k1, b, title_weight;
+    double n_docs, avg_title, avg_body;
+} xap_params;
+
+/* db is borrowed and must outlive q. Caller frees with xap_query_free. */
+int xap_query_new(xap_db *db, const xap_params *p, xap_query **out, idx_err *err);
+void xap_query_free(xap_query *q);
+
+/* A term (len 0: a term that cannot exist, matching nothing). */
+int xap_query_term(xap_query *q, xap_scope s, const char *term, size_t len, idx_err *err);
+
+/* Terms in order within `window` positions (window = n for an exact phrase). */
+int xap_query_phrase(xap_query *q, xap_scope s, const char *const *terms, const size_t *lens,
+                     uint32_t n, uint32_t window, idx_err *err);
+
+/* The max_terms expansions of prefix with the highest collection frequency
+ * (ties: byte order), scoring as the best of them. Unscoped prefixes skip
+ * author:/category: terms. */
+int xap_query_prefix(xap_query *q, xap_scope s, const char *prefix, size_t len, uint32_t max_terms,
+                     idx_err *err);
+
+/* Documents dated lo..hi (YYYYMMDD, inclusive); scores 0. */
+int xap_query_date(xap_query *q, uint32_t lo, uint32_t hi, idx_err *err);
+
+/* Pops n clauses (pushed in order) and pushes their combination. filter[i]:
+ * clause i only filters (a date range or a group of them), so MUST clauses
+ * that are all filters still need a SHOULD clause to match. n == 0 pushes a
+ * query matching nothing. */
+int xap_query_bool(xap_query *q, uint32_t n, const xap_occur *occur, const int *filter,
+                   idx_err *err);
+
+typedef struct xap_hit {
+    uint32_t docid;
+    double score;
+} xap_hit;
+
+/* Runs the one query left on the stack: ranks offset+1 .. offset+k into
+ * hits (k slots), best first, ties by docid. exhaustive: count every match. */
+int xap_query_run(xap_query *q, uint32_t offset, uint32_t k, int exhaustive, xap_hit *hits,
+                  uint32_t *n_hits, uint64_t *total, int *total_exact, idx_err *err);
 
 #ifdef __cplusplus
 }

@@ -17,6 +17,7 @@
 #include "common/index.h"
 #include "common/segment.h"
 #include "common/strmap.h"
+#include "common/xap.h"
 #include "indexer/docstore.h"
 #include "indexer/invert.h"
 #include "indexer/segwrite.h"
@@ -204,16 +205,14 @@ static int worker_local(worker *w, const char *term, size_t len, uint32_t *out)
     if (inserted) {
         if (w->n_local == w->cap_local) {
             size_t cap = w->cap_local ? w->cap_local * 2 : 1 << 14;
-            uint32_t *arrs[4] = {w->key_off, w->key_len, w->seen, w->slot_of};
+            uint32_t **arrs[4] = {&w->key_off, &w->key_len, &w->seen, &w->slot_of};
             for (int i = 0; i < 4; i++) {
-                uint32_t *p = realloc(arrs[i], cap * sizeof *p);
+                uint32_t *p = realloc(*arrs[i], cap * sizeof *p);
                 if (!p) return -1;
-                arrs[i] = p;
+                /* At once: realloc freed the old block, and a later failure must leave every
+                 * array valid for the worker's cleanup. */
+                *arrs[i] = p;
             }
-            w->key_off = arrs[0];
-            w->key_len = arrs[1];
-            w->seen = arrs[2];
-            w->slot_of = arrs[3];
             w->cap_local = cap;
         }
         w->key_off[w->n_local] = (uint32_t)w->keys.len;
@@ -405,6 +404,7 @@ static int worker_batch(worker *w, batch *b)
                               NULL);
         if (!rc) rc = worker_bundle(w, &b->bundles);
         b->date[d] = build_parse_date(f[SEG_F_DATE], len[SEG_F_DATE]);
+        if (w->sh->o->engine == BUILD_ENGINE_XAPIAN) continue; /* it stores records whole */
         docstore_put_record(&w->raw, f, len);
         in_block++;
         if (w->raw.len >= DOCSTORE_BLOCK) {
@@ -675,9 +675,61 @@ static int publish(const char *tmp, const char *out, int exists, idx_err *err)
 typedef struct consumer {
     inv *inv;
     docstore *store;
+    xap_writer *xw; /* the xapian engine's, instead of inv and store */
+    buf rec;        /* xapian: the document's stored record */
+    uint32_t *pos;  /* xapian: one term's positions */
+    size_t pos_cap;
     doctable docs;
     uint64_t invalid_utf8, replaced;
 } consumer;
+
+/* Hands document d of b to the Xapian writer: its stored record and its
+ * bundle's terms and positions (invert.h's bundle format). */
+static int xapian_add_doc(consumer *c, const batch *b, uint32_t d, int replaced, idx_err *err)
+{
+    const char *f[7];
+    for (int k = 0; k < 7; k++)
+        f[k] = b->text.p ? (const char *)b->text.p + b->off[d][k] : "";
+    c->rec.len = 0;
+    docstore_put_record(&c->rec, f, b->len[d]);
+    if (c->rec.oom) return err_set(err, IDX_ENOMEM, "out of memory");
+    int rc = xap_writer_begin(c->xw, f[SEG_F_ID], b->len[d][SEG_F_ID], c->rec.p, c->rec.len,
+                              b->len_title[d], b->len_body[d], b->date[d], replaced, err);
+    const uint8_t *p = b->bundles.p + b->bundle_off[d], *end = b->bundles.p + b->bundle_off[d + 1];
+    uint64_t n_terms = 0;
+    size_t a = rc ? 0 : codec_get_varint(p, (size_t)(end - p), &n_terms);
+    if (!rc && !a) rc = err_set(err, IDX_EINTERNAL, "document bundle undecodable");
+    p += a;
+    for (uint64_t t = 0; t < n_terms && !rc; t++) {
+        uint64_t tl = 0, tft = 0, tfb = 0;
+        const uint8_t *term = NULL;
+        int ok = (a = codec_get_varint(p, (size_t)(end - p), &tl)) && tl <= (size_t)(end - p - a);
+        if (ok) {
+            term = p + a;
+            p += a + tl;
+            ok = (a = codec_get_varint(p, (size_t)(end - p), &tft)) != 0;
+            p += a;
+            ok = ok && (a = codec_get_varint(p, (size_t)(end - p), &tfb)) != 0;
+            p += a;
+        }
+        ok = ok && tft + tfb <= (size_t)(end - p);
+        if (ok && grow((void **)&c->pos, &c->pos_cap, tft + tfb + 1, sizeof *c->pos))
+            return err_set(err, IDX_ENOMEM, "out of memory");
+        for (uint64_t i = 0; ok && i < tft + tfb; i++) {
+            uint64_t v = 0;
+            ok = (a = codec_get_varint(p, (size_t)(end - p), &v)) != 0;
+            p += a;
+            /* each field's first position is absolute, the others gaps */
+            c->pos[i] = (uint32_t)(i == 0 || i == tft ? v : c->pos[i - 1] + v);
+        }
+        if (!ok) return err_set(err, IDX_EINTERNAL, "document bundle undecodable");
+        int label = tl >= 2 &&
+                    (!memcmp(term, SEG_PREFIX_AUTHOR, 2) || !memcmp(term, SEG_PREFIX_CATEGORY, 2));
+        rc = xap_writer_term(c->xw, (const char *)term, tl, label, (uint32_t)tft, (uint32_t)tfb,
+                             c->pos, err);
+    }
+    return rc ? rc : xap_writer_end(c->xw, err);
+}
 
 static int consume_batch(consumer *c, batch *b, idx_err *err)
 {
@@ -687,8 +739,9 @@ static int consume_batch(consumer *c, batch *b, idx_err *err)
         if (doctable_add(&c->docs, b, d, &docid, &replaced))
             return err_set(err, IDX_ENOMEM, "out of memory (document table)");
         c->replaced += (uint64_t)replaced;
-        int rc = inv_add_doc(c->inv, docid, b->bundles.p + b->bundle_off[d],
-                             b->bundle_off[d + 1] - b->bundle_off[d], err);
+        int rc = c->xw ? xapian_add_doc(c, b, d, replaced, err)
+                       : inv_add_doc(c->inv, docid, b->bundles.p + b->bundle_off[d],
+                                     b->bundle_off[d + 1] - b->bundle_off[d], err);
         if (rc) return rc;
     }
     size_t at = 0;
@@ -847,8 +900,12 @@ int build_run(const build_opts *opts, build_summary *sum, idx_err *err)
      * inverter's budget; keep a reserve for them. */
     size_t reserve = sh.ring_n * 6 * BATCH_BYTES + (16u << 20);
     size_t budget = o->mem_bytes > reserve + (16u << 20) ? o->mem_bytes - reserve : (16u << 20);
-    if (!rc) rc = inv_new(budget, tmp, &c.inv, err);
-    if (!rc) rc = docstore_create(tmp, SEG_NAME, &c.store, err);
+    int xapian = o->engine == BUILD_ENGINE_XAPIAN;
+    char xpath[4200];
+    snprintf(xpath, sizeof xpath, "%s/%s", tmp, XAP_DIR);
+    if (!rc && xapian) rc = xap_writer_create(xpath, &c.xw, err);
+    if (!rc && !xapian) rc = inv_new(budget, tmp, &c.inv, err);
+    if (!rc && !xapian) rc = docstore_create(tmp, SEG_NAME, &c.store, err);
     if (!rc) rc = reader_open(o->inputs, o->n_inputs, o->format, o->warn, o->warn_ctx, &sh.rd, err);
     if (!rc) rc = run_pipeline(o, &sh, &c, ws, nw, t0, err);
     if (!rc && o->progress) {
@@ -857,19 +914,25 @@ int build_run(const build_opts *opts, build_summary *sum, idx_err *err)
                             rs->bytes_total, now_seconds() - t0, 1};
         o->progress(o->progress_ctx, &p);
     }
-    if (!rc) {
+    if (!rc && !xapian) {
         rc = docstore_close(c.store, err);
         c.store = NULL;
     }
     segw_totals tot = {0};
     uint32_t n_final = 0;
-    if (!rc) {
+    if (!rc && xapian) {
+        xap_totals xt;
+        rc = xap_writer_close(c.xw, &xt, err);
+        c.xw = NULL;
+        tot = (segw_totals){xt.terms, xt.postings, xt.positions};
+        n_final = (uint32_t)(c.docs.n - c.docs.n_superseded);
+    } else if (!rc) {
         sum->runs = inv_runs(c.inv);
         rc = write_segment(o, tmp, &c, &tot, &n_final, err);
     }
     if (!rc) {
         index_meta m = {.version = INDEX_FORMAT_VERSION, .ana = o->ana, .bm25 = o->bm25};
-        snprintf(m.engine, sizeof m.engine, "native");
+        snprintf(m.engine, sizeof m.engine, "%s", xapian ? "xapian" : "native");
         snprintf(m.language, sizeof m.language, "%s", o->ana.language);
         m.created = (int64_t)time(NULL);
         m.docs = n_final;
@@ -885,13 +948,14 @@ int build_run(const build_opts *opts, build_summary *sum, idx_err *err)
             m.tokens_title -= c.docs.len_title[c.docs.superseded[i]];
             m.tokens_body -= c.docs.len_body[c.docs.superseded[i]];
         }
-        m.n_segments = 1;
+        m.n_segments = !xapian;
         snprintf(m.segment[0], sizeof m.segment[0], SEG_NAME);
         m.segment_docs[0] = n_final;
         rc = index_meta_write(tmp, &m, err);
     }
     if (!rc) {
-        for (int i = 0; i < SEG_NFILES; i++) {
+        if (xapian) sum->index_bytes = xap_disk_size(xpath);
+        for (int i = 0; i < SEG_NFILES && !xapian; i++) {
             char p[4200];
             struct stat st;
             snprintf(p, sizeof p, "%s/%s.%s", tmp, SEG_NAME, seg_file_ext[i]);
@@ -920,6 +984,9 @@ int build_run(const build_opts *opts, build_summary *sum, idx_err *err)
     if (rc) remove_tree(tmp);
     docstore_abort(c.store);
     inv_free(c.inv);
+    xap_writer_abort(c.xw);
+    buf_free(&c.rec);
+    free(c.pos);
     doctable_free(&c.docs);
     for (int i = 0; ws && i < nw; i++)
         worker_free(&ws[i]);

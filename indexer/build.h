@@ -9,7 +9,11 @@
  * Publication is atomic: everything is written into a temporary sibling
  * directory (OUT.tmp-PID), synced, and swapped into place with one rename, so
  * a build killed at any moment leaves the previous index intact. Leftovers of
- * killed builds are removed by the next build. */
+ * killed builds are removed by the next build.
+ *
+ * The xapian engine shares everything up to the analysed documents: the
+ * calling thread then adds them, in input order, to a Xapian database in the
+ * temporary directory instead of inverting them. */
 #ifndef IDX_BUILD_H
 #define IDX_BUILD_H
 
@@ -30,8 +34,14 @@ typedef struct build_progress {
     int merging; /* 1 once input is consumed and runs are being merged */
 } build_progress;
 
+typedef enum build_engine {
+    BUILD_ENGINE_NATIVE, /* segments (docs/FORMAT.md) */
+    BUILD_ENGINE_XAPIAN  /* a Xapian database through common/xap.h (docs/ENGINES.md) */
+} build_engine;
+
 typedef struct build_opts {
     const char *out;
+    build_engine engine;
     const char *const *inputs;
     size_t n_inputs;
     reader_format format;
@@ -52,7 +62,7 @@ typedef struct build_summary {
     uint64_t files_skipped; /* unreadable or binary files inside walked directories */
     uint64_t terms, postings, positions;
     uint64_t bytes_raw, bytes_in;
-    uint64_t component_bytes[5]; /* per segment file, in seg_file_ext order */
+    uint64_t component_bytes[5]; /* per segment file, in seg_file_ext order (native) */
     uint64_t index_bytes;
     uint32_t runs;
     double seconds;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/segment.h"
+#include "searcher/xeval.h"
 
 /* ---- scorers: one per query-tree node, over one segment ---- */
 
@@ -32,6 +33,7 @@ typedef struct ev {
     /* positions scratch for phrases */
     uint32_t *pos;
     size_t pos_cap;
+    uint32_t n_scorers; /* opened in this segment, bounded by EV_MAX_SCORERS */
 } ev;
 
 struct sc {
@@ -106,6 +108,13 @@ static double ev_sat(ev *e, qparse_field field, int label, uint32_t doc, uint32_
 
 static sc *sc_alloc(ev *e, sc_kind kind, qparse_field field)
 {
+    if (++e->n_scorers > EV_MAX_SCORERS) {
+        ev_fail(e, err_set(e->err, IDX_EUSAGE,
+                           "query: too large: more than %u terms and operators after prefix "
+                           "expansion",
+                           EV_MAX_SCORERS));
+        return NULL;
+    }
     sc *s = calloc(1, sizeof *s);
     if (!s) {
         ev_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
@@ -185,8 +194,8 @@ static sc *sc_term(ev *e, const char *key, size_t len, qparse_field field)
     return s;
 }
 
-static int ev_key(qparse_field field, const char *t, size_t len, char *out, size_t cap,
-                  size_t *out_len)
+int ev_term_key(qparse_field field, const char *t, size_t len, char *out, size_t cap,
+                size_t *out_len)
 {
     const char *prefix = field == QF_AUTHOR     ? SEG_PREFIX_AUTHOR
                          : field == QF_CATEGORY ? SEG_PREFIX_CATEGORY
@@ -227,7 +236,8 @@ static sc *sc_phrase(ev *e, const qparse_node *n)
     for (uint32_t i = 0; i < n->nterms; i++) {
         char key[SEG_MAX_TERM + 8];
         size_t kl;
-        if (ev_key(n->field, n->terms[i].text, n->terms[i].len, key, sizeof key, &kl)) absent = 1;
+        if (ev_term_key(n->field, n->terms[i].text, n->terms[i].len, key, sizeof key, &kl))
+            absent = 1;
         s->terms[i] = absent ? NULL : sc_term(e, key, kl, n->field == QF_TITLE ? QF_ANY : n->field);
         s->n_terms = i + 1;
         if (!s->terms[i] || s->terms[i]->doc == SEG_END)
@@ -266,9 +276,15 @@ typedef struct prefix_cand {
     size_t len;
 } prefix_cand;
 
+/* Ties break by byte order, so which expansions are kept never depends on
+ * qsort's order (and the Xapian engine keeps the same ones). */
 static int cand_cmp(const void *a, const void *b)
 {
-    return prefix_cmp_cf(&((const prefix_cand *)a)->t, &((const prefix_cand *)b)->t);
+    const prefix_cand *x = a, *y = b;
+    int c = prefix_cmp_cf(&x->t, &y->t);
+    if (c) return c;
+    c = memcmp(x->term, y->term, x->len < y->len ? x->len : y->len);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
 /* Expands a prefix against this segment's lexicon: the EV_PREFIX_MAX_TERMS
@@ -279,7 +295,7 @@ static sc *sc_prefix(ev *e, const qparse_node *n)
     if (!s) return NULL;
     char key[SEG_MAX_TERM + 8];
     size_t kl;
-    if (ev_key(n->field, n->terms[0].text, n->terms[0].len, key, sizeof key, &kl)) return s;
+    if (ev_term_key(n->field, n->terms[0].text, n->terms[0].len, key, sizeof key, &kl)) return s;
     size_t cap = 256, nc = 0;
     prefix_cand *c = malloc(cap * sizeof *c);
     if (!c) {
@@ -379,7 +395,7 @@ static sc *sc_build(ev *e, const qparse_node *n)
     case Q_TERM: {
         char key[SEG_MAX_TERM + 8];
         size_t kl;
-        if (ev_key(n->field, n->terms[0].text, n->terms[0].len, key, sizeof key, &kl))
+        if (ev_term_key(n->field, n->terms[0].text, n->terms[0].len, key, sizeof key, &kl))
             return sc_alloc(e, SC_NONE, n->field);
         return sc_term(e, key, kl, n->field);
     }
@@ -497,7 +513,8 @@ static int phrase_positions(ev *e, sc *s)
         bp[i] = e->pos + at + c->tf_title;
         at += (size_t)c->tf_title + c->tf_body;
     }
-    /* The pivot first: its last positions bound how far the others matter. */
+    /* The pivot first: its last positions bound how far the others matter. A phrase has at
+     * least two terms, so tp[pivot] is set. NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage) */
     int r = seg_cursor_positions_upto(&s->terms[pivot]->cur, UINT32_MAX, UINT32_MAX, tp[pivot],
                                       &tc[pivot], bp[pivot], &bc[pivot], e->err);
     if (r) return ev_fail(e, r);
@@ -1130,6 +1147,7 @@ static int ev_segment(ev *e, uint32_t seg_no)
 {
     e->s = e->ix->segs[seg_no];
     e->seg_no = seg_no;
+    e->n_scorers = 0; /* the previous segment's are freed */
     e->norm_doc = SEG_END;
     e->inv_norm = e->p.b == e->ix->meta.bm25.b ? e->ix->inv_norm[seg_no] : NULL;
     return 0;
@@ -1145,11 +1163,12 @@ int ev_search(idx_index *ix, const qparse_tree *q, const ev_options *o, ev_resul
               idx_err *err)
 {
     memset(out, 0, sizeof *out);
+    uint64_t want = (uint64_t)o->offset + o->k;
+    if (want > 1000000) return err_set(err, IDX_EUSAGE, "k + offset too large");
+    if (ix->xap) return xeval_search(ix, q, o, out, err);
     ev e;
     ev_init(&e, ix, o, err);
     topk t = {0};
-    uint64_t want = (uint64_t)o->offset + o->k;
-    if (want > 1000000) return err_set(err, IDX_EUSAGE, "k + offset too large");
     t.cap = (uint32_t)want;
     t.h = malloc((t.cap ? t.cap : 1) * sizeof *t.h);
     if (!t.h) return err_set(err, IDX_ENOMEM, "out of memory");
@@ -1265,6 +1284,8 @@ int ev_explain(idx_index *ix, const qparse_tree *q, const ev_options *o, uint32_
 {
     *out = NULL;
     *n_out = 0;
+    if (ix->xap)
+        return err_set(err, IDX_EUSAGE, "--explain is not available with the xapian engine");
     if (seg_no >= ix->n_segs) return err_set(err, IDX_EINTERNAL, "explain: no segment %u", seg_no);
     ev e;
     ev_init(&e, ix, o, err);

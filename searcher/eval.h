@@ -12,7 +12,10 @@
  * Ranking (docs/RANKING.md): BM25F as common/bm25.h, Lucene idf over the
  * whole index; a phrase scores as one pseudo-term with its phrase frequency
  * and the sum of its terms' idf; a prefix scores as the best of its
- * expansions; date ranges filter and never score. Ties break by docid. */
+ * expansions; date ranges filter and never score. Ties break by docid.
+ *
+ * An index of the xapian engine is evaluated by xeval.h instead (ev_search
+ * hands it over), with the same ranking; ev_explain is native only. */
 #ifndef IDX_EVAL_H
 #define IDX_EVAL_H
 
@@ -26,6 +29,10 @@
 
 #define EV_PREFIX_MAX_TERMS 128 /* prefix expansion keeps the most frequent terms */
 #define EV_PHRASE_MAX_TERMS 64  /* longer phrases are rejected (exit 2) */
+/* Scorers (terms after prefix expansion, phrases, operators) one query may
+ * open in a segment; more is rejected (exit 2). Each holds a decoded posting
+ * block, about 2 KB: without the bound, 10,000 prefixes took 2.7 GB. */
+#define EV_MAX_SCORERS 32768
 
 typedef struct ev_options {
     uint32_t k;      /* hits wanted after `offset` */
@@ -55,6 +62,11 @@ int ev_search(idx_index *ix, const qparse_tree *q, const ev_options *o, ev_resul
               idx_err *err);
 void ev_result_free(ev_result *r);
 
+/* The stored form of a query term in `field` (author:/category: terms get
+ * their prefix) into out[0..cap); -1 when it does not fit. */
+int ev_term_key(qparse_field field, const char *t, size_t len, char *out, size_t cap,
+                size_t *out_len);
+
 /* One additive part of a hit's score, for --explain. */
 typedef struct ev_part {
     char what[160];             /* e.g. `run`, `title:run`, `"new york"`, `econom*->economi` */
@@ -62,9 +74,9 @@ typedef struct ev_part {
     double idf, score;
 } ev_part;
 
-/* Recomputes the score of (seg, doc) part by part; *parts is malloc'd (free it).
+/* Recomputes the score of (seg_no, doc) part by part; *out is malloc'd (free it), *n_out parts.
  * The parts sum to the hit's score. */
-int ev_explain(idx_index *ix, const qparse_tree *q, const ev_options *o, uint32_t seg, uint32_t doc,
-               ev_part **parts, size_t *n_parts, idx_err *err);
+int ev_explain(idx_index *ix, const qparse_tree *q, const ev_options *o, uint32_t seg_no,
+               uint32_t doc, ev_part **out, size_t *n_out, idx_err *err);
 
 #endif

@@ -74,6 +74,7 @@ typedef struct eval_ctx {
     ev_options eo;
     metrics_run *run;
     buf qid, doc;
+    buf scratch; /* a xapian index's stored record, for the id */
 } eval_ctx;
 
 /* Answers one query into the run. IDX_EUSAGE: the query is bad (err says why). */
@@ -90,7 +91,7 @@ static int answer(eval_ctx *c, const char *qid, const char *text, size_t len, id
     for (uint32_t i = 0; !rc && i < r.n_hits; i++) {
         const ev_hit *h = &r.hits[i];
         size_t id_len;
-        const char *id = seg_doc_id(c->ix->segs[h->seg], h->doc, &id_len, err);
+        const char *id = index_doc_id(c->ix, h->seg, h->doc, &c->scratch, &id_len, err);
         if (!id) {
             rc = err->code ? err->code : IDX_EDATA;
             break;
@@ -288,6 +289,7 @@ int cli_eval(int argc, char **argv)
     metrics_qrels_free(qrels);
     buf_free(&ctx.qid);
     buf_free(&ctx.doc);
+    buf_free(&ctx.scratch);
     ana_free(ctx.a);
     if (ctx.ix) index_close(ctx.ix);
     return status;

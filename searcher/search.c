@@ -97,7 +97,6 @@ static int fetch_hits(search_ctx *c, const qparse_tree *q, const ev_result *r, i
     c->fields_.len = 0;
     for (uint32_t i = 0; i < r->n_hits; i++) {
         const ev_hit *h = &r->hits[i];
-        seg *sg = c->ix->segs[h->seg];
         render_hit *rh = &c->hits[i];
         memset(rh, 0, sizeof *rh);
         memset(&refs[i], 0, sizeof refs[i]);
@@ -108,7 +107,7 @@ static int fetch_hits(search_ctx *c, const qparse_tree *q, const ev_result *r, i
         if (c->ids_only) {
             /* trec needs only the id: skip decompressing the stored article */
             size_t len;
-            const char *id = seg_doc_id(sg, h->doc, &len, err);
+            const char *id = index_doc_id(c->ix, h->seg, h->doc, &c->scratch_, &len, err);
             if (!id) return err->code ? err->code : IDX_EDATA;
             refs[i].off[REF_ID] = c->fields_.len;
             refs[i].len[REF_ID] = len;
@@ -116,7 +115,7 @@ static int fetch_hits(search_ctx *c, const qparse_tree *q, const ev_result *r, i
             continue;
         }
         seg_doc d;
-        rc = seg_doc_get(sg, h->doc, &c->scratch_, &d, err);
+        rc = index_doc_get(c->ix, h->seg, h->doc, &c->scratch_, &d, err);
         if (rc) return rc;
         for (int f = 0; f < REF_N; f++) {
             refs[i].off[f] = c->fields_.len;

@@ -1,8 +1,12 @@
-/* Unit tests for xap: Snowball stemming through the C wrapper. */
+/* Unit tests for xap: Snowball stemming through the C wrapper, and the
+ * Xapian engine's writer, reader, weight and error mapping. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "common/bm25.h"
 #include "common/xap.h"
 #include "tests/unit/testutil.h"
 
@@ -114,6 +118,131 @@ START_TEST(test_free_null)
 }
 END_TEST
 
+/* A three-document database in a fresh temporary directory (path[64]). */
+static void make_db(char *path)
+{
+    snprintf(path, 64, "/tmp/idx-test-xap.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(path));
+    strcat(path, "/db");
+    xap_writer *w = NULL;
+    idx_err e = {0};
+    ck_assert_int_eq(xap_writer_create(path, &w, &e), 0);
+    /* doc 1: "solar" once in its 2-token title, twice in its 10-token body */
+    const uint32_t p1[] = {0, 3, 7}, p2[] = {1}, p3[] = {0, 0};
+    ck_assert_int_eq(xap_writer_begin(w, "d1", 2, "rec1", 4, 2, 10, 20190301, 0, &e), 0);
+    ck_assert_int_eq(xap_writer_term(w, "solar", 5, 0, 1, 2, p1, &e), 0);
+    ck_assert_int_eq(xap_writer_term(w, "a:smith", 7, 1, 0, 1, p3, &e), 0);
+    ck_assert_int_eq(xap_writer_end(w, &e), 0);
+    ck_assert_int_eq(xap_writer_begin(w, "d2", 2, "rec2", 4, 0, 4, 0, 0, &e), 0);
+    ck_assert_int_eq(xap_writer_term(w, "solar", 5, 0, 0, 1, p2, &e), 0);
+    ck_assert_int_eq(xap_writer_end(w, &e), 0);
+    ck_assert_int_eq(xap_writer_begin(w, "d3", 2, "rec3", 4, 1, 1, 0, 0, &e), 0);
+    ck_assert_int_eq(xap_writer_term(w, "wind", 4, 0, 1, 1, p3, &e), 0);
+    ck_assert_int_eq(xap_writer_end(w, &e), 0);
+    /* a field too long for the document length's bits is refused, by name */
+    ck_assert_int_eq(xap_writer_begin(w, "big", 3, "r", 1, XAP_MAX_TITLE_TOKENS + 1, 1, 0, 0, &e),
+                     IDX_EDATA);
+    ck_assert_ptr_nonnull(strstr(e.msg, "'big'"));
+    err_clear(&e);
+    xap_totals t;
+    ck_assert_int_eq(xap_writer_close(w, &t, &e), 0);
+    ck_assert_uint_eq(t.terms, 3);
+    ck_assert_uint_eq(t.postings, 4);
+}
+
+static void remove_db(const char *path)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%.*s'", (int)(strlen(path) - 3), path);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(test_engine_roundtrip)
+{
+    char path[64];
+    make_db(path);
+    xap_db *db = NULL;
+    idx_err e = {0};
+    ck_assert_int_eq(xap_open(path, &db, &e), 0);
+    uint64_t n;
+    ck_assert_int_eq(xap_doccount(db, &n, &e), 0);
+    ck_assert_uint_eq(n, 3);
+    uint32_t id;
+    ck_assert_int_eq(xap_find_id(db, "d2", 2, &id, &e), 1);
+    ck_assert_int_eq(xap_find_id(db, "d9", 2, &id, &e), 0);
+    buf data = {0};
+    ck_assert_int_eq(xap_find_id(db, "d1", 2, &id, &e), 1);
+    ck_assert_int_eq(xap_doc_data(db, id, &data, &e), 0);
+    ck_assert_int_eq((int)data.len, 4);
+    ck_assert_int_eq(memcmp(data.p, "rec1", 4), 0);
+    buf_free(&data);
+
+    /* the weight is bm25.h's BM25F with the given statistics, to the bit */
+    xap_params p = {1.2, 0.75, 3.0, 3.0, 1.0, 5.0};
+    bm25_params bp = {p.k1, p.b, p.title_weight};
+    xap_query *q = NULL;
+    ck_assert_int_eq(xap_query_new(db, &p, &q, &e), 0);
+    ck_assert_int_eq(xap_query_term(q, XAP_FIELDS, "solar", 5, &e), 0);
+    xap_hit h[4];
+    uint32_t nh;
+    uint64_t total;
+    int exact;
+    ck_assert_int_eq(xap_query_run(q, 0, 4, 1, h, &nh, &total, &exact, &e), 0);
+    ck_assert_uint_eq(nh, 2);
+    ck_assert_uint_eq(total, 2);
+    double tfw = 3.0 * 1 * (1.0 / bm25_norm(&bp, 2, 1.0)) + 2 * (1.0 / bm25_norm(&bp, 10, 5.0));
+    ck_assert(h[0].score == bm25_idf(3, 2) * bm25_sat(&bp, tfw));
+    xap_query_free(q);
+
+    /* title scope only sees titles; author terms score their raw frequency */
+    ck_assert_int_eq(xap_query_new(db, &p, &q, &e), 0);
+    ck_assert_int_eq(xap_query_term(q, XAP_TITLE, "solar", 5, &e), 0);
+    ck_assert_int_eq(xap_query_term(q, XAP_LABEL, "a:smith", 7, &e), 0);
+    ck_assert_int_eq(xap_query_date(q, 20190101, 20191231, &e), 0);
+    const xap_occur occ[3] = {XAP_SHOULD, XAP_SHOULD, XAP_MUST};
+    const int filter[3] = {0, 0, 1};
+    ck_assert_int_eq(xap_query_bool(q, 3, occ, filter, &e), 0);
+    ck_assert_int_eq(xap_query_run(q, 0, 4, 1, h, &nh, &total, &exact, &e), 0);
+    ck_assert_uint_eq(nh, 1);
+    double title = bm25_sat(&bp, 3.0 * 1 * (1.0 / bm25_norm(&bp, 2, 1.0)));
+    ck_assert_double_eq_tol(h[0].score, bm25_idf(3, 2) * title + bm25_idf(3, 1) * bm25_sat(&bp, 1),
+                            1e-12);
+    xap_query_free(q);
+    xap_close(db);
+    remove_db(path);
+}
+END_TEST
+
+START_TEST(test_engine_locked_and_corrupt)
+{
+    char path[64];
+    make_db(path);
+    idx_err e = {0};
+    xap_writer *a = NULL, *b = NULL;
+    ck_assert_int_eq(xap_writer_create(path, &a, &e), 0);
+    ck_assert_int_eq(xap_writer_create(path, &b, &e), IDX_EDATA);
+    ck_assert_ptr_null(b);
+    ck_assert_ptr_nonnull(strstr(e.msg, "locked"));
+    xap_writer_abort(a);
+
+    /* a damaged version file is a data error with Xapian's word for it */
+    char f[96];
+    snprintf(f, sizeof f, "%s/iamglass", path);
+    FILE *fp = fopen(f, "wb");
+    ck_assert_ptr_nonnull(fp);
+    fputs("garbage", fp);
+    fclose(fp);
+    xap_db *db = NULL;
+    err_clear(&e);
+    ck_assert_int_eq(xap_open(path, &db, &e), IDX_EDATA);
+    ck_assert_ptr_null(db);
+    ck_assert_ptr_nonnull(strstr(e.msg, "Corrupt"));
+    err_clear(&e);
+    ck_assert_int_eq(xap_open("/nonexistent/idx-xap", &db, &e), IDX_EDATA);
+    remove_db(path);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("xap");
@@ -126,5 +255,9 @@ int main(void)
     tcase_add_test(tc, test_languages);
     tcase_add_test(tc, test_free_null);
     suite_add_tcase(s, tc);
+    TCase *te = tcase_create("engine");
+    tcase_add_test(te, test_engine_roundtrip);
+    tcase_add_test(te, test_engine_locked_and_corrupt);
+    suite_add_tcase(s, te);
     return test_run(s);
 }
