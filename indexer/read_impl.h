@@ -17,8 +17,12 @@
 #include "indexer/reader.h"
 
 /* Bytes asked from the file (or from zlib) per read: big enough that syscall
- * and zlib call overhead vanish, small enough to stay in L2/L3. */
+ * and zlib call overhead vanish, small enough to stay in L2/L3. A file
+ * smaller than that gets a chunk its size (at least RDR_MIN_CHUNK): a
+ * directory of a million small articles must not cost a million 1 MiB
+ * buffer set-ups (zlib's gz buffers are 3 of them). */
 #define RDR_CHUNK (1u << 20)
+#define RDR_MIN_CHUNK (16u << 10)
 
 /* Positions of replaced UTF-8 sequences remembered for per-record warnings;
  * past this many pending in one buffer the rest are only counted. */
@@ -31,8 +35,9 @@
  * buf[lim] is always a NUL sentinel, so scanners that stop at bytes < 0x20
  * need no bounds check. */
 typedef struct rdr_src {
-    gzFile gz; /* also reads plain files: zlib detects 1f 8b itself */
-    int is_gz; /* known after the first read */
+    gzFile gz;    /* also reads plain files: zlib detects 1f 8b itself */
+    int is_gz;    /* known after the first read */
+    size_t chunk; /* bytes per read: RDR_CHUNK, or less for a small file */
     char *buf;
     size_t cap, pos, lim;
     unsigned char carry[4];

@@ -215,12 +215,12 @@ static int src_reserve(rdr_file *f, size_t need, idx_err *err)
 {
     rdr_src *s = &f->src;
     if (need <= s->cap) return 0;
-    size_t ncap = s->cap ? s->cap : RDR_CHUNK;
+    size_t ncap = s->cap ? s->cap : s->chunk;
     while (ncap < need)
         ncap *= 2;
     /* Doubling past the record limit would make the real bound twice the
      * documented one: a maximal record needs only limit + one read. */
-    size_t bound = f->max_record + 2 * (size_t)RDR_CHUNK + 64;
+    size_t bound = f->max_record + 2 * s->chunk + 64;
     if (ncap > bound && need <= bound) ncap = bound;
     char *nb = realloc(s->buf, ncap);
     if (!nb)
@@ -292,19 +292,19 @@ int rdr_fill(rdr_file *f, idx_err *err)
     rdr_src *s = &f->src;
     size_t start_lim = s->lim;
     while (!s->eof) {
-        if (s->pos > 0 && s->cap - s->lim < RDR_CHUNK + 16) {
+        if (s->pos > 0 && s->cap - s->lim < s->chunk + 16) {
             memmove(s->buf, s->buf + s->pos, s->lim - s->pos);
             s->abs_base += s->pos;
             s->lim -= s->pos;
             start_lim -= s->pos;
             s->pos = 0;
         }
-        if (src_reserve(f, s->lim + RDR_CHUNK + 16, err)) return err->code;
+        if (src_reserve(f, s->lim + s->chunk + 16, err)) return err->code;
         size_t at = s->lim;
         memcpy(s->buf + at, s->carry, s->ncarry);
         size_t have = s->ncarry;
         s->ncarry = 0;
-        int k = gzread(s->gz, s->buf + at + have, RDR_CHUNK);
+        int k = gzread(s->gz, s->buf + at + have, (unsigned)s->chunk);
         if (k < 0) {
             int rc = src_read_error(f, err);
             if (rc) return rc;
@@ -558,7 +558,7 @@ static int walk_dir(reader *r, const char *dir, const char *rel, walk_anc *anc, 
         }
         n++;
     }
-    qsort(names, n, sizeof *names, cmp_names);
+    if (n) qsort(names, n, sizeof *names, cmp_names); /* names is NULL in an empty directory */
     for (size_t i = 0; i < n && !rc; i++) {
         char *full = join(dir, names[i]);
         char *nrel = *rel ? join(rel, names[i]) : strdup(names[i]);
@@ -732,7 +732,14 @@ static int file_open(reader *r, const rdr_entry *e, idx_err *err)
         close(fd);
         return err_set(err, IDX_ENOMEM, "%s: cannot set up decompression", e->path);
     }
-    gzbuffer(gz, RDR_CHUNK);
+    size_t chunk = RDR_CHUNK;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (off_t)RDR_CHUNK) {
+        chunk = RDR_MIN_CHUNK;
+        while (chunk < (size_t)st.st_size + 1)
+            chunk *= 2;
+    }
+    gzbuffer(gz, (unsigned)chunk);
     buf keep[4];
     memcpy(keep, f->out, sizeof keep);
     memset(f, 0, sizeof *f);
@@ -743,12 +750,13 @@ static int file_open(reader *r, const rdr_entry *e, idx_err *err)
     f->max_record = r->max_record;
     f->line = 1;
     f->src.gz = gz;
+    f->src.chunk = chunk;
     f->src.buf = r->srcbuf;
     f->src.cap = r->srccap;
     r->srcbuf = NULL;
     r->srccap = 0;
     r->cur_open = 1;
-    if (src_reserve(f, RDR_CHUNK + 16, err)) return err->code;
+    if (src_reserve(f, chunk + 16, err)) return err->code;
     f->src.buf[0] = '\0';
 
     reader_format fmt = r->fmt;
