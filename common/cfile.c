@@ -27,7 +27,7 @@ struct cfw {
     int failed_errno;
 };
 
-#define CFW_BUFSZ (256 * CFILE_PAGE)
+#define CFW_BUFSZ ((size_t)256 * CFILE_PAGE)
 
 static int cfw_write_all(cfw *w, const uint8_t *p, size_t len)
 {
@@ -121,6 +121,11 @@ void cfw_abort(cfw *w)
     cfw_free(w);
 }
 
+int cfw_error(const cfw *w, idx_err *err)
+{
+    return w->failed_errno ? err_errno(err, IDX_EIO, w->failed_errno, "writing %s", w->path) : 0;
+}
+
 int cfw_close(cfw *w, idx_err *err)
 {
     uint64_t data_end = cfw_tell(w);
@@ -142,7 +147,7 @@ int cfw_close(cfw *w, idx_err *err)
         cfw_write_all(w, w->crcs.p, w->crcs.len);
         cfw_write_all(w, foot.p, foot.len);
         if (!w->failed_errno && fsync(w->fd)) w->failed_errno = errno;
-        if (w->failed_errno) rc = err_errno(err, IDX_EIO, w->failed_errno, "writing %s", w->path);
+        rc = cfw_error(w, err);
     }
     buf_free(&foot);
     if (close(w->fd) && !rc) rc = err_errno(err, IDX_EIO, errno, "closing %s", w->path);

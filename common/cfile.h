@@ -43,6 +43,10 @@ int cfw_write(cfw *w, const void *data, size_t len);
 /* Absolute offset the next byte will be written at. */
 uint64_t cfw_tell(const cfw *w);
 
+/* The sticky error of a failed cfw_write as IDX_EIO, "writing PATH: why";
+ * 0 if every write so far succeeded. For callers that stop before cfw_close. */
+int cfw_error(const cfw *w, idx_err *err);
+
 /* Writes table and footer, fsyncs and closes; frees w in every case. */
 int cfw_close(cfw *w, idx_err *err);
 

@@ -14,6 +14,10 @@ static int err_vset(idx_err *e, int code, int errno_value, const char *fmt, va_l
     return code;
 }
 
+/* The functions themselves, not status.h's analyser view of them. */
+#undef err_set
+#undef err_errno
+
 int err_set(idx_err *e, int code, const char *fmt, ...)
 {
     va_list ap;

@@ -32,6 +32,13 @@ int err_set(idx_err *e, int code, const char *fmt, ...) __attribute__((format(pr
 int err_errno(idx_err *e, int code, int errno_value, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+#ifdef __clang_analyzer__
+/* The static analyser reads one file at a time and cannot see that these return their code, so
+ * it would follow paths where an error is recorded and 0 returned, which no caller can take. */
+#define err_set(e, code, ...) (err_set(e, code, __VA_ARGS__), (code))
+#define err_errno(e, code, errno_value, ...) (err_errno(e, code, errno_value, __VA_ARGS__), (code))
+#endif
+
 void err_clear(idx_err *e);
 
 /* Process exit status for a code, per DESIGN.md: 0, 2 usage, 3 data, 1 other. */

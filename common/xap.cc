@@ -295,6 +295,7 @@ struct xap_query {
     xap_db *db;
     xap_params p;
     std::vector<Xapian::Query> stack;
+    uint64_t parts; /* counted against p.max_parts */
 };
 
 extern "C" int xap_writer_create(const char *path, xap_writer **out, idx_err *err)
@@ -529,7 +530,7 @@ extern "C" int xap_query_new(xap_db *db, const xap_params *p, xap_query **out, i
 {
     *out = nullptr;
     return guarded(err, "query", [&]() -> int {
-        *out = new xap_query{db, *p, {}};
+        *out = new xap_query{db, *p, {}, 0};
         return IDX_OK;
     });
 }
@@ -578,11 +579,23 @@ Xapian::Query scaled(const Xapian::Query &sub, double factor)
     return Xapian::Query(Xapian::Query::OP_SCALE_WEIGHT, sub, factor);
 }
 
+/* Counts n more terms or operators; without a bound, ten thousand prefixes
+ * expand into over a million subqueries (gigabytes, minutes). */
+int add_parts(xap_query *q, size_t n, idx_err *err)
+{
+    q->parts += n;
+    if (q->parts <= q->p.max_parts) return IDX_OK;
+    return err_set(err, IDX_EUSAGE,
+                   "query: too large: more than %u terms and operators after prefix expansion",
+                   q->p.max_parts);
+}
+
 } // namespace
 
 extern "C" int xap_query_term(xap_query *q, xap_scope s, const char *term, size_t len, idx_err *err)
 {
     return guarded(err, "query", [&]() -> int {
+        if (add_parts(q, 1, err)) return err->code;
         std::lock_guard<std::mutex> lock(q->db->mu);
         std::string t(term, len);
         double idf = len ? term_idf(q, t) : 0.0;
@@ -595,6 +608,7 @@ extern "C" int xap_query_phrase(xap_query *q, xap_scope s, const char *const *te
                                 const size_t *lens, uint32_t n, uint32_t window, idx_err *err)
 {
     return guarded(err, "query", [&]() -> int {
+        if (add_parts(q, (size_t)n + 1, err)) return err->code;
         std::lock_guard<std::mutex> lock(q->db->mu);
         std::vector<Xapian::Query> subs;
         double idf = 0;
@@ -634,7 +648,9 @@ extern "C" int xap_query_prefix(xap_query *q, xap_scope s, const char *prefix, s
             return a.first != b.first ? a.first > b.first : a.second < b.second;
         });
         if (cand.size() > max_terms) cand.resize(max_terms);
+        if (add_parts(q, cand.size() + 1, err)) return err->code;
         std::vector<Xapian::Query> subs;
+        subs.reserve(cand.size());
         for (const auto &c : cand)
             subs.push_back(scaled(leaf(q, s, c.second), term_idf(q, c.second)));
         q->stack.push_back(subs.empty()
@@ -647,6 +663,7 @@ extern "C" int xap_query_prefix(xap_query *q, xap_scope s, const char *prefix, s
 extern "C" int xap_query_date(xap_query *q, uint32_t lo, uint32_t hi, idx_err *err)
 {
     return guarded(err, "query", [&]() -> int {
+        if (add_parts(q, 1, err)) return err->code;
         char a[16], b[16];
         snprintf(a, sizeof a, "%08u", lo);
         snprintf(b, sizeof b, "%08u", hi);
@@ -660,6 +677,7 @@ extern "C" int xap_query_bool(xap_query *q, uint32_t n, const xap_occur *occur, 
 {
     return guarded(err, "query", [&]() -> int {
         if (n > q->stack.size()) return err_set(err, IDX_EINTERNAL, "query: stack underflow");
+        if (add_parts(q, 1, err)) return err->code;
         if (n == 0) {
             q->stack.push_back(Xapian::Query::MatchNothing);
             return IDX_OK;

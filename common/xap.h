@@ -136,6 +136,9 @@ typedef enum xap_occur { XAP_SHOULD, XAP_MUST, XAP_MUST_NOT } xap_occur;
 typedef struct xap_params {
     double k1, b, title_weight;
     double n_docs, avg_title, avg_body;
+    /* Terms (after prefix expansion) and operators a query may hold; past it
+     * the query is IDX_EUSAGE "too large", as the native engine's limit. */
+    uint32_t max_parts;
 } xap_params;
 
 /* db is borrowed and must outlive q. Caller frees with xap_query_free. */

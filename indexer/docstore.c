@@ -71,14 +71,8 @@ int docstore_add(docstore *d, const buf *packed, size_t raw_len, uint32_t n_reco
     buf_put_u32(&d->table, (uint32_t)d->records);
     d->blocks++;
     d->records += n_records;
-    if (cfw_write(d->f, packed->p, packed->len))
-        return err_set(err, IDX_EIO, "writing the document store failed");
+    if (cfw_write(d->f, packed->p, packed->len)) return cfw_error(d->f, err);
     return d->table.oom ? err_set(err, IDX_ENOMEM, "out of memory") : 0;
-}
-
-uint64_t docstore_records(const docstore *d)
-{
-    return d->records;
 }
 
 int docstore_close(docstore *d, idx_err *err)

@@ -17,7 +17,7 @@
 /* Bigger blocks compress better, but zlib's window is 32 KiB, so gains
  * flatten past it, while every fetched article (each search hit's snippet)
  * inflates on average half a block. */
-#define DOCSTORE_BLOCK (32 * 1024)
+#define DOCSTORE_BLOCK ((size_t)32 * 1024)
 
 /* zlib level 5: on Wikipedia text within 0.5% of level 6's size at nearly
  * twice its speed (level 6 only searches longer match chains). */
@@ -34,7 +34,6 @@ typedef struct docstore docstore;
 int docstore_create(const char *dir, const char *name, docstore **out, idx_err *err);
 /* Appends a block made by docstore_pack holding n_records records. */
 int docstore_add(docstore *d, const buf *packed, size_t raw_len, uint32_t n_records, idx_err *err);
-uint64_t docstore_records(const docstore *d);
 /* Writes the block table and trailer, syncs, frees d. */
 int docstore_close(docstore *d, idx_err *err);
 void docstore_abort(docstore *d);

@@ -174,25 +174,25 @@ static const uint8_t *inv_bytes(inv *v, const inv_term *t)
 
 static int inv_spill(inv *v, idx_err *err);
 
-int inv_add_doc(inv *v, uint32_t docid, const uint8_t *p, size_t len, idx_err *err)
+int inv_add_doc(inv *v, uint32_t docid, const uint8_t *bundle, size_t len, idx_err *err)
 {
     uint64_t n_terms;
-    size_t at = codec_get_varint(p, len, &n_terms);
+    size_t at = codec_get_varint(bundle, len, &n_terms);
     if (!at) return err_set(err, IDX_EINTERNAL, "malformed document bundle");
     uint8_t hdr[30];
     for (uint64_t k = 0; k < n_terms; k++) {
         uint64_t tlen;
         uint32_t tft, tfb;
-        size_t a = codec_get_varint(p + at, len - at, &tlen);
+        size_t a = codec_get_varint(bundle + at, len - at, &tlen);
         if (!a || tlen > len - at - a)
             return err_set(err, IDX_EINTERNAL, "malformed document bundle");
-        const char *term = (const char *)p + at + a;
+        const char *term = (const char *)bundle + at + a;
         at += a + tlen;
-        size_t b = codec_get_varint32(p + at, len - at, &tft);
-        size_t c = b ? codec_get_varint32(p + at + b, len - at - b, &tfb) : 0;
+        size_t b = codec_get_varint32(bundle + at, len - at, &tft);
+        size_t c = b ? codec_get_varint32(bundle + at + b, len - at - b, &tfb) : 0;
         if (!c) return err_set(err, IDX_EINTERNAL, "malformed document bundle");
         at += b + c;
-        size_t plen = codec_skip_varints(p + at, len - at, (size_t)tft + tfb);
+        size_t plen = codec_skip_varints(bundle + at, len - at, (size_t)tft + tfb);
         if (!plen && tft + tfb) return err_set(err, IDX_EINTERNAL, "malformed document bundle");
         int inserted;
         uint32_t *slot = strmap_put(v->dict, term, (size_t)tlen, (uint32_t)v->n_terms, &inserted);
@@ -220,7 +220,7 @@ int inv_add_doc(inv *v, uint32_t docid, const uint8_t *p, size_t len, idx_err *e
         codec_put_varint(&h, t->df ? docid - t->last_doc : docid);
         codec_put_varint(&h, tft);
         codec_put_varint(&h, tfb);
-        if (inv_append(v, t, hdr, h.len) || inv_append(v, t, p + at, plen))
+        if (inv_append(v, t, hdr, h.len) || inv_append(v, t, bundle + at, plen))
             return err_set(err, IDX_ENOMEM, "out of memory");
         t->last_doc = docid;
         t->df++;

@@ -346,7 +346,7 @@ static void wk_tidy(buf *b)
         }
         if (o) {
             if (nl)
-                for (size_t k = 0; k < (nl > 2 ? 2 : nl); k++)
+                for (size_t k = 0; k < nl && k < 2; k++)
                     b->p[o++] = '\n';
             else if (sp)
                 b->p[o++] = ' ';

@@ -31,7 +31,7 @@ struct qparse_arena {
     chunk *head;
 };
 
-#define ARENA_CHUNK (32u * 1024)
+#define ARENA_CHUNK ((size_t)32 * 1024)
 
 static void *arena_alloc(struct qparse_arena *ar, size_t n)
 {
@@ -107,13 +107,18 @@ static int syntax(parser *p, const char *fmt, ...)
     return err_set(p->err, IDX_EUSAGE, "query: %s", msg);
 }
 
+#ifdef __clang_analyzer__
+/* The analyser does not follow variadic calls: it would take paths where syntax returns 0. */
+#define syntax(...) (syntax(__VA_ARGS__), IDX_EUSAGE)
+#endif
+
 unsigned qparse_column(const char *text, size_t len, size_t off)
 {
     if (off > len) off = len;
-    unsigned col = 1;
+    unsigned column = 1;
     for (size_t k = 0; k < off; k++)
-        if (((unsigned char)text[k] & 0xC0) != 0x80) col++;
-    return col;
+        if (((unsigned char)text[k] & 0xC0) != 0x80) column++;
+    return column;
 }
 
 static unsigned col(const parser *p, size_t off)

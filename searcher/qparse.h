@@ -111,7 +111,7 @@ typedef struct qparse_options {
 #define QPARSE_MAX_DEPTH_DEFAULT 100
 #define QPARSE_MAX_SLOP 10000
 /* Queries longer than this are rejected (offsets are 32-bit); callers impose a much smaller cap. */
-#define QPARSE_MAX_LEN (64u * 1024 * 1024)
+#define QPARSE_MAX_LEN (64u << 20)
 
 /* Parses text[0..len) (any bytes: NUL and invalid UTF-8 are tolerated) using
  * analyzer `a`. opt may be NULL (defaults: ranked OR, depth 100).

@@ -583,9 +583,9 @@ static int make_text(snip *s, const char *t, size_t len, unsigned W, snip_text *
 
     /* Spans: every match inside the window (clipped), merged. */
     size_t ns = 0;
-    for (size_t k = 0; k < s->n_m; k++) {
-        size_t a = s->m[k].bstart > ws ? s->m[k].bstart : ws;
-        size_t b = s->m[k].bend < we ? s->m[k].bend : we;
+    for (size_t i = 0; i < s->n_m; i++) {
+        size_t a = s->m[i].bstart > ws ? s->m[i].bstart : ws;
+        size_t b = s->m[i].bend < we ? s->m[i].bend : we;
         if (a >= b) continue;
         uint32_t x = s->map[a - ws], y = s->map[b - ws];
         y = y > o ? (uint32_t)o : y;
@@ -596,11 +596,11 @@ static int make_text(snip *s, const char *t, size_t len, unsigned W, snip_text *
     if (ns) {
         /* matches are sorted by character start, so spans are sorted by start */
         size_t w = 0;
-        for (size_t k = 1; k < ns; k++) {
-            if (s->sp[k].start <= s->sp[w].end) {
-                if (s->sp[k].end > s->sp[w].end) s->sp[w].end = s->sp[k].end;
+        for (size_t i = 1; i < ns; i++) {
+            if (s->sp[i].start <= s->sp[w].end) {
+                if (s->sp[i].end > s->sp[w].end) s->sp[w].end = s->sp[i].end;
             } else {
-                s->sp[++w] = s->sp[k];
+                s->sp[++w] = s->sp[i];
             }
         }
         ns = w + 1;

@@ -81,8 +81,8 @@ int xeval_search(idx_index *ix, const qparse_tree *q, const ev_options *o, ev_re
                  idx_err *err)
 {
     memset(out, 0, sizeof *out);
-    xap_params p = {o->bm25.k1,    o->bm25.b,   o->bm25.title_weight, (double)ix->meta.docs,
-                    ix->avg_title, ix->avg_body};
+    xap_params p = {o->bm25.k1,    o->bm25.b,    o->bm25.title_weight, (double)ix->meta.docs,
+                    ix->avg_title, ix->avg_body, EV_MAX_SCORERS};
     xap_query *xq;
     int rc = xap_query_new(ix->xap, &p, &xq, err);
     if (rc) return rc;

@@ -1,11 +1,16 @@
+# shellcheck shell=bash disable=SC2034 # (the variables set here are for the sourcing script)
 # Helpers shared by the end-to-end scripts (sourced, not run: ctest runs only
 # test_*.sh). Source it after `set -euo pipefail`:
 #     . "$(dirname "$0")/lib.sh"
-# It requires $IDX, sets IDX_SRC and E2E (this directory) and the failure
-# flag `fail`, and provides:
+# It requires $IDX, sets IDX_SRC and E2E (this directory), the failure flag
+# `fail` and E2E_MODE: normal, sanitize (IDX_SANITIZE=1) or valgrind
+# (IDX_VALGRIND=1), where every idx process runs several times (sanitize) to
+# 30 times (valgrind) slower and memory figures mean nothing, so tests that
+# repeat idx many times do fewer rounds. It provides:
 #     e2e_tmpdir NAME          a fresh temporary directory in $T (the caller's trap removes it)
 #     check DESC CMD...        runs CMD; prints "ok   DESC" or "FAIL DESC" (and sets fail=1)
 #     run_rc CMD...            runs CMD with errexit off; its exit status in $rc
+#     quiet CMD...             runs CMD with its standard output discarded
 #     e2e_corpus DIR ARGS...   a synthetic corpus: DIR/docs.jsonl and DIR/queries.tsv
 #                              (ARGS go to gen_corpus.py: --docs N --seed S --copies K ...)
 #     e2e_finish               prints PASS or FAILED and exits with $fail
@@ -14,6 +19,12 @@
 E2E=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 IDX_SRC=${IDX_SRC:-$(cd "$E2E/../.." && pwd)}
 fail=0
+E2E_MODE=normal
+if [ "${IDX_VALGRIND:-0}" = 1 ]; then
+    E2E_MODE=valgrind
+elif [ "${IDX_SANITIZE:-0}" = 1 ]; then
+    E2E_MODE=sanitize
+fi
 
 e2e_tmpdir() {
     T=$(mktemp -d "${TMPDIR:-/tmp}/idx-e2e-$1.XXXXXX")
@@ -30,6 +41,10 @@ run_rc() {
     "$@"
     rc=$?
     set -e
+}
+
+quiet() {
+    "$@" > /dev/null
 }
 
 e2e_corpus() {

@@ -5,19 +5,14 @@
 # records around them are all indexed, byte-exact; invalid UTF-8 is stored
 # with U+FFFD. Fixtures: tests/fixtures/bad/ (see its README.md).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
-: "${IDX:?IDX must point at the idx binary}"
-IDX_SRC=${IDX_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 FIX="$IDX_SRC/tests/fixtures/bad"
 [ -f "$FIX/bad.jsonl" ] || { echo "SKIP: fixtures missing at $FIX"; exit 77; }
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/idx-e2e-bad.XXXXXX")
+e2e_tmpdir bad
 trap 'rm -rf "$T"' EXIT
-fail=0
-check() { # check DESCRIPTION COMMAND...
-    local what=$1; shift
-    if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fail=1; fi
-}
 
 # A truncated .gz: 3000 lines, cut after 20000 compressed bytes.
 python3 - "$T/full.jsonl" <<'PY'
@@ -35,11 +30,8 @@ if [ "$zlines" -lt 100 ] || [ "$zlines" -ge 3000 ]; then
     echo "FAIL test setup: truncated gzip holds $zlines complete lines"; exit 1
 fi
 
-set +e
-"$IDX" build --threads 2 -o "$T/ix" "$FIX/bad.jsonl" "$FIX/utf8.jsonl" "$FIX/empty.jsonl" \
+run_rc "$IDX" build --threads 2 -o "$T/ix" "$FIX/bad.jsonl" "$FIX/utf8.jsonl" "$FIX/empty.jsonl" \
     "$T/trunc.jsonl.gz" > "$T/out" 2> "$T/err"
-rc=$?
-set -e
 cat "$T/err"
 check "build exits 0 despite bad input (got $rc)" test "$rc" -eq 0
 
@@ -125,14 +117,10 @@ check "empty index has 0 documents" \
 
 # A missing input named on the command line is a data error (exit 3), and
 # leaves nothing behind.
-set +e
-"$IDX" build -q -o "$T/none" "$T/does-not-exist.jsonl" 2> "$T/err2"
-rc=$?
-set -e
+run_rc "$IDX" build -q -o "$T/none" "$T/does-not-exist.jsonl" 2> "$T/err2"
 check "missing input: exit 3 (got $rc)" test "$rc" -eq 3
 check "missing input: message names the path" grep -qF "does-not-exist.jsonl" "$T/err2"
 check "missing input: no index and no leftovers" \
     bash -c '! ls -d "$1"/none "$1"/none.tmp-* 2>/dev/null | grep -q .' _ "$T"
 
-[ "$fail" -eq 0 ] && echo PASS || echo FAILED
-exit "$fail"
+e2e_finish

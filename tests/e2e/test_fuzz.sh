@@ -18,6 +18,8 @@ skip() {
 # The fuzz build is sanitized already: running it again from the ASan pass
 # of ./run test would only repeat the same targets.
 [ "${IDX_SANITIZE:-0}" = 1 ] && skip "the fuzzers run in the normal build's test pass"
+# Nor under valgrind: the targets are not idx processes, and ASan already watches them.
+[ "${IDX_VALGRIND:-0}" = 1 ] && skip "the fuzzers run in the normal build's test pass, not under valgrind"
 command -v clang >/dev/null || skip "clang not installed (./run deps)"
 command -v clang++ >/dev/null || skip "clang++ not installed (./run deps)"
 # the runtime libFuzzer links: the probe program must link with -fsanitize=fuzzer

@@ -178,7 +178,7 @@ START_TEST(test_engine_roundtrip)
     buf_free(&data);
 
     /* the weight is bm25.h's BM25F with the given statistics, to the bit */
-    xap_params p = {1.2, 0.75, 3.0, 3.0, 1.0, 5.0};
+    xap_params p = {1.2, 0.75, 3.0, 3.0, 1.0, 5.0, 1000};
     bm25_params bp = {p.k1, p.b, p.title_weight};
     xap_query *q = NULL;
     ck_assert_int_eq(xap_query_new(db, &p, &q, &e), 0);
