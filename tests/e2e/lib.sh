@@ -14,6 +14,9 @@
 #     e2e_corpus DIR ARGS...   a synthetic corpus: DIR/docs.jsonl and DIR/queries.tsv
 #                              (ARGS go to gen_corpus.py: --docs N --seed S --copies K ...)
 #     e2e_finish               prints PASS or FAILED and exits with $fail
+#     e2e_web_ready            sets IDX_BUILD, FCGI (idx-fcgi, or its memcheck wrapper), SERVE
+#                              (web/serve); skips (77) unless nginx, spawn-fcgi, curl,
+#                              python3 and idx-fcgi are there
 
 : "${IDX:?IDX must point at the idx binary}"
 E2E=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -57,4 +60,20 @@ e2e_corpus() {
 e2e_finish() {
     if [ "$fail" -eq 0 ]; then echo PASS; else echo FAILED; fi
     exit "$fail"
+}
+
+e2e_web_ready() {
+    IDX_BUILD=${IDX_BUILD:-$(dirname "$IDX")}
+    FCGI=${IDX_FCGI:-$IDX_BUILD/idx-fcgi}
+    SERVE=$IDX_SRC/web/serve
+    local why=
+    command -v nginx > /dev/null || [ -x /usr/sbin/nginx ] || why="nginx not installed (./run deps)"
+    command -v spawn-fcgi > /dev/null || why="spawn-fcgi not installed (./run deps)"
+    command -v curl > /dev/null || why="curl not installed (./run deps)"
+    command -v python3 > /dev/null || why="python3 not installed"
+    [ -x "$FCGI" ] || why="$FCGI not built (libfcgi-dev missing?)"
+    if [ -n "$why" ]; then
+        echo "SKIP: $why"
+        exit 77
+    fi
 }

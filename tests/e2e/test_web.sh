@@ -7,18 +7,8 @@
 # Skips (77) when nginx, spawn-fcgi, curl, python3 or idx-fcgi are missing.
 set -euo pipefail
 
-: "${IDX:?IDX must point at the idx binary}"
-IDX_SRC=${IDX_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-IDX_BUILD=${IDX_BUILD:-$(dirname "$IDX")}
-FCGI=${IDX_FCGI:-$IDX_BUILD/idx-fcgi} # the memcheck wrapper in an IDX_VALGRIND build
-SERVE=$IDX_SRC/web/serve
-
-skip() { echo "SKIP: $*"; exit 77; }
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || skip "nginx not installed (./run deps)"
-command -v spawn-fcgi >/dev/null || skip "spawn-fcgi not installed (./run deps)"
-command -v curl >/dev/null || skip "curl not installed (./run deps)"
-command -v python3 >/dev/null || skip "python3 not installed"
-[ -x "$FCGI" ] || skip "$FCGI not built (libfcgi-dev missing?)"
+. "$(dirname "$0")/lib.sh"
+e2e_web_ready
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/idx-e2e-web.XXXXXX")
 chmod 755 "$T" # as root the workers run as nobody: let them read the index

@@ -14,16 +14,7 @@
 # Skips (77) when nginx, spawn-fcgi, curl, python3 or idx-fcgi are missing.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-IDX_BUILD=${IDX_BUILD:-$(dirname "$IDX")}
-FCGI=${IDX_FCGI:-$IDX_BUILD/idx-fcgi}
-SERVE=$IDX_SRC/web/serve
-
-skip() { echo "SKIP: $*"; exit 77; }
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || skip "nginx not installed (./run deps)"
-command -v spawn-fcgi >/dev/null || skip "spawn-fcgi not installed (./run deps)"
-command -v curl >/dev/null || skip "curl not installed (./run deps)"
-command -v python3 >/dev/null || skip "python3 not installed"
-[ -x "$FCGI" ] || skip "$FCGI not built (libfcgi-dev missing?)"
+e2e_web_ready
 
 N=20000
 [ "${IDX_LONG_TESTS:-0}" = 1 ] && N=100000
