@@ -14,6 +14,10 @@
 #     e2e_corpus DIR ARGS...   a synthetic corpus: DIR/docs.jsonl and DIR/queries.tsv
 #                              (ARGS go to gen_corpus.py: --docs N --seed S --copies K ...)
 #     e2e_finish               prints PASS or FAILED and exits with $fail
+#     e2e_shared_corpora       sets CORPORA to ../shared/corpora beside the source tree;
+#                              skips (77) where it is absent (a user's machine)
+#     e2e_web_tmpdir NAME      e2e_tmpdir for a web test: readable by nginx's workers, with
+#                              RUN=$T/run and an EXIT trap that stops web/serve and removes $T
 #     e2e_web_ready            sets IDX_BUILD, FCGI (idx-fcgi, or its memcheck wrapper), SERVE
 #                              (web/serve); skips (77) unless nginx, spawn-fcgi, curl,
 #                              python3 and idx-fcgi are there
@@ -76,4 +80,19 @@ e2e_web_ready() {
         echo "SKIP: $why"
         exit 77
     fi
+}
+
+e2e_shared_corpora() {
+    CORPORA=$IDX_SRC/../shared/corpora
+    if [ ! -d "$CORPORA" ]; then
+        echo "SKIP: shared corpora not found at $CORPORA"
+        exit 77
+    fi
+}
+
+e2e_web_tmpdir() {
+    e2e_tmpdir "$1"
+    chmod 755 "$T" # as root the workers run as nobody: let them read the index
+    RUN=$T/run
+    trap 'bash "$SERVE" stop --run "$RUN" > /dev/null 2>&1 || true; rm -rf "$T"' EXIT
 }

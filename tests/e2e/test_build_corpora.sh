@@ -10,14 +10,8 @@
 # big corpus, default 300), IDX_E2E_ALL_IDS_MAX (corpora up to this many docs
 # are checked completely, default 1500).
 set -euo pipefail
-
-: "${IDX:?IDX must point at the idx binary}"
-IDX_SRC=${IDX_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-CORPORA="$IDX_SRC/../shared/corpora"
-if [ ! -d "$CORPORA" ]; then
-    echo "SKIP: shared corpora not found at $CORPORA"
-    exit 77
-fi
+. "$(dirname "$0")/lib.sh"
+e2e_shared_corpora
 SAMPLE=${IDX_E2E_SAMPLE:-300}
 ALL_MAX=${IDX_E2E_ALL_IDS_MAX:-1500}
 

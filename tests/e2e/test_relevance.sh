@@ -10,14 +10,8 @@
 #
 # Env: IDX (binary), IDX_SRC (source dir).
 set -euo pipefail
-
-: "${IDX:?IDX must point at the idx binary}"
-IDX_SRC=${IDX_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-CORPORA="$IDX_SRC/../shared/corpora"
-if [ ! -d "$CORPORA" ]; then
-    echo "SKIP: shared corpora not found at $CORPORA"
-    exit 77
-fi
+. "$(dirname "$0")/lib.sh"
+e2e_shared_corpora
 
 # MAP of idx with its defaults (k1 1.2, b 0.75, title weight 3, english
 # stemming), from docs/RELEVANCE.md as written by bench/relevance.sh.

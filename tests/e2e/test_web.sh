@@ -10,14 +10,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_web_ready
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/idx-e2e-web.XXXXXX")
-chmod 755 "$T" # as root the workers run as nobody: let them read the index
-RUN=$T/run
-cleanup() {
-    bash "$SERVE" stop --run "$RUN" >/dev/null 2>&1 || true
-    rm -rf "$T"
-}
-trap cleanup EXIT
+e2e_web_tmpdir web
 fail=0
 bad() {
     echo "FAIL $*"

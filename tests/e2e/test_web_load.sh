@@ -21,14 +21,7 @@ N=20000
 if [ "${IDX_SANITIZE:-0}" = 1 ] || [ "${IDX_VALGRIND:-0}" = 1 ]; then N=3000; fi
 THREADS=8
 
-e2e_tmpdir web-load
-chmod 755 "$T" # as root the workers run as nobody: let them read the index
-RUN=$T/run
-cleanup() {
-    bash "$SERVE" stop --run "$RUN" >/dev/null 2>&1 || true
-    rm -rf "$T"
-}
-trap cleanup EXIT
+e2e_web_tmpdir web-load
 
 SHARED=$IDX_SRC/../shared/corpora/cranfield
 if [ -f "$SHARED/docs.jsonl" ]; then

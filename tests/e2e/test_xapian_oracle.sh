@@ -18,14 +18,8 @@
 #
 # Env: IDX (binary), IDX_SRC (source dir), IDX_SANITIZE.
 set -euo pipefail
-
-: "${IDX:?IDX must point at the idx binary}"
-IDX_SRC=${IDX_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-CORPORA="$IDX_SRC/../shared/corpora"
-if [ ! -d "$CORPORA" ]; then
-    echo "SKIP: shared corpora not found at $CORPORA"
-    exit 77
-fi
+. "$(dirname "$0")/lib.sh"
+e2e_shared_corpora
 collections="cranfield cisi med cacm lisa adi cf"
 [ "${IDX_SANITIZE:-0}" = 1 ] && collections="cranfield adi med"
 
