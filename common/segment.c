@@ -672,6 +672,11 @@ static int store_inflate(seg *s, uint64_t b, uint32_t want, buf *scratch, seg_do
     if (!c) return IDX_EDATA;
     if (want != UINT32_MAX && *first > want)
         return seg_bad(err, s, SEG_STORE, s->store_table, "store table out of order");
+    /* Deflate cannot expand data more than 1032:1 (zlib's FAQ); a larger
+     * claim is damage, and believing it would allocate up to 4 GiB. */
+    if (rlen / 1032 > clen)
+        return seg_bad(err, s, SEG_STORE, s->store_table + b * STORE_TABLE_ENTRY,
+                       "store block size impossible for its compressed size");
     scratch->len = 0;
     if (buf_reserve(scratch, (size_t)rlen + 1)) return err_set(err, IDX_ENOMEM, "out of memory");
     z_stream zs = {0};
