@@ -207,6 +207,12 @@ static int lex_decode(seg_lex_iter *it, seg_term *out, idx_err *err)
     if (!(n = codec_get_varint(p + at, avail - at, &pos_len))) goto bad;
     at += n;
     if (avail - at < 4) goto bad;
+    /* Lengths within their files and df within the segment bound what a
+     * damaged entry can make a reader allocate (see cur_load). */
+    uint64_t post_end = cfr_body_end(it->s->f[SEG_POST]), pos_end = cfr_body_end(it->s->f[SEG_POS]);
+    if (df > it->s->n_docs || it->post_off > post_end || post_len > post_end - it->post_off ||
+        it->pos_off > pos_end || pos_len > pos_end - it->pos_off)
+        goto bad;
     uint32_t bits = rd_u32(p + at);
     at += 4;
     out->df = (uint32_t)df;
@@ -370,7 +376,11 @@ static int cur_load(seg_cursor *c, uint32_t b, idx_err *err)
     if (prev == UINT32_MAX) d = 0;
     for (uint32_t i = 0; i < n; i++) {
         d += c->docs[i];
-        if (d >= c->s->n_docs || (c->tft[i] | c->tfb[i]) == 0)
+        /* Every position takes at least a byte of the term's position
+         * list, so a larger frequency is damage; trusting it would size
+         * position buffers by up to 32 GiB. */
+        if (d >= c->s->n_docs || (c->tft[i] | c->tfb[i]) == 0 ||
+            (uint64_t)c->tft[i] + c->tfb[i] > c->t.pos_len)
             return cur_bad(c, err, "posting out of range");
         c->docs[i] = (uint32_t)d;
         d++;
