@@ -166,6 +166,7 @@ struct cfr {
     uint32_t n_pages;
     const uint8_t *table;
     atomic_uchar *verified; /* per page: 0 unknown, 1 good, 2 bad */
+    int mapped;             /* map is ours to munmap (cfr_open), not the caller's */
 };
 
 static int cfr_bad(idx_err *err, const char *path, uint64_t off, const char *why)
@@ -174,29 +175,16 @@ static int cfr_bad(idx_err *err, const char *path, uint64_t off, const char *why
                    (unsigned long long)off, why);
 }
 
-int cfr_open(const char *path, const char *kind, cfr **out, idx_err *err)
+/* Checks footer, page table and header of the file bytes m[0, size) and
+ * wraps them; `mapped`: m is an mmap of the file that cfr_close (or a
+ * failure here) unmaps, else memory the caller owns. */
+static int cfr_attach(const char *path, const uint8_t *m, uint64_t size, int mapped,
+                      const char *kind, cfr **out, idx_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return err_errno(err, IDX_EDATA, errno, "%s", path);
-    struct stat st;
-    if (fstat(fd, &st)) {
-        int e = errno;
-        close(fd);
-        return err_errno(err, IDX_EDATA, e, "%s", path);
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return err_set(err, IDX_EDATA, "%s: not a regular file", path);
-    }
-    uint64_t size = (uint64_t)st.st_size;
     if (size < CFILE_HEADER + CFILE_FOOTER) {
-        close(fd);
+        if (mapped) munmap((void *)m, size);
         return cfr_bad(err, path, 0, "file too short (truncated?)");
     }
-    void *map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED) return err_errno(err, IDX_EDATA, errno, "mmap %s", path);
-    const uint8_t *m = map;
     const uint8_t *f = m + size - CFILE_FOOTER;
     int rc = 0;
     uint64_t data_end = rd_u64(f);
@@ -223,10 +211,11 @@ int cfr_open(const char *path, const char *kind, cfr **out, idx_err *err)
         }
     }
     if (rc) {
-        munmap(map, size);
+        if (mapped) munmap((void *)m, size);
         return rc;
     }
     r->map = m;
+    r->mapped = mapped;
     r->size = size;
     r->data_end = data_end;
     r->n_pages = n_pages;
@@ -253,10 +242,41 @@ int cfr_open(const char *path, const char *kind, cfr **out, idx_err *err)
     return 0;
 }
 
+int cfr_open(const char *path, const char *kind, cfr **out, idx_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return err_errno(err, IDX_EDATA, errno, "%s", path);
+    struct stat st;
+    if (fstat(fd, &st)) {
+        int e = errno;
+        close(fd);
+        return err_errno(err, IDX_EDATA, e, "%s", path);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return err_set(err, IDX_EDATA, "%s: not a regular file", path);
+    }
+    uint64_t size = (uint64_t)st.st_size;
+    if (size < CFILE_HEADER + CFILE_FOOTER) {
+        close(fd);
+        return cfr_bad(err, path, 0, "file too short (truncated?)");
+    }
+    void *map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED) return err_errno(err, IDX_EDATA, errno, "mmap %s", path);
+    return cfr_attach(path, map, size, 1, kind, out, err);
+}
+
+int cfr_open_mem(const char *name, const uint8_t *data, uint64_t size, const char *kind, cfr **out,
+                 idx_err *err)
+{
+    return cfr_attach(name, data, size, 0, kind, out, err);
+}
+
 void cfr_close(cfr *r)
 {
     if (!r) return;
-    munmap((void *)r->map, r->size);
+    if (r->mapped) munmap((void *)r->map, r->size);
     free(r->verified);
     free(r->path);
     free(r);

@@ -60,7 +60,21 @@ typedef struct cfr cfr;
 /* Maps path and checks header, footer and page table; IDX_EDATA naming the
  * file on any mismatch (wrong magic, version or kind, truncated, bad CRC). */
 int cfr_open(const char *path, const char *kind, cfr **out, idx_err *err);
+/* The same over a file's bytes in memory, which the caller owns and keeps
+ * unchanged until cfr_close; `name` stands for the path in messages. */
+int cfr_open_mem(const char *name, const uint8_t *data, uint64_t size, const char *kind, cfr **out,
+                 idx_err *err);
 void cfr_close(cfr *r);
+
+/* Index files held in memory instead of a directory (index_open_mem,
+ * seg_open_mem): tests and fuzzers open damaged copies without writing
+ * them to disk. get returns file `name` ("meta", "s0001.lex", ...) and its
+ * size, or NULL when there is no such file; the bytes must stay unchanged
+ * while anything opened from them is open. */
+typedef struct cfr_source {
+    const uint8_t *(*get)(void *ctx, const char *name, uint64_t *size);
+    void *ctx;
+} cfr_source;
 
 /* Returns a pointer to bytes [off, off+len) after verifying (once) the pages
  * they lie on, or NULL with IDX_EDATA naming file and offset when the span is

@@ -1,8 +1,11 @@
 #include "common/index.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +19,7 @@
 
 int index_meta_write(const char *dir, const index_meta *m, idx_err *err)
 {
-    char text[8192];
+    char text[INDEX_META_MAX];
     size_t n = 0;
 #define META_PUT(...) n += (size_t)snprintf(text + n, sizeof text - n, __VA_ARGS__)
     META_PUT("%s %d\n", META_MAGIC, m->version);
@@ -51,6 +54,31 @@ int index_meta_write(const char *dir, const index_meta *m, idx_err *err)
     return rc;
 }
 
+/* Strict number parsing: idx wrote these, so anything but a whole number in
+ * range means the meta file was damaged in a way its checksum did not catch
+ * (or it was forged), and a reader must not run on made-up parameters. */
+static int meta_u64(const char *val, uint64_t max, uint64_t *out)
+{
+    char *end;
+    if (!isdigit((unsigned char)val[0])) return -1;
+    errno = 0;
+    unsigned long long v = strtoull(val, &end, 10);
+    if (*end || errno || v > max) return -1;
+    *out = v;
+    return 0;
+}
+
+static int meta_real(const char *val, double max, double *out)
+{
+    char *end;
+    double v = strtod(val, &end);
+    if (end == val || *end || !isfinite(v) || v < 0 || v > max) return -1;
+    *out = v;
+    return 0;
+}
+
+static int meta_parse(const char *path, char *text, size_t n, index_meta *m, idx_err *err);
+
 int index_meta_read(const char *dir, index_meta *m, idx_err *err)
 {
     char path[4096];
@@ -60,10 +88,17 @@ int index_meta_read(const char *dir, index_meta *m, idx_err *err)
     if (!S_ISDIR(st.st_mode)) return err_set(err, IDX_EDATA, "%s: not an index directory", dir);
     FILE *f = fopen(path, "rb");
     if (!f) return err_errno(err, IDX_EDATA, errno, "%s: not an idx index (no meta file)", dir);
-    char text[8192];
+    char text[INDEX_META_MAX];
     size_t n = fread(text, 1, sizeof text - 1, f);
     fclose(f);
     text[n] = '\0';
+    return meta_parse(path, text, n, m, err);
+}
+
+/* Parses and verifies the meta file's n bytes in text (NUL-terminated,
+ * modified); path names it in messages. */
+static int meta_parse(const char *path, char *text, size_t n, index_meta *m, idx_err *err)
+{
     /* The crc line covers everything before it. */
     char *crc_line = strstr(text, "crc32 ");
     while (crc_line && crc_line != text && crc_line[-1] != '\n')
@@ -81,63 +116,71 @@ int index_meta_read(const char *dir, index_meta *m, idx_err *err)
     *crc_line = '\0';
     int have_magic = 0;
     char *save = NULL; /* strtok_r: indexes may be opened by several threads at once */
-    /* The numbers below come from a meta file that passed its checksum, so idx wrote them:
-     * NOLINTBEGIN(cert-err34-c) atoi and sscanf cannot meet a malformed number here. */
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char key[64], val[256];
+        uint64_t u = 0;
+        int bad = 0;
         if (sscanf(line, "%63s %255s", key, val) != 2)
             return err_set(err, IDX_EDATA, "%s: malformed line '%.40s'", path, line);
         if (!strcmp(key, META_MAGIC)) {
             have_magic = 1;
-            m->version = atoi(val);
+            bad = meta_u64(val, INT32_MAX, &u);
+            m->version = (int)u;
         } else if (!strcmp(key, "engine")) {
             if (strlen(val) >= sizeof m->engine)
                 return err_set(err, IDX_EDATA, "%s: engine name too long", path);
             memcpy(m->engine, val, strlen(val) + 1);
         } else if (!strcmp(key, "created")) {
-            m->created = strtoll(val, NULL, 10);
+            bad = meta_u64(val, INT64_MAX, &u);
+            m->created = (int64_t)u;
         } else if (!strcmp(key, "analyzer.language")) {
             if (strlen(val) >= sizeof m->language)
                 return err_set(err, IDX_EDATA, "%s: language name too long", path);
             memcpy(m->language, val, strlen(val) + 1);
         } else if (!strcmp(key, "analyzer.fold_accents")) {
-            m->ana.fold_accents = atoi(val);
+            bad = meta_u64(val, 1, &u);
+            m->ana.fold_accents = (int)u;
         } else if (!strcmp(key, "analyzer.cjk_bigrams")) {
-            m->ana.cjk_bigrams = atoi(val);
+            bad = meta_u64(val, 1, &u);
+            m->ana.cjk_bigrams = (int)u;
         } else if (!strcmp(key, "analyzer.max_token_len")) {
-            m->ana.max_token_len = (unsigned)atoi(val);
+            bad = meta_u64(val, UINT32_MAX, &u);
+            m->ana.max_token_len = (unsigned)u;
         } else if (!strcmp(key, "bm25.k1")) {
-            m->bm25.k1 = strtod(val, NULL);
+            bad = meta_real(val, DBL_MAX, &m->bm25.k1);
         } else if (!strcmp(key, "bm25.b")) {
-            m->bm25.b = strtod(val, NULL);
+            bad = meta_real(val, 1, &m->bm25.b);
         } else if (!strcmp(key, "bm25.title_weight")) {
-            m->bm25.title_weight = strtod(val, NULL);
+            bad = meta_real(val, DBL_MAX, &m->bm25.title_weight);
         } else if (!strcmp(key, "docs")) {
-            m->docs = strtoull(val, NULL, 10);
+            bad = meta_u64(val, UINT64_MAX, &m->docs);
         } else if (!strcmp(key, "terms")) {
-            m->terms = strtoull(val, NULL, 10);
+            bad = meta_u64(val, UINT64_MAX, &m->terms);
         } else if (!strcmp(key, "postings")) {
-            m->postings = strtoull(val, NULL, 10);
+            bad = meta_u64(val, UINT64_MAX, &m->postings);
         } else if (!strcmp(key, "positions")) {
-            m->positions = strtoull(val, NULL, 10);
+            bad = meta_u64(val, UINT64_MAX, &m->positions);
         } else if (!strcmp(key, "tokens.title")) {
-            m->tokens_title = strtoull(val, NULL, 10);
+            bad = meta_u64(val, UINT64_MAX, &m->tokens_title);
         } else if (!strcmp(key, "tokens.body")) {
-            m->tokens_body = strtoull(val, NULL, 10);
+            bad = meta_u64(val, UINT64_MAX, &m->tokens_body);
         } else if (!strcmp(key, "segment")) {
-            unsigned long long d = 0;
+            char docs[32];
             if (m->n_segments == INDEX_MAX_SEGMENTS ||
-                sscanf(line, "segment %31s %llu", m->segment[m->n_segments], &d) != 2)
+                sscanf(line, "segment %31s %31s", m->segment[m->n_segments], docs) != 2 ||
+                meta_u64(docs, SEG_END, &m->segment_docs[m->n_segments]) ||
+                strspn(m->segment[m->n_segments], "abcdefghijklmnopqrstuvwxyz0123456789") !=
+                    strlen(m->segment[m->n_segments]))
                 return err_set(err, IDX_EDATA, "%s: bad segment line", path);
-            m->segment_docs[m->n_segments++] = d;
+            m->n_segments++;
         }
         /* Unknown keys are skipped: later versions may add fields. */
+        if (bad) return err_set(err, IDX_EDATA, "%s: bad value in line '%.40s'", path, line);
     }
-    /* NOLINTEND(cert-err34-c) */
     if (!have_magic) return err_set(err, IDX_EDATA, "%s: not an idx meta file", path);
     if (m->version != INDEX_FORMAT_VERSION)
         return err_set(err, IDX_EDATA, "%s: index format version %d, this idx reads version %d",
-                       dir, m->version, INDEX_FORMAT_VERSION);
+                       path, m->version, INDEX_FORMAT_VERSION);
     m->ana.language = m->language;
     return 0;
 }
@@ -158,26 +201,53 @@ static int index_open_xapian(const char *dir, idx_index *ix, idx_err *err)
     return rc;
 }
 
-int index_open(const char *dir, idx_index **out, idx_err *err)
+/* Reads meta from src (index_open_mem); `where` names the index in messages. */
+static int meta_from_source(const cfr_source *src, const char *where, index_meta *m, idx_err *err)
+{
+    char path[4096], text[INDEX_META_MAX];
+    snprintf(path, sizeof path, "%s/meta", where);
+    uint64_t size = 0;
+    const uint8_t *data = src->get(src->ctx, "meta", &size);
+    if (!data) return err_set(err, IDX_EDATA, "%s: not an idx index (no meta file)", where);
+    size_t n = size < sizeof text - 1 ? (size_t)size : sizeof text - 1;
+    memcpy(text, data, n);
+    text[n] = '\0';
+    return meta_parse(path, text, n, m, err);
+}
+
+/* index_open (dir) or index_open_mem (src, where). */
+static int index_open_from(const char *dir, const cfr_source *src, const char *where,
+                           idx_index **out, idx_err *err)
 {
     idx_index *ix = calloc(1, sizeof *ix);
     if (!ix) return err_set(err, IDX_ENOMEM, "out of memory");
-    int rc = index_meta_read(dir, &ix->meta, err);
+    if (dir) where = dir;
+    int rc =
+        dir ? index_meta_read(dir, &ix->meta, err) : meta_from_source(src, where, &ix->meta, err);
     int xapian = !rc && !strcmp(ix->meta.engine, "xapian");
+    if (xapian && !dir)
+        rc = err_set(err, IDX_EDATA, "%s: a xapian index cannot be opened from memory", where);
     if (!rc && !xapian && strcmp(ix->meta.engine, "native"))
-        rc = err_set(err, IDX_EDATA, "%s: engine '%s' is not supported by this build", dir,
+        rc = err_set(err, IDX_EDATA, "%s: engine '%s' is not supported by this build", where,
                      ix->meta.engine);
-    if (xapian) rc = index_open_xapian(dir, ix, err);
+    if (xapian && !rc) rc = index_open_xapian(dir, ix, err);
     for (uint32_t i = 0; !rc && i < ix->meta.n_segments; i++) {
-        rc = seg_open(dir, ix->meta.segment[i], &ix->segs[i], err);
+        rc = dir ? seg_open(dir, ix->meta.segment[i], &ix->segs[i], err)
+                 : seg_open_mem(src, ix->meta.segment[i], &ix->segs[i], err);
         if (!rc) {
             ix->n_segs++;
             if (seg_ndocs(ix->segs[i]) != ix->meta.segment_docs[i])
                 rc = err_set(err, IDX_EDATA, "%s: segment %s holds %u documents, meta says %llu",
-                             dir, ix->meta.segment[i], seg_ndocs(ix->segs[i]),
+                             where, ix->meta.segment[i], seg_ndocs(ix->segs[i]),
                              (unsigned long long)ix->meta.segment_docs[i]);
         }
     }
+    uint64_t in_segments = 0;
+    for (uint32_t i = 0; i < ix->meta.n_segments; i++)
+        in_segments += ix->meta.segment_docs[i];
+    if (!rc && !xapian && in_segments != ix->meta.docs)
+        rc = err_set(err, IDX_EDATA, "%s/meta: segments hold %llu documents, meta says %llu", where,
+                     (unsigned long long)in_segments, (unsigned long long)ix->meta.docs);
     if (rc) {
         index_close(ix);
         return rc;
@@ -202,6 +272,27 @@ int index_open(const char *dir, idx_index **out, idx_err *err)
     }
     *out = ix;
     return 0;
+}
+
+int index_open(const char *dir, idx_index **out, idx_err *err)
+{
+    return index_open_from(dir, NULL, NULL, out, err);
+}
+
+int index_open_mem(const cfr_source *src, const char *name, idx_index **out, idx_err *err)
+{
+    return index_open_from(NULL, src, name, out, err);
+}
+
+int index_ana_new(const idx_index *ix, ana **out, idx_err *err)
+{
+    int rc = ana_new(&ix->meta.ana, out, err);
+    if (rc && rc != IDX_ENOMEM) {
+        char why[sizeof err->msg];
+        memcpy(why, err->msg, sizeof why);
+        rc = err_set(err, IDX_EDATA, "index meta: %s", why);
+    }
+    return rc;
 }
 
 void index_close(idx_index *ix)

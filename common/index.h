@@ -23,6 +23,7 @@
 
 #define INDEX_FORMAT_VERSION 2 /* 2: skip entries carry sub-block bounds */
 #define INDEX_MAX_SEGMENTS 64
+#define INDEX_META_MAX 8192 /* bytes; a longer meta file is damaged */
 
 typedef struct index_meta {
     int version;
@@ -58,7 +59,17 @@ typedef struct idx_index {
 
 /* Opens an index directory: meta + every segment. Caller frees with index_close. */
 int index_open(const char *dir, idx_index **out, idx_err *err);
+/* The same from files in memory (cfile.h: "meta", "s0001.lex", ...), which
+ * must outlive the index; `name` stands for the directory in messages.
+ * Native engine only. */
+int index_open_mem(const cfr_source *src, const char *name, idx_index **out, idx_err *err);
 void index_close(idx_index *ix);
+
+/* Creates the analyzer the index was built with (the caller frees it with
+ * ana_free). A configuration this build cannot honour, such as an unknown
+ * stemming language, is IDX_EDATA: the index is damaged, or was made by a
+ * build with other stemmers. */
+int index_ana_new(const idx_index *ix, ana **out, idx_err *err);
 
 /* A hit's document: (segment, docid) for the native engine, (0, Xapian
  * docid) for the xapian one, as ev_hit gives them. */

@@ -110,15 +110,25 @@ static int seg_open_store(seg *s, idx_err *err)
     return 0;
 }
 
-int seg_open(const char *dir, const char *name, seg **out, idx_err *err)
+/* Opens segment `name` from directory dir, or from src when dir is NULL. */
+static int seg_open_from(const char *dir, const cfr_source *src, const char *name, seg **out,
+                         idx_err *err)
 {
     seg *s = calloc(1, sizeof *s);
     if (!s) return err_set(err, IDX_ENOMEM, "out of memory");
     int rc = 0;
     for (int i = 0; i < SEG_NFILES && !rc; i++) {
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s.%s", dir, name, seg_file_ext[i]);
-        rc = cfr_open(path, seg_file_ext[i], &s->f[i], err);
+        if (dir) {
+            snprintf(path, sizeof path, "%s/%s.%s", dir, name, seg_file_ext[i]);
+            rc = cfr_open(path, seg_file_ext[i], &s->f[i], err);
+        } else {
+            snprintf(path, sizeof path, "%s.%s", name, seg_file_ext[i]);
+            uint64_t size = 0;
+            const uint8_t *data = src->get(src->ctx, path, &size);
+            rc = data ? cfr_open_mem(path, data, size, seg_file_ext[i], &s->f[i], err)
+                      : err_set(err, IDX_EDATA, "%s: no such file", path);
+        }
     }
     if (!rc) rc = seg_open_lex(s, err);
     if (!rc) rc = seg_open_docs(s, err);
@@ -129,6 +139,16 @@ int seg_open(const char *dir, const char *name, seg **out, idx_err *err)
     }
     *out = s;
     return 0;
+}
+
+int seg_open(const char *dir, const char *name, seg **out, idx_err *err)
+{
+    return seg_open_from(dir, NULL, name, out, err);
+}
+
+int seg_open_mem(const cfr_source *src, const char *name, seg **out, idx_err *err)
+{
+    return seg_open_from(NULL, src, name, out, err);
 }
 
 void seg_close(seg *s)

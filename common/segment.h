@@ -51,6 +51,8 @@ typedef struct seg_term {
 } seg_term;
 
 int seg_open(const char *dir, const char *name, seg **out, idx_err *err);
+/* The same from files in memory (cfile.h); they must outlive the segment. */
+int seg_open_mem(const cfr_source *src, const char *name, seg **out, idx_err *err);
 void seg_close(seg *s);
 
 uint32_t seg_ndocs(const seg *s);

@@ -247,7 +247,7 @@ int cli_eval(int argc, char **argv)
         rc = metrics_run_load(run_path, &run, &err);
     } else if (!rc) {
         rc = index_open(index, &ctx.ix, &err);
-        if (!rc) rc = ana_new(&ctx.ix->meta.ana, &ctx.a, &err);
+        if (!rc) rc = index_ana_new(ctx.ix, &ctx.a, &err);
         if (!rc) rc = metrics_run_new(&ctx.run, &err);
         if (!rc) {
             ctx.eo = ev_options_default(ctx.ix);

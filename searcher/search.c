@@ -25,7 +25,7 @@ int search_init(search_ctx *c, idx_index *ix, int ids_only, idx_err *err)
     memset(c, 0, sizeof *c);
     c->ix = ix;
     c->ids_only = ids_only;
-    int rc = ana_new(&ix->meta.ana, &c->a, err);
+    int rc = index_ana_new(ix, &c->a, err);
     if (!rc && !ids_only) rc = snip_new(c->a, NULL, &c->sn, err);
     if (rc) {
         search_fini(c);

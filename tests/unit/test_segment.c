@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "common/analyze.h"
 #include "common/bm25.h"
@@ -875,6 +876,153 @@ START_TEST(rebuild_is_deterministic)
 }
 END_TEST
 
+/* ------------------------------------------------------- from memory */
+
+typedef struct memfile {
+    const char *name;
+    uint8_t *data;
+    size_t len;
+} memfile;
+
+static memfile mem[SEG_NFILES + 1];
+
+static const uint8_t *mem_get(void *ctx, const char *name, uint64_t *size)
+{
+    (void)ctx;
+    for (int i = 0; i <= SEG_NFILES; i++)
+        if (mem[i].name && !strcmp(mem[i].name, name)) {
+            *size = mem[i].len;
+            return mem[i].data;
+        }
+    return NULL;
+}
+
+static void mem_load(void)
+{
+    static const char *const names[] = {"meta",      "s0001.lex",  "s0001.post",
+                                        "s0001.pos", "s0001.docs", "s0001.store"};
+    for (int i = 0; i <= SEG_NFILES; i++) {
+        char path[400];
+        snprintf(path, sizeof path, "%s/ix/%s", tmpdir, names[i]);
+        FILE *f = fopen(path, "rb");
+        ck_assert_ptr_nonnull(f);
+        fseek(f, 0, SEEK_END);
+        mem[i].len = (size_t)ftell(f);
+        fseek(f, 0, SEEK_SET);
+        mem[i].data = malloc(mem[i].len);
+        EQ(fread(mem[i].data, 1, mem[i].len, f), mem[i].len);
+        fclose(f);
+        mem[i].name = names[i];
+    }
+}
+
+/* Replaces meta line `key ...` by `line` and re-signs the file, as a forger would. */
+static void meta_forge(const char *key, const char *line)
+{
+    char text[INDEX_META_MAX], out[INDEX_META_MAX];
+    memcpy(text, mem[0].data, mem[0].len);
+    text[mem[0].len] = '\0';
+    size_t n = 0;
+    char *save = NULL;
+    for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        if (!strncmp(l, "crc32 ", 6)) break;
+        int hit = !strncmp(l, key, strlen(key)) && l[strlen(key)] == ' ';
+        n += (size_t)snprintf(out + n, sizeof out - n, "%s\n", hit ? line : l);
+    }
+    n += (size_t)snprintf(out + n, sizeof out - n, "crc32 %08x\n",
+                          (unsigned)crc32(0, (const Bytef *)out, (uInt)n));
+    free(mem[0].data);
+    mem[0].data = malloc(n);
+    memcpy(mem[0].data, out, n);
+    mem[0].len = n;
+}
+
+static int mem_open_error(const char *want)
+{
+    cfr_source src = {mem_get, NULL};
+    idx_index *x = NULL;
+    idx_err err = {0};
+    int rc = index_open_mem(&src, "memix", &x, &err);
+    index_close(x);
+    OKM(rc == IDX_EDATA && strstr(err.msg, want), "rc %d, message '%s', want '%s'", rc, err.msg,
+        want);
+    return rc;
+}
+
+START_TEST(open_from_memory)
+{
+    mem_load();
+    cfr_source src = {mem_get, NULL};
+    idx_index *x = NULL;
+    idx_err err = {0};
+    OKM(index_open_mem(&src, "memix", &x, &err) == 0, "index_open_mem: %s", err.msg);
+    EQ(x->n_segs, 1);
+    seg *m = x->segs[0];
+    EQ(seg_ndocs(m), seg_ndocs(sg));
+    EQ(seg_nterms(m), seg_nterms(sg));
+    OKM(seg_check(m, &x->meta.bm25, &err) == 0, "seg_check: %s", err.msg);
+    for (size_t t = 0; t < n_terms; t += 7) {
+        seg_term a, b;
+        EQ(seg_lookup(sg, terms[t].term, terms[t].tlen, &a, &err), 1);
+        EQ(seg_lookup(m, terms[t].term, terms[t].tlen, &b, &err), 1);
+        EQ(a.df, b.df);
+        EQ(a.post_off, b.post_off);
+    }
+    buf s1 = {0}, s2 = {0};
+    seg_doc d1, d2;
+    EQ(seg_doc_get(sg, n_final - 1, &s1, &d1, &err), 0);
+    EQ(seg_doc_get(m, n_final - 1, &s2, &d2, &err), 0);
+    EQ(d1.len[SEG_F_BODY], d2.len[SEG_F_BODY]);
+    ck_assert(!memcmp(d1.field[SEG_F_BODY], d2.field[SEG_F_BODY], d1.len[SEG_F_BODY]));
+    buf_free(&s1);
+    buf_free(&s2);
+    index_close(x);
+
+    /* a missing or truncated file, a file from memory named in the message */
+    memfile keep = mem[3];
+    mem[3].name = NULL;
+    mem_open_error("s0001.pos: no such file");
+    mem[3] = keep;
+    mem[1].len--;
+    mem_open_error("s0001.lex");
+    mem[1].len++;
+
+    /* meta values that pass the checksum but cannot be right */
+    uint8_t *meta = mem[0].data;
+    size_t meta_len = mem[0].len;
+    mem[0].data = NULL;
+    static const char *const forged[][3] = {
+        {"bm25.b", "bm25.b 7.5", "bad value"},
+        {"bm25.k1", "bm25.k1 nan", "bad value"},
+        {"docs", "docs 12x", "bad value"},
+        {"analyzer.fold_accents", "analyzer.fold_accents 2", "bad value"},
+        {"analyzer.language", "analyzer.language klingon", NULL},
+        {"segment", "segment ../s0001 1", "bad segment line"},
+        {"docs", "docs 1", "segments hold"},
+    };
+    for (size_t i = 0; i < sizeof forged / sizeof forged[0]; i++) {
+        mem[0].data = malloc(meta_len);
+        memcpy(mem[0].data, meta, meta_len);
+        mem[0].len = meta_len;
+        meta_forge(forged[i][0], forged[i][1]);
+        if (forged[i][2]) {
+            mem_open_error(forged[i][2]);
+        } else {
+            /* opens (the language is only a name here); the analyzer refuses it as damage */
+            ana *a = NULL;
+            OKM(index_open_mem(&src, "memix", &x, &err) == 0, "index_open_mem: %s", err.msg);
+            EQ(index_ana_new(x, &a, &err), IDX_EDATA);
+            ck_assert_ptr_nonnull(strstr(err.msg, "klingon"));
+            index_close(x);
+        }
+        free(mem[0].data);
+    }
+    mem[0].data = meta;
+    for (int i = 0; i <= SEG_NFILES; i++)
+        free(mem[i].data);
+}
+END_TEST
+
 static Suite *segment_suite(void)
 {
     Suite *s = suite_create("segment");
@@ -890,6 +1038,7 @@ static Suite *segment_suite(void)
     tcase_add_test(tc, stored_documents);
     tcase_add_test(tc, check_passes);
     tcase_add_test(tc, rebuild_is_deterministic);
+    tcase_add_test(tc, open_from_memory);
     suite_add_tcase(s, tc);
     return s;
 }
