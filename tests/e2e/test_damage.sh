@@ -12,10 +12,16 @@
 #     as on the undamaged index (the damage is where they do not read) or print
 #     a prefix of those answers and exit 3 with one `idx: ` line: no crash, no
 #     hang, no garbage.
+# Then forged damage: flips with every checksum recomputed afterwards, so they
+# reach the decoders behind the checksums (what a bug in a writer, or a
+# deliberate forgery, would produce). Nothing can say such an index is wrong
+# byte for byte, so the readers must only stay sane: exit 0 or 3 (one `idx: `
+# line), JSON output that parses, UTF-8 text, no hang, and under a 1 GiB
+# address-space limit (normal build) no out-of-memory.
 # Restored, the index passes again. Also: a missing index directory, a plain
-# file and an empty directory are exit 3. Random flips: 500; 50 in the
-# sanitizer build, 12 under valgrind, where each process costs 5 to 30 times
-# more (DAMAGE_FLIPS overrides).
+# file and an empty directory are exit 3. Random flips: 500 (+ 200 forged);
+# 50 (+ 20) in the sanitizer build, 12 (+ 6) under valgrind, where each
+# process costs 5 to 30 times more (DAMAGE_FLIPS overrides).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -27,16 +33,17 @@ e2e_corpus "$T/c" --docs 400
 "$IDX" build -q --threads 2 -o "$T/ix" "$T/c/docs.jsonl"
 "$IDX" check -i "$T/ix" > /dev/null
 case $E2E_MODE in
-normal) flips=500 ;;
-sanitize) flips=50 ;;
-valgrind) flips=12 ;;
+normal) flips=500 forged=200 ;;
+sanitize) flips=50 forged=20 ;;
+valgrind) flips=12 forged=6 ;;
 esac
 flips=${DAMAGE_FLIPS:-$flips}
 
-python3 - "$IDX" "$T/ix" "$T/c/queries.tsv" "$flips" <<'PY' || fail=1
-import os, random, re, subprocess, sys
+python3 - "$IDX" "$T/ix" "$T/c/queries.tsv" "$flips" "$forged" "$E2E_MODE" <<'PY' || fail=1
+import json, os, random, re, resource, struct, subprocess, sys, zlib
 
 idx, ix, queries, n_flips = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+n_forged, mode = int(sys.argv[5]), sys.argv[6]
 files = sorted(os.listdir(ix))
 assert files == ["meta", "s0001.docs", "s0001.lex", "s0001.pos", "s0001.post",
                  "s0001.store"], files
@@ -46,11 +53,18 @@ took = re.compile(rb'"took_ms":[0-9.e+-]+')
 TIMEOUT = 120  # a hang is a failure too
 
 
+def limit_memory():
+    # ASan and valgrind reserve far more address space than they use
+    if mode == "normal":
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
 def start():
     """The three readers run concurrently on the same damaged index."""
     def popen(args, stdin=None):
         return subprocess.Popen([idx, *args], stdin=subprocess.PIPE if stdin else None,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                preexec_fn=limit_memory)
     return [("check", popen(["check", "-i", ix]), None),
             ("query", popen(["query", "-i", ix, "--batch", "--format", "json", "-k", "5"],
                             qtext), qtext),
@@ -149,6 +163,73 @@ for f in files:
         verify(f, f"remove {f}", False)
     finally:
         os.rename(path + ".away", path)
+
+
+
+def reseal(f, m):
+    """Recomputes the checksums of file f (bytearray m) over its body as it is now."""
+    if f == "meta":
+        at = m.rindex(b"crc32 ")
+        m[at:] = b"crc32 %08x\n" % zlib.crc32(m[:at])
+        return
+    foot = len(m) - 32
+    data_end, n_pages = struct.unpack_from("<QI", m, foot)
+    for p in range(n_pages):
+        page = m[p * 4096:min(data_end, (p + 1) * 4096)]
+        struct.pack_into("<I", m, data_end + 4 * p, zlib.crc32(page))
+    struct.pack_into("<I", m, foot + 16, zlib.crc32(m[data_end:data_end + 4 * n_pages]))
+    struct.pack_into("<I", m, foot + 20, zlib.crc32(m[foot:foot + 20]))
+
+
+def body_end(f, m):
+    return m.rindex(b"crc32 ") if f == "meta" else struct.unpack_from("<Q", m, len(m) - 32)[0]
+
+
+def sane(what, res):
+    """Forged damage: any answer is possible, but only a well-formed one."""
+    for name in ("check", "query", "get"):
+        rc, out, err = res[name]
+        if rc not in (0, 3) or (rc == 3 and not one_line(err)) or (rc == 0 and err):
+            fails.append(f"{what}: idx {name} exit {rc}: {err.strip()[:200]}")
+            continue
+        try:
+            text = out.decode()
+            if name == "query":
+                for line in text.splitlines():
+                    json.loads(line)
+        except ValueError as e:
+            fails.append(f"{what}: idx {name} printed malformed output: {e}")
+            continue
+        forged[name + (" exit 0" if rc == 0 else " exit 3")] += 1
+
+
+forged = {k: 0 for k in ("check exit 0", "check exit 3", "query exit 0", "query exit 3",
+                         "get exit 0", "get exit 3")}
+per_file = -(-n_forged // len(files))
+for f in files:
+    path = os.path.join(ix, f)
+    data = open(path, "rb").read()
+    end = body_end(f, data)
+    check = bytearray(data)
+    reseal(f, check)
+    assert check == data, f"reseal of the undamaged {f} changes it: the test's CRC layout is wrong"
+    for j in range(per_file):
+        m = bytearray(data)
+        pos = rng.randrange(j * end // per_file, max((j + 1) * end // per_file, j * end // per_file + 1))
+        m[pos] ^= rng.choice([0x01, 0x80, 0xff, rng.randrange(1, 256)])
+        reseal(f, m)
+        with open(path, "wb") as h:
+            h.write(m)
+        try:
+            sane(f"forged flip {f}@{pos}", finish(start()))
+        finally:
+            with open(path, "wb") as h:
+                h.write(data)
+n = per_file * len(files)
+print(f"forged flips (checksums recomputed): {n} cases; idx check exit 3 "
+      f"{forged['check exit 3']}, exit 0 {forged['check exit 0']}; query exit 0/3 "
+      f"{forged['query exit 0']}/{forged['query exit 3']}; get exit 0/3 "
+      f"{forged['get exit 0']}/{forged['get exit 3']}")
 
 res = finish(start())
 if res["check"][0] != 0:
