@@ -199,20 +199,10 @@ static int cfr_attach(const char *path, const uint8_t *m, uint64_t size, int map
         rc = cfr_bad(err, path, size - CFILE_FOOTER, "footer sizes inconsistent with file size");
     else if (rd_u32(f + 16) != (uint32_t)crc32(0, m + data_end, (uInt)(4ull * n_pages)))
         rc = cfr_bad(err, path, data_end, "page checksum table mismatch");
-    cfr *r = NULL;
-    if (!rc) {
-        r = calloc(1, sizeof *r);
-        if (!r || !(r->path = strdup(path)) ||
-            !(r->verified = calloc(n_pages ? n_pages : 1, sizeof *r->verified))) {
-            if (r) free(r->path);
-            free(r);
-            r = NULL;
-            rc = err_set(err, IDX_ENOMEM, "out of memory");
-        }
-    }
-    if (rc) {
+    cfr *r = rc ? NULL : calloc(1, sizeof *r);
+    if (!r) {
         if (mapped) munmap((void *)m, size);
-        return rc;
+        return rc ? rc : err_set(err, IDX_ENOMEM, "out of memory");
     }
     r->map = m;
     r->mapped = mapped;
@@ -220,6 +210,11 @@ static int cfr_attach(const char *path, const uint8_t *m, uint64_t size, int map
     r->data_end = data_end;
     r->n_pages = n_pages;
     r->table = m + data_end;
+    if (!(r->path = strdup(path)) ||
+        !(r->verified = calloc(n_pages ? n_pages : 1, sizeof *r->verified))) {
+        cfr_close(r);
+        return err_set(err, IDX_ENOMEM, "out of memory");
+    }
     /* The header lives on page 0: verify it before trusting magic and kind. */
     const uint8_t *h = cfr_get(r, 0, CFILE_HEADER, err);
     if (!h) {
