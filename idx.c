@@ -390,8 +390,16 @@ static int cmd_check(int argc, char **argv)
         snprintf(path, sizeof path, "%s/%s", index, XAP_DIR);
         rc = xap_check(path, &err);
     }
-    for (uint32_t s = 0; s < ix->n_segs && !rc; s++)
+    uint64_t title = 0, body = 0;
+    for (uint32_t s = 0; s < ix->n_segs && !rc; s++) {
         rc = seg_check(ix->segs[s], &ix->meta.bm25, &err);
+        seg_stats st;
+        seg_get_stats(ix->segs[s], &st);
+        title += st.tokens_title;
+        body += st.tokens_body;
+    }
+    if (!rc && ix->n_segs && (title != ix->meta.tokens_title || body != ix->meta.tokens_body))
+        rc = err_set(&err, IDX_EDATA, "%s/meta: token totals differ from the segments'", index);
     index_close(ix);
     if (rc) return fail(&err);
     printf("ok: %s passes all checks\n", index);

@@ -888,6 +888,17 @@ static int check_docs(seg *s, idx_err *err)
     const uint8_t *by_id = cfr_get(s->f[SEG_DOCS], s->off_by_id, 4ull * s->n_docs, err);
     const uint8_t *recs = cfr_get(s->f[SEG_DOCS], s->off_store_rec, 4ull * s->n_docs, err);
     if (!by_id || !recs) return IDX_EDATA;
+    /* The totals give the length averages BM25 normalises by. */
+    uint64_t title = 0, body = 0;
+    for (uint32_t d = 0; d < s->n_docs; d++) {
+        uint32_t lt, lb;
+        seg_doc_lens(s, d, &lt, &lb);
+        title += lt;
+        body += lb;
+    }
+    if (title != s->stats.tokens_title || body != s->stats.tokens_body)
+        return seg_bad(err, s, SEG_DOCS, cfr_body_end(s->f[SEG_DOCS]) - DOCS_TRAILER,
+                       "document lengths do not add up to the totals in the trailer");
     buf scratch = {0};
     int rc = 0;
     const char *prev = NULL;
