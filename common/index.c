@@ -243,16 +243,17 @@ static int index_open_from(const char *dir, const cfr_source *src, const char *w
         }
     }
     /* Meta's totals must be the segments': they give BM25's length averages below. */
-    uint64_t docs = 0, title = 0, body = 0;
+    uint64_t in_docs = 0, title = 0, body = 0;
     for (uint32_t i = 0; !rc && i < ix->n_segs; i++) {
         seg_stats st;
         seg_get_stats(ix->segs[i], &st);
-        docs += seg_ndocs(ix->segs[i]);
+        in_docs += seg_ndocs(ix->segs[i]);
         title += st.tokens_title;
         body += st.tokens_body;
     }
     if (!rc && !xapian &&
-        (docs != ix->meta.docs || title != ix->meta.tokens_title || body != ix->meta.tokens_body))
+        (in_docs != ix->meta.docs || title != ix->meta.tokens_title ||
+         body != ix->meta.tokens_body))
         rc = err_set(err, IDX_EDATA, "%s/meta: document or token totals differ from the segments'",
                      where);
     if (rc) {
