@@ -11,9 +11,9 @@
 #include "common/index.h"
 #include "common/status.h"
 #include "indexer/build.h"
-#include "searcher/cli.h"
+#include "searcher/cmd_query.h"
 #include "searcher/render.h"
-#include "searcher/eval_cmd.h"
+#include "searcher/cmd_eval.h"
 
 static int fail(const idx_err *err)
 {
@@ -412,8 +412,8 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*fn)(int, char **);
-    } cmds[] = {{"build", cmd_build}, {"query", cli_query}, {"get", cmd_get},
-                {"stats", cmd_stats}, {"check", cmd_check}, {"eval", cli_eval}};
+    } cmds[] = {{"build", cmd_build}, {"query", cmd_query}, {"get", cmd_get},
+                {"stats", cmd_stats}, {"check", cmd_check}, {"eval", cmd_eval}};
     opterr = 0; /* bad_option() reports in idx's format */
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(main_help, argc < 2 ? stderr : stdout);

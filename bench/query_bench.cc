@@ -3,7 +3,7 @@
 // Runs the same queries against idx, Xapian and SQLite FTS5, each opened once
 // in this one process (warm caches), and times every query in-process with
 // clock_gettime(CLOCK_MONOTONIC) around the search only:
-//   - idx:    qparse_parse + ev_search (k = 10, pruning on, default options);
+//   - idx:    qparse_parse + match_search (k = 10, pruning on, default options);
 //   - Xapian: QueryParser::parse_query + Enquire(db) + set_query +
 //             set_weighting_scheme(BM25Weight(1.2, 0, 1, 0.75, 0.5)) +
 //             get_mset(0, 10);
@@ -16,7 +16,7 @@
 // query_bench.sh:  workload<TAB>qid<TAB>idx query<TAB>Xapian query<TAB>FTS5 query
 //
 // First a sanity pass (not timed, also a warm-up): for every query and engine
-// the exact number of matches and the top-10 external ids (idx: ev_search with
+// the exact number of matches and the top-10 external ids (idx: match_search with
 // exhaustive = 1; Xapian: get_mset with check_at_least = doccount; FTS5:
 // count(*)), and every error. Then `--warmup` discarded rounds and `--rounds`
 // timed rounds; in each round every workload runs on idx, then Xapian, then
@@ -35,7 +35,7 @@ extern "C" {
 #include "common/index.h"
 #include "common/segment.h"
 #include "common/status.h"
-#include "searcher/eval.h"
+#include "searcher/match.h"
 #include "searcher/qparse.h"
 }
 
@@ -106,7 +106,7 @@ struct Result {
 struct Idx {
     idx_index *ix = nullptr;
     ana *a = nullptr;
-    ev_options eo{};
+    match_options eo{};
 
     void open(const char *dir)
     {
@@ -115,21 +115,21 @@ struct Idx {
             std::fprintf(stderr, "query_bench: idx: %s\n", err.msg);
             std::exit(1);
         }
-        eo = ev_options_default(ix);
+        eo = match_options_default(ix);
         eo.k = 10;
     }
     // Timed: parse + search. ids (external) only when wanted, after the clock.
     long long run(const std::string &text, int exhaustive, Result *res, uint32_t *nhits)
     {
         idx_err err = {};
-        ev_options o = eo;
+        match_options o = eo;
         o.exhaustive = exhaustive;
         qparse_tree *q = nullptr;
-        ev_result r;
+        match_result r;
         std::memset(&r, 0, sizeof r);
         long long t0 = now_ns();
         int rc = qparse_parse(a, text.data(), text.size(), nullptr, &q, &err);
-        if (!rc) rc = ev_search(ix, q, &o, &r, &err);
+        if (!rc) rc = match_search(ix, q, &o, &r, &err);
         long long t1 = now_ns();
         *nhits = rc ? 0 : r.n_hits;
         if (res) {
@@ -147,7 +147,7 @@ struct Idx {
                 }
             }
         }
-        if (!rc) ev_result_free(&r);
+        if (!rc) match_result_free(&r);
         qparse_free(q);
         return rc ? -1 : t1 - t0;
     }

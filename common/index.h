@@ -72,7 +72,7 @@ void index_close(idx_index *ix);
 int index_ana_new(const idx_index *ix, ana **out, idx_err *err);
 
 /* A hit's document: (segment, docid) for the native engine, (0, Xapian
- * docid) for the xapian one, as ev_hit gives them. */
+ * docid) for the xapian one, as match_hit gives them. */
 
 /* The stored article; pointers into `scratch`, valid until it is reused. */
 int index_doc_get(idx_index *ix, uint32_t seg, uint32_t doc, buf *scratch, seg_doc *out,

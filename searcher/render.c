@@ -188,7 +188,7 @@ static void json_results(buf *b, const render_query *q, const render_hit *h, siz
         if (h[i].parts) {
             buf_puts(b, ",\"explain\":[");
             for (size_t k = 0; k < h[i].n_parts; k++) {
-                const ev_part *p = &h[i].parts[k];
+                const match_part *p = &h[i].parts[k];
                 buf_puts(b, k ? ",{\"what\":" : "{\"what\":");
                 render_json_string(b, p->what, strnlen(p->what, sizeof p->what));
                 buf_printf(b, ",\"tf_title\":%" PRIu32 ",\"tf_body\":%" PRIu32 ",\"idf\":",
@@ -270,7 +270,7 @@ static void text_results(buf *b, const render_query *q, const render_hit *h, siz
             buf_put_u8(b, '\n');
         }
         for (size_t k = 0; k < h[i].n_parts && h[i].parts; k++) {
-            const ev_part *p = &h[i].parts[k];
+            const match_part *p = &h[i].parts[k];
             buf_puts(b, "   = ");
             buf_printf(b, "%9.4f  ", p->score);
             text_chars(b, p->what, strnlen(p->what, sizeof p->what));

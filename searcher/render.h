@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
-#include "searcher/eval.h"
+#include "searcher/match.h"
 #include "searcher/snippet.h"
 
 typedef enum render_format { RENDER_TEXT, RENDER_JSON, RENDER_TREC } render_format;
@@ -30,7 +30,7 @@ typedef struct render_hit {
     const char *id, *title, *url, *date; /* stored fields; NULL or len 0 when absent */
     size_t id_len, title_len, url_len, date_len;
     const snip_result *snip; /* NULL: no snippet (trec); then the raw title is shown */
-    const ev_part *parts;    /* --explain; NULL for none */
+    const match_part *parts;    /* --explain; NULL for none */
     size_t n_parts;
 } render_hit;
 

@@ -1,4 +1,4 @@
-/* search: see search.h. Moved out of cli.c unchanged in behaviour so that
+/* search: see search.h. Moved out of cmd_query.c unchanged in behaviour so that
  * idx-fcgi answers exactly like `idx query`. */
 #include "searcher/search.h"
 
@@ -31,7 +31,7 @@ int search_init(search_ctx *c, idx_index *ix, int ids_only, idx_err *err)
         search_fini(c);
         return rc;
     }
-    c->eo = ev_options_default(ix);
+    c->eo = match_options_default(ix);
     return 0;
 }
 
@@ -90,13 +90,13 @@ static int past_deadline(const search_ctx *c, idx_err *err)
 }
 
 /* Fills hits[0..n) for r: stored fields, snippets, explanations. */
-static int fetch_hits(search_ctx *c, const qparse_tree *q, const ev_result *r, idx_err *err)
+static int fetch_hits(search_ctx *c, const qparse_tree *q, const match_result *r, idx_err *err)
 {
     static const int which[REF_N] = {SEG_F_ID, SEG_F_TITLE, SEG_F_URL, SEG_F_DATE, SEG_F_AUTHOR};
     search_field_ref *refs = c->refs_;
     c->fields_.len = 0;
     for (uint32_t i = 0; i < r->n_hits; i++) {
-        const ev_hit *h = &r->hits[i];
+        const match_hit *h = &r->hits[i];
         render_hit *rh = &c->hits[i];
         memset(rh, 0, sizeof *rh);
         memset(&refs[i], 0, sizeof refs[i]);
@@ -127,7 +127,7 @@ static int fetch_hits(search_ctx *c, const qparse_tree *q, const ev_result *r, i
         if (rc) return rc;
         rh->snip = &c->sr_[i];
         if (c->explain) {
-            rc = ev_explain(c->ix, q, &c->eo, h->seg, h->doc, &c->parts_[i], &rh->n_parts, err);
+            rc = match_explain(c->ix, q, &c->eo, h->seg, h->doc, &c->parts_[i], &rh->n_parts, err);
             if (rc) return rc;
             rh->parts = c->parts_[i];
         }
@@ -161,10 +161,10 @@ int search_run(search_ctx *c, const char *text, size_t len, idx_err *err)
     qparse_tree *q = NULL;
     int rc = qparse_parse(c->a, text, len, &c->qo, &q, err);
     if (rc) return rc;
-    ev_result r;
+    match_result r;
     memset(&r, 0, sizeof r);
     rc = past_deadline(c, err);
-    if (!rc) rc = ev_search(c->ix, q, &c->eo, &r, err);
+    if (!rc) rc = match_search(c->ix, q, &c->eo, &r, err);
     c->took_ms = search_now_ms() - t0;
     if (!rc) rc = past_deadline(c, err);
     if (!rc && reserve(c, r.n_hits ? r.n_hits : 1))
@@ -182,7 +182,7 @@ int search_run(search_ctx *c, const char *text, size_t len, idx_err *err)
     } else {
         search_release(c);
     }
-    ev_result_free(&r);
+    match_result_free(&r);
     qparse_free(q);
     return rc;
 }

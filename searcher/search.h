@@ -1,7 +1,7 @@
 /* search: one query from its text to ranked hits with stored fields and
  * snippets, ready for render.h. The code path shared by `idx query`
- * (cli.c) and the FastCGI responder (fcgi_main.c), so both answer a query
- * identically: qparse_parse -> ev_search -> seg_doc_get -> snip_doc.
+ * (cmd_query.c) and the FastCGI responder (web/fcgi_main.c), so both answer a query
+ * identically: qparse_parse -> match_search -> seg_doc_get -> snip_doc.
  *
  * A search_ctx is one thread's worth of state: its own analyzer, snippet
  * maker and buffers, over an index that is only borrowed (an idx_index may be
@@ -16,13 +16,13 @@
 #include "common/buf.h"
 #include "common/index.h"
 #include "common/status.h"
-#include "searcher/eval.h"
+#include "searcher/match.h"
 #include "searcher/qparse.h"
 #include "searcher/render.h"
 #include "searcher/snippet.h"
 
 /* search_run gave up because ctx.deadline_ms passed (checked between the
- * stages and between hits; ev_search itself cannot be interrupted). Never
+ * stages and between hits; match_search itself cannot be interrupted). Never
  * returned when no deadline is set. */
 #define SEARCH_ETIMEOUT (-100)
 
@@ -40,7 +40,7 @@ typedef struct search_ctx {
     idx_index *ix; /* borrowed */
     ana *a;        /* owned */
     snip *sn;      /* owned; NULL when ids_only */
-    ev_options eo;
+    match_options eo;
     qparse_options qo;
     int ids_only;       /* 1: fetch only the external ids (trec): no snippets */
     int explain;        /* 1: per-hit score parts (render_hit.parts) */
@@ -57,7 +57,7 @@ typedef struct search_ctx {
     /* private */
     buf scratch_, fields_;
     snip_result *sr_;
-    ev_part **parts_;
+    match_part **parts_;
     search_field_ref *refs_;
     size_t cap_, filled_;
 } search_ctx;
@@ -66,7 +66,7 @@ typedef struct search_ctx {
 double search_now_ms(void);
 
 /* Zeroes *c and makes its analyzer (and snippet maker unless ids_only) for
- * index ix, with ev_options_default(ix). On error everything is released. */
+ * index ix, with match_options_default(ix). On error everything is released. */
 int search_init(search_ctx *c, idx_index *ix, int ids_only, idx_err *err);
 void search_fini(search_ctx *c);
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # lint.sh [BUILD_DIR]: clang-tidy (the checks in .clang-tidy) and cppcheck over the project's
-# C and C++ (common/, indexer/, searcher/, idx.c), using BUILD_DIR/compile_commands.json, which
+# C and C++ (common/, indexer/, searcher/, web/, idx.c), using BUILD_DIR/compile_commands.json, which
 # every configure writes. Without BUILD_DIR: (re)configures build-lint/, which picks up new
 # source files (no compiling needed).
 # Exits 1 on any finding, 77 (a ctest skip) when a tool is missing.
@@ -40,7 +40,7 @@ import json, os, sys
 cc, src, out = sys.argv[1:4]
 keep = [c for c in json.load(open(cc))
         if os.path.relpath(os.path.join(c["directory"], c["file"]), src).split(os.sep)[0]
-        in ("common", "indexer", "searcher", "idx.c")]
+        in ("common", "indexer", "searcher", "web", "idx.c")]
 json.dump(keep, open(out, "w"))
 print(f"lint: {len(keep)} files")
 EOF

@@ -6,7 +6,7 @@
  * Each input then patches a private copy of those files and reads it from
  * memory (index_open_mem: the same decoders as index_open, without a file
  * write, open, mmap and munmap per input, which took a third of the time):
- * one of 13 queries through ev_search (terms, phrases, prefixes,
+ * one of 13 queries through match_search (terms, phrases, prefixes,
  * fields, dates, booleans), seg_doc_get of the first hits and of one more
  * document, seg_lex iteration, and (flag bit 1) seg_check. Errors are
  * expected; crashes, hangs, leaks and sanitizer reports are not.
@@ -34,7 +34,7 @@
 #include "common/buf.h"
 #include "common/index.h"
 #include "common/segment.h"
-#include "searcher/eval.h"
+#include "searcher/match.h"
 #include "searcher/qparse.h"
 #include "tests/fuzz/fuzz_util.h"
 
@@ -206,18 +206,18 @@ static void exercise(uint8_t flags)
     }
     buf scratch = {0};
     seg_doc doc;
-    ev_options o = ev_options_default(x);
+    match_options o = match_options_default(x);
     o.exhaustive = (flags >> 6) & 1;
-    ev_result res;
+    match_result res;
     memset(&res, 0, sizeof res);
-    if (!ev_search(x, queries[(flags >> 2 & 15) % n_queries], &o, &res, &err)) {
+    if (!match_search(x, queries[(flags >> 2 & 15) % n_queries], &o, &res, &err)) {
         for (uint32_t i = 0; i < res.n_hits && i < 2; i++) {
-            const ev_hit *h = &res.hits[i];
+            const match_hit *h = &res.hits[i];
             FZ_CHECK(h->seg < x->n_segs && h->doc < seg_ndocs(x->segs[h->seg]), "hit out of range");
             err_clear(&err);
             (void)seg_doc_get(x->segs[h->seg], h->doc, &scratch, &doc, &err);
         }
-        ev_result_free(&res);
+        match_result_free(&res);
     }
     for (uint32_t s = 0; s < x->n_segs; s++) {
         seg *sg = x->segs[s];

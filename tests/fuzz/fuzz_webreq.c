@@ -1,4 +1,4 @@
-/* libFuzzer target: the web endpoint's request handling (searcher/webreq.h;
+/* libFuzzer target: the web endpoint's request handling (web/webreq.h;
  * tests/fuzz/README.md), with no network: one input is one request.
  *
  * Input: byte 0 picks the method (bits 0-1: GET, HEAD, POST, absent) and the
@@ -18,7 +18,7 @@
 
 #include "common/index.h"
 #include "searcher/search.h"
-#include "searcher/webreq.h"
+#include "web/webreq.h"
 #include "tests/fuzz/fuzz_util.h"
 #ifdef IDX_FUZZ_JANSSON
 #include <jansson.h>

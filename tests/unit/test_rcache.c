@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "searcher/rcache.h"
+#include "web/rcache.h"
 #include "testutil.h"
 
 static rcache *make(size_t max)

@@ -113,7 +113,7 @@ static snip_span body_sp[] = {{4, 7}};
 static snip_span title_sp[] = {{0, 3}};
 static snip_result sr = {{"Dog \"days\"", 10, 0, 0, title_sp, 1},
                          {"the dog barks", 13, 1, 1, body_sp, 1}};
-static ev_part parts[] = {{"dog", 1, 2, 1.25, 3.5}};
+static match_part parts[] = {{"dog", 1, 2, 1.25, 3.5}};
 
 static render_hit hits[2] = {
     {1, 3.5, "d1", "Dog \"days\"", "http://x/?a=1&b=2", "2019-01-02", 2, 10, 17, 10, &sr, parts, 1},

@@ -2,7 +2,7 @@
  * doubly linked recency list (head: most recent). Each entry is one
  * allocation: header, key bytes, value bytes. The bucket array doubles when
  * entries outnumber buckets, so chains stay about one long. */
-#include "searcher/rcache.h"
+#include "web/rcache.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-#include "searcher/eval.h"
+#include "searcher/match.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "common/segment.h"
-#include "searcher/xeval.h"
+#include "searcher/match_xapian.h"
 
 /* ---- scorers: one per query-tree node, over one segment ---- */
 
@@ -18,7 +18,7 @@ typedef struct ev {
     idx_index *ix;
     seg *s;
     uint32_t seg_no;
-    const ev_options *o;
+    const match_options *o;
     bm25_params p;
     double n_docs;
     int bounds_ok; /* stored block bounds are valid for these parameters */
@@ -33,7 +33,7 @@ typedef struct ev {
     /* positions scratch for phrases */
     uint32_t *pos;
     size_t pos_cap;
-    uint32_t n_scorers; /* opened in this segment, bounded by EV_MAX_SCORERS */
+    uint32_t n_scorers; /* opened in this segment, bounded by MATCH_MAX_SCORERS */
 } ev;
 
 struct sc {
@@ -71,7 +71,7 @@ struct sc {
     uint32_t lo, hi;
 };
 
-static int ev_fail(ev *e, int rc)
+static int match_fail(ev *e, int rc)
 {
     if (!e->rc) e->rc = rc ? rc : IDX_EINTERNAL;
     return e->rc;
@@ -79,7 +79,7 @@ static int ev_fail(ev *e, int rc)
 
 /* The document's inverse length norms (title, body): precomputed by
  * index_open for the index's own b, computed here for another. */
-static void ev_norms(ev *e, uint32_t doc)
+static void match_norms(ev *e, uint32_t doc)
 {
     if (e->norm_doc == doc) return;
     if (e->inv_norm) {
@@ -96,11 +96,11 @@ static void ev_norms(ev *e, uint32_t doc)
 
 /* The idf-free score of frequencies in `field` scope (bm25.h's formula,
  * multiplying by inverse norms). */
-static double ev_sat(ev *e, qparse_field field, int label, uint32_t doc, uint32_t tf_title,
+static double match_sat(ev *e, qparse_field field, int label, uint32_t doc, uint32_t tf_title,
                      uint32_t tf_body)
 {
     if (label) return bm25_sat(&e->p, (double)tf_body);
-    ev_norms(e, doc);
+    match_norms(e, doc);
     double tfw = e->p.title_weight * tf_title * e->inv_title;
     if (field != QF_TITLE) tfw += tf_body * e->inv_body;
     return bm25_sat(&e->p, tfw);
@@ -108,16 +108,16 @@ static double ev_sat(ev *e, qparse_field field, int label, uint32_t doc, uint32_
 
 static sc *sc_alloc(ev *e, sc_kind kind, qparse_field field)
 {
-    if (++e->n_scorers > EV_MAX_SCORERS) {
-        ev_fail(e, err_set(e->err, IDX_EUSAGE,
+    if (++e->n_scorers > MATCH_MAX_SCORERS) {
+        match_fail(e, err_set(e->err, IDX_EUSAGE,
                            "query: too large: more than %u terms and operators after prefix "
                            "expansion",
-                           EV_MAX_SCORERS));
+                           MATCH_MAX_SCORERS));
         return NULL;
     }
     sc *s = calloc(1, sizeof *s);
     if (!s) {
-        ev_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+        match_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
         return NULL;
     }
     s->kind = kind;
@@ -146,13 +146,13 @@ static void sc_free(sc *s)
 }
 
 /* Total df of a term over all segments, for a collection-wide idf. */
-static int ev_global_df(ev *e, const char *t, size_t len, uint64_t *df)
+static int match_global_df(ev *e, const char *t, size_t len, uint64_t *df)
 {
     *df = 0;
     for (uint32_t i = 0; i < e->ix->n_segs; i++) {
         seg_term st;
         int r = seg_lookup(e->ix->segs[i], t, len, &st, e->err);
-        if (r < 0) return ev_fail(e, r);
+        if (r < 0) return match_fail(e, r);
         if (r) *df += st.df;
     }
     return 0;
@@ -175,18 +175,18 @@ static sc *sc_term(ev *e, const char *key, size_t len, qparse_field field)
     seg_term t;
     int r = seg_lookup(e->s, key, len, &t, e->err);
     if (r < 0) {
-        ev_fail(e, r);
+        match_fail(e, r);
         return s;
     }
     if (r == 0) return s; /* absent here: matches nothing in this segment */
     uint64_t df = t.df;
     /* With one segment its df is the collection's: no second lookup. */
-    if (e->ix->n_segs > 1 && ev_global_df(e, key, len, &df)) return s;
+    if (e->ix->n_segs > 1 && match_global_df(e, key, len, &df)) return s;
     s->idf = bm25_idf(e->n_docs, (double)df);
     s->max_score = s->idf * (e->bounds_ok ? (double)t.bound : e->p.k1 + 1.0);
     r = seg_cursor_open(e->s, &t, &s->cur, e->err);
     if (r) {
-        ev_fail(e, r);
+        match_fail(e, r);
         return s;
     }
     s->doc = s->cur.doc;
@@ -194,7 +194,7 @@ static sc *sc_term(ev *e, const char *key, size_t len, qparse_field field)
     return s;
 }
 
-int ev_term_key(qparse_field field, const char *t, size_t len, char *out, size_t cap,
+int match_term_key(qparse_field field, const char *t, size_t len, char *out, size_t cap,
                 size_t *out_len)
 {
     const char *prefix = field == QF_AUTHOR     ? SEG_PREFIX_AUTHOR
@@ -220,15 +220,15 @@ static sc *sc_phrase(ev *e, const qparse_node *n)
 {
     sc *s = sc_alloc(e, SC_PHRASE, n->field);
     if (!s) return NULL;
-    if (n->nterms > EV_PHRASE_MAX_TERMS) {
-        ev_fail(e, err_set(e->err, IDX_EUSAGE, "query: a phrase may have at most %d words",
-                           EV_PHRASE_MAX_TERMS));
+    if (n->nterms > MATCH_PHRASE_MAX_TERMS) {
+        match_fail(e, err_set(e->err, IDX_EUSAGE, "query: a phrase may have at most %d words",
+                           MATCH_PHRASE_MAX_TERMS));
         return s;
     }
     s->terms = calloc(n->nterms, sizeof *s->terms);
     s->rel = calloc(n->nterms, sizeof *s->rel);
     if (!s->terms || !s->rel) {
-        ev_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+        match_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
         return s;
     }
     double idf = 0;
@@ -236,7 +236,7 @@ static sc *sc_phrase(ev *e, const qparse_node *n)
     for (uint32_t i = 0; i < n->nterms; i++) {
         char key[SEG_MAX_TERM + 8];
         size_t kl;
-        if (ev_term_key(n->field, n->terms[i].text, n->terms[i].len, key, sizeof key, &kl))
+        if (match_term_key(n->field, n->terms[i].text, n->terms[i].len, key, sizeof key, &kl))
             absent = 1;
         s->terms[i] = absent ? NULL : sc_term(e, key, kl, n->field == QF_TITLE ? QF_ANY : n->field);
         s->n_terms = i + 1;
@@ -251,7 +251,7 @@ static sc *sc_phrase(ev *e, const qparse_node *n)
     if (!absent && !e->rc) {
         s->by_df = malloc(s->n_terms * sizeof *s->by_df);
         if (!s->by_df) {
-            ev_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+            match_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
             return s;
         }
         memcpy(s->by_df, s->terms, s->n_terms * sizeof *s->by_df);
@@ -287,7 +287,7 @@ static int cand_cmp(const void *a, const void *b)
     return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-/* Expands a prefix against this segment's lexicon: the EV_PREFIX_MAX_TERMS
+/* Expands a prefix against this segment's lexicon: the MATCH_PREFIX_MAX_TERMS
  * most frequent matching terms; rarer expansions are dropped (docs/QUERY.md). */
 static sc *sc_prefix(ev *e, const qparse_node *n)
 {
@@ -295,11 +295,11 @@ static sc *sc_prefix(ev *e, const qparse_node *n)
     if (!s) return NULL;
     char key[SEG_MAX_TERM + 8];
     size_t kl;
-    if (ev_term_key(n->field, n->terms[0].text, n->terms[0].len, key, sizeof key, &kl)) return s;
+    if (match_term_key(n->field, n->terms[0].text, n->terms[0].len, key, sizeof key, &kl)) return s;
     size_t cap = 256, nc = 0;
     prefix_cand *c = malloc(cap * sizeof *c);
     if (!c) {
-        ev_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+        match_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
         return s;
     }
     seg_lex_iter it;
@@ -314,7 +314,7 @@ static sc *sc_prefix(ev *e, const qparse_node *n)
         if (nc == cap) {
             /* Keep the list bounded: sort and keep the best half. */
             qsort(c, nc, sizeof *c, cand_cmp);
-            nc = EV_PREFIX_MAX_TERMS;
+            nc = MATCH_PREFIX_MAX_TERMS;
         }
         c[nc].t = t;
         memcpy(c[nc].term, it.term, it.term_len);
@@ -323,15 +323,15 @@ static sc *sc_prefix(ev *e, const qparse_node *n)
     }
     if (r < 0) {
         free(c);
-        ev_fail(e, r);
+        match_fail(e, r);
         return s;
     }
     qsort(c, nc, sizeof *c, cand_cmp);
-    if (nc > EV_PREFIX_MAX_TERMS) nc = EV_PREFIX_MAX_TERMS;
+    if (nc > MATCH_PREFIX_MAX_TERMS) nc = MATCH_PREFIX_MAX_TERMS;
     s->kids = calloc(nc ? nc : 1, sizeof *s->kids);
     if (!s->kids) {
         free(c);
-        ev_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+        match_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
         return s;
     }
     uint32_t min = SEG_END;
@@ -354,7 +354,7 @@ static sc *sc_bool(ev *e, const qparse_node *n)
     s->kids = calloc(n->nclauses ? n->nclauses : 1, sizeof *s->kids);
     s->occur = calloc(n->nclauses ? n->nclauses : 1, sizeof *s->occur);
     if (!s->kids || !s->occur) {
-        ev_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+        match_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
         return s;
     }
     int all_filters = 1;
@@ -395,7 +395,7 @@ static sc *sc_build(ev *e, const qparse_node *n)
     case Q_TERM: {
         char key[SEG_MAX_TERM + 8];
         size_t kl;
-        if (ev_term_key(n->field, n->terms[0].text, n->terms[0].len, key, sizeof key, &kl))
+        if (match_term_key(n->field, n->terms[0].text, n->terms[0].len, key, sizeof key, &kl))
             return sc_alloc(e, SC_NONE, n->field);
         return sc_term(e, key, kl, n->field);
     }
@@ -418,7 +418,7 @@ static void term_advance(ev *e, sc *s, uint32_t target)
     int r = seg_cursor_seek(&s->cur, target, e->err);
     while (!r && s->field == QF_TITLE && s->cur.doc != SEG_END && s->cur.tf_title == 0)
         r = seg_cursor_next(&s->cur, e->err);
-    if (r) ev_fail(e, r);
+    if (r) match_fail(e, r);
     s->doc = r ? SEG_END : s->cur.doc;
 }
 
@@ -432,7 +432,7 @@ static uint32_t phrase_count(uint32_t n, uint32_t *const *pos, const uint32_t *c
                              const uint32_t *rel, uint32_t slop)
 {
     uint32_t found = 0;
-    uint32_t at[EV_PHRASE_MAX_TERMS] = {0};
+    uint32_t at[MATCH_PHRASE_MAX_TERMS] = {0};
     for (uint32_t a = 0; a < cnt[0]; a++) {
         uint64_t p = pos[0][a], prev = p;
         uint64_t limit = p + rel[n - 1] + slop;
@@ -500,12 +500,12 @@ static int phrase_positions(ev *e, sc *s)
     }
     if (need > e->pos_cap) {
         uint32_t *p = realloc(e->pos, need * sizeof *p);
-        if (!p) return ev_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+        if (!p) return match_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
         e->pos = p;
         e->pos_cap = need;
     }
-    uint32_t *tp[EV_PHRASE_MAX_TERMS], *bp[EV_PHRASE_MAX_TERMS];
-    uint32_t tc[EV_PHRASE_MAX_TERMS], bc[EV_PHRASE_MAX_TERMS];
+    uint32_t *tp[MATCH_PHRASE_MAX_TERMS], *bp[MATCH_PHRASE_MAX_TERMS];
+    uint32_t tc[MATCH_PHRASE_MAX_TERMS], bc[MATCH_PHRASE_MAX_TERMS];
     size_t at = 0;
     for (uint32_t i = 0; i < s->n_terms; i++) {
         seg_cursor *c = &s->terms[i]->cur;
@@ -517,7 +517,7 @@ static int phrase_positions(ev *e, sc *s)
      * least two terms, so tp[pivot] is set. NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage) */
     int r = seg_cursor_positions_upto(&s->terms[pivot]->cur, UINT32_MAX, UINT32_MAX, tp[pivot],
                                       &tc[pivot], bp[pivot], &bc[pivot], e->err);
-    if (r) return ev_fail(e, r);
+    if (r) return match_fail(e, r);
     for (uint32_t i = 0; i < s->n_terms; i++) {
         if (i == pivot) continue;
         uint32_t tmax = UINT32_MAX, bmax = UINT32_MAX;
@@ -529,7 +529,7 @@ static int phrase_positions(ev *e, sc *s)
         }
         r = seg_cursor_positions_upto(&s->terms[i]->cur, tmax, bmax, tp[i], &tc[i], bp[i], &bc[i],
                                       e->err);
-        if (r) return ev_fail(e, r);
+        if (r) return match_fail(e, r);
     }
     if (s->slop == 0) {
         s->pf_title = phrase_count_exact(s->n_terms, tp, tc, s->rel, pivot);
@@ -584,7 +584,7 @@ static int phrase_confirm(ev *e, sc *s)
             tft = c->tf_title < tft ? c->tf_title : tft;
             tfb = c->tf_body < tfb ? c->tf_body : tfb;
         }
-        double bound = s->idf * ev_sat(e, s->field, s->label_term, s->doc, tft, tfb);
+        double bound = s->idf * match_sat(e, s->field, s->label_term, s->doc, tft, tfb);
         if (cannot_beat(bound + s->other_max, e->theta)) {
             e->pruned = 1;
             return 0;
@@ -754,10 +754,10 @@ static double sc_score(ev *e, sc *s)
     double v = 0;
     switch (s->kind) {
     case SC_TERM:
-        v = s->idf * ev_sat(e, s->field, s->label_term, s->doc, s->cur.tf_title, s->cur.tf_body);
+        v = s->idf * match_sat(e, s->field, s->label_term, s->doc, s->cur.tf_title, s->cur.tf_body);
         break;
     case SC_PHRASE:
-        v = s->idf * ev_sat(e, s->field, s->label_term, s->doc, s->pf_title, s->pf_body);
+        v = s->idf * match_sat(e, s->field, s->label_term, s->doc, s->pf_title, s->pf_body);
         break;
     case SC_PREFIX:
         /* The best expansion: a prefix is one query word, however many
@@ -822,13 +822,13 @@ static double sc_block_bound(ev *e, sc *s, uint32_t target, uint32_t *upto)
 /* ---- top-k ---- */
 
 typedef struct topk {
-    ev_hit *h; /* min-heap: the worst hit at h[0] */
+    match_hit *h; /* min-heap: the worst hit at h[0] */
     uint32_t n, cap;
     uint64_t matched;
 } topk;
 
 /* Worse = lower score, or equal score and later document. */
-static int hit_worse(const ev_hit *a, const ev_hit *b)
+static int hit_worse(const match_hit *a, const match_hit *b)
 {
     if (a->score != b->score) return a->score < b->score;
     if (a->seg != b->seg) return a->seg > b->seg;
@@ -842,7 +842,7 @@ static void topk_sift_down(topk *t, uint32_t i)
         if (l < t->n && hit_worse(&t->h[l], &t->h[m])) m = l;
         if (r < t->n && hit_worse(&t->h[r], &t->h[m])) m = r;
         if (m == i) return;
-        ev_hit x = t->h[i];
+        match_hit x = t->h[i];
         t->h[i] = t->h[m];
         t->h[m] = x;
         i = m;
@@ -854,12 +854,12 @@ static void topk_add(topk *t, uint32_t seg_no, uint32_t doc, double score)
     t->matched++;
     /* Most scored documents lose to the worst hit kept: no heap work. */
     if (t->n == t->cap && (t->cap == 0 || score < t->h[0].score)) return;
-    ev_hit h = {seg_no, doc, score};
+    match_hit h = {seg_no, doc, score};
     if (t->n < t->cap) {
         uint32_t i = t->n++;
         t->h[i] = h;
         while (i && hit_worse(&t->h[i], &t->h[(i - 1) / 2])) {
-            ev_hit x = t->h[i];
+            match_hit x = t->h[i];
             t->h[i] = t->h[(i - 1) / 2];
             t->h[(i - 1) / 2] = x;
             i = (i - 1) / 2;
@@ -1082,7 +1082,7 @@ static int root_build(ev *e, const qparse_node *q, root *r)
     /* Five clause arrays and the bounds share one allocation. */
     size_t n = ncl ? ncl : 1;
     void *block = calloc(n, 5 * sizeof(sc *) + sizeof(double));
-    if (!block) return ev_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+    if (!block) return match_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
     sc **p = block;
     r->must = p;
     r->should = p + n;
@@ -1122,12 +1122,12 @@ static void root_free(root *r)
     free(r->must);
 }
 
-ev_options ev_options_default(const idx_index *ix)
+match_options match_options_default(const idx_index *ix)
 {
-    return (ev_options){10, 0, 0, ix->meta.bm25};
+    return (match_options){10, 0, 0, ix->meta.bm25};
 }
 
-static void ev_init(ev *e, idx_index *ix, const ev_options *o, idx_err *err)
+static void match_init(ev *e, idx_index *ix, const match_options *o, idx_err *err)
 {
     memset(e, 0, sizeof *e);
     e->ix = ix;
@@ -1143,7 +1143,7 @@ static void ev_init(ev *e, idx_index *ix, const ev_options *o, idx_err *err)
                    o->bm25.title_weight == ix->meta.bm25.title_weight;
 }
 
-static int ev_segment(ev *e, uint32_t seg_no)
+static int match_segment(ev *e, uint32_t seg_no)
 {
     e->s = e->ix->segs[seg_no];
     e->seg_no = seg_no;
@@ -1155,25 +1155,25 @@ static int ev_segment(ev *e, uint32_t seg_no)
 
 static int hit_better_cmp(const void *a, const void *b)
 {
-    const ev_hit *x = a, *y = b;
+    const match_hit *x = a, *y = b;
     return hit_worse(y, x) ? -1 : hit_worse(x, y) ? 1 : 0;
 }
 
-int ev_search(idx_index *ix, const qparse_tree *q, const ev_options *o, ev_result *out,
+int match_search(idx_index *ix, const qparse_tree *q, const match_options *o, match_result *out,
               idx_err *err)
 {
     memset(out, 0, sizeof *out);
     uint64_t want = (uint64_t)o->offset + o->k;
     if (want > 1000000) return err_set(err, IDX_EUSAGE, "k + offset too large");
-    if (ix->xap) return xeval_search(ix, q, o, out, err);
+    if (ix->xap) return match_xapian_search(ix, q, o, out, err);
     ev e;
-    ev_init(&e, ix, o, err);
+    match_init(&e, ix, o, err);
     topk t = {0};
     t.cap = (uint32_t)want;
     t.h = malloc((t.cap ? t.cap : 1) * sizeof *t.h);
     if (!t.h) return err_set(err, IDX_ENOMEM, "out of memory");
     for (uint32_t s = 0; s < ix->n_segs && !e.rc; s++) {
-        ev_segment(&e, s);
+        match_segment(&e, s);
         root r;
         if (!root_build(&e, q->root, &r)) {
             if (r.n_must)
@@ -1199,7 +1199,7 @@ int ev_search(idx_index *ix, const qparse_tree *q, const ev_options *o, ev_resul
     return 0;
 }
 
-void ev_result_free(ev_result *r)
+void match_result_free(match_result *r)
 {
     free(r->hits);
     memset(r, 0, sizeof *r);
@@ -1208,7 +1208,7 @@ void ev_result_free(ev_result *r)
 /* ---- explain ---- */
 
 typedef struct parts {
-    ev_part *p;
+    match_part *p;
     size_t n, cap;
 } parts;
 
@@ -1217,15 +1217,15 @@ static void parts_add(ev *e, parts *ps, const char *what, uint32_t tft, uint32_t
 {
     if (ps->n == ps->cap) {
         size_t cap = ps->cap ? ps->cap * 2 : 8;
-        ev_part *p = realloc(ps->p, cap * sizeof *p);
+        match_part *p = realloc(ps->p, cap * sizeof *p);
         if (!p) {
-            ev_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+            match_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
             return;
         }
         ps->p = p;
         ps->cap = cap;
     }
-    ev_part *x = &ps->p[ps->n++];
+    match_part *x = &ps->p[ps->n++];
     snprintf(x->what, sizeof x->what, "%s", what);
     x->tf_title = tft;
     x->tf_body = tfb;
@@ -1279,8 +1279,8 @@ static void explain_node(ev *e, const qparse_node *n, sc *s, uint32_t d, parts *
     }
 }
 
-int ev_explain(idx_index *ix, const qparse_tree *q, const ev_options *o, uint32_t seg_no,
-               uint32_t doc, ev_part **out, size_t *n_out, idx_err *err)
+int match_explain(idx_index *ix, const qparse_tree *q, const match_options *o, uint32_t seg_no,
+               uint32_t doc, match_part **out, size_t *n_out, idx_err *err)
 {
     *out = NULL;
     *n_out = 0;
@@ -1288,8 +1288,8 @@ int ev_explain(idx_index *ix, const qparse_tree *q, const ev_options *o, uint32_
         return err_set(err, IDX_EUSAGE, "--explain is not available with the xapian engine");
     if (seg_no >= ix->n_segs) return err_set(err, IDX_EINTERNAL, "explain: no segment %u", seg_no);
     ev e;
-    ev_init(&e, ix, o, err);
-    ev_segment(&e, seg_no);
+    match_init(&e, ix, o, err);
+    match_segment(&e, seg_no);
     parts ps = {0};
     sc *s = sc_build(&e, q->root);
     if (s && !e.rc) explain_node(&e, q->root, s, doc, &ps);

@@ -6,11 +6,11 @@
  * docs/QUERY.md: the terms in order, each at least its phrase distance after
  * the previous one, the matched span at most N positions longer than the
  * phrase's own (N = 0: consecutive). A phrase never spans title and body.
- * Exact phrases also have their frequency checked through ev_explain.
+ * Exact phrases also have their frequency checked through match_explain.
  *
  * The oracle analyses every stored title and body with ana_run and searches
  * every combination of positions; it shares nothing with eval.c. */
-#include "eval_oracle.h"
+#include "match_oracle.h"
 #include "tests/unit/testutil.h"
 
 typedef struct phrase {
@@ -61,7 +61,7 @@ static void check_phrase(idx_index *ix, eo_model *m, ana *a, phrase *p, stats *s
     for (uint32_t i = 0; i < p->n; i++)
         EO_REQUIRE(r->terms[i].pos == p->rel[i], "query [%s]: positions", p->text);
     uint32_t N = m->n_docs;
-    ev_result res;
+    match_result res;
     eo_search(ix, t, N, 0, 1, &res, p->text);
     /* Brute force: every document containing the first term. */
     uint8_t *want = calloc(N, 1);
@@ -88,14 +88,14 @@ static void check_phrase(idx_index *ix, eo_model *m, ana *a, phrase *p, stats *s
                    p->text, d);
     EO_REQUIRE(res.total == n_want && res.total_exact, "query [%s]: total %llu, want %u", p->text,
                (unsigned long long)res.total, n_want);
-    /* Phrase frequencies of exact phrases (ev_explain reports them). */
+    /* Phrase frequencies of exact phrases (match_explain reports them). */
     for (uint32_t i = 0; i < res.n_hits && i < 3 && p->slop == 0; i++) {
-        ev_options o = ev_options_default(ix);
-        ev_part *parts = NULL;
+        match_options o = match_options_default(ix);
+        match_part *parts = NULL;
         size_t np = 0;
         idx_err err = {0};
         uint32_t d = res.hits[i].doc;
-        rc = ev_explain(ix, t, &o, 0, d, &parts, &np, &err);
+        rc = match_explain(ix, t, &o, 0, d, &parts, &np, &err);
         EO_REQUIRE(rc == 0 && np == 1, "query [%s]: explain %d, %zu parts", p->text, rc, np);
         EO_REQUIRE(parts[0].tf_title == pf[2 * d] && parts[0].tf_body == pf[2 * d + 1],
                    "query [%s] doc %u: phrase frequency %u/%u, want %u/%u", p->text, d,
@@ -110,7 +110,7 @@ static void check_phrase(idx_index *ix, eo_model *m, ana *a, phrase *p, stats *s
     free(want);
     free(pf);
     free(got);
-    ev_result_free(&res);
+    match_result_free(&res);
     qparse_free(t);
 }
 

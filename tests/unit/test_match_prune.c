@@ -12,7 +12,7 @@
  * prints the query and reproduces. */
 #include <stdarg.h>
 
-#include "eval_oracle.h"
+#include "match_oracle.h"
 #include "tests/unit/testutil.h"
 
 typedef struct sbuf {
@@ -151,13 +151,13 @@ static void gen_query(gen *g, sbuf *b, int *all)
     }
 }
 
-static void same_hits(const char *q, uint32_t k, const ev_result *p, const ev_hit *exp,
+static void same_hits(const char *q, uint32_t k, const match_result *p, const match_hit *exp,
                       uint32_t n_exp)
 {
     EO_REQUIRE(p->n_hits == n_exp, "query [%s] k=%u: pruned %u hits, exhaustive %u", q, k,
                p->n_hits, n_exp);
     for (uint32_t i = 0; i < n_exp; i++) {
-        const ev_hit *a = &p->hits[i], *e = &exp[i];
+        const match_hit *a = &p->hits[i], *e = &exp[i];
         EO_REQUIRE(a->seg == e->seg && a->doc == e->doc && a->score == e->score,
                    "query [%s] k=%u rank %u: pruned (%u,%u) %.17g, exhaustive (%u,%u) %.17g", q, k,
                    i + 1, a->seg, a->doc, a->score, e->seg, e->doc, e->score);
@@ -178,7 +178,7 @@ static void check_query(idx_index *ix, ana *a, const char *q, int all, gen *g, s
         return;
     }
     st->queries++;
-    ev_result ex;
+    match_result ex;
     eo_search(ix, t, 100, 0, 1, &ex, q);
     EO_REQUIRE(ex.total_exact, "query [%s]: exhaustive total not exact", q);
     EO_REQUIRE(ex.n_hits == (ex.total < 100 ? ex.total : 100), "query [%s]: %u hits of %llu", q,
@@ -186,7 +186,7 @@ static void check_query(idx_index *ix, ana *a, const char *q, int all, gen *g, s
     st->with_hits += ex.n_hits > 0;
     /* The exhaustive order itself: by score, then (seg, doc). */
     for (uint32_t i = 1; i < ex.n_hits; i++) {
-        const ev_hit *x = &ex.hits[i - 1], *y = &ex.hits[i];
+        const match_hit *x = &ex.hits[i - 1], *y = &ex.hits[i];
         EO_REQUIRE(x->score > y->score ||
                        (x->score == y->score &&
                         (x->seg < y->seg || (x->seg == y->seg && x->doc < y->doc))),
@@ -195,7 +195,7 @@ static void check_query(idx_index *ix, ana *a, const char *q, int all, gen *g, s
     static const uint32_t ks[3] = {1, 10, 100};
     for (int i = 0; i < 3; i++) {
         uint32_t k = ks[i];
-        ev_result pr;
+        match_result pr;
         eo_search(ix, t, k, 0, 0, &pr, q);
         same_hits(q, k, &pr, ex.hits, ex.n_hits < k ? ex.n_hits : k);
         if (pr.total_exact)
@@ -206,18 +206,18 @@ static void check_query(idx_index *ix, ana *a, const char *q, int all, gen *g, s
                        (unsigned long long)pr.total, (unsigned long long)ex.total);
             st->pruned_inexact++;
         }
-        ev_result_free(&pr);
+        match_result_free(&pr);
     }
     /* Paging: offset o, k 10 is ranks o+1..o+10 of the full order. */
     if (eo_below(&g->r, 8) == 0 && ex.n_hits > 5) {
         uint32_t off = 1 + eo_below(&g->r, 60);
-        ev_result pr;
+        match_result pr;
         eo_search(ix, t, 10, off, 0, &pr, q);
         uint32_t n = ex.n_hits > off ? ex.n_hits - off : 0;
         same_hits(q, 10 + off, &pr, ex.hits + (off < ex.n_hits ? off : ex.n_hits), n < 10 ? n : 10);
-        ev_result_free(&pr);
+        match_result_free(&pr);
     }
-    ev_result_free(&ex);
+    match_result_free(&ex);
     qparse_free(t);
 }
 

@@ -1,21 +1,21 @@
-/* xeval: evaluates a parsed query over an index of the xapian engine
+/* match_xapian: evaluates a parsed query over an index of the xapian engine
  * (common/xap.h): the query tree becomes a Xapian query with the native
  * engine's matching rules and BM25F, so both engines rank alike; where
  * Xapian cannot follow them exactly (phrase scores, phrases holding dropped
  * words) docs/ENGINES.md says how they differ.
  *
- * ev_search hands xapian indexes over to it, with ev_search's contract:
+ * match_search hands xapian indexes over to it, with match_search's contract:
  * hits are (segment 0, Xapian docid), best first, ties by docid; the caller
- * frees the result with ev_result_free. Thread safety as xap.h's. */
+ * frees the result with match_result_free. Thread safety as xap.h's. */
 #ifndef IDX_XEVAL_H
 #define IDX_XEVAL_H
 
 #include "common/index.h"
 #include "common/status.h"
-#include "searcher/eval.h"
+#include "searcher/match.h"
 #include "searcher/qparse.h"
 
-int xeval_search(idx_index *ix, const qparse_tree *q, const ev_options *o, ev_result *out,
+int match_xapian_search(idx_index *ix, const qparse_tree *q, const match_options *o, match_result *out,
                  idx_err *err);
 
 #endif

@@ -1,8 +1,8 @@
-/* cli: the `idx query` subcommand: flags, batch mode, output (docs/OUTPUT.md).
+/* cmd_query: the `idx query` subcommand: flags, batch mode, output (docs/OUTPUT.md).
  *
  * One query from the arguments, or with --batch one per `qid<TAB>query` line
  * of stdin, answered by one process reusing one analyzer, one snippet maker
- * and its buffers. Flow per query: qparse_parse -> ev_search -> stored
+ * and its buffers. Flow per query: qparse_parse -> match_search -> stored
  * fields (seg_doc_get) -> snip_doc -> render_results -> stdout.
  *
  * Exit status (DESIGN.md): 0 ok (also no hits); 2 usage error or bad query
@@ -15,6 +15,6 @@
 
 /* argv[0] is "query". Returns the process exit status. Writes results to
  * stdout and errors to stderr. */
-int cli_query(int argc, char **argv);
+int cmd_query(int argc, char **argv);
 
 #endif

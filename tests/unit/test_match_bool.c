@@ -8,7 +8,7 @@
  * dogs -> dog, running -> run, economy -> economi, economics -> econom). */
 #include <math.h>
 
-#include "eval_oracle.h"
+#include "match_oracle.h"
 #include "tests/unit/testutil.h"
 
 /* id, title, body, author, category, date */
@@ -220,7 +220,7 @@ START_TEST(bool_table)
     while (r->want[n_want] != END)
         n_want++;
     for (int exhaustive = 0; exhaustive < 2; exhaustive++) {
-        ev_result res;
+        match_result res;
         eo_search(ix, t, 100, 0, exhaustive, &res, r->q);
         int got[64];
         size_t n_got = res.n_hits < 64 ? res.n_hits : 64;
@@ -243,7 +243,7 @@ START_TEST(bool_table)
         EO_REQUIRE(ok, "query [%s]%s: got {%s} (total %llu), want {%s}", r->q,
                    r->all ? " --all" : "", gs, (unsigned long long)res.total, ws);
         ck_assert(res.total_exact);
-        ev_result_free(&res);
+        match_result_free(&res);
     }
     qparse_free(t);
 }
@@ -255,25 +255,25 @@ START_TEST(date_only_scores_zero)
     int rc;
     qparse_tree *t = eo_parse(A, "date:2019..2020", 0, &rc);
     ck_assert_int_eq(rc, 0);
-    ev_result res;
+    match_result res;
     eo_search(ix, t, 3, 0, 0, &res, "date:2019..2020");
     ck_assert_uint_eq(res.n_hits, 3);
     for (uint32_t i = 0; i < 3; i++) {
         ck_assert(res.hits[i].score == 0);
         ck_assert_int_eq(doc_no(res.hits[i].doc), (int)i);
     }
-    ev_result_free(&res);
+    match_result_free(&res);
     /* Paging through the filter keeps docid order. */
     eo_search(ix, t, 2, 3, 0, &res, "date:2019..2020");
     ck_assert_uint_eq(res.n_hits, 2);
     ck_assert_int_eq(doc_no(res.hits[0].doc), 3);
     ck_assert_int_eq(doc_no(res.hits[1].doc), 4);
-    ev_result_free(&res);
+    match_result_free(&res);
     qparse_free(t);
     /* A filter adds nothing to a score: "dog date:2020" scores as "dog". */
     qparse_tree *a = eo_parse(A, "dog date:2020", 0, &rc);
     qparse_tree *b = eo_parse(A, "dog", 0, &rc);
-    ev_result ra, rb;
+    match_result ra, rb;
     eo_search(ix, a, 10, 0, 0, &ra, "dog date:2020");
     eo_search(ix, b, 10, 0, 0, &rb, "dog");
     ck_assert_uint_eq(ra.n_hits, rb.n_hits);
@@ -281,8 +281,8 @@ START_TEST(date_only_scores_zero)
         ck_assert_uint_eq(ra.hits[i].doc, rb.hits[i].doc);
         ck_assert(ra.hits[i].score == rb.hits[i].score);
     }
-    ev_result_free(&ra);
-    ev_result_free(&rb);
+    match_result_free(&ra);
+    match_result_free(&rb);
     qparse_free(a);
     qparse_free(b);
 }
@@ -293,7 +293,7 @@ START_TEST(scores_add_up)
 {
     int rc;
     const char *qs[4] = {"+solar", "+solar -wind", "+solar power", "power"};
-    ev_result r[4];
+    match_result r[4];
     qparse_tree *t[4];
     for (int i = 0; i < 4; i++) {
         t[i] = eo_parse(A, qs[i], 0, &rc);
@@ -320,7 +320,7 @@ START_TEST(scores_add_up)
         k++;
     }
     for (int i = 0; i < 4; i++) {
-        ev_result_free(&r[i]);
+        match_result_free(&r[i]);
         qparse_free(t[i]);
     }
 }

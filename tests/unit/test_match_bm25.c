@@ -13,7 +13,7 @@
  * documents score equally and come out in docid order. */
 #include <math.h>
 
-#include "eval_oracle.h"
+#include "match_oracle.h"
 #include "tests/unit/testutil.h"
 
 /* BM25 parameters: the ones the index records (its defaults are tuned). */
@@ -159,10 +159,10 @@ static int expand(eo_model *m, const char *pre, clause *c)
             c->exp[c->n_exp++] = t;
     cf_model = m;
     qsort(c->exp, c->n_exp, sizeof *c->exp, cmp_cf_desc);
-    if (c->n_exp > EV_PREFIX_MAX_TERMS) {
-        if (m->ti[c->exp[EV_PREFIX_MAX_TERMS - 1]].cf == m->ti[c->exp[EV_PREFIX_MAX_TERMS]].cf)
+    if (c->n_exp > MATCH_PREFIX_MAX_TERMS) {
+        if (m->ti[c->exp[MATCH_PREFIX_MAX_TERMS - 1]].cf == m->ti[c->exp[MATCH_PREFIX_MAX_TERMS]].cf)
             return 0;
-        c->n_exp = EV_PREFIX_MAX_TERMS;
+        c->n_exp = MATCH_PREFIX_MAX_TERMS;
     }
     return 1;
 }
@@ -286,7 +286,7 @@ static void check_clauses(idx_index *ix, oracle *o, ana *a, clause *cl, uint32_t
         }
     }
     uint32_t N = o->m->n_docs;
-    ev_result res;
+    match_result res;
     eo_search(ix, t, N, 0, 1, &res, q);
     /* The model's answer. */
     uint32_t n_must = 0, n_should = 0;
@@ -316,13 +316,13 @@ static void check_clauses(idx_index *ix, oracle *o, ana *a, clause *cl, uint32_t
                "query [%s]: %llu hits (%u returned), model says %u", q,
                (unsigned long long)res.total, res.n_hits, n_match);
     for (uint32_t i = 0; i < res.n_hits; i++) {
-        const ev_hit *h = &res.hits[i];
+        const match_hit *h = &res.hits[i];
         EO_REQUIRE(want[h->doc] >= 0, "query [%s]: doc %u is a hit but does not match", q, h->doc);
         EO_REQUIRE(close_enough(h->score, want[h->doc]),
                    "query [%s]: doc %u scores %.12g, BM25F says %.12g", q, h->doc, h->score,
                    want[h->doc]);
         if (i) {
-            const ev_hit *p = &res.hits[i - 1];
+            const match_hit *p = &res.hits[i - 1];
             EO_REQUIRE(p->score > h->score || (p->score == h->score && p->doc < h->doc),
                        "query [%s]: ranks %u/%u out of order", q, i, i + 1);
         }
@@ -330,11 +330,11 @@ static void check_clauses(idx_index *ix, oracle *o, ana *a, clause *cl, uint32_t
     }
     /* --explain: the parts add up to the score. */
     for (uint32_t i = 0; i < res.n_hits && i < 3; i++) {
-        ev_options eo = ev_options_default(ix);
-        ev_part *parts = NULL;
+        match_options eo = match_options_default(ix);
+        match_part *parts = NULL;
         size_t np = 0;
         idx_err err = {0};
-        rc = ev_explain(ix, t, &eo, 0, res.hits[i].doc, &parts, &np, &err);
+        rc = match_explain(ix, t, &eo, 0, res.hits[i].doc, &parts, &np, &err);
         EO_REQUIRE(rc == 0, "query [%s]: explain: %s", q, err.msg);
         double sum = 0;
         for (size_t k = 0; k < np; k++)
@@ -345,7 +345,7 @@ static void check_clauses(idx_index *ix, oracle *o, ana *a, clause *cl, uint32_t
         free(parts);
     }
     free(want);
-    ev_result_free(&res);
+    match_result_free(&res);
     qparse_free(t);
 }
 
@@ -480,13 +480,13 @@ START_TEST(bm25_fixture_known)
     int rc;
     qparse_tree *t = eo_parse(a, "crossing pedestrians", 0, &rc);
     ck_assert_int_eq(rc, 0);
-    ev_result res;
+    match_result res;
     eo_search(ix, t, 10, 0, 0, &res, "crossing pedestrians");
     ck_assert_uint_eq(res.n_hits, 2);
     ck_assert_uint_eq(res.hits[0].doc, 3);
     ck_assert_uint_eq(res.hits[1].doc, 4);
     ck_assert(res.hits[0].score == res.hits[1].score);
-    ev_result_free(&res);
+    match_result_free(&res);
     qparse_free(t);
     /* k = 1 on a tie keeps the lower docid. */
     t = eo_parse(a, "zebra crossing", 0, &rc);
@@ -494,7 +494,7 @@ START_TEST(bm25_fixture_known)
     ck_assert_uint_eq(res.n_hits, 1);
     ck_assert_uint_eq(res.hits[0].doc, 3);
     ck_assert_uint_eq(res.total_exact ? res.total : 3, 3);
-    ev_result_free(&res);
+    match_result_free(&res);
     qparse_free(t);
     /* author:zebra: label term, tf 2, no length normalisation; df 1. */
     t = eo_parse(a, "author:zebra", 0, &rc);
@@ -505,7 +505,7 @@ START_TEST(bm25_fixture_known)
     double want = idf1 * 2 * (K1 + 1) / (2 + K1);
     EO_REQUIRE(close_enough(res.hits[0].score, want), "author:zebra %.12g want %.12g",
                res.hits[0].score, want);
-    ev_result_free(&res);
+    match_result_free(&res);
     qparse_free(t);
     /* title:solar on doc 8 (title "Solar solar solar", 3 tokens): tf_title 3;
      * df(solar) = docs 0, 2, 6, 8 = 4. */
@@ -518,7 +518,7 @@ START_TEST(bm25_fixture_known)
     double tfw = WT * 3 / (1 - B + B * 3 / at);
     EO_REQUIRE(close_enough(res.hits[0].score, idf4 * sat(tfw)), "title:solar %.12g want %.12g",
                res.hits[0].score, idf4 * sat(tfw));
-    ev_result_free(&res);
+    match_result_free(&res);
     qparse_free(t);
     ana_free(a);
     index_close(ix);

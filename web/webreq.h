@@ -25,7 +25,7 @@
 
 #include "common/buf.h"
 #include "common/index.h"
-#include "searcher/rcache.h"
+#include "web/rcache.h"
 #include "searcher/search.h"
 
 #define WEB_MAX_Q 1024            /* bytes of q after decoding */

@@ -16,7 +16,7 @@
  * offset 0..10000, strict percent-decoding; anything else is a 400 with a
  * message. A request names no file: the index is fixed at start. Time: the
  * deadline (--timeout-ms) is checked between parsing, searching and every
- * fetched hit (ev_search itself cannot be interrupted; with the bounds above
+ * fetched hit (match_search itself cannot be interrupted; with the bounds above
  * one search is short); past it the answer is 503. Finished /search answers
  * are kept in a response cache (rcache.h, --cache-mb, default 64 MB) and a
  * repeated request is answered from it: the index never changes under a
@@ -55,7 +55,7 @@
 #include "common/status.h"
 #include "searcher/render.h"
 #include "searcher/search.h"
-#include "searcher/webreq.h"
+#include "web/webreq.h"
 
 #define FC_MAX_THREADS 256
 #define FC_DEFAULT_TIMEOUT_MS 2000

@@ -1,5 +1,5 @@
 /* webreq: see webreq.h. Moved out of fcgi_main.c unchanged in behaviour. */
-#include "searcher/webreq.h"
+#include "web/webreq.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
-/* eval_cmd: `idx eval`. See eval_cmd.h and docs/EVAL.md. */
-#include "searcher/eval_cmd.h"
+/* cmd_eval: `idx eval`. See cmd_eval.h and docs/EVAL.md. */
+#include "searcher/cmd_eval.h"
 #include "searcher/search.h"
 
 #include <errno.h>
@@ -13,7 +13,7 @@
 #include "common/buf.h"
 #include "common/index.h"
 #include "common/status.h"
-#include "searcher/eval.h"
+#include "searcher/match.h"
 #include "searcher/metrics.h"
 #include "searcher/qparse.h"
 
@@ -71,7 +71,7 @@ static void trec_id(buf *b, const char *s, size_t n)
 typedef struct eval_ctx {
     idx_index *ix;
     ana *a;
-    ev_options eo;
+    match_options eo;
     metrics_run *run;
     buf qid, doc;
     buf scratch; /* a xapian index's stored record, for the id */
@@ -84,12 +84,12 @@ static int answer(eval_ctx *c, const char *qid, const char *text, size_t len, id
     qparse_tree *q = NULL;
     int rc = qparse_parse(c->a, text, len, &qo, &q, err);
     if (rc) return rc;
-    ev_result r;
+    match_result r;
     memset(&r, 0, sizeof r);
-    rc = ev_search(c->ix, q, &c->eo, &r, err);
+    rc = match_search(c->ix, q, &c->eo, &r, err);
     trec_id(&c->qid, qid, strlen(qid));
     for (uint32_t i = 0; !rc && i < r.n_hits; i++) {
-        const ev_hit *h = &r.hits[i];
+        const match_hit *h = &r.hits[i];
         size_t id_len;
         const char *id = index_doc_id(c->ix, h->seg, h->doc, &c->scratch, &id_len, err);
         if (!id) {
@@ -107,7 +107,7 @@ static int answer(eval_ctx *c, const char *qid, const char *text, size_t len, id
         rc = metrics_run_add(c->run, (const char *)c->qid.p, c->qid.len, (const char *)c->doc.p,
                              c->doc.len, strtod(num, NULL), err);
     }
-    ev_result_free(&r);
+    match_result_free(&r);
     qparse_free(q);
     return rc;
 }
@@ -160,7 +160,7 @@ static void print_values(const char *qid, const metrics_values *v)
     printf("%-22s\t%s\t%.4f\n", "recip_rank", qid, v->recip_rank);
 }
 
-int cli_eval(int argc, char **argv)
+int cmd_eval(int argc, char **argv)
 {
     enum { O_QRELS = 256, O_QUERIES, O_PERQ, O_K1, O_B, O_TW };
     static const struct option opts[] = {{"qrels", required_argument, 0, O_QRELS},
@@ -250,7 +250,7 @@ int cli_eval(int argc, char **argv)
         if (!rc) rc = index_ana_new(ctx.ix, &ctx.a, &err);
         if (!rc) rc = metrics_run_new(&ctx.run, &err);
         if (!rc) {
-            ctx.eo = ev_options_default(ctx.ix);
+            ctx.eo = match_options_default(ctx.ix);
             ctx.eo.k = (uint32_t)k;
             if (have_k1) ctx.eo.bm25.k1 = k1;
             if (have_b) ctx.eo.bm25.b = b;

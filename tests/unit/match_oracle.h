@@ -22,7 +22,7 @@
 #include "common/index.h"
 #include "common/segment.h"
 #include "indexer/build.h"
-#include "searcher/eval.h"
+#include "searcher/match.h"
 #include "searcher/qparse.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -507,15 +507,15 @@ static inline qparse_tree *eo_parse(ana *a, const char *q, int all_required, int
 }
 
 static inline void eo_search(idx_index *ix, const qparse_tree *t, uint32_t k, uint32_t offset,
-                             int exhaustive, ev_result *res, const char *q)
+                             int exhaustive, match_result *res, const char *q)
 {
-    ev_options o = ev_options_default(ix);
+    match_options o = match_options_default(ix);
     o.k = k;
     o.offset = offset;
     o.exhaustive = exhaustive;
     idx_err err = {0};
-    int rc = ev_search(ix, t, &o, res, &err);
-    EO_REQUIRE(rc == 0, "ev_search(%s): %d %s", q, rc, err.msg);
+    int rc = match_search(ix, t, &o, res, &err);
+    EO_REQUIRE(rc == 0, "match_search(%s): %d %s", q, rc, err.msg);
 }
 
 #endif

@@ -1,4 +1,4 @@
-/* eval: evaluates a parsed query over an open index and returns the top hits.
+/* match: the query evaluator (the matcher). Evaluates a parsed query over an open index and returns the top hits.
  *
  * Document-at-a-time over the compressed posting blocks of every segment.
  * Disjunctions use MaxScore with per-block upper bounds (block-max) to skip
@@ -7,15 +7,15 @@
  * whose positions are decoded only for those candidates. Pruning never
  * changes the result: hits and scores equal exhaustive evaluation exactly
  * (scores are always computed in one canonical order), which
- * ev_options.exhaustive lets a test check.
+ * match_options.exhaustive lets a test check.
  *
  * Ranking (docs/RANKING.md): BM25F as common/bm25.h, Lucene idf over the
  * whole index; a phrase scores as one pseudo-term with its phrase frequency
  * and the sum of its terms' idf; a prefix scores as the best of its
  * expansions; date ranges filter and never score. Ties break by docid.
  *
- * An index of the xapian engine is evaluated by xeval.h instead (ev_search
- * hands it over), with the same ranking; ev_explain is native only. */
+ * An index of the xapian engine is evaluated by match_xapian.h instead (match_search
+ * hands it over), with the same ranking; match_explain is native only. */
 #ifndef IDX_EVAL_H
 #define IDX_EVAL_H
 
@@ -27,56 +27,56 @@
 #include "common/status.h"
 #include "searcher/qparse.h"
 
-#define EV_PREFIX_MAX_TERMS 128 /* prefix expansion keeps the most frequent terms */
-#define EV_PHRASE_MAX_TERMS 64  /* longer phrases are rejected (exit 2) */
+#define MATCH_PREFIX_MAX_TERMS 128 /* prefix expansion keeps the most frequent terms */
+#define MATCH_PHRASE_MAX_TERMS 64  /* longer phrases are rejected (exit 2) */
 /* Scorers (terms after prefix expansion, phrases, operators) one query may
  * open in a segment; more is rejected (exit 2). Each holds a decoded posting
  * block, about 2 KB: without the bound, 10,000 prefixes took 2.7 GB. */
-#define EV_MAX_SCORERS 32768
+#define MATCH_MAX_SCORERS 32768
 
-typedef struct ev_options {
+typedef struct match_options {
     uint32_t k;      /* hits wanted after `offset` */
     uint32_t offset; /* hits to skip (paging) */
     int exhaustive;  /* 1: score every match, exact total (--count, tests) */
     bm25_params bm25;
-} ev_options;
+} match_options;
 
 /* Defaults: k 10, offset 0, pruning on, the index's recorded BM25 parameters. */
-ev_options ev_options_default(const idx_index *ix);
+match_options match_options_default(const idx_index *ix);
 
-typedef struct ev_hit {
+typedef struct match_hit {
     uint32_t seg, doc; /* segment number and docid within it */
     double score;
-} ev_hit;
+} match_hit;
 
-typedef struct ev_result {
-    ev_hit *hits; /* best first: the ranks offset+1 .. offset+n_hits */
+typedef struct match_result {
+    match_hit *hits; /* best first: the ranks offset+1 .. offset+n_hits */
     uint32_t n_hits;
     uint64_t total; /* matching documents: exact, or a lower bound */
     int total_exact;
-} ev_result;
+} match_result;
 
-/* Runs the query. On success the caller frees the result with ev_result_free.
+/* Runs the query. On success the caller frees the result with match_result_free.
  * IDX_EDATA when a damaged page of the index is met (the message names it). */
-int ev_search(idx_index *ix, const qparse_tree *q, const ev_options *o, ev_result *out,
+int match_search(idx_index *ix, const qparse_tree *q, const match_options *o, match_result *out,
               idx_err *err);
-void ev_result_free(ev_result *r);
+void match_result_free(match_result *r);
 
 /* The stored form of a query term in `field` (author:/category: terms get
  * their prefix) into out[0..cap); -1 when it does not fit. */
-int ev_term_key(qparse_field field, const char *t, size_t len, char *out, size_t cap,
+int match_term_key(qparse_field field, const char *t, size_t len, char *out, size_t cap,
                 size_t *out_len);
 
 /* One additive part of a hit's score, for --explain. */
-typedef struct ev_part {
+typedef struct match_part {
     char what[160];             /* e.g. `run`, `title:run`, `"new york"`, `econom*->economi` */
     uint32_t tf_title, tf_body; /* term or phrase frequency per field */
     double idf, score;
-} ev_part;
+} match_part;
 
 /* Recomputes the score of (seg_no, doc) part by part; *out is malloc'd (free it), *n_out parts.
  * The parts sum to the hit's score. */
-int ev_explain(idx_index *ix, const qparse_tree *q, const ev_options *o, uint32_t seg_no,
-               uint32_t doc, ev_part **out, size_t *n_out, idx_err *err);
+int match_explain(idx_index *ix, const qparse_tree *q, const match_options *o, uint32_t seg_no,
+               uint32_t doc, match_part **out, size_t *n_out, idx_err *err);
 
 #endif

@@ -1,28 +1,28 @@
-#include "searcher/xeval.h"
+#include "searcher/match_xapian.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/segment.h"
 
-static xap_scope xeval_scope(qparse_field f)
+static xap_scope match_xapian_scope(qparse_field f)
 {
     return f == QF_ANY ? XAP_FIELDS : f == QF_TITLE ? XAP_TITLE : XAP_LABEL;
 }
 
-static int xeval_node(xap_query *xq, const qparse_node *n, int *filter, idx_err *err);
+static int match_xapian_node(xap_query *xq, const qparse_node *n, int *filter, idx_err *err);
 
-static int xeval_phrase(xap_query *xq, const qparse_node *n, idx_err *err)
+static int match_xapian_phrase(xap_query *xq, const qparse_node *n, idx_err *err)
 {
-    if (n->nterms > EV_PHRASE_MAX_TERMS)
+    if (n->nterms > MATCH_PHRASE_MAX_TERMS)
         return err_set(err, IDX_EUSAGE, "query: a phrase may have at most %d words",
-                       EV_PHRASE_MAX_TERMS);
-    char keys[EV_PHRASE_MAX_TERMS][SEG_MAX_TERM + 8];
-    const char *terms[EV_PHRASE_MAX_TERMS];
-    size_t lens[EV_PHRASE_MAX_TERMS];
+                       MATCH_PHRASE_MAX_TERMS);
+    char keys[MATCH_PHRASE_MAX_TERMS][SEG_MAX_TERM + 8];
+    const char *terms[MATCH_PHRASE_MAX_TERMS];
+    size_t lens[MATCH_PHRASE_MAX_TERMS];
     for (uint32_t i = 0; i < n->nterms; i++) {
         /* A word too long to be stored makes the phrase match nothing. */
-        if (ev_term_key(n->field, n->terms[i].text, n->terms[i].len, keys[i], sizeof keys[i],
+        if (match_term_key(n->field, n->terms[i].text, n->terms[i].len, keys[i], sizeof keys[i],
                         &lens[i]))
             lens[i] = 0;
         terms[i] = keys[i];
@@ -30,10 +30,10 @@ static int xeval_phrase(xap_query *xq, const qparse_node *n, idx_err *err)
     /* Xapian's window counts the positions a match spans: the phrase's own
      * span plus the slop, as eval.c's phrase_count allows. */
     uint32_t window = n->terms[n->nterms - 1].pos + 1 + n->slop;
-    return xap_query_phrase(xq, xeval_scope(n->field), terms, lens, n->nterms, window, err);
+    return xap_query_phrase(xq, match_xapian_scope(n->field), terms, lens, n->nterms, window, err);
 }
 
-static int xeval_bool(xap_query *xq, const qparse_node *n, int *filter, idx_err *err)
+static int match_xapian_bool(xap_query *xq, const qparse_node *n, int *filter, idx_err *err)
 {
     size_t cap = n->nclauses ? n->nclauses : 1;
     xap_occur *occur = malloc(cap * sizeof *occur);
@@ -42,7 +42,7 @@ static int xeval_bool(xap_query *xq, const qparse_node *n, int *filter, idx_err 
     /* As eval.c's sc_bool: a group only filters when all its positive clauses do. */
     *filter = 1;
     for (uint32_t i = 0; i < n->nclauses && !rc; i++) {
-        rc = xeval_node(xq, n->clauses[i].node, &filters[i], err);
+        rc = match_xapian_node(xq, n->clauses[i].node, &filters[i], err);
         occur[i] = n->clauses[i].occur == Q_MUST       ? XAP_MUST
                    : n->clauses[i].occur == Q_MUST_NOT ? XAP_MUST_NOT
                                                        : XAP_SHOULD;
@@ -54,7 +54,7 @@ static int xeval_bool(xap_query *xq, const qparse_node *n, int *filter, idx_err 
     return rc;
 }
 
-static int xeval_node(xap_query *xq, const qparse_node *n, int *filter, idx_err *err)
+static int match_xapian_node(xap_query *xq, const qparse_node *n, int *filter, idx_err *err)
 {
     char key[SEG_MAX_TERM + 8];
     size_t kl = 0;
@@ -62,35 +62,35 @@ static int xeval_node(xap_query *xq, const qparse_node *n, int *filter, idx_err 
     switch (n->kind) {
     case Q_TERM:
     case Q_PREFIX:
-        if (ev_term_key(n->field, n->terms[0].text, n->terms[0].len, key, sizeof key, &kl) ||
+        if (match_term_key(n->field, n->terms[0].text, n->terms[0].len, key, sizeof key, &kl) ||
             n->kind == Q_TERM)
-            return xap_query_term(xq, xeval_scope(n->field), key, kl, err);
-        return xap_query_prefix(xq, xeval_scope(n->field), key, kl, EV_PREFIX_MAX_TERMS, err);
+            return xap_query_term(xq, match_xapian_scope(n->field), key, kl, err);
+        return xap_query_prefix(xq, match_xapian_scope(n->field), key, kl, MATCH_PREFIX_MAX_TERMS, err);
     case Q_PHRASE:
-        return xeval_phrase(xq, n, err);
+        return match_xapian_phrase(xq, n, err);
     case Q_DATE:
         *filter = 1;
         return xap_query_date(xq, n->date_lo, n->date_hi, err);
     case Q_BOOL:
-        return xeval_bool(xq, n, filter, err);
+        return match_xapian_bool(xq, n, filter, err);
     }
     return err_set(err, IDX_EINTERNAL, "query: unknown node kind %d", (int)n->kind);
 }
 
-int xeval_search(idx_index *ix, const qparse_tree *q, const ev_options *o, ev_result *out,
+int match_xapian_search(idx_index *ix, const qparse_tree *q, const match_options *o, match_result *out,
                  idx_err *err)
 {
     memset(out, 0, sizeof *out);
     xap_params p = {o->bm25.k1,    o->bm25.b,    o->bm25.title_weight, (double)ix->meta.docs,
-                    ix->avg_title, ix->avg_body, EV_MAX_SCORERS};
+                    ix->avg_title, ix->avg_body, MATCH_MAX_SCORERS};
     xap_query *xq;
     int rc = xap_query_new(ix->xap, &p, &xq, err);
     if (rc) return rc;
     int filter;
     xap_hit *xh = malloc((o->k ? o->k : 1) * sizeof *xh);
-    ev_hit *hits = malloc((o->k ? o->k : 1) * sizeof *hits);
+    match_hit *hits = malloc((o->k ? o->k : 1) * sizeof *hits);
     if (!xh || !hits) rc = err_set(err, IDX_ENOMEM, "out of memory");
-    if (!rc) rc = xeval_node(xq, q->root, &filter, err);
+    if (!rc) rc = match_xapian_node(xq, q->root, &filter, err);
     uint32_t n = 0;
     if (!rc)
         rc = xap_query_run(xq, o->offset, o->k, o->exhaustive, xh, &n, &out->total,
@@ -102,7 +102,7 @@ int xeval_search(idx_index *ix, const qparse_tree *q, const ev_options *o, ev_re
         return rc;
     }
     for (uint32_t i = 0; i < n; i++)
-        hits[i] = (ev_hit){0, xh[i].docid, xh[i].score};
+        hits[i] = (match_hit){0, xh[i].docid, xh[i].score};
     free(xh);
     out->hits = hits;
     out->n_hits = n;

@@ -1,4 +1,4 @@
-/* eval_cmd: the `idx eval` subcommand (docs/EVAL.md).
+/* cmd_eval: the `idx eval` subcommand (docs/EVAL.md).
  *
  *   idx eval --qrels QRELS RUN.trec [--per-query]
  *   idx eval -i INDEX --qrels QRELS --queries QUERIES.tsv [-k 1000] [--per-query]
@@ -19,6 +19,6 @@
 #define IDX_EVAL_CMD_H
 
 /* argv[0] is "eval". Returns the process exit status. */
-int cli_eval(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif

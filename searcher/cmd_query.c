@@ -1,6 +1,6 @@
-/* cli: `idx query`. See cli.h for the contract and docs/OUTPUT.md for the
+/* cmd_query: `idx query`. See cmd_query.h for the contract and docs/OUTPUT.md for the
  * output formats. This is the only searcher file that prints. */
-#include "searcher/cli.h"
+#include "searcher/cmd_query.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@
 #include "common/buf.h"
 #include "common/index.h"
 #include "common/status.h"
-#include "searcher/eval.h"
+#include "searcher/match.h"
 #include "searcher/qparse.h"
 #include "searcher/render.h"
 #include "searcher/search.h"
@@ -39,7 +39,7 @@ static const char query_help[] =
     "Exit: 0 ok (also no hits), 2 usage or bad query (--batch: after answering the\n"
     "others), 3 index missing or damaged, 1 other errors.\n";
 
-typedef struct cli_opts {
+typedef struct cmd_query_opts {
     const char *index;
     long long k, offset;
     int format; /* -1 until given */
@@ -47,15 +47,15 @@ typedef struct cli_opts {
     int color; /* -1 auto, 0 never, 1 always */
     double k1, b, tw;
     int have_k1, have_b, have_tw;
-} cli_opts;
+} cmd_query_opts;
 
 /* Everything reused from one query to the next. */
-typedef struct cli_ctx {
+typedef struct cmd_query_ctx {
     search_ctx s;
     render_format fmt;
     int color;
     buf out;
-} cli_ctx;
+} cmd_query_ctx;
 
 static int usage(const char *msg)
 {
@@ -114,7 +114,7 @@ static const struct {
                  {"k", O_K, 1}};
 
 /* Applies one option; returns -1 on success, else the exit status. */
-static int apply_opt(cli_opts *o, int id, const char *v)
+static int apply_opt(cmd_query_opts *o, int id, const char *v)
 {
     switch (id) {
     case O_INDEX:
@@ -178,7 +178,7 @@ static int apply_opt(cli_opts *o, int id, const char *v)
  * rather than getopt_long because the query language uses '-word' for
  * exclusion: getopt would take `-dogs` for the flags -d -o -g -s. Returns -1
  * to go on, else the exit status. */
-static int parse_args(int argc, char **argv, cli_opts *o, buf *q)
+static int parse_args(int argc, char **argv, cmd_query_opts *o, buf *q)
 {
     int words_only = 0;
     for (int i = 1; i < argc; i++) {
@@ -247,13 +247,13 @@ static int parse_args(int argc, char **argv, cli_opts *o, buf *q)
 
 /* Answers one query into c->out. IDX_EUSAGE: bad query syntax (err says
  * where); any other error is fatal for the run. */
-static int run_query(cli_ctx *c, const char *qid, const char *text, size_t len, idx_err *err)
+static int run_query(cmd_query_ctx *c, const char *qid, const char *text, size_t len, idx_err *err)
 {
     return search_render(&c->s, c->fmt, qid, text, len, c->color, &c->out, err);
 }
 
 /* Writes c->out to stdout; 0 or the exit status 1 after reporting why. */
-static int flush_out(cli_ctx *c)
+static int flush_out(cmd_query_ctx *c)
 {
     if (c->out.len && fwrite(c->out.p, 1, c->out.len, stdout) != c->out.len) {
         fprintf(stderr, "idx: query: writing results: %s\n", strerror(errno));
@@ -263,7 +263,7 @@ static int flush_out(cli_ctx *c)
     return 0;
 }
 
-static int run_batch(cli_ctx *c, int *status)
+static int run_batch(cmd_query_ctx *c, int *status)
 {
     char *line = NULL;
     size_t cap = 0;
@@ -305,9 +305,9 @@ static int run_batch(cli_ctx *c, int *status)
     return 0;
 }
 
-int cli_query(int argc, char **argv)
+int cmd_query(int argc, char **argv)
 {
-    cli_opts o = {.k = 10, .format = -1, .color = -1};
+    cmd_query_opts o = {.k = 10, .format = -1, .color = -1};
     buf qtext = {0};
     int r = parse_args(argc, argv, &o, &qtext);
     if (r >= 0 || qtext.oom) {
@@ -330,7 +330,7 @@ int cli_query(int argc, char **argv)
         return status;
     }
 
-    cli_ctx c;
+    cmd_query_ctx c;
     memset(&c, 0, sizeof c);
     c.fmt = o.format >= 0 ? (render_format)o.format : o.batch ? RENDER_TREC : RENDER_TEXT;
     if (o.color < 0) {
