@@ -263,23 +263,24 @@ static int get_one(idx_index *ix, const char *id, int json, buf *scratch, buf *o
     out->len = 0;
     if (json) {
         buf_put_u8(out, '{');
-        for (int f = 0, first = 1; f < 7; f++) {
-            if (f != SEG_F_ID && f != SEG_F_BODY && d.len[f] == 0) continue;
+        for (int f = 0, first = 1; f < FIELD_COUNT; f++) {
+            if (f != FIELD_ID && f != FIELD_BODY && d.len[f] == 0) continue;
             if (!first) buf_put_u8(out, ',');
-            render_json_string(out, seg_field_names[f], strlen(seg_field_names[f]));
+            const char *key = field_table[f].json_key;
+            render_json_string(out, key, strlen(key));
             buf_put_u8(out, ':');
             render_json_string(out, d.field[f], d.len[f]);
             first = 0;
         }
         buf_put(out, "}\n", 2);
     } else {
-        for (int f = 0; f < 7; f++) {
-            if (f == SEG_F_BODY) {
+        for (int f = 0; f < FIELD_COUNT; f++) {
+            if (f == FIELD_BODY) {
                 buf_put_u8(out, '\n');
                 buf_put(out, d.field[f], d.len[f]);
                 buf_put_u8(out, '\n');
             } else if (d.len[f]) {
-                buf_put(out, seg_field_names[f], strlen(seg_field_names[f]));
+                buf_puts(out, field_table[f].name);
                 buf_put(out, ": ", 2);
                 buf_put(out, d.field[f], d.len[f]);
                 buf_put_u8(out, '\n');

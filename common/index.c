@@ -330,8 +330,8 @@ const char *index_doc_id(idx_index *ix, uint32_t seg, uint32_t doc, buf *scratch
     if (!ix->xap) return seg_doc_id(ix->segs[seg], doc, len, err);
     seg_doc d;
     if (index_doc_get(ix, seg, doc, scratch, &d, err)) return NULL;
-    *len = d.len[SEG_F_ID];
-    return d.field[SEG_F_ID];
+    *len = d.len[FIELD_ID];
+    return d.field[FIELD_ID];
 }
 
 int index_find_id(idx_index *ix, const char *id, size_t len, uint32_t *seg, uint32_t *doc,

@@ -1,6 +1,8 @@
 #include "common/segment.h"
 
 #include "common/bm25.h"
+#include "common/fields.h"
+#include "common/segfmt.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -8,14 +10,7 @@
 #include <string.h>
 #include <zlib.h>
 
-const char *const seg_field_names[7] = {"id", "title", "url", "date", "author", "category", "body"};
 const char *const seg_file_ext[SEG_NFILES] = {"lex", "post", "pos", "docs", "store"};
-
-#define LEX_INDEX_ENTRY 24
-#define LEX_TRAILER 32
-#define DOCS_TRAILER ((size_t)11 * 8)
-#define STORE_TABLE_ENTRY 20
-#define STORE_TRAILER 24
 
 struct seg {
     cfr *f[SEG_NFILES];
@@ -52,60 +47,67 @@ static const uint8_t *seg_trailer(seg *s, int which, uint64_t size, idx_err *err
 
 static int seg_open_lex(seg *s, idx_err *err)
 {
-    const uint8_t *t = seg_trailer(s, SEG_LEX, LEX_TRAILER, err);
-    if (!t) return IDX_EDATA;
-    s->n_terms = rd_u64(t);
-    s->n_blocks = rd_u64(t + 8);
-    uint64_t index_off = rd_u64(t + 16);
-    uint64_t end = cfr_body_end(s->f[SEG_LEX]) - LEX_TRAILER;
-    if (s->n_blocks != (s->n_terms + SEG_LEX_BLOCK - 1) / SEG_LEX_BLOCK || index_off > end ||
-        (end - index_off) / LEX_INDEX_ENTRY != s->n_blocks || (end - index_off) % LEX_INDEX_ENTRY)
+    const uint8_t *p = seg_trailer(s, SEG_LEX, SEGFMT_LEX_TRAILER_SIZE, err);
+    if (!p) return IDX_EDATA;
+    segfmt_lex_trailer t;
+    segfmt_lex_trailer_get(p, &t);
+    s->n_terms = t.n_terms;
+    s->n_blocks = t.n_blocks;
+    uint64_t end = cfr_body_end(s->f[SEG_LEX]) - SEGFMT_LEX_TRAILER_SIZE;
+    if (s->n_blocks != (s->n_terms + SEGFMT_LEX_BLOCK - 1) / SEGFMT_LEX_BLOCK ||
+        t.index_off > end || (end - t.index_off) / SEGFMT_LEX_INDEX_SIZE != s->n_blocks ||
+        (end - t.index_off) % SEGFMT_LEX_INDEX_SIZE)
         return seg_bad(err, s, SEG_LEX, end, "lexicon trailer inconsistent");
-    s->lex_index_off = index_off;
-    s->lex_index = cfr_get(s->f[SEG_LEX], index_off, s->n_blocks * LEX_INDEX_ENTRY, err);
+    s->lex_index_off = t.index_off;
+    s->lex_index = cfr_get(s->f[SEG_LEX], t.index_off, s->n_blocks * SEGFMT_LEX_INDEX_SIZE, err);
     return s->lex_index ? 0 : IDX_EDATA;
 }
 
 static int seg_open_docs(seg *s, idx_err *err)
 {
-    const uint8_t *t = seg_trailer(s, SEG_DOCS, DOCS_TRAILER, err);
-    if (!t) return IDX_EDATA;
-    uint64_t n = rd_u64(t);
+    const uint8_t *p = seg_trailer(s, SEG_DOCS, SEGFMT_DOCS_TRAILER_SIZE, err);
+    if (!p) return IDX_EDATA;
+    segfmt_docs_trailer t;
+    segfmt_docs_trailer_get(p, &t);
+    uint64_t n = t.n_docs;
     if (n >= SEG_END) return seg_bad(err, s, SEG_DOCS, 0, "document count out of range");
     s->n_docs = (uint32_t)n;
-    s->stats.tokens_title = rd_u64(t + 8);
-    s->stats.tokens_body = rd_u64(t + 16);
-    s->stats.store_records = rd_u64(t + 24);
-    uint64_t off_lt = rd_u64(t + 32), off_lb = rd_u64(t + 40);
-    s->off_date = rd_u64(t + 48);
-    s->off_store_rec = rd_u64(t + 56);
-    s->off_id_off = rd_u64(t + 64);
-    s->off_id_blob = rd_u64(t + 72);
-    s->off_by_id = rd_u64(t + 80);
-    uint64_t a = 4 * n;
-    uint64_t end = cfr_body_end(s->f[SEG_DOCS]) - DOCS_TRAILER;
+    s->stats.tokens_title = t.tokens_title;
+    s->stats.tokens_body = t.tokens_body;
+    s->stats.store_records = t.store_records;
+    const uint64_t *off = t.off;
+    s->off_date = off[SEGFMT_DOCS_DATE];
+    s->off_store_rec = off[SEGFMT_DOCS_STORE_REC];
+    s->off_id_off = off[SEGFMT_DOCS_ID_OFF];
+    s->off_id_blob = off[SEGFMT_DOCS_ID_BLOB];
+    s->off_by_id = off[SEGFMT_DOCS_BY_ID];
+    uint64_t a = SEGFMT_DOCS_U32 * n;
+    uint64_t end = cfr_body_end(s->f[SEG_DOCS]) - SEGFMT_DOCS_TRAILER_SIZE;
     /* Sections are laid out back to back in this order; anything else is damage. */
-    if (off_lt != CFILE_HEADER || off_lb != off_lt + a || s->off_date != off_lb + a ||
-        s->off_store_rec != s->off_date + a || s->off_id_off != s->off_store_rec + a ||
-        s->off_id_blob != s->off_id_off + 8 * (n + 1) || s->off_by_id > end ||
-        s->off_by_id < s->off_id_blob || end - s->off_by_id != a)
+    if (off[SEGFMT_DOCS_LEN_TITLE] != CFILE_HEADER ||
+        off[SEGFMT_DOCS_LEN_BODY] != off[SEGFMT_DOCS_LEN_TITLE] + a ||
+        s->off_date != off[SEGFMT_DOCS_LEN_BODY] + a || s->off_store_rec != s->off_date + a ||
+        s->off_id_off != s->off_store_rec + a ||
+        s->off_id_blob != s->off_id_off + SEGFMT_DOCS_ID_OFF_ENTRY * (n + 1) ||
+        s->off_by_id > end || s->off_by_id < s->off_id_blob || end - s->off_by_id != a)
         return seg_bad(err, s, SEG_DOCS, end, "document table trailer inconsistent");
     s->id_blob_len = s->off_by_id - s->off_id_blob;
-    s->len_title = cfr_get(s->f[SEG_DOCS], off_lt, a, err);
-    s->len_body = s->len_title ? cfr_get(s->f[SEG_DOCS], off_lb, a, err) : NULL;
+    s->len_title = cfr_get(s->f[SEG_DOCS], off[SEGFMT_DOCS_LEN_TITLE], a, err);
+    s->len_body = s->len_title ? cfr_get(s->f[SEG_DOCS], off[SEGFMT_DOCS_LEN_BODY], a, err) : NULL;
     return s->len_body ? 0 : IDX_EDATA;
 }
 
 static int seg_open_store(seg *s, idx_err *err)
 {
-    const uint8_t *t = seg_trailer(s, SEG_STORE, STORE_TRAILER, err);
-    if (!t) return IDX_EDATA;
-    s->store_blocks = rd_u64(t);
-    uint64_t recs = rd_u64(t + 8);
-    s->store_table = rd_u64(t + 16);
-    uint64_t end = cfr_body_end(s->f[SEG_STORE]) - STORE_TRAILER;
-    if (recs != s->stats.store_records || s->store_table > end ||
-        (end - s->store_table) != s->store_blocks * STORE_TABLE_ENTRY)
+    const uint8_t *p = seg_trailer(s, SEG_STORE, SEGFMT_STORE_TRAILER_SIZE, err);
+    if (!p) return IDX_EDATA;
+    segfmt_store_trailer t;
+    segfmt_store_trailer_get(p, &t);
+    s->store_blocks = t.n_blocks;
+    s->store_table = t.table_off;
+    uint64_t end = cfr_body_end(s->f[SEG_STORE]) - SEGFMT_STORE_TRAILER_SIZE;
+    if (t.n_records != s->stats.store_records || s->store_table > end ||
+        (end - s->store_table) != s->store_blocks * SEGFMT_STORE_ENTRY_SIZE)
         return seg_bad(err, s, SEG_STORE, end, "document store trailer inconsistent");
     return 0;
 }
@@ -183,10 +185,13 @@ void seg_get_stats(const seg *s, seg_stats *out)
 
 static int lex_block_open(seg *s, uint64_t block, seg_lex_iter *it, idx_err *err)
 {
-    const uint8_t *e = s->lex_index + block * LEX_INDEX_ENTRY;
-    uint64_t off = rd_u64(e);
+    const uint8_t *e = s->lex_index + block * SEGFMT_LEX_INDEX_SIZE;
+    segfmt_lex_index ix;
+    segfmt_lex_index_get(e, &ix);
+    uint64_t off = ix.block_off;
     /* The last block ends where the index begins. */
-    uint64_t end = block + 1 < s->n_blocks ? rd_u64(e + LEX_INDEX_ENTRY) : s->lex_index_off;
+    uint64_t end = block + 1 < s->n_blocks ? segfmt_lex_index_block_off(e + SEGFMT_LEX_INDEX_SIZE)
+                                           : s->lex_index_off;
     if (end < off || off < CFILE_HEADER)
         return seg_bad(err, s, SEG_LEX, off, "lexicon block offsets out of order");
     const uint8_t *p = cfr_get(s->f[SEG_LEX], off, end - off, err);
@@ -196,67 +201,47 @@ static int lex_block_open(seg *s, uint64_t block, seg_lex_iter *it, idx_err *err
     it->in_block = 0;
     it->p = p;
     it->end = p + (end - off);
-    it->post_off = rd_u64(e + 8);
-    it->pos_off = rd_u64(e + 16);
+    it->post_off = ix.post_off;
+    it->pos_off = ix.pos_off;
     it->term_len = 0;
     return 0;
 }
 
 static int lex_decode(seg_lex_iter *it, seg_term *out, idx_err *err)
 {
-    const uint8_t *p = it->p;
-    size_t avail = (size_t)(it->end - p), n;
-    uint64_t shared, suffix, df, cf_extra, post_len, pos_len;
-    uint64_t at = 0;
-    if (!(n = codec_get_varint(p, avail, &shared)) || shared > it->term_len) goto bad;
-    at += n;
-    if (!(n = codec_get_varint(p + at, avail - at, &suffix)) || shared + suffix > SEG_MAX_TERM ||
-        suffix > avail - at - n)
-        goto bad;
-    at += n;
-    memcpy(it->term + shared, p + at, suffix);
-    at += suffix;
-    it->term_len = shared + suffix;
-    it->term[it->term_len] = '\0';
-    if (!(n = codec_get_varint(p + at, avail - at, &df)) || df == 0 || df >= SEG_END) goto bad;
-    at += n;
-    if (!(n = codec_get_varint(p + at, avail - at, &cf_extra))) goto bad;
-    at += n;
-    if (!(n = codec_get_varint(p + at, avail - at, &post_len))) goto bad;
-    at += n;
-    if (!(n = codec_get_varint(p + at, avail - at, &pos_len))) goto bad;
-    at += n;
-    if (avail - at < 4) goto bad;
+    segfmt_lex_entry e;
+    size_t used = segfmt_lex_entry_get(it->p, (size_t)(it->end - it->p), &e);
     /* Lengths within their files and df within the segment bound what a
      * damaged entry can make a reader allocate (see cur_load). */
     uint64_t post_end = cfr_body_end(it->s->f[SEG_POST]), pos_end = cfr_body_end(it->s->f[SEG_POS]);
-    if (df > it->s->n_docs || it->post_off > post_end || post_len > post_end - it->post_off ||
-        it->pos_off > pos_end || pos_len > pos_end - it->pos_off)
-        goto bad;
-    uint32_t bits = rd_u32(p + at);
-    at += 4;
-    out->df = (uint32_t)df;
-    out->cf = df + cf_extra;
+    if (!used || e.shared > it->term_len || e.shared + e.suffix_len > SEG_MAX_TERM || e.df == 0 ||
+        e.df >= SEG_END || e.df > it->s->n_docs || it->post_off > post_end ||
+        e.post_len > post_end - it->post_off || it->pos_off > pos_end ||
+        e.pos_len > pos_end - it->pos_off)
+        return seg_bad(err, it->s, SEG_LEX, 0, "undecodable lexicon entry");
+    memcpy(it->term + e.shared, e.suffix, (size_t)e.suffix_len);
+    it->term_len = (size_t)(e.shared + e.suffix_len);
+    it->term[it->term_len] = '\0';
+    out->df = (uint32_t)e.df;
+    out->cf = e.df + e.cf_extra;
     out->post_off = it->post_off;
-    out->post_len = post_len;
+    out->post_len = e.post_len;
     out->pos_off = it->pos_off;
-    out->pos_len = pos_len;
-    memcpy(&out->bound, &bits, 4);
-    it->post_off += post_len;
-    it->pos_off += pos_len;
-    it->p += at;
+    out->pos_len = e.pos_len;
+    out->bound = e.bound;
+    it->post_off += e.post_len;
+    it->pos_off += e.pos_len;
+    it->p += used;
     it->in_block++;
     return 0;
-bad:
-    return seg_bad(err, it->s, SEG_LEX, 0, "undecodable lexicon entry");
 }
 
 int seg_lex_next(seg_lex_iter *it, seg_term *out, idx_err *err)
 {
     seg *s = it->s;
-    uint64_t index = it->block * SEG_LEX_BLOCK + it->in_block;
+    uint64_t index = it->block * SEGFMT_LEX_BLOCK + it->in_block;
     if (index >= s->n_terms) return 0;
-    if (it->in_block == SEG_LEX_BLOCK) {
+    if (it->in_block == SEGFMT_LEX_BLOCK) {
         int rc = lex_block_open(s, it->block + 1, it, err);
         if (rc) return rc;
     }
@@ -273,20 +258,19 @@ static int lex_cmp(const char *a, size_t alen, const char *b, size_t blen)
 /* The first term of lexicon block b (its entry has no shared prefix). */
 static int lex_first_term(seg *s, uint64_t b, const char **term, size_t *len, idx_err *err)
 {
-    uint64_t off = rd_u64(s->lex_index + b * LEX_INDEX_ENTRY);
-    uint64_t end =
-        b + 1 < s->n_blocks ? rd_u64(s->lex_index + (b + 1) * LEX_INDEX_ENTRY) : s->lex_index_off;
+    uint64_t off = segfmt_lex_index_block_off(s->lex_index + b * SEGFMT_LEX_INDEX_SIZE);
+    uint64_t end = b + 1 < s->n_blocks
+                       ? segfmt_lex_index_block_off(s->lex_index + (b + 1) * SEGFMT_LEX_INDEX_SIZE)
+                       : s->lex_index_off;
     /* Enough bytes for the two varints and the longest term, or the block. */
     uint64_t want =
         end > off && end - off < 2 + 2 + SEG_MAX_TERM ? end - off : 2 + 2 + SEG_MAX_TERM;
     const uint8_t *p = end > off ? cfr_get(s->f[SEG_LEX], off, want, err) : NULL;
-    uint64_t shared, suffix;
-    size_t a, c;
-    if (!p || !(a = codec_get_varint(p, want, &shared)) || shared != 0 ||
-        !(c = codec_get_varint(p + a, want - a, &suffix)) || suffix > want - a - c)
+    segfmt_lex_entry e;
+    if (!p || !segfmt_lex_head_get(p, (size_t)want, &e) || e.shared != 0)
         return p ? seg_bad(err, s, SEG_LEX, off, "undecodable lexicon block") : IDX_EDATA;
-    *term = (const char *)p + a + c;
-    *len = (size_t)suffix;
+    *term = (const char *)e.suffix;
+    *len = (size_t)e.suffix_len;
     return 0;
 }
 
@@ -362,12 +346,12 @@ static int cur_load(seg_cursor *c, uint32_t b, idx_err *err)
     uint64_t off, end, pos_off;
     uint32_t prev;
     if (c->skips) {
-        const uint8_t *e = c->skips + (uint64_t)b * SEG_SKIP_ENTRY;
-        off = c->data_off + rd_u32(e + 4);
-        end = b + 1 < c->n_blocks ? c->data_off + rd_u32(e + SEG_SKIP_ENTRY + 4)
+        const uint8_t *e = c->skips + (uint64_t)b * SEGFMT_SKIP_SIZE;
+        off = c->data_off + segfmt_skip_doc_off(e);
+        end = b + 1 < c->n_blocks ? c->data_off + segfmt_skip_doc_off(e + SEGFMT_SKIP_SIZE)
                                   : c->t.post_off + c->t.post_len;
-        pos_off = c->t.pos_off + rd_u32(e + 8);
-        prev = b ? rd_u32(e - SEG_SKIP_ENTRY) : UINT32_MAX;
+        pos_off = c->t.pos_off + segfmt_skip_pos_off(e);
+        prev = b ? segfmt_skip_last_doc(e - SEGFMT_SKIP_SIZE) : UINT32_MAX;
     } else {
         off = c->data_off;
         end = c->t.post_off + c->t.post_len;
@@ -405,7 +389,8 @@ static int cur_load(seg_cursor *c, uint32_t b, idx_err *err)
         c->docs[i] = (uint32_t)d;
         d++;
     }
-    if (c->skips && c->docs[n - 1] != rd_u32(c->skips + (uint64_t)b * SEG_SKIP_ENTRY))
+    if (c->skips &&
+        c->docs[n - 1] != segfmt_skip_last_doc(c->skips + (uint64_t)b * SEGFMT_SKIP_SIZE))
         return cur_bad(c, err, "skip entry disagrees with its block");
     c->block = b;
     c->n = n;
@@ -429,7 +414,7 @@ int seg_cursor_open(seg *s, const seg_term *t, seg_cursor *c, idx_err *err)
     c->doc = SEG_END;
     if (t->df == 0) return 0;
     if (c->n_blocks > 1) {
-        uint64_t skip_len = (uint64_t)c->n_blocks * SEG_SKIP_ENTRY;
+        uint64_t skip_len = (uint64_t)c->n_blocks * SEGFMT_SKIP_SIZE;
         if (skip_len > t->post_len)
             return cur_bad(c, err, "skip table longer than the posting list");
         c->skips = cfr_get(s->f[SEG_POST], t->post_off, skip_len, err);
@@ -461,7 +446,7 @@ static uint32_t cur_find_block(const seg_cursor *c, uint32_t from, uint32_t targ
     uint32_t lo = from, hi = c->n_blocks;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (rd_u32(c->skips + (uint64_t)mid * SEG_SKIP_ENTRY) < target)
+        if (segfmt_skip_last_doc(c->skips + (uint64_t)mid * SEGFMT_SKIP_SIZE) < target)
             lo = mid + 1;
         else
             hi = mid;
@@ -503,11 +488,8 @@ void seg_cursor_sub_bound(const seg_cursor *c, uint32_t *upto, double *bound)
         *bound = c->t.bound;
         return;
     }
-    const uint8_t *e = c->skips + (uint64_t)c->block * SEG_SKIP_ENTRY;
-    uint32_t bits = rd_u32(e + 12);
-    float block_bound;
-    memcpy(&block_bound, &bits, 4);
-    *bound = seg_sub_bound(block_bound, e[16 + sub]);
+    const uint8_t *e = c->skips + (uint64_t)c->block * SEGFMT_SKIP_SIZE;
+    *bound = seg_sub_bound(segfmt_skip_bound(e), segfmt_skip_sub(e, sub));
 }
 
 int seg_cursor_block_info(const seg_cursor *c, uint32_t target, uint32_t *last_doc, float *bound)
@@ -520,10 +502,9 @@ int seg_cursor_block_info(const seg_cursor *c, uint32_t target, uint32_t *last_d
     }
     uint32_t b = cur_find_block(c, c->doc == SEG_END ? c->n_blocks : c->block, target);
     if (b >= c->n_blocks) return 0;
-    const uint8_t *e = c->skips + (uint64_t)b * SEG_SKIP_ENTRY;
-    uint32_t bits = rd_u32(e + 12);
-    *last_doc = rd_u32(e);
-    memcpy(bound, &bits, 4);
+    const uint8_t *e = c->skips + (uint64_t)b * SEGFMT_SKIP_SIZE;
+    *last_doc = segfmt_skip_last_doc(e);
+    *bound = segfmt_skip_bound(e);
     return 1;
 }
 
@@ -571,10 +552,10 @@ int seg_cursor_positions_upto(seg_cursor *c, uint32_t title_max, uint32_t body_m
     if (c->doc == SEG_END) return 0;
     /* Only this block's positions: the next block's offset bounds them. */
     uint64_t start = c->block_pos_off;
-    uint64_t end =
-        c->skips && c->block + 1 < c->n_blocks
-            ? c->t.pos_off + rd_u32(c->skips + (uint64_t)(c->block + 1) * SEG_SKIP_ENTRY + 8)
-            : c->t.pos_off + c->t.pos_len;
+    uint64_t end = c->skips && c->block + 1 < c->n_blocks
+                       ? c->t.pos_off + segfmt_skip_pos_off(c->skips + (uint64_t)(c->block + 1) *
+                                                                           SEGFMT_SKIP_SIZE)
+                       : c->t.pos_off + c->t.pos_len;
     if (end > c->t.pos_off + c->t.pos_len || start > end)
         return cur_bad(c, err, "position offset out of range");
     const uint8_t *p = cfr_get(c->s->f[SEG_POS], start, end - start, err);
@@ -617,8 +598,8 @@ int seg_cursor_positions(seg_cursor *c, uint32_t *title, uint32_t *body, idx_err
 void seg_doc_lens(const seg *s, uint32_t doc, uint32_t *len_title, uint32_t *len_body)
 {
     assert(doc < s->n_docs);
-    *len_title = rd_u32(s->len_title + 4ull * doc);
-    *len_body = rd_u32(s->len_body + 4ull * doc);
+    *len_title = rd_u32(s->len_title + SEGFMT_DOCS_U32 * doc);
+    *len_body = rd_u32(s->len_body + SEGFMT_DOCS_U32 * doc);
 }
 
 uint32_t seg_doc_date(const seg *s, uint32_t doc)
@@ -626,18 +607,21 @@ uint32_t seg_doc_date(const seg *s, uint32_t doc)
     assert(doc < s->n_docs);
     idx_err ignore = {0};
     /* Dates are a filter: a damaged page reads as "no date", and idx check reports it. */
-    const uint8_t *p = cfr_get(s->f[SEG_DOCS], s->off_date + 4ull * doc, 4, &ignore);
+    const uint8_t *p =
+        cfr_get(s->f[SEG_DOCS], s->off_date + SEGFMT_DOCS_U32 * doc, SEGFMT_DOCS_U32, &ignore);
     return p ? rd_u32(p) : 0;
 }
 
 const char *seg_doc_id(seg *s, uint32_t doc, size_t *len, idx_err *err)
 {
     assert(doc < s->n_docs);
-    const uint8_t *o = cfr_get(s->f[SEG_DOCS], s->off_id_off + 8ull * doc, 16, err);
+    const uint8_t *o = cfr_get(s->f[SEG_DOCS], s->off_id_off + SEGFMT_DOCS_ID_OFF_ENTRY * doc,
+                               2 * SEGFMT_DOCS_ID_OFF_ENTRY, err);
     if (!o) return NULL;
-    uint64_t a = rd_u64(o), b = rd_u64(o + 8);
+    uint64_t a = rd_u64(o), b = rd_u64(o + SEGFMT_DOCS_ID_OFF_ENTRY);
     if (a > b || b > s->id_blob_len) {
-        seg_bad(err, s, SEG_DOCS, s->off_id_off + 8ull * doc, "id offsets out of range");
+        seg_bad(err, s, SEG_DOCS, s->off_id_off + SEGFMT_DOCS_ID_OFF_ENTRY * doc,
+                "id offsets out of range");
         return NULL;
     }
     *len = (size_t)(b - a);
@@ -646,14 +630,15 @@ const char *seg_doc_id(seg *s, uint32_t doc, size_t *len, idx_err *err)
 
 int seg_find_id(seg *s, const char *id, size_t len, uint32_t *doc, idx_err *err)
 {
-    const uint8_t *by_id = cfr_get(s->f[SEG_DOCS], s->off_by_id, 4ull * s->n_docs, err);
+    const uint8_t *by_id = cfr_get(s->f[SEG_DOCS], s->off_by_id, SEGFMT_DOCS_U32 * s->n_docs, err);
     if (!by_id) return IDX_EDATA;
     uint32_t lo = 0, hi = s->n_docs;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        uint32_t d = rd_u32(by_id + 4ull * mid);
+        uint32_t d = rd_u32(by_id + SEGFMT_DOCS_U32 * mid);
         if (d >= s->n_docs)
-            return seg_bad(err, s, SEG_DOCS, s->off_by_id + 4ull * mid, "id order out of range");
+            return seg_bad(err, s, SEG_DOCS, s->off_by_id + SEGFMT_DOCS_U32 * mid,
+                           "id order out of range");
         size_t dl;
         const char *did = seg_doc_id(s, d, &dl, err);
         if (!did) return IDX_EDATA;
@@ -673,7 +658,7 @@ int seg_find_id(seg *s, const char *id, size_t len, uint32_t *doc, idx_err *err)
 size_t seg_record_parse(const uint8_t *p, size_t avail, seg_doc *out)
 {
     size_t used = 0;
-    for (int f = 0; f < 7; f++) {
+    for (int f = 0; f < FIELD_COUNT; f++) {
         uint64_t len;
         size_t a = codec_get_varint(p + used, avail - used, &len);
         if (!a || len > avail - used - a) return 0;
@@ -692,12 +677,14 @@ size_t seg_record_parse(const uint8_t *p, size_t avail, seg_doc *out)
 static int store_inflate(seg *s, uint64_t b, uint32_t want, buf *scratch, seg_doc *out,
                          uint32_t *first, size_t *raw, idx_err *err)
 {
-    const uint8_t *e =
-        cfr_get(s->f[SEG_STORE], s->store_table + b * STORE_TABLE_ENTRY, STORE_TABLE_ENTRY, err);
-    if (!e) return IDX_EDATA;
-    uint64_t off = rd_u64(e);
-    uint32_t clen = rd_u32(e + 8), rlen = rd_u32(e + 12);
-    *first = rd_u32(e + 16);
+    const uint8_t *p = cfr_get(s->f[SEG_STORE], s->store_table + b * SEGFMT_STORE_ENTRY_SIZE,
+                               SEGFMT_STORE_ENTRY_SIZE, err);
+    if (!p) return IDX_EDATA;
+    segfmt_store_entry e;
+    segfmt_store_entry_get(p, &e);
+    uint64_t off = e.off;
+    uint32_t clen = e.packed_len, rlen = e.raw_len;
+    *first = e.first_rec;
     const uint8_t *c = cfr_get(s->f[SEG_STORE], off, clen, err);
     if (!c) return IDX_EDATA;
     if (want != UINT32_MAX && *first > want)
@@ -705,7 +692,7 @@ static int store_inflate(seg *s, uint64_t b, uint32_t want, buf *scratch, seg_do
     /* Deflate cannot expand data more than 1032:1 (zlib's FAQ); a larger
      * claim is damage, and believing it would allocate up to 4 GiB. */
     if (rlen / 1032 > clen)
-        return seg_bad(err, s, SEG_STORE, s->store_table + b * STORE_TABLE_ENTRY,
+        return seg_bad(err, s, SEG_STORE, s->store_table + b * SEGFMT_STORE_ENTRY_SIZE,
                        "store block size impossible for its compressed size");
     scratch->len = 0;
     if (buf_reserve(scratch, (size_t)rlen + 1)) return err_set(err, IDX_ENOMEM, "out of memory");
@@ -757,10 +744,10 @@ static int store_block_of(seg *s, uint32_t rec, uint64_t *block, idx_err *err)
     uint64_t lo = 0, hi = s->store_blocks;
     while (hi - lo > 1) {
         uint64_t mid = lo + (hi - lo) / 2;
-        const uint8_t *e = cfr_get(s->f[SEG_STORE], s->store_table + mid * STORE_TABLE_ENTRY,
-                                   STORE_TABLE_ENTRY, err);
+        const uint8_t *e = cfr_get(s->f[SEG_STORE], s->store_table + mid * SEGFMT_STORE_ENTRY_SIZE,
+                                   SEGFMT_STORE_ENTRY_SIZE, err);
         if (!e) return IDX_EDATA;
-        if (rd_u32(e + 16) <= rec)
+        if (segfmt_store_entry_first_rec(e) <= rec)
             lo = mid;
         else
             hi = mid;
@@ -772,7 +759,8 @@ static int store_block_of(seg *s, uint32_t rec, uint64_t *block, idx_err *err)
 int seg_doc_get(seg *s, uint32_t doc, buf *scratch, seg_doc *out, idx_err *err)
 {
     assert(doc < s->n_docs);
-    const uint8_t *r = cfr_get(s->f[SEG_DOCS], s->off_store_rec + 4ull * doc, 4, err);
+    const uint8_t *r =
+        cfr_get(s->f[SEG_DOCS], s->off_store_rec + SEGFMT_DOCS_U32 * doc, SEGFMT_DOCS_U32, err);
     if (!r) return IDX_EDATA;
     uint32_t rec = rd_u32(r);
     uint64_t b;
@@ -808,7 +796,7 @@ static int check_postings(seg *s, const check_ctx *k, const seg_term *t, const c
     uint32_t *pos = NULL;
     size_t cap = 0;
     uint64_t df = 0, cf = 0;
-    int label = term_len >= 2 && term[1] == ':';
+    int label = field_is_label_term(term, term_len);
     uint64_t prev_pos_off = 0;
     while (!rc && c.doc != SEG_END) {
         size_t need = (size_t)c.tf_title + c.tf_body;
@@ -885,8 +873,9 @@ static int check_lexicon(seg *s, const check_ctx *k, idx_err *err)
 
 static int check_docs(seg *s, idx_err *err)
 {
-    const uint8_t *by_id = cfr_get(s->f[SEG_DOCS], s->off_by_id, 4ull * s->n_docs, err);
-    const uint8_t *recs = cfr_get(s->f[SEG_DOCS], s->off_store_rec, 4ull * s->n_docs, err);
+    const uint8_t *by_id = cfr_get(s->f[SEG_DOCS], s->off_by_id, SEGFMT_DOCS_U32 * s->n_docs, err);
+    const uint8_t *recs =
+        cfr_get(s->f[SEG_DOCS], s->off_store_rec, SEGFMT_DOCS_U32 * s->n_docs, err);
     if (!by_id || !recs) return IDX_EDATA;
     /* The totals give the length averages BM25 normalises by. */
     uint64_t title = 0, body = 0;
@@ -897,23 +886,25 @@ static int check_docs(seg *s, idx_err *err)
         body += lb;
     }
     if (title != s->stats.tokens_title || body != s->stats.tokens_body)
-        return seg_bad(err, s, SEG_DOCS, cfr_body_end(s->f[SEG_DOCS]) - DOCS_TRAILER,
+        return seg_bad(err, s, SEG_DOCS, cfr_body_end(s->f[SEG_DOCS]) - SEGFMT_DOCS_TRAILER_SIZE,
                        "document lengths do not add up to the totals in the trailer");
     buf scratch = {0};
     int rc = 0;
     const char *prev = NULL;
     size_t prev_len = 0;
     for (uint32_t i = 0; i < s->n_docs && !rc; i++) {
-        uint32_t d = rd_u32(by_id + 4ull * i);
+        uint32_t d = rd_u32(by_id + SEGFMT_DOCS_U32 * i);
         size_t len;
         const char *id = d < s->n_docs ? seg_doc_id(s, d, &len, err) : NULL;
         if (!id) {
             rc = err->code ? err->code
-                           : seg_bad(err, s, SEG_DOCS, s->off_by_id + 4ull * i, "bad id order");
+                           : seg_bad(err, s, SEG_DOCS, s->off_by_id + SEGFMT_DOCS_U32 * i,
+                                     "bad id order");
             break;
         }
         if (prev && lex_cmp(prev, prev_len, id, len) >= 0)
-            rc = seg_bad(err, s, SEG_DOCS, s->off_by_id + 4ull * i, "ids not unique and sorted");
+            rc = seg_bad(err, s, SEG_DOCS, s->off_by_id + SEGFMT_DOCS_U32 * i,
+                         "ids not unique and sorted");
         prev = id;
         prev_len = len;
     }
@@ -924,10 +915,10 @@ static int check_docs(seg *s, idx_err *err)
     uint32_t first = 0, k = 0;
     size_t raw = 0, at = 0;
     for (uint32_t d = 0; d < s->n_docs && !rc; d++) {
-        uint32_t rec = rd_u32(recs + 4ull * d);
+        uint32_t rec = rd_u32(recs + SEGFMT_DOCS_U32 * d);
         if (rec >= s->stats.store_records) {
-            rc =
-                seg_bad(err, s, SEG_DOCS, s->off_store_rec + 4ull * d, "store record out of range");
+            rc = seg_bad(err, s, SEG_DOCS, s->off_store_rec + SEGFMT_DOCS_U32 * d,
+                         "store record out of range");
             break;
         }
         seg_doc doc;
@@ -949,11 +940,11 @@ static int check_docs(seg *s, idx_err *err)
             k++;
         }
         if (!rc && (!a || k != rec))
-            rc = seg_bad(err, s, SEG_STORE, s->store_table + b * STORE_TABLE_ENTRY,
+            rc = seg_bad(err, s, SEG_STORE, s->store_table + b * SEGFMT_STORE_ENTRY_SIZE,
                          "stored record missing or undecodable");
         size_t len;
         const char *id = rc ? NULL : seg_doc_id(s, d, &len, err);
-        if (!rc && (!id || len != doc.len[SEG_F_ID] || memcmp(id, doc.field[SEG_F_ID], len)))
+        if (!rc && (!id || len != doc.len[FIELD_ID] || memcmp(id, doc.field[FIELD_ID], len)))
             rc = seg_bad(err, s, SEG_STORE, 0, "stored article does not match its id");
     }
     buf_free(&scratch);
@@ -973,7 +964,7 @@ static int check_store(seg *s, idx_err *err)
         if (rc) break;
         const uint8_t *p = scratch.p;
         if (first != expect) {
-            rc = seg_bad(err, s, SEG_STORE, s->store_table + b * STORE_TABLE_ENTRY,
+            rc = seg_bad(err, s, SEG_STORE, s->store_table + b * SEGFMT_STORE_ENTRY_SIZE,
                          "store block numbering broken");
             break;
         }
@@ -982,7 +973,7 @@ static int check_store(seg *s, idx_err *err)
             seg_doc d;
             size_t a = seg_record_parse(p + off, raw_len - off, &d);
             if (!a) {
-                rc = seg_bad(err, s, SEG_STORE, s->store_table + b * STORE_TABLE_ENTRY,
+                rc = seg_bad(err, s, SEG_STORE, s->store_table + b * SEGFMT_STORE_ENTRY_SIZE,
                              "undecodable stored record");
                 break;
             }

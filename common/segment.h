@@ -17,13 +17,10 @@
 #include "common/buf.h"
 #include "common/cfile.h"
 #include "common/codec.h"
+#include "common/fields.h"
 #include "common/status.h"
 
 #define SEG_END UINT32_MAX
-#define SEG_LEX_BLOCK 32  /* lexicon entries per front-coding block */
-#define SEG_SKIP_ENTRY 20 /* bytes per skip entry: last doc, doc/pos offsets, bound, sub-bounds */
-#define SEG_SUB_BLOCKS 4  /* each block's bound is refined for 4 runs of 32 documents */
-
 /* A sub-block's bound: the block's bound scaled by q/255, q stored in one
  * byte, chosen by the writer as the smallest that is not below any score in
  * the sub-block. Writer and reader compute it with this one expression. */
@@ -32,10 +29,6 @@ static inline double seg_sub_bound(float block_bound, uint8_t q)
     return (double)block_bound * q / 255.0;
 }
 #define SEG_MAX_TERM 255 /* bytes; the analyzer's limit is far lower */
-
-/* Field-scoped terms are stored with a prefix no analysed word contains. */
-#define SEG_PREFIX_AUTHOR "a:"
-#define SEG_PREFIX_CATEGORY "c:"
 
 typedef struct seg seg;
 
@@ -134,13 +127,12 @@ const char *seg_doc_id(seg *s, uint32_t doc, size_t *len, idx_err *err);
 /* 1 and *doc if an article with this id exists, 0 if not, <0 on damage. */
 int seg_find_id(seg *s, const char *id, size_t len, uint32_t *doc, idx_err *err);
 
-/* A stored article; pointers into `scratch`, valid until it is reused. */
+/* A stored article, fields indexed by FIELD_* (fields.h); pointers into
+ * `scratch`, valid until it is reused. */
 typedef struct seg_doc {
-    const char *field[7];
-    size_t len[7];
+    const char *field[FIELD_COUNT];
+    size_t len[FIELD_COUNT];
 } seg_doc;
-enum { SEG_F_ID, SEG_F_TITLE, SEG_F_URL, SEG_F_DATE, SEG_F_AUTHOR, SEG_F_CATEGORY, SEG_F_BODY };
-extern const char *const seg_field_names[7];
 
 int seg_doc_get(seg *s, uint32_t doc, buf *scratch, seg_doc *out, idx_err *err);
 

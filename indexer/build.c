@@ -33,8 +33,8 @@ typedef struct batch {
     /* filled by the reader */
     buf text; /* all fields of all records, back to back */
     uint32_t n;
-    size_t (*off)[7]; /* per record, field offsets into text */
-    size_t (*len)[7];
+    size_t (*off)[FIELD_COUNT]; /* per record, field offsets into text */
+    size_t (*len)[FIELD_COUNT];
     size_t cap;
     /* filled by a worker */
     buf bundles;        /* per record: invert.h's document bundle */
@@ -116,9 +116,9 @@ static void *reader_main(void *arg)
                 got = err_set(&err, IDX_ENOMEM, "out of memory");
                 break;
             }
-            const rec_field *f[7] = {&r.id,     &r.title,    &r.url, &r.date,
-                                     &r.author, &r.category, &r.body};
-            for (int k = 0; k < 7; k++) {
+            const rec_field *f[FIELD_COUNT] = {&r.id,     &r.title,    &r.url, &r.date,
+                                               &r.author, &r.category, &r.body};
+            for (int k = 0; k < FIELD_COUNT; k++) {
                 b->off[b->n][k] = b->text.len;
                 b->len[b->n][k] = f[k]->len;
                 buf_put(&b->text, f[k]->ptr, f[k]->len);
@@ -387,23 +387,23 @@ static int worker_batch(worker *w, batch *b)
     uint32_t in_block = 0;
     int rc = 0;
     for (uint32_t d = 0; d < b->n && !rc; d++) {
-        const char *f[7];
-        for (int k = 0; k < 7; k++)
+        const char *f[FIELD_COUNT];
+        for (int k = 0; k < FIELD_COUNT; k++)
             f[k] = b->text.p ? (const char *)b->text.p + b->off[d][k] : "";
         const size_t *len = b->len[d];
         w->serial++;
         w->n_slots = 0;
         w->n_toks = 0;
         b->bundle_off[d] = b->bundles.len;
-        rc = worker_field(w, f[SEG_F_TITLE], len[SEG_F_TITLE], 0, NULL, &b->len_title[d]);
-        if (!rc) rc = worker_field(w, f[SEG_F_BODY], len[SEG_F_BODY], 1, NULL, &b->len_body[d]);
+        rc = worker_field(w, f[FIELD_TITLE], len[FIELD_TITLE], 0, NULL, &b->len_title[d]);
+        if (!rc) rc = worker_field(w, f[FIELD_BODY], len[FIELD_BODY], 1, NULL, &b->len_body[d]);
         if (!rc)
-            rc = worker_field(w, f[SEG_F_AUTHOR], len[SEG_F_AUTHOR], 1, SEG_PREFIX_AUTHOR, NULL);
+            rc = worker_field(w, f[FIELD_AUTHOR], len[FIELD_AUTHOR], 1, FIELD_PREFIX_AUTHOR, NULL);
         if (!rc)
-            rc = worker_field(w, f[SEG_F_CATEGORY], len[SEG_F_CATEGORY], 1, SEG_PREFIX_CATEGORY,
+            rc = worker_field(w, f[FIELD_CATEGORY], len[FIELD_CATEGORY], 1, FIELD_PREFIX_CATEGORY,
                               NULL);
         if (!rc) rc = worker_bundle(w, &b->bundles);
-        b->date[d] = build_parse_date(f[SEG_F_DATE], len[SEG_F_DATE]);
+        b->date[d] = build_parse_date(f[FIELD_DATE], len[FIELD_DATE]);
         if (w->sh->o->engine == BUILD_ENGINE_XAPIAN) continue; /* it stores records whole */
         docstore_put_record(&w->raw, f, len);
         in_block++;
@@ -490,9 +490,9 @@ static int doctable_add(doctable *t, const batch *b, uint32_t d, uint32_t *docid
         }
         t->cap = cap;
     }
-    if (t->n >= UINT32_MAX - 1 || t->ids.len + b->len[d][SEG_F_ID] > UINT32_MAX) return -1;
-    const char *id = (const char *)b->text.p + b->off[d][SEG_F_ID];
-    size_t id_len = b->len[d][SEG_F_ID];
+    if (t->n >= UINT32_MAX - 1 || t->ids.len + b->len[d][FIELD_ID] > UINT32_MAX) return -1;
+    const char *id = (const char *)b->text.p + b->off[d][FIELD_ID];
+    size_t id_len = b->len[d][FIELD_ID];
     uint32_t n = (uint32_t)t->n;
     int inserted;
     uint32_t *prev = strmap_put(t->by_id, id, id_len, n, &inserted);
@@ -687,13 +687,13 @@ typedef struct consumer {
  * bundle's terms and positions (invert.h's bundle format). */
 static int xapian_add_doc(consumer *c, const batch *b, uint32_t d, int replaced, idx_err *err)
 {
-    const char *f[7];
-    for (int k = 0; k < 7; k++)
+    const char *f[FIELD_COUNT];
+    for (int k = 0; k < FIELD_COUNT; k++)
         f[k] = b->text.p ? (const char *)b->text.p + b->off[d][k] : "";
     c->rec.len = 0;
     docstore_put_record(&c->rec, f, b->len[d]);
     if (c->rec.oom) return err_set(err, IDX_ENOMEM, "out of memory");
-    int rc = xap_writer_begin(c->xw, f[SEG_F_ID], b->len[d][SEG_F_ID], c->rec.p, c->rec.len,
+    int rc = xap_writer_begin(c->xw, f[FIELD_ID], b->len[d][FIELD_ID], c->rec.p, c->rec.len,
                               b->len_title[d], b->len_body[d], b->date[d], replaced, err);
     const uint8_t *p = b->bundles.p + b->bundle_off[d], *end = b->bundles.p + b->bundle_off[d + 1];
     uint64_t n_terms = 0;
@@ -723,8 +723,7 @@ static int xapian_add_doc(consumer *c, const batch *b, uint32_t d, int replaced,
             c->pos[i] = (uint32_t)(i == 0 || i == tft ? v : c->pos[i - 1] + v);
         }
         if (!ok) return err_set(err, IDX_EINTERNAL, "document bundle undecodable");
-        int label = tl >= 2 &&
-                    (!memcmp(term, SEG_PREFIX_AUTHOR, 2) || !memcmp(term, SEG_PREFIX_CATEGORY, 2));
+        int label = field_is_label_term((const char *)term, tl);
         rc = xap_writer_term(c->xw, (const char *)term, tl, label, (uint32_t)tft, (uint32_t)tfb,
                              c->pos, err);
     }

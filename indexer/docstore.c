@@ -6,6 +6,7 @@
 
 #include "common/cfile.h"
 #include "common/codec.h"
+#include "common/segfmt.h"
 
 struct docstore {
     cfw *f;
@@ -13,9 +14,10 @@ struct docstore {
     uint64_t blocks, records;
 };
 
-void docstore_put_record(buf *raw, const char *const field[7], const size_t len[7])
+void docstore_put_record(buf *raw, const char *const field[FIELD_COUNT],
+                         const size_t len[FIELD_COUNT])
 {
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < FIELD_COUNT; i++) {
         codec_put_varint(raw, len[i]);
         buf_put(raw, field[i], len[i]);
     }
@@ -65,10 +67,11 @@ int docstore_add(docstore *d, const buf *packed, size_t raw_len, uint32_t n_reco
 {
     if (raw_len > UINT32_MAX || packed->len > UINT32_MAX)
         return err_set(err, IDX_EINTERNAL, "document block too large");
-    buf_put_u64(&d->table, cfw_tell(d->f));
-    buf_put_u32(&d->table, (uint32_t)packed->len);
-    buf_put_u32(&d->table, (uint32_t)raw_len);
-    buf_put_u32(&d->table, (uint32_t)d->records);
+    segfmt_store_entry e = {cfw_tell(d->f), (uint32_t)packed->len, (uint32_t)raw_len,
+                            (uint32_t)d->records};
+    uint8_t entry[SEGFMT_STORE_ENTRY_SIZE];
+    segfmt_store_entry_put(entry, &e);
+    buf_put(&d->table, entry, sizeof entry);
     d->blocks++;
     d->records += n_records;
     if (cfw_write(d->f, packed->p, packed->len)) return cfw_error(d->f, err);
@@ -79,12 +82,10 @@ int docstore_close(docstore *d, idx_err *err)
 {
     uint64_t table_off = cfw_tell(d->f);
     cfw_write(d->f, d->table.p, d->table.len);
-    buf t = {0};
-    buf_put_u64(&t, d->blocks);
-    buf_put_u64(&t, d->records);
-    buf_put_u64(&t, table_off);
-    cfw_write(d->f, t.p, t.len);
-    buf_free(&t);
+    segfmt_store_trailer t = {d->blocks, d->records, table_off};
+    uint8_t trailer[SEGFMT_STORE_TRAILER_SIZE];
+    segfmt_store_trailer_put(trailer, &t);
+    cfw_write(d->f, trailer, sizeof trailer);
     int rc = cfw_close(d->f, err);
     buf_free(&d->table);
     free(d);

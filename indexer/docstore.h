@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
+#include "common/fields.h"
 #include "common/status.h"
 
 /* Bigger blocks compress better, but zlib's window is 32 KiB, so gains
@@ -23,8 +24,9 @@
  * twice its speed (level 6 only searches longer match chains). */
 #define DOCSTORE_LEVEL 5
 
-/* Appends one record (7 fields in segment.h's SEG_F_* order) to raw. */
-void docstore_put_record(buf *raw, const char *const field[7], const size_t len[7]);
+/* Appends one record (FIELD_COUNT fields in fields.h's FIELD_* order) to raw. */
+void docstore_put_record(buf *raw, const char *const field[FIELD_COUNT],
+                         const size_t len[FIELD_COUNT]);
 
 /* Deflates raw into out (replacing its contents). */
 int docstore_pack(const buf *raw, buf *out, idx_err *err);

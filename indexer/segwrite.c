@@ -8,6 +8,8 @@
 #include "common/buf.h"
 #include "common/cfile.h"
 #include "common/codec.h"
+#include "common/fields.h"
+#include "common/segfmt.h"
 #include "common/segment.h"
 
 struct segw {
@@ -85,7 +87,7 @@ int segw_term_begin(segw *w, const char *term, size_t len, idx_err *err)
         return err_set(err, IDX_EINTERNAL, "term length %zu out of range", len);
     memcpy(w->term, term, len);
     w->term_len = len;
-    w->field_term = len >= 2 && term[1] == ':';
+    w->field_term = field_is_label_term(term, len);
     w->df = 0;
     w->cf = 0;
     w->n = 0;
@@ -101,26 +103,30 @@ static void segw_flush_block(segw *w)
 {
     uint32_t gaps[CODEC_BLOCK];
     /* Gaps minus one: docids strictly increase, so a gap of 1 costs 0 bits. */
-    uint32_t prev = w->skips.len ? rd_u32(w->skips.p + w->skips.len - SEG_SKIP_ENTRY) : 0;
+    uint32_t prev =
+        w->skips.len ? segfmt_skip_last_doc(w->skips.p + w->skips.len - SEGFMT_SKIP_SIZE) : 0;
     for (uint32_t i = 0; i < w->n; i++) {
         gaps[i] = (i == 0 && w->skips.len == 0) ? w->docs[0] : w->docs[i] - prev - 1;
         prev = w->docs[i];
     }
-    uint32_t bits;
-    memcpy(&bits, &w->block_bound, 4);
-    buf_put_u32(&w->skips, w->docs[w->n - 1]);
-    buf_put_u32(&w->skips, (uint32_t)w->blocks.len);
-    buf_put_u32(&w->skips, (uint32_t)(w->block_pos_start - w->term_pos_start));
-    buf_put_u32(&w->skips, bits);
-    for (uint32_t s = 0; s < SEG_SUB_BLOCKS; s++) {
+    segfmt_skip e = {w->docs[w->n - 1],
+                     (uint32_t)w->blocks.len,
+                     (uint32_t)(w->block_pos_start - w->term_pos_start),
+                     w->block_bound,
+                     {0}};
+    uint32_t run = CODEC_BLOCK / SEGFMT_SUB_BLOCKS;
+    for (uint32_t s = 0; s < SEGFMT_SUB_BLOCKS; s++) {
         double max = 0;
-        for (uint32_t i = s * 32; i < w->n && i < (s + 1) * 32; i++)
+        for (uint32_t i = s * run; i < w->n && i < (s + 1) * run; i++)
             if (w->sat[i] > max) max = w->sat[i];
         uint8_t q = 0;
         while (q < 255 && seg_sub_bound(w->block_bound, q) < max)
             q++;
-        buf_put_u8(&w->skips, q);
+        e.sub[s] = q;
     }
+    uint8_t bytes[SEGFMT_SKIP_SIZE];
+    segfmt_skip_put(bytes, &e);
+    buf_put(&w->skips, bytes, sizeof bytes);
     codec_pack(&w->blocks, gaps, w->n);
     codec_pack(&w->blocks, w->tfb, w->n);
     codec_pack(&w->blocks, w->tft, w->n);
@@ -177,28 +183,23 @@ int segw_posting(segw *w, uint32_t doc, uint32_t tf_title, uint32_t tf_body, con
 
 static void segw_lex_add(segw *w, uint64_t post_len, uint64_t pos_len)
 {
-    if (w->lex_in_block == SEG_LEX_BLOCK || w->totals.terms == 0) {
+    if (w->lex_in_block == SEGFMT_LEX_BLOCK || w->totals.terms == 0) {
         if (w->lex_block.len) cfw_write(w->lex, w->lex_block.p, w->lex_block.len);
         w->lex_block.len = 0;
         w->lex_in_block = 0;
-        buf_put_u64(&w->lex_index, cfw_tell(w->lex));
-        buf_put_u64(&w->lex_index, w->lex_post_off);
-        buf_put_u64(&w->lex_index, w->lex_pos_off);
+        segfmt_lex_index ix = {cfw_tell(w->lex), w->lex_post_off, w->lex_pos_off};
+        uint8_t bytes[SEGFMT_LEX_INDEX_SIZE];
+        segfmt_lex_index_put(bytes, &ix);
+        buf_put(&w->lex_index, bytes, sizeof bytes);
         w->prev_len = 0; /* a block's first term is stored whole */
     }
     size_t shared = 0;
     while (shared < w->prev_len && shared < w->term_len && w->prev_term[shared] == w->term[shared])
         shared++;
-    codec_put_varint(&w->lex_block, shared);
-    codec_put_varint(&w->lex_block, w->term_len - shared);
-    buf_put(&w->lex_block, w->term + shared, w->term_len - shared);
-    codec_put_varint(&w->lex_block, w->df);
-    codec_put_varint(&w->lex_block, w->cf - w->df);
-    codec_put_varint(&w->lex_block, post_len);
-    codec_put_varint(&w->lex_block, pos_len);
-    uint32_t bits;
-    memcpy(&bits, &w->term_bound, 4);
-    buf_put_u32(&w->lex_block, bits);
+    segfmt_lex_entry e = {shared,  w->term_len - shared, (const uint8_t *)w->term + shared,
+                          w->df,   w->cf - w->df,        post_len,
+                          pos_len, w->term_bound};
+    segfmt_lex_entry_put(&w->lex_block, &e);
     memcpy(w->prev_term, w->term, w->term_len);
     w->prev_len = w->term_len;
     w->lex_in_block++;
@@ -246,16 +247,18 @@ static int segw_write_docs(segw *w, idx_err *err)
     int rc = segw_create(w, "docs", &f, err);
     if (rc) return rc;
     buf b = {0};
-    uint64_t off[7];
-    const uint32_t *arrays[4] = {d->len_title, d->len_body, d->date, d->store_rec};
-    for (int a = 0; a < 4; a++) {
-        off[a] = cfw_tell(f);
+    segfmt_docs_trailer t = {0};
+    /* The four u32[n] sections, in file order. */
+    const uint32_t *arrays[SEGFMT_DOCS_STORE_REC + 1] = {d->len_title, d->len_body, d->date,
+                                                         d->store_rec};
+    for (int a = SEGFMT_DOCS_LEN_TITLE; a <= SEGFMT_DOCS_STORE_REC; a++) {
+        t.off[a] = cfw_tell(f);
         for (uint32_t i = 0; i < d->n_docs; i++)
             buf_put_u32(&b, arrays[a][i]);
         cfw_write(f, b.p, b.len);
         b.len = 0;
     }
-    off[4] = cfw_tell(f);
+    t.off[SEGFMT_DOCS_ID_OFF] = cfw_tell(f);
     uint64_t at = 0;
     for (uint32_t i = 0; i <= d->n_docs; i++) {
         buf_put_u64(&b, at);
@@ -263,10 +266,10 @@ static int segw_write_docs(segw *w, idx_err *err)
     }
     cfw_write(f, b.p, b.len);
     b.len = 0;
-    off[5] = cfw_tell(f);
+    t.off[SEGFMT_DOCS_ID_BLOB] = cfw_tell(f);
     for (uint32_t i = 0; i < d->n_docs; i++)
         cfw_write(f, d->id[i], d->id_len[i]);
-    off[6] = cfw_tell(f);
+    t.off[SEGFMT_DOCS_BY_ID] = cfw_tell(f);
     /* Docids sorted by id bytes, for `idx get ID` by binary search. */
     uint32_t *order = malloc(sizeof *order * (d->n_docs ? d->n_docs : 1));
     if (!order) {
@@ -282,18 +285,15 @@ static int segw_write_docs(segw *w, idx_err *err)
     free(order);
     cfw_write(f, b.p, b.len);
     b.len = 0;
-    seg_stats st = {0};
+    t.n_docs = d->n_docs;
+    t.store_records = d->store_records;
     for (uint32_t i = 0; i < d->n_docs; i++) {
-        st.tokens_title += d->len_title[i];
-        st.tokens_body += d->len_body[i];
+        t.tokens_title += d->len_title[i];
+        t.tokens_body += d->len_body[i];
     }
-    buf_put_u64(&b, d->n_docs);
-    buf_put_u64(&b, st.tokens_title);
-    buf_put_u64(&b, st.tokens_body);
-    buf_put_u64(&b, d->store_records);
-    for (int i = 0; i < 7; i++)
-        buf_put_u64(&b, off[i]);
-    cfw_write(f, b.p, b.len);
+    uint8_t trailer[SEGFMT_DOCS_TRAILER_SIZE];
+    segfmt_docs_trailer_put(trailer, &t);
+    cfw_write(f, trailer, sizeof trailer);
     int oom = b.oom;
     buf_free(&b);
     if (oom) {
@@ -308,13 +308,11 @@ int segw_close(segw *w, segw_totals *totals, idx_err *err)
     if (w->lex_block.len) cfw_write(w->lex, w->lex_block.p, w->lex_block.len);
     uint64_t index_off = cfw_tell(w->lex);
     cfw_write(w->lex, w->lex_index.p, w->lex_index.len);
-    buf t = {0};
-    buf_put_u64(&t, w->totals.terms);
-    buf_put_u64(&t, (w->totals.terms + SEG_LEX_BLOCK - 1) / SEG_LEX_BLOCK);
-    buf_put_u64(&t, index_off);
-    buf_put_u64(&t, 0);
-    cfw_write(w->lex, t.p, t.len);
-    buf_free(&t);
+    segfmt_lex_trailer t = {w->totals.terms,
+                            (w->totals.terms + SEGFMT_LEX_BLOCK - 1) / SEGFMT_LEX_BLOCK, index_off};
+    uint8_t trailer[SEGFMT_LEX_TRAILER_SIZE];
+    segfmt_lex_trailer_put(trailer, &t);
+    cfw_write(w->lex, trailer, sizeof trailer);
     int rc = cfw_close(w->lex, err);
     w->lex = NULL;
     int rc2 = cfw_close(w->post, err);

@@ -97,7 +97,7 @@ static void match_norms(ev *e, uint32_t doc)
 /* The idf-free score of frequencies in `field` scope (bm25.h's formula,
  * multiplying by inverse norms). */
 static double match_sat(ev *e, qparse_field field, int label, uint32_t doc, uint32_t tf_title,
-                     uint32_t tf_body)
+                        uint32_t tf_body)
 {
     if (label) return bm25_sat(&e->p, (double)tf_body);
     match_norms(e, doc);
@@ -110,9 +110,9 @@ static sc *sc_alloc(ev *e, sc_kind kind, qparse_field field)
 {
     if (++e->n_scorers > MATCH_MAX_SCORERS) {
         match_fail(e, err_set(e->err, IDX_EUSAGE,
-                           "query: too large: more than %u terms and operators after prefix "
-                           "expansion",
-                           MATCH_MAX_SCORERS));
+                              "query: too large: more than %u terms and operators after prefix "
+                              "expansion",
+                              MATCH_MAX_SCORERS));
         return NULL;
     }
     sc *s = calloc(1, sizeof *s);
@@ -195,10 +195,10 @@ static sc *sc_term(ev *e, const char *key, size_t len, qparse_field field)
 }
 
 int match_term_key(qparse_field field, const char *t, size_t len, char *out, size_t cap,
-                size_t *out_len)
+                   size_t *out_len)
 {
-    const char *prefix = field == QF_AUTHOR     ? SEG_PREFIX_AUTHOR
-                         : field == QF_CATEGORY ? SEG_PREFIX_CATEGORY
+    const char *prefix = field == QF_AUTHOR     ? FIELD_PREFIX_AUTHOR
+                         : field == QF_CATEGORY ? FIELD_PREFIX_CATEGORY
                                                 : "";
     size_t pl = strlen(prefix);
     if (pl + len > cap) return -1;
@@ -222,7 +222,7 @@ static sc *sc_phrase(ev *e, const qparse_node *n)
     if (!s) return NULL;
     if (n->nterms > MATCH_PHRASE_MAX_TERMS) {
         match_fail(e, err_set(e->err, IDX_EUSAGE, "query: a phrase may have at most %d words",
-                           MATCH_PHRASE_MAX_TERMS));
+                              MATCH_PHRASE_MAX_TERMS));
         return s;
     }
     s->terms = calloc(n->nterms, sizeof *s->terms);
@@ -309,7 +309,8 @@ static sc *sc_prefix(ev *e, const qparse_node *n)
         r = 0;
         if (it.term_len < kl || memcmp(it.term, key, kl)) break;
         /* Unscoped prefixes must not reach into author:/category: terms. */
-        if ((n->field == QF_ANY || n->field == QF_TITLE) && memchr(it.term, ':', it.term_len))
+        if ((n->field == QF_ANY || n->field == QF_TITLE) &&
+            field_is_label_term(it.term, it.term_len))
             continue;
         if (nc == cap) {
             /* Keep the list bounded: sort and keep the best half. */
@@ -1160,7 +1161,7 @@ static int hit_better_cmp(const void *a, const void *b)
 }
 
 int match_search(idx_index *ix, const qparse_tree *q, const match_options *o, match_result *out,
-              idx_err *err)
+                 idx_err *err)
 {
     memset(out, 0, sizeof *out);
     uint64_t want = (uint64_t)o->offset + o->k;
@@ -1280,7 +1281,7 @@ static void explain_node(ev *e, const qparse_node *n, sc *s, uint32_t d, parts *
 }
 
 int match_explain(idx_index *ix, const qparse_tree *q, const match_options *o, uint32_t seg_no,
-               uint32_t doc, match_part **out, size_t *n_out, idx_err *err)
+                  uint32_t doc, match_part **out, size_t *n_out, idx_err *err)
 {
     *out = NULL;
     *n_out = 0;

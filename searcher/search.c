@@ -92,7 +92,7 @@ static int past_deadline(const search_ctx *c, idx_err *err)
 /* Fills hits[0..n) for r: stored fields, snippets, explanations. */
 static int fetch_hits(search_ctx *c, const qparse_tree *q, const match_result *r, idx_err *err)
 {
-    static const int which[REF_N] = {SEG_F_ID, SEG_F_TITLE, SEG_F_URL, SEG_F_DATE, SEG_F_AUTHOR};
+    static const int which[REF_N] = {FIELD_ID, FIELD_TITLE, FIELD_URL, FIELD_DATE, FIELD_AUTHOR};
     search_field_ref *refs = c->refs_;
     c->fields_.len = 0;
     for (uint32_t i = 0; i < r->n_hits; i++) {
@@ -122,8 +122,8 @@ static int fetch_hits(search_ctx *c, const qparse_tree *q, const match_result *r
             refs[i].len[f] = d.len[which[f]];
             buf_put(&c->fields_, d.field[which[f]], d.len[which[f]]);
         }
-        rc = snip_doc(c->sn, q, d.field[SEG_F_TITLE], d.len[SEG_F_TITLE], d.field[SEG_F_BODY],
-                      d.len[SEG_F_BODY], &c->sr_[i], err);
+        rc = snip_doc(c->sn, q, d.field[FIELD_TITLE], d.len[FIELD_TITLE], d.field[FIELD_BODY],
+                      d.len[FIELD_BODY], &c->sr_[i], err);
         if (rc) return rc;
         rh->snip = &c->sr_[i];
         if (c->explain) {

@@ -338,7 +338,7 @@ static inline void eo_model_build(eo_model *m, idx_index *ix)
     m->docs = calloc(m->n_docs ? m->n_docs : 1, sizeof *m->docs);
     buf scratch = {0};
     uint64_t sum_title = 0, sum_body = 0;
-    static const int which[EO_NF] = {SEG_F_TITLE, SEG_F_BODY, SEG_F_AUTHOR, SEG_F_CATEGORY};
+    static const int which[EO_NF] = {FIELD_TITLE, FIELD_BODY, FIELD_AUTHOR, FIELD_CATEGORY};
     for (uint32_t d = 0; d < m->n_docs; d++) {
         seg_doc sd;
         int rc = seg_doc_get(s, d, &scratch, &sd, &err);

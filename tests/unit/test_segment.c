@@ -14,6 +14,7 @@
 #include "common/analyze.h"
 #include "common/bm25.h"
 #include "common/index.h"
+#include "common/segfmt.h"
 #include "common/segment.h"
 #include "indexer/build.h"
 #include "tests/unit/testutil.h"
@@ -21,8 +22,8 @@
 /* ---------------------------------------------------------------- model */
 
 typedef struct xrec {
-    char *f[7];
-    size_t len[7];
+    char *f[FIELD_COUNT];
+    size_t len[FIELD_COUNT];
     uint64_t line;
 } xrec;
 
@@ -107,12 +108,12 @@ static uint64_t cur_line;
 static void put_rec(FILE *f, const char *id, const char *title, const char *body, const char *url,
                     const char *date, const char *author, const char *category)
 {
-    const char *vals[7] = {id, title, url, date, author, category, body};
-    static const char *const names[7] = {"id",     "title",    "url", "date",
-                                         "author", "category", "body"};
+    const char *vals[FIELD_COUNT] = {id, title, url, date, author, category, body};
+    static const char *const names[FIELD_COUNT] = {"id",     "title",    "url", "date",
+                                                   "author", "category", "body"};
     fputc('{', f);
     int first = 1;
-    for (int k = 0; k < 7; k++) {
+    for (int k = 0; k < FIELD_COUNT; k++) {
         if (!vals[k]) continue;
         fprintf(f, "%s\"%s\":", first ? "" : ",", names[k]);
         json_str(f, vals[k], strlen(vals[k]));
@@ -121,7 +122,7 @@ static void put_rec(FILE *f, const char *id, const char *title, const char *body
     fputs("}\n", f);
     cur_line++;
     xrec *r = &recs[n_recs++];
-    for (int k = 0; k < 7; k++) {
+    for (int k = 0; k < FIELD_COUNT; k++) {
         r->f[k] = dupn(vals[k] ? vals[k] : "", vals[k] ? strlen(vals[k]) : 0);
         r->len[k] = strlen(r->f[k]);
     }
@@ -136,9 +137,9 @@ static void put_raw(FILE *f, const char *json, const char *id, const char *title
     fputc('\n', f);
     cur_line++;
     xrec *r = &recs[n_recs++];
-    const char *vals[7] = {id, title, url, NULL, NULL, NULL, body};
-    for (int k = 0; k < 7; k++) {
-        size_t n = vals[k] ? (k == SEG_F_BODY ? body_len : strlen(vals[k])) : 0;
+    const char *vals[FIELD_COUNT] = {id, title, url, NULL, NULL, NULL, body};
+    for (int k = 0; k < FIELD_COUNT; k++) {
+        size_t n = vals[k] ? (k == FIELD_BODY ? body_len : strlen(vals[k])) : 0;
         r->f[k] = dupn(vals[k] ? vals[k] : "", n);
         r->len[k] = n;
     }
@@ -278,21 +279,21 @@ static void build_model(void)
     for (uint32_t d = 0; d < n_final; d++) {
         xrec *r = final[d];
         tok_ctx c = {d, 0, NULL, 0};
-        EQ(ana_run(a, r->f[SEG_F_TITLE], r->len[SEG_F_TITLE], on_tok, &c, &err), 0);
+        EQ(ana_run(a, r->f[FIELD_TITLE], r->len[FIELD_TITLE], on_tok, &c, &err), 0);
         len_title[d] = c.count;
         c = (tok_ctx){d, 1, NULL, 0};
-        EQ(ana_run(a, r->f[SEG_F_BODY], r->len[SEG_F_BODY], on_tok, &c, &err), 0);
+        EQ(ana_run(a, r->f[FIELD_BODY], r->len[FIELD_BODY], on_tok, &c, &err), 0);
         len_body[d] = c.count;
-        c = (tok_ctx){d, 1, SEG_PREFIX_AUTHOR, 0};
-        EQ(ana_run(a, r->f[SEG_F_AUTHOR], r->len[SEG_F_AUTHOR], on_tok, &c, &err), 0);
-        c = (tok_ctx){d, 1, SEG_PREFIX_CATEGORY, 0};
-        EQ(ana_run(a, r->f[SEG_F_CATEGORY], r->len[SEG_F_CATEGORY], on_tok, &c, &err), 0);
+        c = (tok_ctx){d, 1, FIELD_PREFIX_AUTHOR, 0};
+        EQ(ana_run(a, r->f[FIELD_AUTHOR], r->len[FIELD_AUTHOR], on_tok, &c, &err), 0);
+        c = (tok_ctx){d, 1, FIELD_PREFIX_CATEGORY, 0};
+        EQ(ana_run(a, r->f[FIELD_CATEGORY], r->len[FIELD_CATEGORY], on_tok, &c, &err), 0);
         /* Independent of the analyzer: "common" positions by word index
          * (generated bodies are words separated by single spaces). */
         common_body_pos[d] = calloc(64, sizeof(uint32_t));
-        if (r->len[SEG_F_ID] == 5 && r->f[SEG_F_ID][0] == 'g') {
+        if (r->len[FIELD_ID] == 5 && r->f[FIELD_ID][0] == 'g') {
             uint32_t w = 0;
-            const char *p = r->f[SEG_F_BODY], *e = p + r->len[SEG_F_BODY];
+            const char *p = r->f[FIELD_BODY], *e = p + r->len[FIELD_BODY];
             while (p < e) {
                 const char *sp = memchr(p, ' ', (size_t)(e - p));
                 size_t wl = sp ? (size_t)(sp - p) : (size_t)(e - p);
@@ -480,9 +481,9 @@ START_TEST(lookup_present_and_absent)
     uint64_t title_common = 0, body_common = 0;
     uint32_t df = 0;
     for (uint32_t d = 0; d < n_final; d++) {
-        int in_title = strstr(final[d]->f[SEG_F_TITLE], "COMMON") != NULL;
+        int in_title = strstr(final[d]->f[FIELD_TITLE], "COMMON") != NULL;
         uint32_t nb = common_body_tf[d];
-        if (!strcmp(final[d]->f[SEG_F_ID], "dup1")) nb = 1;
+        if (!strcmp(final[d]->f[FIELD_ID], "dup1")) nb = 1;
         title_common += (uint64_t)in_title;
         body_common += nb;
         df += (in_title || nb);
@@ -539,7 +540,7 @@ START_TEST(cursor_iteration_all_terms)
     uint32_t seen = 0;
     for (; c.doc != SEG_END; seg_cursor_next(&c, &err)) {
         EQ(seg_cursor_positions(&c, gt, gb, &err), 0);
-        if (final[c.doc]->f[SEG_F_ID][0] != 'g') continue;
+        if (final[c.doc]->f[FIELD_ID][0] != 'g') continue;
         EQ(c.tf_body, common_body_tf[c.doc]);
         for (uint32_t i = 0; i < c.tf_body; i++)
             EQ(gb[i], common_body_pos[c.doc][i]);
@@ -727,7 +728,7 @@ START_TEST(lexicon_iteration)
     }
     EQ(rc, 0);
     EQ(i, n_terms);
-    ck_assert_uint_gt(n_terms, 2 * SEG_LEX_BLOCK); /* several lexicon blocks */
+    ck_assert_uint_gt(n_terms, 2 * SEGFMT_LEX_BLOCK); /* several lexicon blocks */
     EQ(seg_lex_next(&it, &t, &err), 0);
     /* Seeks from every term, from just before/after each, and past the end. */
     for (size_t k = 0; k < n_terms; k++) {
@@ -781,34 +782,34 @@ START_TEST(stored_documents)
         ck_assert_mem_eq(id, r->f[0], il);
         seg_doc got;
         EQ(seg_doc_get(sg, d, &scratch, &got, &err), 0);
-        for (int f = 0; f < 7; f++) {
+        for (int f = 0; f < FIELD_COUNT; f++) {
             OKM(got.len[f] == r->len[f], "doc %s field %s: len %zu want %zu", r->f[0],
-                seg_field_names[f], got.len[f], r->len[f]);
+                field_table[f].name, got.len[f], r->len[f]);
             if (r->len[f]) ck_assert_mem_eq(got.field[f], r->f[f], r->len[f]);
         }
-        EQ(seg_doc_date(sg, d), build_parse_date(r->f[SEG_F_DATE], r->len[SEG_F_DATE]));
+        EQ(seg_doc_date(sg, d), build_parse_date(r->f[FIELD_DATE], r->len[FIELD_DATE]));
     }
     /* in reverse order too (different store blocks inflated each time) */
     for (uint32_t d = n_final; d-- > 0;) {
         seg_doc got;
         EQ(seg_doc_get(sg, d, &scratch, &got, &err), 0);
-        EQ(got.len[SEG_F_BODY], final[d]->len[SEG_F_BODY]);
-        ck_assert_mem_eq(got.field[SEG_F_ID], final[d]->f[0], final[d]->len[0]);
+        EQ(got.len[FIELD_BODY], final[d]->len[FIELD_BODY]);
+        ck_assert_mem_eq(got.field[FIELD_ID], final[d]->f[0], final[d]->len[0]);
     }
     /* specific records */
     uint32_t doc;
     seg_doc got;
     EQ(seg_find_id(sg, "dup1", 4, &doc, &err), 1);
     EQ(seg_doc_get(sg, doc, &scratch, &got, &err), 0);
-    EQ(got.len[SEG_F_TITLE], strlen("Second version"));
-    ck_assert_mem_eq(got.field[SEG_F_TITLE], "Second version", got.len[SEG_F_TITLE]);
+    EQ(got.len[FIELD_TITLE], strlen("Second version"));
+    ck_assert_mem_eq(got.field[FIELD_TITLE], "Second version", got.len[FIELD_TITLE]);
     EQ(doc, n_final - 1); /* arrived last */
     EQ(seg_find_id(sg, "dup2", 4, &doc, &err), 1);
     EQ(seg_doc_get(sg, doc, &scratch, &got, &err), 0);
-    ck_assert_mem_eq(got.field[SEG_F_BODY], "beta", 4);
+    ck_assert_mem_eq(got.field[FIELD_BODY], "beta", 4);
     EQ(seg_find_id(sg, "empty", 5, &doc, &err), 1);
     EQ(seg_doc_get(sg, doc, &scratch, &got, &err), 0);
-    EQ(got.len[SEG_F_BODY], 0);
+    EQ(got.len[FIELD_BODY], 0);
     uint32_t lt, lb;
     seg_doc_lens(sg, doc, &lt, &lb);
     EQ(lt, 3);
@@ -816,8 +817,8 @@ START_TEST(stored_documents)
     EQ(seg_find_id(sg, "42", 2, &doc, &err), 1);
     EQ(seg_find_id(sg, "esc", 3, &doc, &err), 1);
     EQ(seg_doc_get(sg, doc, &scratch, &got, &err), 0);
-    EQ(got.len[SEG_F_TITLE], strlen("Caf\xc3\xa9 \"quoted\""));
-    ck_assert_mem_eq(got.field[SEG_F_TITLE], "Caf\xc3\xa9 \"quoted\"", got.len[SEG_F_TITLE]);
+    EQ(got.len[FIELD_TITLE], strlen("Caf\xc3\xa9 \"quoted\""));
+    ck_assert_mem_eq(got.field[FIELD_TITLE], "Caf\xc3\xa9 \"quoted\"", got.len[FIELD_TITLE]);
     EQ(seg_find_id(sg, "uni", 3, &doc, &err), 1);
     EQ(seg_doc_date(sg, doc), 20190704);
     /* absent ids, including neighbours of present ones */
@@ -972,8 +973,8 @@ START_TEST(open_from_memory)
     seg_doc d1, d2;
     EQ(seg_doc_get(sg, n_final - 1, &s1, &d1, &err), 0);
     EQ(seg_doc_get(m, n_final - 1, &s2, &d2, &err), 0);
-    EQ(d1.len[SEG_F_BODY], d2.len[SEG_F_BODY]);
-    ck_assert(!memcmp(d1.field[SEG_F_BODY], d2.field[SEG_F_BODY], d1.len[SEG_F_BODY]));
+    EQ(d1.len[FIELD_BODY], d2.len[FIELD_BODY]);
+    ck_assert(!memcmp(d1.field[FIELD_BODY], d2.field[FIELD_BODY], d1.len[FIELD_BODY]));
     buf_free(&s1);
     buf_free(&s2);
     index_close(x);

@@ -1,0 +1,48 @@
+/* fields: the one table of an article's fields (docs/FORMAT.md §3, §7).
+ *
+ * Every field an input record carries, in stored-record order: its name (as
+ * `idx get` and the query language spell it), its JSON key, whether it is
+ * indexed for search, its term prefix and whether it is a "label" field. A
+ * label field's words are indexed as terms carrying the field's prefix, scored
+ * without length normalisation (bm25.h), so that author:/category: queries
+ * match the field alone. Adding a field starts here; docs/ARCHITECTURE.md
+ * lists the other places it touches.
+ *
+ * Everything here is constant: no state, safe from any thread. */
+#ifndef IDX_FIELDS_H
+#define IDX_FIELDS_H
+
+#include <stddef.h>
+
+/* Stored order: a record is these fields in this order (FORMAT.md §7). */
+enum { FIELD_ID, FIELD_TITLE, FIELD_URL, FIELD_DATE, FIELD_AUTHOR, FIELD_CATEGORY, FIELD_BODY };
+#define FIELD_COUNT 7
+
+/* Term prefixes of the label fields: one ASCII letter and ':'. The analyzer
+ * splits words at ':', so no analysed word contains one and these terms can
+ * never collide with a title or body term. */
+#define FIELD_PREFIX_AUTHOR "a:"
+#define FIELD_PREFIX_CATEGORY "c:"
+#define FIELD_PREFIX_LEN 2
+
+typedef struct field_info {
+    const char *name;     /* "id", "title", ... */
+    const char *json_key; /* the key read from JSON input and written by `idx get` */
+    int searchable;       /* its words are indexed */
+    int label;            /* indexed as prefixed, unnormalised terms */
+    const char *prefix;   /* FIELD_PREFIX_* for label fields, "" otherwise */
+} field_info;
+
+/* Indexed by FIELD_*. */
+extern const field_info field_table[FIELD_COUNT];
+
+/* 1 when an index term belongs to a label field (it starts with one of the
+ * FIELD_PREFIX_*), 0 for title and body terms. Inline: the indexer asks once
+ * per term and the prefix expansion of a query once per lexicon entry. */
+static inline int field_is_label_term(const char *term, size_t len)
+{
+    return len >= FIELD_PREFIX_LEN && term[1] == ':' &&
+           (term[0] == FIELD_PREFIX_AUTHOR[0] || term[0] == FIELD_PREFIX_CATEGORY[0]);
+}
+
+#endif
