@@ -337,6 +337,15 @@ static int cmd_get(int argc, char **argv)
 static const char stats_help[] = "usage: idx stats -i INDEX\n"
                                  "Prints counts, sizes per component and analyzer settings.\n";
 
+/* One segment or database: its line, its files, and its bytes added to *ctx. */
+static void stats_part(void *ctx, const engine_part *p)
+{
+    printf("%-12s %s (%s)\n", p->kind, p->name, p->detail);
+    for (uint32_t f = 0; f < p->n_files; f++)
+        printf("  %-10s %12" PRIu64 " bytes\n", p->file_name[f], p->file_bytes[f]);
+    *(uint64_t *)ctx += p->bytes;
+}
+
 static int cmd_stats(int argc, char **argv)
 {
     const char *index;
@@ -354,22 +363,11 @@ static int cmd_stats(int argc, char **argv)
     printf("bm25         k1=%g b=%g title_weight=%g\n", m->bm25.k1, m->bm25.b,
            m->bm25.title_weight);
     uint64_t total = 0;
-    if (ix->xap) {
-        char path[4200];
-        snprintf(path, sizeof path, "%s/%s", index, XAP_DIR);
-        total = xap_disk_size(path);
-        printf("database     %s (xapian)\n", path);
-    }
-    for (uint32_t s = 0; s < ix->n_segs; s++) {
-        printf("segment      %s (%u docs)\n", m->segment[s], seg_ndocs(ix->segs[s]));
-        for (int f = 0; f < SEG_NFILES; f++) {
-            uint64_t size = cfr_size(seg_file(ix->segs[s], f));
-            printf("  %-10s %12" PRIu64 " bytes\n", seg_file_ext[f], size);
-            total += size;
-        }
-    }
-    printf("total        %" PRIu64 " bytes\n", total);
+    idx_err err = {0};
+    int rc = index_stats(ix, stats_part, &total, &err);
     index_close(ix);
+    if (rc) return fail(&err);
+    printf("total        %" PRIu64 " bytes\n", total);
     return 0;
 }
 
@@ -384,15 +382,7 @@ static int cmd_check(int argc, char **argv)
     idx_index *ix = open_index_cmd("check", check_help, argc, argv, &index, &status);
     if (!ix) return status;
     idx_err err = {0};
-    int rc = 0;
-    /* index_open has matched meta's totals with the segments or the Xapian database. */
-    if (ix->xap) {
-        char path[4200];
-        snprintf(path, sizeof path, "%s/%s", index, XAP_DIR);
-        rc = xap_check(path, &err);
-    }
-    for (uint32_t s = 0; s < ix->n_segs && !rc; s++)
-        rc = seg_check(ix->segs[s], &ix->meta.bm25, &err);
+    int rc = index_check(ix, &err);
     index_close(ix);
     if (rc) return fail(&err);
     printf("ok: %s passes all checks\n", index);

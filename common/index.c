@@ -185,22 +185,6 @@ static int meta_parse(const char *path, char *text, size_t n, index_meta *m, idx
     return 0;
 }
 
-/* The Xapian database, which must hold the documents meta counts. */
-static int index_open_xapian(const char *dir, idx_index *ix, idx_err *err)
-{
-    if (ix->meta.n_segments)
-        return err_set(err, IDX_EDATA, "%s/meta: a xapian index lists segments", dir);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, XAP_DIR);
-    uint64_t n;
-    int rc = xap_open(path, &ix->xap, err);
-    if (!rc) rc = xap_doccount(ix->xap, &n, err);
-    if (!rc && n != ix->meta.docs)
-        rc = err_set(err, IDX_EDATA, "%s: holds %llu documents, meta says %llu", path,
-                     (unsigned long long)n, (unsigned long long)ix->meta.docs);
-    return rc;
-}
-
 /* Reads meta from src (index_open_mem); `where` names the index in messages. */
 static int meta_from_source(const cfr_source *src, const char *where, index_meta *m, idx_err *err)
 {
@@ -220,63 +204,23 @@ static int index_open_from(const char *dir, const cfr_source *src, const char *w
                            idx_index **out, idx_err *err)
 {
     idx_index *ix = calloc(1, sizeof *ix);
-    if (!ix) return err_set(err, IDX_ENOMEM, "out of memory");
+    if (!ix || (dir && !(ix->dir = strdup(dir)))) {
+        free(ix);
+        return err_set(err, IDX_ENOMEM, "out of memory");
+    }
     if (dir) where = dir;
     int rc =
         dir ? index_meta_read(dir, &ix->meta, err) : meta_from_source(src, where, &ix->meta, err);
-    int xapian = !rc && !strcmp(ix->meta.engine, "xapian");
-    if (xapian && !dir)
-        rc = err_set(err, IDX_EDATA, "%s: a xapian index cannot be opened from memory", where);
-    if (!rc && !xapian && strcmp(ix->meta.engine, "native"))
+    if (!rc && !(ix->ops = engine_lookup(ix->meta.engine)))
         rc = err_set(err, IDX_EDATA, "%s: engine '%s' is not supported by this build", where,
                      ix->meta.engine);
-    if (xapian && !rc) rc = index_open_xapian(dir, ix, err);
-    for (uint32_t i = 0; !rc && i < ix->meta.n_segments; i++) {
-        rc = dir ? seg_open(dir, ix->meta.segment[i], &ix->segs[i], err)
-                 : seg_open_mem(src, ix->meta.segment[i], &ix->segs[i], err);
-        if (!rc) {
-            ix->n_segs++;
-            if (seg_ndocs(ix->segs[i]) != ix->meta.segment_docs[i])
-                rc = err_set(err, IDX_EDATA, "%s: segment %s holds %u documents, meta says %llu",
-                             where, ix->meta.segment[i], seg_ndocs(ix->segs[i]),
-                             (unsigned long long)ix->meta.segment_docs[i]);
-        }
-    }
-    /* Meta's totals must be the segments': they give BM25's length averages below. */
-    uint64_t in_docs = 0, title = 0, body = 0;
-    for (uint32_t i = 0; !rc && i < ix->n_segs; i++) {
-        seg_stats st;
-        seg_get_stats(ix->segs[i], &st);
-        in_docs += seg_ndocs(ix->segs[i]);
-        title += st.tokens_title;
-        body += st.tokens_body;
-    }
-    if (!rc && !xapian &&
-        (in_docs != ix->meta.docs || title != ix->meta.tokens_title ||
-         body != ix->meta.tokens_body))
-        rc = err_set(err, IDX_EDATA, "%s/meta: document or token totals differ from the segments'",
-                     where);
-    if (rc) {
-        index_close(ix);
-        return rc;
-    }
     double n = (double)ix->meta.docs;
     ix->avg_title = n > 0 ? (double)ix->meta.tokens_title / n : 0;
     ix->avg_body = n > 0 ? (double)ix->meta.tokens_body / n : 0;
-    for (uint32_t s = 0; s < ix->n_segs; s++) {
-        uint32_t docs = seg_ndocs(ix->segs[s]);
-        double *inv = malloc(2 * sizeof *inv * (docs ? docs : 1));
-        if (!inv) {
-            index_close(ix);
-            return err_set(err, IDX_ENOMEM, "out of memory");
-        }
-        for (uint32_t d = 0; d < docs; d++) {
-            uint32_t lt, lb;
-            seg_doc_lens(ix->segs[s], d, &lt, &lb);
-            inv[2 * (size_t)d] = 1.0 / bm25_norm(&ix->meta.bm25, lt, ix->avg_title);
-            inv[2 * (size_t)d + 1] = 1.0 / bm25_norm(&ix->meta.bm25, lb, ix->avg_body);
-        }
-        ix->inv_norm[s] = inv;
+    if (!rc) rc = ix->ops->open(ix, dir, src, where, err);
+    if (rc) {
+        index_close(ix);
+        return rc;
     }
     *out = ix;
     return 0;
@@ -306,45 +250,35 @@ int index_ana_new(const idx_index *ix, ana **out, idx_err *err)
 void index_close(idx_index *ix)
 {
     if (!ix) return;
-    for (uint32_t i = 0; i < ix->n_segs; i++) {
-        seg_close(ix->segs[i]);
-        free(ix->inv_norm[i]);
-    }
-    xap_close(ix->xap);
+    if (ix->ops) ix->ops->close(ix);
+    free(ix->dir);
     free(ix);
 }
 
 int index_doc_get(idx_index *ix, uint32_t seg, uint32_t doc, buf *scratch, seg_doc *out,
                   idx_err *err)
 {
-    if (!ix->xap) return seg_doc_get(ix->segs[seg], doc, scratch, out, err);
-    int rc = xap_doc_data(ix->xap, doc, scratch, err);
-    if (!rc && seg_record_parse(scratch->p, scratch->len, out) != scratch->len)
-        rc = err_set(err, IDX_EDATA, "xapian document %u: stored record undecodable", doc);
-    return rc;
+    return ix->ops->doc_get(ix, seg, doc, scratch, out, err);
 }
 
 const char *index_doc_id(idx_index *ix, uint32_t seg, uint32_t doc, buf *scratch, size_t *len,
                          idx_err *err)
 {
-    if (!ix->xap) return seg_doc_id(ix->segs[seg], doc, len, err);
-    seg_doc d;
-    if (index_doc_get(ix, seg, doc, scratch, &d, err)) return NULL;
-    *len = d.len[FIELD_ID];
-    return d.field[FIELD_ID];
+    return ix->ops->doc_id(ix, seg, doc, scratch, len, err);
 }
 
 int index_find_id(idx_index *ix, const char *id, size_t len, uint32_t *seg, uint32_t *doc,
                   idx_err *err)
 {
-    *seg = 0;
-    if (ix->xap) return xap_find_id(ix->xap, id, len, doc, err);
-    for (uint32_t s = ix->n_segs; s-- > 0;) {
-        int r = seg_find_id(ix->segs[s], id, len, doc, err);
-        if (r) {
-            *seg = s;
-            return r;
-        }
-    }
-    return 0;
+    return ix->ops->find_id(ix, id, len, seg, doc, err);
+}
+
+int index_check(idx_index *ix, idx_err *err)
+{
+    return ix->ops->check(ix, err);
+}
+
+int index_stats(idx_index *ix, engine_part_fn fn, void *ctx, idx_err *err)
+{
+    return ix->ops->stats(ix, fn, ctx, err);
 }

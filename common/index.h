@@ -7,8 +7,9 @@
  * bounds were computed with, collection statistics and the segment list.
  *
  * Two engines (docs/ENGINES.md): "native" (segments, FORMAT.md) and
- * "xapian" (a Xapian database in INDEX/xapian, no segments). The index_doc_*
- * and index_find_id calls fetch stored articles from either, so callers never
+ * "xapian" (a Xapian database in INDEX/xapian, no segments). index_open
+ * selects the engine's operations (engine.h) by meta's `engine` line, and
+ * the index_doc_* and index_find_id calls go through them, so callers never
  * look at the engine. */
 #ifndef IDX_INDEX_H
 #define IDX_INDEX_H
@@ -17,6 +18,7 @@
 
 #include "common/analyze.h"
 #include "common/bm25.h"
+#include "common/engine.h"
 #include "common/segment.h"
 #include "common/status.h"
 #include "common/xap.h"
@@ -46,6 +48,8 @@ int index_meta_read(const char *dir, index_meta *m, idx_err *err);
 
 typedef struct idx_index {
     index_meta meta;
+    const engine_ops *ops; /* the engine meta names (ops->id selects the query evaluator) */
+    char *dir;             /* the directory opened; NULL when opened from memory */
     seg *segs[INDEX_MAX_SEGMENTS];
     uint32_t n_segs;
     double avg_title, avg_body;
@@ -54,14 +58,18 @@ typedef struct idx_index {
      * Computed once at open so that scoring a document multiplies instead of
      * dividing; 16 bytes a document. */
     double *inv_norm[INDEX_MAX_SEGMENTS];
-    xap_db *xap; /* engine "xapian": the database (and n_segs is 0); else NULL */
+    /* The engines' data, filled by ops->open: native: segs, n_segs and
+     * inv_norm; xapian: xap (n_segs is 0). */
+    xap_db *xap;
 } idx_index;
 
-/* Opens an index directory: meta + every segment. Caller frees with index_close. */
+/* Opens an index directory: meta, then the engine's data (every segment,
+ * or the Xapian database). An engine this build does not have is IDX_EDATA.
+ * Caller frees with index_close. */
 int index_open(const char *dir, idx_index **out, idx_err *err);
 /* The same from files in memory (cfile.h: "meta", "s0001.lex", ...), which
  * must outlive the index; `name` stands for the directory in messages.
- * Native engine only. */
+ * Native engine only (others are IDX_EDATA). */
 int index_open_mem(const cfr_source *src, const char *name, idx_index **out, idx_err *err);
 void index_close(idx_index *ix);
 
@@ -72,7 +80,7 @@ void index_close(idx_index *ix);
 int index_ana_new(const idx_index *ix, ana **out, idx_err *err);
 
 /* A hit's document: (segment, docid) for the native engine, (0, Xapian
- * docid) for the xapian one, as match_hit gives them. */
+ * docid) for the xapian one, as match_hit gives them (engine.h). */
 
 /* The stored article; pointers into `scratch`, valid until it is reused. */
 int index_doc_get(idx_index *ix, uint32_t seg, uint32_t doc, buf *scratch, seg_doc *out,
@@ -87,5 +95,12 @@ const char *index_doc_id(idx_index *ix, uint32_t seg, uint32_t doc, buf *scratch
  * first: a later record replaces older ones), 0 when none has, <0 on error. */
 int index_find_id(idx_index *ix, const char *id, size_t len, uint32_t *seg, uint32_t *doc,
                   idx_err *err);
+
+/* Verifies every byte and invariant of the index's data (`idx check`). */
+int index_check(idx_index *ix, idx_err *err);
+
+/* Describes the index's data part by part (`idx stats`): fn is called once
+ * per segment or database, in order. */
+int index_stats(idx_index *ix, engine_part_fn fn, void *ctx, idx_err *err);
 
 #endif

@@ -1,0 +1,87 @@
+/* The xapian engine (engine.h): a Xapian database in INDEX/xapian, no
+ * segments (docs/ENGINES.md). Stored articles are the Xapian documents' data,
+ * in the native store's record format. */
+#include <stdio.h>
+
+#include "common/engine.h"
+#include "common/index.h"
+#include "common/xap.h"
+
+/* The database's directory; ix->dir is set, as a xapian index only opens from one. */
+static void xapian_path(const idx_index *ix, char *path, size_t cap)
+{
+    snprintf(path, cap, "%s/%s", ix->dir, XAP_DIR);
+}
+
+/* The database, which must hold the documents meta counts. */
+static int xapian_open(idx_index *ix, const char *dir, const cfr_source *src, const char *where,
+                       idx_err *err)
+{
+    (void)src;
+    if (!dir)
+        return err_set(err, IDX_EDATA, "%s: a xapian index cannot be opened from memory", where);
+    if (ix->meta.n_segments)
+        return err_set(err, IDX_EDATA, "%s/meta: a xapian index lists segments", dir);
+    char path[4200];
+    xapian_path(ix, path, sizeof path);
+    uint64_t n;
+    int rc = xap_open(path, &ix->xap, err);
+    if (!rc) rc = xap_doccount(ix->xap, &n, err);
+    if (!rc && n != ix->meta.docs)
+        rc = err_set(err, IDX_EDATA, "%s: holds %llu documents, meta says %llu", path,
+                     (unsigned long long)n, (unsigned long long)ix->meta.docs);
+    return rc;
+}
+
+static void xapian_close(idx_index *ix)
+{
+    xap_close(ix->xap);
+}
+
+static int xapian_doc_get(idx_index *ix, uint32_t seg, uint32_t doc, buf *scratch, seg_doc *out,
+                          idx_err *err)
+{
+    (void)seg;
+    int rc = xap_doc_data(ix->xap, doc, scratch, err);
+    if (!rc && seg_record_parse(scratch->p, scratch->len, out) != scratch->len)
+        rc = err_set(err, IDX_EDATA, "xapian document %u: stored record undecodable", doc);
+    return rc;
+}
+
+static const char *xapian_doc_id(idx_index *ix, uint32_t seg, uint32_t doc, buf *scratch,
+                                 size_t *len, idx_err *err)
+{
+    seg_doc d;
+    if (xapian_doc_get(ix, seg, doc, scratch, &d, err)) return NULL;
+    *len = d.len[FIELD_ID];
+    return d.field[FIELD_ID];
+}
+
+static int xapian_find_id(idx_index *ix, const char *id, size_t len, uint32_t *seg, uint32_t *doc,
+                          idx_err *err)
+{
+    *seg = 0;
+    return xap_find_id(ix->xap, id, len, doc, err);
+}
+
+static int xapian_check(idx_index *ix, idx_err *err)
+{
+    /* index_open has matched meta's document count with the database. */
+    char path[4200];
+    xapian_path(ix, path, sizeof path);
+    return xap_check(path, err);
+}
+
+static int xapian_stats(idx_index *ix, engine_part_fn fn, void *ctx, idx_err *err)
+{
+    (void)err;
+    char path[4200];
+    xapian_path(ix, path, sizeof path);
+    engine_part p = {"database", path, "xapian", 0, NULL, NULL, xap_disk_size(path)};
+    fn(ctx, &p);
+    return 0;
+}
+
+const engine_ops engine_xapian = {ENGINE_XAPIAN,  "xapian",       xapian_open,
+                                  xapian_close,   xapian_doc_get, xapian_doc_id,
+                                  xapian_find_id, xapian_check,   xapian_stats};
