@@ -199,19 +199,13 @@ static int meta_from_source(const cfr_source *src, const char *where, index_meta
     return meta_parse(path, text, n, m, err);
 }
 
-/* index_open (dir) or index_open_mem (src, where). */
-static int index_open_from(const char *dir, const cfr_source *src, const char *where,
-                           idx_index **out, idx_err *err)
+/* Opens the engine meta names for ix, whose meta is read (from dir, or from
+ * src when dir is NULL); frees ix on error. */
+static int index_open_engine(idx_index *ix, const char *dir, const cfr_source *src,
+                             const char *where, idx_index **out, idx_err *err)
 {
-    idx_index *ix = calloc(1, sizeof *ix);
-    if (!ix || (dir && !(ix->dir = strdup(dir)))) {
-        free(ix);
-        return err_set(err, IDX_ENOMEM, "out of memory");
-    }
-    if (dir) where = dir;
-    int rc =
-        dir ? index_meta_read(dir, &ix->meta, err) : meta_from_source(src, where, &ix->meta, err);
-    if (!rc && !(ix->ops = engine_lookup(ix->meta.engine)))
+    int rc = 0;
+    if (!(ix->ops = engine_lookup(ix->meta.engine)))
         rc = err_set(err, IDX_EDATA, "%s: engine '%s' is not supported by this build", where,
                      ix->meta.engine);
     double n = (double)ix->meta.docs;
@@ -228,12 +222,29 @@ static int index_open_from(const char *dir, const cfr_source *src, const char *w
 
 int index_open(const char *dir, idx_index **out, idx_err *err)
 {
-    return index_open_from(dir, NULL, NULL, out, err);
+    idx_index *ix = calloc(1, sizeof *ix);
+    if (!ix || !(ix->dir = strdup(dir))) {
+        free(ix);
+        return err_set(err, IDX_ENOMEM, "out of memory");
+    }
+    int rc = index_meta_read(dir, &ix->meta, err);
+    if (rc) {
+        index_close(ix);
+        return rc;
+    }
+    return index_open_engine(ix, dir, NULL, dir, out, err);
 }
 
 int index_open_mem(const cfr_source *src, const char *name, idx_index **out, idx_err *err)
 {
-    return index_open_from(NULL, src, name, out, err);
+    idx_index *ix = calloc(1, sizeof *ix);
+    if (!ix) return err_set(err, IDX_ENOMEM, "out of memory");
+    int rc = meta_from_source(src, name, &ix->meta, err);
+    if (rc) {
+        index_close(ix);
+        return rc;
+    }
+    return index_open_engine(ix, NULL, src, name, out, err);
 }
 
 int index_ana_new(const idx_index *ix, ana **out, idx_err *err)

@@ -95,11 +95,12 @@ static inline size_t segfmt_lex_head_get(const uint8_t *p, size_t avail, segfmt_
  * range-checked here (the reader knows the limits). */
 static inline size_t segfmt_lex_entry_get(const uint8_t *p, size_t avail, segfmt_lex_entry *e)
 {
-    size_t at = segfmt_lex_head_get(p, avail, e), n;
+    size_t at = segfmt_lex_head_get(p, avail, e);
     uint64_t *v[4] = {&e->df, &e->cf_extra, &e->post_len, &e->pos_len};
     if (!at) return 0;
     for (int i = 0; i < 4; i++) {
-        if (!(n = codec_get_varint(p + at, avail - at, v[i]))) return 0;
+        size_t n = codec_get_varint(p + at, avail - at, v[i]);
+        if (!n) return 0;
         at += n;
     }
     if (avail - at < 4) return 0;
@@ -257,7 +258,7 @@ static inline void segfmt_docs_trailer_put(uint8_t *p, const segfmt_docs_trailer
     segfmt_wr_u64(p + SEGFMT_DOCS_TRAILER_TOKENS_BODY, t->tokens_body);
     segfmt_wr_u64(p + SEGFMT_DOCS_TRAILER_STORE_RECORDS, t->store_records);
     for (int i = 0; i < SEGFMT_DOCS_SECTIONS; i++)
-        segfmt_wr_u64(p + SEGFMT_DOCS_TRAILER_SECTION_OFF + 8 * i, t->off[i]);
+        segfmt_wr_u64(p + SEGFMT_DOCS_TRAILER_SECTION_OFF + (size_t)8 * i, t->off[i]);
 }
 
 static inline void segfmt_docs_trailer_get(const uint8_t *p, segfmt_docs_trailer *t)
@@ -267,7 +268,7 @@ static inline void segfmt_docs_trailer_get(const uint8_t *p, segfmt_docs_trailer
     t->tokens_body = rd_u64(p + SEGFMT_DOCS_TRAILER_TOKENS_BODY);
     t->store_records = rd_u64(p + SEGFMT_DOCS_TRAILER_STORE_RECORDS);
     for (int i = 0; i < SEGFMT_DOCS_SECTIONS; i++)
-        t->off[i] = rd_u64(p + SEGFMT_DOCS_TRAILER_SECTION_OFF + 8 * i);
+        t->off[i] = rd_u64(p + SEGFMT_DOCS_TRAILER_SECTION_OFF + (size_t)8 * i);
 }
 
 /* ---- document store (.store): blocks, block table, trailer (§7) ---- */
