@@ -1,5 +1,4 @@
 /* The native engine (engine.h): the segments meta lists (FORMAT.md). */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
