@@ -14,6 +14,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Stored order: a record is these fields in this order (FORMAT.md §7). */
 enum { FIELD_ID, FIELD_TITLE, FIELD_URL, FIELD_DATE, FIELD_AUTHOR, FIELD_CATEGORY, FIELD_BODY };
 #define FIELD_COUNT 7
@@ -44,5 +48,9 @@ static inline int field_is_label_term(const char *term, size_t len)
     return len >= FIELD_PREFIX_LEN && term[1] == ':' &&
            (term[0] == FIELD_PREFIX_AUTHOR[0] || term[0] == FIELD_PREFIX_CATEGORY[0]);
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

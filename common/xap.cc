@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/bm25.h"
+#include "common/fields.h"
 
 struct xap_stem {
     Xapian::Stem stem;
@@ -641,7 +642,7 @@ extern "C" int xap_query_prefix(xap_query *q, xap_scope s, const char *prefix, s
         Xapian::Database &db = q->db->db;
         for (auto it = db.allterms_begin(key); it != db.allterms_end(key); ++it) {
             std::string t = *it;
-            if (s != XAP_LABEL && t.find(':') != std::string::npos) continue;
+            if (s != XAP_LABEL && field_is_label_term(t.data(), t.size())) continue;
             cand.emplace_back(stat_unpack(db.get_metadata(STAT_PREFIX + t)).cf, t);
         }
         std::sort(cand.begin(), cand.end(), [](const auto &a, const auto &b) {
