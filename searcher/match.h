@@ -1,4 +1,5 @@
-/* match: the query evaluator (the matcher). Evaluates a parsed query over an open index and returns the top hits.
+/* match: the query evaluator (the matcher). Evaluates a parsed query over an open index and returns
+ * the top hits.
  *
  * Document-at-a-time over the compressed posting blocks of every segment.
  * Disjunctions use MaxScore with per-block upper bounds (block-max) to skip
@@ -59,13 +60,13 @@ typedef struct match_result {
 /* Runs the query. On success the caller frees the result with match_result_free.
  * IDX_EDATA when a damaged page of the index is met (the message names it). */
 int match_search(idx_index *ix, const qparse_tree *q, const match_options *o, match_result *out,
-              idx_err *err);
+                 idx_err *err);
 void match_result_free(match_result *r);
 
 /* The stored form of a query term in `field` (author:/category: terms get
  * their prefix) into out[0..cap); -1 when it does not fit. */
 int match_term_key(qparse_field field, const char *t, size_t len, char *out, size_t cap,
-                size_t *out_len);
+                   size_t *out_len);
 
 /* One additive part of a hit's score, for --explain. */
 typedef struct match_part {
@@ -77,6 +78,6 @@ typedef struct match_part {
 /* Recomputes the score of (seg_no, doc) part by part; *out is malloc'd (free it), *n_out parts.
  * The parts sum to the hit's score. */
 int match_explain(idx_index *ix, const qparse_tree *q, const match_options *o, uint32_t seg_no,
-               uint32_t doc, match_part **out, size_t *n_out, idx_err *err);
+                  uint32_t doc, match_part **out, size_t *n_out, idx_err *err);
 
 #endif

@@ -23,7 +23,7 @@ static int match_xapian_phrase(xap_query *xq, const qparse_node *n, idx_err *err
     for (uint32_t i = 0; i < n->nterms; i++) {
         /* A word too long to be stored makes the phrase match nothing. */
         if (match_term_key(n->field, n->terms[i].text, n->terms[i].len, keys[i], sizeof keys[i],
-                        &lens[i]))
+                           &lens[i]))
             lens[i] = 0;
         terms[i] = keys[i];
     }
@@ -65,7 +65,8 @@ static int match_xapian_node(xap_query *xq, const qparse_node *n, int *filter, i
         if (match_term_key(n->field, n->terms[0].text, n->terms[0].len, key, sizeof key, &kl) ||
             n->kind == Q_TERM)
             return xap_query_term(xq, match_xapian_scope(n->field), key, kl, err);
-        return xap_query_prefix(xq, match_xapian_scope(n->field), key, kl, MATCH_PREFIX_MAX_TERMS, err);
+        return xap_query_prefix(xq, match_xapian_scope(n->field), key, kl, MATCH_PREFIX_MAX_TERMS,
+                                err);
     case Q_PHRASE:
         return match_xapian_phrase(xq, n, err);
     case Q_DATE:
@@ -77,8 +78,8 @@ static int match_xapian_node(xap_query *xq, const qparse_node *n, int *filter, i
     return err_set(err, IDX_EINTERNAL, "query: unknown node kind %d", (int)n->kind);
 }
 
-int match_xapian_search(idx_index *ix, const qparse_tree *q, const match_options *o, match_result *out,
-                 idx_err *err)
+int match_xapian_search(idx_index *ix, const qparse_tree *q, const match_options *o,
+                        match_result *out, idx_err *err)
 {
     memset(out, 0, sizeof *out);
     xap_params p = {o->bm25.k1,    o->bm25.b,    o->bm25.title_weight, (double)ix->meta.docs,

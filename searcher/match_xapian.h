@@ -15,7 +15,7 @@
 #include "searcher/match.h"
 #include "searcher/qparse.h"
 
-int match_xapian_search(idx_index *ix, const qparse_tree *q, const match_options *o, match_result *out,
-                 idx_err *err);
+int match_xapian_search(idx_index *ix, const qparse_tree *q, const match_options *o,
+                        match_result *out, idx_err *err);
 
 #endif
