@@ -28,7 +28,7 @@ static int match_xapian_phrase(xap_query *xq, const qparse_node *n, idx_err *err
         terms[i] = keys[i];
     }
     /* Xapian's window counts the positions a match spans: the phrase's own
-     * span plus the slop, as eval.c's phrase_count allows. */
+     * span plus the slop, as match_scorer.c's phrase_count allows. */
     uint32_t window = n->terms[n->nterms - 1].pos + 1 + n->slop;
     return xap_query_phrase(xq, match_xapian_scope(n->field), terms, lens, n->nterms, window, err);
 }
@@ -39,7 +39,7 @@ static int match_xapian_bool(xap_query *xq, const qparse_node *n, int *filter, i
     xap_occur *occur = malloc(cap * sizeof *occur);
     int *filters = malloc(cap * sizeof *filters);
     int rc = occur && filters ? 0 : err_set(err, IDX_ENOMEM, "out of memory");
-    /* As eval.c's sc_bool: a group only filters when all its positive clauses do. */
+    /* As match_scorer.c's boolean scorer: a group only filters when all its positive clauses do. */
     *filter = 1;
     for (uint32_t i = 0; i < n->nclauses && !rc; i++) {
         rc = match_xapian_node(xq, n->clauses[i].node, &filters[i], err);
