@@ -42,13 +42,8 @@ void match_leapfrog_run(match_ctx *e, match_root *r, match_topk *t)
         }
         double theta = match_topk_threshold(t);
         if (!e->o->exhaustive && match_topk_full(t)) {
-            double bound = should_max;
-            uint32_t upto_min = SEG_END;
-            for (uint32_t k = 0; k < n; k++) {
-                uint32_t upto;
-                bound += match_sc_block_bound(e, m[k], d, &upto);
-                if (upto < upto_min) upto_min = upto;
-            }
+            uint32_t upto_min;
+            double bound = match_root_range_bound(e, m, n, d, should_max, &upto_min);
             if (match_cannot_beat(bound, theta)) {
                 /* No document up to the end of the shortest block can win. */
                 e->pruned = 1;

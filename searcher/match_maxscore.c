@@ -39,13 +39,8 @@ void match_maxscore_run(match_ctx *e, match_root *r, match_topk *t)
             /* Block-max over a range: if no list's block can lift any
              * document in [d, end of the shortest block] above theta, jump
              * past that block in every essential list at once. */
-            double range = 0;
-            uint32_t upto_min = SEG_END;
-            for (uint32_t i = 0; i < n; i++) {
-                uint32_t upto;
-                range += match_sc_block_bound(e, ord[i], d, &upto);
-                if (upto < upto_min) upto_min = upto;
-            }
+            uint32_t upto_min;
+            double range = match_root_range_bound(e, ord, n, d, 0, &upto_min);
             if (match_cannot_beat(range, theta)) {
                 e->pruned = 1;
                 if (upto_min == SEG_END) break;

@@ -57,6 +57,21 @@ int match_root_search(idx_index *ix, const qparse_tree *q, const match_options *
 void match_maxscore_run(match_ctx *e, match_root *r, match_topk *t);
 void match_leapfrog_run(match_ctx *e, match_root *r, match_topk *t);
 
+/* start plus the block-max bounds of sc[0..n) at d: no document in
+ * [d, *upto] scores above it (*upto: the end of the shortest block). */
+static inline double match_root_range_bound(match_ctx *e, match_sc *const *sc, uint32_t n,
+                                            uint32_t d, double start, uint32_t *upto)
+{
+    double bound = start;
+    *upto = SEG_END;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t last;
+        bound += match_sc_block_bound(e, sc[i], d, &last);
+        if (last < *upto) *upto = last;
+    }
+    return bound;
+}
+
 /* Whether a MUST_NOT clause matches d (they move to d). */
 static inline int match_root_excluded(match_ctx *e, match_root *r, uint32_t d)
 {
