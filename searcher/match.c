@@ -37,7 +37,8 @@ int match_search(idx_index *ix, const qparse_tree *q, const match_options *o, ma
     memset(out, 0, sizeof *out);
     uint64_t want = (uint64_t)o->offset + o->k;
     if (want > 1000000) return err_set(err, IDX_EUSAGE, "k + offset too large");
-    return match_engine_of(ix)->search(ix, q, o, out, err);
+    const match_engine *en = match_engine_of(ix);
+    return en->search(ix, q, o, out, err);
 }
 
 void match_result_free(match_result *r)
