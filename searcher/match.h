@@ -1,4 +1,13 @@
-/* match: the query evaluator (the matcher). Evaluates a parsed query over an open index and returns the top hits.
+/* match: the query evaluator (the matcher). Evaluates a parsed query over an
+ * open index and returns the top hits. This header is the public API; the
+ * native engine's units behind it are internal (docs/ARCHITECTURE.md):
+ *
+ *   match_topk     the bounded top-k queue and its tie rule
+ *   match_scorer   the scorer tree over one segment, and match_ctx
+ *   match_root     the top-level clauses, the choice of root algorithm and
+ *                  the one way a document reaches the top-k; the algorithms
+ *                  are match_maxscore.c and match_leapfrog.c
+ *   match_explain  --explain
  *
  * Document-at-a-time over the compressed posting blocks of every segment.
  * Disjunctions use MaxScore with per-block upper bounds (block-max) to skip
@@ -12,12 +21,17 @@
  * Ranking (docs/RANKING.md): BM25F as common/bm25.h, Lucene idf over the
  * whole index; a phrase scores as one pseudo-term with its phrase frequency
  * and the sum of its terms' idf; a prefix scores as the best of its
- * expansions; date ranges filter and never score. Ties break by docid.
+ * expansions; date ranges filter and never score. Ties break by (segment,
+ * docid).
  *
- * An index of the xapian engine is evaluated by match_xapian.h instead (match_search
- * hands it over), with the same ranking; match_explain is native only. */
-#ifndef IDX_EVAL_H
-#define IDX_EVAL_H
+ * An index of the xapian engine is evaluated by match_xapian.h instead, with
+ * the same ranking; match.c's dispatch is the only code that knows both
+ * engines. match_explain is native only.
+ *
+ * Threading: an index may be searched by any number of threads at once;
+ * every call keeps its state on its own. */
+#ifndef IDX_MATCH_H
+#define IDX_MATCH_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -59,13 +73,13 @@ typedef struct match_result {
 /* Runs the query. On success the caller frees the result with match_result_free.
  * IDX_EDATA when a damaged page of the index is met (the message names it). */
 int match_search(idx_index *ix, const qparse_tree *q, const match_options *o, match_result *out,
-              idx_err *err);
+                 idx_err *err);
 void match_result_free(match_result *r);
 
 /* The stored form of a query term in `field` (author:/category: terms get
  * their prefix) into out[0..cap); -1 when it does not fit. */
 int match_term_key(qparse_field field, const char *t, size_t len, char *out, size_t cap,
-                size_t *out_len);
+                   size_t *out_len);
 
 /* One additive part of a hit's score, for --explain. */
 typedef struct match_part {
@@ -77,6 +91,6 @@ typedef struct match_part {
 /* Recomputes the score of (seg_no, doc) part by part; *out is malloc'd (free it), *n_out parts.
  * The parts sum to the hit's score. */
 int match_explain(idx_index *ix, const qparse_tree *q, const match_options *o, uint32_t seg_no,
-               uint32_t doc, match_part **out, size_t *n_out, idx_err *err);
+                  uint32_t doc, match_part **out, size_t *n_out, idx_err *err);
 
 #endif

@@ -23,12 +23,12 @@ static int match_xapian_phrase(xap_query *xq, const qparse_node *n, idx_err *err
     for (uint32_t i = 0; i < n->nterms; i++) {
         /* A word too long to be stored makes the phrase match nothing. */
         if (match_term_key(n->field, n->terms[i].text, n->terms[i].len, keys[i], sizeof keys[i],
-                        &lens[i]))
+                           &lens[i]))
             lens[i] = 0;
         terms[i] = keys[i];
     }
     /* Xapian's window counts the positions a match spans: the phrase's own
-     * span plus the slop, as eval.c's phrase_count allows. */
+     * span plus the slop, as match_scorer.c's phrase_count allows. */
     uint32_t window = n->terms[n->nterms - 1].pos + 1 + n->slop;
     return xap_query_phrase(xq, match_xapian_scope(n->field), terms, lens, n->nterms, window, err);
 }
@@ -39,7 +39,7 @@ static int match_xapian_bool(xap_query *xq, const qparse_node *n, int *filter, i
     xap_occur *occur = malloc(cap * sizeof *occur);
     int *filters = malloc(cap * sizeof *filters);
     int rc = occur && filters ? 0 : err_set(err, IDX_ENOMEM, "out of memory");
-    /* As eval.c's sc_bool: a group only filters when all its positive clauses do. */
+    /* As match_scorer.c's boolean scorer: a group only filters when all its positive clauses do. */
     *filter = 1;
     for (uint32_t i = 0; i < n->nclauses && !rc; i++) {
         rc = match_xapian_node(xq, n->clauses[i].node, &filters[i], err);
@@ -65,7 +65,8 @@ static int match_xapian_node(xap_query *xq, const qparse_node *n, int *filter, i
         if (match_term_key(n->field, n->terms[0].text, n->terms[0].len, key, sizeof key, &kl) ||
             n->kind == Q_TERM)
             return xap_query_term(xq, match_xapian_scope(n->field), key, kl, err);
-        return xap_query_prefix(xq, match_xapian_scope(n->field), key, kl, MATCH_PREFIX_MAX_TERMS, err);
+        return xap_query_prefix(xq, match_xapian_scope(n->field), key, kl, MATCH_PREFIX_MAX_TERMS,
+                                err);
     case Q_PHRASE:
         return match_xapian_phrase(xq, n, err);
     case Q_DATE:
@@ -77,8 +78,8 @@ static int match_xapian_node(xap_query *xq, const qparse_node *n, int *filter, i
     return err_set(err, IDX_EINTERNAL, "query: unknown node kind %d", (int)n->kind);
 }
 
-int match_xapian_search(idx_index *ix, const qparse_tree *q, const match_options *o, match_result *out,
-                 idx_err *err)
+int match_xapian_search(idx_index *ix, const qparse_tree *q, const match_options *o,
+                        match_result *out, idx_err *err)
 {
     memset(out, 0, sizeof *out);
     xap_params p = {o->bm25.k1,    o->bm25.b,    o->bm25.title_weight, (double)ix->meta.docs,

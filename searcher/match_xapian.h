@@ -7,15 +7,15 @@
  * match_search hands xapian indexes over to it, with match_search's contract:
  * hits are (segment 0, Xapian docid), best first, ties by docid; the caller
  * frees the result with match_result_free. Thread safety as xap.h's. */
-#ifndef IDX_XEVAL_H
-#define IDX_XEVAL_H
+#ifndef IDX_MATCH_XAPIAN_H
+#define IDX_MATCH_XAPIAN_H
 
 #include "common/index.h"
 #include "common/status.h"
 #include "searcher/match.h"
 #include "searcher/qparse.h"
 
-int match_xapian_search(idx_index *ix, const qparse_tree *q, const match_options *o, match_result *out,
-                 idx_err *err);
+int match_xapian_search(idx_index *ix, const qparse_tree *q, const match_options *o,
+                        match_result *out, idx_err *err);
 
 #endif

@@ -157,7 +157,7 @@ static void json_snip(buf *b, const char *key, const char *hl_key, const snip_te
     buf_put_u8(b, ']');
 }
 
-static void json_results(buf *b, const render_query *q, const render_hit *h, size_t n)
+static void json_results(buf *b, const render_query *q, const search_hit *h, size_t n)
 {
     buf_put_u8(b, '{');
     if (q->qid) {
@@ -238,7 +238,7 @@ static void text_snip(buf *b, const snip_text *t, int color)
     if (t->cut_after) buf_puts(b, ELLIPSIS_TAIL);
 }
 
-static void text_results(buf *b, const render_query *q, const render_hit *h, size_t n)
+static void text_results(buf *b, const render_query *q, const search_hit *h, size_t n)
 {
     if (q->qid) {
         text_chars(b, q->qid, strlen(q->qid));
@@ -296,7 +296,7 @@ static void trec_field(buf *b, const char *s, size_t n)
     }
 }
 
-static void trec_results(buf *b, const render_query *q, const render_hit *h, size_t n)
+static void trec_results(buf *b, const render_query *q, const search_hit *h, size_t n)
 {
     const char *qid = q->qid ? q->qid : "1";
     for (size_t i = 0; i < n; i++) {
@@ -308,7 +308,7 @@ static void trec_results(buf *b, const render_query *q, const render_hit *h, siz
     }
 }
 
-void render_results(buf *b, render_format f, const render_query *q, const render_hit *hits,
+void render_results(buf *b, render_format f, const render_query *q, const search_hit *hits,
                     size_t n_hits)
 {
     if (f == RENDER_JSON)

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
-#include "searcher/match.h"
+#include "searcher/search_hit.h"
 #include "searcher/snippet.h"
 
 typedef enum render_format { RENDER_TEXT, RENDER_JSON, RENDER_TREC } render_format;
@@ -22,17 +22,6 @@ int render_format_parse(const char *name);
 
 /* Shown for a cut snippet: "… " before / " …" after the text. */
 #define RENDER_ELLIPSIS "\xE2\x80\xA6"
-
-/* One hit, as the renderer needs it. Strings are not NUL-terminated. */
-typedef struct render_hit {
-    uint32_t rank; /* 1-based, offset included */
-    double score;
-    const char *id, *title, *url, *date; /* stored fields; NULL or len 0 when absent */
-    size_t id_len, title_len, url_len, date_len;
-    const snip_result *snip; /* NULL: no snippet (trec); then the raw title is shown */
-    const match_part *parts;    /* --explain; NULL for none */
-    size_t n_parts;
-} render_hit;
 
 /* The query-level part of a result list. */
 typedef struct render_query {
@@ -48,7 +37,7 @@ typedef struct render_query {
 /* The whole result list of one query. text: a header line, then per hit
  * `rank. score id title (date)` and the indented snippet; json: one object
  * and a newline; trec: one line per hit. */
-void render_results(buf *b, render_format f, const render_query *q, const render_hit *hits,
+void render_results(buf *b, render_format f, const render_query *q, const search_hit *hits,
                     size_t n_hits);
 
 /* A batch query that could not run, as a json line

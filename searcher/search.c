@@ -39,7 +39,6 @@ void search_fini(search_ctx *c)
 {
     search_release(c);
     free(c->hits);
-    free(c->extra);
     free(c->sr_);
     free(c->parts_);
     free(c->refs_);
@@ -73,7 +72,6 @@ static int reserve(search_ctx *c, size_t n)
     if (n <= c->cap_) return 0;
     int ok = 1;
     GROW(c->hits, n);
-    GROW(c->extra, n);
     GROW(c->sr_, n);
     GROW(c->parts_, n);
     GROW(c->refs_, n);
@@ -97,7 +95,7 @@ static int fetch_hits(search_ctx *c, const qparse_tree *q, const match_result *r
     c->fields_.len = 0;
     for (uint32_t i = 0; i < r->n_hits; i++) {
         const match_hit *h = &r->hits[i];
-        render_hit *rh = &c->hits[i];
+        search_hit *rh = &c->hits[i];
         memset(rh, 0, sizeof *rh);
         memset(&refs[i], 0, sizeof refs[i]);
         rh->rank = c->eo.offset + i + 1;
@@ -135,7 +133,7 @@ static int fetch_hits(search_ctx *c, const qparse_tree *q, const match_result *r
     if (c->fields_.oom) return err_set(err, IDX_ENOMEM, "query: out of memory");
     const char *base = (const char *)c->fields_.p;
     for (uint32_t i = 0; i < r->n_hits; i++) {
-        render_hit *rh = &c->hits[i];
+        search_hit *rh = &c->hits[i];
         rh->id = base + refs[i].off[REF_ID];
         rh->id_len = refs[i].len[REF_ID];
         rh->title = base + refs[i].off[REF_TITLE];
@@ -144,8 +142,8 @@ static int fetch_hits(search_ctx *c, const qparse_tree *q, const match_result *r
         rh->url_len = refs[i].len[REF_URL];
         rh->date = base + refs[i].off[REF_DATE];
         rh->date_len = refs[i].len[REF_DATE];
-        c->extra[i].author = base + refs[i].off[REF_AUTHOR];
-        c->extra[i].author_len = refs[i].len[REF_AUTHOR];
+        rh->author = base + refs[i].off[REF_AUTHOR];
+        rh->author_len = refs[i].len[REF_AUTHOR];
     }
     return 0;
 }

@@ -19,18 +19,13 @@
 #include "searcher/match.h"
 #include "searcher/qparse.h"
 #include "searcher/render.h"
+#include "searcher/search_hit.h"
 #include "searcher/snippet.h"
 
 /* search_run gave up because ctx.deadline_ms passed (checked between the
  * stages and between hits; match_search itself cannot be interrupted). Never
  * returned when no deadline is set. */
 #define SEARCH_ETIMEOUT (-100)
-
-/* Stored fields render_hit has no slot for. */
-typedef struct search_extra {
-    const char *author; /* not NUL-terminated; len 0 when absent */
-    size_t author_len;
-} search_extra;
 
 typedef struct search_field_ref search_field_ref;
 
@@ -43,12 +38,11 @@ typedef struct search_ctx {
     match_options eo;
     qparse_options qo;
     int ids_only;       /* 1: fetch only the external ids (trec): no snippets */
-    int explain;        /* 1: per-hit score parts (render_hit.parts) */
+    int explain;        /* 1: per-hit score parts (search_hit.parts) */
     double deadline_ms; /* search_now_ms() limit; 0: none */
 
     /* the last search_run's answer, valid until search_release / the next run */
-    render_hit *hits;
-    search_extra *extra; /* parallel to hits; author only when !ids_only */
+    search_hit *hits;
     uint32_t n_hits;
     uint64_t total;
     int total_exact;

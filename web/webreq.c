@@ -233,8 +233,7 @@ static void html_results(buf *b, const search_ctx *s, const char *q, size_t q_le
     buf_printf(b, " <span class=\"took\">(%.1f ms)</span></p>\n", s->took_ms);
     buf_printf(b, "<ol class=\"results\" start=\"%ld\">\n", offset + 1);
     for (uint32_t i = 0; i < s->n_hits; i++) {
-        const render_hit *h = &s->hits[i];
-        const search_extra *x = &s->extra[i];
+        const search_hit *h = &s->hits[i];
         int link = h->url_len && (starts_with_ci(h->url, h->url_len, "http://") ||
                                   starts_with_ci(h->url, h->url_len, "https://"));
         buf_puts(b, "<li class=\"hit\">\n<h2>");
@@ -262,9 +261,9 @@ static void html_results(buf *b, const search_ctx *s, const char *q, size_t q_le
             render_html_text(b, h->date, h->date_len);
             buf_puts(b, "</span> ");
         }
-        if (x->author_len) {
+        if (h->author_len) {
             buf_puts(b, "<span class=\"author\">");
-            render_html_text(b, x->author, x->author_len);
+            render_html_text(b, h->author, h->author_len);
             buf_puts(b, "</span> ");
         }
         buf_puts(b, "<span class=\"id\">#");

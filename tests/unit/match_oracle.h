@@ -1,12 +1,12 @@
-/* Shared helpers of the evaluator tests (test_eval_*.c): temporary indexes
+/* Shared helpers of the evaluator tests (test_match_*.c): temporary indexes
  * built through build_run, and an independent model of an index computed
  * from its stored articles with the analyzer alone (ana_run per field: terms,
- * positions, field lengths, df, cf). Nothing here calls into searcher/eval.c;
+ * positions, field lengths, df, cf). Nothing here calls into searcher/match*.c;
  * the model is the oracle the evaluator's answers are checked against.
  *
  * Header-only (static inline), so every test stays one standalone file. */
-#ifndef IDX_TEST_EVAL_ORACLE_H
-#define IDX_TEST_EVAL_ORACLE_H
+#ifndef IDX_TEST_MATCH_ORACLE_H
+#define IDX_TEST_MATCH_ORACLE_H
 
 #include <check.h>
 #include <stdint.h>

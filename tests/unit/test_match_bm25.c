@@ -3,7 +3,7 @@
  * principles, over a model of the collection built by analysing every stored
  * title, body and author with ana_run (tf per field, field lengths, df, N,
  * averages), to 1e-5 relative; the set of hits equals the set of documents
- * the query matches in the model. Nothing of eval.c is reused: the formulas
+ * the query matches in the model. Nothing of the evaluator is reused: the formulas
  * below are the spec's.
  *
  * Clauses: words (title+body), title:word, author:word, exact phrases (title
@@ -160,7 +160,8 @@ static int expand(eo_model *m, const char *pre, clause *c)
     cf_model = m;
     qsort(c->exp, c->n_exp, sizeof *c->exp, cmp_cf_desc);
     if (c->n_exp > MATCH_PREFIX_MAX_TERMS) {
-        if (m->ti[c->exp[MATCH_PREFIX_MAX_TERMS - 1]].cf == m->ti[c->exp[MATCH_PREFIX_MAX_TERMS]].cf)
+        if (m->ti[c->exp[MATCH_PREFIX_MAX_TERMS - 1]].cf ==
+            m->ti[c->exp[MATCH_PREFIX_MAX_TERMS]].cf)
             return 0;
         c->n_exp = MATCH_PREFIX_MAX_TERMS;
     }

@@ -9,7 +9,7 @@
  * Exact phrases also have their frequency checked through match_explain.
  *
  * The oracle analyses every stored title and body with ana_run and searches
- * every combination of positions; it shares nothing with eval.c. */
+ * every combination of positions; it shares nothing with the evaluator. */
 #include "match_oracle.h"
 #include "tests/unit/testutil.h"
 

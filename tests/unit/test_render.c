@@ -115,9 +115,10 @@ static snip_result sr = {{"Dog \"days\"", 10, 0, 0, title_sp, 1},
                          {"the dog barks", 13, 1, 1, body_sp, 1}};
 static match_part parts[] = {{"dog", 1, 2, 1.25, 3.5}};
 
-static render_hit hits[2] = {
-    {1, 3.5, "d1", "Dog \"days\"", "http://x/?a=1&b=2", "2019-01-02", 2, 10, 17, 10, &sr, parts, 1},
-    {2, 0.123456789, "doc two", NULL, NULL, NULL, 7, 0, 0, 0, NULL, NULL, 0},
+static search_hit hits[2] = {
+    {1, 3.5, "d1", "Dog \"days\"", "http://x/?a=1&b=2", "2019-01-02", 2, 10, 17, 10, &sr, parts, 1,
+     NULL, 0},
+    {2, 0.123456789, "doc two", NULL, NULL, NULL, 7, 0, 0, 0, NULL, NULL, 0, NULL, 0},
 };
 
 static const char *render(render_format f, const render_query *q, size_t n)
@@ -192,7 +193,7 @@ START_TEST(text_results)
                      "   " RENDER_ELLIPSIS " the \033[1mdog\033[0m barks " RENDER_ELLIPSIS "\n"
                      "   =    3.5000  dog  tf title 1 body 2  idf 1.2500\n");
     /* terminal escape sequences in stored fields are neutralised */
-    render_hit evil = {1, 1, "a\033[2Jb", "t\x07", NULL, NULL, 6, 2, 0, 0, NULL, NULL, 0};
+    search_hit evil = {1, 1, "a\033[2Jb", "t\x07", NULL, NULL, 6, 2, 0, 0, NULL, NULL, 0, NULL, 0};
     buf b = {0};
     q.color = 0;
     q.total = 1;

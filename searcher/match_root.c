@@ -1,0 +1,89 @@
+#include "searcher/match_root.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int match_root_build(match_ctx *e, const qparse_node *q, match_root *r)
+{
+    memset(r, 0, sizeof *r);
+    const qparse_clause one = {Q_SHOULD, q};
+    const qparse_clause *cl = &one;
+    uint32_t ncl = 1;
+    if (q->kind == Q_BOOL) {
+        cl = q->clauses;
+        ncl = q->nclauses;
+    }
+    /* Five clause arrays and the bounds share one allocation. */
+    size_t n = ncl ? ncl : 1;
+    void *block = calloc(n, 5 * sizeof(match_sc *) + sizeof(double));
+    if (!block) return match_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+    match_sc **p = block;
+    r->must = p;
+    r->should = p + n;
+    r->not_ = p + 2 * n;
+    r->all = p + 3 * n;
+    r->ord = p + 4 * n;
+    r->ub = (double *)(p + 5 * n);
+    for (uint32_t i = 0; i < ncl && !e->rc; i++) {
+        match_sc *k = match_sc_build(e, cl[i].node);
+        if (!k) break;
+        if (cl[i].occur == Q_MUST_NOT) {
+            r->not_[r->n_not++] = k;
+            continue;
+        }
+        r->all[r->n_all++] = k;
+        if (cl[i].occur == Q_MUST) {
+            r->must[r->n_must++] = k;
+            r->musts_match |= !k->filter;
+        } else {
+            r->should[r->n_should++] = k;
+        }
+    }
+    double total = 0;
+    for (uint32_t i = 0; i < r->n_all; i++)
+        total += r->all[i]->max_score;
+    for (uint32_t i = 0; i < r->n_all; i++)
+        if (r->all[i]->kind == MATCH_SC_PHRASE) r->all[i]->other_max = total - r->all[i]->max_score;
+    return e->rc;
+}
+
+void match_root_free(match_root *r)
+{
+    for (uint32_t i = 0; i < r->n_all; i++)
+        match_sc_free(r->all[i]);
+    for (uint32_t i = 0; i < r->n_not; i++)
+        match_sc_free(r->not_[i]);
+    free(r->must);
+}
+
+void match_root_run(match_ctx *e, match_root *r, match_topk *t)
+{
+    if (r->n_must)
+        match_leapfrog_run(e, r, t);
+    else if (r->n_should)
+        match_maxscore_run(e, r, t);
+}
+
+int match_root_search(idx_index *ix, const qparse_tree *q, const match_options *o,
+                      match_result *out, idx_err *err)
+{
+    match_ctx e;
+    match_ctx_init(&e, ix, o, err);
+    match_topk t;
+    int rc = match_topk_init(&t, o->offset + o->k, err);
+    if (rc) return rc;
+    for (uint32_t s = 0; s < ix->n_segs && !e.rc; s++) {
+        match_ctx_segment(&e, s);
+        match_root r;
+        if (!match_root_build(&e, q->root, &r)) match_root_run(&e, &r, &t);
+        match_root_free(&r);
+    }
+    match_ctx_fini(&e);
+    if (e.rc) {
+        match_topk_free(&t);
+        return e.rc;
+    }
+    match_topk_finish(&t, o->offset, out);
+    out->total_exact = !e.pruned;
+    return 0;
+}

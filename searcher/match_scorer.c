@@ -1,0 +1,596 @@
+#include "searcher/match_scorer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fields.h"
+
+void match_ctx_init(match_ctx *e, idx_index *ix, const match_options *o, idx_err *err)
+{
+    memset(e, 0, sizeof *e);
+    e->ix = ix;
+    e->o = o;
+    e->p = o->bm25;
+    e->err = err;
+    e->theta = -INFINITY;
+    e->n_docs = (double)ix->meta.docs;
+    /* Stored bounds hold for the parameters and averages they were computed
+     * with: the index's own, in a single segment. */
+    e->bounds_ok = ix->n_segs == 1 && o->bm25.k1 == ix->meta.bm25.k1 &&
+                   o->bm25.b == ix->meta.bm25.b &&
+                   o->bm25.title_weight == ix->meta.bm25.title_weight;
+}
+
+void match_ctx_segment(match_ctx *e, uint32_t seg_no)
+{
+    e->s = e->ix->segs[seg_no];
+    e->seg_no = seg_no;
+    e->n_scorers = 0; /* the previous segment's are freed */
+    e->norm_doc = SEG_END;
+    e->inv_norm = e->p.b == e->ix->meta.bm25.b ? e->ix->inv_norm[seg_no] : NULL;
+}
+
+void match_ctx_fini(match_ctx *e)
+{
+    free(e->pos);
+    e->pos = NULL;
+    e->pos_cap = 0;
+}
+
+/* ---- building the tree ---- */
+
+static match_sc *sc_alloc(match_ctx *e, match_sc_kind kind, qparse_field field)
+{
+    if (++e->n_scorers > MATCH_MAX_SCORERS) {
+        match_fail(e, err_set(e->err, IDX_EUSAGE,
+                              "query: too large: more than %u terms and operators after prefix "
+                              "expansion",
+                              MATCH_MAX_SCORERS));
+        return NULL;
+    }
+    match_sc *s = calloc(1, sizeof *s);
+    if (!s) {
+        match_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+        return NULL;
+    }
+    s->kind = kind;
+    s->field = field;
+    s->doc = SEG_END;
+    s->blk_from = 1;
+    s->blk_upto = 0; /* empty range: nothing cached */
+    s->other_max = INFINITY;
+    s->scored_doc = SEG_END;
+    return s;
+}
+
+void match_sc_free(match_sc *s)
+{
+    if (!s) return;
+    for (uint32_t i = 0; i < s->n_terms; i++)
+        match_sc_free(s->terms[i]);
+    for (uint32_t i = 0; i < s->n_kids; i++)
+        match_sc_free(s->kids[i]);
+    free(s->terms);
+    free(s->by_df);
+    free(s->rel);
+    free(s->kids);
+    free(s->occur);
+    free(s);
+}
+
+/* Total df of a term over all segments, for a collection-wide idf. */
+static int match_global_df(match_ctx *e, const char *t, size_t len, uint64_t *df)
+{
+    *df = 0;
+    for (uint32_t i = 0; i < e->ix->n_segs; i++) {
+        seg_term st;
+        int r = seg_lookup(e->ix->segs[i], t, len, &st, e->err);
+        if (r < 0) return match_fail(e, r);
+        if (r) *df += st.df;
+    }
+    return 0;
+}
+
+/* A term scorer; `key` is the term as stored (field prefix included). */
+static match_sc *sc_term(match_ctx *e, const char *key, size_t len, qparse_field field)
+{
+    match_sc *s = sc_alloc(e, MATCH_SC_TERM, field);
+    if (!s) return NULL;
+    s->label_term = field == QF_AUTHOR || field == QF_CATEGORY;
+    if (len > SEG_MAX_TERM) return s; /* longer than any stored term: matches nothing */
+    memcpy(s->key, key, len);
+    s->key_len = len;
+    seg_term t;
+    int r = seg_lookup(e->s, key, len, &t, e->err);
+    if (r < 0) {
+        match_fail(e, r);
+        return s;
+    }
+    if (r == 0) return s; /* absent here: matches nothing in this segment */
+    uint64_t df = t.df;
+    /* With one segment its df is the collection's: no second lookup. */
+    if (e->ix->n_segs > 1 && match_global_df(e, key, len, &df)) return s;
+    s->idf = bm25_idf(e->n_docs, (double)df);
+    s->max_score = s->idf * (e->bounds_ok ? (double)t.bound : e->p.k1 + 1.0);
+    r = seg_cursor_open(e->s, &t, &s->cur, e->err);
+    if (r) {
+        match_fail(e, r);
+        return s;
+    }
+    s->doc = s->cur.doc;
+    if (field == QF_TITLE && s->doc != SEG_END && s->cur.tf_title == 0)
+        match_sc_next(e, s, s->doc + 1);
+    return s;
+}
+
+static int cmp_df(const void *a, const void *b)
+{
+    const match_sc *x = *(match_sc *const *)a, *y = *(match_sc *const *)b;
+    return (x->cur.t.df > y->cur.t.df) - (x->cur.t.df < y->cur.t.df);
+}
+
+static match_sc *sc_phrase(match_ctx *e, const qparse_node *n)
+{
+    match_sc *s = sc_alloc(e, MATCH_SC_PHRASE, n->field);
+    if (!s) return NULL;
+    if (n->nterms > MATCH_PHRASE_MAX_TERMS) {
+        match_fail(e, err_set(e->err, IDX_EUSAGE, "query: a phrase may have at most %d words",
+                              MATCH_PHRASE_MAX_TERMS));
+        return s;
+    }
+    s->terms = calloc(n->nterms, sizeof *s->terms);
+    s->rel = calloc(n->nterms, sizeof *s->rel);
+    if (!s->terms || !s->rel) {
+        match_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+        return s;
+    }
+    double idf = 0;
+    int absent = 0;
+    for (uint32_t i = 0; i < n->nterms; i++) {
+        char key[SEG_MAX_TERM + 8];
+        size_t kl;
+        if (match_term_key(n->field, n->terms[i].text, n->terms[i].len, key, sizeof key, &kl))
+            absent = 1;
+        s->terms[i] = absent ? NULL : sc_term(e, key, kl, n->field == QF_TITLE ? QF_ANY : n->field);
+        s->n_terms = i + 1;
+        if (!s->terms[i] || s->terms[i]->doc == SEG_END)
+            absent = 1;
+        else
+            idf += s->terms[i]->idf;
+        s->rel[i] = n->terms[i].pos;
+        if (absent) break;
+    }
+    s->slop = n->slop;
+    if (!absent && !e->rc) {
+        s->by_df = malloc(s->n_terms * sizeof *s->by_df);
+        if (!s->by_df) {
+            match_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+            return s;
+        }
+        memcpy(s->by_df, s->terms, s->n_terms * sizeof *s->by_df);
+        qsort(s->by_df, s->n_terms, sizeof *s->by_df, cmp_df);
+    }
+    s->idf = idf;
+    s->label_term = n->field == QF_AUTHOR || n->field == QF_CATEGORY;
+    s->max_score = idf * (e->p.k1 + 1.0);
+    if (!absent && !e->rc) match_phrase_advance(e, s, 0);
+    return s;
+}
+
+static int prefix_cmp_cf(const void *a, const void *b)
+{
+    const seg_term *x = a, *y = b;
+    return (x->cf < y->cf) - (x->cf > y->cf);
+}
+
+typedef struct prefix_cand {
+    seg_term t; /* cf used for ranking */
+    char term[SEG_MAX_TERM + 1];
+    size_t len;
+} prefix_cand;
+
+/* Ties break by byte order, so which expansions are kept never depends on
+ * qsort's order (and the Xapian engine keeps the same ones). */
+static int cand_cmp(const void *a, const void *b)
+{
+    const prefix_cand *x = a, *y = b;
+    int c = prefix_cmp_cf(&x->t, &y->t);
+    if (c) return c;
+    c = memcmp(x->term, y->term, x->len < y->len ? x->len : y->len);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Expands a prefix against this segment's lexicon: the MATCH_PREFIX_MAX_TERMS
+ * most frequent matching terms; rarer expansions are dropped (docs/QUERY.md). */
+static match_sc *sc_prefix(match_ctx *e, const qparse_node *n)
+{
+    match_sc *s = sc_alloc(e, MATCH_SC_PREFIX, n->field);
+    if (!s) return NULL;
+    char key[SEG_MAX_TERM + 8];
+    size_t kl;
+    if (match_term_key(n->field, n->terms[0].text, n->terms[0].len, key, sizeof key, &kl)) return s;
+    size_t cap = 256, nc = 0;
+    prefix_cand *c = malloc(cap * sizeof *c);
+    if (!c) {
+        match_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+        return s;
+    }
+    seg_lex_iter it;
+    seg_term t;
+    int r = seg_lex_seek(e->s, key, kl, &it, e->err);
+    while (!r && (r = seg_lex_next(&it, &t, e->err)) == 1) {
+        r = 0;
+        if (it.term_len < kl || memcmp(it.term, key, kl)) break;
+        /* Unscoped prefixes must not reach into author:/category: terms. */
+        if ((n->field == QF_ANY || n->field == QF_TITLE) &&
+            field_is_label_term(it.term, it.term_len))
+            continue;
+        if (nc == cap) {
+            /* Keep the list bounded: sort and keep the best half. */
+            qsort(c, nc, sizeof *c, cand_cmp);
+            nc = MATCH_PREFIX_MAX_TERMS;
+        }
+        c[nc].t = t;
+        memcpy(c[nc].term, it.term, it.term_len);
+        c[nc].len = it.term_len;
+        nc++;
+    }
+    if (r < 0) {
+        free(c);
+        match_fail(e, r);
+        return s;
+    }
+    qsort(c, nc, sizeof *c, cand_cmp);
+    if (nc > MATCH_PREFIX_MAX_TERMS) nc = MATCH_PREFIX_MAX_TERMS;
+    s->kids = calloc(nc ? nc : 1, sizeof *s->kids);
+    if (!s->kids) {
+        free(c);
+        match_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+        return s;
+    }
+    uint32_t min = SEG_END;
+    for (size_t i = 0; i < nc && !e->rc; i++) {
+        match_sc *k = sc_term(e, c[i].term, c[i].len, n->field);
+        if (!k) break;
+        s->kids[s->n_kids++] = k;
+        if (k->max_score > s->max_score) s->max_score = k->max_score;
+        if (k->doc < min) min = k->doc;
+    }
+    free(c);
+    s->doc = min;
+    return s;
+}
+
+static match_sc *sc_bool(match_ctx *e, const qparse_node *n)
+{
+    match_sc *s = sc_alloc(e, MATCH_SC_BOOL, QF_ANY);
+    if (!s) return NULL;
+    s->kids = calloc(n->nclauses ? n->nclauses : 1, sizeof *s->kids);
+    s->occur = calloc(n->nclauses ? n->nclauses : 1, sizeof *s->occur);
+    if (!s->kids || !s->occur) {
+        match_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+        return s;
+    }
+    int all_filters = 1;
+    for (uint32_t i = 0; i < n->nclauses && !e->rc; i++) {
+        match_sc *k = match_sc_build(e, n->clauses[i].node);
+        if (!k) break;
+        s->kids[s->n_kids] = k;
+        s->occur[s->n_kids++] = n->clauses[i].occur;
+        if (n->clauses[i].occur == Q_MUST) s->n_must++;
+        if (n->clauses[i].occur != Q_MUST_NOT) {
+            s->max_score += k->max_score;
+            all_filters &= k->filter;
+        }
+    }
+    s->filter = all_filters;
+    /* Filters alone do not make a match when there are words to match too:
+     * `cats date:2019` means cats from 2019 (docs/QUERY.md). */
+    for (uint32_t i = 0; i < s->n_kids; i++)
+        if (s->occur[i] == Q_MUST && !s->kids[i]->filter) s->musts_match = 1;
+    if (!e->rc && s->n_kids) match_bool_advance(e, s, 0);
+    return s;
+}
+
+static match_sc *sc_date(match_ctx *e, const qparse_node *n)
+{
+    match_sc *s = sc_alloc(e, MATCH_SC_DATE, QF_ANY);
+    if (!s) return NULL;
+    s->lo = n->date_lo;
+    s->hi = n->date_hi;
+    s->filter = 1;
+    match_date_advance(e, s, 0);
+    return s;
+}
+
+match_sc *match_sc_build(match_ctx *e, const qparse_node *n)
+{
+    switch (n->kind) {
+    case Q_TERM: {
+        char key[SEG_MAX_TERM + 8];
+        size_t kl;
+        if (match_term_key(n->field, n->terms[0].text, n->terms[0].len, key, sizeof key, &kl))
+            return sc_alloc(e, MATCH_SC_NONE, n->field);
+        return sc_term(e, key, kl, n->field);
+    }
+    case Q_PHRASE:
+        return sc_phrase(e, n);
+    case Q_PREFIX:
+        return sc_prefix(e, n);
+    case Q_BOOL:
+        return sc_bool(e, n);
+    case Q_DATE:
+        return sc_date(e, n);
+    }
+    return sc_alloc(e, MATCH_SC_NONE, QF_ANY);
+}
+
+/* ---- moving through documents ---- */
+
+/* Counts phrase occurrences among sorted position lists (docs/QUERY.md): a
+ * position p of the first term starts one when the other terms follow in
+ * order, each at least its phrase distance after the previous one, and the
+ * whole match spans at most `slop` positions more than the phrase. Choosing
+ * the earliest position for every term gives the shortest span, and since p
+ * only grows, each term's cursor only moves forward. */
+static uint32_t phrase_count(uint32_t n, uint32_t *const *pos, const uint32_t *cnt,
+                             const uint32_t *rel, uint32_t slop)
+{
+    uint32_t found = 0;
+    uint32_t at[MATCH_PHRASE_MAX_TERMS] = {0};
+    for (uint32_t a = 0; a < cnt[0]; a++) {
+        uint64_t p = pos[0][a], prev = p;
+        uint64_t limit = p + rel[n - 1] + slop;
+        int ok = 1;
+        for (uint32_t i = 1; i < n && ok; i++) {
+            uint64_t lo = prev + (rel[i] - rel[i - 1]);
+            while (at[i] < cnt[i] && pos[i][at[i]] < lo)
+                at[i]++;
+            ok = at[i] < cnt[i] && pos[i][at[i]] <= limit - (rel[n - 1] - rel[i]);
+            if (ok) prev = pos[i][at[i]];
+        }
+        found += (uint32_t)ok;
+    }
+    return found;
+}
+
+/* The largest position term i can need when the pivot's last position is
+ * `last`: last - rel_pivot + rel_i, saturating (a field where even that is
+ * below 0 needs nothing, and position 0 stays decodable, so 0 is safe). */
+static uint32_t pos_limit(uint32_t last, uint32_t rel_i, uint32_t rel_pivot)
+{
+    uint64_t v = (uint64_t)last + rel_i;
+    return v < rel_pivot ? 0 : (uint32_t)(v - rel_pivot > UINT32_MAX ? UINT32_MAX : v - rel_pivot);
+}
+
+/* Exact-phrase occurrences, driven by the pivot term (the one with the fewest
+ * positions here): each of its positions fixes where every other term must
+ * be, which a binary search checks. Costs pivot positions x log(others)
+ * instead of walking every list, which matters when a phrase holds "the". */
+static uint32_t phrase_count_exact(uint32_t n, uint32_t *const *pos, const uint32_t *cnt,
+                                   const uint32_t *rel, uint32_t pivot)
+{
+    uint32_t found = 0;
+    for (uint32_t a = 0; a < cnt[pivot]; a++) {
+        if (pos[pivot][a] < rel[pivot]) continue;
+        uint64_t start = pos[pivot][a] - rel[pivot];
+        uint32_t i = 0;
+        for (; i < n; i++) {
+            if (i == pivot) continue;
+            uint64_t want = start + rel[i];
+            uint32_t lo = 0, hi = cnt[i];
+            while (lo < hi) {
+                uint32_t mid = lo + (hi - lo) / 2;
+                if (pos[i][mid] < want)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (lo == cnt[i] || pos[i][lo] != want) break;
+        }
+        found += i == n;
+    }
+    return found;
+}
+
+static int phrase_positions(match_ctx *e, match_sc *s)
+{
+    size_t need = 0;
+    uint32_t pivot = 0;
+    for (uint32_t i = 0; i < s->n_terms; i++) {
+        seg_cursor *c = &s->terms[i]->cur;
+        need += (size_t)c->tf_title + c->tf_body;
+        seg_cursor *pc = &s->terms[pivot]->cur;
+        if (c->tf_title + c->tf_body < pc->tf_title + pc->tf_body) pivot = i;
+    }
+    if (need > e->pos_cap) {
+        uint32_t *p = realloc(e->pos, need * sizeof *p);
+        if (!p) return match_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+        e->pos = p;
+        e->pos_cap = need;
+    }
+    uint32_t *tp[MATCH_PHRASE_MAX_TERMS], *bp[MATCH_PHRASE_MAX_TERMS];
+    uint32_t tc[MATCH_PHRASE_MAX_TERMS], bc[MATCH_PHRASE_MAX_TERMS];
+    size_t at = 0;
+    for (uint32_t i = 0; i < s->n_terms; i++) {
+        seg_cursor *c = &s->terms[i]->cur;
+        tp[i] = e->pos + at;
+        bp[i] = e->pos + at + c->tf_title;
+        at += (size_t)c->tf_title + c->tf_body;
+    }
+    /* The pivot first: its last positions bound how far the others matter. A phrase has at
+     * least two terms, so tp[pivot] is set. NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage) */
+    int r = seg_cursor_positions_upto(&s->terms[pivot]->cur, UINT32_MAX, UINT32_MAX, tp[pivot],
+                                      &tc[pivot], bp[pivot], &bc[pivot], e->err);
+    if (r) return match_fail(e, r);
+    for (uint32_t i = 0; i < s->n_terms; i++) {
+        if (i == pivot) continue;
+        uint32_t tmax = UINT32_MAX, bmax = UINT32_MAX;
+        if (s->slop == 0) {
+            /* Term i sits at pivot position - rel[pivot] + rel[i]; an empty
+             * field of the pivot needs nothing of the others (max below 0). */
+            tmax = tc[pivot] ? pos_limit(tp[pivot][tc[pivot] - 1], s->rel[i], s->rel[pivot]) : 0;
+            bmax = bc[pivot] ? pos_limit(bp[pivot][bc[pivot] - 1], s->rel[i], s->rel[pivot]) : 0;
+        }
+        r = seg_cursor_positions_upto(&s->terms[i]->cur, tmax, bmax, tp[i], &tc[i], bp[i], &bc[i],
+                                      e->err);
+        if (r) return match_fail(e, r);
+    }
+    if (s->slop == 0) {
+        s->pf_title = phrase_count_exact(s->n_terms, tp, tc, s->rel, pivot);
+        s->pf_body =
+            s->field == QF_TITLE ? 0 : phrase_count_exact(s->n_terms, bp, bc, s->rel, pivot);
+    } else {
+        s->pf_title = phrase_count(s->n_terms, tp, tc, s->rel, s->slop);
+        s->pf_body = s->field == QF_TITLE ? 0 : phrase_count(s->n_terms, bp, bc, s->rel, s->slop);
+    }
+    return 0;
+}
+
+/* Moves to the next document >= target holding every phrase term, without
+ * looking at positions: the cheap first phase of phrase matching. */
+void match_phrase_approx(match_ctx *e, match_sc *s, uint32_t target)
+{
+    uint32_t d = target;
+    s->confirmed = 0;
+    for (;;) {
+        uint32_t i = 0;
+        for (; i < s->n_terms; i++) {
+            match_sc *t = s->by_df[i];
+            if (t->doc < d) match_term_advance(e, t, d);
+            if (t->doc == SEG_END || e->rc) {
+                s->doc = SEG_END;
+                return;
+            }
+            if (t->doc > d) {
+                d = t->doc;
+                break;
+            }
+        }
+        if (i == s->n_terms) {
+            s->doc = d;
+            return;
+        }
+    }
+}
+
+/* The second phase: decodes positions at the current candidate, unless even
+ * the best phrase frequency the term frequencies allow (the smallest of
+ * them) cannot lift the document into the top k. */
+int match_phrase_confirm(match_ctx *e, match_sc *s)
+{
+    if (s->confirmed || s->doc == SEG_END) return 1;
+    if (s->other_max < INFINITY && e->theta > -INFINITY) {
+        uint32_t tft = UINT32_MAX, tfb = UINT32_MAX;
+        for (uint32_t i = 0; i < s->n_terms; i++) {
+            const seg_cursor *c = &s->terms[i]->cur;
+            tft = c->tf_title < tft ? c->tf_title : tft;
+            tfb = c->tf_body < tfb ? c->tf_body : tfb;
+        }
+        double bound = s->idf * match_sat(e, s->field, s->label_term, s->doc, tft, tfb);
+        if (match_cannot_beat(bound + s->other_max, e->theta)) {
+            e->pruned = 1;
+            return 0;
+        }
+    }
+    if (phrase_positions(e, s)) {
+        s->doc = SEG_END;
+        return 0;
+    }
+    s->confirmed = s->pf_title + s->pf_body > 0;
+    return s->confirmed;
+}
+
+void match_phrase_advance(match_ctx *e, match_sc *s, uint32_t target)
+{
+    for (match_phrase_approx(e, s, target); s->doc != SEG_END && !match_phrase_confirm(e, s);)
+        match_phrase_approx(e, s, s->doc + 1);
+}
+
+static int bool_matches_not(match_ctx *e, match_sc *s, uint32_t d)
+{
+    for (uint32_t i = 0; i < s->n_kids; i++) {
+        if (s->occur[i] != Q_MUST_NOT) continue;
+        if (s->kids[i]->doc < d) match_sc_next(e, s->kids[i], d);
+        if (s->kids[i]->doc == d) return 1;
+    }
+    return 0;
+}
+
+/* Whether some SHOULD clause of s matches d (clauses before d move to it). */
+static int bool_any_should(match_ctx *e, match_sc *s, uint32_t d)
+{
+    int any = 0, shoulds = 0;
+    for (uint32_t i = 0; i < s->n_kids; i++) {
+        if (s->occur[i] != Q_SHOULD) continue;
+        match_sc *k = s->kids[i];
+        shoulds++;
+        if (k->doc < d) match_sc_next(e, k, d);
+        any |= k->doc == d;
+    }
+    return any || !shoulds;
+}
+
+void match_bool_advance(match_ctx *e, match_sc *s, uint32_t target)
+{
+    uint32_t d = target;
+    for (;;) {
+        if (e->rc) {
+            s->doc = SEG_END;
+            return;
+        }
+        if (s->n_must) {
+            int moved = 0;
+            for (uint32_t i = 0; i < s->n_kids; i++) {
+                if (s->occur[i] != Q_MUST) continue;
+                match_sc *k = s->kids[i];
+                if (k->doc < d) match_sc_next(e, k, d);
+                if (k->doc == SEG_END) {
+                    s->doc = SEG_END;
+                    return;
+                }
+                if (k->doc > d) {
+                    d = k->doc;
+                    moved = 1;
+                    break;
+                }
+            }
+            if (moved) continue;
+            if (!s->musts_match && !bool_any_should(e, s, d)) {
+                d++;
+                continue;
+            }
+        } else {
+            uint32_t min = SEG_END;
+            for (uint32_t i = 0; i < s->n_kids; i++) {
+                if (s->occur[i] != Q_SHOULD) continue;
+                match_sc *k = s->kids[i];
+                if (k->doc < d) match_sc_next(e, k, d);
+                if (k->doc < min) min = k->doc;
+            }
+            if (min == SEG_END) {
+                s->doc = SEG_END;
+                return;
+            }
+            d = min;
+        }
+        if (!bool_matches_not(e, s, d)) {
+            s->doc = d;
+            return;
+        }
+        d++;
+    }
+}
+
+void match_date_advance(match_ctx *e, match_sc *s, uint32_t target)
+{
+    uint32_t n = seg_ndocs(e->s);
+    for (uint32_t d = target; d < n; d++) {
+        uint32_t date = seg_doc_date(e->s, d);
+        if (date && date >= s->lo && date <= s->hi) {
+            s->doc = d;
+            return;
+        }
+    }
+    s->doc = SEG_END;
+}

@@ -1,0 +1,27 @@
+/* search_hit: one hit of a search with its stored fields, as search.h fills
+ * it and render.h writes it. A header of its own so that render needs
+ * nothing of search (search -> render stays one-way). Strings are not
+ * NUL-terminated and are borrowed from whoever filled the hit (search.h: its
+ * context, until the next search_run / search_release). */
+#ifndef IDX_SEARCH_HIT_H
+#define IDX_SEARCH_HIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "searcher/match.h"
+#include "searcher/snippet.h"
+
+typedef struct search_hit {
+    uint32_t rank; /* 1-based, offset included */
+    double score;
+    const char *id, *title, *url, *date; /* stored fields; NULL or len 0 when absent */
+    size_t id_len, title_len, url_len, date_len;
+    const snip_result *snip; /* NULL: no snippet (trec); then the raw title is shown */
+    const match_part *parts; /* --explain; NULL for none */
+    size_t n_parts;
+    const char *author; /* only when snippets are made (not ids_only); len 0 when absent */
+    size_t author_len;
+} search_hit;
+
+#endif
