@@ -583,12 +583,28 @@ out:
 
 /* ---- public ---- */
 
-int ana_new(const ana_config *cfg, ana **out, idx_err *err)
+static int check_token_len(const ana_config *cfg, idx_err *err)
 {
-    *out = NULL;
     if (cfg->max_token_len < 1 || cfg->max_token_len > ANA_MAX_TOKEN_LIMIT)
         return err_set(err, IDX_EUSAGE, "maximum token length %u is outside 1..%d",
                        cfg->max_token_len, ANA_MAX_TOKEN_LIMIT);
+    return 0;
+}
+
+int ana_config_check(const ana_config *cfg, idx_err *err)
+{
+    xap_stem *stem;
+    int rc = check_token_len(cfg, err);
+    if (!rc) rc = xap_stem_new(cfg->language ? cfg->language : "none", &stem, err);
+    if (!rc) xap_stem_free(stem);
+    return rc;
+}
+
+int ana_new(const ana_config *cfg, ana **out, idx_err *err)
+{
+    *out = NULL;
+    int rc = check_token_len(cfg, err);
+    if (rc) return rc;
     ana *a = calloc(1, sizeof *a);
     if (!a) return err_set(err, IDX_ENOMEM, "out of memory creating the analyzer");
     a->cfg = *cfg;
@@ -608,7 +624,7 @@ int ana_new(const ana_config *cfg, ana **out, idx_err *err)
         ana_free(a);
         return err_set(err, IDX_ENOMEM, "out of memory creating the analyzer");
     }
-    int rc = xap_stem_new(cfg->language ? cfg->language : "none", &a->stem, err);
+    rc = xap_stem_new(cfg->language ? cfg->language : "none", &a->stem, err);
     if (rc < 0) {
         ana_free(a);
         return rc;

@@ -874,7 +874,8 @@ int build_run(const build_opts *opts, build_summary *sum, idx_err *err)
     o_copy.out = out;
     const build_opts *o = &o_copy;
     int exists;
-    int rc = check_target(o->out, &exists, err);
+    int rc = bm25_params_check(&o->bm25, err);
+    if (!rc) rc = check_target(o->out, &exists, err);
     if (rc) return rc;
     clean_leftovers(o->out);
     char tmp[4096];

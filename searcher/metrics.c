@@ -392,12 +392,7 @@ static int run_line(void *ctx, const char *line, size_t len, size_t lineno, idx_
         return err_set(err, IDX_EDATA, "%s:%zu: score '%.*s' is not a finite number", r->name,
                        lineno, (int)(t[4].n > 40 ? 40 : t[4].n), t[4].p);
     int rc = metrics_run_add(r, t[0].p, t[0].n, t[2].p, t[2].n, score, err);
-    if (rc == IDX_EDATA) {
-        /* only "id too long" reaches here; name the line */
-        err_clear(err);
-        return err_set(err, IDX_EDATA, "%s:%zu: id too long", r->name, lineno);
-    }
-    return rc;
+    return rc == IDX_EDATA ? err_wrap(err, rc, "%s:%zu", r->name, lineno) : rc;
 }
 
 int metrics_run_parse(const char *text, size_t len, const char *name, metrics_run **out,
