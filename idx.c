@@ -65,6 +65,7 @@ static const char build_help[] =
     "  --language LANG        Snowball stemming language (default english; none = no stemming)\n"
     "  --no-accent-folding    keep accents (default: résumé matches resume)\n"
     "  --k1 X, --b X, --title-weight X   BM25 parameters the block bounds are computed with\n"
+    "                         (k1 0..1000, b 0..1, title weight 0..1000)\n"
     "  --engine ENGINE        native (default) or xapian (docs/ENGINES.md)\n"
     "  -q, --quiet            no progress and no summary\n";
 

@@ -3,12 +3,9 @@
 # errors as one `idx: ...` line on stderr; --help everywhere; a build never
 # replaces something that is not an idx index.
 set -euo pipefail
-
-: "${IDX:?IDX must point at the idx binary}"
-IDX_SRC=${IDX_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-T=$(mktemp -d "${TMPDIR:-/tmp}/idx-e2e-cli.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-fail=0
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+e2e_tmpdir cli
 
 # expect CODE DESCRIPTION -- ARGS...: runs idx ARGS, checks the exit code;
 # leaves stdout/stderr in $T/out, $T/err.
@@ -138,7 +135,7 @@ for bad in "--k1 nan" "--k1 inf" "--k1=" "--k1 1e400" "--b 2" "--title-weight -1
     # shellcheck disable=SC2086 # "$bad" is a flag and its value
     expect 2 "build $bad" -- build -q -o "$T/bm" $bad "$T/in.jsonl" &&
         one_error_line "build $bad" && err_has "build $bad" "^idx: build: --(k1|b|title-weight)"
-    if [ -e "$T/bm" ] || ls -d "$T"/bm.tmp-* 2> /dev/null | grep -q .; then
+    if [ -e "$T/bm" ] || compgen -G "$T/bm.tmp-*" > /dev/null; then
         echo "FAIL build $bad wrote an index"; fail=1; rm -rf "$T/bm" "$T"/bm.tmp-*
     fi
 done
@@ -184,5 +181,4 @@ for forged in "analyzer.language klingon" "analyzer.max_token_len 0" "bm25.k1 50
     done
 done
 
-[ "$fail" -eq 0 ] && echo PASS || echo FAILED
-exit "$fail"
+e2e_finish
