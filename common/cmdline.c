@@ -104,7 +104,7 @@ int cmdline_queries(FILE *f, const char *where, const char *prog, const char *cm
             err_wrap(err, rc, "query %s", qid);
         }
     }
-    if (!rc && ferror(f)) rc = err_errno(err, IDX_EIO, errno, "%s: reading", where);
+    if (!rc && ferror(f)) rc = err_errno(err, IDX_EDATA, errno, "%s: reading", where);
     free(line);
     return rc;
 }

@@ -48,7 +48,7 @@ typedef int (*cmdline_query_fn)(void *ctx, const char *qid, const char *text, si
  * "PROG: CMD: query QID: why"; either sets *bad and the loop goes on.
  * fn gets err itself, clear (a bad query's error is cleared after its report).
  * Returns 0, or the error that stopped it (fn's, prefixed "query QID", or
- * reading f: IDX_EIO). */
+ * reading f: IDX_EDATA, unreadable input). */
 int cmdline_queries(FILE *f, const char *where, const char *prog, const char *cmd,
                     cmdline_query_fn fn, void *ctx, int *bad, idx_err *err);
 

@@ -147,6 +147,13 @@ printf 'q1 0 a1 1\n' > "$T/qrels"
 printf 'q1\talpha\n' > "$T/queries"
 expect 2 "eval --k1 -1" -- eval -i "$T/ix" --qrels "$T/qrels" --queries "$T/queries" --k1 -1 &&
     one_error_line "eval --k1 -1"
+# an unreadable queries file is bad input (3), for both users of the qid<TAB>query loop
+expect 3 "eval --queries DIR" -- eval -i "$T/ix" --qrels "$T/qrels" --queries "$T" &&
+    one_error_line "eval --queries DIR"
+rc=0
+"$IDX" query -i "$T/ix" --batch < "$T" > /dev/null 2> "$T/err" || rc=$?
+[ "$rc" -eq 3 ] && echo "ok   query --batch < DIR (exit 3)" ||
+    { echo "FAIL query --batch < DIR: exit $rc, want 3"; fail=1; }
 expect 0 "build --k1 0 --b 0 --title-weight 0" -- build -q -o "$T/bm" --k1 0 --b 0 \
     --title-weight 0 "$T/in.jsonl"
 expect 0 "query the k1 0 index" -- query -i "$T/bm" alpha
