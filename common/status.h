@@ -38,6 +38,11 @@ int err_set(idx_err *e, int code, const char *fmt, ...) __attribute__((format(pr
 int err_errno(idx_err *e, int code, int errno_value, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Re-codes the held error as `code` and prefixes the message with the
+ * printf-formatted context and ": " ("index meta: unknown stemming language
+ * 'x'"). With no error held it records code and the context alone. Returns code. */
+int err_wrap(idx_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #ifdef __clang_analyzer__
 /* The static analyser reads one file at a time and cannot see that these return their code, so
  * it would follow paths where an error is recorded and 0 returned, which no caller can take. */
@@ -45,11 +50,6 @@ int err_errno(idx_err *e, int code, int errno_value, const char *fmt, ...)
 #define err_errno(e, code, errno_value, ...) (err_errno(e, code, errno_value, __VA_ARGS__), (code))
 #define err_wrap(e, code, ...) (err_wrap(e, code, __VA_ARGS__), (code))
 #endif
-
-/* Re-codes the held error as `code` and prefixes the message with the
- * printf-formatted context and ": " ("index meta: unknown stemming language
- * 'x'"). With no error held it records code and the context alone. Returns code. */
-int err_wrap(idx_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 void err_clear(idx_err *e);
 

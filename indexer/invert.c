@@ -259,7 +259,8 @@ static void inv_run_path(const inv *v, uint32_t run, char *path, size_t cap)
 static void put_varint_file(FILE *f, uint64_t x)
 {
     uint8_t b[CODEC_VARINT_MAX];
-    fwrite(b, 1, codec_varint_encode(b, x), f);
+    size_t n = codec_varint_encode(b, x);
+    fwrite(b, 1, n, f);
 }
 
 /* A run: per term in byte order, varint key length, key, varint df, varint

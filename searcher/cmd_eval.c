@@ -17,6 +17,7 @@
 #include "searcher/match.h"
 #include "searcher/metrics.h"
 #include "searcher/qparse.h"
+#include "searcher/render.h"
 
 #define EVAL_MAX_K 10000
 
@@ -41,18 +42,6 @@ static int usage(const char *msg)
     return cmdline_usage("idx", "eval", "%s", msg);
 }
 
-/* The run file's id rules (render.c): whitespace and control bytes -> '_',
- * an empty id -> '-', so -i scores exactly what --format trec would print. */
-static void trec_id(buf *b, const char *s, size_t n)
-{
-    b->len = 0;
-    if (!n) buf_put_u8(b, '-');
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        buf_put_u8(b, c <= 0x20 || c == 0x7f ? '_' : c);
-    }
-}
-
 typedef struct eval_ctx {
     idx_index *ix;
     ana *a;
@@ -73,7 +62,8 @@ static int answer(void *ctx, const char *qid, const char *text, size_t len, idx_
     match_result r;
     memset(&r, 0, sizeof r);
     rc = match_search(c->ix, q, &c->eo, &r, err);
-    trec_id(&c->qid, qid, strlen(qid));
+    c->qid.len = 0;
+    render_trec_field(&c->qid, qid, strlen(qid));
     for (uint32_t i = 0; !rc && i < r.n_hits; i++) {
         const match_hit *h = &r.hits[i];
         size_t id_len;
@@ -82,7 +72,8 @@ static int answer(void *ctx, const char *qid, const char *text, size_t len, idx_
             rc = err->code ? err->code : IDX_EDATA;
             break;
         }
-        trec_id(&c->doc, id, id_len);
+        c->doc.len = 0;
+        render_trec_field(&c->doc, id, id_len); /* what --format trec would print */
         /* the score as the trec format prints it: ties then break the same way */
         char num[64];
         snprintf(num, sizeof num, "%.6f", isfinite(h->score) ? h->score : 0.0);

@@ -234,9 +234,8 @@ static void text_results(buf *b, const render_query *q, const render_hit *h, siz
 
 /* ---- trec ---- */
 
-/* TREC run files are whitespace-separated: an id with spaces would shift
- * every column, so whitespace and control bytes become '_'. */
-static void trec_field(buf *b, const char *s, size_t n)
+/* An id with spaces would shift every column of the run file. */
+void render_trec_field(buf *b, const char *s, size_t n)
 {
     if (!n) {
         buf_put_u8(b, '-');
@@ -252,9 +251,9 @@ static void trec_results(buf *b, const render_query *q, const render_hit *h, siz
 {
     const char *qid = q->qid ? q->qid : "1";
     for (size_t i = 0; i < n; i++) {
-        trec_field(b, qid, strlen(qid));
+        render_trec_field(b, qid, strlen(qid));
         buf_puts(b, " Q0 ");
-        trec_field(b, h[i].id, h[i].id_len);
+        render_trec_field(b, h[i].id, h[i].id_len);
         buf_printf(b, " %" PRIu32 " %.6f idx\n", h[i].rank,
                    isfinite(h[i].score) ? h[i].score : 0.0);
     }

@@ -30,7 +30,7 @@ typedef struct render_hit {
     const char *id, *title, *url, *date; /* stored fields; NULL or len 0 when absent */
     size_t id_len, title_len, url_len, date_len;
     const snip_result *snip; /* NULL: no snippet (trec); then the raw title is shown */
-    const match_part *parts;    /* --explain; NULL for none */
+    const match_part *parts; /* --explain; NULL for none */
     size_t n_parts;
 } render_hit;
 
@@ -62,6 +62,11 @@ void render_error(buf *b, render_format f, const char *qid, const char *query, s
  * inside an HTML <script>); invalid UTF-8 becomes \ufffd, one per maximal
  * invalid subsequence (Unicode's recommended practice). */
 void render_json_string(buf *b, const char *s, size_t n);
+
+/* Appends s[0..n) as one column of a TREC run file, which is
+ * whitespace-separated: whitespace and control bytes become '_', an empty
+ * id "-". idx eval -i scores ids in this form, as a run file would hold them. */
+void render_trec_field(buf *b, const char *s, size_t n);
 
 /* s[0..n) as HTML text or attribute content: & < > " ' as entities, control
  * characters other than tab and newline and invalid UTF-8 as U+FFFD. */
