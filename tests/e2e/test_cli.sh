@@ -147,6 +147,26 @@ printf 'q1 0 a1 1\n' > "$T/qrels"
 printf 'q1\talpha\n' > "$T/queries"
 expect 2 "eval --k1 -1" -- eval -i "$T/ix" --qrels "$T/qrels" --queries "$T/queries" --k1 -1 &&
     one_error_line "eval --k1 -1"
+# the qid<TAB>query loop: a line without a tab and a bad query are reported with where they
+# are, the others answered, exit 2 at the end
+printf 'q1\talpha\nno tab here\n\nq3\tAND\nq4\tarticle\n' > "$T/mixed.tsv"
+rc=0
+"$IDX" query -i "$T/ix" --batch < "$T/mixed.tsv" > "$T/out" 2> "$T/err" || rc=$?
+if [ "$rc" -eq 2 ] && [ "$(cut -d' ' -f1 "$T/out" | sort -u | tr '\n' ' ')" = "q1 q4 " ] &&
+    grep -q '^idx: query: stdin:2: expected qid<TAB>query$' "$T/err" &&
+    grep -q '^idx: query: query q3: ' "$T/err" && [ "$(wc -l < "$T/err")" -eq 2 ]; then
+    echo "ok   query --batch: bad lines reported, the others answered (exit 2)"
+else
+    echo "FAIL query --batch with bad lines: exit $rc"; sed 's/^/     /' "$T/err" "$T/out"; fail=1
+fi
+rc=0
+"$IDX" eval -i "$T/ix" --qrels "$T/qrels" --queries "$T/mixed.tsv" > "$T/out" 2> "$T/err" || rc=$?
+if [ "$rc" -eq 2 ] && grep -q "^idx: eval: $T/mixed.tsv:2: expected qid<TAB>query$" "$T/err" &&
+    grep -q '^idx: eval: query q3: ' "$T/err" && grep -q '^num_q' "$T/out"; then
+    echo "ok   eval: bad lines reported, the table printed (exit 2)"
+else
+    echo "FAIL eval with bad lines: exit $rc"; sed 's/^/     /' "$T/err"; fail=1
+fi
 # an unreadable queries file is bad input (3), for both users of the qid<TAB>query loop
 expect 3 "eval --queries DIR" -- eval -i "$T/ix" --qrels "$T/qrels" --queries "$T" &&
     one_error_line "eval --queries DIR"
