@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cmdline.h"
 #include "common/index.h"
 #include "common/status.h"
 #include "indexer/build.h"
@@ -15,33 +16,19 @@
 #include "searcher/render.h"
 #include "searcher/cmd_eval.h"
 
-static int fail(const idx_err *err)
+static int fail(int rc, const idx_err *err)
 {
-    fprintf(stderr, "idx: %s\n", err->msg[0] ? err->msg : "unknown error");
-    return err_exit_status(err->code ? err->code : IDX_EINTERNAL);
+    return cmdline_fail("idx", NULL, rc, err);
 }
 
 static int usage_error(const char *cmd, const char *msg)
 {
-    fprintf(stderr, "idx: %s: %s (see idx %s --help)\n", cmd, msg, cmd);
-    return 2;
+    return cmdline_usage("idx", cmd, "%s", msg);
 }
 
-/* getopt's own messages (opterr is off) would not follow `idx: CMD: ...`. */
 static int bad_option(const char *cmd, int argc, char **argv)
 {
-    char msg[300];
-    const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
-    snprintf(msg, sizeof msg, "unknown option or missing value: '%.200s'", arg);
-    return usage_error(cmd, msg);
-}
-
-/* Parses a non-negative integer flag; -1 if it is not one. */
-static long long parse_count(const char *s)
-{
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    return (*s && !*end && v >= 0) ? v : -1;
+    return cmdline_bad_option("idx", cmd, argc, argv);
 }
 
 /* ---- build ---- */
@@ -78,6 +65,7 @@ static const char build_help[] =
     "  --language LANG        Snowball stemming language (default english; none = no stemming)\n"
     "  --no-accent-folding    keep accents (default: résumé matches resume)\n"
     "  --k1 X, --b X, --title-weight X   BM25 parameters the block bounds are computed with\n"
+    "                         (k1 0..1000, b 0..1, title weight 0..1000)\n"
     "  --engine ENGINE        native (default) or xapian (docs/ENGINES.md)\n"
     "  -q, --quiet            no progress and no summary\n";
 
@@ -115,9 +103,9 @@ static int cmd_build(int argc, char **argv)
     o.mem_bytes = 512ull << 20;
     long nproc = sysconf(_SC_NPROCESSORS_ONLN);
     o.threads = nproc > 0 ? (int)nproc : 1;
-    int quiet = 0, c;
+    int quiet = 0, c, li = 0;
     long long v;
-    while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:qh", opts, &li)) != -1) {
         switch (c) {
         case 'o':
             o.out = optarg;
@@ -128,12 +116,12 @@ static int cmd_build(int argc, char **argv)
             o.format = (reader_format)v;
             break;
         case O_MEM:
-            if ((v = parse_count(optarg)) < 32)
+            if ((v = cmdline_count(optarg, 32, 1 << 24)) < 0)
                 return usage_error("build", "--mem needs a number of MB, at least 32");
             o.mem_bytes = (size_t)v << 20;
             break;
         case O_THREADS:
-            if ((v = parse_count(optarg)) < 1 || v > 256)
+            if ((v = cmdline_count(optarg, 1, 256)) < 0)
                 return usage_error("build", "--threads needs a number from 1 to 256");
             o.threads = (int)v;
             break;
@@ -146,11 +134,9 @@ static int cmd_build(int argc, char **argv)
         case O_K1:
         case O_B:
         case O_TW: {
-            char *end;
-            double x = strtod(optarg, &end);
-            if (*end || x < 0 || (c == O_B && x > 1))
-                return usage_error("build", "BM25 parameters must be non-negative numbers");
-            *(c == O_K1 ? &o.bm25.k1 : c == O_B ? &o.bm25.b : &o.bm25.title_weight) = x;
+            idx_err err = {0};
+            if (cmdline_bm25(&o.bm25, opts[li].name, optarg, &err))
+                return usage_error("build", err.msg);
             break;
         }
         case O_ENGINE:
@@ -181,7 +167,7 @@ static int cmd_build(int argc, char **argv)
     idx_err err = {0};
     int rc = build_run(&o, &s, &err);
     if (o.progress) fputs("\r\033[K", stderr);
-    if (rc) return fail(&err);
+    if (rc) return fail(rc, &err);
     if (!quiet) {
         fprintf(stderr,
                 "idx: built %s: %" PRIu64 " docs, %" PRIu64 " skipped, %" PRIu64
@@ -240,8 +226,9 @@ static idx_index *open_index_cmd(const char *cmd, const char *help, int argc, ch
     if (*status >= 0) return NULL;
     idx_err err = {0};
     idx_index *ix;
-    if (index_open(*index, &ix, &err)) {
-        *status = fail(&err);
+    int rc = index_open(*index, &ix, &err);
+    if (rc) {
+        *status = fail(rc, &err);
         return NULL;
     }
     return ix;
@@ -316,8 +303,9 @@ static int cmd_get(int argc, char **argv)
         return usage_error("get", "--format must be json or text");
     idx_err err = {0};
     idx_index *ix;
-    if (index_open(index, &ix, &err)) return fail(&err);
-    int rc = 0, missing = 0;
+    int rc = index_open(index, &ix, &err);
+    if (rc) return fail(rc, &err);
+    int missing = 0;
     buf scratch = {0}, out = {0};
     for (int a = optind; a < argc && rc >= 0; a++) {
         rc = get_one(ix, argv[a], !strcmp(format, "json"), &scratch, &out, &err);
@@ -329,7 +317,7 @@ static int cmd_get(int argc, char **argv)
     buf_free(&scratch);
     buf_free(&out);
     index_close(ix);
-    if (rc < 0) return fail(&err);
+    if (rc < 0) return fail(rc, &err);
     if (fflush(stdout)) return fputs("idx: get: writing output failed\n", stderr), 1;
     return missing;
 }
@@ -366,7 +354,7 @@ static int cmd_stats(int argc, char **argv)
     idx_err err = {0};
     int rc = index_stats(ix, stats_part, &total, &err);
     index_close(ix);
-    if (rc) return fail(&err);
+    if (rc) return fail(rc, &err);
     printf("total        %" PRIu64 " bytes\n", total);
     return 0;
 }
@@ -384,7 +372,7 @@ static int cmd_check(int argc, char **argv)
     idx_err err = {0};
     int rc = index_check(ix, &err);
     index_close(ix);
-    if (rc) return fail(&err);
+    if (rc) return fail(rc, &err);
     printf("ok: %s passes all checks\n", index);
     return 0;
 }

@@ -15,6 +15,7 @@
 #include <utf8proc.h>
 
 #include "common/strmap.h"
+#include "common/utf8.h"
 #include "common/xap.h"
 
 /* Most codepoints a single codepoint folds to (U+FDFA has 18). */
@@ -101,72 +102,6 @@ ana_config ana_config_default(void)
 {
     ana_config c = {"english", 1, 1, ANA_MAX_TOKEN_DEFAULT};
     return c;
-}
-
-/* ---- UTF-8 ---- */
-
-/* Decodes the sequence at p (p[0] >= 0x80, avail >= 1). Returns the codepoint,
- * or -1 for an invalid sequence; *n is the bytes consumed. An invalid sequence
- * consumes its maximal valid prefix (at least one byte), the Unicode
- * "best practice" (also WHATWG's), so one truncated character is one U+FFFD
- * and the byte after it is decoded afresh. */
-static inline int32_t utf8_decode(const uint8_t *p, size_t avail, size_t *n)
-{
-    uint8_t b0 = p[0];
-    if (b0 < 0xC2) { /* stray continuation, or C0/C1 (always overlong) */
-        *n = 1;
-        return -1;
-    }
-    if (b0 < 0xE0) {
-        if (avail < 2 || (p[1] & 0xC0) != 0x80) {
-            *n = 1;
-            return -1;
-        }
-        *n = 2;
-        return ((int32_t)(b0 & 0x1F) << 6) | (p[1] & 0x3F);
-    }
-    /* The second byte's range excludes overlongs (E0, F0), surrogates (ED)
-     * and values past U+10FFFF (F4). */
-    uint8_t lo = 0x80, hi = 0xBF;
-    if (b0 < 0xF0) {
-        if (b0 == 0xE0)
-            lo = 0xA0;
-        else if (b0 == 0xED)
-            hi = 0x9F;
-        if (avail < 2 || p[1] < lo || p[1] > hi) {
-            *n = 1;
-            return -1;
-        }
-        if (avail < 3 || (p[2] & 0xC0) != 0x80) {
-            *n = 2;
-            return -1;
-        }
-        *n = 3;
-        return ((int32_t)(b0 & 0x0F) << 12) | ((int32_t)(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
-    }
-    if (b0 < 0xF5) {
-        if (b0 == 0xF0)
-            lo = 0x90;
-        else if (b0 == 0xF4)
-            hi = 0x8F;
-        if (avail < 2 || p[1] < lo || p[1] > hi) {
-            *n = 1;
-            return -1;
-        }
-        if (avail < 3 || (p[2] & 0xC0) != 0x80) {
-            *n = 2;
-            return -1;
-        }
-        if (avail < 4 || (p[3] & 0xC0) != 0x80) {
-            *n = 3;
-            return -1;
-        }
-        *n = 4;
-        return ((int32_t)(b0 & 0x07) << 18) | ((int32_t)(p[1] & 0x3F) << 12) |
-               ((int32_t)(p[2] & 0x3F) << 6) | (p[3] & 0x3F);
-    }
-    *n = 1; /* F5..FF never start a sequence */
-    return -1;
 }
 
 /* ---- classification ---- */
@@ -583,12 +518,28 @@ out:
 
 /* ---- public ---- */
 
-int ana_new(const ana_config *cfg, ana **out, idx_err *err)
+static int check_token_len(const ana_config *cfg, idx_err *err)
 {
-    *out = NULL;
     if (cfg->max_token_len < 1 || cfg->max_token_len > ANA_MAX_TOKEN_LIMIT)
         return err_set(err, IDX_EUSAGE, "maximum token length %u is outside 1..%d",
                        cfg->max_token_len, ANA_MAX_TOKEN_LIMIT);
+    return 0;
+}
+
+int ana_config_check(const ana_config *cfg, idx_err *err)
+{
+    xap_stem *stem;
+    int rc = check_token_len(cfg, err);
+    if (!rc) rc = xap_stem_new(cfg->language ? cfg->language : "none", &stem, err);
+    if (!rc) xap_stem_free(stem);
+    return rc;
+}
+
+int ana_new(const ana_config *cfg, ana **out, idx_err *err)
+{
+    *out = NULL;
+    int rc = check_token_len(cfg, err);
+    if (rc) return rc;
     ana *a = calloc(1, sizeof *a);
     if (!a) return err_set(err, IDX_ENOMEM, "out of memory creating the analyzer");
     a->cfg = *cfg;
@@ -608,7 +559,7 @@ int ana_new(const ana_config *cfg, ana **out, idx_err *err)
         ana_free(a);
         return err_set(err, IDX_ENOMEM, "out of memory creating the analyzer");
     }
-    int rc = xap_stem_new(cfg->language ? cfg->language : "none", &a->stem, err);
+    rc = xap_stem_new(cfg->language ? cfg->language : "none", &a->stem, err);
     if (rc < 0) {
         ana_free(a);
         return rc;

@@ -70,6 +70,11 @@ uint64_t ana_generation(const ana *a);
 /* Return non-zero from the callback to stop early; ana_run then returns it. */
 typedef int (*ana_emit_fn)(void *ctx, const ana_token *tok);
 
+/* IDX_EUSAGE when ana_new would refuse cfg (an unknown stemming language, a
+ * token length outside 1..ANA_MAX_TOKEN_LIMIT): for callers that must know
+ * before they need an analyzer (opening an index). */
+int ana_config_check(const ana_config *cfg, idx_err *err);
+
 int ana_new(const ana_config *cfg, ana **out, idx_err *err);
 void ana_free(ana *a);
 

@@ -19,9 +19,18 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "common/status.h"
+
 typedef struct bm25_params {
     double k1, b, title_weight;
 } bm25_params;
+
+/* The ranges bm25_params_check accepts. k1 = 0 makes every term's tf
+ * irrelevant (presence only), b = 0 turns length normalisation off and a
+ * title weight of 0 ignores titles: all legitimate experiments. Beyond 1000
+ * k1 and the title weight only lose precision in the saturation. */
+#define BM25_K1_MAX 1000.0
+#define BM25_TITLE_WEIGHT_MAX 1000.0
 
 #define BM25_K1 1.2
 #define BM25_B 0.75
@@ -30,6 +39,24 @@ typedef struct bm25_params {
 static inline bm25_params bm25_default(void)
 {
     return (bm25_params){BM25_K1, BM25_B, BM25_TITLE_WEIGHT};
+}
+
+/* The one check of a parameter set, wherever one comes from (flags, build
+ * options, an index's meta file): each finite, k1 in [0, BM25_K1_MAX], b in
+ * [0, 1], title_weight in [0, BM25_TITLE_WEIGHT_MAX]. 0, or IDX_EUSAGE naming
+ * the parameter (a reader of a meta file re-codes it as damage). */
+static inline int bm25_params_check(const bm25_params *p, idx_err *err)
+{
+    /* !(x >= 0) also rejects NaN */
+    if (!(p->k1 >= 0) || !(p->k1 <= BM25_K1_MAX))
+        return err_set(err, IDX_EUSAGE, "BM25 k1 must be a number from 0 to %g, not %g",
+                       BM25_K1_MAX, p->k1);
+    if (!(p->b >= 0) || !(p->b <= 1))
+        return err_set(err, IDX_EUSAGE, "BM25 b must be a number from 0 to 1, not %g", p->b);
+    if (!(p->title_weight >= 0) || !(p->title_weight <= BM25_TITLE_WEIGHT_MAX))
+        return err_set(err, IDX_EUSAGE, "BM25 title weight must be a number from 0 to %g, not %g",
+                       BM25_TITLE_WEIGHT_MAX, p->title_weight);
+    return 0;
 }
 
 static inline double bm25_idf(double n_docs, double df)

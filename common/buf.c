@@ -1,6 +1,7 @@
 #include "common/buf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -18,6 +19,21 @@ int buf_reserve(buf *b, size_t extra)
     }
     b->p = p;
     b->cap = cap;
+    return 0;
+}
+
+int buf_grow(void *pp, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return 0;
+    if (need > SIZE_MAX / elem) return -1;
+    size_t n = *cap ? *cap : 16;
+    while (n < need)
+        n = n > SIZE_MAX / 2 / elem ? need : n * 2;
+    void **p = pp;
+    void *q = realloc(*p, n * elem);
+    if (!q) return -1;
+    *p = q;
+    *cap = n;
     return 0;
 }
 

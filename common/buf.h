@@ -21,6 +21,13 @@ typedef struct buf {
 int buf_reserve(buf *b, size_t extra);
 void buf_free(buf *b);
 
+/* Grows the array *pp (the address of any T *, a T * from malloc or NULL)
+ * of *cap elements of elem bytes to hold at least `need`, doubling from 16,
+ * so appending one at a time costs amortised O(1). On failure (allocation,
+ * or need * elem past SIZE_MAX) returns -1 and leaves *pp and *cap valid and
+ * unchanged; else 0. The one growth helper for typed arrays (bytes: buf). */
+int buf_grow(void *pp, size_t *cap, size_t need, size_t elem);
+
 /* Appends a NUL-terminated string (without the NUL). */
 void buf_puts(buf *b, const char *s);
 /* Appends printf-formatted text, whatever its length. */

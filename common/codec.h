@@ -21,18 +21,25 @@
 
 #define CODEC_BLOCK 128
 
-static inline void codec_put_varint(buf *b, uint64_t v)
+#define CODEC_VARINT_MAX 10 /* bytes of the longest varint (a uint64_t) */
+
+/* Writes v as a varint into x (room for CODEC_VARINT_MAX bytes); returns its length. */
+static inline size_t codec_varint_encode(uint8_t *x, uint64_t v)
 {
-    /* Written in place: this runs for every position of every posting. */
-    if (b->len + 10 > b->cap && buf_reserve(b, 10)) return;
-    uint8_t *x = b->p + b->len;
     size_t n = 0;
     while (v >= 0x80) {
         x[n++] = (uint8_t)(v | 0x80);
         v >>= 7;
     }
     x[n++] = (uint8_t)v;
-    b->len += n;
+    return n;
+}
+
+static inline void codec_put_varint(buf *b, uint64_t v)
+{
+    /* Written in place: this runs for every position of every posting. */
+    if (b->len + CODEC_VARINT_MAX > b->cap && buf_reserve(b, CODEC_VARINT_MAX)) return;
+    b->len += codec_varint_encode(b->p + b->len, v);
 }
 
 /* Decodes one varint from p[0..avail); returns bytes used, 0 if truncated or
@@ -40,7 +47,7 @@ static inline void codec_put_varint(buf *b, uint64_t v)
 static inline size_t codec_get_varint(const uint8_t *p, size_t avail, uint64_t *v)
 {
     uint64_t r = 0;
-    for (size_t i = 0; i < avail && i < 10; i++) {
+    for (size_t i = 0; i < avail && i < CODEC_VARINT_MAX; i++) {
         r |= (uint64_t)(p[i] & 0x7f) << (7 * i);
         if (!(p[i] & 0x80)) {
             *v = r;

@@ -19,6 +19,8 @@
 
 int index_meta_write(const char *dir, const index_meta *m, idx_err *err)
 {
+    int rc = bm25_params_check(&m->bm25, err);
+    if (rc) return rc;
     char text[INDEX_META_MAX];
     size_t n = 0;
 #define META_PUT(...) n += (size_t)snprintf(text + n, sizeof text - n, __VA_ARGS__)
@@ -47,7 +49,6 @@ int index_meta_write(const char *dir, const index_meta *m, idx_err *err)
     snprintf(path, sizeof path, "%s/meta", dir);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return err_errno(err, IDX_EIO, errno, "%s", path);
-    int rc = 0;
     if (write(fd, text, n) != (ssize_t)n || fsync(fd))
         rc = err_errno(err, IDX_EIO, errno, "writing %s", path);
     if (close(fd) && !rc) rc = err_errno(err, IDX_EIO, errno, "writing %s", path);
@@ -182,6 +183,8 @@ static int meta_parse(const char *path, char *text, size_t n, index_meta *m, idx
         return err_set(err, IDX_EDATA, "%s: index format version %d, this idx reads version %d",
                        path, m->version, INDEX_FORMAT_VERSION);
     m->ana.language = m->language;
+    if (ana_config_check(&m->ana, err) || bm25_params_check(&m->bm25, err))
+        return err_wrap(err, IDX_EDATA, "%s: index meta", path);
     return 0;
 }
 
@@ -250,12 +253,8 @@ int index_open_mem(const cfr_source *src, const char *name, idx_index **out, idx
 int index_ana_new(const idx_index *ix, ana **out, idx_err *err)
 {
     int rc = ana_new(&ix->meta.ana, out, err);
-    if (rc && rc != IDX_ENOMEM) {
-        char why[sizeof err->msg];
-        memcpy(why, err->msg, sizeof why);
-        rc = err_set(err, IDX_EDATA, "index meta: %s", why);
-    }
-    return rc;
+    /* settings the index recorded: wrong ones are damage, not a usage error */
+    return rc && rc != IDX_ENOMEM ? err_wrap(err, IDX_EDATA, "index meta") : rc;
 }
 
 void index_close(idx_index *ix)

@@ -836,11 +836,7 @@ static int check_postings(seg *s, const check_ctx *k, const seg_term *t, const c
     if (!rc && (df != t->df || cf != t->cf))
         rc = seg_bad(err, s, SEG_POST, t->post_off,
                      "posting list length or frequencies disagree with the lexicon");
-    if (rc && err->code && !strstr(err->msg, "term '")) {
-        size_t n = strlen(err->msg);
-        snprintf(err->msg + n, sizeof err->msg - n, " (term '%.*s')", (int)term_len, term);
-    }
-    return rc;
+    return rc ? err_wrap(err, rc, "term '%.*s'", (int)term_len, term) : 0;
 }
 
 static int check_lexicon(seg *s, const check_ctx *k, idx_err *err)

@@ -1,5 +1,6 @@
 #include "common/status.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,7 @@ static int err_vset(idx_err *e, int code, int errno_value, const char *fmt, va_l
 /* The functions themselves, not status.h's analyser view of them. */
 #undef err_set
 #undef err_errno
+#undef err_wrap
 
 int err_set(idx_err *e, int code, const char *fmt, ...)
 {
@@ -42,9 +44,27 @@ void err_clear(idx_err *e)
     e->msg[0] = '\0';
 }
 
-int err_exit_status(int code)
+int err_wrap(idx_err *e, int code, const char *fmt, ...)
 {
-    switch (code) {
+    if (!e) return code;
+    char held[sizeof e->msg];
+    int had = e->code != 0;
+    if (had) memcpy(held, e->msg, sizeof held);
+    e->code = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    e->code = code;
+    if (had && n >= 0 && (size_t)n < sizeof e->msg)
+        snprintf(e->msg + n, sizeof e->msg - (size_t)n, ": %s", held);
+    return code;
+}
+
+int err_status(int rc, const idx_err *err)
+{
+    assert(rc == 0 || rc == err->code);
+    switch (rc) {
     case IDX_OK:
         return 0;
     case IDX_EUSAGE:

@@ -183,20 +183,6 @@ struct worker {
     idx_err err;
 };
 
-/* Grows a worker scratch array to hold n elements of size sz. */
-static int grow(void **p, size_t *cap, size_t n, size_t sz)
-{
-    if (n <= *cap) return 0;
-    size_t c = *cap ? *cap : 1024;
-    while (c < n)
-        c *= 2;
-    void *q = realloc(*p, c * sz);
-    if (!q) return -1;
-    *p = q;
-    *cap = c;
-    return 0;
-}
-
 static int worker_local(worker *w, const char *term, size_t len, uint32_t *out)
 {
     int inserted;
@@ -289,12 +275,12 @@ static int worker_on_token(void *ctx, const ana_token *t)
     }
     if (w->seen[lid] != w->serial) {
         w->seen[lid] = w->serial;
-        if (grow((void **)&w->slot_lid, &w->cap_slots, w->n_slots + 1, sizeof *w->slot_lid))
+        if (buf_grow(&w->slot_lid, &w->cap_slots, w->n_slots + 1, sizeof *w->slot_lid))
             return IDX_ENOMEM;
         w->slot_of[lid] = (uint32_t)w->n_slots;
         w->slot_lid[w->n_slots++] = lid;
     }
-    if (grow((void **)&w->toks, &w->cap_toks, w->n_toks + 1, sizeof *w->toks)) return IDX_ENOMEM;
+    if (buf_grow(&w->toks, &w->cap_toks, w->n_toks + 1, sizeof *w->toks)) return IDX_ENOMEM;
     w->toks[w->n_toks++] = (wtok){w->slot_of[lid], t->pos, w->field};
     w->field_tokens++;
     return 0;
@@ -318,8 +304,8 @@ static int worker_field(worker *w, const char *text, size_t len, uint8_t field, 
 static int worker_bundle(worker *w, buf *out)
 {
     size_t ns = w->n_slots;
-    if (grow((void **)&w->count, &w->cap_count, ns * 2 + 1, sizeof *w->count) ||
-        grow((void **)&w->sorted, &w->cap_sorted, w->n_toks + 1, sizeof *w->sorted))
+    if (buf_grow(&w->count, &w->cap_count, ns * 2 + 1, sizeof *w->count) ||
+        buf_grow(&w->sorted, &w->cap_sorted, w->n_toks + 1, sizeof *w->sorted))
         return err_set(&w->err, IDX_ENOMEM, "out of memory");
     /* Counting sort by slot keeps each term's tokens in text order, title
      * tokens before body tokens because the title was analysed first. */
@@ -713,7 +699,7 @@ static int xapian_add_doc(consumer *c, const batch *b, uint32_t d, int replaced,
             p += a;
         }
         ok = ok && tft + tfb <= (size_t)(end - p);
-        if (ok && grow((void **)&c->pos, &c->pos_cap, tft + tfb + 1, sizeof *c->pos))
+        if (ok && buf_grow(&c->pos, &c->pos_cap, tft + tfb + 1, sizeof *c->pos))
             return err_set(err, IDX_ENOMEM, "out of memory");
         for (uint64_t i = 0; ok && i < tft + tfb; i++) {
             uint64_t v = 0;
@@ -873,7 +859,8 @@ int build_run(const build_opts *opts, build_summary *sum, idx_err *err)
     o_copy.out = out;
     const build_opts *o = &o_copy;
     int exists;
-    int rc = check_target(o->out, &exists, err);
+    int rc = bm25_params_check(&o->bm25, err);
+    if (!rc) rc = check_target(o->out, &exists, err);
     if (rc) return rc;
     clean_leftovers(o->out);
     char tmp[4096];

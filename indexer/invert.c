@@ -258,13 +258,8 @@ static void inv_run_path(const inv *v, uint32_t run, char *path, size_t cap)
 
 static void put_varint_file(FILE *f, uint64_t x)
 {
-    uint8_t b[10];
-    size_t n = 0;
-    while (x >= 0x80) {
-        b[n++] = (uint8_t)(x | 0x80);
-        x >>= 7;
-    }
-    b[n++] = (uint8_t)x;
+    uint8_t b[CODEC_VARINT_MAX];
+    size_t n = codec_varint_encode(b, x);
     fwrite(b, 1, n, f);
 }
 
@@ -323,7 +318,7 @@ typedef struct inv_src {
 static int get_varint_file(FILE *f, uint64_t *x)
 {
     uint64_t r = 0;
-    for (int i = 0; i < 10; i++) {
+    for (int i = 0; i < CODEC_VARINT_MAX; i++) {
         int c = getc(f);
         if (c == EOF) return -1;
         r |= (uint64_t)(c & 0x7f) << (7 * i);
@@ -400,12 +395,8 @@ static int inv_emit(const inv_src *s, segw *w, const uint32_t *remap, pos_scratc
         at += a + b + c;
         doc = k ? doc + delta : delta;
         size_t need = (size_t)tft + tfb;
-        if (need > ps->cap) {
-            uint32_t *q = realloc(ps->p, need * sizeof *q);
-            if (!q) return err_set(err, IDX_ENOMEM, "out of memory");
-            ps->p = q;
-            ps->cap = need;
-        }
+        if (buf_grow(&ps->p, &ps->cap, need, sizeof *ps->p))
+            return err_set(err, IDX_ENOMEM, "out of memory");
         for (size_t i = 0; i < need; i++) {
             uint32_t x;
             size_t d = codec_get_varint32(p + at, len - at, &x);

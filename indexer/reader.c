@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/utf8.h"
 #include "indexer/read_impl.h"
 
 /* Directory nesting beyond this is treated as a loop or a mistake. */
@@ -135,80 +136,6 @@ void rdr_claim_utf8(rdr_file *f, uint64_t abs_end, uint64_t line)
 
 /* ------------------------------------------------------------------ UTF-8 */
 
-/* Classifies the sequence at p[0..n) (n >= 1, p[0] >= 0x80) per the
- * well-formed table of the Unicode standard (3-7). Returns 1 if valid, 0 if
- * invalid, -1 if it is a valid prefix cut by n. *len: the sequence length, or
- * the maximal subpart to replace by one U+FFFD. */
-static int utf8_seq(const unsigned char *p, size_t n, size_t *len)
-{
-    unsigned c = p[0];
-    size_t need;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        *len = 1;
-        return 0;
-    }
-    for (size_t i = 1; i < need; i++) {
-        if (i >= n) {
-            *len = i;
-            return -1;
-        }
-        unsigned b = p[i];
-        if (b < lo || b > hi) {
-            *len = i;
-            return 0;
-        }
-        lo = 0x80, hi = 0xBF;
-    }
-    *len = need;
-    return 1;
-}
-
-/* Length of the valid prefix of p[0..n). *cut is set when what stops it is
- * a valid but incomplete sequence at the very end. */
-static size_t utf8_valid_prefix(const unsigned char *p, size_t n, int *cut)
-{
-    size_t i = 0;
-    *cut = 0;
-    while (i < n) {
-        if (n - i >= 8) {
-            uint64_t w;
-            memcpy(&w, p + i, 8);
-            if (!(w & 0x8080808080808080ull)) {
-                i += 8;
-                continue;
-            }
-        }
-        if (p[i] < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        int v = utf8_seq(p + i, n - i, &len);
-        if (v == 1) {
-            i += len;
-            continue;
-        }
-        *cut = v < 0;
-        return i;
-    }
-    return i;
-}
-
 /* ----------------------------------------------------------------- source */
 
 static int src_reserve(rdr_file *f, size_t need, idx_err *err)
@@ -260,7 +187,7 @@ static int src_sanitize(rdr_file *f, size_t from, size_t n, int at_eof, size_t *
             memcpy(s->carry, tmp + i, n - i);
             break;
         }
-        utf8_seq(tmp + i, n - i, &len);
+        utf8_decode(tmp + i, n - i, &len);
         i += len;
         if (s->nbad < RDR_BAD_UTF8_TRACK)
             s->bad[s->nbad++] = s->abs_base + from + o;
@@ -343,7 +270,7 @@ int rdr_fill(rdr_file *f, idx_err *err)
             continue;
         }
         int cut;
-        size_t v = utf8_valid_prefix((unsigned char *)s->buf + at, have, &cut);
+        size_t v = utf8_valid_prefix((const uint8_t *)s->buf + at, have, &cut);
         if (v == have) {
             s->lim = at + have;
         } else if (cut && !s->eof) {

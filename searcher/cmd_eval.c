@@ -11,11 +11,13 @@
 
 #include "common/analyze.h"
 #include "common/buf.h"
+#include "common/cmdline.h"
 #include "common/index.h"
 #include "common/status.h"
 #include "searcher/match.h"
 #include "searcher/metrics.h"
 #include "searcher/qparse.h"
+#include "searcher/render.h"
 
 #define EVAL_MAX_K 10000
 
@@ -37,35 +39,7 @@ static const char eval_help[] =
 
 static int usage(const char *msg)
 {
-    fprintf(stderr, "idx: eval: %s (see idx eval --help)\n", msg);
-    return 2;
-}
-
-static int fail(const idx_err *err)
-{
-    fprintf(stderr, "idx: eval: %s\n", err->msg[0] ? err->msg : "unknown error");
-    return err_exit_status(err->code ? err->code : IDX_EINTERNAL);
-}
-
-static int parse_param(const char *s, double max, double *out)
-{
-    char *end;
-    double x = strtod(s, &end);
-    if (!*s || *end || !(x >= 0) || x > max) return -1;
-    *out = x;
-    return 0;
-}
-
-/* The run file's id rules (render.c): whitespace and control bytes -> '_',
- * an empty id -> '-', so -i scores exactly what --format trec would print. */
-static void trec_id(buf *b, const char *s, size_t n)
-{
-    b->len = 0;
-    if (!n) buf_put_u8(b, '-');
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        buf_put_u8(b, c <= 0x20 || c == 0x7f ? '_' : c);
-    }
+    return cmdline_usage("idx", "eval", "%s", msg);
 }
 
 typedef struct eval_ctx {
@@ -78,8 +52,9 @@ typedef struct eval_ctx {
 } eval_ctx;
 
 /* Answers one query into the run. IDX_EUSAGE: the query is bad (err says why). */
-static int answer(eval_ctx *c, const char *qid, const char *text, size_t len, idx_err *err)
+static int answer(void *ctx, const char *qid, const char *text, size_t len, idx_err *err)
 {
+    eval_ctx *c = ctx;
     qparse_options qo = {0};
     qparse_tree *q = NULL;
     int rc = qparse_parse(c->a, text, len, &qo, &q, err);
@@ -87,7 +62,8 @@ static int answer(eval_ctx *c, const char *qid, const char *text, size_t len, id
     match_result r;
     memset(&r, 0, sizeof r);
     rc = match_search(c->ix, q, &c->eo, &r, err);
-    trec_id(&c->qid, qid, strlen(qid));
+    c->qid.len = 0;
+    render_trec_field(&c->qid, qid, strlen(qid));
     for (uint32_t i = 0; !rc && i < r.n_hits; i++) {
         const match_hit *h = &r.hits[i];
         size_t id_len;
@@ -96,7 +72,8 @@ static int answer(eval_ctx *c, const char *qid, const char *text, size_t len, id
             rc = err->code ? err->code : IDX_EDATA;
             break;
         }
-        trec_id(&c->doc, id, id_len);
+        c->doc.len = 0;
+        render_trec_field(&c->doc, id, id_len); /* what --format trec would print */
         /* the score as the trec format prints it: ties then break the same way */
         char num[64];
         snprintf(num, sizeof num, "%.6f", isfinite(h->score) ? h->score : 0.0);
@@ -118,35 +95,7 @@ static int run_queries(eval_ctx *c, const char *path, int *bad, idx_err *err)
 {
     FILE *f = fopen(path, "r");
     if (!f) return err_errno(err, IDX_EDATA, errno, "%s", path);
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    unsigned long lineno = 0;
-    int rc = 0;
-    while (!rc && (n = getline(&line, &cap, f)) != -1) {
-        lineno++;
-        const char *qid, *text;
-        size_t len;
-        int kind = search_split_line(line, (size_t)n, &qid, &text, &len);
-        if (kind == 0) continue;
-        if (kind < 0) {
-            fprintf(stderr, "idx: eval: %s:%lu: expected qid<TAB>query\n", path, lineno);
-            *bad = 1;
-            continue;
-        }
-        idx_err qerr = {0};
-        int qrc = answer(c, qid, text, len, &qerr);
-        if (qrc == IDX_EUSAGE) {
-            const char *why = qerr.msg;
-            if (!strncmp(why, "query: ", 7)) why += 7;
-            fprintf(stderr, "idx: eval: query %s: %s\n", qid, why);
-            *bad = 1;
-        } else if (qrc) {
-            rc = err_set(err, qrc, "query %s: %s", qid, qerr.msg[0] ? qerr.msg : "unknown error");
-        }
-    }
-    if (!rc && ferror(f)) rc = err_errno(err, IDX_EDATA, errno, "%s: reading", path);
-    free(line);
+    int rc = cmdline_queries(f, path, "idx", "eval", answer, c, bad, err);
     fclose(f);
     return rc;
 }
@@ -174,11 +123,11 @@ int cmd_eval(int argc, char **argv)
                                          {0, 0, 0, 0}};
     const char *qrels_path = NULL, *queries = NULL, *index = NULL;
     long long k = 1000;
-    int per_query = 0, have_k = 0, have_bm25 = 0, c;
-    double k1 = 0, b = 0, tw = 0;
+    int per_query = 0, have_k = 0, have_bm25 = 0, c, li = 0;
+    bm25_params bm25 = bm25_default(); /* the flags' values, over the defaults */
     int have_k1 = 0, have_b = 0, have_tw = 0;
     optind = 0; /* fresh getopt state: argv starts at "eval" */
-    while ((c = getopt_long(argc, argv, ":i:k:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":i:k:h", opts, &li)) != -1) {
         switch (c) {
         case O_QRELS:
             qrels_path = optarg;
@@ -189,40 +138,27 @@ int cmd_eval(int argc, char **argv)
         case 'i':
             index = optarg;
             break;
-        case 'k': {
-            char *end;
-            errno = 0;
-            k = strtoll(optarg, &end, 10);
-            if (!*optarg || *end || errno || k < 1 || k > EVAL_MAX_K)
+        case 'k':
+            if ((k = cmdline_count(optarg, 1, EVAL_MAX_K)) < 0)
                 return usage("-k needs a number from 1 to 10000");
             have_k = 1;
             break;
-        }
         case O_PERQ:
             per_query = 1;
             break;
         case O_K1:
-            if (parse_param(optarg, 1000, &k1)) return usage("--k1 needs a number from 0 to 1000");
-            have_k1 = have_bm25 = 1;
-            break;
         case O_B:
-            if (parse_param(optarg, 1, &b)) return usage("--b needs a number from 0 to 1");
-            have_b = have_bm25 = 1;
+        case O_TW: {
+            idx_err err = {0};
+            if (cmdline_bm25(&bm25, opts[li].name, optarg, &err)) return usage(err.msg);
+            *(c == O_K1 ? &have_k1 : c == O_B ? &have_b : &have_tw) = have_bm25 = 1;
             break;
-        case O_TW:
-            if (parse_param(optarg, 1000, &tw))
-                return usage("--title-weight needs a number from 0 to 1000");
-            have_tw = have_bm25 = 1;
-            break;
+        }
         case 'h':
             fputs(eval_help, stdout);
             return 0;
-        default: {
-            char msg[300];
-            const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
-            snprintf(msg, sizeof msg, "unknown option or missing value: '%.200s'", arg);
-            return usage(msg);
-        }
+        default:
+            return cmdline_bad_option("idx", "eval", argc, argv);
         }
     }
     const char *run_path = optind < argc ? argv[optind] : NULL;
@@ -252,9 +188,9 @@ int cmd_eval(int argc, char **argv)
         if (!rc) {
             ctx.eo = match_options_default(ctx.ix);
             ctx.eo.k = (uint32_t)k;
-            if (have_k1) ctx.eo.bm25.k1 = k1;
-            if (have_b) ctx.eo.bm25.b = b;
-            if (have_tw) ctx.eo.bm25.title_weight = tw;
+            if (have_k1) ctx.eo.bm25.k1 = bm25.k1;
+            if (have_b) ctx.eo.bm25.b = bm25.b;
+            if (have_tw) ctx.eo.bm25.title_weight = bm25.title_weight;
             rc = run_queries(&ctx, queries, &bad, &err);
         }
         run = ctx.run;
@@ -263,7 +199,7 @@ int cmd_eval(int argc, char **argv)
     metrics_report rep;
     memset(&rep, 0, sizeof rep);
     if (!rc) rc = metrics_evaluate(qrels, run, &rep, &err);
-    int status = rc ? fail(&err) : 0;
+    int status = rc ? cmdline_fail("idx", "eval", rc, &err) : 0;
     if (!rc) {
         uint64_t dups = metrics_run_duplicates(run);
         if (dups)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/cmdline.h"
 #include "common/index.h"
 #include "common/status.h"
 #include "searcher/match.h"
@@ -44,8 +45,8 @@ typedef struct cmd_query_opts {
     long long k, offset;
     int format; /* -1 until given */
     int all, count, explain, batch;
-    int color; /* -1 auto, 0 never, 1 always */
-    double k1, b, tw;
+    int color;        /* -1 auto, 0 never, 1 always */
+    bm25_params bm25; /* the flags' values, over the defaults */
     int have_k1, have_b, have_tw;
 } cmd_query_opts;
 
@@ -59,25 +60,7 @@ typedef struct cmd_query_ctx {
 
 static int usage(const char *msg)
 {
-    fprintf(stderr, "idx: query: %s (see idx query --help)\n", msg);
-    return 2;
-}
-
-static long long parse_count(const char *s, long long max)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    return (*s >= '0' && *s <= '9' && !*end && !errno && v <= max) ? v : -1;
-}
-
-static int parse_param(const char *s, double max, double *out)
-{
-    char *end;
-    double x = strtod(s, &end);
-    if (!*s || *end || !(x >= 0) || x > max) return -1;
-    *out = x;
-    return 0;
+    return cmdline_usage("idx", "query", "%s", msg);
 }
 
 static int all_digits(const char *s)
@@ -121,11 +104,11 @@ static int apply_opt(cmd_query_opts *o, int id, const char *v)
         o->index = v;
         break;
     case O_K:
-        if ((o->k = parse_count(v, CLI_MAX_K)) < 0)
+        if ((o->k = cmdline_count(v, 0, CLI_MAX_K)) < 0)
             return usage("-k needs a number from 0 to 10000");
         break;
     case O_OFFSET:
-        if ((o->offset = parse_count(v, CLI_MAX_OFFSET)) < 0)
+        if ((o->offset = cmdline_count(v, 0, CLI_MAX_OFFSET)) < 0)
             return usage("--offset needs a number from 0 to 1000000");
         break;
     case O_FORMAT:
@@ -142,18 +125,14 @@ static int apply_opt(cmd_query_opts *o, int id, const char *v)
         o->explain = 1;
         break;
     case O_K1:
-        if (parse_param(v, 1000, &o->k1)) return usage("--k1 needs a number from 0 to 1000");
-        o->have_k1 = 1;
-        break;
     case O_B:
-        if (parse_param(v, 1, &o->b)) return usage("--b needs a number from 0 to 1");
-        o->have_b = 1;
+    case O_TW: {
+        idx_err err = {0};
+        if (cmdline_bm25(&o->bm25, id == O_K1 ? "k1" : id == O_B ? "b" : "title-weight", v, &err))
+            return usage(err.msg);
+        *(id == O_K1 ? &o->have_k1 : id == O_B ? &o->have_b : &o->have_tw) = 1;
         break;
-    case O_TW:
-        if (parse_param(v, 1000, &o->tw))
-            return usage("--title-weight needs a number from 0 to 1000");
-        o->have_tw = 1;
-        break;
+    }
     case O_BATCH:
         o->batch = 1;
         break;
@@ -245,69 +224,35 @@ static int parse_args(int argc, char **argv, cmd_query_opts *o, buf *q)
     return -1;
 }
 
-/* Answers one query into c->out. IDX_EUSAGE: bad query syntax (err says
- * where); any other error is fatal for the run. */
-static int run_query(cmd_query_ctx *c, const char *qid, const char *text, size_t len, idx_err *err)
+/* Writes c->out to stdout: 0, or -1 with errno set. */
+static int write_out(cmd_query_ctx *c)
 {
-    return search_render(&c->s, c->fmt, qid, text, len, c->color, &c->out, err);
-}
-
-/* Writes c->out to stdout; 0 or the exit status 1 after reporting why. */
-static int flush_out(cmd_query_ctx *c)
-{
-    if (c->out.len && fwrite(c->out.p, 1, c->out.len, stdout) != c->out.len) {
-        fprintf(stderr, "idx: query: writing results: %s\n", strerror(errno));
-        return 1;
-    }
+    if (c->out.len && fwrite(c->out.p, 1, c->out.len, stdout) != c->out.len) return -1;
     c->out.len = 0;
     return 0;
 }
 
-static int run_batch(cmd_query_ctx *c, int *status)
+/* A --batch query, written out at once (a client may wait for each answer);
+ * a bad query (IDX_EUSAGE) is answered with its error in the output format.
+ * Any other error is fatal for the run. */
+static int answer(void *ctx, const char *qid, const char *text, size_t len, idx_err *err)
 {
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    unsigned long lineno = 0;
-    int bad = 0;
-    *status = 0;
-    while ((n = getline(&line, &cap, stdin)) != -1) {
-        lineno++;
-        const char *qid, *text;
-        size_t len;
-        int kind = search_split_line(line, (size_t)n, &qid, &text, &len);
-        if (kind == 0) continue;
-        if (kind < 0) {
-            fprintf(stderr, "idx: query: stdin line %lu: expected qid<TAB>query\n", lineno);
-            bad = 1;
-            continue;
-        }
-        idx_err err = {0};
-        int rc = run_query(c, qid, text, len, &err);
-        if (rc == IDX_EUSAGE) {
-            fprintf(stderr, "idx: query %s: %s\n", qid, err.msg);
-            render_error(&c->out, c->fmt, qid, text, len, err.msg);
-            bad = 1;
-        } else if (rc) {
-            fprintf(stderr, "idx: query %s: %s\n", qid, err.msg[0] ? err.msg : "unknown error");
-            free(line);
-            *status = err_exit_status(rc);
-            return 0;
-        }
-        if ((*status = flush_out(c))) break;
+    cmd_query_ctx *c = ctx;
+    int rc = search_render(&c->s, c->fmt, qid, text, len, c->color, &c->out, err);
+    if (rc == IDX_EUSAGE)
+        render_error(&c->out, c->fmt, qid, text, len, err->msg);
+    else if (rc)
+        return rc;
+    if (write_out(c)) {
+        err_clear(err); /* a failed write outranks the bad query */
+        return err_errno(err, IDX_EIO, errno, "writing results");
     }
-    if (!*status && ferror(stdin)) {
-        fprintf(stderr, "idx: query: reading stdin: %s\n", strerror(errno));
-        *status = 1;
-    }
-    free(line);
-    if (!*status && bad) *status = 2;
-    return 0;
+    return rc;
 }
 
 int cmd_query(int argc, char **argv)
 {
-    cmd_query_opts o = {.k = 10, .format = -1, .color = -1};
+    cmd_query_opts o = {.k = 10, .format = -1, .color = -1, .bm25 = bm25_default()};
     buf qtext = {0};
     int r = parse_args(argc, argv, &o, &qtext);
     if (r >= 0 || qtext.oom) {
@@ -349,19 +294,19 @@ int cmd_query(int argc, char **argv)
         c.s.eo.k = (uint32_t)o.k;
         c.s.eo.offset = (uint32_t)o.offset;
         c.s.eo.exhaustive = o.count;
-        if (o.have_k1) c.s.eo.bm25.k1 = o.k1;
-        if (o.have_b) c.s.eo.bm25.b = o.b;
-        if (o.have_tw) c.s.eo.bm25.title_weight = o.tw;
-        if (o.batch) {
-            rc = run_batch(&c, &status);
-        } else {
-            rc = run_query(&c, NULL, (const char *)qtext.p, qtext.len, &err);
-            status = rc ? -1 : flush_out(&c);
-        }
-    }
-    if (rc) {
-        fprintf(stderr, "idx: %s\n", err.msg[0] ? err.msg : "unknown error");
-        status = err_exit_status(rc);
+        if (o.have_k1) c.s.eo.bm25.k1 = o.bm25.k1;
+        if (o.have_b) c.s.eo.bm25.b = o.bm25.b;
+        if (o.have_tw) c.s.eo.bm25.title_weight = o.bm25.title_weight;
+        int bad = 0;
+        if (o.batch)
+            rc = cmdline_queries(stdin, "stdin", "idx", "query", answer, &c, &bad, &err);
+        else if (!(rc = search_render(&c.s, c.fmt, NULL, (const char *)qtext.p, qtext.len, c.color,
+                                      &c.out, &err)) &&
+                 write_out(&c))
+            rc = err_errno(&err, IDX_EIO, errno, "writing results");
+        status = rc ? cmdline_fail("idx", NULL, rc, &err) : bad ? 2 : 0;
+    } else {
+        status = cmdline_fail("idx", NULL, rc, &err);
     }
     if (fflush(stdout) && !status) {
         fprintf(stderr, "idx: query: writing results: %s\n", strerror(errno));

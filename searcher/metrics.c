@@ -187,13 +187,8 @@ static int qrels_line(void *ctx, const char *line, size_t len, size_t lineno, id
     uint32_t *qi = strmap_put(q->qids, t[0].p, t[0].n, (uint32_t)q->n, &ins);
     if (!qi) return err_set(err, IDX_ENOMEM, "%s: out of memory", q->name);
     if (ins) {
-        if (q->n == q->cap) {
-            size_t cap = q->cap ? 2 * q->cap : 64;
-            qrels_query *nq = realloc(q->queries, cap * sizeof *nq);
-            if (!nq) return err_set(err, IDX_ENOMEM, "%s: out of memory", q->name);
-            q->queries = nq;
-            q->cap = cap;
-        }
+        if (buf_grow(&q->queries, &q->cap, q->n + 1, sizeof *q->queries))
+            return err_set(err, IDX_ENOMEM, "%s: out of memory", q->name);
         q->queries[q->n] = (qrels_query){(uint32_t)q->names.len, (uint32_t)t[0].n, 0, 0};
         buf_put(&q->names, t[0].p, t[0].n);
         q->n++;
@@ -208,13 +203,8 @@ static int qrels_line(void *ctx, const char *line, size_t len, size_t lineno, id
                        q->name, lineno, (int)(t[0].n > 40 ? 40 : t[0].n), t[0].p,
                        (int)(t[2].n > 80 ? 80 : t[2].n), t[2].p);
     if (rel > 0) {
-        if (q->n_rels == q->cap_rels) {
-            size_t cap = q->cap_rels ? 2 * q->cap_rels : 256;
-            judged_rel *nr = realloc(q->rels, cap * sizeof *nr);
-            if (!nr) return err_set(err, IDX_ENOMEM, "%s: out of memory", q->name);
-            q->rels = nr;
-            q->cap_rels = cap;
-        }
+        if (buf_grow(&q->rels, &q->cap_rels, q->n_rels + 1, sizeof *q->rels))
+            return err_set(err, IDX_ENOMEM, "%s: out of memory", q->name);
         q->rels[q->n_rels++] = (judged_rel){qidx, (int32_t)rel};
         q->queries[qidx].num_rel++;
     }
@@ -306,7 +296,7 @@ struct metrics_run {
     buf names, docs, key;
     uint64_t *qid_off;
     uint32_t *qid_len;
-    size_t nq, capq;
+    size_t nq, capq_off, capq_len;
     run_entry *e;
     size_t n, cap;
     uint64_t dups;
@@ -346,27 +336,16 @@ int metrics_run_add(metrics_run *r, const char *qid, size_t qid_len, const char 
     uint32_t *qi = strmap_put(r->qids, qid, qid_len, (uint32_t)r->nq, &ins);
     if (!qi) return err_set(err, IDX_ENOMEM, "run: out of memory");
     if (ins) {
-        if (r->nq == r->capq) {
-            size_t cap = r->capq ? 2 * r->capq : 64;
-            uint64_t *no = realloc(r->qid_off, cap * sizeof *no);
-            if (no) r->qid_off = no;
-            uint32_t *nl = realloc(r->qid_len, cap * sizeof *nl);
-            if (nl) r->qid_len = nl;
-            if (!no || !nl) return err_set(err, IDX_ENOMEM, "run: out of memory");
-            r->capq = cap;
-        }
+        if (buf_grow(&r->qid_off, &r->capq_off, r->nq + 1, sizeof *r->qid_off) ||
+            buf_grow(&r->qid_len, &r->capq_len, r->nq + 1, sizeof *r->qid_len))
+            return err_set(err, IDX_ENOMEM, "run: out of memory");
         r->qid_off[r->nq] = r->names.len;
         r->qid_len[r->nq] = (uint32_t)qid_len;
         buf_put(&r->names, qid, qid_len);
         r->nq++;
     }
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? 2 * r->cap : 1024;
-        run_entry *ne = realloc(r->e, cap * sizeof *ne);
-        if (!ne) return err_set(err, IDX_ENOMEM, "run: out of memory");
-        r->e = ne;
-        r->cap = cap;
-    }
+    if (buf_grow(&r->e, &r->cap, r->n + 1, sizeof *r->e))
+        return err_set(err, IDX_ENOMEM, "run: out of memory");
     r->e[r->n++] = (run_entry){*qi, (uint32_t)docid_len, r->docs.len, score};
     buf_put(&r->docs, docid, docid_len);
     if (r->docs.oom || r->names.oom) return err_set(err, IDX_ENOMEM, "run: out of memory");
@@ -392,12 +371,7 @@ static int run_line(void *ctx, const char *line, size_t len, size_t lineno, idx_
         return err_set(err, IDX_EDATA, "%s:%zu: score '%.*s' is not a finite number", r->name,
                        lineno, (int)(t[4].n > 40 ? 40 : t[4].n), t[4].p);
     int rc = metrics_run_add(r, t[0].p, t[0].n, t[2].p, t[2].n, score, err);
-    if (rc == IDX_EDATA) {
-        /* only "id too long" reaches here; name the line */
-        err_clear(err);
-        return err_set(err, IDX_EDATA, "%s:%zu: id too long", r->name, lineno);
-    }
-    return rc;
+    return rc == IDX_EDATA ? err_wrap(err, rc, "%s:%zu", r->name, lineno) : rc;
 }
 
 int metrics_run_parse(const char *text, size_t len, const char *name, metrics_run **out,

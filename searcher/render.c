@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/utf8.h"
+
 #define BOLD_ON "\033[1m"
 #define BOLD_OFF "\033[0m"
 #define ELLIPSIS_LEAD RENDER_ELLIPSIS " "
@@ -21,54 +23,6 @@ int render_format_parse(const char *name)
     return -1;
 }
 
-/* ---- UTF-8 validation ---- */
-
-/* Length of the well-formed UTF-8 sequence at s[0..n) with its codepoint in
- * *cp; or 0, with *bad the length (>= 1) of the maximal ill-formed subpart
- * to replace by one U+FFFD (Unicode 15, §3.9, "U+FFFD substitution"). */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp, size_t *bad)
-{
-    unsigned char c = s[0];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    size_t need;
-    unsigned char lo = 0x80, hi = 0xBF;
-    uint32_t v;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 1;
-        v = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        v = c & 0x0F;
-        if (c == 0xE0)
-            lo = 0xA0; /* overlong */
-        else if (c == 0xED)
-            hi = 0x9F; /* surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        v = c & 0x07;
-        if (c == 0xF0)
-            lo = 0x90; /* overlong */
-        else if (c == 0xF4)
-            hi = 0x8F; /* past U+10FFFF */
-    } else {
-        *bad = 1;
-        return 0;
-    }
-    for (size_t k = 1; k <= need; k++) {
-        unsigned char x = k < n ? s[k] : 0;
-        if (k >= n || x < (k == 1 ? lo : 0x80) || x > (k == 1 ? hi : 0xBF)) {
-            *bad = k;
-            return 0;
-        }
-        v = v << 6 | (x & 0x3F);
-    }
-    *cp = v;
-    return need + 1;
-}
-
 /* ---- JSON ---- */
 
 /* The escaped characters of s[0..n), without quotes. */
@@ -81,13 +35,11 @@ static void json_chars(buf *b, const char *str, size_t n)
         unsigned char c = s[i];
         const char *esc = NULL;
         char u[8];
-        size_t len = 1, bad = 0;
-        uint32_t cp = c;
+        size_t len = 1;
         if (c >= 0x80) {
-            len = utf8_next(s + i, n - i, &cp, &bad);
-            if (!len) {
+            int32_t cp = utf8_decode(s + i, n - i, &len);
+            if (cp < 0) {
                 esc = "\\ufffd";
-                len = bad;
             } else if (cp == 0x2028) {
                 esc = "\\u2028";
             } else if (cp == 0x2029) {
@@ -282,9 +234,8 @@ static void text_results(buf *b, const render_query *q, const search_hit *h, siz
 
 /* ---- trec ---- */
 
-/* TREC run files are whitespace-separated: an id with spaces would shift
- * every column, so whitespace and control bytes become '_'. */
-static void trec_field(buf *b, const char *s, size_t n)
+/* An id with spaces would shift every column of the run file. */
+void render_trec_field(buf *b, const char *s, size_t n)
 {
     if (!n) {
         buf_put_u8(b, '-');
@@ -300,9 +251,9 @@ static void trec_results(buf *b, const render_query *q, const search_hit *h, siz
 {
     const char *qid = q->qid ? q->qid : "1";
     for (size_t i = 0; i < n; i++) {
-        trec_field(b, qid, strlen(qid));
+        render_trec_field(b, qid, strlen(qid));
         buf_puts(b, " Q0 ");
-        trec_field(b, h[i].id, h[i].id_len);
+        render_trec_field(b, h[i].id, h[i].id_len);
         buf_printf(b, " %" PRIu32 " %.6f idx\n", h[i].rank,
                    isfinite(h[i].score) ? h[i].score : 0.0);
     }
@@ -342,14 +293,9 @@ void render_html_text(buf *b, const char *str, size_t n)
     while (i < n) {
         unsigned char c = s[i];
         const char *rep = NULL;
-        size_t len = 1, bad = 0;
-        uint32_t cp;
+        size_t len = 1;
         if (c >= 0x80) {
-            len = utf8_next(s + i, n - i, &cp, &bad);
-            if (!len) {
-                rep = fffd;
-                len = bad;
-            }
+            if (utf8_decode(s + i, n - i, &len) < 0) rep = fffd;
         } else if (c == '&') {
             rep = "&amp;";
         } else if (c == '<') {

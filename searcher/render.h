@@ -52,6 +52,11 @@ void render_error(buf *b, render_format f, const char *qid, const char *query, s
  * invalid subsequence (Unicode's recommended practice). */
 void render_json_string(buf *b, const char *s, size_t n);
 
+/* Appends s[0..n) as one column of a TREC run file, which is
+ * whitespace-separated: whitespace and control bytes become '_', an empty
+ * id "-". idx eval -i scores ids in this form, as a run file would hold them. */
+void render_trec_field(buf *b, const char *s, size_t n);
+
 /* s[0..n) as HTML text or attribute content: & < > " ' as entities, control
  * characters other than tab and newline and invalid UTF-8 as U+FFFD. */
 void render_html_text(buf *b, const char *s, size_t n);

@@ -197,17 +197,3 @@ int search_render(search_ctx *c, render_format f, const char *qid, const char *t
     search_release(c);
     return rc;
 }
-
-int search_split_line(char *line, size_t n, const char **qid, const char **query, size_t *query_len)
-{
-    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        line[--n] = '\0';
-    if (n == 0) return 0;
-    char *tab = memchr(line, '\t', n);
-    if (!tab || tab == line) return -1;
-    *tab = '\0';
-    *qid = line;
-    *query = tab + 1;
-    *query_len = (size_t)(line + n - (tab + 1));
-    return 1;
-}

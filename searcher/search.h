@@ -79,11 +79,4 @@ void search_release(search_ctx *c);
 int search_render(search_ctx *c, render_format f, const char *qid, const char *text, size_t len,
                   int color, buf *out, idx_err *err);
 
-/* One line of a `qid<TAB>query` file (batch mode, idx eval), read with
- * getline into line[0..n): strips the line end and splits it in place.
- * Returns 1 with *qid and *query (*query_len bytes), 0 for a blank line,
- * -1 for a line without a tab or with an empty qid. */
-int search_split_line(char *line, size_t n, const char **qid, const char **query,
-                      size_t *query_len);
-
 #endif

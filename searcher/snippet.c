@@ -95,21 +95,6 @@ struct snip {
     unsigned window;
 };
 
-/* Grows *p to hold `need` elements of `size` bytes; 0 or -1. */
-static int grow(void *pp, size_t *cap, size_t need, size_t size)
-{
-    void **p = pp;
-    if (need <= *cap) return 0;
-    size_t n = *cap ? *cap : 16;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, n * size);
-    if (!q) return -1;
-    *p = q;
-    *cap = n;
-    return 0;
-}
-
 static int nomem(snip *s)
 {
     return err_set(s->err, IDX_ENOMEM, "snippet: out of memory");
@@ -171,7 +156,7 @@ static int collect_leaf(void *ctx, const qparse_node *leaf, const qparse_term *t
     (void)term;
     snip *s = ctx;
     if (s->n_leaves && s->leaves[s->n_leaves - 1] == leaf) return 0;
-    if (grow(&s->leaves, &s->cap_leaves, s->n_leaves + 1, sizeof *s->leaves)) return nomem(s);
+    if (buf_grow(&s->leaves, &s->cap_leaves, s->n_leaves + 1, sizeof *s->leaves)) return nomem(s);
     s->leaves[s->n_leaves++] = leaf;
     return 0;
 }
@@ -180,7 +165,7 @@ static int qterm_id(snip *s, const char *t, size_t len, uint32_t *id)
 {
     uint32_t next = (uint32_t)strmap_count(s->qterms);
     uint32_t *v = strmap_put(s->qterms, t, len, next, NULL);
-    if (!v || grow(&s->term_unit, &s->cap_term_unit, next + 1, sizeof *s->term_unit))
+    if (!v || buf_grow(&s->term_unit, &s->cap_term_unit, next + 1, sizeof *s->term_unit))
         return nomem(s);
     if (*v == next) s->term_unit[next] = -1;
     *id = *v;
@@ -215,7 +200,7 @@ static int prepare_field(snip *s, int is_title)
         if (!inserted) continue;
         if (n->kind == Q_PREFIX && s->n_pref == SNIP_MAX_PREFIX)
             continue; /* see SNIP_MAX_PREFIX; the unit stays unused */
-        if (grow(&s->units, &s->cap_units, s->n_units + 1, sizeof *s->units)) return nomem(s);
+        if (buf_grow(&s->units, &s->cap_units, s->n_units + 1, sizeof *s->units)) return nomem(s);
         unit *u = &s->units[s->n_units];
         u->leaf = n;
         u->first_qid = 0;
@@ -226,7 +211,7 @@ static int prepare_field(snip *s, int is_title)
             s->pref[s->n_pref++] = (uint32_t)s->n_units;
         } else {
             u->first_qid = (uint32_t)s->n_pq;
-            if (grow(&s->pq, &s->cap_pq, s->n_pq + n->nterms, sizeof *s->pq)) return nomem(s);
+            if (buf_grow(&s->pq, &s->cap_pq, s->n_pq + n->nterms, sizeof *s->pq)) return nomem(s);
             for (uint32_t k = 0; k < n->nterms; k++)
                 if (qterm_id(s, n->terms[k].text, n->terms[k].len, &s->pq[s->n_pq + k]))
                     return s->err->code;
@@ -257,7 +242,7 @@ static int find_matches(snip *s);
 /* 1 if every unit of the field has at least one match among s->m. */
 static int all_units_matched(snip *s)
 {
-    if (grow(&s->cnt, &s->cap_cnt, s->n_units, sizeof *s->cnt)) return nomem(s);
+    if (buf_grow(&s->cnt, &s->cap_cnt, s->n_units, sizeof *s->cnt)) return nomem(s);
     memset(s->cnt, 0, s->n_units * sizeof *s->cnt);
     size_t distinct = 0;
     for (size_t i = 0; i < s->n_m; i++)
@@ -302,7 +287,7 @@ static int on_token(void *ctx, const ana_token *t)
     if (t->start < s->cur_b) s->cur_b = s->cur_c = 0;
     s->cur_c += count_chars(s->text, s->cur_b, t->start);
     s->cur_b = t->start;
-    if (grow(&s->toks, &s->cap_toks, s->n_toks + 1, sizeof *s->toks)) return nomem(s);
+    if (buf_grow(&s->toks, &s->cap_toks, s->n_toks + 1, sizeof *s->toks)) return nomem(s);
     stok *k = &s->toks[s->n_toks++];
     k->pos = t->pos;
     k->bstart = t->start;
@@ -316,7 +301,7 @@ static int on_token(void *ctx, const ana_token *t)
 
 static int add_match(snip *s, uint32_t bs, uint32_t be, uint32_t cs, uint32_t ce, size_t u)
 {
-    if (grow(&s->m, &s->cap_m, s->n_m + 1, sizeof *s->m)) return nomem(s);
+    if (buf_grow(&s->m, &s->cap_m, s->n_m + 1, sizeof *s->m)) return nomem(s);
     s->m[s->n_m++] = (match){bs, be, cs, ce, (uint32_t)u};
     return 0;
 }
@@ -488,7 +473,7 @@ static int make_text(snip *s, const char *t, size_t len, unsigned W, snip_text *
     size_t bs = 0, be = 0, cs = 0, ce = 0;
     if (s->n_m) {
         qsort(s->m, s->n_m, sizeof *s->m, match_cmp);
-        if (grow(&s->cnt, &s->cap_cnt, s->n_units, sizeof *s->cnt)) return nomem(s);
+        if (buf_grow(&s->cnt, &s->cap_cnt, s->n_units, sizeof *s->cnt)) return nomem(s);
         memset(s->cnt, 0, s->n_units * sizeof *s->cnt);
         size_t best_i = 0, best_j = 1, best_d = 0, best_o = 0, j = 0, distinct = 0;
         for (size_t i = 0; i < s->n_m; i++) {
@@ -558,7 +543,7 @@ static int make_text(snip *s, const char *t, size_t len, unsigned W, snip_text *
 
     /* Copy, collapsing whitespace, recording where each source byte lands. */
     size_t n = we - ws;
-    if (grow(&s->map, &s->cap_map, n + 1, sizeof *s->map)) return nomem(s);
+    if (buf_grow(&s->map, &s->cap_map, n + 1, sizeof *s->map)) return nomem(s);
     out->text = malloc(n + 1);
     if (!out->text) return nomem(s);
     size_t o = 0;
@@ -590,7 +575,7 @@ static int make_text(snip *s, const char *t, size_t len, unsigned W, snip_text *
         uint32_t x = s->map[a - ws], y = s->map[b - ws];
         y = y > o ? (uint32_t)o : y;
         if (x >= y) continue;
-        if (grow(&s->sp, &s->cap_sp, ns + 1, sizeof *s->sp)) return nomem(s);
+        if (buf_grow(&s->sp, &s->cap_sp, ns + 1, sizeof *s->sp)) return nomem(s);
         s->sp[ns++] = (snip_span){x, y};
     }
     if (ns) {

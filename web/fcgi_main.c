@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/cmdline.h"
 #include "common/index.h"
 #include "common/status.h"
 #include "searcher/render.h"
@@ -250,8 +251,7 @@ static const char usage_text[] =
 
 static int usage_err(const char *msg)
 {
-    fprintf(stderr, "idx-fcgi: %s (see idx-fcgi --help)\n", msg);
-    return 2;
+    return cmdline_usage("idx-fcgi", NULL, "%s", msg);
 }
 
 static void set_index_name(fc_server *srv, const char *path)
@@ -287,18 +287,18 @@ int main(int argc, char **argv)
             index = optarg;
             break;
         case 't':
-            if ((threads = web_parse_num(optarg, strlen(optarg), 1, FC_MAX_THREADS)) < 0)
+            if ((threads = cmdline_count(optarg, 1, FC_MAX_THREADS)) < 0)
                 return usage_err("--threads needs a number from 1 to 256");
             break;
         case 'l':
             listen_addr = optarg;
             break;
         case 'T':
-            if ((timeout_ms = web_parse_num(optarg, strlen(optarg), 1, 600000)) < 0)
+            if ((timeout_ms = cmdline_count(optarg, 1, 600000)) < 0)
                 return usage_err("--timeout-ms needs a number from 1 to 600000");
             break;
         case 'C':
-            if ((cache_mb = web_parse_num(optarg, strlen(optarg), 0, FC_MAX_CACHE_MB)) < 0)
+            if ((cache_mb = cmdline_count(optarg, 0, FC_MAX_CACHE_MB)) < 0)
                 return usage_err("--cache-mb needs a number from 0 to 1048576");
             break;
         case 'h':
@@ -334,10 +334,7 @@ int main(int argc, char **argv)
     /* the index first: a bad one must not leave a socket behind */
     idx_err err = {0};
     int rc = index_open(index, &srv.ix, &err);
-    if (rc) {
-        fprintf(stderr, "idx-fcgi: %s\n", err.msg[0] ? err.msg : "cannot open the index");
-        return err_exit_status(rc);
-    }
+    if (rc) return cmdline_fail("idx-fcgi", NULL, rc, &err);
     srv.env.ix = srv.ix;
     if (FCGX_Init() != 0) {
         fprintf(stderr, "idx-fcgi: FCGX_Init failed\n");
@@ -396,8 +393,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     if (rc) {
-        fprintf(stderr, "idx-fcgi: %s\n", err.msg[0] ? err.msg : "cannot set up a worker");
-        status = err_exit_status(rc);
+        status = cmdline_fail("idx-fcgi", NULL, rc, &err);
     } else {
         for (long i = 0; i < threads; i++) {
             if (pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]) != 0) {

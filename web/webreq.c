@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/status.h"
+#include "common/utf8.h"
 #include "searcher/render.h"
 
 /* ---- small helpers ---- */
@@ -38,38 +39,6 @@ int web_url_decode(const char *s, size_t n, buf *out)
         buf_put_u8(out, c);
     }
     return out->oom ? -2 : 0;
-}
-
-/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
-int web_utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp, min;
-        if (c >= 0xC2 && c <= 0xDF) {
-            len = 2, cp = c & 0x1F, min = 0x80;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3, cp = c & 0x0F, min = 0x800;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4, cp = c & 0x07, min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (n - i < len) return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) return 0;
-            cp = cp << 6 | (s[i + k] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-        i += len;
-    }
-    return 1;
 }
 
 /* The longest prefix of s[0..n) of at most max bytes that does not end
@@ -430,7 +399,7 @@ static void route_search(web_worker *w, web_req *r, const char *qs)
             fail(w, r, 400, msg);
             return;
         }
-        if (!web_utf8_valid(w->q.p, w->q.len)) {
+        if (!utf8_valid(w->q.p, w->q.len)) {
             fail(w, r, 400, "q: the query is not valid UTF-8");
             return;
         }

@@ -82,10 +82,6 @@ void web_worker_fini(web_worker *w);
  * of memory, 0 otherwise. */
 int web_url_decode(const char *s, size_t n, buf *out);
 
-/* 1 if s[0..n) is strict UTF-8 (no overlong forms, no surrogates, nothing
- * past U+10FFFF). */
-int web_utf8_valid(const unsigned char *s, size_t n);
-
 /* The longest prefix of s[0..n) of at most max bytes that does not end
  * inside a UTF-8 sequence. */
 size_t web_utf8_cut(const char *s, size_t n, size_t max);

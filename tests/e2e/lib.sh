@@ -7,7 +7,9 @@
 # (IDX_VALGRIND=1), where every idx process runs several times (sanitize) to
 # 30 times (valgrind) slower and memory figures mean nothing, so tests that
 # repeat idx many times do fewer rounds. It provides:
-#     e2e_tmpdir NAME          a fresh temporary directory in $T (the caller's trap removes it)
+#     e2e_tmpdir NAME          a fresh temporary directory in $T, removed on exit (an EXIT
+#                              trap; a script that sets its own must remove $T there)
+#     e2e_skip WHY             prints "SKIP: WHY" and exits 77 (ctest's skip)
 #     check DESC CMD...        runs CMD; prints "ok   DESC" or "FAIL DESC" (and sets fail=1)
 #     run_rc CMD...            runs CMD with errexit off; its exit status in $rc
 #     quiet CMD...             runs CMD with its standard output discarded
@@ -16,6 +18,8 @@
 #     e2e_finish               prints PASS or FAILED and exits with $fail
 #     e2e_shared_corpora       sets CORPORA to ../shared/corpora beside the source tree;
 #                              skips (77) where it is absent (a user's machine)
+#     e2e_collection C FILE... sets DOCS to $CORPORA/C/docs.jsonl (or .jsonl.gz); skips (77)
+#                              unless it and each $CORPORA/C/FILE exist
 #     e2e_web_tmpdir NAME      e2e_tmpdir for a web test: readable by nginx's workers, with
 #                              RUN=$T/run and an EXIT trap that stops web/serve and removes $T
 #     e2e_web_ready            sets IDX_BUILD, FCGI (idx-fcgi, or its memcheck wrapper), SERVE
@@ -35,6 +39,12 @@ fi
 
 e2e_tmpdir() {
     T=$(mktemp -d "${TMPDIR:-/tmp}/idx-e2e-$1.XXXXXX")
+    trap 'rm -rf "$T"' EXIT
+}
+
+e2e_skip() {
+    echo "SKIP: $*"
+    exit 77
 }
 
 check() {
@@ -76,18 +86,22 @@ e2e_web_ready() {
     command -v curl > /dev/null || why="curl not installed (./run deps)"
     command -v python3 > /dev/null || why="python3 not installed"
     [ -x "$FCGI" ] || why="$FCGI not built (libfcgi-dev missing?)"
-    if [ -n "$why" ]; then
-        echo "SKIP: $why"
-        exit 77
-    fi
+    if [ -n "$why" ]; then e2e_skip "$why"; fi
 }
 
 e2e_shared_corpora() {
     CORPORA=$IDX_SRC/../shared/corpora
-    if [ ! -d "$CORPORA" ]; then
-        echo "SKIP: shared corpora not found at $CORPORA"
-        exit 77
-    fi
+    [ -d "$CORPORA" ] || e2e_skip "shared corpora not found at $CORPORA"
+}
+
+e2e_collection() {
+    local d=$CORPORA/$1 f
+    shift
+    DOCS=$d/docs.jsonl
+    [ -f "$DOCS" ] || DOCS=$d/docs.jsonl.gz
+    for f in "$DOCS" "${@/#/$d/}"; do
+        [ -f "$f" ] || e2e_skip "$f missing"
+    done
 }
 
 e2e_web_tmpdir() {

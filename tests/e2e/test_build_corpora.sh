@@ -15,8 +15,7 @@ e2e_shared_corpora
 SAMPLE=${IDX_E2E_SAMPLE:-300}
 ALL_MAX=${IDX_E2E_ALL_IDS_MAX:-1500}
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/idx-e2e-corpora.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+e2e_tmpdir corpora
 
 cat > "$T/compare.py" <<'PY'
 import gzip, json, random, re, subprocess, sys
@@ -149,9 +148,6 @@ for dir in "$CORPORA"/*/; do
     rm -rf "$out"
 done
 
-if [ "$found" -eq 0 ]; then
-    echo "SKIP: no docs.jsonl[.gz] under $CORPORA"
-    exit 77
-fi
+[ "$found" -gt 0 ] || e2e_skip "no docs.jsonl[.gz] under $CORPORA"
 [ "$fail" -eq 0 ] && echo "PASS: $found corpora" || echo "FAILED"
 exit "$fail"

@@ -3,12 +3,9 @@
 # errors as one `idx: ...` line on stderr; --help everywhere; a build never
 # replaces something that is not an idx index.
 set -euo pipefail
-
-: "${IDX:?IDX must point at the idx binary}"
-IDX_SRC=${IDX_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-T=$(mktemp -d "${TMPDIR:-/tmp}/idx-e2e-cli.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-fail=0
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+e2e_tmpdir cli
 
 # expect CODE DESCRIPTION -- ARGS...: runs idx ARGS, checks the exit code;
 # leaves stdout/stderr in $T/out, $T/err.
@@ -131,5 +128,84 @@ expect 0 "build into an empty directory" -- build -q -o "$T/fresh" "$T/in.jsonl"
 expect 0 "rebuild over an existing index" -- build -q -o "$T/ix" "$T/in.jsonl"
 expect 0 "check the rebuilt index" -- check -i "$T/ix"
 
-[ "$fail" -eq 0 ] && echo PASS || echo FAILED
-exit "$fail"
+
+# ---- BM25 parameters: one check (finite, k1 0..1000, b 0..1, title weight 0..1000) at the
+# flags, before anything is written; an index with others would be refused as damaged
+for bad in "--k1 nan" "--k1 inf" "--k1=" "--k1 1e400" "--b 2" "--title-weight -1"; do
+    # shellcheck disable=SC2086 # "$bad" is a flag and its value
+    expect 2 "build $bad" -- build -q -o "$T/bm" $bad "$T/in.jsonl" &&
+        one_error_line "build $bad" && err_has "build $bad" "^idx: build: --(k1|b|title-weight)"
+    if [ -e "$T/bm" ] || compgen -G "$T/bm.tmp-*" > /dev/null; then
+        echo "FAIL build $bad wrote an index"; fail=1; rm -rf "$T/bm" "$T"/bm.tmp-*
+    fi
+done
+for bad in "--k1 nan" "--b 1.5" "--title-weight inf"; do
+    # shellcheck disable=SC2086
+    expect 2 "query $bad" -- query -i "$T/ix" $bad alpha && one_error_line "query $bad"
+done
+printf 'q1 0 a1 1\n' > "$T/qrels"
+printf 'q1\talpha\n' > "$T/queries"
+expect 2 "eval --k1 -1" -- eval -i "$T/ix" --qrels "$T/qrels" --queries "$T/queries" --k1 -1 &&
+    one_error_line "eval --k1 -1"
+# the qid<TAB>query loop: a line without a tab and a bad query are reported with where they
+# are, the others answered, exit 2 at the end
+printf 'q1\talpha\nno tab here\n\nq3\tAND\nq4\tarticle\n' > "$T/mixed.tsv"
+rc=0
+"$IDX" query -i "$T/ix" --batch < "$T/mixed.tsv" > "$T/out" 2> "$T/err" || rc=$?
+if [ "$rc" -eq 2 ] && [ "$(cut -d' ' -f1 "$T/out" | sort -u | tr '\n' ' ')" = "q1 q4 " ] &&
+    grep -q '^idx: query: stdin:2: expected qid<TAB>query$' "$T/err" &&
+    grep -q '^idx: query: query q3: ' "$T/err" && [ "$(wc -l < "$T/err")" -eq 2 ]; then
+    echo "ok   query --batch: bad lines reported, the others answered (exit 2)"
+else
+    echo "FAIL query --batch with bad lines: exit $rc"; sed 's/^/     /' "$T/err" "$T/out"; fail=1
+fi
+rc=0
+"$IDX" eval -i "$T/ix" --qrels "$T/qrels" --queries "$T/mixed.tsv" > "$T/out" 2> "$T/err" || rc=$?
+if [ "$rc" -eq 2 ] && grep -q "^idx: eval: $T/mixed.tsv:2: expected qid<TAB>query$" "$T/err" &&
+    grep -q '^idx: eval: query q3: ' "$T/err" && grep -q '^num_q' "$T/out"; then
+    echo "ok   eval: bad lines reported, the table printed (exit 2)"
+else
+    echo "FAIL eval with bad lines: exit $rc"; sed 's/^/     /' "$T/err"; fail=1
+fi
+# an unreadable queries file is bad input (3), for both users of the qid<TAB>query loop
+expect 3 "eval --queries DIR" -- eval -i "$T/ix" --qrels "$T/qrels" --queries "$T" &&
+    one_error_line "eval --queries DIR"
+rc=0
+"$IDX" query -i "$T/ix" --batch < "$T" > /dev/null 2> "$T/err" || rc=$?
+[ "$rc" -eq 3 ] && echo "ok   query --batch < DIR (exit 3)" ||
+    { echo "FAIL query --batch < DIR: exit $rc, want 3"; fail=1; }
+expect 0 "build --k1 0 --b 0 --title-weight 0" -- build -q -o "$T/bm" --k1 0 --b 0 \
+    --title-weight 0 "$T/in.jsonl"
+expect 0 "query the k1 0 index" -- query -i "$T/bm" alpha
+
+# ---- settings in meta that pass its checksum but not idx: damage (3) for every command,
+# with the context "index meta" (the analyzer's or BM25's own message re-coded)
+# forge_meta DIR KEY VALUE: rewrites KEY's line of DIR/meta and its crc32 line
+forge_meta() {
+    python3 - "$1/meta" "$2" "$3" << 'EOF'
+import sys, zlib
+path, key, value = sys.argv[1:4]
+text = open(path).read()
+body = text[:text.rindex("crc32 ")]
+lines = [f"{key} {value}" if l.split(" ")[0] == key else l for l in body.split("\n")]
+body = "\n".join(lines)
+open(path, "w").write(body + "crc32 %08x\n" % zlib.crc32(body.encode()))
+EOF
+}
+for forged in "analyzer.language klingon" "analyzer.max_token_len 0" "bm25.k1 5000"; do
+    rm -rf "$T/forged"
+    cp -r "$T/ix" "$T/forged"
+    forge_meta "$T/forged" "${forged% *}" "${forged#* }"
+    expect 3 "$forged: query" -- query -i "$T/forged" alpha
+    err_has "$forged: query" "index meta"
+    expect 3 "$forged: eval" -- eval -i "$T/forged" --qrels "$T/qrels" --queries "$T/queries"
+    err_has "$forged: eval" "index meta"
+    expect 3 "$forged: get" -- get -i "$T/forged" a1
+    err_has "$forged: get" "index meta"
+    for cmd in stats check; do
+        expect 3 "$forged: $cmd" -- "$cmd" -i "$T/forged" && one_error_line "$forged: $cmd"
+        err_has "$forged: $cmd" "index meta"
+    done
+done
+
+e2e_finish

@@ -27,7 +27,6 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 e2e_tmpdir damage
-trap 'rm -rf "$T"' EXIT
 
 e2e_corpus "$T/c" --docs 400
 "$IDX" build -q --threads 2 -o "$T/ix" "$T/c/docs.jsonl"

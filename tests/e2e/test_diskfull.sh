@@ -23,8 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 if ! mount -t tmpfs -o size=48m tmpfs "$M" 2> "$T/err"; then
-    echo "SKIP: cannot mount a tmpfs to fill up (needs root or CAP_SYS_ADMIN): $(cat "$T/err")"
-    exit 77
+    e2e_skip "cannot mount a tmpfs to fill up (needs root or CAP_SYS_ADMIN): $(cat "$T/err")"
 fi
 
 e2e_corpus "$T/old" --docs 400

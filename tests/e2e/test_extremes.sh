@@ -21,7 +21,6 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 e2e_tmpdir extremes
-trap 'rm -rf "$T"' EXIT
 long=${IDX_LONG_TESTS:-0}
 case $E2E_MODE in
 normal) scale=1 ;;

@@ -9,25 +9,20 @@
 # $FUZZ_SECONDS per target (default 15: 7 targets, ~2 min, plus the build).
 # Skips (77) when clang or libclang-rt-14-dev (the libFuzzer runtime) is missing.
 set -euo pipefail
-
-IDX_SRC=${IDX_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-skip() {
-    echo "SKIP: $*"
-    exit 77
-}
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 # The fuzz build is sanitized already: running it again from the ASan pass
 # of ./run test would only repeat the same targets.
-[ "${IDX_SANITIZE:-0}" = 1 ] && skip "the fuzzers run in the normal build's test pass"
+[ "$E2E_MODE" = sanitize ] && e2e_skip "the fuzzers run in the normal build's test pass"
 # Nor under valgrind: the targets are not idx processes, and ASan already watches them.
-[ "${IDX_VALGRIND:-0}" = 1 ] && skip "the fuzzers run in the normal build's test pass, not under valgrind"
-command -v clang >/dev/null || skip "clang not installed (./run deps)"
-command -v clang++ >/dev/null || skip "clang++ not installed (./run deps)"
+[ "$E2E_MODE" = valgrind ] && e2e_skip "the fuzzers run in the normal build's test pass, not under valgrind"
+command -v clang >/dev/null || e2e_skip "clang not installed (./run deps)"
+command -v clang++ >/dev/null || e2e_skip "clang++ not installed (./run deps)"
 # the runtime libFuzzer links: the probe program must link with -fsanitize=fuzzer
-T=$(mktemp -d "${TMPDIR:-/tmp}/idx-e2e-fuzz.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+e2e_tmpdir fuzz
 printf '#include <stddef.h>\n#include <stdint.h>\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }\n' > "$T/probe.c"
 clang -fsanitize=fuzzer,address,undefined "$T/probe.c" -o "$T/probe" > "$T/probe.log" 2>&1 ||
-    skip "clang cannot link -fsanitize=fuzzer (libclang-rt-14-dev missing? ./run deps)"
+    e2e_skip "clang cannot link -fsanitize=fuzzer (libclang-rt-14-dev missing? ./run deps)"
 
 if [ -n "${IDX_FUZZ_BUILD:-}" ]; then
     B=$IDX_FUZZ_BUILD

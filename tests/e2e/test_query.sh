@@ -3,15 +3,14 @@
 # a time, pages concatenate to one big page, --count is exact, --explain adds
 # up, and bad queries exit 2 naming the column.
 set -euo pipefail
-corpora="$IDX_SRC/../shared/corpora"
-if [ ! -d "$corpora/cranfield" ]; then
-    echo "SKIP: $corpora/cranfield not found (the shared corpora are not here)"
-    exit 77
-fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-"$IDX" build -q -o "$tmp/ix" "$corpora/cranfield/docs.jsonl"
-head -n 40 "$corpora/cranfield/queries.plain.tsv" > "$tmp/q.tsv"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+e2e_shared_corpora
+e2e_collection cranfield queries.plain.tsv
+e2e_tmpdir query
+tmp=$T
+"$IDX" build -q -o "$tmp/ix" "$DOCS"
+head -n 40 "$CORPORA/cranfield/queries.plain.tsv" > "$tmp/q.tsv"
 # A few queries with operators, so batch mode is not tested on plain words only.
 printf 'op1\t"boundary layer" +flow -heat\nop2\ttitle:wing OR title:wings\nop3\tairfoil* AND (mach OR supersonic)\n' >> "$tmp/q.tsv"
 

@@ -23,20 +23,12 @@ declare -A REACHED=(
 )
 TOLERANCE=0.005
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/idx-e2e-relevance.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+e2e_tmpdir relevance
 
-fail=0
 for c in cranfield cisi med cacm; do
     d=$CORPORA/$c
-    docs=$d/docs.jsonl
-    [ -f "$docs" ] || docs=$d/docs.jsonl.gz
-    for f in "$docs" "$d/queries.plain.tsv" "$d/qrels.txt"; do
-        if [ ! -f "$f" ]; then
-            echo "SKIP: $f missing"
-            exit 77
-        fi
-    done
+    e2e_collection "$c" queries.plain.tsv qrels.txt
+    docs=$DOCS
     "$IDX" build -q -o "$T/$c" "$docs"
     rc=0
     "$IDX" eval -i "$T/$c" --qrels "$d/qrels.txt" --queries "$d/queries.plain.tsv" -k 1000 \

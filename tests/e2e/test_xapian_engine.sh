@@ -11,14 +11,13 @@
 #
 # Env: IDX (binary), IDX_SANITIZE.
 set -euo pipefail
-
-: "${IDX:?IDX must point at the idx binary}"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 # libxapian 1.4.22's Database::check deletes an object through a base of
 # another size (a defect of the library, harmless to the allocator), which
 # ASan reports; only `idx check` runs that code, so only it is excused.
 CHECK_ASAN="${ASAN_OPTIONS:+$ASAN_OPTIONS:}new_delete_type_mismatch=0"
-T=$(mktemp -d "${TMPDIR:-/tmp}/idx-e2e-xapeng.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+e2e_tmpdir xapeng
 fail() {
     echo "FAIL: $*"
     exit 1

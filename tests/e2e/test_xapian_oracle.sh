@@ -23,20 +23,12 @@ e2e_shared_corpora
 collections="cranfield cisi med cacm lisa adi cf"
 [ "${IDX_SANITIZE:-0}" = 1 ] && collections="cranfield adi med"
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/idx-e2e-xapian.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+e2e_tmpdir xapian
 
-fail=0
 for c in $collections; do
     d=$CORPORA/$c
-    docs=$d/docs.jsonl
-    [ -f "$docs" ] || docs=$d/docs.jsonl.gz
-    for f in "$docs" "$d/queries.plain.tsv"; do
-        if [ ! -f "$f" ]; then
-            echo "SKIP: $f missing"
-            exit 77
-        fi
-    done
+    e2e_collection "$c" queries.plain.tsv
+    docs=$DOCS
     cp "$d/queries.plain.tsv" "$T/$c.q"
     if [ "$c" = cranfield ]; then
         printf '%s\n' $'op1\ttitle:boundary layer' $'op2\t+boundary -shock flow' \

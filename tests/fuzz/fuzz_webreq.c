@@ -10,13 +10,14 @@
  * body's exact Content-Length and a blank line; the body is valid UTF-8;
  * JSON bodies parse (when built with jansson); an HTML page holds exactly
  * its own one <script> (the query is escaped, never markup); and, as a
- * differential check, web_utf8_valid agrees with the fuzzers' own strict
+ * differential check, utf8_valid (common/utf8.h) agrees with the fuzzers' own strict
  * UTF-8 checker on the raw bytes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/index.h"
+#include "common/utf8.h"
 #include "searcher/search.h"
 #include "web/webreq.h"
 #include "tests/fuzz/fuzz_util.h"
@@ -77,9 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     qs[size - 1] = '\0';
 
     /* differential: the endpoint's UTF-8 check against ours */
-    int valid = web_utf8_valid((const unsigned char *)data + 1, size - 1);
-    FZ_CHECK(valid == (fz_utf8_bad(data + 1, size - 1) == size - 1), "web_utf8_valid says %d",
-             valid);
+    int valid = utf8_valid(data + 1, size - 1);
+    FZ_CHECK(valid == (fz_utf8_bad(data + 1, size - 1) == size - 1), "utf8_valid says %d", valid);
     buf dec = {0};
     int drc = web_url_decode((const char *)data + 1, size - 1, &dec);
     FZ_CHECK(drc == 0 || drc == -1, "web_url_decode: %d", drc);

@@ -24,6 +24,7 @@
 #include "indexer/build.h"
 #include "searcher/match.h"
 #include "searcher/qparse.h"
+#include "tests/unit/testutil.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define EO_SANITIZED 1
@@ -52,10 +53,7 @@ typedef struct eo_rng {
 
 static inline uint64_t eo_next(eo_rng *r)
 {
-    r->s ^= r->s >> 12;
-    r->s ^= r->s << 25;
-    r->s ^= r->s >> 27;
-    return r->s * 0x2545F4914F6CDD1DULL;
+    return test_rnd(&r->s);
 }
 
 static inline uint32_t eo_below(eo_rng *r, uint32_t n)

@@ -28,15 +28,6 @@ static void teardown(void)
     A = NULL;
 }
 
-/* xorshift64*: deterministic, so a failure reproduces. */
-static uint64_t rng_next(uint64_t *s)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * 0x2545F4914F6CDD1DULL;
-}
-
 /* Checks the invariants qparse.h promises for every returned tree. */
 static void check_node(const qparse_node *n, int is_root, qparse_occur occ_in_parent)
 {
@@ -619,9 +610,9 @@ START_TEST(test_fuzz)
     int ok = 0, bad = 0;
     for (int iter = 0; iter < 100000; iter++) {
         size_t n = 0;
-        int parts = (int)(rng_next(&seed) % 12);
+        int parts = (int)(test_rnd(&seed) % 12);
         for (int k = 0; k < parts && n < 100; k++) {
-            uint64_t r = rng_next(&seed);
+            uint64_t r = test_rnd(&seed);
             if (r % 4 == 0) {
                 q[n++] = (char)(r >> 8); /* any byte */
             } else {
