@@ -14,8 +14,10 @@
 #     e2e_corpus DIR ARGS...   a synthetic corpus: DIR/docs.jsonl and DIR/queries.tsv
 #                              (ARGS go to gen_corpus.py: --docs N --seed S --copies K ...)
 #     e2e_finish               prints PASS or FAILED and exits with $fail
-#     e2e_shared_corpora       sets CORPORA to ../shared/corpora beside the source tree;
-#                              skips (77) where it is absent (a user's machine)
+#     e2e_shared_corpora       sets CORPORA to $SHARED/corpora; skips (77) where it is
+#                              absent (a user's machine)
+# SHARED is the shared test data: $IDX_SHARED if set (IDX_SHARED=/nonexistent runs the suite
+# as on a machine without it), else ../shared beside the source tree.
 #     e2e_web_tmpdir NAME      e2e_tmpdir for a web test: readable by nginx's workers, with
 #                              RUN=$T/run and an EXIT trap that stops web/serve and removes $T
 #     e2e_web_ready            sets IDX_BUILD, FCGI (idx-fcgi, or its memcheck wrapper), SERVE
@@ -25,6 +27,7 @@
 : "${IDX:?IDX must point at the idx binary}"
 E2E=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 IDX_SRC=${IDX_SRC:-$(cd "$E2E/../.." && pwd)}
+SHARED=${IDX_SHARED:-$IDX_SRC/../shared}
 fail=0
 E2E_MODE=normal
 if [ "${IDX_VALGRIND:-0}" = 1 ]; then
@@ -83,7 +86,7 @@ e2e_web_ready() {
 }
 
 e2e_shared_corpora() {
-    CORPORA=$IDX_SRC/../shared/corpora
+    CORPORA=$SHARED/corpora
     if [ ! -d "$CORPORA" ]; then
         echo "SKIP: shared corpora not found at $CORPORA"
         exit 77

@@ -3,9 +3,11 @@
 # a time, pages concatenate to one big page, --count is exact, --explain adds
 # up, and bad queries exit 2 naming the column.
 set -euo pipefail
-corpora="$IDX_SRC/../shared/corpora"
+. "$(dirname "$0")/lib.sh"
+e2e_shared_corpora
+corpora=$CORPORA
 if [ ! -d "$corpora/cranfield" ]; then
-    echo "SKIP: $corpora/cranfield not found (the shared corpora are not here)"
+    echo "SKIP: $corpora/cranfield not found"
     exit 77
 fi
 tmp=$(mktemp -d)
