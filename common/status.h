@@ -41,7 +41,7 @@ int err_errno(idx_err *e, int code, int errno_value, const char *fmt, ...)
 
 void err_clear(idx_err *e);
 
-/* Process exit status for a code, per DESIGN.md: 0, 2 usage, 3 data, 1 other. */
+/* Process exit status for a code, per docs/CLI.md: 0, 2 usage, 3 data, 1 other. */
 int err_exit_status(int code);
 
 #endif
