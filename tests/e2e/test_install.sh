@@ -5,12 +5,15 @@
 # `idx --version` prints the version of CMakeLists.txt's project(); `idx help
 # [COMMAND]` prints exactly what `idx --help` / `idx COMMAND --help` print;
 # the man page describes every option of every command's --help (idx-fcgi's
-# too) and nothing else, and carries the version.
+# too) and nothing else, and carries the version; the installed web/serve
+# starts the installed idx-fcgi (where nginx, spawn-fcgi and curl are there).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 IDX_BUILD=${IDX_BUILD:-$(dirname "$IDX")}
 e2e_tmpdir install
-trap 'rm -rf "$T"' EXIT
+chmod 755 "$T" # as root nginx's workers run as nobody: let them read the index
+SERVE=
+trap '[ -z "$SERVE" ] || bash "$SERVE" stop --run "$T/run" > /dev/null 2>&1 || true; rm -rf "$T"' EXIT
 
 VERSION=$(sed -n 's/^project(idx VERSION \([0-9.]*\).*/\1/p' "$IDX_SRC/CMakeLists.txt")
 check "version read from CMakeLists.txt ($VERSION)" test -n "$VERSION"
@@ -123,6 +126,28 @@ EOF
     :
 else
     fail=1
+fi
+
+# ---- the installed web box finds the installed responder
+if [ $FCGI_BUILT = 0 ] || [ "$E2E_MODE" = valgrind ] || ! command -v spawn-fcgi > /dev/null ||
+    ! command -v curl > /dev/null || ! { command -v nginx > /dev/null || [ -x /usr/sbin/nginx ]; }; then
+    echo "skip installed web/serve (no idx-fcgi, nginx, spawn-fcgi or curl; or under valgrind)"
+else
+    SERVE=$D/usr/share/idx/web/serve
+    e2e_corpus "$T/c" --docs 50
+    "$IDX" build -q -o "$T/ix" "$T/c/docs.jsonl"
+    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    if url=$(env -u IDX_FCGI bash "$SERVE" start "$T/ix" --port "$PORT" --run "$T/run" 2> "$T/serve.err"); then
+        check "installed serve: /health answers" \
+            curl -sf --max-time 10 -o "$T/health" "${url%/search}/health"
+        check "installed serve runs $D/usr/bin/idx-fcgi" \
+            test "$(readlink -f "/proc/$(cat "$T/run/idx-fcgi.pid")/exe")" = "$(readlink -f "$D/usr/bin/idx-fcgi")"
+        check "installed serve stops" bash "$SERVE" stop --run "$T/run"
+    else
+        cat "$T/serve.err"
+        echo "FAIL installed web/serve start"
+        fail=1
+    fi
 fi
 
 e2e_finish
