@@ -1,6 +1,6 @@
 /* idx: subcommand dispatch and flag parsing only. Every subcommand turns its
  * flags into a call of a library module and maps the status to an exit code
- * (DESIGN.md): 0 ok, 2 usage, 3 data, 1 anything else. */
+ * (docs/CLI.md): 0 ok, 2 usage, 3 data, 1 anything else. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -57,7 +57,8 @@ static void build_progress_tty(void *ctx, const build_progress *p)
 
 static const char build_help[] =
     "usage: idx build -o INDEX [options] INPUT...\n"
-    "Indexes articles from files or directories (walked recursively; .gz read transparently).\n"
+    "Indexes articles from files, directories (walked recursively) or - (standard input);\n"
+    "gzip-compressed input is read transparently.\n"
     "  -o, --output INDEX     index directory to create or replace (atomically)\n"
     "  --format FMT           auto (default), jsonl, trec, text, mediawiki\n"
     "  --mem MB               working memory bound (default 512); runs spill to disk beyond it\n"
@@ -236,7 +237,9 @@ static idx_index *open_index_cmd(const char *cmd, const char *help, int argc, ch
 
 static const char get_help[] =
     "usage: idx get -i INDEX [--format json|text] DOCID...\n"
-    "Prints stored articles by id (json: one object a line). Exit 1 if one is missing.\n";
+    "Prints stored articles by id. Exit 1 if one is missing.\n"
+    "  -i, --index INDEX      the index directory\n"
+    "  --format FMT           json (default; one object a line) or text\n";
 
 /* Prints one stored article; 1 if found, 0 if not, negative on damage. */
 static int get_one(idx_index *ix, const char *id, int json, buf *scratch, buf *out, idx_err *err)
@@ -323,7 +326,8 @@ static int cmd_get(int argc, char **argv)
 }
 
 static const char stats_help[] = "usage: idx stats -i INDEX\n"
-                                 "Prints counts, sizes per component and analyzer settings.\n";
+                                 "Prints counts, sizes per component and analyzer settings.\n"
+                                 "  -i, --index INDEX      the index directory\n";
 
 /* One segment or database: its line, its files, and its bytes added to *ctx. */
 static void stats_part(void *ctx, const engine_part *p)
@@ -361,7 +365,8 @@ static int cmd_stats(int argc, char **argv)
 
 static const char check_help[] =
     "usage: idx check -i INDEX\n"
-    "Verifies every checksum and structural invariant; exit 3 on damage.\n";
+    "Verifies every checksum and structural invariant; exit 3 on damage.\n"
+    "  -i, --index INDEX      the index directory\n";
 
 static int cmd_check(int argc, char **argv)
 {
@@ -384,22 +389,53 @@ static const char main_help[] =
     "  build   index article dumps        query   search an index\n"
     "  get     print one stored article   stats   counts, sizes, settings\n"
     "  check   verify an index            eval    relevance figures (MAP, nDCG@10, ...)\n"
-    "Run 'idx COMMAND --help' for a command's options.\n";
+    "  help [COMMAND]   this list, or a command's options (as idx COMMAND --help)\n"
+    "  --version        print idx's version\n"
+    "Run 'idx COMMAND --help' for a command's options; man idx for the whole manual.\n";
 
-int main(int argc, char **argv)
+typedef int (*cmd_fn)(int, char **);
+
+static cmd_fn find_cmd(const char *name)
 {
     static const struct {
         const char *name;
-        int (*fn)(int, char **);
+        cmd_fn fn;
     } cmds[] = {{"build", cmd_build}, {"query", cmd_query}, {"get", cmd_get},
                 {"stats", cmd_stats}, {"check", cmd_check}, {"eval", cmd_eval}};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (!strcmp(name, cmds[i].name)) return cmds[i].fn;
+    return NULL;
+}
+
+/* idx help [COMMAND]: the command's own --help, so the two texts cannot drift apart. */
+static int cmd_help(int argc, char **argv)
+{
+    if (argc < 2) return fputs(main_help, stdout), 0;
+    if (argc > 2) return usage_error("help", "expected at most one COMMAND");
+    cmd_fn fn = find_cmd(argv[1]);
+    if (!fn) {
+        fprintf(stderr, "idx: help: unknown command '%s' (see idx --help)\n", argv[1]);
+        return 2;
+    }
+    char help_flag[] = "--help";
+    char *args[] = {argv[1], help_flag, NULL};
+    return fn(2, args);
+}
+
+int main(int argc, char **argv)
+{
     opterr = 0; /* bad_option() reports in idx's format */
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(main_help, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "--version")) {
+        printf("idx %s\n", IDX_VERSION);
+        return fflush(stdout) ? 1 : 0;
+    }
+    if (!strcmp(argv[1], "help")) return cmd_help(argc - 1, argv + 1);
+    cmd_fn fn = find_cmd(argv[1]);
+    if (fn) return fn(argc - 1, argv + 1);
     fprintf(stderr, "idx: unknown command '%s' (see idx --help)\n", argv[1]);
     return 2;
 }

@@ -54,7 +54,7 @@ int err_wrap(idx_err *e, int code, const char *fmt, ...) __attribute__((format(p
 void err_clear(idx_err *e);
 
 /* The process exit status of a call that returned rc and filled err, per
- * DESIGN.md: 0 ok, 2 usage, 3 data, 1 other. Asserts that a non-zero rc is
+ * docs/CLI.md: 0 ok, 2 usage, 3 data, 1 other. Asserts that a non-zero rc is
  * err->code (see above). */
 int err_status(int rc, const idx_err *err);
 

@@ -523,6 +523,12 @@ out:
     return rc;
 }
 
+/* "-" names standard input. */
+static int is_stdin(const char *path)
+{
+    return path[0] == '-' && !path[1];
+}
+
 int reader_open(const char *const *inputs, size_t n_inputs, reader_format fmt, reader_warn_fn warn,
                 void *warn_ctx, reader **out, idx_err *err)
 {
@@ -541,9 +547,10 @@ int reader_open(const char *const *inputs, size_t n_inputs, reader_format fmt, r
     int rc = 0;
     for (size_t i = 0; i < n_inputs && !rc; i++) {
         struct stat st;
-        if (stat(inputs[i], &st) != 0) {
+        int in = is_stdin(inputs[i]);
+        if ((in ? fstat(STDIN_FILENO, &st) : stat(inputs[i], &st)) != 0) {
             rc = err_errno(err, IDX_EDATA, errno, "%s", inputs[i]);
-        } else if (S_ISDIR(st.st_mode)) {
+        } else if (S_ISDIR(st.st_mode) && !in) {
             anc[0].dev = st.st_dev;
             anc[0].ino = st.st_ino;
             rc = walk_dir(r, inputs[i], "", anc, 0, err);
@@ -647,7 +654,9 @@ static void file_release(reader *r)
 static int file_open(reader *r, const rdr_entry *e, idx_err *err)
 {
     rdr_file *f = &r->cur;
-    int fd = open(e->path, O_RDONLY | O_CLOEXEC);
+    /* A duplicate of stdin, so that gzclose leaves descriptor 0 alone. */
+    int fd = is_stdin(e->path) ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0)
+                               : open(e->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (e->cmdline) return err_errno(err, IDX_EDATA, errno, "%s", e->path);
         snprintf(r->msg, sizeof r->msg, "cannot open: %s", strerror(errno));

@@ -1,10 +1,11 @@
 /* reader: one iterator over articles from any input format.
  *
  * reader_open takes the INPUT arguments of `idx build` (files or directories,
- * walked recursively in sorted order for reproducible docids) and yields
- * records one at a time. Formats (DESIGN.md): jsonl, trec, text, mediawiki;
- * ".gz" is decompressed transparently; FMT_AUTO decides per file by extension
- * and, failing that, by the first bytes of content.
+ * walked recursively in sorted order for reproducible docids; "-" is standard
+ * input) and yields records one at a time. Formats (docs/CLI.md): jsonl, trec,
+ * text, mediawiki; gzip is decompressed transparently (recognised by content,
+ * so on stdin too); FMT_AUTO decides per file by extension and, failing that,
+ * by the first bytes of content.
  *
  * A bad record (invalid JSON, missing id or body, an unterminated <DOC>, a
  * truncated .gz) is reported through the warn callback as file + line + why,

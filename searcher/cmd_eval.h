@@ -10,7 +10,7 @@
  * scores those hits. Prints trec_eval-style `metric<TAB>qid|all<TAB>value`
  * lines on stdout; warnings and errors on stderr.
  *
- * Exit status (DESIGN.md): 0 ok; 2 usage error, or a line of the queries
+ * Exit status (docs/CLI.md): 0 ok; 2 usage error, or a line of the queries
  * file that is not `qid<TAB>query` or does not parse (reported as
  * `idx: eval: query QID: why`, scored 0; the others are still evaluated and
  * the table printed); 3 unreadable or malformed qrels or run file,

@@ -5,7 +5,7 @@
  * and its buffers. Flow per query: qparse_parse -> match_search -> stored
  * fields (seg_doc_get) -> snip_doc -> render_results -> stdout.
  *
- * Exit status (DESIGN.md): 0 ok (also no hits); 2 usage error or bad query
+ * Exit status (docs/CLI.md): 0 ok (also no hits); 2 usage error or bad query
  * syntax — in --batch a bad query is reported on stderr as
  * `idx: query: query QID: why`, the remaining queries are still answered, and the
  * exit status is 2 at the end; 3 index missing/corrupt, or stdin unreadable (stops at once);

@@ -1,5 +1,5 @@
-/* qparse: query text -> query tree. The language is DESIGN.md's; the exact
- * grammar, precedence and every repair/rejection rule are in docs/QUERY.md.
+/* qparse: query text -> query tree. The language, its exact grammar,
+ * precedence and every repair/rejection rule are in docs/QUERY.md.
  *
  * The tree is Lucene-shaped: leaves (term, phrase, prefix, date range) under
  * Q_BOOL nodes whose clauses each carry an occur flag (MUST / SHOULD /

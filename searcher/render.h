@@ -1,6 +1,6 @@
 /* render: result lists as text (people), json (programs) and trec (trec_eval),
  * plus the string escapers the web endpoint reuses. docs/OUTPUT.md fixes the
- * formats; DESIGN.md fixes the json keys and the trec columns.
+ * formats; docs/OUTPUT.md fixes the json keys and the trec columns.
  *
  * Everything appends to a caller-owned buf (common/buf.h: check b->oom once
  * at the end); nothing here prints or allocates anything the caller must

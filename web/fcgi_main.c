@@ -1,4 +1,4 @@
-/* idx-fcgi: the FastCGI responder behind nginx (DESIGN.md, "Web endpoint").
+/* idx-fcgi: the FastCGI responder behind nginx (docs/WEB.md).
  *
  *   idx-fcgi -i INDEX [--threads N] [--listen ADDR|SOCKET] [--timeout-ms N]
  *            [--cache-mb N]

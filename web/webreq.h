@@ -1,7 +1,7 @@
 /* webreq: one web request from its CGI parameters to a complete answer
  * (headers and body), without any network: the routes, parameter parsing
- * and page building of idx-fcgi (DESIGN.md, "Web endpoint"), moved out of
- * fcgi_main.c unchanged in behaviour so that tests and the fuzzer
+ * and page building of idx-fcgi (docs/WEB.md), moved out of fcgi_main.c
+ * unchanged in behaviour so that tests and the fuzzer
  * (tests/fuzz/fuzz_webreq.c) can call them.
  *
  * Routes: GET /search?q=…&k=10&offset=0&format=html|json and GET /health

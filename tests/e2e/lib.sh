@@ -16,10 +16,12 @@
 #     e2e_corpus DIR ARGS...   a synthetic corpus: DIR/docs.jsonl and DIR/queries.tsv
 #                              (ARGS go to gen_corpus.py: --docs N --seed S --copies K ...)
 #     e2e_finish               prints PASS or FAILED and exits with $fail
-#     e2e_shared_corpora       sets CORPORA to ../shared/corpora beside the source tree;
-#                              skips (77) where it is absent (a user's machine)
+#     e2e_shared_corpora       sets CORPORA to $SHARED/corpora; skips (77) where it is
+#                              absent (a user's machine)
 #     e2e_collection C FILE... sets DOCS to $CORPORA/C/docs.jsonl (or .jsonl.gz); skips (77)
 #                              unless it and each $CORPORA/C/FILE exist
+# SHARED is the shared test data: $IDX_SHARED if set (IDX_SHARED=/nonexistent runs the suite
+# as on a machine without it), else ../shared beside the source tree.
 #     e2e_web_tmpdir NAME      e2e_tmpdir for a web test: readable by nginx's workers, with
 #                              RUN=$T/run and an EXIT trap that stops web/serve and removes $T
 #     e2e_web_ready            sets IDX_BUILD, FCGI (idx-fcgi, or its memcheck wrapper), SERVE
@@ -29,6 +31,7 @@
 : "${IDX:?IDX must point at the idx binary}"
 E2E=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 IDX_SRC=${IDX_SRC:-$(cd "$E2E/../.." && pwd)}
+SHARED=${IDX_SHARED:-$IDX_SRC/../shared}
 fail=0
 E2E_MODE=normal
 if [ "${IDX_VALGRIND:-0}" = 1 ]; then
@@ -90,7 +93,7 @@ e2e_web_ready() {
 }
 
 e2e_shared_corpora() {
-    CORPORA=$IDX_SRC/../shared/corpora
+    CORPORA=$SHARED/corpora
     [ -d "$CORPORA" ] || e2e_skip "shared corpora not found at $CORPORA"
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Command-line contract (DESIGN.md): exit codes 0 ok, 1 other, 2 usage, 3 data;
+# Command-line contract (docs/CLI.md): exit codes 0 ok, 1 other, 2 usage, 3 data;
 # errors as one `idx: ...` line on stderr; --help everywhere; a build never
 # replaces something that is not an idx index.
 set -euo pipefail

@@ -32,8 +32,9 @@ else
     B=$T/build-fuzz # ctest inside the fuzz tree itself: do not reconfigure it under our feet
 fi
 echo "fuzz build: $B"
+# warnings are errors here as in ./run's trees: clang warns where gcc does not
 CC=clang CXX=clang++ cmake -S "$IDX_SRC" -B "$B" -DIDX_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    > "$T/configure.log" 2>&1 || {
+    -DIDX_WERROR=ON > "$T/configure.log" 2>&1 || {
     cat "$T/configure.log"
     echo "FAIL configure $B"
     exit 1

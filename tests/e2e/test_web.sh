@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Web endpoint (DESIGN.md "Web endpoint"): nginx + idx-fcgi started by
-# web/serve on a free loopback port. JSON answers equal `idx query --format
+# Web endpoint (docs/WEB.md): nginx + idx-fcgi started by web/serve on a
+# free loopback port. JSON answers equal `idx query --format
 # json` (took_ms aside); the HTML page shows the hits with <mark>; hostile and
 # malformed requests get the right status and escaped output; the watchdog
 # restarts a killed responder; /health still answers at the end.
+# The index: the shared cranfield collection, or where the shared data is
+# absent a synthetic corpus (gen_corpus.py), plus a few hostile articles.
 # Skips (77) when nginx, spawn-fcgi, curl, python3 or idx-fcgi are missing.
 set -euo pipefail
 
@@ -17,9 +19,24 @@ bad() {
     fail=1
 }
 
-# ---- an index: cranfield (or the fixtures) plus a few hostile articles
-CORPUS=$IDX_SRC/../shared/corpora/cranfield/docs.jsonl
-[ -f "$CORPUS" ] || CORPUS=$IDX_SRC/tests/fixtures/reader/good.jsonl
+# ---- an index: cranfield (or a synthetic corpus) plus a few hostile articles.
+# W1 W2: a two-word query with more than 5 hits, W1 alone more than 2.
+CRAN=$SHARED/corpora/cranfield
+if [ -f "$CRAN/docs.jsonl" ]; then
+    CORPUS=$CRAN/docs.jsonl
+    QSRC=$CRAN/queries.tsv
+    NQ=4
+    W1=wing W2=slipstream
+else
+    echo "note: no $CRAN: a synthetic corpus instead"
+    e2e_corpus "$T/gen" --docs 400 --seed 3
+    CORPUS=$T/gen/docs.jsonl
+    QSRC=$T/gen/queries.tsv
+    NQ=17 # one query of every kind gen_corpus.py writes
+    # its first two queries are single words, a frequent one and a rarer one
+    W1=$(sed -n 1p "$QSRC" | cut -f2)
+    W2=$(sed -n 2p "$QSRC" | cut -f2)
+fi
 cat > "$T/hostile.jsonl" <<'EOF'
 {"id":"x1","title":"<script>alert(1)</script> zebra","url":"javascript:alert(1)","author":"Eve \"q\" <b>bold</b>","date":"2020-01-02","body":"zebra </mark> <b>bold</b> & ampersand zebra \"quoted\" 'single'"}
 {"id":"x2","title":"Quagga page","url":"https://example.org/quagga?a=1&b=\"2\"","author":"Ann","date":"2019-05-06","body":"quagga stripes quagga"}
@@ -131,10 +148,8 @@ EOF
 # ---- JSON equals `idx query --format json`, ignoring took_ms
 QUERIES=$T/queries.txt
 {
-    if [ -f "$IDX_SRC/../shared/corpora/cranfield/queries.tsv" ]; then
-        head -n 4 "$IDX_SRC/../shared/corpora/cranfield/queries.tsv" | cut -f2
-    fi
-    printf '%s\n' 'wing slipstream' '"boundary layer" -heat' 'title:wing' 'slipst*' 'zebra' \
+    head -n "$NQ" "$QSRC" | cut -f2
+    printf '%s\n' "$W1 $W2" '"boundary layer" -heat' "title:$W1" "${W2:0:6}*" 'zebra' \
         'quagga OR zebra' '-leading words' '(unbalanced' 'résumé naïve' 'nothingmatcheszzz'
 } > "$QUERIES"
 # the web side in one curl run (a config of url/output pairs), the cli side per query
@@ -184,18 +199,18 @@ else
 fi
 
 # ---- HTML: the hits' titles, <mark>, headers
-search "html page" 200 html "wing slipstream" k=5 && {
+search "html page" 200 html "$W1 $W2" k=5 && {
     hdr_has "html page" "text/html; charset=utf-8"
     hdr_has "html page" "cache-control: no-store"
     hdr_has "html page" "content-security-policy"
     body_has "html page" "<mark>"
-    body_has "html page" 'value="wing slipstream"'
+    body_has "html page" "value=\"$W1 $W2\""
     body_has "html page" 'name="viewport"'
     body_has "html page" 'rel="next"'
     check_html "html page"
     cp "$T/body" "$T/page.html"
 }
-curl -sS --get --data-urlencode "q=wing slipstream" -d k=5 -d format=json "$URL/search" > "$T/page.json"
+curl -sS --get --data-urlencode "q=$W1 $W2" -d k=5 -d format=json "$URL/search" > "$T/page.json"
 python3 - "$T/page.html" "$T/page.json" <<'EOF' || bad "html titles"
 import json, sys
 from html.parser import HTMLParser
@@ -212,7 +227,7 @@ p = P(); p.feed(open(sys.argv[1], encoding="utf-8").read())
 want = [h["title"] or h["id"] for h in json.load(open(sys.argv[2]))["hits"]]
 assert want and p.titles == want, (p.titles, want)
 EOF
-search "html page 2" 200 html "wing slipstream" k=5 offset=5 && body_has "html page 2" 'rel="prev"'
+search "html page 2" 200 html "$W1 $W2" k=5 offset=5 && body_has "html page 2" 'rel="prev"'
 search "html no results" 200 html "nothingmatcheszzz" && body_has "html no results" "fewer words"
 get "html empty form" 200 "/search" && body_has "html empty form" "autofocus"
 get "html q= empty" 200 "/search?q=" && check_html "html q= empty"
@@ -289,7 +304,7 @@ search "bad query syntax (json)" 400 json "$PHRASE" && check_json_error "bad que
 search "bad query syntax (html)" 400 html "$PHRASE" && body_has "bad query syntax" 'class="error"'
 
 # ---- unknown parameters are ignored, methods and paths
-get "unknown params" 200 "/search?q=wing&foo=bar&utm_source=%ZZ&=x&&k=2&format=json"
+get "unknown params" 200 "/search?q=$W1&foo=bar&utm_source=%ZZ&=x&&k=2&format=json"
 python3 -c 'import json,sys; assert len(json.load(open(sys.argv[1]))["hits"]) == 2' "$T/body" ||
     bad "unknown params: want 2 hits"
 get "POST" 405 "/search?q=wing" -X POST -d "q=wing" && hdr_has POST "allow: GET"
@@ -343,7 +358,7 @@ if [ -x /usr/bin/chromium ]; then
     timeout 30 /usr/bin/chromium --headless --no-sandbox --disable-gpu \
         --disable-background-networking --disable-component-update --disable-sync \
         --no-first-run --user-data-dir="$prof" --screenshot="$shot" --window-size=1000,900 \
-        "$URL/search?q=wing+slipstream" > "$T/chromium.log" 2>&1 || true
+        "$URL/search?q=$W1+$W2" > "$T/chromium.log" 2>&1 || true
     if [ -s "$shot" ]; then echo "ok   screenshot $shot"; else bad "chromium screenshot missing"; fi
 else
     echo "skip screenshot (no /usr/bin/chromium)"

@@ -23,10 +23,10 @@ THREADS=8
 
 e2e_web_tmpdir web-load
 
-SHARED=$IDX_SRC/../shared/corpora/cranfield
-if [ -f "$SHARED/docs.jsonl" ]; then
-    CORPUS=$SHARED/docs.jsonl
-    QUERIES=$SHARED/queries.tsv
+CRAN=$SHARED/corpora/cranfield
+if [ -f "$CRAN/docs.jsonl" ]; then
+    CORPUS=$CRAN/docs.jsonl
+    QUERIES=$CRAN/queries.tsv
 else
     e2e_corpus "$T/gen" --docs 2000 --seed 7
     CORPUS=$T/gen/docs.jsonl

@@ -67,11 +67,11 @@ static inline uint32_t eo_below(eo_rng *r, uint32_t n)
  * 0 when the shared corpora are not there. */
 static inline int eo_corpus(const char *name, char *out, size_t cap)
 {
-    const char *src = getenv("IDX_SRC");
-    if (!src) src = ".";
     static const char *const ext[2] = {"docs.jsonl", "docs.jsonl.gz"};
     for (int i = 0; i < 2; i++) {
-        snprintf(out, cap, "%s/../shared/corpora/%s/%s", src, name, ext[i]);
+        char rel[512];
+        snprintf(rel, sizeof rel, "corpora/%s/%s", name, ext[i]);
+        test_shared_path(out, cap, rel);
         if (access(out, R_OK) == 0) return 1;
     }
     return 0;

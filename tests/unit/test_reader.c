@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include "indexer/reader.h"
+#include "tests/unit/testutil.h"
 
 /* ----------------------------------------------------------- collecting */
 
@@ -679,9 +680,8 @@ static void cross_check(const char *path, const coll *c)
 
 START_TEST(test_corpora)
 {
-    const char *src = getenv("IDX_SRC");
     char dir[4096];
-    snprintf(dir, sizeof dir, "%s/../shared/corpora", src ? src : ".");
+    test_shared_path(dir, sizeof dir, "corpora");
     DIR *d = opendir(dir);
     if (!d) {
         fprintf(stderr, "test_corpora: %s not found, skipped\n", dir);

@@ -4,6 +4,7 @@
 
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 /* libcheck's ck_assert_* write to a pipe on every call (even passing), which
@@ -32,6 +33,17 @@ static inline uint64_t test_rnd(uint64_t *state)
     x ^= x >> 27;
     *state = x;
     return x * 0x2545F4914F6CDD1Dull;
+}
+
+/* The path `rel` inside the shared test data into out: $IDX_SHARED if set (IDX_SHARED=/nonexistent
+ * runs the tests as on a machine without it), else ../shared beside the source tree ($IDX_SRC). */
+static inline void test_shared_path(char *out, size_t cap, const char *rel)
+{
+    const char *shared = getenv("IDX_SHARED"), *src = getenv("IDX_SRC");
+    if (shared)
+        snprintf(out, cap, "%s/%s", shared, rel);
+    else
+        snprintf(out, cap, "%s/../shared/%s", src ? src : ".", rel);
 }
 
 /* Runs a suite; the process exit status says whether every test passed. */
