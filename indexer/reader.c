@@ -777,6 +777,7 @@ static int file_open(reader *r, const rdr_entry *e, idx_err *err)
     f->fmt = fmt;
     r->ops = ops_for(fmt);
     r->st.files++;
+    r->st.files_mediawiki += fmt == FMT_MEDIAWIKI;
     int rc = r->ops->open(f, err);
     if (rc < 0) return rc;
     return 1;
