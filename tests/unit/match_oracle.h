@@ -176,6 +176,28 @@ static inline idx_index *eo_build_split(const char *dir, const char *name,
     return ix;
 }
 
+/* Segment counts the evaluator tests cover; eo_build_all makes them. */
+#define EO_N_LAYOUTS 3
+static const uint32_t eo_layout_segs[EO_N_LAYOUTS] = {1, 2, 7};
+
+/* out[0] = ix1 (one segment), then the same inputs as 2 and 7 segments. */
+static inline void eo_build_all(const char *dir, const char *name, const char *const *inputs,
+                                size_t n_inputs, idx_index *ix1, idx_index **out)
+{
+    out[0] = ix1;
+    for (int k = 1; k < EO_N_LAYOUTS; k++) {
+        char sub[64];
+        snprintf(sub, sizeof sub, "%.40s-%useg", name, eo_layout_segs[k]);
+        out[k] = eo_build_split(dir, sub, inputs, n_inputs, ix1, eo_layout_segs[k]);
+    }
+}
+
+static inline void eo_close_all(idx_index **all)
+{
+    for (int k = 0; k < EO_N_LAYOUTS; k++)
+        index_close(all[k]);
+}
+
 /* A hit's docid over the whole index (segments in order): documents keep
  * their input order, so it equals the one-segment index's docid. */
 static inline uint64_t eo_global_doc(const idx_index *ix, const match_hit *h)

@@ -172,9 +172,6 @@ typedef struct stats {
     uint32_t queries, rejected, with_hits, pruned_inexact;
 } stats;
 
-#define N_SPLIT 2
-static const uint32_t split_segs[N_SPLIT] = {2, 7};
-
 /* The query on a multi-segment build of the same documents: the hits of the
  * one-segment index's exhaustive run `ex`, as global docids, same scores. */
 static void check_split(idx_index *ix, const qparse_tree *t, const char *q, const match_result *ex)
@@ -198,12 +195,14 @@ static void check_split(idx_index *ix, const qparse_tree *t, const char *q, cons
     }
 }
 
-static void check_query(idx_index *ix, idx_index *const *split, ana *a, const char *q, int all,
-                        gen *g, stats *st)
+/* all[0] is the one-segment index; the others the same documents split. */
+static void check_query(idx_index *const *all, ana *a, const char *q, int all_req, gen *g,
+                        stats *st)
 {
+    idx_index *ix = all[0];
     int rc;
-    qparse_tree *t = eo_parse(a, q, all, &rc);
-    if (getenv("EO_VERBOSE")) printf("%s%s -> %d\n", all ? "--all " : "", q, rc);
+    qparse_tree *t = eo_parse(a, q, all_req, &rc);
+    if (getenv("EO_VERBOSE")) printf("%s%s -> %d\n", all_req ? "--all " : "", q, rc);
     if (rc) {
         st->rejected++;
         return;
@@ -248,15 +247,15 @@ static void check_query(idx_index *ix, idx_index *const *split, ana *a, const ch
         same_hits(q, 10 + off, &pr, ex.hits + (off < ex.n_hits ? off : ex.n_hits), n < 10 ? n : 10);
         match_result_free(&pr);
     }
-    for (int i = 0; i < N_SPLIT; i++)
-        check_split(split[i], t, q, &ex);
+    for (int i = 1; i < EO_N_LAYOUTS; i++)
+        check_split(all[i], t, q, &ex);
     match_result_free(&ex);
     qparse_free(t);
 }
 
-static void run_corpus(idx_index *ix, idx_index *const *split, const char *name, uint32_t n_queries,
-                       uint64_t seed)
+static void run_corpus(idx_index *const *all, const char *name, uint32_t n_queries, uint64_t seed)
 {
+    idx_index *ix = all[0];
     eo_model m;
     eo_model_build(&m, ix);
     gen g = {0};
@@ -280,9 +279,9 @@ static void run_corpus(idx_index *ix, idx_index *const *split, const char *name,
     stats st = {0};
     sbuf b;
     while (st.queries < n_queries) {
-        int all;
-        gen_query(&g, &b, &all);
-        check_query(ix, split, a, b.s, all, &g, &st);
+        int all_req;
+        gen_query(&g, &b, &all_req);
+        check_query(all, a, b.s, all_req, &g, &st);
         EO_REQUIRE(st.rejected < n_queries, "too many rejected queries, last [%s]", b.s);
     }
     /* The generator must actually exercise something. */
@@ -296,16 +295,6 @@ static void run_corpus(idx_index *ix, idx_index *const *split, const char *name,
 }
 
 static char tmp[512];
-
-static void build_splits(const idx_index *ix, const char *name, const char *const *in,
-                         idx_index **split)
-{
-    for (int k = 0; k < N_SPLIT; k++) {
-        char sub[64];
-        snprintf(sub, sizeof sub, "%.40s-%useg", name, split_segs[k]);
-        split[k] = eo_build_split(tmp, sub, in, 1, ix, split_segs[k]);
-    }
-}
 
 static uint32_t n_queries(void)
 {
@@ -322,13 +311,10 @@ START_TEST(prune_small_corpora)
             continue;
         }
         const char *in[1] = {path};
-        idx_index *ix = eo_build(tmp, names[i], in, 1);
-        idx_index *split[N_SPLIT];
-        build_splits(ix, names[i], in, split);
-        run_corpus(ix, split, names[i], n_queries(), 0x9E3779B97F4A7C15ULL + (uint64_t)i);
-        index_close(ix);
-        for (int k = 0; k < N_SPLIT; k++)
-            index_close(split[k]);
+        idx_index *all[EO_N_LAYOUTS];
+        eo_build_all(tmp, names[i], in, 1, eo_build(tmp, names[i], in, 1), all);
+        run_corpus(all, names[i], n_queries(), 0x9E3779B97F4A7C15ULL + (uint64_t)i);
+        eo_close_all(all);
     }
 }
 END_TEST
@@ -343,13 +329,10 @@ START_TEST(prune_enwiki_subset)
     snprintf(sub, sizeof sub, "%s/enwiki.jsonl", tmp);
     eo_head_lines(path, sub, EO_SANITIZED ? 500 : 1500);
     const char *in[1] = {sub};
-    idx_index *ix = eo_build(tmp, "enwiki", in, 1);
-    idx_index *split[N_SPLIT];
-    build_splits(ix, "enwiki", in, split);
-    run_corpus(ix, split, "enwiki subset", EO_SANITIZED ? 400 : 1500, 0xD1B54A32D192ED03ULL);
-    index_close(ix);
-    for (int k = 0; k < N_SPLIT; k++)
-        index_close(split[k]);
+    idx_index *all[EO_N_LAYOUTS];
+    eo_build_all(tmp, "enwiki", in, 1, eo_build(tmp, "enwiki", in, 1), all);
+    run_corpus(all, "enwiki subset", EO_SANITIZED ? 400 : 1500, 0xD1B54A32D192ED03ULL);
+    eo_close_all(all);
 }
 END_TEST
 
