@@ -433,7 +433,7 @@ static int cmd_check(int argc, char **argv)
         rc = xap_check(path, &err);
     }
     for (uint32_t s = 0; s < ix->n_segs && !rc; s++)
-        rc = seg_check(ix->segs[s], &ix->meta.bm25, ix->avg_title, ix->avg_body, &err);
+        rc = seg_check(ix->segs[s], &ix->meta.bm25, &err);
     index_close(ix);
     if (rc) return fail(&err);
     printf("ok: %s passes all checks\n", index);

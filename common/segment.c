@@ -996,13 +996,15 @@ static int check_store(seg *s, idx_err *err)
     return rc;
 }
 
-int seg_check(seg *s, const bm25_params *p, double avg_title, double avg_body, idx_err *err)
+int seg_check(seg *s, const bm25_params *p, idx_err *err)
 {
     for (int i = 0; i < SEG_NFILES; i++) {
         int rc = cfr_verify_all(s->f[i], err);
         if (rc) return rc;
     }
-    check_ctx k = {p, avg_title, avg_body};
+    /* Bounds were computed with this segment's own average lengths. */
+    check_ctx k = {p, s->n_docs ? (double)s->stats.tokens_title / s->n_docs : 0,
+                   s->n_docs ? (double)s->stats.tokens_body / s->n_docs : 0};
     int rc = check_lexicon(s, &k, err);
     if (!rc) rc = check_store(s, err);
     if (!rc) rc = check_docs(s, err);

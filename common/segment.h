@@ -165,9 +165,8 @@ void seg_get_stats(const seg *s, seg_stats *out);
  * every lexicon entry, posting list, position list, doc table entry and
  * stored record decoded and checked against the invariants of FORMAT.md,
  * including that no stored score bound (computed with the BM25 parameters
- * `p` the index records and the collection's average field lengths, all
- * segments', as the build computed them) lies below a real score. */
+ * `p` the index records) lies below a real score. */
 struct bm25_params;
-int seg_check(seg *s, const struct bm25_params *p, double avg_title, double avg_body, idx_err *err);
+int seg_check(seg *s, const struct bm25_params *p, idx_err *err);
 
 #endif

@@ -59,8 +59,13 @@ int segw_open(const char *dir, const char *name, const segw_docs *docs, bm25_par
     }
     w->dt = docs;
     w->params = params;
-    w->avg_title = docs->avg_title;
-    w->avg_body = docs->avg_body;
+    uint64_t tt = 0, tb = 0;
+    for (uint32_t d = 0; d < docs->n_docs; d++) {
+        tt += docs->len_title[d];
+        tb += docs->len_body[d];
+    }
+    w->avg_title = docs->n_docs ? (double)tt / docs->n_docs : 0;
+    w->avg_body = docs->n_docs ? (double)tb / docs->n_docs : 0;
     int rc = segw_create(w, "lex", &w->lex, err);
     if (!rc) rc = segw_create(w, "post", &w->post, err);
     if (!rc) rc = segw_create(w, "pos", &w->pos, err);

@@ -23,9 +23,6 @@ typedef struct segw_docs {
     const char *const *id;                /* external ids */
     const uint32_t *id_len;
     uint64_t store_records; /* records in the store, superseded ones included */
-    /* The collection's average field lengths (all segments'), which the
-     * score bounds are computed with, as the searcher scores with them. */
-    double avg_title, avg_body;
 } segw_docs;
 
 typedef struct segw segw;

@@ -123,11 +123,6 @@ static int native_plan_make(const native *s, const doctable *t, native_plan *p, 
     for (size_t i = 0; i < t->n_superseded; i++)
         p->remap[t->superseded[i]] = UINT32_MAX;
     uint64_t span = s->cfg.seg_docs ? s->cfg.seg_docs : t->n;
-    uint64_t title, body;
-    doctable_tokens(t, &title, &body);
-    uint64_t live = doctable_live(t);
-    /* Bounds use the collection's averages, which the searcher scores with. */
-    double avg_title = live ? (double)title / live : 0, avg_body = live ? (double)body / live : 0;
     size_t k = 0; /* live documents placed so far */
     for (uint32_t g = 0; g < n_seg; g++) {
         size_t lo = (size_t)(g * span), hi = g + 1 == n_seg ? t->n : (size_t)((g + 1) * span);
@@ -143,16 +138,9 @@ static int native_plan_make(const native *s, const doctable *t, native_plan *p, 
             p->id_len[k] = t->id_len[i];
             k++;
         }
-        p->sd[g] = (segw_docs){(uint32_t)(k - first),
-                               p->len_title + first,
-                               p->len_body + first,
-                               p->date + first,
-                               p->rec + first,
-                               p->ids + first,
-                               p->id_len + first,
-                               hi - lo,
-                               avg_title,
-                               avg_body};
+        p->sd[g] = (segw_docs){
+            (uint32_t)(k - first), p->len_title + first, p->len_body + first, p->date + first,
+            p->rec + first,        p->ids + first,       p->id_len + first,   hi - lo};
     }
     return 0;
 }

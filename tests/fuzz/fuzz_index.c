@@ -141,8 +141,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     index_close(x);
     FZ_CHECK(index_open_mem(&source, "ix", &x, &err) == 0, "index_open_mem: %s", err.msg);
     for (uint32_t s = 0; s < x->n_segs; s++)
-        FZ_CHECK(seg_check(x->segs[s], &x->meta.bm25, x->avg_title, x->avg_body, &err) == 0,
-                 "seg_check: %s", err.msg);
+        FZ_CHECK(seg_check(x->segs[s], &x->meta.bm25, &err) == 0, "seg_check: %s", err.msg);
     index_close(x);
     return 0;
 }
@@ -242,7 +241,7 @@ static void exercise(uint8_t flags)
             }
         }
         err_clear(&err);
-        if (flags & 2) (void)seg_check(sg, &x->meta.bm25, x->avg_title, x->avg_body, &err);
+        if (flags & 2) (void)seg_check(sg, &x->meta.bm25, &err);
     }
     buf_free(&scratch);
     index_close(x);

@@ -169,8 +169,7 @@ static inline idx_index *eo_build_split(const char *dir, const char *name,
     ck_assert_uint_eq(ix->n_segs, segs);
     idx_err err = {0};
     for (uint32_t s = 0; s < ix->n_segs; s++)
-        ck_assert_msg(seg_check(ix->segs[s], &ix->meta.bm25, ix->avg_title, ix->avg_body, &err) ==
-                          0,
+        ck_assert_msg(seg_check(ix->segs[s], &ix->meta.bm25, &err) == 0,
                       "%s segment %u: seg_check: %s", name, s + 1, err.msg);
     ck_assert_uint_eq(ix->meta.docs, ix1->meta.docs);
     return ix;

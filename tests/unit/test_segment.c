@@ -834,8 +834,7 @@ END_TEST
 START_TEST(check_passes)
 {
     idx_err err = {0};
-    OKM(seg_check(sg, &ix->meta.bm25, ix->avg_title, ix->avg_body, &err) == 0, "seg_check: %s",
-        err.msg);
+    OKM(seg_check(sg, &ix->meta.bm25, &err) == 0, "seg_check: %s", err.msg);
     /* files are the five components, each a valid cfile */
     for (int i = 0; i < SEG_NFILES; i++) {
         cfr *f = seg_file(sg, i);
@@ -961,8 +960,7 @@ START_TEST(open_from_memory)
     seg *m = x->segs[0];
     EQ(seg_ndocs(m), seg_ndocs(sg));
     EQ(seg_nterms(m), seg_nterms(sg));
-    OKM(seg_check(m, &x->meta.bm25, x->avg_title, x->avg_body, &err) == 0, "seg_check: %s",
-        err.msg);
+    OKM(seg_check(m, &x->meta.bm25, &err) == 0, "seg_check: %s", err.msg);
     for (size_t t = 0; t < n_terms; t += 7) {
         seg_term a, b;
         EQ(seg_lookup(sg, terms[t].term, terms[t].tlen, &a, &err), 1);
