@@ -67,7 +67,7 @@ size_t ring_slots(int n_workers);
 
 /* 1 and the next analysed batch in input order, 0 at the end of input, or
  * a worker's error. */
-int ring_next(ring *r, batch **b, idx_err *err);
+int ring_next(ring *r, batch **out, idx_err *err);
 void ring_release(ring *r, batch *b);
 
 /* Stops the threads (at once if rc, the caller's status, is an error) and

@@ -126,6 +126,7 @@ static int native_plan_make(const native *s, const doctable *t, native_plan *p, 
     size_t k = 0; /* live documents placed so far */
     for (uint32_t g = 0; g < n_seg; g++) {
         size_t lo = (size_t)(g * span), hi = g + 1 == n_seg ? t->n : (size_t)((g + 1) * span);
+        if (hi > t->n) hi = t->n; /* n_seg is ceil(n / span): only the last may be short */
         size_t first = k;
         for (size_t i = lo; i < hi; i++) {
             if (p->remap[i] == UINT32_MAX) continue;
