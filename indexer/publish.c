@@ -124,17 +124,32 @@ int publish_begin(publish *p, const char *out, idx_err *err)
     return 0;
 }
 
+/* Whether resolved path a is b or lies below it. */
+static int path_within(const char *a, const char *b)
+{
+    size_t bl = strlen(b);
+    return !strncmp(a, b, bl) && (a[bl] == '/' || a[bl] == '\0' || bl == 1);
+}
+
 int publish_check_inputs(const publish *p, const char *const *inputs, size_t n, idx_err *err)
 {
     char out[PATH_MAX], in[PATH_MAX];
-    if (!p->exists || !realpath(p->out, out)) return 0;
-    size_t ol = strlen(out);
+    /* Where OUT is or will be: our temporary sibling, resolved, without ".tmp-PID". */
+    if (!realpath(p->exists ? p->out : p->tmp, out)) return 0;
+    char *dot = p->exists ? NULL : strrchr(out, '.');
+    if (dot) *dot = '\0';
     for (size_t i = 0; i < n; i++) {
-        if (!realpath(inputs[i], in)) continue; /* the reader reports it */
-        if (!strncmp(in, out, ol) && (in[ol] == '/' || in[ol] == '\0' || ol == 1))
+        struct stat st;
+        if (!realpath(inputs[i], in) || stat(in, &st)) continue; /* the reader reports it */
+        if (p->exists && path_within(in, out))
             return err_set(err, IDX_EDATA,
                            "%s: input lies inside the index it would replace; %s left unchanged",
                            inputs[i], p->out);
+        /* The walk would read the old index, or the new one's temporary files. */
+        if (S_ISDIR(st.st_mode) && path_within(out, in))
+            return err_set(err, IDX_EDATA,
+                           "%s: the index %s lies inside this input directory; %s left unchanged",
+                           inputs[i], p->out, p->out);
     }
     return 0;
 }

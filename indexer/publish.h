@@ -28,8 +28,9 @@ typedef struct publish {
  * an empty directory. */
 int publish_begin(publish *p, const char *out, idx_err *err);
 
-/* IDX_EDATA if an input lies inside the target directory (paths resolved):
- * the build would read the index it replaces. */
+/* IDX_EDATA if an input lies inside the target directory, or the target
+ * inside an input directory (paths resolved): the build would read the
+ * index it replaces, or its own temporary files. */
 int publish_check_inputs(const publish *p, const char *const *inputs, size_t n, idx_err *err);
 
 /* Syncs the temporary directory and swaps it into place; the old index is

@@ -114,7 +114,7 @@ PY
 # one line saying why (docs/ROBUSTNESS.md), the old index untouched (same answers, same files),
 # no temporary directory left.
 "$IDX" build -q --threads 2 -o "$T/keep" "$T/full.jsonl"
-"$IDX" query -i "$T/keep" -k 50 record > "$T/keep.before"
+"$IDX" query -i "$T/keep" -k 50 --format trec record > "$T/keep.before"
 (cd "$T/keep" && md5sum ./*) > "$T/keep.md5"
 refused() { # DESC WHY-SUBSTRING ARGS...
     local what=$1 why=$2
@@ -126,7 +126,7 @@ refused() { # DESC WHY-SUBSTRING ARGS...
         '[ "$(grep -c "left unchanged" "$1")" -eq 1 ] && tail -1 "$1" | grep -qF -- "$2"' \
         _ "$T/err3" "$why"
     check "$what: old index files untouched" bash -c 'cd "$1/keep" && md5sum -c --quiet "$1/keep.md5" > /dev/null 2>&1' _ "$T"
-    "$IDX" query -i "$T/keep" -k 50 record > "$T/keep.after"
+    "$IDX" query -i "$T/keep" -k 50 --format trec record > "$T/keep.after"
     check "$what: old index answers as before" cmp -s "$T/keep.before" "$T/keep.after"
     check "$what: no temporary directory left" \
         bash -c '! ls -d "$1"/keep.tmp-* 2>/dev/null | grep -q .' _ "$T"
@@ -140,6 +140,18 @@ refused "input = output" "inside the index it would replace" "$T/keep"
 refused "input inside output" "inside the index it would replace" "$T/keep/meta"
 refused "input = output (trailing slash, relative path)" "inside the index" \
     "$(cd "$T" && pwd)/./keep/"
+# The index inside an input directory: the walk would read the old index.
+mkdir -p "$T/tree"
+cp "$T/full.jsonl" "$T/tree/"
+"$IDX" build -q --threads 2 -o "$T/tree/ix" "$T/tree/full.jsonl"
+run_rc "$IDX" build -q --threads 2 -o "$T/tree/ix" "$T/tree" 2> "$T/err5"
+check "index inside an input directory: exit 3 (got $rc)" test "$rc" -eq 3
+check "index inside an input directory: says why" grep -qF "lies inside this input directory" "$T/err5"
+check "index inside an input directory: index unchanged" quiet "$IDX" check -i "$T/tree/ix"
+run_rc "$IDX" build -q --threads 2 -o "$T/tree/new" "$T/tree" 2> "$T/err5"
+check "new index inside an input directory: exit 3 (got $rc)" test "$rc" -eq 3
+check "new index inside an input directory: nothing created" \
+    bash -c '! ls -d "$1"/tree/new* 2>/dev/null | grep -q .' _ "$T"
 # More than half of the records rejected: refused unless --force.
 python3 - "$T/mostly-bad.jsonl" <<'PY'
 import sys
