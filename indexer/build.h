@@ -8,7 +8,7 @@
  * commit the sink and write meta; swap the result into place.
  *
  * A build that accepted no document, whose input lies inside the index it
- * would replace, or that rejected more than half of its records (unless
+ * would replace (or the index inside an input directory), or that rejected more than half of its records (unless
  * `force`) fails with IDX_EDATA and leaves the old index untouched. When
  * *stop becomes non-zero (a signal handler sets it), the build stops at the
  * next batch or phase, removes its temporary directory and returns
