@@ -3,6 +3,7 @@
  * (docs/CLI.md): 0 ok, 2 usage, 3 data, 1 anything else. */
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,28 @@ static void build_progress_tty(void *ctx, const build_progress *p)
             p->merging ? ", merging..." : "");
 }
 
+/* The signal that asked the build to stop, 0 while none did. A global because
+ * a signal handler can reach nothing else; the build polls it (build.h). */
+static volatile sig_atomic_t build_signal;
+
+static void build_on_signal(int sig)
+{
+    build_signal = sig;
+}
+
+/* SIGINT/SIGTERM stop the build cleanly; SA_RESETHAND: a second one kills
+ * at once (the next build removes what that leaves). */
+static void build_catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = build_on_signal;
+    sa.sa_flags = SA_RESTART | SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 static const char build_help[] =
     "usage: idx build -o INDEX [options] INPUT...\n"
     "Indexes articles from files, directories (walked recursively) or - (standard input);\n"
@@ -68,6 +91,7 @@ static const char build_help[] =
     "  --k1 X, --b X, --title-weight X   BM25 parameters the block bounds are computed with\n"
     "                         (k1 0..1000, b 0..1, title weight 0..1000)\n"
     "  --engine ENGINE        native (default) or xapian (docs/ENGINES.md)\n"
+    "  --force                build even if more than half of the records are rejected\n"
     "  -q, --quiet            no progress and no summary\n";
 
 static int cmd_build(int argc, char **argv)
@@ -82,7 +106,9 @@ static int cmd_build(int argc, char **argv)
         O_B,
         O_TW,
         O_ENGINE,
-        O_APPEND
+        O_APPEND,
+        O_FORCE,
+        O_SEGDOCS
     };
     static const struct option opts[] = {{"output", required_argument, 0, 'o'},
                                          {"format", required_argument, 0, O_FORMAT},
@@ -95,6 +121,9 @@ static int cmd_build(int argc, char **argv)
                                          {"title-weight", required_argument, 0, O_TW},
                                          {"engine", required_argument, 0, O_ENGINE},
                                          {"append", no_argument, 0, O_APPEND},
+                                         {"force", no_argument, 0, O_FORCE},
+                                         /* tests only (docs/FORMAT.md): not in --help */
+                                         {"segment-docs", required_argument, 0, O_SEGDOCS},
                                          {"quiet", no_argument, 0, 'q'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
@@ -148,6 +177,14 @@ static int cmd_build(int argc, char **argv)
             break;
         case O_APPEND:
             return usage_error("build", "--append is not available yet");
+        case O_FORCE:
+            o.force = 1;
+            break;
+        case O_SEGDOCS:
+            if ((v = cmdline_count(optarg, 0, UINT32_MAX)) < 0)
+                return usage_error("build", "--segment-docs needs a number of documents");
+            o.segment_docs = (uint32_t)v;
+            break;
         case 'q':
             quiet = 1;
             break;
@@ -164,20 +201,25 @@ static int cmd_build(int argc, char **argv)
     o.n_inputs = (size_t)(argc - optind);
     o.warn = build_warn;
     if (!quiet && isatty(STDERR_FILENO)) o.progress = build_progress_tty;
+    o.stop = &build_signal;
+    build_catch_signals();
     build_summary s;
     idx_err err = {0};
     int rc = build_run(&o, &s, &err);
     if (o.progress) fputs("\r\033[K", stderr);
+    if (rc == IDX_EINTR) {
+        fputs("idx: interrupted\n", stderr);
+        return 128 + build_signal;
+    }
     if (rc) return fail(rc, &err);
     if (!quiet) {
         fprintf(stderr,
                 "idx: built %s: %" PRIu64 " docs, %" PRIu64 " skipped, %" PRIu64
                 " replaced, %" PRIu64 " invalid UTF-8 sequences\n",
                 o.out, s.docs, s.skipped, s.replaced, s.invalid_utf8);
-        if (s.redirects || s.files_skipped)
-            fprintf(stderr,
-                    "idx: %" PRIu64 " redirects/non-article pages, %" PRIu64 " files skipped\n",
-                    s.redirects, s.files_skipped);
+        if (s.mediawiki)
+            fprintf(stderr, "idx: %" PRIu64 " redirects/non-article pages\n", s.redirects);
+        if (s.files_skipped) fprintf(stderr, "idx: %" PRIu64 " files skipped\n", s.files_skipped);
         fprintf(stderr,
                 "idx: %" PRIu64 " terms, %" PRIu64 " postings, %" PRIu64
                 " positions, %u spilled runs\n",

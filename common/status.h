@@ -22,7 +22,8 @@ enum {
     IDX_EDATA = -3,    /* unreadable input, missing/corrupt/wrong-version index: exit 3 */
     IDX_EIO = -4,      /* failed write, disk full, rename: exit 1 */
     IDX_ENOMEM = -5,   /* exit 1 */
-    IDX_EINTERNAL = -6 /* a bug or a library failure: exit 1 */
+    IDX_EINTERNAL = -6, /* a bug or a library failure: exit 1 */
+    IDX_EINTR = -7      /* stopped on request (a signal): the caller picks the exit */
 };
 
 typedef struct idx_err {

@@ -1,22 +1,21 @@
 /* build: `idx build` from inputs to a published index directory.
  *
- * Threads: one reader thread parses input into batches; `threads` workers
- * analyse batches (terms, positions, per-document grouping) and deflate
- * their document-store blocks; the calling thread inverts batches in input
- * order (so docids are reproducible), spilling runs within the memory budget,
- * then merges runs into the final segment.
+ * build_run is a sequence of phases (docs/ARCHITECTURE.md): prepare the
+ * temporary directory (publish.h); start the analysis workers (worker.h)
+ * and the engine's writer (sink.h, chosen once by engine); read, analyse and
+ * hand every batch in input order to the document table (doctable.h) and the
+ * sink (ring.h runs the threads); refuse input that would destroy an index;
+ * commit the sink and write meta; swap the result into place.
  *
- * Publication is atomic: everything is written into a temporary sibling
- * directory (OUT.tmp-PID), synced, and swapped into place with one rename, so
- * a build killed at any moment leaves the previous index intact. Leftovers of
- * killed builds are removed by the next build.
- *
- * The xapian engine shares everything up to the analysed documents: the
- * calling thread then adds them, in input order, to a Xapian database in the
- * temporary directory instead of inverting them. */
+ * A build that accepted no document, whose input lies inside the index it
+ * would replace (or the index inside an input directory), or that rejected more than half of its
+ * records (unless `force`) fails with IDX_EDATA and leaves the old index untouched. When *stop
+ * becomes non-zero (a signal handler sets it), the build stops at the next batch or phase, removes
+ * its temporary directory and returns IDX_EINTR. */
 #ifndef IDX_BUILD_H
 #define IDX_BUILD_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +48,11 @@ typedef struct build_opts {
     int threads;
     ana_config ana;
     bm25_params bm25;
+    int force; /* publish even if most records were rejected */
+    /* Tests only: cut a new segment every segment_docs input records
+     * (native engine; 0 = one segment). */
+    uint32_t segment_docs;
+    const volatile sig_atomic_t *stop; /* may be NULL */
     /* Callbacks (may be NULL); called from the build's threads, one at a time. */
     reader_warn_fn warn;
     void *warn_ctx;
@@ -59,6 +63,7 @@ typedef struct build_opts {
 typedef struct build_summary {
     uint64_t docs, skipped, replaced, invalid_utf8;
     uint64_t redirects;     /* wiki redirects and non-article pages, not indexed */
+    int mediawiki;          /* some input was MediaWiki (redirects apply) */
     uint64_t files_skipped; /* unreadable or binary files inside walked directories */
     uint64_t terms, postings, positions;
     uint64_t bytes_raw, bytes_in;

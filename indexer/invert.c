@@ -10,6 +10,7 @@
 #include "common/codec.h"
 #include "common/segment.h"
 #include "common/strmap.h"
+#include "indexer/bundle.h"
 
 /* Postings of a term live in a chain of slices carved from 1 MiB chunks:
  * slices double from 32 bytes to 8 KiB, so rare terms waste little and
@@ -176,26 +177,17 @@ static int inv_spill(inv *v, idx_err *err);
 
 int inv_add_doc(inv *v, uint32_t docid, const uint8_t *bundle, size_t len, idx_err *err)
 {
-    uint64_t n_terms;
-    size_t at = codec_get_varint(bundle, len, &n_terms);
-    if (!at) return err_set(err, IDX_EINTERNAL, "malformed document bundle");
+    bundle_iter it;
+    bundle_entry e;
+    if (bundle_iter_init(&it, bundle, len))
+        return err_set(err, IDX_EINTERNAL, "malformed document bundle");
     uint8_t hdr[30];
-    for (uint64_t k = 0; k < n_terms; k++) {
-        uint64_t tlen;
-        uint32_t tft, tfb;
-        size_t a = codec_get_varint(bundle + at, len - at, &tlen);
-        if (!a || tlen > len - at - a)
-            return err_set(err, IDX_EINTERNAL, "malformed document bundle");
-        const char *term = (const char *)bundle + at + a;
-        at += a + tlen;
-        size_t b = codec_get_varint32(bundle + at, len - at, &tft);
-        size_t c = b ? codec_get_varint32(bundle + at + b, len - at - b, &tfb) : 0;
-        if (!c) return err_set(err, IDX_EINTERNAL, "malformed document bundle");
-        at += b + c;
-        size_t plen = codec_skip_varints(bundle + at, len - at, (size_t)tft + tfb);
-        if (!plen && tft + tfb) return err_set(err, IDX_EINTERNAL, "malformed document bundle");
+    int got;
+    while ((got = bundle_next(&it, &e)) > 0) {
+        const char *term = e.term;
+        size_t tlen = e.len;
         int inserted;
-        uint32_t *slot = strmap_put(v->dict, term, (size_t)tlen, (uint32_t)v->n_terms, &inserted);
+        uint32_t *slot = strmap_put(v->dict, term, tlen, (uint32_t)v->n_terms, &inserted);
         if (!slot) return err_set(err, IDX_ENOMEM, "out of memory");
         if (inserted) {
             if (v->n_terms == v->cap_terms) {
@@ -211,21 +203,21 @@ int inv_add_doc(inv *v, uint32_t docid, const uint8_t *bundle, size_t len, idx_e
             if (t->head == UINT32_MAX) return err_set(err, IDX_ENOMEM, "out of memory");
             t->key_off = (uint32_t)v->keys.len;
             t->key_len = (uint32_t)tlen;
-            buf_put(&v->keys, term, (size_t)tlen);
+            buf_put(&v->keys, term, tlen);
         }
         inv_term *t = &v->terms[*slot];
         /* Docid delta from the term's previous posting in this run (the
          * first is absolute), then the frequencies and positions as given. */
         buf h = {hdr, 0, sizeof hdr, 0};
         codec_put_varint(&h, t->df ? docid - t->last_doc : docid);
-        codec_put_varint(&h, tft);
-        codec_put_varint(&h, tfb);
-        if (inv_append(v, t, hdr, h.len) || inv_append(v, t, bundle + at, plen))
+        codec_put_varint(&h, e.tf_title);
+        codec_put_varint(&h, e.tf_body);
+        if (inv_append(v, t, hdr, h.len) || inv_append(v, t, e.pos, e.pos_len))
             return err_set(err, IDX_ENOMEM, "out of memory");
         t->last_doc = docid;
         t->df++;
-        at += plen;
     }
+    if (got < 0) return err_set(err, IDX_EINTERNAL, "malformed document bundle");
     if (v->keys.oom) return err_set(err, IDX_ENOMEM, "out of memory");
     return inv_mem(v) > v->budget ? inv_spill(v, err) : 0;
 }
@@ -380,7 +372,7 @@ typedef struct pos_scratch {
 } pos_scratch;
 
 /* Feeds one source's postings of the current term to the writer. */
-static int inv_emit(const inv_src *s, segw *w, const uint32_t *remap, pos_scratch *ps, idx_err *err)
+static int inv_emit(const inv_src *s, const inv_out *out, pos_scratch *ps, idx_err *err)
 {
     const uint8_t *p = s->data.p;
     size_t len = s->data.len, at = 0;
@@ -405,15 +397,16 @@ static int inv_emit(const inv_src *s, segw *w, const uint32_t *remap, pos_scratc
             /* Gaps restart at the first position of each field. */
             ps->p[i] = (i == 0 || i == tft) ? x : ps->p[i - 1] + x;
         }
-        uint32_t final = remap[doc];
+        uint32_t final = out->remap[doc];
         if (final == UINT32_MAX) continue;
+        segw *w = out->n_w > 1 ? out->w[doc / out->span] : out->w[0];
         int rc = segw_posting(w, final, tft, tfb, ps->p, ps->p + tft, err);
         if (rc) return rc;
     }
     return 0;
 }
 
-int inv_finish(inv *v, segw *w, const uint32_t *remap, idx_err *err)
+int inv_finish(inv *v, const inv_out *out, idx_err *err)
 {
     uint32_t n_src = v->runs + 1;
     inv_src *src = calloc(n_src, sizeof *src);
@@ -440,13 +433,16 @@ int inv_finish(inv *v, segw *w, const uint32_t *remap, idx_err *err)
             if (!src[r].done && (!min || src_cmp(&src[r], min) < 0)) min = &src[r];
         if (!min) break;
         inv_src key = *min; /* copy of the key only; data stays with the source */
-        rc = segw_term_begin(w, key.key, key.key_len, err);
+        /* Every segment gets the term; those it has no posting in drop it. */
+        for (uint32_t i = 0; i < out->n_w && !rc; i++)
+            rc = segw_term_begin(out->w[i], key.key, key.key_len, err);
         for (uint32_t r = 0; r < n_src && !rc; r++) {
             if (src[r].done || src_cmp(&src[r], &key) != 0) continue;
-            rc = inv_emit(&src[r], w, remap, &ps, err);
+            rc = inv_emit(&src[r], out, &ps, err);
             if (!rc) rc = inv_src_advance(v, &src[r], err);
         }
-        if (!rc) rc = segw_term_end(w, err);
+        for (uint32_t i = 0; i < out->n_w && !rc; i++)
+            rc = segw_term_end(out->w[i], err);
     }
     for (uint32_t r = 0; r < n_src; r++) {
         if (src[r].f) {

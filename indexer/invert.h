@@ -1,11 +1,9 @@
 /* invert: accumulates postings in memory within a budget, spills sorted runs
  * to temporary files, and finally merges runs and memory into a segment.
  *
- * Input is one "document bundle" per document, made by the analysis workers
- * (build.c): varint n_terms, then per distinct term: varint length, the term
- * bytes, varint tf_title, varint tf_body, then tf_title + tf_body position
- * varints (title first; each field's first position absolute, then gaps).
- * Documents must arrive in increasing provisional docid order. */
+ * Input is one document bundle (bundle.h) per document, made by the analysis
+ * workers (worker.h). Documents must arrive in increasing provisional docid
+ * order. */
 #ifndef IDX_INVERT_H
 #define IDX_INVERT_H
 
@@ -28,8 +26,17 @@ int inv_add_doc(inv *v, uint32_t docid, const uint8_t *bundle, size_t len, idx_e
 size_t inv_mem(const inv *v);
 uint32_t inv_runs(const inv *v);
 
-/* Merges every run and the in-memory postings into w. remap[provisional
- * docid] gives the final docid, or UINT32_MAX for a superseded document. */
-int inv_finish(inv *v, segw *w, const uint32_t *remap, idx_err *err);
+/* Where inv_finish writes: provisional docid d goes to segment w[d / span]
+ * (w[0] when n_w is 1) as docid remap[d] of that segment, or nowhere if
+ * remap[d] is UINT32_MAX (a superseded document). */
+typedef struct inv_out {
+    segw *const *w;
+    uint32_t n_w;
+    uint32_t span;
+    const uint32_t *remap;
+} inv_out;
+
+/* Merges every run and the in-memory postings into the segment writers. */
+int inv_finish(inv *v, const inv_out *out, idx_err *err);
 
 #endif

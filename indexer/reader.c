@@ -698,12 +698,16 @@ static int file_open(reader *r, const rdr_entry *e, idx_err *err)
     reader_format fmt = r->fmt;
     if (fmt == FMT_AUTO) fmt = format_by_name(e->path);
     if (fmt == FMT_AUTO) {
+        /* Filling sanitises UTF-8: a binary file would count thousands of
+         * invalid sequences of text that is never indexed. */
+        uint64_t replaced_before = r->st.utf8_replaced;
         while (!f->src.eof && f->src.lim < 4096) {
             int rc = rdr_fill(f, err);
             if (rc < 0) return rc;
         }
         int c = format_by_content(f->src.buf, f->src.lim < 4096 ? f->src.lim : 4096);
         if (c < 0) {
+            r->st.utf8_replaced = replaced_before;
             walk_warn(r, e->path, "binary file skipped (use --format to force a format)");
             file_release(r);
             return 0;
@@ -713,6 +717,7 @@ static int file_open(reader *r, const rdr_entry *e, idx_err *err)
     f->fmt = fmt;
     r->ops = ops_for(fmt);
     r->st.files++;
+    r->st.files_mediawiki += fmt == FMT_MEDIAWIKI;
     int rc = r->ops->open(f, err);
     if (rc < 0) return rc;
     return 1;

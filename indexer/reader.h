@@ -69,16 +69,17 @@ typedef struct rec {
 
 typedef struct reader_stats {
     uint64_t files;
-    uint64_t records;       /* yielded */
-    uint64_t skipped;       /* bad records reported and skipped (a truncated .gz, an
-                               XML error that ends a file count one each) */
-    uint64_t redirects;     /* mediawiki redirect pages passed over (not errors) */
-    uint64_t other_ns;      /* mediawiki pages outside namespace 0 passed over */
-    uint64_t files_skipped; /* walked files that could not be opened, or binary */
-    uint64_t utf8_replaced; /* invalid UTF-8 sequences replaced by U+FFFD */
-    uint64_t bytes_in;      /* bytes read from disk (compressed size for .gz) */
-    uint64_t bytes_raw;     /* bytes after decompression */
-    uint64_t bytes_total;   /* sum of input file sizes on disk, known at open (for ETA) */
+    uint64_t files_mediawiki; /* of which read as MediaWiki (redirects mean something) */
+    uint64_t records;         /* yielded */
+    uint64_t skipped;         /* bad records reported and skipped (a truncated .gz, an
+                                 XML error that ends a file count one each) */
+    uint64_t redirects;       /* mediawiki redirect pages passed over (not errors) */
+    uint64_t other_ns;        /* mediawiki pages outside namespace 0 passed over */
+    uint64_t files_skipped;   /* walked files that could not be opened, or binary */
+    uint64_t utf8_replaced;   /* invalid UTF-8 sequences replaced by U+FFFD */
+    uint64_t bytes_in;        /* bytes read from disk (compressed size for .gz) */
+    uint64_t bytes_raw;       /* bytes after decompression */
+    uint64_t bytes_total;     /* sum of input file sizes on disk, known at open (for ETA) */
 } reader_stats;
 
 /* Called from the thread running reader_open/reader_next. `line` is 1-based,

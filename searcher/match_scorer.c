@@ -184,7 +184,7 @@ static int prefix_cmp_cf(const void *a, const void *b)
 }
 
 typedef struct prefix_cand {
-    seg_term t; /* cf used for ranking */
+    seg_term t; /* cf (over all segments) used for ranking */
     char term[SEG_MAX_TERM + 1];
     size_t len;
 } prefix_cand;
@@ -200,8 +200,62 @@ static int cand_cmp(const void *a, const void *b)
     return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-/* Expands a prefix against this segment's lexicon: the MATCH_PREFIX_MAX_TERMS
- * most frequent matching terms; rarer expansions are dropped (docs/QUERY.md). */
+/* The lexicons of all segments merged in byte order, from a start term, with
+ * each term's cf summed over them: every segment then expands a prefix to
+ * the same, collection-wide most frequent terms. */
+typedef struct lex_merge {
+    uint32_t n;
+    seg_lex_iter it[INDEX_MAX_SEGMENTS];
+    seg_term t[INDEX_MAX_SEGMENTS];
+    int live[INDEX_MAX_SEGMENTS];
+    char term[SEG_MAX_TERM + 1]; /* the current merged term */
+    size_t len;
+    uint64_t cf;
+} lex_merge;
+
+static int lex_merge_seek(const idx_index *ix, lex_merge *m, const char *from, size_t len,
+                          idx_err *err)
+{
+    m->n = ix->n_segs;
+    for (uint32_t i = 0; i < m->n; i++) {
+        int r = seg_lex_seek(ix->segs[i], from, len, &m->it[i], err);
+        if (!r) r = seg_lex_next(&m->it[i], &m->t[i], err);
+        if (r < 0) return r;
+        m->live[i] = r;
+    }
+    return 0;
+}
+
+static int lex_cmp(const seg_lex_iter *a, const seg_lex_iter *b)
+{
+    int c = memcmp(a->term, b->term, a->term_len < b->term_len ? a->term_len : b->term_len);
+    return c ? c : (a->term_len > b->term_len) - (a->term_len < b->term_len);
+}
+
+/* 1 with the next term in m->term/len/cf, 0 at the end, <0 on damage. */
+static int lex_merge_next(lex_merge *m, idx_err *err)
+{
+    const seg_lex_iter *min = NULL;
+    for (uint32_t i = 0; i < m->n; i++)
+        if (m->live[i] && (!min || lex_cmp(&m->it[i], min) < 0)) min = &m->it[i];
+    if (!min) return 0;
+    memcpy(m->term, min->term, min->term_len);
+    m->len = min->term_len;
+    m->cf = 0;
+    for (uint32_t i = 0; i < m->n; i++) {
+        if (!m->live[i] || m->it[i].term_len != m->len || memcmp(m->it[i].term, m->term, m->len))
+            continue;
+        m->cf += m->t[i].cf;
+        int r = seg_lex_next(&m->it[i], &m->t[i], err);
+        if (r < 0) return r;
+        m->live[i] = r;
+    }
+    return 1;
+}
+
+/* Expands a prefix against the lexicon of the whole index: the
+ * MATCH_PREFIX_MAX_TERMS most frequent matching terms; rarer expansions are
+ * dropped (docs/QUERY.md). */
 static match_sc *sc_prefix(match_ctx *e, const qparse_node *n)
 {
     match_sc *s = sc_alloc(e, MATCH_SC_PREFIX, n->field);
@@ -215,26 +269,26 @@ static match_sc *sc_prefix(match_ctx *e, const qparse_node *n)
         match_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
         return s;
     }
-    seg_lex_iter it;
-    seg_term t;
-    int r = seg_lex_seek(e->s, key, kl, &it, e->err);
-    while (!r && (r = seg_lex_next(&it, &t, e->err)) == 1) {
+    lex_merge *it = malloc(sizeof *it);
+    int r = it ? lex_merge_seek(e->ix, it, key, kl, e->err)
+               : err_set(e->err, IDX_ENOMEM, "out of memory");
+    while (!r && (r = lex_merge_next(it, e->err)) == 1) {
         r = 0;
-        if (it.term_len < kl || memcmp(it.term, key, kl)) break;
+        if (it->len < kl || memcmp(it->term, key, kl)) break;
         /* Unscoped prefixes must not reach into author:/category: terms. */
-        if ((n->field == QF_ANY || n->field == QF_TITLE) &&
-            field_is_label_term(it.term, it.term_len))
+        if ((n->field == QF_ANY || n->field == QF_TITLE) && field_is_label_term(it->term, it->len))
             continue;
         if (nc == cap) {
             /* Keep the list bounded: sort and keep the best half. */
             qsort(c, nc, sizeof *c, cand_cmp);
             nc = MATCH_PREFIX_MAX_TERMS;
         }
-        c[nc].t = t;
-        memcpy(c[nc].term, it.term, it.term_len);
-        c[nc].len = it.term_len;
+        c[nc].t.cf = it->cf;
+        memcpy(c[nc].term, it->term, it->len);
+        c[nc].len = it->len;
         nc++;
     }
+    free(it);
     if (r < 0) {
         free(c);
         match_fail(e, r);

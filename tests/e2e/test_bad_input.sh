@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Bad input never stops a build: invalid JSON, missing id/body, a non-object
+# Bad input never stops a build (unless it would replace an index with a
+# wrong one, see below): invalid JSON, missing id/body, a non-object
 # line, invalid UTF-8 inside strings, an empty file and a truncated .gz are
 # each reported as `FILE:LINE: why` on stderr, skipped and counted; the good
 # records around them are all indexed, byte-exact; invalid UTF-8 is stored
@@ -109,11 +110,73 @@ if b"bad \xef\xbf\xbd title" not in p.stdout:
 sys.exit(1 if bad else 0)
 PY
 
-# An empty file alone: a valid empty index, exit 0.
-check "empty input builds an empty index" "$IDX" build -q -o "$T/empty" "$FIX/empty.jsonl"
-check "empty index passes idx check" "$IDX" check -i "$T/empty"
-check "empty index has 0 documents" \
-    bash -c '"$1" stats -i "$2" | grep -qE "^documents +0$"' _ "$IDX" "$T/empty"
+# Builds that would replace an index with a wrong one are refused: exit 3,
+# one line saying why (docs/ROBUSTNESS.md), the old index untouched (same answers, same files),
+# no temporary directory left.
+"$IDX" build -q --threads 2 -o "$T/keep" "$T/full.jsonl"
+"$IDX" query -i "$T/keep" -k 50 --format trec record > "$T/keep.before"
+(cd "$T/keep" && md5sum ./*) > "$T/keep.md5"
+refused() { # DESC WHY-SUBSTRING ARGS...
+    local what=$1 why=$2
+    shift 2
+    run_rc "$IDX" build -q --threads 2 -o "$T/keep" "$@" 2> "$T/err3"
+    check "$what: exit 3 (got $rc)" test "$rc" -eq 3
+    # (after the reader's warnings about the records themselves)
+    check "$what: one line saying why, last" bash -c \
+        '[ "$(grep -c "left unchanged" "$1")" -eq 1 ] && tail -1 "$1" | grep -qF -- "$2"' \
+        _ "$T/err3" "$why"
+    check "$what: old index files untouched" bash -c 'cd "$1/keep" && md5sum -c --quiet "$1/keep.md5" > /dev/null 2>&1' _ "$T"
+    "$IDX" query -i "$T/keep" -k 50 --format trec record > "$T/keep.after"
+    check "$what: old index answers as before" cmp -s "$T/keep.before" "$T/keep.after"
+    check "$what: no temporary directory left" \
+        bash -c '! ls -d "$1"/keep.tmp-* 2>/dev/null | grep -q .' _ "$T"
+}
+# An empty file alone: no document accepted.
+refused "empty input" "no document accepted" "$FIX/empty.jsonl"
+# A wrong --format: every record rejected (here no <DOC> at all).
+refused "wrong --format" "no document accepted" --format trec "$T/full.jsonl"
+# The index itself, or a file inside it, as input.
+refused "input = output" "inside the index it would replace" "$T/keep"
+refused "input inside output" "inside the index it would replace" "$T/keep/meta"
+refused "input = output (trailing slash, relative path)" "inside the index" \
+    "$(cd "$T" && pwd)/./keep/"
+# The index inside an input directory: the walk would read the old index.
+mkdir -p "$T/tree"
+cp "$T/full.jsonl" "$T/tree/"
+"$IDX" build -q --threads 2 -o "$T/tree/ix" "$T/tree/full.jsonl"
+run_rc "$IDX" build -q --threads 2 -o "$T/tree/ix" "$T/tree" 2> "$T/err5"
+check "index inside an input directory: exit 3 (got $rc)" test "$rc" -eq 3
+check "index inside an input directory: says why" grep -qF "lies inside this input directory" "$T/err5"
+check "index inside an input directory: index unchanged" quiet "$IDX" check -i "$T/tree/ix"
+run_rc "$IDX" build -q --threads 2 -o "$T/tree/new" "$T/tree" 2> "$T/err5"
+check "new index inside an input directory: exit 3 (got $rc)" test "$rc" -eq 3
+check "new index inside an input directory: nothing created" \
+    bash -c '! ls -d "$1"/tree/new* 2>/dev/null | grep -q .' _ "$T"
+# More than half of the records rejected: refused unless --force.
+python3 - "$T/mostly-bad.jsonl" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    for i in range(10):
+        f.write('{"id":"m%d","body":"good record %d"}\n' % (i, i) if i < 4 else "not json %d\n" % i)
+PY
+refused "6 of 10 records rejected" "6 of 10 records rejected" "$T/mostly-bad.jsonl"
+run_rc "$IDX" build -q --force -o "$T/forced" "$T/mostly-bad.jsonl" 2> /dev/null
+check "6 of 10 rejected with --force: exit 0 (got $rc)" test "$rc" -eq 0
+check "6 of 10 rejected with --force: the 4 good records indexed" \
+    bash -c '"$1" stats -i "$2" | grep -qE "^documents +4$"' _ "$IDX" "$T/forced"
+head -8 "$T/mostly-bad.jsonl" > "$T/half-bad.jsonl" # 4 good, 4 bad: not more than half
+run_rc "$IDX" build -q -o "$T/half" "$T/half-bad.jsonl" 2> /dev/null
+check "4 of 8 records rejected: built (exit $rc)" test "$rc" -eq 0
+
+# A binary file skipped in a walked directory adds nothing to the invalid
+# UTF-8 count, and the MediaWiki-only figure is not printed for JSON input.
+mkdir "$T/withbin"
+head -c 200000 "$IDX" > "$T/withbin/a.bin"
+head -3 "$T/full.jsonl" > "$T/withbin/b.jsonl"
+"$IDX" build --threads 2 -o "$T/binix" "$T/withbin" 2> "$T/err4" || true
+check "binary file reported as skipped" grep -qF "1 files skipped" "$T/err4"
+check "binary file adds no invalid UTF-8 sequences" grep -qF " 0 invalid UTF-8 sequences" "$T/err4"
+check "no redirects figure for JSON input" bash -c '! grep -qF "redirects" "$1"' _ "$T/err4"
 
 # A missing input named on the command line is a data error (exit 3), and
 # leaves nothing behind.

@@ -15,6 +15,8 @@
 # died in, and the next build removes them. A final complete build leaves no
 # `*.tmp-*` behind.
 # In the sanitizer build every other kill point (12): each build is slower.
+# Then SIGINT/SIGTERM at several phases stop the build cleanly, and only a
+# dead build's leftovers are removed.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -204,4 +206,50 @@ for x in fails:
     print("FAIL " + x)
 sys.exit(1 if fails else 0)
 PY
+
+# SIGINT and SIGTERM stop a build cleanly: `idx: interrupted`, exit 128 +
+# the signal, the temporary directory removed, the index as before. Signals
+# land while reading, after a run was spilled, and once the merge has begun
+# (the build stops before publishing).
+# The final build above published the new corpus: start again from the old one.
+"$IDX" build -q --threads 2 -o "$T/ix" "$T/old/docs.jsonl"
+"$IDX" query -i "$T/ix" --batch -k 20 < "$T/old/queries.tsv" > "$T/sig.before"
+signal_build() { # SIGNAL EVENT-FILE DELAY EXPECTED-STATUS
+    local sig=$1 file=$2 delay=$3 want=$4 pid tmp i=0
+    "$IDX" build -q --mem 32 --threads 2 -o "$T/ix" "$T/new/docs.jsonl" 2> "$T/sig.err" &
+    pid=$!
+    tmp="$T/ix.tmp-$pid"
+    while [ ! -e "$tmp/$file" ] && kill -0 "$pid" 2> /dev/null && [ $i -lt 20000 ]; do
+        sleep 0.001
+        i=$((i + 1))
+    done
+    sleep "$delay"
+    kill "-$sig" "$pid"
+    run_rc wait "$pid"
+    local what="SIG$sig $delay s after $file appeared"
+    check "$what: exit $want (got $rc)" test "$rc" -eq "$want"
+    check "$what: says idx: interrupted" grep -qx "idx: interrupted" "$T/sig.err"
+    check "$what: temporary directory removed" test ! -e "$tmp"
+    check "$what: idx check passes" quiet "$IDX" check -i "$T/ix"
+    "$IDX" query -i "$T/ix" --batch -k 20 < "$T/old/queries.tsv" > "$T/sig.after"
+    check "$what: old index answers identically" cmp -s "$T/sig.before" "$T/sig.after"
+}
+signal_build INT . 0.05 130
+signal_build TERM . 0.2 143
+signal_build INT run-00000.tmp 0 130
+signal_build TERM s0001.lex 0 143
+
+# Leftovers: a dead build's temporary directory is removed by the next build,
+# a running one's is not touched.
+sleep 60 &
+live=$!
+sh -c 'exit 0' &
+dead=$!
+wait "$dead" || true
+mkdir "$T/ix.tmp-$live" "$T/ix.tmp-$dead"
+"$IDX" build -q --threads 2 -o "$T/ix" "$T/old/docs.jsonl"
+check "a dead build's temporary directory is removed" test ! -e "$T/ix.tmp-$dead"
+check "a running build's temporary directory is left alone" test -d "$T/ix.tmp-$live"
+kill "$live"
+rmdir "$T/ix.tmp-$live"
 e2e_finish

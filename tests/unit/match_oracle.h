@@ -120,9 +120,10 @@ static inline void eo_head_lines(const char *in, const char *out, uint32_t n)
     ck_assert_int_eq(fclose(f), 0);
 }
 
-/* Builds an index at dir/name from the inputs and opens it. */
-static inline idx_index *eo_build(const char *dir, const char *name, const char *const *inputs,
-                                  size_t n_inputs)
+/* Builds an index at dir/name from the inputs, cutting a segment every
+ * segment_docs input records (0: one segment), and opens it. */
+static inline idx_index *eo_build_segs(const char *dir, const char *name, const char *const *inputs,
+                                       size_t n_inputs, uint32_t segment_docs)
 {
     char out[600];
     snprintf(out, sizeof out, "%s/%s", dir, name);
@@ -135,13 +136,73 @@ static inline idx_index *eo_build(const char *dir, const char *name, const char 
     o.threads = 2;
     o.ana = ana_config_default();
     o.bm25 = bm25_default();
+    o.segment_docs = segment_docs;
     build_summary sum;
     idx_err err = {0};
     ck_assert_msg(build_run(&o, &sum, &err) == 0, "build %s: %s", name, err.msg);
     idx_index *ix = NULL;
     ck_assert_msg(index_open(out, &ix, &err) == 0, "open %s: %s", name, err.msg);
+    return ix;
+}
+
+/* The same with one segment. */
+static inline idx_index *eo_build(const char *dir, const char *name, const char *const *inputs,
+                                  size_t n_inputs)
+{
+    idx_index *ix = eo_build_segs(dir, name, inputs, n_inputs, 0);
     ck_assert_uint_eq(ix->n_segs, 1);
     return ix;
+}
+
+/* Rebuilds the documents of a one-segment index ix1 (from the same inputs)
+ * as an index of `segs` segments, which must pass seg_check. */
+static inline idx_index *eo_build_split(const char *dir, const char *name,
+                                        const char *const *inputs, size_t n_inputs,
+                                        const idx_index *ix1, uint32_t segs)
+{
+    seg_stats st;
+    seg_get_stats(ix1->segs[0], &st); /* records, so the cut falls as intended */
+    uint32_t per = (uint32_t)((st.store_records + segs - 1) / segs);
+    idx_index *ix = eo_build_segs(dir, name, inputs, n_inputs, per);
+    ck_assert_uint_eq(ix->n_segs, segs);
+    idx_err err = {0};
+    for (uint32_t s = 0; s < ix->n_segs; s++)
+        ck_assert_msg(seg_check(ix->segs[s], &ix->meta.bm25, &err) == 0,
+                      "%s segment %u: seg_check: %s", name, s + 1, err.msg);
+    ck_assert_uint_eq(ix->meta.docs, ix1->meta.docs);
+    return ix;
+}
+
+/* Segment counts the evaluator tests cover; eo_build_all makes them. */
+#define EO_N_LAYOUTS 3
+static const uint32_t eo_layout_segs[EO_N_LAYOUTS] = {1, 2, 7};
+
+/* out[0] = ix1 (one segment), then the same inputs as 2 and 7 segments. */
+static inline void eo_build_all(const char *dir, const char *name, const char *const *inputs,
+                                size_t n_inputs, idx_index *ix1, idx_index **out)
+{
+    out[0] = ix1;
+    for (int k = 1; k < EO_N_LAYOUTS; k++) {
+        char sub[64];
+        snprintf(sub, sizeof sub, "%.40s-%useg", name, eo_layout_segs[k]);
+        out[k] = eo_build_split(dir, sub, inputs, n_inputs, ix1, eo_layout_segs[k]);
+    }
+}
+
+static inline void eo_close_all(idx_index **all)
+{
+    for (int k = 0; k < EO_N_LAYOUTS; k++)
+        index_close(all[k]);
+}
+
+/* A hit's docid over the whole index (segments in order): documents keep
+ * their input order, so it equals the one-segment index's docid. */
+static inline uint64_t eo_global_doc(const idx_index *ix, const match_hit *h)
+{
+    uint64_t g = h->doc;
+    for (uint32_t s = 0; s < h->seg; s++)
+        g += ix->meta.segment_docs[s];
+    return g;
 }
 
 /* ------------------------------------------------------------ string dict */

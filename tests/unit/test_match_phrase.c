@@ -9,7 +9,9 @@
  * Exact phrases also have their frequency checked through match_explain.
  *
  * The oracle analyses every stored title and body with ana_run and searches
- * every combination of positions; it shares nothing with the evaluator. */
+ * every combination of positions; it shares nothing with the evaluator. The
+ * phrases go in turn to the index in one, 2 and 7 segments (docids over
+ * the whole index). */
 #include "match_oracle.h"
 #include "tests/unit/testutil.h"
 
@@ -81,7 +83,7 @@ static void check_phrase(idx_index *ix, eo_model *m, ana *a, phrase *p, stats *s
     }
     uint8_t *got = calloc(N, 1);
     for (uint32_t i = 0; i < res.n_hits; i++) {
-        uint32_t d = res.hits[i].doc;
+        uint32_t d = (uint32_t)eo_global_doc(ix, &res.hits[i]);
         EO_REQUIRE(!got[d], "query [%s]: doc %u returned twice", p->text, d);
         got[d] = 1;
         EO_REQUIRE(want[d], "query [%s]: doc %u is a hit but does not contain the phrase", p->text,
@@ -98,8 +100,8 @@ static void check_phrase(idx_index *ix, eo_model *m, ana *a, phrase *p, stats *s
         match_part *parts = NULL;
         size_t np = 0;
         idx_err err = {0};
-        uint32_t d = res.hits[i].doc;
-        rc = match_explain(ix, t, &o, 0, d, &parts, &np, &err);
+        uint32_t d = (uint32_t)eo_global_doc(ix, &res.hits[i]);
+        rc = match_explain(ix, t, &o, res.hits[i].seg, res.hits[i].doc, &parts, &np, &err);
         EO_REQUIRE(rc == 0 && np == 1, "query [%s]: explain %d, %zu parts", p->text, rc, np);
         EO_REQUIRE(parts[0].tf_title == pf[2 * d] && parts[0].tf_body == pf[2 * d + 1],
                    "query [%s] doc %u: phrase frequency %u/%u, want %u/%u", p->text, d,
@@ -174,8 +176,9 @@ static int gen_phrase(eo_model *m, eo_rng *r, phrase *p)
     return 1;
 }
 
-static void run_corpus(idx_index *ix, const char *name, uint32_t n_queries, uint64_t seed)
+static void run_corpus(idx_index *const *all, const char *name, uint32_t n_queries, uint64_t seed)
 {
+    idx_index *ix = all[0]; /* the model's */
     eo_model m;
     eo_model_build(&m, ix);
     ana *a = NULL;
@@ -190,7 +193,7 @@ static void run_corpus(idx_index *ix, const char *name, uint32_t n_queries, uint
             EO_REQUIRE(++misses < 20 * n_queries, "%s: no phrases to draw", name);
             continue;
         }
-        check_phrase(ix, &m, a, &p, &st);
+        check_phrase(all[st.queries % EO_N_LAYOUTS], &m, a, &p, &st);
     }
     ck_assert_uint_gt(st.sloppy, n_queries / 5);
     ck_assert_uint_gt(st.empty, 0);
@@ -212,9 +215,10 @@ static void corpus_test(const char *name, uint32_t n, uint64_t seed)
         return;
     }
     const char *in[1] = {path};
-    idx_index *ix = eo_build(tmp, name, in, 1);
-    run_corpus(ix, name, n, seed);
-    index_close(ix);
+    idx_index *all[EO_N_LAYOUTS];
+    eo_build_all(tmp, name, in, 1, eo_build(tmp, name, in, 1), all);
+    run_corpus(all, name, n, seed);
+    eo_close_all(all);
 }
 
 START_TEST(phrase_cranfield)

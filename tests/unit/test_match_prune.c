@@ -5,6 +5,10 @@
  * bit-for-bit equal, and equal totals whenever the pruned run claims its
  * total is exact.
  *
+ * The same documents built as 2 and 7 segments (a test-only build option)
+ * give the same answers: the same documents in the same order, scores
+ * bit-for-bit equal to the one-segment index's, pruned or not.
+ *
  * Queries are made of words drawn from the documents' own text across the
  * document-frequency range (rare, medium, frequent), phrases of adjacent
  * words, title:, author: and date: clauses, prefixes, +/- modifiers and
@@ -168,11 +172,37 @@ typedef struct stats {
     uint32_t queries, rejected, with_hits, pruned_inexact;
 } stats;
 
-static void check_query(idx_index *ix, ana *a, const char *q, int all, gen *g, stats *st)
+/* The query on a multi-segment build of the same documents: the hits of the
+ * one-segment index's exhaustive run `ex`, as global docids, same scores. */
+static void check_split(idx_index *ix, const qparse_tree *t, const char *q, const match_result *ex)
 {
+    for (int exhaustive = 0; exhaustive < 2; exhaustive++) {
+        match_result r;
+        eo_search(ix, t, 100, 0, exhaustive, &r, q);
+        EO_REQUIRE(r.n_hits == ex->n_hits, "query [%s] %u segments%s: %u hits, one segment %u", q,
+                   ix->n_segs, exhaustive ? " exhaustive" : "", r.n_hits, ex->n_hits);
+        for (uint32_t i = 0; i < r.n_hits; i++) {
+            uint64_t d = eo_global_doc(ix, &r.hits[i]);
+            EO_REQUIRE(d == ex->hits[i].doc && r.hits[i].score == ex->hits[i].score,
+                       "query [%s] %u segments%s rank %u: doc %llu %.17g, one segment doc %u %.17g",
+                       q, ix->n_segs, exhaustive ? " exhaustive" : "", i + 1, (unsigned long long)d,
+                       r.hits[i].score, ex->hits[i].doc, ex->hits[i].score);
+        }
+        if (exhaustive || r.total_exact)
+            EO_REQUIRE(r.total == ex->total, "query [%s] %u segments: total %llu, expected %llu", q,
+                       ix->n_segs, (unsigned long long)r.total, (unsigned long long)ex->total);
+        match_result_free(&r);
+    }
+}
+
+/* all[0] is the one-segment index; the others the same documents split. */
+static void check_query(idx_index *const *all, ana *a, const char *q, int all_req, gen *g,
+                        stats *st)
+{
+    idx_index *ix = all[0];
     int rc;
-    qparse_tree *t = eo_parse(a, q, all, &rc);
-    if (getenv("EO_VERBOSE")) printf("%s%s -> %d\n", all ? "--all " : "", q, rc);
+    qparse_tree *t = eo_parse(a, q, all_req, &rc);
+    if (getenv("EO_VERBOSE")) printf("%s%s -> %d\n", all_req ? "--all " : "", q, rc);
     if (rc) {
         st->rejected++;
         return;
@@ -217,12 +247,15 @@ static void check_query(idx_index *ix, ana *a, const char *q, int all, gen *g, s
         same_hits(q, 10 + off, &pr, ex.hits + (off < ex.n_hits ? off : ex.n_hits), n < 10 ? n : 10);
         match_result_free(&pr);
     }
+    for (int i = 1; i < EO_N_LAYOUTS; i++)
+        check_split(all[i], t, q, &ex);
     match_result_free(&ex);
     qparse_free(t);
 }
 
-static void run_corpus(idx_index *ix, const char *name, uint32_t n_queries, uint64_t seed)
+static void run_corpus(idx_index *const *all, const char *name, uint32_t n_queries, uint64_t seed)
 {
+    idx_index *ix = all[0];
     eo_model m;
     eo_model_build(&m, ix);
     gen g = {0};
@@ -246,9 +279,9 @@ static void run_corpus(idx_index *ix, const char *name, uint32_t n_queries, uint
     stats st = {0};
     sbuf b;
     while (st.queries < n_queries) {
-        int all;
-        gen_query(&g, &b, &all);
-        check_query(ix, a, b.s, all, &g, &st);
+        int all_req;
+        gen_query(&g, &b, &all_req);
+        check_query(all, a, b.s, all_req, &g, &st);
         EO_REQUIRE(st.rejected < n_queries, "too many rejected queries, last [%s]", b.s);
     }
     /* The generator must actually exercise something. */
@@ -278,9 +311,10 @@ START_TEST(prune_small_corpora)
             continue;
         }
         const char *in[1] = {path};
-        idx_index *ix = eo_build(tmp, names[i], in, 1);
-        run_corpus(ix, names[i], n_queries(), 0x9E3779B97F4A7C15ULL + (uint64_t)i);
-        index_close(ix);
+        idx_index *all[EO_N_LAYOUTS];
+        eo_build_all(tmp, names[i], in, 1, eo_build(tmp, names[i], in, 1), all);
+        run_corpus(all, names[i], n_queries(), 0x9E3779B97F4A7C15ULL + (uint64_t)i);
+        eo_close_all(all);
     }
 }
 END_TEST
@@ -295,9 +329,10 @@ START_TEST(prune_enwiki_subset)
     snprintf(sub, sizeof sub, "%s/enwiki.jsonl", tmp);
     eo_head_lines(path, sub, EO_SANITIZED ? 500 : 1500);
     const char *in[1] = {sub};
-    idx_index *ix = eo_build(tmp, "enwiki", in, 1);
-    run_corpus(ix, "enwiki subset", EO_SANITIZED ? 400 : 1500, 0xD1B54A32D192ED03ULL);
-    index_close(ix);
+    idx_index *all[EO_N_LAYOUTS];
+    eo_build_all(tmp, "enwiki", in, 1, eo_build(tmp, "enwiki", in, 1), all);
+    run_corpus(all, "enwiki subset", EO_SANITIZED ? 400 : 1500, 0xD1B54A32D192ED03ULL);
+    eo_close_all(all);
 }
 END_TEST
 

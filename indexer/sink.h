@@ -1,0 +1,55 @@
+/* sink: the engine-specific end of a build, one table of operations per
+ * engine. The build orchestration (build.c) picks the table once
+ * (sink_for) and calls only through it; everything before (reading,
+ * analysis, the document table) is shared by the engines.
+ *
+ * A sink writes into a directory it is given (the build's temporary one,
+ * publish.h). Life cycle: create, then add per analysed batch in input
+ * order, then commit, which finishes the engine's files and fills the
+ * engine's part of meta and of the summary, or abort after an error. Both
+ * commit and abort free the sink; the directory's removal on failure is the
+ * caller's.
+ *
+ * Operations that change an existing index (open it, delete documents) will
+ * be further entries of this table, one function per engine. */
+#ifndef IDX_SINK_H
+#define IDX_SINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/bm25.h"
+#include "common/index.h"
+#include "common/status.h"
+#include "indexer/build.h"
+#include "indexer/doctable.h"
+#include "indexer/ring.h"
+
+typedef struct sink_cfg {
+    const char *dir;   /* where the engine's files go */
+    size_t mem_bytes;  /* working memory the sink may hold before spilling */
+    bm25_params bm25;  /* what score bounds are computed with */
+    uint32_t seg_docs; /* native: input records per segment; 0 = one segment */
+} sink_cfg;
+
+typedef struct sink_ops {
+    const char *engine; /* meta's engine name */
+    /* The workers deflate docstore blocks into each batch for this sink. */
+    int wants_store_blocks;
+    int (*create)(const sink_cfg *cfg, void **self, idx_err *err);
+    /* Batch b's documents; docid[d] is record d's provisional docid (the
+     * doctable's) and replaced[d] 1 if it supersedes an earlier record. */
+    int (*add)(void *self, const batch *b, const uint32_t *docid, const uint8_t *replaced,
+               idx_err *err);
+    /* Finishes the files for the documents of t (superseded ones dropped);
+     * fills m's totals and segment list and sum's engine figures. */
+    int (*commit)(void *self, const doctable *t, index_meta *m, build_summary *sum, idx_err *err);
+    void (*abort)(void *self);
+} sink_ops;
+
+extern const sink_ops sink_native;
+extern const sink_ops sink_xapian;
+
+const sink_ops *sink_for(build_engine engine);
+
+#endif

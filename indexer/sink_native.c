@@ -1,0 +1,216 @@
+/* The native engine's sink: postings through the inverter (invert.h),
+ * records through the docstore, segments through segwrite (FORMAT.md).
+ *
+ * Segments: by default one, s0001. With seg_docs N (tests of multi-segment
+ * indexes), input records [kN, (k+1)N) make segment k+1; duplicates are
+ * resolved over the whole input before any segment is written, so a
+ * superseded record survives in no segment. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/segment.h"
+#include "indexer/docstore.h"
+#include "indexer/invert.h"
+#include "indexer/segwrite.h"
+#include "indexer/sink.h"
+
+typedef struct native {
+    sink_cfg cfg;
+    inv *inv;
+    docstore *store[INDEX_MAX_SEGMENTS]; /* opened as their first block arrives */
+    uint32_t n_store;
+    uint64_t records; /* store records added so far */
+} native;
+
+static void seg_name(uint32_t k, char *out, size_t cap)
+{
+    snprintf(out, cap, "s%04u", k + 1);
+}
+
+static void native_abort(void *self)
+{
+    native *s = self;
+    if (!s) return;
+    for (uint32_t i = 0; i < s->n_store; i++)
+        docstore_abort(s->store[i]);
+    inv_free(s->inv);
+    free(s);
+}
+
+/* The store a block starting at record s->records belongs in. */
+static int native_store(native *s, docstore **out, idx_err *err)
+{
+    uint64_t k = s->cfg.seg_docs ? s->records / s->cfg.seg_docs : 0;
+    if (k >= INDEX_MAX_SEGMENTS)
+        return err_set(err, IDX_EUSAGE, "more than %d segments", INDEX_MAX_SEGMENTS);
+    while (s->n_store <= k) {
+        char name[16];
+        seg_name(s->n_store, name, sizeof name);
+        int rc = docstore_create(s->cfg.dir, name, &s->store[s->n_store], err);
+        if (rc) return rc;
+        s->n_store++;
+    }
+    *out = s->store[k];
+    return 0;
+}
+
+static int native_create(const sink_cfg *cfg, void **self, idx_err *err)
+{
+    native *s = calloc(1, sizeof *s);
+    if (!s) return err_set(err, IDX_ENOMEM, "out of memory");
+    s->cfg = *cfg;
+    docstore *first;
+    int rc = inv_new(cfg->mem_bytes, cfg->dir, &s->inv, err);
+    if (!rc) rc = native_store(s, &first, err); /* s0001.store exists even for no input */
+    if (rc) {
+        native_abort(s);
+        return rc;
+    }
+    *self = s;
+    return 0;
+}
+
+static int native_add(void *self, const batch *b, const uint32_t *docid, const uint8_t *replaced,
+                      idx_err *err)
+{
+    native *s = self;
+    (void)replaced; /* the doctable's remap drops superseded documents at commit */
+    for (uint32_t d = 0; d < b->n; d++) {
+        int rc = inv_add_doc(s->inv, docid[d], b->bundles.p + b->bundle_off[d],
+                             b->bundle_off[d + 1] - b->bundle_off[d], err);
+        if (rc) return rc;
+    }
+    size_t at = 0;
+    for (size_t m = 0; m + 12 <= b->store_meta.len; m += 12) {
+        uint32_t plen = rd_u32(b->store_meta.p + m), rlen = rd_u32(b->store_meta.p + m + 4);
+        uint32_t recs = rd_u32(b->store_meta.p + m + 8);
+        buf view = {b->store.p + at, plen, plen, 0};
+        docstore *st;
+        int rc = native_store(s, &st, err);
+        if (!rc) rc = docstore_add(st, &view, rlen, recs, err);
+        if (rc) return rc;
+        s->records += recs;
+        at += plen;
+    }
+    return 0;
+}
+
+/* Per segment: the final docids of the live documents among its records,
+ * and the per-document arrays segwrite takes. */
+typedef struct native_plan {
+    uint32_t *remap; /* provisional docid -> docid in its segment, or UINT32_MAX */
+    const char **ids;
+    uint32_t *len_title, *len_body, *date, *rec, *id_len; /* by segment, then final docid */
+    segw_docs sd[INDEX_MAX_SEGMENTS];
+} native_plan;
+
+static int native_plan_make(const native *s, const doctable *t, native_plan *p, uint32_t n_seg,
+                            idx_err *err)
+{
+    size_t n = t->n ? t->n : 1;
+    p->remap = malloc(n * sizeof *p->remap);
+    p->ids = malloc(n * sizeof *p->ids);
+    p->len_title = malloc(n * sizeof(uint32_t) * 5);
+    if (!p->remap || !p->ids || !p->len_title) return err_set(err, IDX_ENOMEM, "out of memory");
+    p->len_body = p->len_title + n;
+    p->date = p->len_body + n;
+    p->rec = p->date + n;
+    p->id_len = p->rec + n;
+    for (size_t i = 0; i < t->n; i++)
+        p->remap[i] = 0;
+    for (size_t i = 0; i < t->n_superseded; i++)
+        p->remap[t->superseded[i]] = UINT32_MAX;
+    uint64_t span = s->cfg.seg_docs ? s->cfg.seg_docs : t->n;
+    size_t k = 0; /* live documents placed so far */
+    for (uint32_t g = 0; g < n_seg; g++) {
+        size_t lo = (size_t)(g * span), hi = g + 1 == n_seg ? t->n : (size_t)((g + 1) * span);
+        if (hi > t->n) hi = t->n; /* n_seg is ceil(n / span): only the last may be short */
+        size_t first = k;
+        for (size_t i = lo; i < hi; i++) {
+            if (p->remap[i] == UINT32_MAX) continue;
+            p->remap[i] = (uint32_t)(k - first);
+            p->len_title[k] = t->len_title[i];
+            p->len_body[k] = t->len_body[i];
+            p->date[k] = t->date[i];
+            p->rec[k] = (uint32_t)(i - lo); /* the store keeps every record in arrival order */
+            p->ids[k] = (const char *)t->ids.p + t->id_off[i];
+            p->id_len[k] = t->id_len[i];
+            k++;
+        }
+        p->sd[g] = (segw_docs){
+            (uint32_t)(k - first), p->len_title + first, p->len_body + first, p->date + first,
+            p->rec + first,        p->ids + first,       p->id_len + first,   hi - lo};
+    }
+    return 0;
+}
+
+static void native_plan_free(native_plan *p)
+{
+    free(p->remap);
+    free(p->ids);
+    free(p->len_title);
+}
+
+static int native_commit(void *self, const doctable *t, index_meta *m, build_summary *sum,
+                         idx_err *err)
+{
+    native *s = self;
+    int rc = 0;
+    for (uint32_t i = 0; i < s->n_store; i++) {
+        int r = docstore_close(s->store[i], err);
+        if (!rc) rc = r;
+    }
+    s->n_store = 0;
+    uint32_t n_seg =
+        s->cfg.seg_docs ? (uint32_t)((t->n + s->cfg.seg_docs - 1) / s->cfg.seg_docs) : 1;
+    if (!n_seg) n_seg = 1;
+    native_plan p = {0};
+    segw *w[INDEX_MAX_SEGMENTS] = {0};
+    uint32_t n_w = 0;
+    if (!rc && n_seg > INDEX_MAX_SEGMENTS)
+        rc = err_set(err, IDX_EUSAGE, "more than %d segments", INDEX_MAX_SEGMENTS);
+    if (!rc) rc = native_plan_make(s, t, &p, n_seg, err);
+    sum->runs = inv_runs(s->inv);
+    for (; !rc && n_w < n_seg; n_w++) {
+        seg_name(n_w, m->segment[n_w], sizeof m->segment[n_w]);
+        rc = segw_open(s->cfg.dir, m->segment[n_w], &p.sd[n_w], s->cfg.bm25, &w[n_w], err);
+        if (rc) break;
+    }
+    if (!rc) {
+        inv_out out = {w, n_seg, s->cfg.seg_docs, p.remap};
+        rc = inv_finish(s->inv, &out, err);
+    }
+    segw_totals tot = {0};
+    for (uint32_t i = 0; i < n_w; i++) {
+        if (rc) {
+            segw_abort(w[i]);
+            continue;
+        }
+        segw_totals st = {0};
+        rc = segw_close(w[i], &st, err);
+        tot.terms += st.terms;
+        tot.postings += st.postings;
+        tot.positions += st.positions;
+        m->segment_docs[i] = p.sd[i].n_docs;
+    }
+    native_plan_free(&p);
+    m->n_segments = n_seg;
+    m->terms = tot.terms;
+    m->postings = tot.postings;
+    m->positions = tot.positions;
+    for (uint32_t g = 0; !rc && g < n_seg; g++)
+        for (int i = 0; i < SEG_NFILES; i++) {
+            char path[4200];
+            struct stat st;
+            snprintf(path, sizeof path, "%s/%s.%s", s->cfg.dir, m->segment[g], seg_file_ext[i]);
+            if (!stat(path, &st)) sum->component_bytes[i] += (uint64_t)st.st_size;
+        }
+    for (int i = 0; i < SEG_NFILES; i++)
+        sum->index_bytes += sum->component_bytes[i];
+    native_abort(s);
+    return rc;
+}
+
+const sink_ops sink_native = {"native", 1, native_create, native_add, native_commit, native_abort};

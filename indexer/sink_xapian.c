@@ -1,0 +1,105 @@
+/* The xapian engine's sink: each analysed document goes to a Xapian
+ * database (common/xap.h) in <dir>/xapian, with its stored record whole. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fields.h"
+#include "common/segment.h"
+#include "common/xap.h"
+#include "indexer/bundle.h"
+#include "indexer/docstore.h"
+#include "indexer/sink.h"
+
+typedef struct xapian {
+    char path[4200];
+    xap_writer *xw;
+    buf rec; /* the document's stored record */
+    buf pos; /* one term's positions, uint32_t each */
+} xapian;
+
+static void xapian_abort(void *self)
+{
+    xapian *s = self;
+    if (!s) return;
+    xap_writer_abort(s->xw);
+    buf_free(&s->rec);
+    buf_free(&s->pos);
+    free(s);
+}
+
+static int xapian_create(const sink_cfg *cfg, void **self, idx_err *err)
+{
+    xapian *s = calloc(1, sizeof *s);
+    if (!s) return err_set(err, IDX_ENOMEM, "out of memory");
+    snprintf(s->path, sizeof s->path, "%s/%s", cfg->dir, XAP_DIR);
+    int rc = xap_writer_create(s->path, &s->xw, err);
+    if (rc) {
+        xapian_abort(s);
+        return rc;
+    }
+    *self = s;
+    return 0;
+}
+
+/* Document d of b: its stored record, then its bundle's terms and positions. */
+static int xapian_add_doc(xapian *s, const batch *b, uint32_t d, int replaced, idx_err *err)
+{
+    const char *f[FIELD_COUNT];
+    for (int k = 0; k < FIELD_COUNT; k++)
+        f[k] = batch_field(b, d, k);
+    s->rec.len = 0;
+    docstore_put_record(&s->rec, f, b->len[d]);
+    if (s->rec.oom) return err_set(err, IDX_ENOMEM, "out of memory");
+    int rc = xap_writer_begin(s->xw, f[FIELD_ID], b->len[d][FIELD_ID], s->rec.p, s->rec.len,
+                              b->len_title[d], b->len_body[d], b->date[d], replaced, err);
+    bundle_iter it;
+    bundle_entry e;
+    if (!rc && bundle_iter_init(&it, b->bundles.p + b->bundle_off[d],
+                                b->bundle_off[d + 1] - b->bundle_off[d]))
+        rc = err_set(err, IDX_EINTERNAL, "document bundle undecodable");
+    int got = 0;
+    while (!rc && (got = bundle_next(&it, &e)) > 0) {
+        size_t n = (size_t)e.tf_title + e.tf_body;
+        s->pos.len = 0;
+        if (buf_reserve(&s->pos, (n + 1) * sizeof(uint32_t)))
+            return err_set(err, IDX_ENOMEM, "out of memory");
+        uint32_t *pos = (uint32_t *)(void *)s->pos.p;
+        if (bundle_positions(&e, pos))
+            return err_set(err, IDX_EINTERNAL, "document bundle undecodable");
+        rc = xap_writer_term(s->xw, e.term, e.len, field_is_label_term(e.term, e.len), e.tf_title,
+                             e.tf_body, pos, err);
+    }
+    if (!rc && got < 0) rc = err_set(err, IDX_EINTERNAL, "document bundle undecodable");
+    return rc ? rc : xap_writer_end(s->xw, err);
+}
+
+static int xapian_add(void *self, const batch *b, const uint32_t *docid, const uint8_t *replaced,
+                      idx_err *err)
+{
+    (void)docid; /* Xapian numbers documents itself, in the same order */
+    int rc = 0;
+    for (uint32_t d = 0; d < b->n && !rc; d++)
+        rc = xapian_add_doc(self, b, d, replaced[d], err);
+    return rc;
+}
+
+static int xapian_commit(void *self, const doctable *t, index_meta *m, build_summary *sum,
+                         idx_err *err)
+{
+    xapian *s = self;
+    (void)t; /* Xapian replaced superseded documents as they came */
+    xap_totals xt;
+    int rc = xap_writer_close(s->xw, &xt, err);
+    s->xw = NULL;
+    if (!rc) {
+        m->terms = xt.terms;
+        m->postings = xt.postings;
+        m->positions = xt.positions;
+        sum->index_bytes = xap_disk_size(s->path);
+    }
+    xapian_abort(s);
+    return rc;
+}
+
+const sink_ops sink_xapian = {"xapian", 0, xapian_create, xapian_add, xapian_commit, xapian_abort};

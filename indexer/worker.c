@@ -1,0 +1,308 @@
+#include "indexer/worker.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/fields.h"
+#include "common/segment.h"
+#include "common/strmap.h"
+#include "indexer/build.h"
+#include "indexer/bundle.h"
+#include "indexer/docstore.h"
+
+typedef struct wtok {
+    uint32_t slot;
+    uint32_t pos;
+    uint8_t field; /* 0 title, 1 body-like */
+} wtok;
+
+struct worker {
+    worker_cfg cfg;
+    ana *a;
+    strmap *terms;      /* term -> local id */
+    uint32_t *word_lid; /* analyzer word id -> local id, saving a hash lookup a token */
+    size_t word_cap;
+    uint64_t word_gen; /* ana_generation word_lid belongs to */
+    buf keys;          /* local id -> term text */
+    uint32_t *key_off, *key_len, *seen, *slot_of;
+    size_t n_local, cap_local;
+    uint32_t serial; /* document counter, for seen[] */
+    uint32_t *slot_lid;
+    size_t n_slots, cap_slots;
+    wtok *toks;
+    size_t n_toks, cap_toks;
+    uint32_t *count; /* worker_bundle scratch, kept across documents */
+    size_t cap_count;
+    wtok *sorted;
+    size_t cap_sorted;
+    uint32_t field_tokens; /* tokens emitted for the current field */
+    uint8_t field;
+    const char *prefix;
+    size_t prefix_len;
+    buf raw, packed;
+    idx_err *err; /* the current batch's */
+};
+
+static int worker_local(worker *w, const char *term, size_t len, uint32_t *out)
+{
+    int inserted;
+    uint32_t *v = strmap_put(w->terms, term, len, (uint32_t)w->n_local, &inserted);
+    if (!v) return -1;
+    if (inserted) {
+        if (w->n_local == w->cap_local) {
+            size_t cap = w->cap_local ? w->cap_local * 2 : 1 << 14;
+            uint32_t **arrs[4] = {&w->key_off, &w->key_len, &w->seen, &w->slot_of};
+            for (int i = 0; i < 4; i++) {
+                uint32_t *p = realloc(*arrs[i], cap * sizeof *p);
+                if (!p) return -1;
+                /* At once: realloc freed the old block, and a later failure must leave every
+                 * array valid for the worker's cleanup. */
+                *arrs[i] = p;
+            }
+            w->cap_local = cap;
+        }
+        w->key_off[w->n_local] = (uint32_t)w->keys.len;
+        w->key_len[w->n_local] = (uint32_t)len;
+        w->seen[w->n_local] = 0;
+        buf_put(&w->keys, term, len);
+        if (w->keys.oom) return -1;
+        w->n_local++;
+    }
+    *out = *v;
+    return 0;
+}
+
+/* Makes word_lid valid for the analyzer's current ids and large enough for id. */
+static int worker_word_map(worker *w, uint32_t id)
+{
+    uint64_t gen = ana_generation(w->a);
+    if (gen != w->word_gen) {
+        for (size_t i = 0; i < w->word_cap; i++)
+            w->word_lid[i] = UINT32_MAX;
+        w->word_gen = gen;
+    }
+    if (id < w->word_cap) return 0;
+    size_t cap = w->word_cap ? w->word_cap : 1 << 14;
+    while (cap <= id)
+        cap *= 2;
+    uint32_t *p = realloc(w->word_lid, cap * sizeof *p);
+    if (!p) return -1;
+    for (size_t i = w->word_cap; i < cap; i++)
+        p[i] = UINT32_MAX;
+    w->word_lid = p;
+    w->word_cap = cap;
+    return 0;
+}
+
+/* The worker's term map only serves to group a document's tokens; bound it
+ * so a huge vocabulary cannot grow it without limit. */
+#define WORKER_MAX_TERMS (1u << 20)
+
+static void worker_trim(worker *w)
+{
+    if (w->n_local < WORKER_MAX_TERMS) return;
+    strmap_clear(w->terms);
+    w->keys.len = 0;
+    w->n_local = 0;
+    for (size_t i = 0; i < w->word_cap; i++)
+        w->word_lid[i] = UINT32_MAX;
+}
+
+static int worker_on_token(void *ctx, const ana_token *t)
+{
+    worker *w = ctx;
+    char key[SEG_MAX_TERM + 8];
+    const char *term = t->term;
+    size_t len = t->len;
+    if (len + w->prefix_len > SEG_MAX_TERM)
+        return 0; /* longer than the lexicon allows; the analyzer's limit is far lower */
+    if (w->prefix_len) {
+        memcpy(key, w->prefix, w->prefix_len);
+        memcpy(key + w->prefix_len, t->term, len);
+        term = key;
+        len += w->prefix_len;
+    }
+    uint32_t lid;
+    if (t->id != ANA_NO_ID && !w->prefix_len) {
+        if (worker_word_map(w, t->id)) return IDX_ENOMEM;
+        lid = w->word_lid[t->id];
+        if (lid == UINT32_MAX) {
+            if (worker_local(w, term, len, &lid)) return IDX_ENOMEM;
+            w->word_lid[t->id] = lid;
+        }
+    } else if (worker_local(w, term, len, &lid)) {
+        return IDX_ENOMEM;
+    }
+    if (w->seen[lid] != w->serial) {
+        w->seen[lid] = w->serial;
+        if (buf_grow(&w->slot_lid, &w->cap_slots, w->n_slots + 1, sizeof *w->slot_lid))
+            return IDX_ENOMEM;
+        w->slot_of[lid] = (uint32_t)w->n_slots;
+        w->slot_lid[w->n_slots++] = lid;
+    }
+    if (buf_grow(&w->toks, &w->cap_toks, w->n_toks + 1, sizeof *w->toks)) return IDX_ENOMEM;
+    w->toks[w->n_toks++] = (wtok){w->slot_of[lid], t->pos, w->field};
+    w->field_tokens++;
+    return 0;
+}
+
+static int worker_field(worker *w, const char *text, size_t len, uint8_t field, const char *prefix,
+                        uint32_t *tokens)
+{
+    w->field = field;
+    w->prefix = prefix;
+    w->prefix_len = prefix ? strlen(prefix) : 0;
+    w->field_tokens = 0;
+    int rc = ana_run(w->a, text, len, worker_on_token, w, w->err);
+    if (rc > 0 || (rc < 0 && !w->err->code))
+        rc = err_set(w->err, IDX_ENOMEM, "out of memory analysing text");
+    if (tokens) *tokens = w->field_tokens;
+    return rc;
+}
+
+/* Groups the document's tokens by term and appends its bundle. */
+static int worker_bundle(worker *w, buf *out)
+{
+    size_t ns = w->n_slots;
+    if (buf_grow(&w->count, &w->cap_count, ns * 2 + 1, sizeof *w->count) ||
+        buf_grow(&w->sorted, &w->cap_sorted, w->n_toks + 1, sizeof *w->sorted))
+        return err_set(w->err, IDX_ENOMEM, "out of memory");
+    /* Counting sort by slot keeps each term's tokens in text order, title
+     * tokens before body tokens because the title was analysed first. */
+    uint32_t *count = w->count, *start = w->count + ns;
+    wtok *sorted = w->sorted;
+    memset(count, 0, ns * sizeof *count);
+    for (size_t i = 0; i < w->n_toks; i++)
+        count[w->toks[i].slot]++;
+    uint32_t at = 0;
+    for (size_t s = 0; s < ns; s++) {
+        start[s] = at;
+        at += count[s];
+    }
+    for (size_t i = 0; i < w->n_toks; i++)
+        sorted[start[w->toks[i].slot]++] = w->toks[i];
+    bundle_begin(out, ns);
+    size_t i = 0;
+    for (size_t s = 0; s < ns; s++) {
+        uint32_t lid = w->slot_lid[s];
+        size_t end = i + count[s];
+        uint32_t tft = 0;
+        while (i + tft < end && sorted[i + tft].field == 0)
+            tft++;
+        bundle_term(out, (const char *)w->keys.p + w->key_off[lid], w->key_len[lid], tft,
+                    count[s] - tft);
+        for (size_t k = i; k < end; k++)
+            bundle_position(out, k == i || k == i + tft, sorted[k].pos,
+                            k > i ? sorted[k - 1].pos : 0);
+        i = end;
+    }
+    return out->oom ? err_set(w->err, IDX_ENOMEM, "out of memory") : 0;
+}
+
+static int worker_flush_store(worker *w, batch *b, uint32_t records)
+{
+    if (!records) return 0;
+    int rc = docstore_pack(&w->raw, &w->packed, w->err);
+    if (rc) return rc;
+    buf_put(&b->store, w->packed.p, w->packed.len);
+    buf_put_u32(&b->store_meta, (uint32_t)w->packed.len);
+    buf_put_u32(&b->store_meta, (uint32_t)w->raw.len);
+    buf_put_u32(&b->store_meta, records);
+    w->raw.len = 0;
+    return 0;
+}
+
+int worker_batch(void *ctx, batch *b, idx_err *err)
+{
+    worker *w = ctx;
+    w->err = err;
+    b->bundles.len = b->store.len = b->store_meta.len = 0;
+    free(b->bundle_off);
+    free(b->len_title);
+    free(b->len_body);
+    free(b->date);
+    b->bundle_off = malloc((b->n + 1) * sizeof *b->bundle_off);
+    b->len_title = malloc(b->n * sizeof *b->len_title);
+    b->len_body = malloc(b->n * sizeof *b->len_body);
+    b->date = malloc(b->n * sizeof *b->date);
+    if (!b->bundle_off || !b->len_title || !b->len_body || !b->date)
+        return err_set(w->err, IDX_ENOMEM, "out of memory");
+    worker_trim(w);
+    uint64_t bad_before = ana_invalid_utf8(w->a);
+    uint32_t in_block = 0;
+    int rc = 0;
+    for (uint32_t d = 0; d < b->n && !rc; d++) {
+        const char *f[FIELD_COUNT];
+        for (int k = 0; k < FIELD_COUNT; k++)
+            f[k] = batch_field(b, d, k);
+        const size_t *len = b->len[d];
+        w->serial++;
+        w->n_slots = 0;
+        w->n_toks = 0;
+        b->bundle_off[d] = b->bundles.len;
+        rc = worker_field(w, f[FIELD_TITLE], len[FIELD_TITLE], 0, NULL, &b->len_title[d]);
+        if (!rc) rc = worker_field(w, f[FIELD_BODY], len[FIELD_BODY], 1, NULL, &b->len_body[d]);
+        if (!rc)
+            rc = worker_field(w, f[FIELD_AUTHOR], len[FIELD_AUTHOR], 1, FIELD_PREFIX_AUTHOR, NULL);
+        if (!rc)
+            rc = worker_field(w, f[FIELD_CATEGORY], len[FIELD_CATEGORY], 1, FIELD_PREFIX_CATEGORY,
+                              NULL);
+        if (!rc) rc = worker_bundle(w, &b->bundles);
+        b->date[d] = build_parse_date(f[FIELD_DATE], len[FIELD_DATE]);
+        if (!w->cfg.pack_store) continue;
+        uint64_t cut = w->cfg.store_cut;
+        if (cut && in_block && (b->first + d) % cut == 0) {
+            if (!rc) rc = worker_flush_store(w, b, in_block);
+            in_block = 0;
+        }
+        docstore_put_record(&w->raw, f, len);
+        in_block++;
+        if (w->raw.len >= DOCSTORE_BLOCK) {
+            if (!rc) rc = worker_flush_store(w, b, in_block);
+            in_block = 0;
+        }
+    }
+    b->bundle_off[b->n] = b->bundles.len;
+    if (!rc) rc = worker_flush_store(w, b, in_block);
+    w->raw.len = 0;
+    b->invalid_utf8 = ana_invalid_utf8(w->a) - bad_before;
+    if (!rc && (b->bundles.oom || b->store.oom || b->store_meta.oom || w->raw.oom))
+        rc = err_set(w->err, IDX_ENOMEM, "out of memory");
+    return rc;
+}
+
+int worker_new(const worker_cfg *cfg, worker **out, idx_err *err)
+{
+    worker *w = calloc(1, sizeof *w);
+    if (!w) return err_set(err, IDX_ENOMEM, "out of memory");
+    w->cfg = *cfg;
+    int rc = ana_new(cfg->ana, &w->a, err);
+    if (!rc && !(w->terms = strmap_new(1 << 14))) rc = err_set(err, IDX_ENOMEM, "out of memory");
+    if (rc) {
+        worker_free(w);
+        return rc;
+    }
+    *out = w;
+    return 0;
+}
+
+void worker_free(worker *w)
+{
+    if (!w) return;
+    ana_free(w->a);
+    strmap_free(w->terms);
+    free(w->word_lid);
+    buf_free(&w->keys);
+    buf_free(&w->raw);
+    buf_free(&w->packed);
+    free(w->key_off);
+    free(w->key_len);
+    free(w->seen);
+    free(w->slot_of);
+    free(w->slot_lid);
+    free(w->toks);
+    free(w->count);
+    free(w->sorted);
+    free(w);
+}
