@@ -225,11 +225,10 @@ static int cmd_build(int argc, char **argv)
                 " positions, %u spilled runs\n",
                 s.terms, s.postings, s.positions, s.runs);
         fprintf(stderr, "idx: bytes:");
-        for (int i = 0; i < SEG_NFILES && o.engine == BUILD_ENGINE_NATIVE; i++)
-            fprintf(stderr, " %s %" PRIu64, seg_file_ext[i], s.component_bytes[i]);
-        fprintf(stderr, "%s total %" PRIu64 " (%.3f of input)\n",
-                o.engine == BUILD_ENGINE_NATIVE ? "," : "", s.index_bytes,
-                s.bytes_raw ? (double)s.index_bytes / (double)s.bytes_raw : 0.0);
+        for (uint32_t i = 0; i < s.n_components; i++)
+            fprintf(stderr, " %s %" PRIu64, s.component[i].name, s.component[i].bytes);
+        fprintf(stderr, "%s total %" PRIu64 " (%.3f of input)\n", s.n_components ? "," : "",
+                s.index_bytes, s.bytes_raw ? (double)s.index_bytes / (double)s.bytes_raw : 0.0);
         fprintf(stderr, "idx: %.2f s, %.1f MB/s of input (%.1f MB)\n", s.seconds,
                 s.seconds > 0 ? s.bytes_raw / 1e6 / s.seconds : 0.0, s.bytes_raw / 1e6);
     }

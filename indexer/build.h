@@ -67,7 +67,13 @@ typedef struct build_summary {
     uint64_t files_skipped; /* unreadable or binary files inside walked directories */
     uint64_t terms, postings, positions;
     uint64_t bytes_raw, bytes_in;
-    uint64_t component_bytes[5]; /* per segment file, in seg_file_ext order (native) */
+    /* Bytes per kind of file the engine wrote (native: per segment file
+     * extension, summed over segments; xapian: none), named for the summary. */
+    struct {
+        const char *name; /* static storage */
+        uint64_t bytes;
+    } component[8];
+    uint32_t n_components;
     uint64_t index_bytes;
     uint32_t runs;
     double seconds;

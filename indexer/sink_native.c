@@ -205,10 +205,14 @@ static int native_commit(void *self, const doctable *t, index_meta *m, build_sum
             char path[4200];
             struct stat st;
             snprintf(path, sizeof path, "%s/%s.%s", s->cfg.dir, m->segment[g], seg_file_ext[i]);
-            if (!stat(path, &st)) sum->component_bytes[i] += (uint64_t)st.st_size;
+            sum->component[i].name = seg_file_ext[i];
+            if (!stat(path, &st)) sum->component[i].bytes += (uint64_t)st.st_size;
         }
+    _Static_assert(SEG_NFILES <= sizeof sum->component / sizeof sum->component[0],
+                   "a component slot per segment file");
+    sum->n_components = SEG_NFILES;
     for (int i = 0; i < SEG_NFILES; i++)
-        sum->index_bytes += sum->component_bytes[i];
+        sum->index_bytes += sum->component[i].bytes;
     native_abort(s);
     return rc;
 }
