@@ -18,12 +18,13 @@
 
 enum {
     IDX_OK = 0,
-    IDX_EUSAGE = -2,   /* bad flag, bad query syntax: exit 2 */
-    IDX_EDATA = -3,    /* unreadable input, missing/corrupt/wrong-version index: exit 3 */
-    IDX_EIO = -4,      /* failed write, disk full, rename: exit 1 */
-    IDX_ENOMEM = -5,   /* exit 1 */
+    IDX_EUSAGE = -2,    /* bad flag, bad query syntax: exit 2 */
+    IDX_EDATA = -3,     /* unreadable input, missing/corrupt/wrong-version index: exit 3 */
+    IDX_EIO = -4,       /* failed write, disk full, rename: exit 1 */
+    IDX_ENOMEM = -5,    /* exit 1 */
     IDX_EINTERNAL = -6, /* a bug or a library failure: exit 1 */
-    IDX_EINTR = -7      /* stopped on request (a signal): the caller picks the exit */
+    IDX_EINTR = -7,     /* stopped on request (a signal): the caller picks the exit */
+    IDX_EBUSY = -8      /* another writer holds the index (txn.h): exit 1 */
 };
 
 typedef struct idx_err {
