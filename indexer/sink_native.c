@@ -87,7 +87,7 @@ static int native_add(void *self, const batch *b, const uint32_t *docid, const u
         uint32_t plen = rd_u32(b->store_meta.p + m), rlen = rd_u32(b->store_meta.p + m + 4);
         uint32_t recs = rd_u32(b->store_meta.p + m + 8);
         buf view = {b->store.p + at, plen, plen, 0};
-        docstore *st;
+        docstore *st = NULL;
         int rc = native_store(s, &st, err);
         if (!rc) rc = docstore_add(st, &view, rlen, recs, err);
         if (rc) return rc;
