@@ -32,6 +32,14 @@ struct reader {
     rdr_entry *files;
     size_t nfiles, capfiles, next;
 
+    /* The input file being read, and the names of its current member when
+     * it is an archive ("ARCHIVE/MEMBER"). */
+    rdr_input *in;
+    const rdr_entry *in_entry;
+    size_t in_chunk;
+    uint64_t in_counted; /* of rdr_input_bytes_in, already in st.bytes_in */
+    char *member_path, *member_textid;
+
     rdr_file cur;
     int cur_open;
     const rdr_format_ops *ops;
@@ -103,7 +111,8 @@ void rdr_bad_eof(rdr_file *f, uint64_t line, const char *why)
     if (f->src.truncated || f->src.corrupt) {
         if (f->end_reported) return;
         f->end_reported = 1;
-        why = f->src.truncated ? "truncated gzip stream" : "corrupt gzip stream";
+        const char *dec = rdr_input_take_failure(f->in);
+        why = dec ? dec : f->src.truncated ? "truncated gzip stream" : "corrupt gzip stream";
     }
     rdr_bad(f, line, "%s", why);
 }
@@ -274,19 +283,6 @@ static int src_sanitize(rdr_file *f, size_t from, size_t n, int at_eof, size_t *
     return 0;
 }
 
-static int src_read_error(rdr_file *f, idx_err *err)
-{
-    rdr_src *s = &f->src;
-    int zerr;
-    const char *msg = gzerror(s->gz, &zerr);
-    if (zerr == Z_ERRNO) return err_errno(err, IDX_EDATA, errno, "%s: read failed", f->path);
-    if (zerr == Z_MEM_ERROR) return err_set(err, IDX_ENOMEM, "%s: out of memory in zlib", f->path);
-    /* A data error: the file is damaged, not the machine. */
-    s->corrupt = 1;
-    (void)msg;
-    return 0;
-}
-
 int rdr_fill(rdr_file *f, idx_err *err)
 {
     rdr_src *s = &f->src;
@@ -304,31 +300,15 @@ int rdr_fill(rdr_file *f, idx_err *err)
         memcpy(s->buf + at, s->carry, s->ncarry);
         size_t have = s->ncarry;
         s->ncarry = 0;
-        int k = gzread(s->gz, s->buf + at + have, (unsigned)s->chunk);
-        if (k < 0) {
-            int rc = src_read_error(f, err);
-            if (rc) return rc;
-            k = 0;
-        } else if (k == 0) {
-            int zerr;
-            gzerror(s->gz, &zerr);
-            if (zerr == Z_BUF_ERROR)
-                s->truncated = 1;
-            else if (zerr != Z_OK) {
-                int rc = src_read_error(f, err);
-                if (rc) return rc;
-            }
-        }
+        long k = rdr_input_read(f->in, s->buf + at + have, s->chunk, s, err);
+        if (k < 0) return (int)k;
         if (k == 0) s->eof = 1;
-        if (s->raw_total == 0 && k > 0) s->is_gz = !gzdirect(s->gz);
         s->raw_total += (uint64_t)k;
-        f->r->st.bytes_raw += (uint64_t)k;
-        /* gzoffset needs lseek, which pipes lack; plain bytes are counted. */
-        z_off_t in = s->is_gz ? gzoffset(s->gz) : (z_off_t)s->raw_total;
-        if (in >= 0 && (uint64_t)in > s->in_total) {
-            f->r->st.bytes_in += (uint64_t)in - s->in_total;
-            s->in_total = (uint64_t)in;
-        }
+        reader *r = f->r;
+        r->st.bytes_raw += (uint64_t)k;
+        uint64_t in = rdr_input_bytes_in(f->in);
+        r->st.bytes_in += in - r->in_counted;
+        r->in_counted = in;
         have += (size_t)k;
         /* A UTF-8 byte order mark says nothing a parser needs. */
         if (!s->bom_done && s->abs_base + at == 0 && (have >= 3 || s->eof)) {
@@ -671,7 +651,14 @@ static reader_format format_by_name(const char *path)
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     size_t n = strlen(base);
-    if (ends_with(base, n, ".gz")) n -= 3;
+    /* The decompressors decide by content; the name only has to show
+     * through the compression suffix. */
+    static const char *const packed[] = {".gz", ".bz2", ".xz", ".zst"};
+    for (size_t i = 0; i < sizeof packed / sizeof packed[0]; i++)
+        if (ends_with(base, n, packed[i])) {
+            n -= strlen(packed[i]);
+            break;
+        }
     static const struct {
         const char *ext;
         reader_format f;
@@ -709,28 +696,29 @@ static void file_release(reader *r)
     if (r->ops) r->ops->close(f);
     r->ops = NULL;
     f->state = NULL;
-    if (f->src.gz) gzclose(f->src.gz);
-    f->src.gz = NULL;
     r->srcbuf = f->src.buf;
     r->srccap = f->src.cap;
     r->cur_open = 0;
 }
 
-/* 1: opened; 0: skipped with a warning; negative: fatal. */
-static int file_open(reader *r, const rdr_entry *e, idx_err *err)
+static void input_close(reader *r)
 {
-    rdr_file *f = &r->cur;
+    rdr_input_close(r->in);
+    r->in = NULL;
+    free(r->member_path);
+    free(r->member_textid);
+    r->member_path = r->member_textid = NULL;
+}
+
+/* 1: opened; 0: skipped with a warning; negative: fatal. */
+static int input_open(reader *r, const rdr_entry *e, idx_err *err)
+{
     int fd = open(e->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (e->cmdline) return err_errno(err, IDX_EDATA, errno, "%s", e->path);
         snprintf(r->msg, sizeof r->msg, "cannot open: %s", strerror(errno));
         walk_warn(r, e->path, r->msg);
         return 0;
-    }
-    gzFile gz = gzdopen(fd, "rb");
-    if (!gz) {
-        close(fd);
-        return err_set(err, IDX_ENOMEM, "%s: cannot set up decompression", e->path);
     }
     size_t chunk = RDR_CHUNK;
     struct stat st;
@@ -739,17 +727,52 @@ static int file_open(reader *r, const rdr_entry *e, idx_err *err)
         while (chunk < (size_t)st.st_size + 1)
             chunk *= 2;
     }
-    gzbuffer(gz, (unsigned)chunk);
+    int rc = rdr_input_open(&r->in, fd, e->path, chunk, err);
+    if (rc < 0) return rc;
+    r->in_entry = e;
+    r->in_chunk = chunk;
+    r->in_counted = 0;
+    return 1;
+}
+
+/* Opens the next member of the current input as r->cur. 1: opened; 0: none
+ * opened (a member skipped with a warning, or the input is done and
+ * closed); negative: fatal. */
+static int member_open(reader *r, idx_err *err)
+{
+    const rdr_entry *e = r->in_entry;
+    const char *name;
+    int rc = rdr_input_next_member(r->in, &name, err);
+    if (rc < 0) return rc;
+    if (rc == 0) {
+        const char *why = rdr_input_take_failure(r->in);
+        if (why) walk_warn(r, e->path, why);
+        input_close(r);
+        return 0;
+    }
+    const char *path = e->path, *textid = e->textid;
+    if (name) {
+        free(r->member_path);
+        free(r->member_textid);
+        r->member_path = join(e->path, name);
+        r->member_textid = join(e->textid, name);
+        if (!r->member_path || !r->member_textid)
+            return err_set(err, IDX_ENOMEM, "out of memory listing %s", e->path);
+        path = r->member_path;
+        textid = r->member_textid;
+    }
+    rdr_file *f = &r->cur;
+    size_t chunk = r->in_chunk;
     buf keep[4];
     memcpy(keep, f->out, sizeof keep);
     memset(f, 0, sizeof *f);
     memcpy(f->out, keep, sizeof keep);
     f->r = r;
-    f->path = e->path;
-    f->textid = e->textid;
+    f->in = r->in;
+    f->path = path;
+    f->textid = textid;
     f->max_record = r->max_record;
     f->line = 1;
-    f->src.gz = gz;
     f->src.chunk = chunk;
     f->src.buf = r->srcbuf;
     f->src.cap = r->srccap;
@@ -760,15 +783,15 @@ static int file_open(reader *r, const rdr_entry *e, idx_err *err)
     f->src.buf[0] = '\0';
 
     reader_format fmt = r->fmt;
-    if (fmt == FMT_AUTO) fmt = format_by_name(e->path);
+    if (fmt == FMT_AUTO) fmt = format_by_name(path);
     if (fmt == FMT_AUTO) {
         while (!f->src.eof && f->src.lim < 4096) {
-            int rc = rdr_fill(f, err);
+            rc = rdr_fill(f, err);
             if (rc < 0) return rc;
         }
         int c = format_by_content(f->src.buf, f->src.lim < 4096 ? f->src.lim : 4096);
         if (c < 0) {
-            walk_warn(r, e->path, "binary file skipped (use --format to force a format)");
+            walk_warn(r, path, "binary file skipped (use --format to force a format)");
             file_release(r);
             return 0;
         }
@@ -777,7 +800,7 @@ static int file_open(reader *r, const rdr_entry *e, idx_err *err)
     f->fmt = fmt;
     r->ops = ops_for(fmt);
     r->st.files++;
-    int rc = r->ops->open(f, err);
+    rc = r->ops->open(f, err);
     if (rc < 0) return rc;
     return 1;
 }
@@ -786,8 +809,15 @@ int reader_next(reader *r, rec *out, idx_err *err)
 {
     for (;;) {
         if (!r->cur_open) {
-            if (r->next == r->nfiles) return 0;
-            int rc = file_open(r, &r->files[r->next++], err);
+            if (!r->in) {
+                if (r->next == r->nfiles) return 0;
+                int rc = input_open(r, &r->files[r->next++], err);
+                if (rc <= 0) {
+                    if (rc < 0) return rc;
+                    continue;
+                }
+            }
+            int rc = member_open(r, err);
             if (rc < 0) return rc;
             if (rc == 0) continue;
         }
@@ -802,7 +832,8 @@ int reader_next(reader *r, rec *out, idx_err *err)
             return 1;
         }
         if ((f->src.truncated || f->src.corrupt) && !f->end_reported) rdr_bad_eof(f, f->line, "");
-        if (f->src.raw_total == 0 && f->src.eof) rdr_warn(f, 0, "empty file");
+        if (f->src.raw_total == 0 && f->src.eof && !f->src.truncated && !f->src.corrupt)
+            rdr_warn(f, 0, "empty file");
         file_release(r);
     }
 }
@@ -816,6 +847,7 @@ void reader_close(reader *r)
 {
     if (!r) return;
     if (r->cur_open) file_release(r);
+    input_close(r);
     for (int i = 0; i < 4; i++)
         buf_free(&r->cur.out[i]);
     free(r->srcbuf);
