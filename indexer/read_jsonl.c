@@ -362,24 +362,28 @@ static int parse_line(jl_state *st, char *start, size_t n, rec *out)
                     out->category = val;
                     break;
                 }
-            } else if (kind == K_ID && j.p < j.e && (*j.p == '-' || (*j.p >= '0' && *j.p <= '9'))) {
+            } else if ((kind == K_ID || kind == K_DATE) && j.p < j.e &&
+                       (*j.p == '-' || (*j.p >= '0' && *j.p <= '9'))) {
+                /* An integer date is Unix epoch seconds (dates.h). */
                 char *num = j.p;
                 int integer;
                 if (jnumber(&j, &integer)) return -1;
                 if (!integer) {
-                    snprintf(st->why, sizeof st->why, "\"id\" must be a string or an integer");
+                    snprintf(st->why, sizeof st->why, "\"%s\" must be a string or an integer",
+                             names[kind]);
                     return -1;
                 }
-                out->id.ptr = num;
-                out->id.len = (size_t)(j.p - num);
-                have_id = 1;
+                rec_field *dst = kind == K_ID ? &out->id : &out->date;
+                dst->ptr = num;
+                dst->len = (size_t)(j.p - num);
+                have_id |= kind == K_ID;
             } else if (kind >= K_TITLE && j.p < j.e && *j.p == 'n') {
                 /* null for an optional field: absent, as exporters write it. */
                 if (jliteral(&j, "null")) return -1;
             } else {
                 if (jskip(&j, 1)) return -1;
                 snprintf(st->why, sizeof st->why, "\"%s\" must be a string%s", names[kind],
-                         kind == K_ID ? " or an integer" : "");
+                         kind == K_ID || kind == K_DATE ? " or an integer" : "");
                 return -1;
             }
             jws(&j);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "indexer/dates.h"
 #include "indexer/read_impl.h"
 
 /* Directory nesting beyond this is treated as a loop or a mistake. */
@@ -50,6 +51,7 @@ struct reader {
 
     reader_stats st;
     char msg[1024];
+    char date[DATES_ISO_MAX]; /* the yielded record's date, normalised */
 };
 
 /* ------------------------------------------------------------------ names */
@@ -805,6 +807,29 @@ static int member_open(reader *r, idx_err *err)
     return 1;
 }
 
+/* Makes the record's date ISO 8601 in UTC, or drops it with a warning: a
+ * date the build cannot read would silently never match a date: query. */
+static void normalise_date(reader *r, rdr_file *f, rec *out)
+{
+    if (!out->date.len) return;
+    dates_val v;
+    if (dates_parse(out->date.ptr, out->date.len, &v) == 0) {
+        out->date.len = dates_format(&v, r->date);
+        out->date.ptr = r->date;
+        return;
+    }
+    int plain = out->date.len <= 64;
+    for (size_t i = 0; i < out->date.len && plain; i++)
+        plain = (unsigned char)out->date.ptr[i] >= 0x20;
+    if (plain)
+        rdr_warn(f, out->line, "date not understood: \"%.*s\"", (int)out->date.len, out->date.ptr);
+    else
+        rdr_warn(f, out->line, "date not understood");
+    r->st.dates_dropped++;
+    out->date.ptr = NULL;
+    out->date.len = 0;
+}
+
 int reader_next(reader *r, rec *out, idx_err *err)
 {
     for (;;) {
@@ -828,6 +853,7 @@ int reader_next(reader *r, rec *out, idx_err *err)
         if (rc > 0) {
             out->file = f->path;
             out->format = f->fmt;
+            normalise_date(r, f, out);
             r->st.records++;
             return 1;
         }

@@ -58,7 +58,11 @@ typedef struct rec_field {
 } rec_field;
 
 /* One article. All pointers are owned by the reader and valid until the next
- * reader_next call. `date` is the source text as given (ISO 8601 expected). */
+ * reader_next call. `date` is ISO 8601 in UTC with the precision the source
+ * gave ("1994", "1994-11", "1994-11-15" or "1994-11-15T08:12:31Z"), whatever
+ * format the source wrote it in (indexer/dates.h lists those understood); a
+ * date in none of them is warned about ("date not understood"), counted in
+ * dates_dropped and left out, the article kept. */
 typedef struct rec {
     rec_field id, title, body, url, date, author, category;
     const char *file;     /* path as given on the command line + relative part */
@@ -75,6 +79,7 @@ typedef struct reader_stats {
     uint64_t other_ns;      /* mediawiki pages outside namespace 0 passed over */
     uint64_t files_skipped; /* walked files that could not be opened, or binary */
     uint64_t utf8_replaced; /* invalid UTF-8 sequences replaced by U+FFFD */
+    uint64_t dates_dropped; /* dates not understood, left out of their records */
     uint64_t bytes_in;      /* bytes read from disk (compressed size for .gz) */
     uint64_t bytes_raw;     /* bytes after decompression */
     uint64_t bytes_total;   /* sum of input file sizes on disk, known at open (for ETA) */
