@@ -55,6 +55,8 @@ typedef struct rdr_src {
 
 typedef struct rdr_file rdr_file;
 
+#define RDR_OUT_BUFS 5
+
 /* --- read_input.c: one input file, decompressed, member by member --- */
 
 typedef struct rdr_input rdr_input;
@@ -101,10 +103,10 @@ struct rdr_file {
     const char *textid; /* id for the text format: path relative to its INPUT */
     reader_format fmt;
     size_t max_record;
-    uint64_t line;    /* where the parser is, for the end-of-file warnings */
-    int end_reported; /* a truncation/corruption warning was already given */
-    void *state;      /* the format's own, per file: allocated by open, freed by close */
-    buf out[4];       /* output buffers for the formats, kept across files */
+    uint64_t line;         /* where the parser is, for the end-of-file warnings */
+    int end_reported;      /* a truncation/corruption warning was already given */
+    void *state;           /* the format's own, per file: allocated by open, freed by close */
+    buf out[RDR_OUT_BUFS]; /* output buffers for the formats, kept across files */
 };
 
 /* Makes more bytes available after src.lim (compacting buffer[0..pos) away

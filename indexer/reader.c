@@ -765,7 +765,7 @@ static int member_open(reader *r, idx_err *err)
     }
     rdr_file *f = &r->cur;
     size_t chunk = r->in_chunk;
-    buf keep[4];
+    buf keep[RDR_OUT_BUFS];
     memcpy(keep, f->out, sizeof keep);
     memset(f, 0, sizeof *f);
     memcpy(f->out, keep, sizeof keep);
@@ -874,7 +874,7 @@ void reader_close(reader *r)
     if (!r) return;
     if (r->cur_open) file_release(r);
     input_close(r);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < RDR_OUT_BUFS; i++)
         buf_free(&r->cur.out[i]);
     free(r->srcbuf);
     for (size_t i = 0; i < r->nfiles; i++) {

@@ -80,6 +80,8 @@ typedef struct reader_stats {
     uint64_t files_skipped; /* walked files that could not be opened, or binary */
     uint64_t utf8_replaced; /* invalid UTF-8 sequences replaced by U+FFFD */
     uint64_t dates_dropped; /* dates not understood, left out of their records */
+    uint64_t trec_untagged; /* TREC DOCs without body elements, body taken from
+                               the text outside the known elements */
     uint64_t bytes_in;      /* bytes read from disk (compressed size for .gz) */
     uint64_t bytes_raw;     /* bytes after decompression */
     uint64_t bytes_total;   /* sum of input file sizes on disk, known at open (for ETA) */

@@ -109,6 +109,21 @@ check "zone applied: 23:30-01:00 is in 2000" \
     sh -c "'$IDX' query -i '$T/ix-dates' 'zebra date:2000' | grep -qF eve"
 check "undated article kept" sh -c "'$IDX' query -i '$T/ix-dates' 'zebra two' | grep -qF huh"
 
+# TREC newswire variants (AP, WSJ, FT, LA Times, FBIS, untagged), as a .tar.gz.
+tar -C "$IDX_SRC/tests/fixtures/reader" -czf "$T/trec.tar.gz" trec
+build trec "$T/trec.tar.gz"
+check "TREC variants: 8 documents" grep -qF ": 8 docs, 0 skipped" "$T/err-trec"
+found() { # QUERY ID: the query finds the id
+    "$IDX" query -i "$T/ix-trec" -k 20 --format trec "$1" | awk '{print $3}' | grep -qx "$2"
+}
+check "AP <HEAD> is the title" found 'title:harbor' AP880212-0001
+check "WSJ <HL> is the title" found 'title:"dye unit"' WSJ870324-0001
+check "WSJ <DD> 03/24/87 is the date" found 'textile date:1987-03' WSJ870324-0001
+check "FBIS <TI> is the title" found 'title:grain' FBIS3-1
+check "LA Times <DATE><P> is the date" found 'library date:1989-01-01' LA010189-0001
+check "<BYLINE> is the author" found 'author:okafor' AP880212-0001
+check "a DOC without <TEXT> has its loose text" found 'dredging testimony' CR93H-1
+
 # The real Wikipedia export.
 WIKI=$IDX_SRC/../shared/corpora/mediawiki-sample/en_test.xml.bz2
 if [ -f "$WIKI" ]; then

@@ -482,6 +482,68 @@ START_TEST(test_trec)
 }
 END_TEST
 
+/* The newswire variants of the TREC disks, one fixture each. */
+START_TEST(test_trec_variants)
+{
+    static const struct {
+        const char *file, *id, *title, *date, *author, *body_start, *body_end;
+    } want[] = {
+        {"trec/ap.sgml", "AP880212-0001", "Town Votes to Rebuild Harbor Bridge", "",
+         "MARGARET OKAFOR", "The town council voted", "start in the spring."},
+        {"trec/ap.sgml", "AP880212-0002", "Snowstorm Closes Schools Across Vermont", "", "",
+         "Schools across Vermont", "overnight."},
+        {"trec/wsj.sgml", "WSJ870324-0001", "Textile Maker Agrees @ To Sell Its Dye Unit",
+         "1987-03-24", "", "A textile maker agreed", "Neither company would comment."},
+        {"trec/ft.sgml", "FT911-3",
+         "FT 14 MAY 91 / International Company News: Ferry operator lifts profits", "1991-05-14",
+         "HANNAH LINDqvist", "A Baltic ferry operator", "freight volumes."},
+        {"trec/latimes.sgml", "LA010189-0001", "LIBRARY REOPENS AFTER QUAKE REPAIRS", "1989-01-01",
+         "TOMAS REYES, Times Staff Writer", "The central library reopened", "librarians said."},
+        {"trec/fbis.sgml", "FBIS3-1", "Grain Harvest Forecast Raised", "1994-05-05", "",
+         "Language:", "citing a wet spring."},
+        {"trec/untagged.sgml", "CR93H-1", "Hearing on river dredging", "1993-06-02", "",
+         "The committee heard testimony", "Witnesses from three ports spoke."},
+        {"trec/untagged.sgml", "CR93H-2", "", "", "", "A dated-badly record", "keeps its text."},
+    };
+    const char *in[] = {fx("trec/ap.sgml"),      fx("trec/wsj.sgml"),  fx("trec/ft.sgml"),
+                        fx("trec/latimes.sgml"), fx("trec/fbis.sgml"), fx("trec/untagged.sgml")};
+    coll c;
+    collect_n(&c, in, 6, FMT_AUTO, 0);
+    ck_assert_int_eq(c.rc, 0);
+    ck_assert_uint_eq(c.n, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < c.n; i++) {
+        const crec *r = &c.r[i];
+        ck_assert_int_eq(r->format, FMT_TREC);
+        ck_assert_str_eq(r->file, fx(want[i].file));
+        ck_assert_str_eq(r->id, want[i].id);
+        ck_assert_str_eq(r->title, want[i].title);
+        ck_assert_str_eq(r->date, want[i].date);
+        ck_assert_str_eq(r->author, want[i].author);
+        size_t bl = strlen(want[i].body_start), el = strlen(want[i].body_end);
+        ck_assert_msg(strncmp(r->body, want[i].body_start, bl) == 0, "%s body: %s", r->id, r->body);
+        ck_assert_msg(r->body_len >= el &&
+                          strcmp(r->body + r->body_len - el, want[i].body_end) == 0,
+                      "%s body: %s", r->id, r->body);
+    }
+    /* No bookkeeping (FILEID, DATELINE, SO, PUB...) in any body. */
+    for (size_t i = 0; i < c.n; i++) {
+        ck_assert_ptr_null(strstr(c.r[i].body, "AP-NR"));
+        ck_assert_ptr_null(strstr(c.r[i].body, "WALL STREET"));
+        ck_assert_ptr_null(strstr(c.r[i].body, "Financial Times"));
+        ck_assert_ptr_null(strstr(c.r[i].body, "Hearing on"));
+    }
+    /* The WSJ lead paragraph comes before the text; the untagged DOC's
+     * paragraphs are both there. */
+    ck_assert_ptr_nonnull(strstr(c.r[2].body, "$40 million"));
+    ck_assert_ptr_nonnull(strstr(c.r[6].body, "river channel.\nWitnesses"));
+    ck_assert_uint_eq(c.st.trec_untagged, 1);
+    ck_assert_uint_eq(c.st.dates_dropped, 1);
+    ck_assert_uint_eq(c.nw, 1);
+    assert_warn(&c, 10, "date not understood: \"sometime in June\"");
+    coll_free(&c);
+}
+END_TEST
+
 START_TEST(test_trec_many_reads)
 {
     /* 4000 DOCs of ~700 bytes: several reads, DOCs cut by read boundaries. */
@@ -1106,6 +1168,7 @@ int main(void)
     tcase_add_test(tc, test_record_too_large);
     tcase_add_test(tc, test_utf8_across_reads);
     tcase_add_test(tc, test_trec);
+    tcase_add_test(tc, test_trec_variants);
     tcase_add_test(tc, test_trec_many_reads);
     tcase_add_test(tc, test_mediawiki);
     tcase_add_test(tc, test_mediawiki_stream);
