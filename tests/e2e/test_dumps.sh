@@ -134,6 +134,12 @@ if [ -f "$WIKI" ]; then
         check "Wikipedia .xml.bz2 (--format $fmt): 11 redirects" \
             grep -qF "11 redirects" "$T/err-wiki-$fmt"
     done
+    wfound() { "$IDX" query -i "$T/ix-wiki-auto" -k 50 --format json "$1" | grep -qF "$2"; }
+    check "Wikipedia: {{convert|55|km|mi}} is 55 km" wfound '"55 km" pretoria' '"title":"Pretoria"'
+    check "Wikipedia: URL from <base> and the title" \
+        wfound pretoria '"url":"http://en.wikipedia.org/wiki/Pretoria"'
+    check "Wikipedia: the revision's timestamp is the date" \
+        wfound 'pretoria date:2013' '"date":"2013-06-01T22:12:27Z"'
 else
     echo "skip Wikipedia export: $WIKI not found"
 fi

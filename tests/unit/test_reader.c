@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "common/buf.h"
 #include "indexer/reader.h"
 
 /* ----------------------------------------------------------- collecting */
@@ -591,8 +592,11 @@ START_TEST(test_mediawiki)
     ck_assert_str_eq(c.r[0].body,
                      "Anarchism is a political philosophy that advocates self-governed "
                      "societies. See Proudhons.\n\nHistory\nText here & an example and .\n\n"
-                     "item one\nEnd.");
+                     "cell1 cell2 cell3\n\nitem one 5 km texte Wort\nEnd.");
     ck_assert_str_eq(c.r[0].category, "Political culture; Anarchism");
+    ck_assert_str_eq(c.r[0].url, "https://en.wikipedia.org/wiki/Anarchism");
+    ck_assert_str_eq(c.r[0].date, "2001-01-15T13:15:00Z");
+    ck_assert_str_eq(c.r[1].date, ""); /* no <timestamp> */
     ck_assert_str_eq(c.r[1].id, "15");
     ck_assert_str_eq(c.r[1].title, "Second");
     ck_assert_str_eq(c.r[1].body, "new text with b and caf\xC3\xA9"); /* last revision */
@@ -603,6 +607,66 @@ START_TEST(test_mediawiki)
     assert_warn(&c, 54, "page without <id>");
     ck_assert_uint_eq(c.nw, 1);
     coll_free(&c);
+}
+END_TEST
+
+/* Wikitext to text: tables keep their cells, common templates what they
+ * display; one page per case. */
+START_TEST(test_mediawiki_markup)
+{
+    static const struct {
+        const char *wikitext, *text;
+    } cases[] = {
+        {"{{convert|5|km}} away", "5 km away"},
+        {"{{convert|5|to|10|mi|km}}", "5 to 10 mi"},
+        {"{{cvt|3.5|kg|lb|abbr=on}}", "3.5 kg"},
+        {"{{lang|fr|le texte}} said", "le texte said"},
+        {"{{Lang-de|das Wort}}", "das Wort"},
+        {"{{nowrap|[[New York]] City}}", "New York City"},
+        {"born {{birth date|1950|5|3}}", "born 1950-05-03"},
+        {"{{birth date and age|df=yes|1950|12|25}}", "1950-12-25"},
+        {"{{as of|2010}} it", "As of 2010 it"},
+        {"{{frac|1|2}} and {{frac|2|1|4}}", "1/2 and 2 1/4"},
+        {"{{quote|text=To be.|author=X}}", "To be."},
+        {"{{val|1.2|u=kg}}", "1.2 kg"},
+        {"a{{mdash}}b", "a\xE2\x80\x94" "b"},
+        {"{{Template:nowrap|x}}", "x"},
+        {"{{cite web|url=http://x|title=T}}{{Infobox person|name=N}}gone", "gone"},
+        {"{{#if:x|y|z}}{{sfn|Smith|2001}}ok", "ok"},
+        {"{{lang|fr|{{nowrap|nested}}}}", "nested"},
+        {"{| class=\"wikitable\"\n|+ Caption\n! Name !! Age\n|-\n| style=\"x\" | Ann || 31\n|-\n"
+         "| [[Bob|Robert]] || {{convert|2|m}}\n|}",
+         "Caption Name Age\nAnn 31\nRobert 2 m"},
+        {"{|\n| outer\n{|\n| inner\n|}\n|}", "outer inner"},
+        {"{|\n| cell\nmore text\n|}", "cell more text"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        buf x = {0};
+        const char *head = "<mediawiki><page><title>T</title><ns>0</ns><id>1</id><revision>"
+                           "<text>";
+        buf_put(&x, head, strlen(head));
+        for (const char *q = cases[k].wikitext; *q; q++) {
+            if (*q == '<')
+                buf_put(&x, "&lt;", 4);
+            else if (*q == '&')
+                buf_put(&x, "&amp;", 5);
+            else if (*q == '"')
+                buf_put(&x, "&quot;", 6);
+            else
+                buf_put_u8(&x, (uint8_t)*q);
+        }
+        const char *tail = "</text></revision></page></mediawiki>\n";
+        buf_put(&x, tail, strlen(tail));
+        write_file(tmp("markup.xml"), (const char *)x.p, x.len);
+        buf_free(&x);
+        coll c;
+        collect(&c, tmp("markup.xml"), FMT_MEDIAWIKI, 0);
+        ck_assert_int_eq(c.rc, 0);
+        ck_assert_uint_eq(c.n, 1);
+        ck_assert_msg(strcmp(c.r[0].body, cases[k].text) == 0, "%s\n-> \"%s\"\nwant \"%s\"",
+                      cases[k].wikitext, c.r[0].body, cases[k].text);
+        coll_free(&c);
+    }
 }
 END_TEST
 
@@ -1171,6 +1235,7 @@ int main(void)
     tcase_add_test(tc, test_trec_variants);
     tcase_add_test(tc, test_trec_many_reads);
     tcase_add_test(tc, test_mediawiki);
+    tcase_add_test(tc, test_mediawiki_markup);
     tcase_add_test(tc, test_mediawiki_stream);
     tcase_add_test(tc, test_text_dir);
     tcase_add_test(tc, test_sniff);
