@@ -35,6 +35,8 @@
  * of the last read, held back until the next read completes or refutes it.
  * buf[lim] is always a NUL sentinel, so scanners that stop at bytes < 0x20
  * need no bounds check. */
+enum { RDR_ENC_UNKNOWN, RDR_ENC_UTF8, RDR_ENC_CP1252 };
+
 typedef struct rdr_src {
     size_t chunk; /* bytes per read: RDR_CHUNK, or less for a small file */
     char *buf;
@@ -46,6 +48,8 @@ typedef struct rdr_src {
     int truncated;     /* the .gz ended mid-stream (eof is set too) */
     int corrupt;       /* damaged compressed data (eof is set too) */
     int bom_done;
+    int enc;            /* RDR_ENC_*: how invalid UTF-8 is read (reader.h) */
+    uint64_t cp1252;    /* bytes read as Windows-1252 */
     uint64_t raw_total; /* decompressed bytes so far */
     /* Stream offsets of U+FFFD replacements not yet claimed by a record. */
     uint64_t bad[RDR_BAD_UTF8_TRACK];

@@ -222,6 +222,19 @@ static size_t utf8_valid_prefix(const unsigned char *p, size_t n, int *cut)
 
 /* ----------------------------------------------------------------- source */
 
+static int has_high_byte(const char *p, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        if (w & 0x8080808080808080ull) return 1;
+    }
+    for (; i < n; i++)
+        if ((unsigned char)p[i] >= 0x80) return 1;
+    return 0;
+}
+
 static int src_reserve(rdr_file *f, size_t need, idx_err *err)
 {
     rdr_src *s = &f->src;
@@ -242,10 +255,43 @@ static int src_reserve(rdr_file *f, size_t need, idx_err *err)
     return 0;
 }
 
+/* Windows-1252's characters for 0x80..0x9F (0: unassigned); 0xA0..0xFF are
+ * Latin-1's, the code points themselves. A table, not iconv: 32 entries,
+ * and no conversion state to keep across reads. */
+static const uint16_t cp1252_c1[32] = {
+    0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+    0x2039, 0x0152, 0,      0x017D, 0,      0,      0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+    0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178};
+
+static uint32_t cp1252(unsigned char b)
+{
+    return b >= 0xA0 ? b : b >= 0x80 ? cp1252_c1[b - 0x80] : b;
+}
+
+static int ascii_letter(int c)
+{
+    return (c | 32) >= 'a' && (c | 32) <= 'z';
+}
+
+/* Does the first invalid sequence of a file, the byte p[0] (with prev and
+ * next around it, -1 at an end), look like Windows-1252 text: a letter
+ * inside a word ("caf\xE9", "\xE9t\xE9") or the curly quotes, dashes and
+ * ellipsis word processors write? A stray \xFF between spaces or a cut
+ * UTF-8 sequence does not, and leaves the file UTF-8. */
+static int looks_cp1252(unsigned char b, int prev, int next)
+{
+    if (b == 0x85 || (b >= 0x91 && b <= 0x97)) return 1;
+    int letter = (b >= 0xC0 && b != 0xD7 && b != 0xF7) || b == 0x8A || b == 0x8C || b == 0x8E ||
+                 b == 0x9A || b == 0x9C || b == 0x9E || b == 0x9F;
+    return letter && (ascii_letter(prev) || ascii_letter(next));
+}
+
 /* Replaces the invalid sequences of buf[from..from+n) with U+FFFD (three
- * bytes, so the region may grow), recording their stream offsets. An
- * incomplete sequence at the end goes to the carry unless at_eof. Returns the
- * new end of valid data. */
+ * bytes, so the region may grow), recording their stream offsets; in a file
+ * read as Windows-1252 (src.enc, decided at its first invalid sequence) their
+ * bytes become the characters they are there instead. An incomplete sequence
+ * at the end goes to the carry unless at_eof. Returns the new end of valid
+ * data. */
 static int src_sanitize(rdr_file *f, size_t from, size_t n, int at_eof, size_t *new_lim,
                         idx_err *err)
 {
@@ -272,6 +318,25 @@ static int src_sanitize(rdr_file *f, size_t from, size_t n, int at_eof, size_t *
             break;
         }
         utf8_seq(tmp + i, n - i, &len);
+        if (s->enc == RDR_ENC_UNKNOWN)
+            s->enc =
+                len == 1 && looks_cp1252(tmp[i], o ? out[o - 1] : -1, i + 1 < n ? tmp[i + 1] : -1)
+                    ? RDR_ENC_CP1252
+                    : RDR_ENC_UTF8;
+        if (s->enc == RDR_ENC_CP1252) {
+            size_t k = 0;
+            while (k < len && cp1252(tmp[i + k])) {
+                buf b = {out + o, 0, 3, 0};
+                rdr_put_utf8(&b, cp1252(tmp[i + k]));
+                o += b.len;
+                k++;
+            }
+            s->cp1252 += k;
+            f->r->st.cp1252_bytes += k;
+            i += k;
+            if (k == len) continue;
+            len = 1; /* an unassigned byte: replaced */
+        }
         i += len;
         if (s->nbad < RDR_BAD_UTF8_TRACK)
             s->bad[s->nbad++] = s->abs_base + from + o;
@@ -326,6 +391,8 @@ int rdr_fill(rdr_file *f, idx_err *err)
         }
         int cut;
         size_t v = utf8_valid_prefix((unsigned char *)s->buf + at, have, &cut);
+        if (s->enc == RDR_ENC_UNKNOWN && has_high_byte(s->buf + at, v))
+            s->enc = RDR_ENC_UTF8; /* valid multi-byte UTF-8 came first */
         if (v == have) {
             s->lim = at + have;
         } else if (cut && !s->eof) {
@@ -860,6 +927,9 @@ int reader_next(reader *r, rec *out, idx_err *err)
         if ((f->src.truncated || f->src.corrupt) && !f->end_reported) rdr_bad_eof(f, f->line, "");
         if (f->src.raw_total == 0 && f->src.eof && !f->src.truncated && !f->src.corrupt)
             rdr_warn(f, 0, "empty file");
+        if (f->src.cp1252)
+            rdr_warn(f, 0, "not UTF-8: %llu byte%s read as Windows-1252",
+                     (unsigned long long)f->src.cp1252, f->src.cp1252 == 1 ? "" : "s");
         file_release(r);
     }
 }

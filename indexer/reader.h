@@ -19,7 +19,13 @@
  * Every field of a yielded record is valid UTF-8: the reader replaces each
  * invalid sequence (maximal subpart, as the Unicode standard recommends) and
  * each lone \uD800-style JSON escape by U+FFFD, counts them in utf8_replaced
- * and warns once per affected record. So stored text and snippets need no
+ * and warns once per affected record. Except in Latin-1/Windows-1252 text:
+ * a file (or archive member) whose first invalid sequence comes before any
+ * valid multi-byte UTF-8 and looks like Windows-1252 (a single byte that is
+ * a letter next to an ASCII letter, or a curly quote, dash or ellipsis) is
+ * read as Windows-1252 from there on: its invalid bytes become the
+ * characters they are in that encoding (valid UTF-8 in it stays), counted
+ * in cp1252_bytes, warned about once at the end of the file. So stored text and snippets need no
  * second check. MediaWiki exports are assumed UTF-8 whatever their XML
  * declaration says (they always are).
  *
@@ -79,6 +85,7 @@ typedef struct reader_stats {
     uint64_t other_ns;      /* mediawiki pages outside namespace 0 passed over */
     uint64_t files_skipped; /* walked files that could not be opened, or binary */
     uint64_t utf8_replaced; /* invalid UTF-8 sequences replaced by U+FFFD */
+    uint64_t cp1252_bytes;  /* bytes of files read as Windows-1252, converted */
     uint64_t dates_dropped; /* dates not understood, left out of their records */
     uint64_t trec_untagged; /* TREC DOCs without body elements, body taken from
                                the text outside the known elements */

@@ -124,6 +124,15 @@ check "LA Times <DATE><P> is the date" found 'library date:1989-01-01' LA010189-
 check "<BYLINE> is the author" found 'author:okafor' AP880212-0001
 check "a DOC without <TEXT> has its loose text" found 'dredging testimony' CR93H-1
 
+# Latin-1 / Windows-1252 text (as old French newswire is) is converted.
+printf 'Une \xe9conomie fran\xe7aise\nLe c\x9cur de la \x93r\xe9forme\x94 \xe0 Besan\xe7on.\n' \
+    > "$T/latin1.txt"
+build latin "$T/latin1.txt"
+check "Windows-1252 counted" grep -qF "latin1.txt: not UTF-8: 8 bytes read as Windows-1252" "$T/err-latin"
+check "Windows-1252: nothing replaced" grep -qF ", 0 invalid UTF-8 sequences" "$T/err-latin"
+check "Windows-1252: réforme found" \
+    sh -c "'$IDX' query -i '$T/ix-latin' --format json 'réforme besançon' | grep -qF '\"total\":1'"
+
 # The real Wikipedia export.
 WIKI=$IDX_SRC/../shared/corpora/mediawiki-sample/en_test.xml.bz2
 if [ -f "$WIKI" ]; then

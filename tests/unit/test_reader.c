@@ -426,6 +426,44 @@ START_TEST(test_record_too_large)
 }
 END_TEST
 
+/* Latin-1/Windows-1252 text is converted, not replaced; UTF-8 text with a
+ * damaged byte keeps U+FFFD for it. */
+START_TEST(test_cp1252)
+{
+    /* French in Windows-1252: é = E9, ç = E7, curly quotes 93/94, œ = 9C,
+     * and one byte Windows-1252 leaves unassigned (81). */
+    const char *latin = "{\"id\": \"fr\", \"title\": \"L'\xE9" "conomie\", "
+                        "\"body\": \"Le c\x9Cur de la fran\xE7" "aise \x93" "cit\xE9\x94 \x81\"}\n"
+                        "{\"id\": \"de\", \"body\": \"Gr\xFC\xDF" "e aus K\xF6ln\"}\n";
+    /* UTF-8 first, then a Latin-1 byte: the file is UTF-8, the byte damage. */
+    const char *mixed = "{\"id\": \"u\", \"body\": \"caf\xC3\xA9\"}\n"
+                        "{\"id\": \"v\", \"body\": \"caf\xE9\"}\n";
+    write_file(tmp("latin.jsonl"), latin, strlen(latin));
+    write_file(tmp("mixed.jsonl"), mixed, strlen(mixed));
+    const char *in[] = {tmp("latin.jsonl"), tmp("mixed.jsonl")};
+    coll c;
+    collect_n(&c, in, 2, FMT_AUTO, 0);
+    ck_assert_int_eq(c.rc, 0);
+    ck_assert_uint_eq(c.n, 4);
+    ck_assert_str_eq(c.r[0].title, "L'\xC3\xA9"
+                                   "conomie");
+    ck_assert_str_eq(c.r[0].body, "Le c\xC5\x93ur de la fran\xC3\xA7"
+                                  "aise \xE2\x80\x9C"
+                                  "cit\xC3\xA9\xE2\x80\x9D \xEF\xBF\xBD");
+    ck_assert_str_eq(c.r[1].body, "Gr\xC3\xBC\xC3\x9F"
+                                  "e aus K\xC3\xB6ln");
+    ck_assert_str_eq(c.r[2].body, "caf\xC3\xA9");
+    ck_assert_str_eq(c.r[3].body, "caf\xEF\xBF\xBD");
+    ck_assert_uint_eq(c.st.cp1252_bytes, 9);
+    ck_assert_uint_eq(c.st.utf8_replaced, 2);
+    assert_warn(&c, 1, "invalid UTF-8: 1 sequence replaced"); /* the unassigned 0x81 */
+    assert_warn(&c, 0, "not UTF-8: 9 bytes read as Windows-1252");
+    assert_warn(&c, 2, "invalid UTF-8: 1 sequence replaced");
+    ck_assert_uint_eq(c.nw, 3);
+    coll_free(&c);
+}
+END_TEST
+
 START_TEST(test_utf8_across_reads)
 {
     /* 2-byte characters over more than one 1 MB read, with an odd offset so
@@ -629,7 +667,8 @@ START_TEST(test_mediawiki_markup)
         {"{{frac|1|2}} and {{frac|2|1|4}}", "1/2 and 2 1/4"},
         {"{{quote|text=To be.|author=X}}", "To be."},
         {"{{val|1.2|u=kg}}", "1.2 kg"},
-        {"a{{mdash}}b", "a\xE2\x80\x94" "b"},
+        {"a{{mdash}}b", "a\xE2\x80\x94"
+                        "b"},
         {"{{Template:nowrap|x}}", "x"},
         {"{{cite web|url=http://x|title=T}}{{Infobox person|name=N}}gone", "gone"},
         {"{{#if:x|y|z}}{{sfn|Smith|2001}}ok", "ok"},
@@ -1231,6 +1270,7 @@ int main(void)
     tcase_add_test(tc, test_gz_by_magic);
     tcase_add_test(tc, test_record_too_large);
     tcase_add_test(tc, test_utf8_across_reads);
+    tcase_add_test(tc, test_cp1252);
     tcase_add_test(tc, test_trec);
     tcase_add_test(tc, test_trec_variants);
     tcase_add_test(tc, test_trec_many_reads);
