@@ -133,6 +133,18 @@ check "Windows-1252: nothing replaced" grep -qF ", 0 invalid UTF-8 sequences" "$
 check "Windows-1252: réforme found" \
     sh -c "'$IDX' query -i '$T/ix-latin' --format json 'réforme besançon' | grep -qF '\"total\":1'"
 
+# French: elisions and ligatures (--language french).
+cat > "$T/fr.jsonl" << 'EOF'
+{"id": "fr1", "body": "La crise de l'économie mondiale touche d'abord l'Europe."}
+{"id": "fr2", "body": "Il a le cœur sur la main et l'œil vif."}
+EOF
+build fr --language french "$T/fr.jsonl"
+frq() { "$IDX" query -i "$T/ix-fr" --format trec "$1" | awk '{print $3}' | grep -qx "$2"; }
+check "French: économie finds l'économie" frq 'économie' fr1
+check "French: europe finds l'Europe" frq 'europe' fr1
+check "French: coeur finds cœur" frq 'coeur' fr2
+check "French: oeil finds l'œil" frq 'oeil' fr2
+
 # The real Wikipedia export.
 WIKI=$IDX_SRC/../shared/corpora/mediawiki-sample/en_test.xml.bz2
 if [ -f "$WIKI" ]; then
