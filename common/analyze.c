@@ -103,7 +103,7 @@ typedef struct scan {
 
 ana_config ana_config_default(void)
 {
-    ana_config c = {"english", 1, 1, ANA_MAX_TOKEN_DEFAULT};
+    ana_config c = {"english", 1, 1, ANA_MAX_TOKEN_DEFAULT, 0};
     return c;
 }
 
@@ -454,12 +454,25 @@ static inline int cjk_term(scan *sc, size_t start, size_t end)
     return emit_tok(sc, t, end - start, t, end - start, start, end, ANA_NO_ID);
 }
 
+/* The bigram [b0, b1) of a run, and with cjk_unigrams the character
+ * [b0, u1) it starts, at the same position. */
+static int cjk_bigram(scan *sc, size_t b0, size_t u1, size_t b1)
+{
+    int rc = cjk_term(sc, b0, b1);
+    if (rc || !sc->a->cfg.cjk_unigrams) return rc;
+    sc->pos--;
+    return cjk_term(sc, b0, u1);
+}
+
 static int cjk_end(scan *sc)
 {
     sc->state = ST_NONE;
     if (!sc->a->cfg.cjk_bigrams) return cjk_term(sc, sc->run0, sc->cur1);
     if (sc->cjk_n == 1) return cjk_term(sc, sc->cur0, sc->cur1);
-    return cjk_term(sc, sc->prev0, sc->cur1);
+    int rc = cjk_bigram(sc, sc->prev0, sc->cur0, sc->cur1);
+    if (rc || !sc->a->cfg.cjk_unigrams) return rc;
+    sc->pos--; /* the run's last character, at its last bigram's position */
+    return cjk_term(sc, sc->cur0, sc->cur1);
 }
 
 static inline int token_end(scan *sc)
@@ -491,7 +504,7 @@ static inline int cjk_push(scan *sc, size_t i, size_t e)
         sc->run0 = i;
         sc->cjk_n = 0;
     } else if (sc->cjk_n >= 2 && sc->a->cfg.cjk_bigrams) {
-        rc = cjk_term(sc, sc->prev0, sc->cur1);
+        rc = cjk_bigram(sc, sc->prev0, sc->cur0, sc->cur1);
     }
     sc->prev0 = sc->cur0;
     sc->cur0 = i;
@@ -646,6 +659,7 @@ int ana_new(const ana_config *cfg, ana **out, idx_err *err)
     a->cfg.language = NULL; /* the caller's string need not outlive ana_new */
     a->cfg.fold_accents = cfg->fold_accents ? 1 : 0;
     a->cfg.cjk_bigrams = cfg->cjk_bigrams ? 1 : 0;
+    a->cfg.cjk_unigrams = a->cfg.cjk_bigrams && cfg->cjk_unigrams;
     a->fold_opts = UTF8PROC_CASEFOLD | UTF8PROC_COMPAT | UTF8PROC_DECOMPOSE;
     if (a->cfg.fold_accents) a->fold_opts |= UTF8PROC_STRIPMARK;
     size_t cap = cfg->max_token_len + ANA_SLACK;

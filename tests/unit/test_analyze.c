@@ -438,7 +438,7 @@ END_TEST
 START_TEST(test_ligatures)
 {
     ana *fr = mk("french", 1, 1, 64);
-    toks a, b;
+    static toks a, b; /* large; run_n reads stop_after */
     run_n(fr, "Le cœur et l'Œuvre", strlen("Le cœur et l'Œuvre"), &a);
     run_n(fr, "le coeur et l'oeuvre", strlen("le coeur et l'oeuvre"), &b);
     ck_assert_str_eq(a.out, b.out);
@@ -449,6 +449,34 @@ START_TEST(test_ligatures)
     ana *keep = mk("none", 0, 1, 64); /* without accent folding, the letter stays */
     expect(keep, "cœur", "cœur@0");
     ana_free(keep);
+}
+END_TEST
+
+/* Index-side CJK unigrams: each character of a run also at its bigram's
+ * position, so a one-character query finds it and bigram phrases keep
+ * their positions. Real Japanese and Chinese. */
+START_TEST(test_cjk_unigrams)
+{
+    ana_config c = ana_config_default();
+    c.language = "none";
+    c.cjk_unigrams = 1;
+    ana *a = NULL;
+    idx_err e = {0};
+    ck_assert_int_eq(ana_new(&c, &a, &e), 0);
+    expect(a, "東京都", "東京@0 東@0 京都@1 京@1 都@1");
+    expect(a, "夜桜を見た", "夜桜@0 夜@0 桜を@1 桜@1 を見@2 を@2 見た@3 見@3 た@3");
+    expect(a, "北 and 北京", "北@0 and@1 北京@2 北@2 京@2");
+    ana_free(a);
+    /* The query side: a run of one is its unigram; longer runs bigrams only. */
+    ana *q = mk("none", 1, 1, 64);
+    expect(q, "桜", "桜@0");
+    expect(q, "東京都", "東京@0 京都@1");
+    ana_free(q);
+    /* Without bigrams there is nothing to add. */
+    c.cjk_bigrams = 0;
+    ck_assert_int_eq(ana_new(&c, &a, &e), 0);
+    expect(a, "東京都", "東京都@0");
+    ana_free(a);
 }
 END_TEST
 
@@ -473,6 +501,7 @@ int main(void)
     tcase_add_test(tc, test_fold);
     tcase_add_test(tc, test_elisions);
     tcase_add_test(tc, test_ligatures);
+    tcase_add_test(tc, test_cjk_unigrams);
     suite_add_tcase(s, tc);
     return test_run(s);
 }
