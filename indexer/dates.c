@@ -123,11 +123,9 @@ static int zone(scan *s, int *minutes)
         s->p++;
         int hh, mm = 0;
         if (!digits(s, 1, 2, &hh)) return -1;
-        if (accept(s, ':')) {
-            if (!digits(s, 2, 2, &mm)) return -1;
-        } else if (s->p < s->e && is_digit(*s->p)) {
-            if (!digits(s, 2, 2, &mm)) return -1;
-        }
+        /* minutes: "+01:00", "+0100", or none ("+01") */
+        int colon = accept(s, ':');
+        if ((colon || (s->p < s->e && is_digit(*s->p))) && !digits(s, 2, 2, &mm)) return -1;
         if (hh > 14 || mm > 59) return -1;
         *minutes = sign * (hh * 60 + mm);
         return 1;
@@ -222,7 +220,8 @@ static int finish(const parts *p, dates_val *out)
 {
     if (p->m < 1 || p->m > 12 || p->d < 1 || p->d > days_in_month(p->y, p->m)) return -1;
     int se = p->se > 59 ? 59 : p->se;
-    int64_t t = days_from_civil(p->y, p->m, p->d) * 86400 + (int64_t)p->h * 3600 + p->mi * 60 + se;
+    int64_t t =
+        days_from_civil(p->y, p->m, p->d) * 86400 + (int64_t)p->h * 3600 + (int64_t)p->mi * 60 + se;
     if (p->prec == DATES_TIME) t -= (int64_t)p->zone_min * 60;
     int y, m, d;
     civil_from_days(t >= 0 ? t / 86400 : (t - 86399) / 86400, &y, &m, &d);
@@ -344,9 +343,9 @@ static int named(scan *s, parts *p)
         accept(s, ',');
         skip_spaces(s);
     }
-    int ny = 0;
     p->prec = DATES_DAY;
     if (s->p < s->e && is_digit(*s->p)) {
+        int ny;
         if (!digits(s, 1, 2, &p->d)) return -1;
         if (!accept(s, '-')) skip_spaces(s);
         if (!(p->m = month_name(s))) return -1;
