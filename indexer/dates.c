@@ -151,22 +151,26 @@ static int zone(scan *s, int *minutes)
 /* HH:MM[:SS[.fraction]]; 1 read, 0 none here, -1 malformed. */
 static int clock_time(scan *s, int *h, int *mi, int *se)
 {
+    /* Written only when a time is there: "Nov 15 1994" must not leave the
+     * 19 of its year as the hour. */
     const char *start = s->p;
-    *se = 0;
-    if (!digits(s, 1, 2, h)) return 0;
+    int hh, mm, ss = 0;
+    if (!digits(s, 1, 2, &hh)) return 0;
     if (!accept(s, ':')) {
         s->p = start;
         return 0;
     }
-    if (!digits(s, 2, 2, mi)) return -1;
+    if (!digits(s, 2, 2, &mm)) return -1;
     if (accept(s, ':')) {
-        if (!digits(s, 2, 2, se)) return -1;
+        if (!digits(s, 2, 2, &ss)) return -1;
         if (accept(s, '.') || accept(s, ',')) {
             int frac;
             if (!digits(s, 1, 9, &frac)) return -1;
         }
     }
-    return *h <= 23 && *mi <= 59 && *se <= 60 ? 1 : -1;
+    if (hh > 23 || mm > 59 || ss > 60) return -1;
+    *h = hh, *mi = mm, *se = ss;
+    return 1;
 }
 
 static int two_digit_year(int y, int ndig)

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utf8proc.h>
 #include <zlib.h>
 
 #include "indexer/read_impl.h"
@@ -44,8 +45,9 @@ struct rdr_input {
     int ar_raw;  /* a bare compressed file (format "raw"): one member, the file itself */
     int ar_dead; /* a fatal archive error: no more members */
     int member_open;
-    uint64_t files; /* regular members seen */
-    char why[256]; /* the first decoding error, for the warning */
+    uint64_t files;  /* regular members seen */
+    char name[1024]; /* the current member's name, valid UTF-8 */
+    char why[256];   /* the first decoding error, for the warning */
     int why_taken;
 };
 
@@ -192,6 +194,26 @@ static int ar_open(rdr_input *in, const char *path, idx_err *err)
     return 0;
 }
 
+/* The member name as valid UTF-8 in in->name: it becomes part of record
+ * paths and text ids, which reader.h promises are UTF-8, but archives store
+ * names as whatever bytes their writer had. Invalid bytes become U+FFFD;
+ * a name too long for the buffer is cut at a character. */
+static const char *clean_name(rdr_input *in, const char *nm)
+{
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)nm;
+    size_t n = strlen(nm), o = 0;
+    while (n) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate(p, (utf8proc_ssize_t)n, &cp);
+        if (k < 1) cp = 0xFFFD, k = 1;
+        if (o + 4 >= sizeof in->name) break;
+        o += (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)in->name + o);
+        p += k, n -= (size_t)k;
+    }
+    in->name[o] = '\0';
+    return in->name;
+}
+
 /* ------------------------------------------------------------------ API */
 
 int rdr_input_open(rdr_input **out, int fd, const char *path, size_t chunk, idx_err *err)
@@ -284,7 +306,7 @@ int rdr_input_next_member(rdr_input *in, const char **name, idx_err *err)
             nm += 2; /* tar -C dir . */
         while (nm[0] == '/')
             nm++;
-        *name = nm;
+        *name = clean_name(in, nm);
         in->files++;
         return 1;
     }

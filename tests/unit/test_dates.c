@@ -47,6 +47,7 @@ static const struct {
     {"01 Jan 07 12:00 +0000", "2007-01-01T12:00:00Z"},
     {"Tuesday, 15-Nov-94 08:12:31 GMT", "1994-11-15T08:12:31Z"},
     {"Tue Nov 15 08:12:31 1994", "1994-11-15T08:12:31Z"},
+    {"Tue Nov 15 1994", "1994-11-15"}, /* found by fuzz_dates: 19 was taken as the hour */
     {"Sun, 31 Dec 2006 23:00:00 GMT+2", "2006-12-31T21:00:00Z"},
     {"wed, 04 jul 2001 12:08:56 -0700", "2001-07-04T19:08:56Z"},
     /* news prose: LA Times, FBIS, dates written out */
@@ -107,6 +108,10 @@ START_TEST(test_good)
         ck_assert_uint_eq(n, strlen(out));
         ck_assert_msg(strcmp(out, good[i].want) == 0, "\"%s\" -> %s, want %s", good[i].in, out,
                       good[i].want);
+        /* A date without a time is the start of its day, month or year. */
+        if (v.prec != DATES_TIME)
+            ck_assert_msg(v.secs % 86400 == 0, "\"%s\": %lld s into the day", good[i].in,
+                          (long long)(v.secs % 86400));
     }
 }
 END_TEST

@@ -432,9 +432,13 @@ START_TEST(test_cp1252)
 {
     /* French in Windows-1252: é = E9, ç = E7, curly quotes 93/94, œ = 9C,
      * and one byte Windows-1252 leaves unassigned (81). */
-    const char *latin = "{\"id\": \"fr\", \"title\": \"L'\xE9" "conomie\", "
-                        "\"body\": \"Le c\x9Cur de la fran\xE7" "aise \x93" "cit\xE9\x94 \x81\"}\n"
-                        "{\"id\": \"de\", \"body\": \"Gr\xFC\xDF" "e aus K\xF6ln\"}\n";
+    const char *latin = "{\"id\": \"fr\", \"title\": \"L'\xE9"
+                        "conomie\", "
+                        "\"body\": \"Le c\x9Cur de la fran\xE7"
+                        "aise \x93"
+                        "cit\xE9\x94 \x81\"}\n"
+                        "{\"id\": \"de\", \"body\": \"Gr\xFC\xDF"
+                        "e aus K\xF6ln\"}\n";
     /* UTF-8 first, then a Latin-1 byte: the file is UTF-8, the byte damage. */
     const char *mixed = "{\"id\": \"u\", \"body\": \"caf\xC3\xA9\"}\n"
                         "{\"id\": \"v\", \"body\": \"caf\xE9\"}\n";
@@ -1054,6 +1058,23 @@ START_TEST(test_archives)
 }
 END_TEST
 
+/* A member name that is not UTF-8 (archives store their writer's bytes)
+ * still gives UTF-8 paths and ids: found by fuzz_packed. */
+START_TEST(test_archive_member_names)
+{
+    const member m[] = {{"caf\xE9/note.txt", "Title\nbody\n", 0},
+                        {"ok/\xE6\x97\xA5\xE6\x9C\xAC.txt", "T2\nbody two\n", 0}};
+    write_archive(tmp("names.zip"), ARCHIVE_FORMAT_ZIP, ARCHIVE_FILTER_NONE, m, 2);
+    coll c;
+    collect(&c, tmp("names.zip"), FMT_AUTO, 0);
+    ck_assert_int_eq(c.rc, 0);
+    ck_assert_uint_eq(c.n, 2);
+    ck_assert_str_eq(c.r[0].id, "names.zip/caf\xEF\xBF\xBD/note.txt");
+    ck_assert_str_eq(c.r[1].id, "names.zip/ok/\xE6\x97\xA5\xE6\x9C\xAC.txt");
+    coll_free(&c);
+}
+END_TEST
+
 /* Damaged compressed data: what came before is kept, the damage reported
  * as FILE:LINE: why, and the next input read whole. A flipped bit shows at
  * the latest when the block's checksum is checked (bzip2 and xz check per
@@ -1283,6 +1304,7 @@ int main(void)
     tcase_add_test(tc, test_packed_multistream);
     tcase_add_test(tc, test_packed_pipe);
     tcase_add_test(tc, test_archives);
+    tcase_add_test(tc, test_archive_member_names);
     tcase_add_test(tc, test_packed_damage);
     tcase_add_test(tc, test_packed_bomb);
     tcase_add_test(tc, test_wikipedia_bz2);
