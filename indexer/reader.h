@@ -2,13 +2,19 @@
  *
  * reader_open takes the INPUT arguments of `idx build` (files or directories,
  * walked recursively in sorted order for reproducible docids) and yields
- * records one at a time. Formats (DESIGN.md): jsonl, trec, text, mediawiki;
- * ".gz" is decompressed transparently; FMT_AUTO decides per file by extension
- * and, failing that, by the first bytes of content.
+ * records one at a time. Formats (docs/INPUT.md): jsonl, trec, text,
+ * mediawiki. gzip, bzip2, xz and zstd are decompressed and tar and zip
+ * archives unpacked transparently, as streams, recognised by their first
+ * bytes whatever the name; each archive member is an input of its own,
+ * named ARCHIVE/MEMBER. FMT_AUTO decides per file (or member) by extension
+ * (after a compression suffix) and, failing that, by the first bytes of
+ * content.
  *
  * A bad record (invalid JSON, missing id or body, an unterminated <DOC>, a
  * truncated .gz) is reported through the warn callback as file + line + why,
- * skipped and counted; reading goes on with the next record or file. Only an
+ * skipped and counted; reading goes on with the next record or file. A
+ * damaged archive or compressed stream is reported as file (+ line) + why and
+ * the rest of it skipped. Only an
  * input named on the command line that cannot be opened, or reading failures
  * of the machine (EIO), stop the build: reader_next returns IDX_EDATA then. A
  * file inside a walked directory that cannot be opened is warned about,
@@ -89,7 +95,7 @@ typedef struct reader_stats {
     uint64_t dates_dropped; /* dates not understood, left out of their records */
     uint64_t trec_untagged; /* TREC DOCs without body elements, body taken from
                                the text outside the known elements */
-    uint64_t bytes_in;      /* bytes read from disk (compressed size for .gz) */
+    uint64_t bytes_in;      /* bytes read from disk or pipe (compressed size) */
     uint64_t bytes_raw;     /* bytes after decompression */
     uint64_t bytes_total;   /* sum of input file sizes on disk, known at open (for ETA) */
 } reader_stats;
