@@ -100,6 +100,7 @@ cat > "$T/dates.jsonl" << 'EOF'
 {"id": "rfc", "body": "zebra one", "date": "Tue, 15 Nov 1994 08:12:31 GMT"}
 {"id": "huh", "body": "zebra two", "date": "yesterday"}
 {"id": "eve", "body": "zebra three", "date": "1999-12-31T23:30:00-01:00"}
+{"id": "two", "body": "zebra four", "author": ["Ann Lee", "Bob Roy"], "category": ["x", "y"]}
 EOF
 build dates "$T/dates.jsonl"
 check "date not understood warned" grep -qF "$T/dates.jsonl:2: date not understood" "$T/err-dates"
@@ -108,6 +109,8 @@ check "RFC 2822 date found by date:1994" \
 check "zone applied: 23:30-01:00 is in 2000" \
     sh -c "'$IDX' query -i '$T/ix-dates' 'zebra date:2000' | grep -qF eve"
 check "undated article kept" sh -c "'$IDX' query -i '$T/ix-dates' 'zebra two' | grep -qF huh"
+check "author array: both authors found" \
+    sh -c "'$IDX' query -i '$T/ix-dates' --all 'author:ann author:roy' | grep -qF two"
 
 # TREC newswire variants (AP, WSJ, FT, LA Times, FBIS, untagged), as a .tar.gz.
 tar -C "$IDX_SRC/tests/fixtures/reader" -czf "$T/trec.tar.gz" trec

@@ -1179,6 +1179,40 @@ START_TEST(test_wikipedia_bz2)
 }
 END_TEST
 
+/* Several authors or categories as a JSON array: one field, "; "-joined
+ * (the whole record used to be skipped). */
+START_TEST(test_jsonl_arrays)
+{
+    const char *lines =
+        "{\"id\": \"a1\", \"body\": \"x\", \"author\": [\"Ann\", \"Bob\"], \"category\": "
+        "[\"news\",\"sport\"]}\n"
+        "{\"id\": \"a2\", \"body\": \"x\", \"author\": [ ], \"category\": [\"only\"]}\n"
+        "{\"id\": \"a3\", \"body\": \"x\", \"author\": [\"\", \"Esc\\\"aped\", null, "
+        "\"B\\u00f6b\"], \"category\": \"plain\"}\n"
+        "{\"id\": \"a4\", \"body\": \"x\", \"author\": [\"Ann\", 1]}\n"
+        "{\"id\": \"a5\", \"body\": \"x\", \"category\": [\"a\" \"b\"]}\n"
+        "{\"id\": \"a6\", \"body\": \"after\"}\n";
+    write_file(tmp("arrays.jsonl"), lines, strlen(lines));
+    coll c;
+    collect(&c, tmp("arrays.jsonl"), FMT_AUTO, 0);
+    ck_assert_int_eq(c.rc, 0);
+    ck_assert_uint_eq(c.n, 4);
+    ck_assert_str_eq(c.r[0].author, "Ann; Bob");
+    ck_assert_str_eq(c.r[0].category, "news; sport");
+    ck_assert_str_eq(c.r[0].body, "x");
+    ck_assert_str_eq(c.r[1].author, "");
+    ck_assert_str_eq(c.r[1].category, "only");
+    ck_assert_str_eq(c.r[2].author, "Esc\"aped; B\xC3\xB6"
+                                    "b");
+    ck_assert_str_eq(c.r[2].category, "plain");
+    ck_assert_str_eq(c.r[3].id, "a6");
+    assert_warn(&c, 4, "\"author\" must be a string or an array of strings");
+    assert_warn(&c, 5, "',' or ']' expected");
+    ck_assert_uint_eq(c.st.skipped, 2);
+    coll_free(&c);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ dates */
 
 START_TEST(test_dates_normalised)
@@ -1309,6 +1343,7 @@ int main(void)
     tcase_add_test(tc, test_packed_bomb);
     tcase_add_test(tc, test_wikipedia_bz2);
     tcase_add_test(tc, test_dates_normalised);
+    tcase_add_test(tc, test_jsonl_arrays);
     tcase_add_test(tc, test_corpora);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
