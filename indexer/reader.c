@@ -881,8 +881,21 @@ static void normalise_date(reader *r, rdr_file *f, rec *out)
     if (!out->date.len) return;
     dates_val v;
     if (dates_parse(out->date.ptr, out->date.len, &v) == 0) {
-        out->date.len = dates_format(&v, r->date);
-        out->date.ptr = r->date;
+        size_t n = dates_format(&v, r->date);
+        /* ISO 8601 that already says this UTC instant (without a zone, with
+         * Z or +00:00, with a fraction) is kept as written: stored text
+         * round-trips and only other forms are rewritten. */
+        const char *src = out->date.ptr;
+        size_t sn = out->date.len;
+        rdr_trim(&src, &sn);
+        size_t cmp = v.prec == DATES_TIME ? n - 1 : n; /* without the 'Z' */
+        if (sn >= cmp && memcmp(src, r->date, cmp) == 0) {
+            out->date.ptr = src;
+            out->date.len = sn;
+        } else {
+            out->date.ptr = r->date;
+            out->date.len = n;
+        }
         return;
     }
     int plain = out->date.len <= 64;

@@ -72,7 +72,9 @@ typedef struct rec_field {
 /* One article. All pointers are owned by the reader and valid until the next
  * reader_next call. `date` is ISO 8601 in UTC with the precision the source
  * gave ("1994", "1994-11", "1994-11-15" or "1994-11-15T08:12:31Z"), whatever
- * format the source wrote it in (indexer/dates.h lists those understood); a
+ * format the source wrote it in (indexer/dates.h lists those understood);
+ * ISO 8601 that already names the UTC instant ("1987-02-26T15:01:01",
+ * "...31.250Z", "...+00:00") is passed through as written; a
  * date in none of them is warned about ("date not understood"), counted in
  * dates_dropped and left out, the article kept. */
 typedef struct rec {

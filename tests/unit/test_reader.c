@@ -1223,18 +1223,22 @@ START_TEST(test_dates_normalised)
         "{\"id\": \"c\", \"body\": \"x\", \"date\": 784887151}\n"
         "{\"id\": \"d\", \"body\": \"x\", \"date\": \"1999-12-31T23:30:00-01:00\"}\n"
         "{\"id\": \"e\", \"body\": \"x\", \"date\": \"880101\"}\n"
-        "{\"id\": \"f\", \"body\": \"x\", \"date\": 1.5}\n";
+        "{\"id\": \"f\", \"body\": \"x\", \"date\": 1.5}\n"
+        "{\"id\": \"g\", \"body\": \"x\", \"date\": \" 1987-02-26T15:01:01 \"}\n"
+        "{\"id\": \"h\", \"body\": \"x\", \"date\": \"1987-02-26 15:01:01\"}\n";
     write_file(tmp("dates.jsonl"), lines, strlen(lines));
     coll c;
     collect(&c, tmp("dates.jsonl"), FMT_AUTO, 0);
     ck_assert_int_eq(c.rc, 0);
-    ck_assert_uint_eq(c.n, 5);
+    ck_assert_uint_eq(c.n, 7);
     ck_assert_str_eq(c.r[0].date, "1994-11-15T08:12:31Z");
     ck_assert_str_eq(c.r[1].id, "b"); /* kept, without a date */
     ck_assert_str_eq(c.r[1].date, "");
     ck_assert_str_eq(c.r[2].date, "1994-11-15T08:12:31Z");
     ck_assert_str_eq(c.r[3].date, "2000-01-01T00:30:00Z");
     ck_assert_str_eq(c.r[4].date, "1988-01-01");
+    ck_assert_str_eq(c.r[5].date, "1987-02-26T15:01:01"); /* ISO in UTC: as written */
+    ck_assert_str_eq(c.r[6].date, "1987-02-26T15:01:01Z");
     ck_assert_uint_eq(c.nw, 2);
     assert_warn(&c, 2, "date not understood: \"yesterday\"");
     assert_warn(&c, 6, "\"date\" must be a string or an integer");
