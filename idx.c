@@ -220,6 +220,16 @@ static int cmd_build(int argc, char **argv)
         if (s.mediawiki)
             fprintf(stderr, "idx: %" PRIu64 " redirects/non-article pages\n", s.redirects);
         if (s.files_skipped) fprintf(stderr, "idx: %" PRIu64 " files skipped\n", s.files_skipped);
+        if (s.cp1252_bytes)
+            fprintf(stderr, "idx: %" PRIu64 " bytes of Windows-1252 text converted\n",
+                    s.cp1252_bytes);
+        if (s.dates_dropped)
+            fprintf(stderr, "idx: %" PRIu64 " dates not understood (articles kept undated)\n",
+                    s.dates_dropped);
+        if (s.trec_untagged)
+            fprintf(stderr,
+                    "idx: %" PRIu64 " TREC documents without body tags (text taken around them)\n",
+                    s.trec_untagged);
         fprintf(stderr,
                 "idx: %" PRIu64 " terms, %" PRIu64 " postings, %" PRIu64
                 " positions, %u spilled runs\n",

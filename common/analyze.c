@@ -81,6 +81,9 @@ struct ana {
     uint64_t invalid;
     uint64_t generation; /* bumped whenever the cache is emptied (ids change) */
     int nostem;          /* set by ana_fold */
+    /* Elided articles and pronouns of the language (l' d' qu'...), "" ended;
+     * NULL for languages without elision. */
+    const char *const *elisions;
 };
 
 typedef struct scan {
@@ -94,13 +97,14 @@ typedef struct scan {
     /* current word */
     size_t wstart, wend, wlen;
     int too_long, has_letter, has_nonascii, last;
+    int last_apos; /* an apostrophe joined the word */
     /* current CJK run: run start, the previous char's start, the last char */
     size_t run0, prev0, cur0, cur1, cjk_n;
 } scan;
 
 ana_config ana_config_default(void)
 {
-    ana_config c = {"english", 1, 1, ANA_MAX_TOKEN_DEFAULT};
+    ana_config c = {"english", 1, 1, ANA_MAX_TOKEN_DEFAULT, 0};
     return c;
 }
 
@@ -164,6 +168,15 @@ static inline int peek_kind(const uint8_t *s, size_t i, size_t len)
 /* Folds one non-ASCII codepoint into dst (room for ANA_SLACK bytes). */
 static inline size_t fold_cp(utf8proc_option_t opts, int32_t cp, uint8_t *dst)
 {
+    /* The ligatures œ and æ are letters of their own to Unicode (no
+     * decomposition), but words are typed with oe and ae as often: they fold
+     * with the accents. */
+    if ((opts & UTF8PROC_STRIPMARK) && (cp | 0x20) >= 0xE6 &&
+        (cp == 0x153 || cp == 0x152 || cp == 0xE6 || cp == 0xC6)) {
+        dst[0] = cp >= 0x152 ? 'o' : 'a';
+        dst[1] = 'e';
+        return 2;
+    }
     utf8proc_int32_t buf[ANA_FOLD_CPS];
     int bc = 0;
     utf8proc_ssize_t n = utf8proc_decompose_char(cp, buf, ANA_FOLD_CPS, opts, &bc);
@@ -327,6 +340,22 @@ static inline int emit_tok(scan *sc, const char *term, size_t len, const char *u
     return sc->emit(sc->ctx, &t);
 }
 
+/* Drops an elided article or pronoun from the front of the folded word:
+ * French l'économie is indexed as économie, so the word is found by itself.
+ * Only apostrophes between letters are in a word (rule of section 2). */
+static void elide(ana *a, scan *sc)
+{
+    const char *ap = memchr(a->wbuf, '\'', sc->wlen < 8 ? sc->wlen : 8);
+    if (!ap) return;
+    size_t k = (size_t)(ap - a->wbuf);
+    for (const char *const *e = a->elisions; **e; e++)
+        if (strlen(*e) == k && memcmp(*e, a->wbuf, k) == 0) {
+            sc->wlen -= k + 1;
+            memmove(a->wbuf, ap + 1, sc->wlen);
+            return;
+        }
+}
+
 static int word_end(scan *sc)
 {
     ana *a = sc->a;
@@ -337,6 +366,7 @@ static int word_end(scan *sc)
     }
     if (sc->wlen == 0) return 0; /* only marks, all stripped: nothing was there to index */
     if (sc->has_nonascii && !a->cfg.fold_accents) refold_nfc(a, sc);
+    if (a->elisions && sc->last_apos) elide(a, sc);
     const char *term = a->wbuf;
     size_t tlen = sc->wlen;
     uint32_t id = ANA_NO_ID;
@@ -359,12 +389,25 @@ static inline int cjk_term(scan *sc, size_t start, size_t end)
     return emit_tok(sc, t, end - start, t, end - start, start, end, ANA_NO_ID);
 }
 
+/* The bigram [b0, b1) of a run, and with cjk_unigrams the character
+ * [b0, u1) it starts, at the same position. */
+static int cjk_bigram(scan *sc, size_t b0, size_t u1, size_t b1)
+{
+    int rc = cjk_term(sc, b0, b1);
+    if (rc || !sc->a->cfg.cjk_unigrams) return rc;
+    sc->pos--;
+    return cjk_term(sc, b0, u1);
+}
+
 static int cjk_end(scan *sc)
 {
     sc->state = ST_NONE;
     if (!sc->a->cfg.cjk_bigrams) return cjk_term(sc, sc->run0, sc->cur1);
     if (sc->cjk_n == 1) return cjk_term(sc, sc->cur0, sc->cur1);
-    return cjk_term(sc, sc->prev0, sc->cur1);
+    int rc = cjk_bigram(sc, sc->prev0, sc->cur0, sc->cur1);
+    if (rc || !sc->a->cfg.cjk_unigrams) return rc;
+    sc->pos--; /* the run's last character, at its last bigram's position */
+    return cjk_term(sc, sc->cur0, sc->cur1);
 }
 
 static inline int token_end(scan *sc)
@@ -380,7 +423,7 @@ static inline int word_begin(scan *sc, size_t i)
     sc->state = ST_WORD;
     sc->wstart = sc->wend = i;
     sc->wlen = 0;
-    sc->too_long = sc->has_letter = sc->has_nonascii = 0;
+    sc->too_long = sc->has_letter = sc->has_nonascii = sc->last_apos = 0;
     sc->last = K_SEP;
     return rc;
 }
@@ -396,7 +439,7 @@ static inline int cjk_push(scan *sc, size_t i, size_t e)
         sc->run0 = i;
         sc->cjk_n = 0;
     } else if (sc->cjk_n >= 2 && sc->a->cfg.cjk_bigrams) {
-        rc = cjk_term(sc, sc->prev0, sc->cur1);
+        rc = cjk_bigram(sc, sc->prev0, sc->cur0, sc->cur1);
     }
     sc->prev0 = sc->cur0;
     sc->cur0 = i;
@@ -496,6 +539,7 @@ static int scan_text(ana *a, const char *text, size_t len, ana_emit_fn emit, voi
                     w[sc.wlen++] = kind == K_APOS ? '\'' : '.';
                 else
                     sc.too_long = 1;
+                sc.last_apos |= kind == K_APOS;
                 sc.has_nonascii |= n > 1;
                 sc.last = kind;
                 sc.wend = i + n;
@@ -517,6 +561,26 @@ out:
 }
 
 /* ---- public ---- */
+
+/* The elisions of the languages that write them (docs/ANALYSIS.md). */
+static const char *const *elisions_of(const char *language)
+{
+    static const char *const fr[] = {"l", "d",  "j",     "m",      "n",      "s",      "t",
+                                     "c", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu", ""};
+    static const char *const it[] = {"l",    "d",    "c",     "s",     "m",    "t",      "v",
+                                     "n",    "un",   "dell",  "all",   "dall", "nell",   "sull",
+                                     "coll", "pell", "quell", "quest", "anch", "nessun", ""};
+    static const char *const ca[] = {"l", "d", "s", "m", "t", "n", ""};
+    static const struct {
+        const char *name, *code;
+        const char *const *list;
+    } langs[] = {{"french", "fr", fr}, {"italian", "it", it}, {"catalan", "ca", ca}};
+    if (!language) return NULL;
+    for (size_t i = 0; i < sizeof langs / sizeof langs[0]; i++)
+        if (!strcmp(language, langs[i].name) || !strcmp(language, langs[i].code))
+            return langs[i].list;
+    return NULL;
+}
 
 static int check_token_len(const ana_config *cfg, idx_err *err)
 {
@@ -546,6 +610,7 @@ int ana_new(const ana_config *cfg, ana **out, idx_err *err)
     a->cfg.language = NULL; /* the caller's string need not outlive ana_new */
     a->cfg.fold_accents = cfg->fold_accents ? 1 : 0;
     a->cfg.cjk_bigrams = cfg->cjk_bigrams ? 1 : 0;
+    a->cfg.cjk_unigrams = a->cfg.cjk_bigrams && cfg->cjk_unigrams;
     a->fold_opts = UTF8PROC_CASEFOLD | UTF8PROC_COMPAT | UTF8PROC_DECOMPOSE;
     if (a->cfg.fold_accents) a->fold_opts |= UTF8PROC_STRIPMARK;
     size_t cap = cfg->max_token_len + ANA_SLACK;
@@ -568,6 +633,7 @@ int ana_new(const ana_config *cfg, ana **out, idx_err *err)
         xap_stem_free(a->stem);
         a->stem = NULL;
     }
+    a->elisions = elisions_of(cfg->language);
     *out = a;
     return 0;
 }

@@ -34,6 +34,13 @@ typedef struct ana_config {
     int fold_accents;       /* 1: strip combining marks after NFKD (resume == résumé) */
     int cjk_bigrams;        /* 1: runs of Han/Hiragana/Katakana/Hangul become overlapping bigrams */
     unsigned max_token_len; /* 1..ANA_MAX_TOKEN_LIMIT */
+    /* 1 (indexing only, with cjk_bigrams): each character of a CJK run of two
+     * or more is also emitted as a unigram, at the position of the bigram it
+     * starts (the last one at the last bigram's), so a one-character query
+     * (analysed without them: a run of one is its unigram) finds it while
+     * bigram phrases keep their positions. Not recorded in the index: queries
+     * never need it. */
+    int cjk_unigrams;
 } ana_config;
 
 /* The defaults recorded in an index unless flags say otherwise. */

@@ -172,6 +172,9 @@ static void build_summarise(build *bd, build_summary *sum)
         sum->skipped = rs->skipped;
         sum->redirects = rs->redirects + rs->other_ns;
         sum->files_skipped = rs->files_skipped;
+        sum->cp1252_bytes = rs->cp1252_bytes;
+        sum->dates_dropped = rs->dates_dropped;
+        sum->trec_untagged = rs->trec_untagged;
         sum->mediawiki = rs->files_mediawiki > 0;
         bd->invalid_utf8 += rs->utf8_replaced;
         sum->bytes_raw = rs->bytes_raw;

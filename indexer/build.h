@@ -65,6 +65,9 @@ typedef struct build_summary {
     uint64_t redirects;     /* wiki redirects and non-article pages, not indexed */
     int mediawiki;          /* some input was MediaWiki (redirects apply) */
     uint64_t files_skipped; /* unreadable or binary files inside walked directories */
+    uint64_t cp1252_bytes;  /* bytes of Windows-1252 files converted to UTF-8 */
+    uint64_t dates_dropped; /* dates not understood (the articles kept without one) */
+    uint64_t trec_untagged; /* TREC documents whose body came from outside the known tags */
     uint64_t terms, postings, positions;
     uint64_t bytes_raw, bytes_in;
     /* Bytes per kind of file the engine wrote (native: per segment file

@@ -1,26 +1,27 @@
 /* read_impl: what reader.c shares with the per-format parsers (read_*.c).
  * Internal to the indexer; nothing outside indexer/read*.c includes it.
  *
- * Layering: reader.c walks the inputs and opens one file at a time into an
- * rdr_src (buffered, gunzipped, UTF-8-sanitised bytes); a format's ops turn
- * the bytes of that source into records. A format never touches the file
- * descriptor, zlib or the directory walk, and reader.c never parses. */
+ * Layering: reader.c walks the inputs; read_input.c turns one input file
+ * into the decompressed bytes of its members (the file itself, or each
+ * regular file of a tar or zip archive); reader.c makes each member an
+ * rdr_src (buffered, UTF-8-sanitised bytes) and a format's ops turn the
+ * bytes of that source into records. A format never touches the file
+ * descriptor, the decompressors or the directory walk, and reader.c never
+ * parses. */
 #ifndef IDX_READ_IMPL_H
 #define IDX_READ_IMPL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include <zlib.h>
-
 #include "common/buf.h"
 #include "indexer/reader.h"
 
-/* Bytes asked from the file (or from zlib) per read: big enough that syscall
- * and zlib call overhead vanish, small enough to stay in L2/L3. A file
- * smaller than that gets a chunk its size (at least RDR_MIN_CHUNK): a
- * directory of a million small articles must not cost a million 1 MiB
- * buffer set-ups (zlib's gz buffers are 3 of them). */
+/* Bytes asked from the file (or from a decompressor) per read: big enough
+ * that syscall and decompressor call overhead vanish, small enough to stay
+ * in L2/L3. A file smaller than that gets a chunk its size (at least
+ * RDR_MIN_CHUNK): a directory of a million small articles must not cost a
+ * million 1 MiB buffer set-ups. */
 #define RDR_CHUNK (1u << 20)
 #define RDR_MIN_CHUNK (16u << 10)
 
@@ -34,9 +35,9 @@
  * of the last read, held back until the next read completes or refutes it.
  * buf[lim] is always a NUL sentinel, so scanners that stop at bytes < 0x20
  * need no bounds check. */
+enum { RDR_ENC_UNKNOWN, RDR_ENC_UTF8, RDR_ENC_CP1252 };
+
 typedef struct rdr_src {
-    gzFile gz;    /* also reads plain files: zlib detects 1f 8b itself */
-    int is_gz;    /* known after the first read */
     size_t chunk; /* bytes per read: RDR_CHUNK, or less for a small file */
     char *buf;
     size_t cap, pos, lim;
@@ -45,10 +46,11 @@ typedef struct rdr_src {
     uint64_t abs_base; /* stream offset (sanitised stream) of buf[0] */
     int eof;           /* nothing more will come */
     int truncated;     /* the .gz ended mid-stream (eof is set too) */
-    int corrupt;       /* the .gz has a data error (eof is set too) */
+    int corrupt;       /* damaged compressed data (eof is set too) */
     int bom_done;
+    int enc;            /* RDR_ENC_*: how invalid UTF-8 is read (reader.h) */
+    uint64_t cp1252;    /* bytes read as Windows-1252 */
     uint64_t raw_total; /* decompressed bytes so far */
-    uint64_t in_total;  /* compressed bytes so far */
     /* Stream offsets of U+FFFD replacements not yet claimed by a record. */
     uint64_t bad[RDR_BAD_UTF8_TRACK];
     size_t nbad;
@@ -56,6 +58,35 @@ typedef struct rdr_src {
 } rdr_src;
 
 typedef struct rdr_file rdr_file;
+
+#define RDR_OUT_BUFS 5
+
+/* --- read_input.c: one input file, decompressed, member by member --- */
+
+typedef struct rdr_input rdr_input;
+
+/* Takes fd (closed by rdr_input_close, also on failure) and decides by the
+ * first bytes: plain, gzip (zlib), or bzip2/xz/zstd/tar/zip (libarchive).
+ * chunk: bytes per read. Fails only for the machine (memory, EIO). */
+int rdr_input_open(rdr_input **out, int fd, const char *path, size_t chunk, idx_err *err);
+
+/* Moves to the next member: 1 and *name its path inside the archive (NULL
+ * when the member is the file itself: plain, .gz, a bare .bz2/.xz/.zst);
+ * 0 when there is none left, or the archive is damaged
+ * (rdr_input_take_failure says why). */
+int rdr_input_next_member(rdr_input *in, const char **name, idx_err *err);
+
+/* Decompressed bytes of the current member into dst[0..n): the count, 0 at
+ * its end (s->truncated or s->corrupt set when the data is damaged), or a
+ * negative IDX_E* for a failure of the machine. */
+long rdr_input_read(rdr_input *in, char *dst, size_t n, rdr_src *s, idx_err *err);
+
+/* The decoder's message about damaged data, once (NULL if none or already
+ * taken): the caller reports it. */
+const char *rdr_input_take_failure(rdr_input *in);
+
+uint64_t rdr_input_bytes_in(const rdr_input *in); /* bytes read from the file so far */
+void rdr_input_close(rdr_input *in);
 
 typedef struct rdr_format_ops {
     /* Called once per file after the source is open; may allocate per-file
@@ -70,15 +101,16 @@ extern const rdr_format_ops rdr_jsonl_ops, rdr_trec_ops, rdr_text_ops, rdr_media
 
 struct rdr_file {
     reader *r;
+    rdr_input *in; /* the input file the member is read from */
     rdr_src src;
     const char *path;   /* as displayed in warnings and rec.file */
     const char *textid; /* id for the text format: path relative to its INPUT */
     reader_format fmt;
     size_t max_record;
-    uint64_t line;    /* where the parser is, for the end-of-file warnings */
-    int end_reported; /* a truncation/corruption warning was already given */
-    void *state;      /* the format's own, per file: allocated by open, freed by close */
-    buf out[4];       /* output buffers for the formats, kept across files */
+    uint64_t line;         /* where the parser is, for the end-of-file warnings */
+    int end_reported;      /* a truncation/corruption warning was already given */
+    void *state;           /* the format's own, per file: allocated by open, freed by close */
+    buf out[RDR_OUT_BUFS]; /* output buffers for the formats, kept across files */
 };
 
 /* Makes more bytes available after src.lim (compacting buffer[0..pos) away
@@ -96,7 +128,8 @@ void rdr_bad(rdr_file *f, uint64_t line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* At the end of a file with an unfinished record: reports the truncated or
- * corrupt .gz if that is why, else `why` (a bad record). Counts one skip. */
+ * corrupt compressed data if that is why, else `why` (a bad record). Counts
+ * one skip. */
 void rdr_bad_eof(rdr_file *f, uint64_t line, const char *why);
 
 /* Claims the UTF-8 replacements at stream offsets < abs_end for the record

@@ -290,6 +290,61 @@ static int jskip(jp *j, int depth)
 
 enum { K_OTHER, K_ID, K_BODY, K_TEXT, K_TITLE, K_URL, K_DATE, K_AUTHOR, K_CATEGORY };
 
+/* An array of strings at j->p ('['), joined by "; " into *out, in place:
+ * each decoded string moves down over the quotes and comma before it, which
+ * are at least as long as the separator. Empty array: absent. 0, or -1 with
+ * st->why (elements that are not strings or null). */
+static int jarray_join(jp *j, rec_field *out, const char *name)
+{
+    char *dst = NULL;
+    size_t len = 0;
+    j->p++;
+    jws(j);
+    if (j->p < j->e && *j->p == ']') {
+        j->p++;
+        out->ptr = NULL, out->len = 0;
+        return 0;
+    }
+    for (;;) {
+        if (j->p < j->e && *j->p == '"') {
+            rec_field v;
+            if (jstring(j, &v)) return -1;
+            if (!dst) {
+                dst = (char *)v.ptr;
+                len = v.len;
+            } else if (v.len) {
+                if (len) {
+                    memcpy(dst + len, "; ", 2);
+                    len += 2;
+                }
+                memmove(dst + len, v.ptr, v.len);
+                len += v.len;
+            }
+        } else if (j->p < j->e && *j->p == 'n') {
+            if (jliteral(j, "null")) return -1;
+        } else {
+            if (jskip(j, 1) == 0)
+                snprintf(j->st->why, sizeof j->st->why,
+                         "\"%s\" must be a string or an array of strings", name);
+            return -1;
+        }
+        jws(j);
+        if (j->p < j->e && *j->p == ',') {
+            j->p++;
+            jws(j);
+            continue;
+        }
+        if (j->p < j->e && *j->p == ']') {
+            j->p++;
+            break;
+        }
+        return jfail(j, "',' or ']' expected");
+    }
+    out->ptr = dst;
+    out->len = len;
+    return 0;
+}
+
 static int key_kind(const rec_field *k)
 {
     static const struct {
@@ -362,24 +417,33 @@ static int parse_line(jl_state *st, char *start, size_t n, rec *out)
                     out->category = val;
                     break;
                 }
-            } else if (kind == K_ID && j.p < j.e && (*j.p == '-' || (*j.p >= '0' && *j.p <= '9'))) {
+            } else if ((kind == K_ID || kind == K_DATE) && j.p < j.e &&
+                       (*j.p == '-' || (*j.p >= '0' && *j.p <= '9'))) {
+                /* An integer date is Unix epoch seconds (dates.h). */
                 char *num = j.p;
                 int integer;
                 if (jnumber(&j, &integer)) return -1;
                 if (!integer) {
-                    snprintf(st->why, sizeof st->why, "\"id\" must be a string or an integer");
+                    snprintf(st->why, sizeof st->why, "\"%s\" must be a string or an integer",
+                             names[kind]);
                     return -1;
                 }
-                out->id.ptr = num;
-                out->id.len = (size_t)(j.p - num);
-                have_id = 1;
+                rec_field *dst = kind == K_ID ? &out->id : &out->date;
+                dst->ptr = num;
+                dst->len = (size_t)(j.p - num);
+                have_id |= kind == K_ID;
+            } else if ((kind == K_AUTHOR || kind == K_CATEGORY) && j.p < j.e && *j.p == '[') {
+                /* Several authors or categories: one field, "; "-separated
+                 * (a separator the analyzer splits on, as MediaWiki's). */
+                rec_field *dst = kind == K_AUTHOR ? &out->author : &out->category;
+                if (jarray_join(&j, dst, names[kind])) return -1;
             } else if (kind >= K_TITLE && j.p < j.e && *j.p == 'n') {
                 /* null for an optional field: absent, as exporters write it. */
                 if (jliteral(&j, "null")) return -1;
             } else {
                 if (jskip(&j, 1)) return -1;
                 snprintf(st->why, sizeof st->why, "\"%s\" must be a string%s", names[kind],
-                         kind == K_ID ? " or an integer" : "");
+                         kind == K_ID || kind == K_DATE ? " or an integer" : "");
                 return -1;
             }
             jws(&j);

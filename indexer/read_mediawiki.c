@@ -7,14 +7,18 @@
  * redirect (<redirect/> or text starting with #REDIRECT); id = the page's
  * own <id> (not the revision's or contributor's), title = <title>, body =
  * the last <revision>'s <text> with wiki markup stripped (wiki_strip below),
- * category = its [[Category:...]] links joined by "; " (names may contain
- * commas). Redirects and other namespaces are counted, not reported: a dump
- * is mostly made of them. An XML error ends the file (expat cannot resync):
+ * date = that revision's <timestamp>, url = <siteinfo><base> with the title
+ * in place of its last path segment, category = its [[Category:...]] links
+ * joined by "; " (names may contain commas). Redirects and other namespaces are counted, not
+ * reported: a dump is mostly made of them. An XML error ends the file (expat cannot resync):
  * reported with expat's line, counted as one bad record.
  *
  * Markup stripping is a pragmatic approximation of what a reader sees, not a
- * renderer: templates vanish (infobox values are lost, but so is their
- * noise), link labels stay, tables go, references go. */
+ * renderer: link labels stay, references go, table cells keep their text
+ * (attributes go), the common inline templates show what they display
+ * ({{convert|5|km}} is "5 km", {{lang|fr|texte}} "texte": wk_templates
+ * lists them) and every other template vanishes (infobox values are lost,
+ * but so is their noise). */
 #include <expat.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +45,8 @@ typedef struct wk {
 } wk;
 
 static void wk_strip(wk *w, const char *p, size_t n, int block, int nest);
+static void wk_table(wk *w, const char *p, size_t n, int nest);
+static void wk_template(wk *w, const char *p, size_t n, int nest);
 
 static int wk_space(char c)
 {
@@ -212,6 +218,7 @@ static void wk_strip(wk *w, const char *p, size_t n, int block, int nest)
             if (j + 1 < n && p[j] == '{' && p[j + 1] == '|') {
                 size_t m = wk_match(w, p + j, n - j, "{|", "|}", WK_SCAN_TABLE);
                 if (m) {
+                    wk_table(w, p + j, m, nest);
                     i = j + m;
                     continue;
                 }
@@ -250,11 +257,13 @@ static void wk_strip(wk *w, const char *p, size_t n, int block, int nest)
         case '{':
             if (i + 1 < n && p[i + 1] == '{' &&
                 (m = wk_match(w, p + i, n - i, "{{", "}}", WK_SCAN_TEMPLATE))) {
+                wk_template(w, p + i + 2, m - 4, nest);
                 i += m;
                 continue;
             }
             if (i + 1 < n && p[i + 1] == '|' &&
                 (m = wk_match(w, p + i, n - i, "{|", "|}", WK_SCAN_TABLE))) {
+                wk_table(w, p + i, m, nest);
                 i += m;
                 continue;
             }
@@ -327,6 +336,341 @@ static void wk_strip(wk *w, const char *p, size_t n, int block, int nest)
     }
 }
 
+/* Offset of the first `c` in p[0..n) outside [[...]] and {{...}}; n if
+ * none. `two`: only a doubled cc ("||", "!!") counts. */
+static size_t wk_top(const char *p, size_t n, char c, int two)
+{
+    int depth = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i + 1 < n && ((p[i] == '[' && p[i + 1] == '[') || (p[i] == '{' && p[i + 1] == '{'))) {
+            depth++, i++;
+        } else if (i + 1 < n && depth &&
+                   ((p[i] == ']' && p[i + 1] == ']') || (p[i] == '}' && p[i + 1] == '}'))) {
+            depth--, i++;
+        } else if (!depth && p[i] == c && (!two || (i + 1 < n && p[i + 1] == c))) {
+            return i;
+        }
+    }
+    return n;
+}
+
+/* One table cell "attrs | content" or "content": its content as text. */
+static void wk_cell(wk *w, const char *p, size_t n, int nest)
+{
+    size_t bar = wk_top(p, n, '|', 0);
+    if (bar < n) p += bar + 1, n -= bar + 1;
+    wk_strip(w, p, n, 0, nest + 1);
+    buf_put_u8(w->out, ' ');
+}
+
+/* A table p[0..n) ("{|" to "|}"): the text of its caption and cells, a
+ * line per row; attributes and row markers go. */
+static void wk_table(wk *w, const char *p, size_t n, int nest)
+{
+    if (nest > WK_MAX_NEST) return;
+    const char *nl = memchr(p, '\n', n);
+    size_t i = nl ? (size_t)(nl - p) + 1 : n; /* the "{| attributes" line */
+    n -= 2;                                   /* the closing "|}" */
+    while (i < n) {
+        while (i < n && (p[i] == ' ' || p[i] == '\t'))
+            i++;
+        nl = memchr(p + i, '\n', n - i);
+        size_t le = nl ? (size_t)(nl - p) : n;
+        const char *l = p + i;
+        size_t ln = le - i;
+        if (ln >= 2 && l[0] == '{' && l[1] == '|') {
+            size_t m = wk_match(w, l, n - i, "{|", "|}", WK_SCAN_TABLE);
+            if (m) {
+                wk_table(w, l, m, nest + 1);
+                i += m;
+                continue;
+            }
+        }
+        if (ln >= 2 && l[0] == '|' && l[1] == '-') {
+            buf_put_u8(w->out, '\n');
+        } else if (ln >= 1 && (l[0] == '|' || l[0] == '!')) {
+            size_t k = ln >= 2 && l[1] == '+' ? 2 : 1; /* "|+" a caption */
+            char sep = l[0];
+            while (k <= ln) {
+                size_t e = k + wk_top(l + k, ln - k, sep, 1);
+                if (sep == '!' && e == ln) e = k + wk_top(l + k, ln - k, '|', 1);
+                wk_cell(w, l + k, e - k, nest);
+                k = e + 2;
+            }
+        } else {
+            wk_strip(w, l, ln, 0, nest + 1); /* a cell's further lines */
+            buf_put_u8(w->out, '\n');
+        }
+        i = le + 1;
+    }
+    buf_put_u8(w->out, '\n');
+}
+
+/* ------------------------------------------------------------- templates */
+
+#define WK_MAX_PARAMS 12
+
+typedef struct wk_params {
+    const char *pos[WK_MAX_PARAMS]; /* positional values, in order */
+    size_t posn[WK_MAX_PARAMS];
+    size_t npos;
+    const char *named_val[WK_MAX_PARAMS], *named_key[WK_MAX_PARAMS];
+    size_t named_vn[WK_MAX_PARAMS], named_kn[WK_MAX_PARAMS];
+    size_t nnamed;
+} wk_params;
+
+/* How a template shows: its first or second positional value, ... */
+enum {
+    T_P1,      /* {{nowrap|x}}: x */
+    T_P2,      /* {{lang|fr|texte}}: texte */
+    T_LAST,    /* {{transl|ar|DIN|x}}: the last positional */
+    T_CONVERT, /* {{convert|5|km|mi}}: "5 km"; {{convert|5|to|10|km}}: "5 to 10 km" */
+    T_DATE,    /* {{birth date|1950|5|3}}: "1950-05-03" */
+    T_JOIN,    /* every positional, spaced */
+    T_TEXT,    /* a fixed text */
+    T_PREFIX,  /* a fixed text then the first positional */
+    T_FRAC,    /* {{frac|1|2}}: "1/2" */
+    T_QUOTE,   /* {{quote|x}} or {{quote|text=x}}: x */
+    T_VAL      /* {{val|1.2|u=kg}}: "1.2 kg" */
+};
+
+static const struct {
+    const char *name;
+    int how;
+    const char *text;
+} wk_templates[] = {
+    {"convert", T_CONVERT, NULL},
+    {"cvt", T_CONVERT, NULL},
+    {"lang", T_P2, NULL},
+    {"transl", T_LAST, NULL},
+    {"transliteration", T_LAST, NULL},
+    {"script", T_P2, NULL},
+    {"nowrap", T_P1, NULL},
+    {"nobr", T_P1, NULL},
+    {"small", T_P1, NULL},
+    {"smaller", T_P1, NULL},
+    {"big", T_P1, NULL},
+    {"larger", T_P1, NULL},
+    {"em", T_P1, NULL},
+    {"strong", T_P1, NULL},
+    {"abbr", T_P1, NULL},
+    {"tooltip", T_P1, NULL},
+    {"sic", T_P1, NULL},
+    {"not a typo", T_P1, NULL},
+    {"vanchor", T_P1, NULL},
+    {"ill", T_P1, NULL},
+    {"interlanguage link", T_P1, NULL},
+    {"flag", T_P1, NULL},
+    {"flagcountry", T_P1, NULL},
+    {"math", T_P1, NULL},
+    {"mvar", T_P1, NULL},
+    {"linktext", T_JOIN, NULL},
+    {"birth date", T_DATE, NULL},
+    {"death date", T_DATE, NULL},
+    {"birth date and age", T_DATE, NULL},
+    {"death date and age", T_DATE, NULL},
+    {"start date", T_DATE, NULL},
+    {"end date", T_DATE, NULL},
+    {"start date and age", T_DATE, NULL},
+    {"dob", T_DATE, NULL},
+    {"as of", T_PREFIX, "As of "},
+    {"circa", T_PREFIX, "c. "},
+    {"c.", T_PREFIX, "c. "},
+    {"usd", T_PREFIX, "US$"},
+    {"us$", T_PREFIX, "US$"},
+    {"gbp", T_PREFIX, "\xC2\xA3"},
+    {"euro", T_PREFIX, "\xE2\x82\xAC"},
+    {"frac", T_FRAC, NULL},
+    {"fraction", T_FRAC, NULL},
+    {"quote", T_QUOTE, NULL},
+    {"blockquote", T_QUOTE, NULL},
+    {"cquote", T_QUOTE, NULL},
+    {"quotation", T_QUOTE, NULL},
+    {"val", T_VAL, NULL},
+    {"mdash", T_TEXT, "\xE2\x80\x94"},
+    {"ndash", T_TEXT, "\xE2\x80\x93"},
+    {"snd", T_TEXT, " \xE2\x80\x93 "},
+    {"spaced ndash", T_TEXT, " \xE2\x80\x93 "},
+    {"nbsp", T_TEXT, " "},
+    {"'", T_TEXT, "'"},
+    {"okina", T_TEXT, "\xCA\xBB"},
+};
+
+/* Is p[0..n) the name `lit` (ASCII case-insensitive, '_' as ' ')? */
+static int wk_name_is(const char *p, size_t n, const char *lit)
+{
+    if (strlen(lit) != n) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i] == '_' ? ' ' : p[i];
+        if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != lit[i]) return 0;
+    }
+    return 1;
+}
+
+static void wk_split(const char *p, size_t n, wk_params *pa)
+{
+    memset(pa, 0, sizeof *pa);
+    size_t i = 0;
+    while (i <= n && pa->npos < WK_MAX_PARAMS && pa->nnamed < WK_MAX_PARAMS) {
+        size_t e = i + wk_top(p + i, n - i, '|', 0);
+        const char *v = p + i;
+        size_t vn = e - i;
+        size_t eq = wk_top(v, vn, '=', 0);
+        if (eq < vn) {
+            const char *k = v;
+            size_t kn = eq;
+            rdr_trim(&k, &kn);
+            pa->named_key[pa->nnamed] = k, pa->named_kn[pa->nnamed] = kn;
+            v += eq + 1, vn -= eq + 1;
+            rdr_trim(&v, &vn);
+            pa->named_val[pa->nnamed] = v, pa->named_vn[pa->nnamed] = vn;
+            pa->nnamed++;
+        } else {
+            rdr_trim(&v, &vn);
+            pa->pos[pa->npos] = v, pa->posn[pa->npos] = vn;
+            pa->npos++;
+        }
+        i = e + 1;
+    }
+}
+
+static int wk_named(const wk_params *pa, const char *key, const char **v, size_t *vn)
+{
+    for (size_t i = 0; i < pa->nnamed; i++)
+        if (wk_name_is(pa->named_key[i], pa->named_kn[i], key)) {
+            *v = pa->named_val[i], *vn = pa->named_vn[i];
+            return 1;
+        }
+    return 0;
+}
+
+/* The positional value k (0: the template's name) as text. */
+static void wk_pos(wk *w, const wk_params *pa, size_t k, int nest)
+{
+    if (k < pa->npos) wk_strip(w, pa->pos[k], pa->posn[k], 0, nest + 1);
+}
+
+static int wk_is_number(const char *p, size_t n)
+{
+    if (!n || n > 4) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < '0' || p[i] > '9') return 0;
+    return 1;
+}
+
+static void wk_render(wk *w, int how, const char *text, const wk_params *pa, int nest)
+{
+    buf *o = w->out;
+    switch (how) {
+    case T_P1:
+        wk_pos(w, pa, 1, nest);
+        break;
+    case T_P2:
+        wk_pos(w, pa, 2, nest);
+        break;
+    case T_LAST:
+        if (pa->npos > 1) wk_pos(w, pa, pa->npos - 1, nest);
+        break;
+    case T_CONVERT: {
+        static const char *const ranges[] = {"to", "-", "and", "or", "by", "x", "+", "to(-)"};
+        wk_pos(w, pa, 1, nest);
+        size_t u = 2;
+        for (size_t r = 0; pa->npos > 3 && r < sizeof ranges / sizeof ranges[0]; r++)
+            if (wk_name_is(pa->pos[2], pa->posn[2], ranges[r])) {
+                buf_put_u8(o, ' ');
+                wk_pos(w, pa, 2, nest);
+                buf_put_u8(o, ' ');
+                wk_pos(w, pa, 3, nest);
+                u = 4;
+                break;
+            }
+        if (u < pa->npos) {
+            buf_put_u8(o, ' ');
+            wk_pos(w, pa, u, nest);
+        }
+        break;
+    }
+    case T_DATE: {
+        size_t k = 1;
+        while (k < pa->npos && k < 4 && wk_is_number(pa->pos[k], pa->posn[k])) {
+            if (k > 1) buf_put_u8(o, '-');
+            if (k > 1 && pa->posn[k] == 1) buf_put_u8(o, '0');
+            buf_put(o, pa->pos[k], pa->posn[k]);
+            k++;
+        }
+        break;
+    }
+    case T_JOIN:
+        for (size_t k = 1; k < pa->npos; k++) {
+            if (k > 1) buf_put_u8(o, ' ');
+            wk_pos(w, pa, k, nest);
+        }
+        break;
+    case T_TEXT:
+        buf_put(o, text, strlen(text));
+        break;
+    case T_PREFIX:
+        buf_put(o, text, strlen(text));
+        wk_pos(w, pa, 1, nest);
+        break;
+    case T_FRAC:
+        if (pa->npos == 4) {
+            wk_pos(w, pa, 1, nest);
+            buf_put_u8(o, ' ');
+        }
+        wk_pos(w, pa, pa->npos == 4 ? 2 : 1, nest);
+        if (pa->npos >= 3) {
+            buf_put_u8(o, '/');
+            wk_pos(w, pa, pa->npos == 4 ? 3 : 2, nest);
+        }
+        break;
+    case T_QUOTE: {
+        const char *v;
+        size_t vn;
+        if (wk_named(pa, "text", &v, &vn) || wk_named(pa, "quote", &v, &vn))
+            wk_strip(w, v, vn, 0, nest + 1);
+        else
+            wk_pos(w, pa, 1, nest);
+        break;
+    }
+    case T_VAL: {
+        const char *v;
+        size_t vn;
+        wk_pos(w, pa, 1, nest);
+        if (wk_named(pa, "u", &v, &vn) || wk_named(pa, "ul", &v, &vn)) {
+            buf_put_u8(o, ' ');
+            wk_strip(w, v, vn, 0, nest + 1);
+        }
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/* A template's inside p[0..n) (between "{{" and "}}"): what it displays
+ * if wk_templates knows it, else nothing. */
+static void wk_template(wk *w, const char *p, size_t n, int nest)
+{
+    if (nest > WK_MAX_NEST) return;
+    size_t bar = wk_top(p, n, '|', 0);
+    const char *name = p;
+    size_t nn = bar;
+    rdr_trim(&name, &nn);
+    if (nn > 9 && rdr_iprefix(name, nn, "template:")) name += 9, nn -= 9;
+    if (!nn || nn > 40 || memchr(name, ':', nn)) return; /* parser functions, other namespaces */
+    int how = -1;
+    const char *text = NULL;
+    for (size_t t = 0; t < sizeof wk_templates / sizeof wk_templates[0] && how < 0; t++)
+        if (wk_name_is(name, nn, wk_templates[t].name))
+            how = wk_templates[t].how, text = wk_templates[t].text;
+    if (how < 0 && nn > 5 && rdr_iprefix(name, nn, "lang-")) how = T_P1; /* {{lang-fr|texte}} */
+    if (how < 0) return;
+    wk_params pa;
+    wk_split(p, n, &pa);
+    wk_render(w, how, text, &pa, nest);
+}
+
 /* Tidies what stripping leaves behind: spaces at line ends, space runs,
  * more than one blank line. */
 static void wk_tidy(buf *b)
@@ -360,7 +704,7 @@ static void wk_tidy(buf *b)
 
 /* ------------------------------------------------------------------- XML */
 
-enum { E_OTHER, E_PAGE, E_TITLE, E_NS, E_ID, E_REVISION, E_TEXT };
+enum { E_OTHER, E_PAGE, E_TITLE, E_NS, E_ID, E_REVISION, E_TEXT, E_TIMESTAMP, E_SITEINFO, E_BASE };
 
 #define MW_MAX_DEPTH 64
 
@@ -371,7 +715,8 @@ typedef struct mw_state {
     idx_err *err;
     int depth;
     unsigned char kind[MW_MAX_DEPTH];
-    buf title, id, ns, text;
+    buf title, id, ns, text, stamp;
+    buf base; /* <siteinfo><base>: the main page's URL, articles' URLs derive from it */
     buf *capture;
     int redirect, text_too_large;
     uint64_t page_line;
@@ -380,9 +725,38 @@ typedef struct mw_state {
 
 static void reset_page(mw_state *st)
 {
-    st->title.len = st->id.len = st->ns.len = st->text.len = 0;
+    st->title.len = st->id.len = st->ns.len = st->text.len = st->stamp.len = 0;
     st->redirect = st->text_too_large = 0;
     st->capture = NULL;
+}
+
+/* The article's URL: <base> ("https://en.wikipedia.org/wiki/Main_Page")
+ * with its last path segment replaced by the title, spaces as underscores
+ * and the characters a URL path cannot hold percent-encoded, as MediaWiki
+ * writes its links. Nothing without a <base>. */
+static void page_url(const mw_state *st, buf *url, const char *title, size_t n)
+{
+    const char *b = (const char *)st->base.p;
+    size_t bn = st->base.len;
+    rdr_trim(&b, &bn);
+    while (bn && b[bn - 1] != '/')
+        bn--;
+    if (!bn || !n) return;
+    buf_put(url, b, bn);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)title[i];
+        if (c == ' ') {
+            buf_put_u8(url, '_');
+        } else if (c <= 0x20 || c == '%' || c == '?' || c == '#' || c == '"' || c == '<' ||
+                   c == '>' || c == '[' || c == ']' || c == '{' || c == '}' || c == '|' ||
+                   c == '\\' || c == '^' || c == '`' || c == 0x7F) {
+            static const char hex[] = "0123456789ABCDEF";
+            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+            buf_put(url, e, 3);
+        } else {
+            buf_put_u8(url, c);
+        }
+    }
 }
 
 static void page_done(mw_state *st)
@@ -422,8 +796,8 @@ static void page_done(mw_state *st)
         rdr_claim_utf8(f, abs_end, 0);
         return;
     }
-    buf *body = &f->out[0], *cats = &f->out[1];
-    body->len = cats->len = 0;
+    buf *body = &f->out[0], *cats = &f->out[1], *url = &f->out[2];
+    body->len = cats->len = url->len = 0;
     wk w = {body, cats, 8 * tn + WK_SCAN_TABLE};
     wk_strip(&w, t, tn, 1, 0);
     wk_tidy(body);
@@ -436,6 +810,17 @@ static void page_done(mw_state *st)
     const char *ti = (const char *)st->title.p;
     size_t tin = st->title.len;
     rdr_trim(&ti, &tin);
+    page_url(st, url, ti, tin);
+    if (body->oom || cats->oom || url->oom) {
+        st->failed = err_set(st->err, IDX_ENOMEM, "out of memory");
+        XML_StopParser(st->xp, XML_FALSE);
+        return;
+    }
+    const char *ts = (const char *)st->stamp.p;
+    size_t tsn = st->stamp.len;
+    rdr_trim(&ts, &tsn);
+    out->date.ptr = ts, out->date.len = tsn;
+    out->url.ptr = (const char *)url->p, out->url.len = url->len;
     out->id.ptr = id, out->id.len = idn;
     out->title.ptr = ti, out->title.len = tin;
     out->body.ptr = (const char *)body->p, out->body.len = body->len;
@@ -464,6 +849,14 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
             k = E_PAGE;
             reset_page(st);
             st->page_line = (uint64_t)XML_GetCurrentLineNumber(st->xp);
+        } else if (strcmp(name, "siteinfo") == 0) {
+            k = E_SITEINFO;
+        }
+    } else if (d == 2 && st->kind[1] == E_SITEINFO) {
+        if (strcmp(name, "base") == 0) {
+            k = E_BASE;
+            st->base.len = 0;
+            st->capture = &st->base;
         }
     } else if (d == 2 && st->kind[1] == E_PAGE) {
         if (strcmp(name, "title") == 0)
@@ -481,6 +874,10 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
         st->text.len = 0; /* the last revision wins (full-history dumps) */
         st->text_too_large = 0;
         st->capture = &st->text;
+    } else if (d == 3 && st->kind[2] == E_REVISION && strcmp(name, "timestamp") == 0) {
+        k = E_TIMESTAMP; /* the revision's date is the article's */
+        st->stamp.len = 0;
+        st->capture = &st->stamp;
     }
     if (d < MW_MAX_DEPTH) st->kind[d] = (unsigned char)k;
 }
@@ -491,7 +888,7 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
     mw_state *st = ud;
     int d = --st->depth;
     int k = d < MW_MAX_DEPTH ? st->kind[d] : E_OTHER;
-    if (k == E_TITLE || k == E_NS || k == E_ID || k == E_TEXT)
+    if (k == E_TITLE || k == E_NS || k == E_ID || k == E_TEXT || k == E_TIMESTAMP || k == E_BASE)
         st->capture = NULL;
     else if (k == E_PAGE)
         page_done(st);
@@ -593,6 +990,8 @@ static void mw_close(rdr_file *f)
     buf_free(&st->id);
     buf_free(&st->ns);
     buf_free(&st->text);
+    buf_free(&st->stamp);
+    buf_free(&st->base);
     free(st);
 }
 

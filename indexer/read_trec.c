@@ -4,10 +4,15 @@
  *   <TEXT> body </TEXT> ... </DOC>
  *
  * Tags are matched case-insensitively and may carry attributes and spaces
- * (`<DOC id="x" >`, `</DOC >`). The body is every <TEXT> element joined by
- * newlines, with markup inside them (<P>, comments) removed and character
- * references decoded; the title is the first <HEADLINE> or <TITLE>. Text
- * outside <DOC> and other tags are ignored. A <DOC> without </DOC> (at the
+ * (`<DOC id="x" >`, `</DOC >`). The body is every <TEXT>, <LEADPARA> and
+ * <LP> element in document order, joined by newlines, with markup inside
+ * them (<P>, comments) removed and character references decoded; the title
+ * is the first non-empty <HEADLINE>, <HEAD>, <HL>, <TI> or <TITLE>, the
+ * date the first <DATE>, <DD> or <DATE1> (any format dates.h knows), the
+ * author the first <BYLINE> or <AU> (without a leading "By "). A DOC with
+ * none of the body elements takes as body its text outside all known
+ * elements (counted in trec_untagged) rather than nothing. Text outside
+ * <DOC> is ignored. A <DOC> without </DOC> (at the
  * end of the file, or before the next <DOC>) is a bad record, as is one
  * without <DOCNO>. The whole <DOC> is gathered in the source buffer before
  * parsing, so it may span any number of reads, up to the record limit. */
@@ -134,68 +139,152 @@ static void trim_buf(buf *b, size_t from)
         b->len--;
 }
 
+/* What an element of a DOC is to the reader. Variants (docs/INPUT.md): AP
+ * titles its stories with <HEAD>, WSJ with <HL> and a lead paragraph <LP>,
+ * FBIS with <TI> inside <HEADER> and dates them with <DATE1>, LA Times
+ * wraps every element's text in <P>. */
+enum { E_DOCNO, E_BODY, E_TITLE, E_DATE, E_AUTHOR, E_META };
+
+static const struct {
+    const char *name;
+    int kind;
+} elements[] = {
+    {"docno", E_DOCNO},
+    {"text", E_BODY},
+    {"leadpara", E_BODY},
+    {"lp", E_BODY},
+    {"headline", E_TITLE},
+    {"head", E_TITLE},
+    {"hl", E_TITLE},
+    {"ti", E_TITLE},
+    {"title", E_TITLE},
+    {"date", E_DATE},
+    {"dd", E_DATE},
+    {"date1", E_DATE},
+    {"byline", E_AUTHOR},
+    {"au", E_AUTHOR},
+    /* Bookkeeping whose text is no article's: kept out of the fallback body
+     * of a DOC without body elements. */
+    {"docid", E_META},
+    {"fileid", E_META},
+    {"first", E_META},
+    {"second", E_META},
+    {"note", E_META},
+    {"length", E_META},
+    {"section", E_META},
+    {"page", E_META},
+    {"profile", E_META},
+    {"pub", E_META},
+    {"so", E_META},
+    {"in", E_META},
+    {"co", E_META},
+    {"g", E_META},
+    {"dateline", E_META},
+    {"type", E_META},
+};
+
+/* The element named by the tag at p[0] ('<'): its index in elements[], or
+ * -1 (an unknown tag, a closing tag, a comment). */
+static int element_at(const char *p, size_t n)
+{
+    size_t k = 1;
+    while (k < n && k < 12 &&
+           (((p[k] | 32) >= 'a' && (p[k] | 32) <= 'z') || (p[k] >= '0' && p[k] <= '9')))
+        k++;
+    if (k == 1 || k >= n || (p[k] != '>' && !is_space(p[k]))) return -1;
+    for (size_t e = 0; e < sizeof elements / sizeof elements[0]; e++)
+        if (strlen(elements[e].name) == k - 1 && rdr_iprefix(p + 1, k - 1, elements[e].name))
+            return (int)e;
+    return -1;
+}
+
 /* Parses one DOC held in p[0..n). Returns 1 with a record, 0 when bad
  * (reported), negative on memory failure. */
 static int parse_doc(rdr_file *f, const char *p, size_t n, uint64_t line, rec *out, idx_err *err)
 {
-    buf *body = &f->out[0], *title = &f->out[1];
-    body->len = title->len = 0;
+    buf *body = &f->out[0], *title = &f->out[1], *date = &f->out[2], *author = &f->out[3];
+    buf *loose = &f->out[4];
+    body->len = title->len = date->len = author->len = loose->len = 0;
     memset(out, 0, sizeof *out); /* no field of an earlier bad DOC may leak */
-    int have_id = 0, have_title = 0, texts = 0;
+    int have_id = 0, bodies = 0;
     size_t i = tag_end(p, n) + 1; /* past <DOC ...> */
     while (i < n) {
         const char *lt = memchr(p + i, '<', n - i);
+        size_t at = lt ? (size_t)(lt - p) : n;
+        /* Text outside the elements: the body of a DOC that has none. */
+        if (!bodies && at > i) {
+            size_t from = loose->len;
+            if (from) buf_put_u8(loose, '\n');
+            put_text(loose, p + i, at - i, 0);
+            trim_buf(loose, from ? from + 1 : 0);
+            if (loose->len == from + 1) loose->len = from;
+        }
         if (!lt) break;
-        i = (size_t)(lt - p);
+        i = at;
         if (n - i >= 4 && memcmp(p + i, "<!--", 4) == 0) {
             const char *end = memmem(p + i + 4, n - i - 4, "-->", 3);
             i = end ? (size_t)(end - p) + 3 : n;
             continue;
         }
-        size_t te = tag_end(p + i, n - i);
-        size_t cs = i + te + 1; /* content start */
+        size_t cs = i + tag_end(p + i, n - i) + 1; /* content start */
         if (cs > n) break;
-        if (!have_id && tag_is(p + i, n - i, "docno", 0) == 1) {
-            size_t ce = cs + find_close(p + cs, n - cs, "docno");
-            if (ce >= n) {
+        int e = element_at(p + i, n - i);
+        if (e < 0) {
+            i = cs;
+            continue;
+        }
+        int kind = elements[e].kind;
+        size_t ce = cs + find_close(p + cs, n - cs, elements[e].name);
+        if (ce >= n && kind != E_BODY) {
+            if (kind == E_DOCNO && !have_id) {
                 rdr_bad(f, line, "unterminated <DOCNO>");
                 return 0;
             }
+            i = cs; /* an unclosed tag: only the tag itself is skipped */
+            continue;
+        }
+        if (kind == E_DOCNO && !have_id) {
             const char *id = p + cs;
             size_t idn = ce - cs;
             rdr_trim(&id, &idn);
             out->id.ptr = id;
             out->id.len = idn;
             have_id = 1;
-            i = ce;
-        } else if (tag_is(p + i, n - i, "text", 0) == 1) {
-            size_t ce = cs + find_close(p + cs, n - cs, "text");
-            if (texts++) buf_put_u8(body, '\n');
+        } else if (kind == E_BODY) {
+            if (bodies++ && body->len) buf_put_u8(body, '\n');
             size_t from = body->len;
             put_text(body, p + cs, ce - cs, 0);
             trim_buf(body, from);
-            i = ce;
-        } else if (!have_title && (tag_is(p + i, n - i, "headline", 0) == 1 ||
-                                   tag_is(p + i, n - i, "title", 0) == 1)) {
-            const char *name = (p[i + 1] | 32) == 'h' ? "headline" : "title";
-            size_t ce = cs + find_close(p + cs, n - cs, name);
-            put_text(title, p + cs, ce - cs, 1);
-            trim_buf(title, 0);
-            have_title = 1;
-            i = ce;
-        } else {
-            i = cs;
+        } else if ((kind == E_TITLE && !title->len) || (kind == E_DATE && !date->len) ||
+                   (kind == E_AUTHOR && !author->len)) {
+            buf *dst = kind == E_TITLE ? title : kind == E_DATE ? date : author;
+            put_text(dst, p + cs, ce - cs, 1);
+            trim_buf(dst, 0);
+            if (kind == E_AUTHOR && dst->len > 3 && rdr_iprefix((const char *)dst->p, 3, "by ")) {
+                memmove(dst->p, dst->p + 3, dst->len - 3);
+                dst->len -= 3;
+            }
         }
+        i = ce;
     }
-    if (body->oom || title->oom) return err_set(err, IDX_ENOMEM, "out of memory");
+    if (body->oom || title->oom || date->oom || author->oom || loose->oom)
+        return err_set(err, IDX_ENOMEM, "out of memory");
     if (!have_id || out->id.len == 0) {
         rdr_bad(f, line, have_id ? "empty <DOCNO>" : "missing <DOCNO>");
         return 0;
+    }
+    if (!bodies && loose->len) {
+        rdr_stats(f)->trec_untagged++;
+        body = loose;
     }
     out->body.ptr = (const char *)body->p;
     out->body.len = body->len;
     out->title.ptr = (const char *)title->p;
     out->title.len = title->len;
+    out->date.ptr = (const char *)date->p;
+    out->date.len = date->len;
+    out->author.ptr = (const char *)author->p;
+    out->author.len = author->len;
     out->line = line;
     return 1;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/utf8.h"
+#include "indexer/dates.h"
 #include "indexer/read_impl.h"
 
 /* Directory nesting beyond this is treated as a loop or a mistake. */
@@ -33,6 +34,14 @@ struct reader {
     rdr_entry *files;
     size_t nfiles, capfiles, next;
 
+    /* The input file being read, and the names of its current member when
+     * it is an archive ("ARCHIVE/MEMBER"). */
+    rdr_input *in;
+    const rdr_entry *in_entry;
+    size_t in_chunk;
+    uint64_t in_counted; /* of rdr_input_bytes_in, already in st.bytes_in */
+    char *member_path, *member_textid;
+
     rdr_file cur;
     int cur_open;
     const rdr_format_ops *ops;
@@ -43,6 +52,7 @@ struct reader {
 
     reader_stats st;
     char msg[1024];
+    char date[DATES_ISO_MAX]; /* the yielded record's date, normalised */
 };
 
 /* ------------------------------------------------------------------ names */
@@ -104,7 +114,8 @@ void rdr_bad_eof(rdr_file *f, uint64_t line, const char *why)
     if (f->src.truncated || f->src.corrupt) {
         if (f->end_reported) return;
         f->end_reported = 1;
-        why = f->src.truncated ? "truncated gzip stream" : "corrupt gzip stream";
+        const char *dec = rdr_input_take_failure(f->in);
+        why = dec ? dec : f->src.truncated ? "truncated gzip stream" : "corrupt gzip stream";
     }
     rdr_bad(f, line, "%s", why);
 }
@@ -138,6 +149,19 @@ void rdr_claim_utf8(rdr_file *f, uint64_t abs_end, uint64_t line)
 
 /* ----------------------------------------------------------------- source */
 
+static int has_high_byte(const char *p, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        if (w & 0x8080808080808080ull) return 1;
+    }
+    for (; i < n; i++)
+        if ((unsigned char)p[i] >= 0x80) return 1;
+    return 0;
+}
+
 static int src_reserve(rdr_file *f, size_t need, idx_err *err)
 {
     rdr_src *s = &f->src;
@@ -158,10 +182,43 @@ static int src_reserve(rdr_file *f, size_t need, idx_err *err)
     return 0;
 }
 
+/* Windows-1252's characters for 0x80..0x9F (0: unassigned); 0xA0..0xFF are
+ * Latin-1's, the code points themselves. A table, not iconv: 32 entries,
+ * and no conversion state to keep across reads. */
+static const uint16_t cp1252_c1[32] = {
+    0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+    0x2039, 0x0152, 0,      0x017D, 0,      0,      0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+    0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178};
+
+static uint32_t cp1252(unsigned char b)
+{
+    return b >= 0xA0 ? b : b >= 0x80 ? cp1252_c1[b - 0x80] : b;
+}
+
+static int ascii_letter(int c)
+{
+    return (c | 32) >= 'a' && (c | 32) <= 'z';
+}
+
+/* Does the first invalid sequence of a file, the byte p[0] (with prev and
+ * next around it, -1 at an end), look like Windows-1252 text: a letter
+ * inside a word ("caf\xE9", "\xE9t\xE9") or the curly quotes, dashes and
+ * ellipsis word processors write? A stray \xFF between spaces or a cut
+ * UTF-8 sequence does not, and leaves the file UTF-8. */
+static int looks_cp1252(unsigned char b, int prev, int next)
+{
+    if (b == 0x85 || (b >= 0x91 && b <= 0x97)) return 1;
+    int letter = (b >= 0xC0 && b != 0xD7 && b != 0xF7) || b == 0x8A || b == 0x8C || b == 0x8E ||
+                 b == 0x9A || b == 0x9C || b == 0x9E || b == 0x9F;
+    return letter && (ascii_letter(prev) || ascii_letter(next));
+}
+
 /* Replaces the invalid sequences of buf[from..from+n) with U+FFFD (three
- * bytes, so the region may grow), recording their stream offsets. An
- * incomplete sequence at the end goes to the carry unless at_eof. Returns the
- * new end of valid data. */
+ * bytes, so the region may grow), recording their stream offsets; in a file
+ * read as Windows-1252 (src.enc, decided at its first invalid sequence) their
+ * bytes become the characters they are there instead. An incomplete sequence
+ * at the end goes to the carry unless at_eof. Returns the new end of valid
+ * data. */
 static int src_sanitize(rdr_file *f, size_t from, size_t n, int at_eof, size_t *new_lim,
                         idx_err *err)
 {
@@ -188,6 +245,25 @@ static int src_sanitize(rdr_file *f, size_t from, size_t n, int at_eof, size_t *
             break;
         }
         utf8_decode(tmp + i, n - i, &len);
+        if (s->enc == RDR_ENC_UNKNOWN)
+            s->enc =
+                len == 1 && looks_cp1252(tmp[i], o ? out[o - 1] : -1, i + 1 < n ? tmp[i + 1] : -1)
+                    ? RDR_ENC_CP1252
+                    : RDR_ENC_UTF8;
+        if (s->enc == RDR_ENC_CP1252) {
+            size_t k = 0;
+            while (k < len && cp1252(tmp[i + k])) {
+                buf b = {out + o, 0, 3, 0};
+                rdr_put_utf8(&b, cp1252(tmp[i + k]));
+                o += b.len;
+                k++;
+            }
+            s->cp1252 += k;
+            f->r->st.cp1252_bytes += k;
+            i += k;
+            if (k == len) continue;
+            len = 1; /* an unassigned byte: replaced */
+        }
         i += len;
         if (s->nbad < RDR_BAD_UTF8_TRACK)
             s->bad[s->nbad++] = s->abs_base + from + o;
@@ -198,19 +274,6 @@ static int src_sanitize(rdr_file *f, size_t from, size_t n, int at_eof, size_t *
     }
     free(tmp);
     *new_lim = from + o;
-    return 0;
-}
-
-static int src_read_error(rdr_file *f, idx_err *err)
-{
-    rdr_src *s = &f->src;
-    int zerr;
-    const char *msg = gzerror(s->gz, &zerr);
-    if (zerr == Z_ERRNO) return err_errno(err, IDX_EDATA, errno, "%s: read failed", f->path);
-    if (zerr == Z_MEM_ERROR) return err_set(err, IDX_ENOMEM, "%s: out of memory in zlib", f->path);
-    /* A data error: the file is damaged, not the machine. */
-    s->corrupt = 1;
-    (void)msg;
     return 0;
 }
 
@@ -231,31 +294,15 @@ int rdr_fill(rdr_file *f, idx_err *err)
         memcpy(s->buf + at, s->carry, s->ncarry);
         size_t have = s->ncarry;
         s->ncarry = 0;
-        int k = gzread(s->gz, s->buf + at + have, (unsigned)s->chunk);
-        if (k < 0) {
-            int rc = src_read_error(f, err);
-            if (rc) return rc;
-            k = 0;
-        } else if (k == 0) {
-            int zerr;
-            gzerror(s->gz, &zerr);
-            if (zerr == Z_BUF_ERROR)
-                s->truncated = 1;
-            else if (zerr != Z_OK) {
-                int rc = src_read_error(f, err);
-                if (rc) return rc;
-            }
-        }
+        long k = rdr_input_read(f->in, s->buf + at + have, s->chunk, s, err);
+        if (k < 0) return (int)k;
         if (k == 0) s->eof = 1;
-        if (s->raw_total == 0 && k > 0) s->is_gz = !gzdirect(s->gz);
         s->raw_total += (uint64_t)k;
-        f->r->st.bytes_raw += (uint64_t)k;
-        /* gzoffset needs lseek, which pipes lack; plain bytes are counted. */
-        z_off_t in = s->is_gz ? gzoffset(s->gz) : (z_off_t)s->raw_total;
-        if (in >= 0 && (uint64_t)in > s->in_total) {
-            f->r->st.bytes_in += (uint64_t)in - s->in_total;
-            s->in_total = (uint64_t)in;
-        }
+        reader *r = f->r;
+        r->st.bytes_raw += (uint64_t)k;
+        uint64_t in = rdr_input_bytes_in(f->in);
+        r->st.bytes_in += in - r->in_counted;
+        r->in_counted = in;
         have += (size_t)k;
         /* A UTF-8 byte order mark says nothing a parser needs. */
         if (!s->bom_done && s->abs_base + at == 0 && (have >= 3 || s->eof)) {
@@ -271,6 +318,8 @@ int rdr_fill(rdr_file *f, idx_err *err)
         }
         int cut;
         size_t v = utf8_valid_prefix((const uint8_t *)s->buf + at, have, &cut);
+        if (s->enc == RDR_ENC_UNKNOWN && has_high_byte(s->buf + at, v))
+            s->enc = RDR_ENC_UTF8; /* valid multi-byte UTF-8 came first */
         if (v == have) {
             s->lim = at + have;
         } else if (cut && !s->eof) {
@@ -605,7 +654,14 @@ static reader_format format_by_name(const char *path)
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     size_t n = strlen(base);
-    if (ends_with(base, n, ".gz")) n -= 3;
+    /* The decompressors decide by content; the name only has to show
+     * through the compression suffix. */
+    static const char *const packed[] = {".gz", ".bz2", ".xz", ".zst"};
+    for (size_t i = 0; i < sizeof packed / sizeof packed[0]; i++)
+        if (ends_with(base, n, packed[i])) {
+            n -= strlen(packed[i]);
+            break;
+        }
     static const struct {
         const char *ext;
         reader_format f;
@@ -643,18 +699,24 @@ static void file_release(reader *r)
     if (r->ops) r->ops->close(f);
     r->ops = NULL;
     f->state = NULL;
-    if (f->src.gz) gzclose(f->src.gz);
-    f->src.gz = NULL;
     r->srcbuf = f->src.buf;
     r->srccap = f->src.cap;
     r->cur_open = 0;
 }
 
-/* 1: opened; 0: skipped with a warning; negative: fatal. */
-static int file_open(reader *r, const rdr_entry *e, idx_err *err)
+static void input_close(reader *r)
 {
-    rdr_file *f = &r->cur;
-    /* A duplicate of stdin, so that gzclose leaves descriptor 0 alone. */
+    rdr_input_close(r->in);
+    r->in = NULL;
+    free(r->member_path);
+    free(r->member_textid);
+    r->member_path = r->member_textid = NULL;
+}
+
+/* 1: opened; 0: skipped with a warning; negative: fatal. */
+static int input_open(reader *r, const rdr_entry *e, idx_err *err)
+{
+    /* A duplicate of stdin, so that closing the input leaves descriptor 0 alone. */
     int fd = is_stdin(e->path) ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0)
                                : open(e->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -663,11 +725,6 @@ static int file_open(reader *r, const rdr_entry *e, idx_err *err)
         walk_warn(r, e->path, r->msg);
         return 0;
     }
-    gzFile gz = gzdopen(fd, "rb");
-    if (!gz) {
-        close(fd);
-        return err_set(err, IDX_ENOMEM, "%s: cannot set up decompression", e->path);
-    }
     size_t chunk = RDR_CHUNK;
     struct stat st;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (off_t)RDR_CHUNK) {
@@ -675,17 +732,52 @@ static int file_open(reader *r, const rdr_entry *e, idx_err *err)
         while (chunk < (size_t)st.st_size + 1)
             chunk *= 2;
     }
-    gzbuffer(gz, (unsigned)chunk);
-    buf keep[4];
+    int rc = rdr_input_open(&r->in, fd, e->path, chunk, err);
+    if (rc < 0) return rc;
+    r->in_entry = e;
+    r->in_chunk = chunk;
+    r->in_counted = 0;
+    return 1;
+}
+
+/* Opens the next member of the current input as r->cur. 1: opened; 0: none
+ * opened (a member skipped with a warning, or the input is done and
+ * closed); negative: fatal. */
+static int member_open(reader *r, idx_err *err)
+{
+    const rdr_entry *e = r->in_entry;
+    const char *name;
+    int rc = rdr_input_next_member(r->in, &name, err);
+    if (rc < 0) return rc;
+    if (rc == 0) {
+        const char *why = rdr_input_take_failure(r->in);
+        if (why) walk_warn(r, e->path, why);
+        input_close(r);
+        return 0;
+    }
+    const char *path = e->path, *textid = e->textid;
+    if (name) {
+        free(r->member_path);
+        free(r->member_textid);
+        r->member_path = join(e->path, name);
+        r->member_textid = join(e->textid, name);
+        if (!r->member_path || !r->member_textid)
+            return err_set(err, IDX_ENOMEM, "out of memory listing %s", e->path);
+        path = r->member_path;
+        textid = r->member_textid;
+    }
+    rdr_file *f = &r->cur;
+    size_t chunk = r->in_chunk;
+    buf keep[RDR_OUT_BUFS];
     memcpy(keep, f->out, sizeof keep);
     memset(f, 0, sizeof *f);
     memcpy(f->out, keep, sizeof keep);
     f->r = r;
-    f->path = e->path;
-    f->textid = e->textid;
+    f->in = r->in;
+    f->path = path;
+    f->textid = textid;
     f->max_record = r->max_record;
     f->line = 1;
-    f->src.gz = gz;
     f->src.chunk = chunk;
     f->src.buf = r->srcbuf;
     f->src.cap = r->srccap;
@@ -696,19 +788,19 @@ static int file_open(reader *r, const rdr_entry *e, idx_err *err)
     f->src.buf[0] = '\0';
 
     reader_format fmt = r->fmt;
-    if (fmt == FMT_AUTO) fmt = format_by_name(e->path);
+    if (fmt == FMT_AUTO) fmt = format_by_name(path);
     if (fmt == FMT_AUTO) {
         /* Filling sanitises UTF-8: a binary file would count thousands of
          * invalid sequences of text that is never indexed. */
         uint64_t replaced_before = r->st.utf8_replaced;
         while (!f->src.eof && f->src.lim < 4096) {
-            int rc = rdr_fill(f, err);
+            rc = rdr_fill(f, err);
             if (rc < 0) return rc;
         }
         int c = format_by_content(f->src.buf, f->src.lim < 4096 ? f->src.lim : 4096);
         if (c < 0) {
             r->st.utf8_replaced = replaced_before;
-            walk_warn(r, e->path, "binary file skipped (use --format to force a format)");
+            walk_warn(r, path, "binary file skipped (use --format to force a format)");
             file_release(r);
             return 0;
         }
@@ -718,17 +810,60 @@ static int file_open(reader *r, const rdr_entry *e, idx_err *err)
     r->ops = ops_for(fmt);
     r->st.files++;
     r->st.files_mediawiki += fmt == FMT_MEDIAWIKI;
-    int rc = r->ops->open(f, err);
+    rc = r->ops->open(f, err);
     if (rc < 0) return rc;
     return 1;
+}
+
+/* Makes the record's date ISO 8601 in UTC, or drops it with a warning: a
+ * date the build cannot read would silently never match a date: query. */
+static void normalise_date(reader *r, rdr_file *f, rec *out)
+{
+    if (!out->date.len) return;
+    dates_val v;
+    if (dates_parse(out->date.ptr, out->date.len, &v) == 0) {
+        size_t n = dates_format(&v, r->date);
+        /* ISO 8601 that already says this UTC instant (without a zone, with
+         * Z or +00:00, with a fraction) is kept as written: stored text
+         * round-trips and only other forms are rewritten. */
+        const char *src = out->date.ptr;
+        size_t sn = out->date.len;
+        rdr_trim(&src, &sn);
+        size_t cmp = v.prec == DATES_TIME ? n - 1 : n; /* without the 'Z' */
+        if (sn >= cmp && memcmp(src, r->date, cmp) == 0) {
+            out->date.ptr = src;
+            out->date.len = sn;
+        } else {
+            out->date.ptr = r->date;
+            out->date.len = n;
+        }
+        return;
+    }
+    int plain = out->date.len <= 64;
+    for (size_t i = 0; i < out->date.len && plain; i++)
+        plain = (unsigned char)out->date.ptr[i] >= 0x20;
+    if (plain)
+        rdr_warn(f, out->line, "date not understood: \"%.*s\"", (int)out->date.len, out->date.ptr);
+    else
+        rdr_warn(f, out->line, "date not understood");
+    r->st.dates_dropped++;
+    out->date.ptr = NULL;
+    out->date.len = 0;
 }
 
 int reader_next(reader *r, rec *out, idx_err *err)
 {
     for (;;) {
         if (!r->cur_open) {
-            if (r->next == r->nfiles) return 0;
-            int rc = file_open(r, &r->files[r->next++], err);
+            if (!r->in) {
+                if (r->next == r->nfiles) return 0;
+                int rc = input_open(r, &r->files[r->next++], err);
+                if (rc <= 0) {
+                    if (rc < 0) return rc;
+                    continue;
+                }
+            }
+            int rc = member_open(r, err);
             if (rc < 0) return rc;
             if (rc == 0) continue;
         }
@@ -739,11 +874,16 @@ int reader_next(reader *r, rec *out, idx_err *err)
         if (rc > 0) {
             out->file = f->path;
             out->format = f->fmt;
+            normalise_date(r, f, out);
             r->st.records++;
             return 1;
         }
         if ((f->src.truncated || f->src.corrupt) && !f->end_reported) rdr_bad_eof(f, f->line, "");
-        if (f->src.raw_total == 0 && f->src.eof) rdr_warn(f, 0, "empty file");
+        if (f->src.raw_total == 0 && f->src.eof && !f->src.truncated && !f->src.corrupt)
+            rdr_warn(f, 0, "empty file");
+        if (f->src.cp1252)
+            rdr_warn(f, 0, "not UTF-8: %llu byte%s read as Windows-1252",
+                     (unsigned long long)f->src.cp1252, f->src.cp1252 == 1 ? "" : "s");
         file_release(r);
     }
 }
@@ -757,7 +897,8 @@ void reader_close(reader *r)
 {
     if (!r) return;
     if (r->cur_open) file_release(r);
-    for (int i = 0; i < 4; i++)
+    input_close(r);
+    for (int i = 0; i < RDR_OUT_BUFS; i++)
         buf_free(&r->cur.out[i]);
     free(r->srcbuf);
     for (size_t i = 0; i < r->nfiles; i++) {

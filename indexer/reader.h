@@ -2,14 +2,20 @@
  *
  * reader_open takes the INPUT arguments of `idx build` (files or directories,
  * walked recursively in sorted order for reproducible docids; "-" is standard
- * input) and yields records one at a time. Formats (docs/CLI.md): jsonl, trec,
- * text, mediawiki; gzip is decompressed transparently (recognised by content,
- * so on stdin too); FMT_AUTO decides per file by extension and, failing that,
- * by the first bytes of content.
+ * input) and yields
+ * records one at a time. Formats (docs/INPUT.md): jsonl, trec, text,
+ * mediawiki. gzip, bzip2, xz and zstd are decompressed and tar and zip
+ * archives unpacked transparently, as streams, recognised by their first
+ * bytes whatever the name; each archive member is an input of its own,
+ * named ARCHIVE/MEMBER. FMT_AUTO decides per file (or member) by extension
+ * (after a compression suffix) and, failing that, by the first bytes of
+ * content.
  *
  * A bad record (invalid JSON, missing id or body, an unterminated <DOC>, a
  * truncated .gz) is reported through the warn callback as file + line + why,
- * skipped and counted; reading goes on with the next record or file. Only an
+ * skipped and counted; reading goes on with the next record or file. A
+ * damaged archive or compressed stream is reported as file (+ line) + why and
+ * the rest of it skipped. Only an
  * input named on the command line that cannot be opened, or reading failures
  * of the machine (EIO), stop the build: reader_next returns IDX_EDATA then. A
  * file inside a walked directory that cannot be opened is warned about,
@@ -20,7 +26,13 @@
  * Every field of a yielded record is valid UTF-8: the reader replaces each
  * invalid sequence (maximal subpart, as the Unicode standard recommends) and
  * each lone \uD800-style JSON escape by U+FFFD, counts them in utf8_replaced
- * and warns once per affected record. So stored text and snippets need no
+ * and warns once per affected record. Except in Latin-1/Windows-1252 text:
+ * a file (or archive member) whose first invalid sequence comes before any
+ * valid multi-byte UTF-8 and looks like Windows-1252 (a single byte that is
+ * a letter next to an ASCII letter, or a curly quote, dash or ellipsis) is
+ * read as Windows-1252 from there on: its invalid bytes become the
+ * characters they are in that encoding (valid UTF-8 in it stays), counted
+ * in cp1252_bytes, warned about once at the end of the file. So stored text and snippets need no
  * second check. MediaWiki exports are assumed UTF-8 whatever their XML
  * declaration says (they always are).
  *
@@ -59,7 +71,13 @@ typedef struct rec_field {
 } rec_field;
 
 /* One article. All pointers are owned by the reader and valid until the next
- * reader_next call. `date` is the source text as given (ISO 8601 expected). */
+ * reader_next call. `date` is ISO 8601 in UTC with the precision the source
+ * gave ("1994", "1994-11", "1994-11-15" or "1994-11-15T08:12:31Z"), whatever
+ * format the source wrote it in (indexer/dates.h lists those understood);
+ * ISO 8601 that already names the UTC instant ("1987-02-26T15:01:01",
+ * "...31.250Z", "...+00:00") is passed through as written; a
+ * date in none of them is warned about ("date not understood"), counted in
+ * dates_dropped and left out, the article kept. */
 typedef struct rec {
     rec_field id, title, body, url, date, author, category;
     const char *file;     /* path as given on the command line + relative part */
@@ -77,7 +95,11 @@ typedef struct reader_stats {
     uint64_t other_ns;        /* mediawiki pages outside namespace 0 passed over */
     uint64_t files_skipped;   /* walked files that could not be opened, or binary */
     uint64_t utf8_replaced;   /* invalid UTF-8 sequences replaced by U+FFFD */
-    uint64_t bytes_in;        /* bytes read from disk (compressed size for .gz) */
+    uint64_t cp1252_bytes;    /* bytes of files read as Windows-1252, converted */
+    uint64_t dates_dropped;   /* dates not understood, left out of their records */
+    uint64_t trec_untagged;   /* TREC DOCs without body elements, body taken from
+                                 the text outside the known elements */
+    uint64_t bytes_in;        /* bytes read from disk or pipe (compressed size) */
     uint64_t bytes_raw;       /* bytes after decompression */
     uint64_t bytes_total;     /* sum of input file sizes on disk, known at open (for ETA) */
 } reader_stats;

@@ -277,7 +277,11 @@ int worker_new(const worker_cfg *cfg, worker **out, idx_err *err)
     worker *w = calloc(1, sizeof *w);
     if (!w) return err_set(err, IDX_ENOMEM, "out of memory");
     w->cfg = *cfg;
-    int rc = ana_new(cfg->ana, &w->a, err);
+    /* Indexing emits single CJK characters too, so a one-character query finds them
+     * (analyze.h); the query side never needs them. */
+    ana_config ac = *cfg->ana;
+    ac.cjk_unigrams = 1;
+    int rc = ana_new(&ac, &w->a, err);
     if (!rc && !(w->terms = strmap_new(1 << 14))) rc = err_set(err, IDX_ENOMEM, "out of memory");
     if (rc) {
         worker_free(w);

@@ -6,7 +6,7 @@
 # crashing input is left in the fuzz build's fuzz-artifacts/.
 #
 # Build tree: $IDX_FUZZ_BUILD, else build-fuzz next to $IDX_BUILD. Budget:
-# $FUZZ_SECONDS per target (default 15: 7 targets, ~2 min, plus the build).
+# $FUZZ_SECONDS per target (default 15: 9 targets, ~2.5 min, plus the build).
 # Skips (77) when clang or libclang-rt-14-dev (the libFuzzer runtime) is missing.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh

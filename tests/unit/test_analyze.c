@@ -411,6 +411,75 @@ START_TEST(test_fold)
 }
 END_TEST
 
+/* Elided articles and pronouns (French, Italian, Catalan): the word is
+ * found by itself. Real sentences; English keeps its apostrophes. */
+START_TEST(test_elisions)
+{
+    ana *fr = mk("french", 1, 1, 64);
+    expect(fr, "L'économie de l'Europe", "econom@0 de@1 europ@2");
+    expect(fr, "l\xE2\x80\x99\xC3\xA9t\xC3\xA9 qu'il jusqu'\xC3\xA0", "ete@0 il@1 a@2");
+    expect(fr, "Je n'ai pas d'argent, c'est l'hiver", "je@0 ai@1 pas@2 argent@3 est@4 hiv@5");
+    expect(fr, "aujourd'hui", "aujourd'hui@0"); /* not an elision */
+    expect(fr, "économie", "econom@0");         /* the query side */
+    ana_free(fr);
+    ana *it = mk("italian", 1, 1, 64);
+    expect(it, "L'Italia e dell'economia, un'amica", "ital@0 e@1 econom@2 amic@3");
+    ana_free(it);
+    ana *ca = mk("catalan", 1, 1, 64);
+    expect(ca, "L'economia d'Andorra", "econom@0 andorr@1");
+    ana_free(ca);
+    ana *en = mk("english", 1, 1, 64);
+    expect(en, "l'economie O'Neil don't", "l'economi@0 o'neil@1 don't@2");
+    ana_free(en);
+}
+END_TEST
+
+/* œ and æ fold to oe and ae with the accents (they have no decomposition). */
+START_TEST(test_ligatures)
+{
+    ana *fr = mk("french", 1, 1, 64);
+    static toks a, b; /* large; run_n reads stop_after */
+    run_n(fr, "Le cœur et l'Œuvre", strlen("Le cœur et l'Œuvre"), &a);
+    run_n(fr, "le coeur et l'oeuvre", strlen("le coeur et l'oeuvre"), &b);
+    ck_assert_str_eq(a.out, b.out);
+    ana_free(fr);
+    ana *en = mk("none", 1, 1, 64);
+    expect(en, "Encyclopædia Æthelred", "encyclopaedia@0 aethelred@1");
+    ana_free(en);
+    ana *keep = mk("none", 0, 1, 64); /* without accent folding, the letter stays */
+    expect(keep, "cœur", "cœur@0");
+    ana_free(keep);
+}
+END_TEST
+
+/* Index-side CJK unigrams: each character of a run also at its bigram's
+ * position, so a one-character query finds it and bigram phrases keep
+ * their positions. Real Japanese and Chinese. */
+START_TEST(test_cjk_unigrams)
+{
+    ana_config c = ana_config_default();
+    c.language = "none";
+    c.cjk_unigrams = 1;
+    ana *a = NULL;
+    idx_err e = {0};
+    ck_assert_int_eq(ana_new(&c, &a, &e), 0);
+    expect(a, "東京都", "東京@0 東@0 京都@1 京@1 都@1");
+    expect(a, "夜桜を見た", "夜桜@0 夜@0 桜を@1 桜@1 を見@2 を@2 見た@3 見@3 た@3");
+    expect(a, "北 and 北京", "北@0 and@1 北京@2 北@2 京@2");
+    ana_free(a);
+    /* The query side: a run of one is its unigram; longer runs bigrams only. */
+    ana *q = mk("none", 1, 1, 64);
+    expect(q, "桜", "桜@0");
+    expect(q, "東京都", "東京@0 京都@1");
+    ana_free(q);
+    /* Without bigrams there is nothing to add. */
+    c.cjk_bigrams = 0;
+    ck_assert_int_eq(ana_new(&c, &a, &e), 0);
+    expect(a, "東京都", "東京都@0");
+    ana_free(a);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("analyze");
@@ -430,6 +499,9 @@ int main(void)
     tcase_add_test(tc, test_stem_cache_overflow);
     tcase_add_test(tc, test_config_errors);
     tcase_add_test(tc, test_fold);
+    tcase_add_test(tc, test_elisions);
+    tcase_add_test(tc, test_ligatures);
+    tcase_add_test(tc, test_cjk_unigrams);
     suite_add_tcase(s, tc);
     return test_run(s);
 }

@@ -1,6 +1,8 @@
 /* Unit tests of indexer/reader: every format from fixtures in
  * tests/fixtures/reader, damaged inputs generated at run time, and every
  * shared corpus (cross-checked against jansson). */
+#include <archive.h>
+#include <archive_entry.h>
 #include <check.h>
 #include <dirent.h>
 #include <jansson.h>
@@ -8,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include "common/buf.h"
 #include "indexer/reader.h"
 #include "tests/unit/testutil.h"
 
@@ -152,6 +156,73 @@ static void write_gz(const char *path, const char *data, size_t n)
     ck_assert_ptr_nonnull(g);
     ck_assert_int_eq(gzwrite(g, data, (unsigned)n), (int)n);
     gzclose(g);
+}
+
+/* Compresses data with a libarchive filter (ARCHIVE_FILTER_BZIP2, _XZ,
+ * _ZSTD, _GZIP) as a bare stream, appending to path when `append` (a second
+ * stream after the first: multistream, as Wikipedia's .bz2 dumps are). */
+static void write_packed(const char *path, int filter, const char *data, size_t n, int append)
+{
+    struct archive *a = archive_write_new();
+    ck_assert_int_eq(archive_write_add_filter(a, filter), ARCHIVE_OK);
+    ck_assert_int_eq(archive_write_set_format_raw(a), ARCHIVE_OK);
+    ck_assert_int_eq(archive_write_set_bytes_in_last_block(a, 1), ARCHIVE_OK);
+    FILE *f = fopen(path, append ? "ab" : "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(archive_write_open_FILE(a, f), ARCHIVE_OK);
+    struct archive_entry *e = archive_entry_new();
+    archive_entry_set_pathname(e, "data");
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_size(e, (la_int64_t)n);
+    ck_assert_int_eq(archive_write_header(a, e), ARCHIVE_OK);
+    ck_assert_int_eq(archive_write_data(a, data, n), (la_ssize_t)n);
+    archive_entry_free(e);
+    ck_assert_int_eq(archive_write_close(a), ARCHIVE_OK);
+    archive_write_free(a);
+    fclose(f);
+}
+
+typedef struct member {
+    const char *name, *data; /* data NULL: a directory */
+    size_t len;              /* 0: strlen(data) */
+} member;
+
+/* Writes a tar (format ARCHIVE_FORMAT_TAR_PAX_RESTRICTED) or zip
+ * (ARCHIVE_FORMAT_ZIP) archive of the members through `filter`. */
+static void write_archive(const char *path, int format, int filter, const member *m, size_t n)
+{
+    struct archive *a = archive_write_new();
+    ck_assert_int_eq(archive_write_set_format(a, format), ARCHIVE_OK);
+    ck_assert_int_eq(archive_write_add_filter(a, filter), ARCHIVE_OK);
+    ck_assert_int_eq(archive_write_open_filename(a, path), ARCHIVE_OK);
+    for (size_t i = 0; i < n; i++) {
+        struct archive_entry *e = archive_entry_new();
+        size_t len = m[i].data ? (m[i].len ? m[i].len : strlen(m[i].data)) : 0;
+        archive_entry_set_pathname(e, m[i].name);
+        archive_entry_set_filetype(e, m[i].data ? AE_IFREG : AE_IFDIR);
+        archive_entry_set_perm(e, 0644);
+        archive_entry_set_size(e, (la_int64_t)len);
+        ck_assert_int_eq(archive_write_header(a, e), ARCHIVE_OK);
+        if (len) ck_assert_int_eq(archive_write_data(a, m[i].data, len), (la_ssize_t)len);
+        archive_entry_free(e);
+    }
+    ck_assert_int_eq(archive_write_close(a), ARCHIVE_OK);
+    archive_write_free(a);
+}
+
+static char *read_all(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)len + 1);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(fread(s, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    *n = (size_t)len;
+    return s;
 }
 
 /* ------------------------------------------------------------------ jsonl */
@@ -356,6 +427,48 @@ START_TEST(test_record_too_large)
 }
 END_TEST
 
+/* Latin-1/Windows-1252 text is converted, not replaced; UTF-8 text with a
+ * damaged byte keeps U+FFFD for it. */
+START_TEST(test_cp1252)
+{
+    /* French in Windows-1252: é = E9, ç = E7, curly quotes 93/94, œ = 9C,
+     * and one byte Windows-1252 leaves unassigned (81). */
+    const char *latin = "{\"id\": \"fr\", \"title\": \"L'\xE9"
+                        "conomie\", "
+                        "\"body\": \"Le c\x9Cur de la fran\xE7"
+                        "aise \x93"
+                        "cit\xE9\x94 \x81\"}\n"
+                        "{\"id\": \"de\", \"body\": \"Gr\xFC\xDF"
+                        "e aus K\xF6ln\"}\n";
+    /* UTF-8 first, then a Latin-1 byte: the file is UTF-8, the byte damage. */
+    const char *mixed = "{\"id\": \"u\", \"body\": \"caf\xC3\xA9\"}\n"
+                        "{\"id\": \"v\", \"body\": \"caf\xE9\"}\n";
+    write_file(tmp("latin.jsonl"), latin, strlen(latin));
+    write_file(tmp("mixed.jsonl"), mixed, strlen(mixed));
+    const char *in[] = {tmp("latin.jsonl"), tmp("mixed.jsonl")};
+    coll c;
+    collect_n(&c, in, 2, FMT_AUTO, 0);
+    ck_assert_int_eq(c.rc, 0);
+    ck_assert_uint_eq(c.n, 4);
+    ck_assert_str_eq(c.r[0].title, "L'\xC3\xA9"
+                                   "conomie");
+    ck_assert_str_eq(c.r[0].body, "Le c\xC5\x93ur de la fran\xC3\xA7"
+                                  "aise \xE2\x80\x9C"
+                                  "cit\xC3\xA9\xE2\x80\x9D \xEF\xBF\xBD");
+    ck_assert_str_eq(c.r[1].body, "Gr\xC3\xBC\xC3\x9F"
+                                  "e aus K\xC3\xB6ln");
+    ck_assert_str_eq(c.r[2].body, "caf\xC3\xA9");
+    ck_assert_str_eq(c.r[3].body, "caf\xEF\xBF\xBD");
+    ck_assert_uint_eq(c.st.cp1252_bytes, 9);
+    ck_assert_uint_eq(c.st.utf8_replaced, 2);
+    assert_warn(&c, 1, "invalid UTF-8: 1 sequence replaced"); /* the unassigned 0x81 */
+    assert_warn(&c, 0, "not UTF-8: 9 bytes read as Windows-1252");
+    assert_warn(&c, 2, "invalid UTF-8: 1 sequence replaced");
+    ck_assert_uint_eq(c.nw, 3);
+    coll_free(&c);
+}
+END_TEST
+
 START_TEST(test_utf8_across_reads)
 {
     /* 2-byte characters over more than one 1 MB read, with an odd offset so
@@ -413,6 +526,68 @@ START_TEST(test_trec)
 }
 END_TEST
 
+/* The newswire variants of the TREC disks, one fixture each. */
+START_TEST(test_trec_variants)
+{
+    static const struct {
+        const char *file, *id, *title, *date, *author, *body_start, *body_end;
+    } want[] = {
+        {"trec/ap.sgml", "AP880212-0001", "Town Votes to Rebuild Harbor Bridge", "",
+         "MARGARET OKAFOR", "The town council voted", "start in the spring."},
+        {"trec/ap.sgml", "AP880212-0002", "Snowstorm Closes Schools Across Vermont", "", "",
+         "Schools across Vermont", "overnight."},
+        {"trec/wsj.sgml", "WSJ870324-0001", "Textile Maker Agrees @ To Sell Its Dye Unit",
+         "1987-03-24", "", "A textile maker agreed", "Neither company would comment."},
+        {"trec/ft.sgml", "FT911-3",
+         "FT 14 MAY 91 / International Company News: Ferry operator lifts profits", "1991-05-14",
+         "HANNAH LINDqvist", "A Baltic ferry operator", "freight volumes."},
+        {"trec/latimes.sgml", "LA010189-0001", "LIBRARY REOPENS AFTER QUAKE REPAIRS", "1989-01-01",
+         "TOMAS REYES, Times Staff Writer", "The central library reopened", "librarians said."},
+        {"trec/fbis.sgml", "FBIS3-1", "Grain Harvest Forecast Raised", "1994-05-05", "",
+         "Language:", "citing a wet spring."},
+        {"trec/untagged.sgml", "CR93H-1", "Hearing on river dredging", "1993-06-02", "",
+         "The committee heard testimony", "Witnesses from three ports spoke."},
+        {"trec/untagged.sgml", "CR93H-2", "", "", "", "A dated-badly record", "keeps its text."},
+    };
+    const char *in[] = {fx("trec/ap.sgml"),      fx("trec/wsj.sgml"),  fx("trec/ft.sgml"),
+                        fx("trec/latimes.sgml"), fx("trec/fbis.sgml"), fx("trec/untagged.sgml")};
+    coll c;
+    collect_n(&c, in, 6, FMT_AUTO, 0);
+    ck_assert_int_eq(c.rc, 0);
+    ck_assert_uint_eq(c.n, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < c.n; i++) {
+        const crec *r = &c.r[i];
+        ck_assert_int_eq(r->format, FMT_TREC);
+        ck_assert_str_eq(r->file, fx(want[i].file));
+        ck_assert_str_eq(r->id, want[i].id);
+        ck_assert_str_eq(r->title, want[i].title);
+        ck_assert_str_eq(r->date, want[i].date);
+        ck_assert_str_eq(r->author, want[i].author);
+        size_t bl = strlen(want[i].body_start), el = strlen(want[i].body_end);
+        ck_assert_msg(strncmp(r->body, want[i].body_start, bl) == 0, "%s body: %s", r->id, r->body);
+        ck_assert_msg(r->body_len >= el &&
+                          strcmp(r->body + r->body_len - el, want[i].body_end) == 0,
+                      "%s body: %s", r->id, r->body);
+    }
+    /* No bookkeeping (FILEID, DATELINE, SO, PUB...) in any body. */
+    for (size_t i = 0; i < c.n; i++) {
+        ck_assert_ptr_null(strstr(c.r[i].body, "AP-NR"));
+        ck_assert_ptr_null(strstr(c.r[i].body, "WALL STREET"));
+        ck_assert_ptr_null(strstr(c.r[i].body, "Financial Times"));
+        ck_assert_ptr_null(strstr(c.r[i].body, "Hearing on"));
+    }
+    /* The WSJ lead paragraph comes before the text; the untagged DOC's
+     * paragraphs are both there. */
+    ck_assert_ptr_nonnull(strstr(c.r[2].body, "$40 million"));
+    ck_assert_ptr_nonnull(strstr(c.r[6].body, "river channel.\nWitnesses"));
+    ck_assert_uint_eq(c.st.trec_untagged, 1);
+    ck_assert_uint_eq(c.st.dates_dropped, 1);
+    ck_assert_uint_eq(c.nw, 1);
+    assert_warn(&c, 10, "date not understood: \"sometime in June\"");
+    coll_free(&c);
+}
+END_TEST
+
 START_TEST(test_trec_many_reads)
 {
     /* 4000 DOCs of ~700 bytes: several reads, DOCs cut by read boundaries. */
@@ -460,8 +635,11 @@ START_TEST(test_mediawiki)
     ck_assert_str_eq(c.r[0].body,
                      "Anarchism is a political philosophy that advocates self-governed "
                      "societies. See Proudhons.\n\nHistory\nText here & an example and .\n\n"
-                     "item one\nEnd.");
+                     "cell1 cell2 cell3\n\nitem one 5 km texte Wort\nEnd.");
     ck_assert_str_eq(c.r[0].category, "Political culture; Anarchism");
+    ck_assert_str_eq(c.r[0].url, "https://en.wikipedia.org/wiki/Anarchism");
+    ck_assert_str_eq(c.r[0].date, "2001-01-15T13:15:00Z");
+    ck_assert_str_eq(c.r[1].date, ""); /* no <timestamp> */
     ck_assert_str_eq(c.r[1].id, "15");
     ck_assert_str_eq(c.r[1].title, "Second");
     ck_assert_str_eq(c.r[1].body, "new text with b and caf\xC3\xA9"); /* last revision */
@@ -472,6 +650,67 @@ START_TEST(test_mediawiki)
     assert_warn(&c, 54, "page without <id>");
     ck_assert_uint_eq(c.nw, 1);
     coll_free(&c);
+}
+END_TEST
+
+/* Wikitext to text: tables keep their cells, common templates what they
+ * display; one page per case. */
+START_TEST(test_mediawiki_markup)
+{
+    static const struct {
+        const char *wikitext, *text;
+    } cases[] = {
+        {"{{convert|5|km}} away", "5 km away"},
+        {"{{convert|5|to|10|mi|km}}", "5 to 10 mi"},
+        {"{{cvt|3.5|kg|lb|abbr=on}}", "3.5 kg"},
+        {"{{lang|fr|le texte}} said", "le texte said"},
+        {"{{Lang-de|das Wort}}", "das Wort"},
+        {"{{nowrap|[[New York]] City}}", "New York City"},
+        {"born {{birth date|1950|5|3}}", "born 1950-05-03"},
+        {"{{birth date and age|df=yes|1950|12|25}}", "1950-12-25"},
+        {"{{as of|2010}} it", "As of 2010 it"},
+        {"{{frac|1|2}} and {{frac|2|1|4}}", "1/2 and 2 1/4"},
+        {"{{quote|text=To be.|author=X}}", "To be."},
+        {"{{val|1.2|u=kg}}", "1.2 kg"},
+        {"a{{mdash}}b", "a\xE2\x80\x94"
+                        "b"},
+        {"{{Template:nowrap|x}}", "x"},
+        {"{{cite web|url=http://x|title=T}}{{Infobox person|name=N}}gone", "gone"},
+        {"{{#if:x|y|z}}{{sfn|Smith|2001}}ok", "ok"},
+        {"{{lang|fr|{{nowrap|nested}}}}", "nested"},
+        {"{| class=\"wikitable\"\n|+ Caption\n! Name !! Age\n|-\n| style=\"x\" | Ann || 31\n|-\n"
+         "| [[Bob|Robert]] || {{convert|2|m}}\n|}",
+         "Caption Name Age\nAnn 31\nRobert 2 m"},
+        {"{|\n| outer\n{|\n| inner\n|}\n|}", "outer inner"},
+        {"{|\n| cell\nmore text\n|}", "cell more text"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        buf x = {0};
+        const char *head = "<mediawiki><page><title>T</title><ns>0</ns><id>1</id><revision>"
+                           "<text>";
+        buf_put(&x, head, strlen(head));
+        for (const char *q = cases[k].wikitext; *q; q++) {
+            if (*q == '<')
+                buf_put(&x, "&lt;", 4);
+            else if (*q == '&')
+                buf_put(&x, "&amp;", 5);
+            else if (*q == '"')
+                buf_put(&x, "&quot;", 6);
+            else
+                buf_put_u8(&x, (uint8_t)*q);
+        }
+        const char *tail = "</text></revision></page></mediawiki>\n";
+        buf_put(&x, tail, strlen(tail));
+        write_file(tmp("markup.xml"), (const char *)x.p, x.len);
+        buf_free(&x);
+        coll c;
+        collect(&c, tmp("markup.xml"), FMT_MEDIAWIKI, 0);
+        ck_assert_int_eq(c.rc, 0);
+        ck_assert_uint_eq(c.n, 1);
+        ck_assert_msg(strcmp(c.r[0].body, cases[k].text) == 0, "%s\n-> \"%s\"\nwant \"%s\"",
+                      cases[k].wikitext, c.r[0].body, cases[k].text);
+        coll_free(&c);
+    }
 }
 END_TEST
 
@@ -678,6 +917,336 @@ static void cross_check(const char *path, const coll *c)
     gzclose(g);
 }
 
+/* ------------------------------------------------------ compressed inputs */
+
+static char *make_lines(size_t n, size_t *len);
+
+/* Each compression, bare, in two concatenated streams, under a name that
+ * says nothing (detection is by content): every record of both, in order. */
+START_TEST(test_packed_multistream)
+{
+    static const struct {
+        int filter;
+        const char *name;
+    } kinds[] = {{ARCHIVE_FILTER_BZIP2, "two_bz2"},
+                 {ARCHIVE_FILTER_XZ, "two_xz"},
+                 {ARCHIVE_FILTER_ZSTD, "two_zst"},
+                 {ARCHIVE_FILTER_GZIP, "two_gz"}};
+    size_t len;
+    char *data = make_lines(5000, &len);
+    size_t half = (size_t)(strchr(data + len / 2, '\n') + 1 - data);
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        const char *path = tmp(kinds[k].name);
+        write_packed(path, kinds[k].filter, data, half, 0);
+        write_packed(path, kinds[k].filter, data + half, len - half, 1);
+        coll c;
+        collect(&c, path, FMT_AUTO, 0);
+        ck_assert_int_eq(c.rc, 0);
+        ck_assert_msg(c.n == 5000, "%s: %zu records", kinds[k].name, c.n);
+        ck_assert_uint_eq(c.nw, 0);
+        ck_assert_int_eq(c.r[0].format, FMT_JSONL);
+        ck_assert_str_eq(c.r[4999].id, "r4999");
+        ck_assert_str_eq(c.r[2500].body, "body number 2500");
+        ck_assert_str_eq(c.r[0].file, path);
+        ck_assert_uint_eq(c.st.bytes_raw, len);
+        ck_assert_uint_lt(c.st.bytes_in, len / 2);
+        ck_assert_uint_eq(c.st.bytes_in, c.st.bytes_total);
+        coll_free(&c);
+    }
+    free(data);
+}
+END_TEST
+
+/* A compressed file read from a pipe: the peeked bytes are given back. */
+START_TEST(test_packed_pipe)
+{
+    size_t len;
+    char *data = make_lines(3000, &len);
+    static const int filters[] = {ARCHIVE_FILTER_BZIP2, ARCHIVE_FILTER_GZIP, ARCHIVE_FILTER_NONE};
+    for (size_t k = 0; k < 3; k++) {
+        const char *path = tmp("piped.jsonl.x");
+        if (filters[k] == ARCHIVE_FILTER_NONE)
+            write_file(path, data, len);
+        else
+            write_packed(path, filters[k], data, len, 0);
+        size_t zn;
+        char *z = read_all(path, &zn);
+        int fds[2];
+        ck_assert_int_eq(pipe(fds), 0);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            close(fds[0]);
+            size_t done = 0;
+            while (done < zn) {
+                ssize_t w = write(fds[1], z + done, zn - done > 1000 ? 1000 : zn - done);
+                if (w <= 0) _exit(1);
+                done += (size_t)w;
+            }
+            _exit(0);
+        }
+        close(fds[1]);
+        char in[64];
+        snprintf(in, sizeof in, "/dev/fd/%d", fds[0]);
+        coll c;
+        collect(&c, in, FMT_JSONL, 0);
+        close(fds[0]);
+        waitpid(pid, NULL, 0);
+        ck_assert_int_eq(c.rc, 0);
+        ck_assert_uint_eq(c.n, 3000);
+        ck_assert_str_eq(c.r[2999].body, "body number 2999");
+        ck_assert_uint_eq(c.st.bytes_in, zn);
+        coll_free(&c);
+        free(z);
+    }
+    free(data);
+}
+END_TEST
+
+/* tar (plain, gzip, bzip2, xz) and zip: each regular member is an input
+ * named ARCHIVE/MEMBER with its own format; directories are passed over,
+ * binary members skipped with a warning. */
+START_TEST(test_archives)
+{
+    static const char bin[] = "\x7f"
+                              "ELF\0\0\0binary";
+    const member m[] = {
+        {"corpus/", NULL, 0},
+        {"corpus/a.jsonl", "{\"id\": \"j1\", \"body\": \"from json\"}\n", 0},
+        {"./corpus/news.sgml", "<DOC><DOCNO>T1</DOCNO><TEXT>from trec</TEXT></DOC>\n", 0},
+        {"corpus/notes", "A title\nfrom text\n", 0},
+        {"corpus/prog", bin, sizeof bin - 1},
+    };
+    static const struct {
+        int format, filter;
+        const char *name;
+    } kinds[] = {
+        {ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, ARCHIVE_FILTER_NONE, "a.tar"},
+        {ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, ARCHIVE_FILTER_GZIP, "a.tgz"},
+        {ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, ARCHIVE_FILTER_BZIP2, "a.tar.bz2"},
+        {ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, ARCHIVE_FILTER_XZ, "a.tar.xz"},
+        {ARCHIVE_FORMAT_ZIP, ARCHIVE_FILTER_NONE, "a.zip"},
+    };
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        const char *path = tmp(kinds[k].name);
+        write_archive(path, kinds[k].format, kinds[k].filter, m, 5);
+        coll c;
+        collect(&c, path, FMT_AUTO, 0);
+        ck_assert_int_eq(c.rc, 0);
+        ck_assert_msg(c.n == 3, "%s: %zu records", kinds[k].name, c.n);
+        char want[4200];
+        snprintf(want, sizeof want, "%s/corpus/a.jsonl", path);
+        ck_assert_str_eq(c.r[0].file, want);
+        ck_assert_int_eq(c.r[0].format, FMT_JSONL);
+        ck_assert_str_eq(c.r[0].body, "from json");
+        snprintf(want, sizeof want, "%s/corpus/news.sgml", path);
+        ck_assert_str_eq(c.r[1].file, want);
+        ck_assert_int_eq(c.r[1].format, FMT_TREC);
+        ck_assert_str_eq(c.r[1].id, "T1");
+        ck_assert_int_eq(c.r[2].format, FMT_TEXT);
+        ck_assert_str_eq(c.r[2].body, "from text");
+        /* The text id is the member's path below the archive's. */
+        snprintf(want, sizeof want, "%s/corpus/notes", kinds[k].name);
+        ck_assert_str_eq(c.r[2].id, want);
+        ck_assert_uint_eq(c.nw, 1);
+        ck_assert_ptr_nonnull(strstr(c.w[0].why, "binary file skipped"));
+        snprintf(want, sizeof want, "%s/corpus/prog", path);
+        ck_assert_str_eq(c.w[0].file, want);
+        ck_assert_uint_eq(c.st.files, 3);
+        ck_assert_uint_eq(c.st.files_skipped, 1);
+        coll_free(&c);
+    }
+}
+END_TEST
+
+/* A member name that is not UTF-8 (archives store their writer's bytes)
+ * still gives UTF-8 paths and ids: found by fuzz_packed. */
+START_TEST(test_archive_member_names)
+{
+    const member m[] = {{"caf\xE9/note.txt", "Title\nbody\n", 0},
+                        {"ok/\xE6\x97\xA5\xE6\x9C\xAC.txt", "T2\nbody two\n", 0}};
+    write_archive(tmp("names.zip"), ARCHIVE_FORMAT_ZIP, ARCHIVE_FILTER_NONE, m, 2);
+    coll c;
+    collect(&c, tmp("names.zip"), FMT_AUTO, 0);
+    ck_assert_int_eq(c.rc, 0);
+    ck_assert_uint_eq(c.n, 2);
+    ck_assert_str_eq(c.r[0].id, "names.zip/caf\xEF\xBF\xBD/note.txt");
+    ck_assert_str_eq(c.r[1].id, "names.zip/ok/\xE6\x97\xA5\xE6\x9C\xAC.txt");
+    coll_free(&c);
+}
+END_TEST
+
+/* Damaged compressed data: what came before is kept, the damage reported
+ * as FILE:LINE: why, and the next input read whole. A flipped bit shows at
+ * the latest when the block's checksum is checked (bzip2 and xz check per
+ * block, after having handed out its text): the damaged text before that is
+ * parsed like any other, so only the final report is asserted for it. */
+START_TEST(test_packed_damage)
+{
+    size_t len;
+    char *data = make_lines(200000, &len);
+    static const int filters[] = {ARCHIVE_FILTER_BZIP2, ARCHIVE_FILTER_XZ, ARCHIVE_FILTER_ZSTD};
+    for (size_t k = 0; k < 3; k++) {
+        write_packed(tmp("whole"), filters[k], data, len, 0);
+        size_t zn;
+        char *z = read_all(tmp("whole"), &zn);
+        write_file(tmp("cut"), z, zn * 3 / 4);
+        z[zn / 2] ^= 0x55;
+        write_file(tmp("flipped"), z, zn);
+        const char *in[] = {tmp("cut"), fx("good.jsonl"), tmp("flipped"), fx("good.jsonl")};
+        coll c;
+        collect_n(&c, in, 4, FMT_JSONL, 0);
+        ck_assert_int_eq(c.rc, 0);
+        /* The cut file: an unbroken prefix of the lines, one report. */
+        size_t i = 0;
+        for (; strcmp(c.r[i].file, tmp("cut")) == 0; i++) {
+            char want[32];
+            snprintf(want, sizeof want, "r%zu", i);
+            ck_assert_str_eq(c.r[i].id, want);
+        }
+        ck_assert_uint_gt(i, 1000);
+        ck_assert_uint_lt(i, 200000);
+        ck_assert_str_eq(c.w[0].file, tmp("cut"));
+        ck_assert_uint_eq(c.w[0].line, i + 1);
+        ck_assert_msg(strstr(c.w[0].why, "decompression failed"), "%s", c.w[0].why);
+        ck_assert_str_eq(c.w[1].file, tmp("flipped"));
+        ck_assert_str_eq(c.r[i].id, "d1"); /* then good.jsonl, whole */
+        ck_assert_str_eq(c.r[i + 3].body, "body wins");
+        /* The flipped file: the decoder's report comes last for it. */
+        size_t last = 0;
+        for (size_t w = 0; w < c.nw; w++)
+            if (strcmp(c.w[w].file, tmp("flipped")) == 0) last = w;
+        ck_assert_msg(strstr(c.w[last].why, "decompression failed"), "%s", c.w[last].why);
+        ck_assert_str_eq(c.r[c.n - 4].id, "d1");
+        ck_assert_str_eq(c.r[c.n - 1].body, "body wins");
+        coll_free(&c);
+        free(z);
+    }
+    free(data);
+}
+END_TEST
+
+/* Gigabytes of one byte in a few kilobytes: bounded by the record limit,
+ * never held in memory. Zeros read as an empty tar (its end marker). */
+START_TEST(test_packed_bomb)
+{
+    size_t big = (size_t)256 << 20;
+    char *a = malloc(big);
+    ck_assert_ptr_nonnull(a);
+    memset(a, 'a', big);
+    write_packed(tmp("bomb.txt.xz"), ARCHIVE_FILTER_XZ, a, big, 0);
+    memset(a, 0, big);
+    write_packed(tmp("zeros.bz2"), ARCHIVE_FILTER_BZIP2, a, big, 0);
+    free(a);
+    struct stat st;
+    ck_assert_int_eq(stat(tmp("bomb.txt.xz"), &st), 0);
+    ck_assert_int_lt(st.st_size, 1 << 20);
+    const char *in[] = {tmp("bomb.txt.xz"), tmp("zeros.bz2")};
+    coll c;
+    collect_n(&c, in, 2, FMT_AUTO, 1 << 20);
+    ck_assert_int_eq(c.rc, 0);
+    ck_assert_uint_eq(c.n, 0);
+    assert_warn(&c, 1, "record too large");
+    assert_warn(&c, 0, "no files in the archive");
+    ck_assert_uint_eq(c.st.skipped, 1);
+    ck_assert_uint_eq(c.st.files_skipped, 1);
+    coll_free(&c);
+}
+END_TEST
+
+/* The English Wikipedia export as published (pages-articles .xml.bz2). */
+START_TEST(test_wikipedia_bz2)
+{
+    char path[4096];
+    test_shared_path(path, sizeof path, "corpora/mediawiki-sample/en_test.xml.bz2");
+    if (access(path, R_OK) != 0) {
+        fprintf(stderr, "test_wikipedia_bz2: %s not found, skipped\n", path);
+        return;
+    }
+    for (int forced = 0; forced < 2; forced++) {
+        coll c;
+        collect(&c, path, forced ? FMT_MEDIAWIKI : FMT_AUTO, 0);
+        ck_assert_int_eq(c.rc, 0);
+        ck_assert_uint_eq(c.n, 33);
+        ck_assert_uint_eq(c.st.redirects + c.st.other_ns, 11);
+        ck_assert_uint_eq(c.nw, 0);
+        ck_assert_int_eq(c.r[0].format, FMT_MEDIAWIKI);
+        for (size_t i = 0; i < c.n; i++)
+            ck_assert_uint_gt(c.r[i].body_len, 0);
+        coll_free(&c);
+    }
+}
+END_TEST
+
+/* Several authors or categories as a JSON array: one field, "; "-joined
+ * (the whole record used to be skipped). */
+START_TEST(test_jsonl_arrays)
+{
+    const char *lines =
+        "{\"id\": \"a1\", \"body\": \"x\", \"author\": [\"Ann\", \"Bob\"], \"category\": "
+        "[\"news\",\"sport\"]}\n"
+        "{\"id\": \"a2\", \"body\": \"x\", \"author\": [ ], \"category\": [\"only\"]}\n"
+        "{\"id\": \"a3\", \"body\": \"x\", \"author\": [\"\", \"Esc\\\"aped\", null, "
+        "\"B\\u00f6b\"], \"category\": \"plain\"}\n"
+        "{\"id\": \"a4\", \"body\": \"x\", \"author\": [\"Ann\", 1]}\n"
+        "{\"id\": \"a5\", \"body\": \"x\", \"category\": [\"a\" \"b\"]}\n"
+        "{\"id\": \"a6\", \"body\": \"after\"}\n";
+    write_file(tmp("arrays.jsonl"), lines, strlen(lines));
+    coll c;
+    collect(&c, tmp("arrays.jsonl"), FMT_AUTO, 0);
+    ck_assert_int_eq(c.rc, 0);
+    ck_assert_uint_eq(c.n, 4);
+    ck_assert_str_eq(c.r[0].author, "Ann; Bob");
+    ck_assert_str_eq(c.r[0].category, "news; sport");
+    ck_assert_str_eq(c.r[0].body, "x");
+    ck_assert_str_eq(c.r[1].author, "");
+    ck_assert_str_eq(c.r[1].category, "only");
+    ck_assert_str_eq(c.r[2].author, "Esc\"aped; B\xC3\xB6"
+                                    "b");
+    ck_assert_str_eq(c.r[2].category, "plain");
+    ck_assert_str_eq(c.r[3].id, "a6");
+    assert_warn(&c, 4, "\"author\" must be a string or an array of strings");
+    assert_warn(&c, 5, "',' or ']' expected");
+    ck_assert_uint_eq(c.st.skipped, 2);
+    coll_free(&c);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ dates */
+
+START_TEST(test_dates_normalised)
+{
+    const char *lines =
+        "{\"id\": \"a\", \"body\": \"x\", \"date\": \"Tue, 15 Nov 1994 08:12:31 GMT\"}\n"
+        "{\"id\": \"b\", \"body\": \"x\", \"date\": \"yesterday\"}\n"
+        "{\"id\": \"c\", \"body\": \"x\", \"date\": 784887151}\n"
+        "{\"id\": \"d\", \"body\": \"x\", \"date\": \"1999-12-31T23:30:00-01:00\"}\n"
+        "{\"id\": \"e\", \"body\": \"x\", \"date\": \"880101\"}\n"
+        "{\"id\": \"f\", \"body\": \"x\", \"date\": 1.5}\n"
+        "{\"id\": \"g\", \"body\": \"x\", \"date\": \" 1987-02-26T15:01:01 \"}\n"
+        "{\"id\": \"h\", \"body\": \"x\", \"date\": \"1987-02-26 15:01:01\"}\n";
+    write_file(tmp("dates.jsonl"), lines, strlen(lines));
+    coll c;
+    collect(&c, tmp("dates.jsonl"), FMT_AUTO, 0);
+    ck_assert_int_eq(c.rc, 0);
+    ck_assert_uint_eq(c.n, 7);
+    ck_assert_str_eq(c.r[0].date, "1994-11-15T08:12:31Z");
+    ck_assert_str_eq(c.r[1].id, "b"); /* kept, without a date */
+    ck_assert_str_eq(c.r[1].date, "");
+    ck_assert_str_eq(c.r[2].date, "1994-11-15T08:12:31Z");
+    ck_assert_str_eq(c.r[3].date, "2000-01-01T00:30:00Z");
+    ck_assert_str_eq(c.r[4].date, "1988-01-01");
+    ck_assert_str_eq(c.r[5].date, "1987-02-26T15:01:01"); /* ISO in UTC: as written */
+    ck_assert_str_eq(c.r[6].date, "1987-02-26T15:01:01Z");
+    ck_assert_uint_eq(c.nw, 2);
+    assert_warn(&c, 2, "date not understood: \"yesterday\"");
+    assert_warn(&c, 6, "\"date\" must be a string or an integer");
+    ck_assert_uint_eq(c.st.dates_dropped, 1);
+    ck_assert_uint_eq(c.st.skipped, 1);
+    coll_free(&c);
+}
+END_TEST
+
 START_TEST(test_corpora)
 {
     char dir[4096];
@@ -758,13 +1327,25 @@ int main(void)
     tcase_add_test(tc, test_gz_by_magic);
     tcase_add_test(tc, test_record_too_large);
     tcase_add_test(tc, test_utf8_across_reads);
+    tcase_add_test(tc, test_cp1252);
     tcase_add_test(tc, test_trec);
+    tcase_add_test(tc, test_trec_variants);
     tcase_add_test(tc, test_trec_many_reads);
     tcase_add_test(tc, test_mediawiki);
+    tcase_add_test(tc, test_mediawiki_markup);
     tcase_add_test(tc, test_mediawiki_stream);
     tcase_add_test(tc, test_text_dir);
     tcase_add_test(tc, test_sniff);
     tcase_add_test(tc, test_open_errors);
+    tcase_add_test(tc, test_packed_multistream);
+    tcase_add_test(tc, test_packed_pipe);
+    tcase_add_test(tc, test_archives);
+    tcase_add_test(tc, test_archive_member_names);
+    tcase_add_test(tc, test_packed_damage);
+    tcase_add_test(tc, test_packed_bomb);
+    tcase_add_test(tc, test_wikipedia_bz2);
+    tcase_add_test(tc, test_dates_normalised);
+    tcase_add_test(tc, test_jsonl_arrays);
     tcase_add_test(tc, test_corpora);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
