@@ -406,6 +406,11 @@ static int cjk_end(scan *sc)
     if (sc->cjk_n == 1) return cjk_term(sc, sc->cur0, sc->cur1);
     int rc = cjk_bigram(sc, sc->prev0, sc->cur0, sc->cur1);
     if (rc || !sc->a->cfg.cjk_unigrams) return rc;
+    /* A run ending in a repeated character (妈妈) has it at that position
+     * already: a term's positions must strictly increase. */
+    if (sc->cur1 - sc->cur0 == sc->cur0 - sc->prev0 &&
+        !memcmp(sc->s + sc->prev0, sc->s + sc->cur0, sc->cur1 - sc->cur0))
+        return 0;
     sc->pos--; /* the run's last character, at its last bigram's position */
     return cjk_term(sc, sc->cur0, sc->cur1);
 }

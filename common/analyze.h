@@ -39,7 +39,8 @@ typedef struct ana_config {
      * starts (the last one at the last bigram's), so a one-character query
      * (analysed without them: a run of one is its unigram) finds it while
      * bigram phrases keep their positions. Not recorded in the index: queries
-     * never need it. */
+     * never need it. A field's length is its number of positions, so the
+     * unigrams do not lengthen it. */
     int cjk_unigrams;
 } ana_config;
 

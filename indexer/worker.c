@@ -36,7 +36,8 @@ struct worker {
     size_t cap_count;
     wtok *sorted;
     size_t cap_sorted;
-    uint32_t field_tokens; /* tokens emitted for the current field */
+    uint32_t field_tokens; /* positions taken in the current field */
+    uint32_t last_pos;     /* the position of its last token */
     uint8_t field;
     const char *prefix;
     size_t prefix_len;
@@ -143,7 +144,10 @@ static int worker_on_token(void *ctx, const ana_token *t)
     }
     if (buf_grow(&w->toks, &w->cap_toks, w->n_toks + 1, sizeof *w->toks)) return IDX_ENOMEM;
     w->toks[w->n_toks++] = (wtok){w->slot_of[lid], t->pos, w->field};
-    w->field_tokens++;
+    /* The field's length counts positions: a CJK unigram shares its bigram's
+     * (analyze.h), and positions never decrease within a field. */
+    if (!w->field_tokens || t->pos != w->last_pos) w->field_tokens++;
+    w->last_pos = t->pos;
     return 0;
 }
 

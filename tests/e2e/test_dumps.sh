@@ -153,10 +153,14 @@ check "French: oeil finds l'œil" frq 'oeil' fr2
 # besides the bigrams), and bigram phrases still match.
 printf '%s\n' '{"id": "ja1", "body": "京都の夜桜はとても美しい。"}' \
     '{"id": "zh1", "body": "北京是中国的首都。"}' \
-    '{"id": "ja2", "body": "東京の天気は晴れです。"}' > "$T/cjk.jsonl"
+    '{"id": "ja2", "body": "東京の天気は晴れです。"}' '{"id": "zh2", "body": "我爱妈妈。"}' \
+    > "$T/cjk.jsonl"
 build cjk "$T/cjk.jsonl"
+check "CJK: a run ending in a repeated character indexes cleanly" \
+    "$IDX" check -i "$T/ix-cjk"
 cjk() { "$IDX" query -i "$T/ix-cjk" --format trec "$1" | awk '{print $3}' | sort | tr '\n' ' '; }
 check "CJK: 桜 finds 夜桜" test "$(cjk '桜')" = "ja1 "
+check "CJK: 妈 finds 妈妈" test "$(cjk '妈')" = "zh2 "
 check "CJK: 北 finds 北京" test "$(cjk '北')" = "zh1 "
 check "CJK: 京 finds 京都, 北京, 東京" test "$(cjk '京')" = "ja1 ja2 zh1 "
 check "CJK: the phrase 夜桜 still matches" test "$(cjk '"夜桜"')" = "ja1 "

@@ -221,7 +221,7 @@ typedef struct tok_ctx {
     uint32_t doc;
     uint8_t field;
     const char *prefix;
-    uint32_t count;
+    uint32_t count, last_pos; /* positions taken, as the indexer counts a field's length */
 } tok_ctx;
 
 static int on_tok(void *vctx, const ana_token *t)
@@ -237,7 +237,8 @@ static int on_tok(void *vctx, const ana_token *t)
     memcpy(term + pl, t->term, t->len);
     term[pl + t->len] = 0;
     toks[n_toks++] = (xtok){term, pl + t->len, c->doc, c->field, t->pos};
-    c->count++;
+    if (!c->count || t->pos != c->last_pos) c->count++;
+    c->last_pos = t->pos;
     return 0;
 }
 
@@ -271,6 +272,7 @@ static void build_model(void)
     ana *a;
     idx_err err = {0};
     ana_config cfg = ana_config_default();
+    cfg.cjk_unigrams = 1; /* as the indexer analyses */
     EQ(ana_new(&cfg, &a, &err), 0);
     len_title = calloc(n_final, sizeof *len_title);
     len_body = calloc(n_final, sizeof *len_body);
@@ -278,15 +280,15 @@ static void build_model(void)
     common_body_tf = calloc(n_final, sizeof *common_body_tf);
     for (uint32_t d = 0; d < n_final; d++) {
         xrec *r = final[d];
-        tok_ctx c = {d, 0, NULL, 0};
+        tok_ctx c = {d, 0, NULL, 0, 0};
         EQ(ana_run(a, r->f[FIELD_TITLE], r->len[FIELD_TITLE], on_tok, &c, &err), 0);
         len_title[d] = c.count;
-        c = (tok_ctx){d, 1, NULL, 0};
+        c = (tok_ctx){d, 1, NULL, 0, 0};
         EQ(ana_run(a, r->f[FIELD_BODY], r->len[FIELD_BODY], on_tok, &c, &err), 0);
         len_body[d] = c.count;
-        c = (tok_ctx){d, 1, FIELD_PREFIX_AUTHOR, 0};
+        c = (tok_ctx){d, 1, FIELD_PREFIX_AUTHOR, 0, 0};
         EQ(ana_run(a, r->f[FIELD_AUTHOR], r->len[FIELD_AUTHOR], on_tok, &c, &err), 0);
-        c = (tok_ctx){d, 1, FIELD_PREFIX_CATEGORY, 0};
+        c = (tok_ctx){d, 1, FIELD_PREFIX_CATEGORY, 0, 0};
         EQ(ana_run(a, r->f[FIELD_CATEGORY], r->len[FIELD_CATEGORY], on_tok, &c, &err), 0);
         /* Independent of the analyzer: "common" positions by word index
          * (generated bodies are words separated by single spaces). */
