@@ -258,7 +258,8 @@ static int seg_lex_totals(seg *s, uint64_t *postings, uint64_t *positions, idx_e
     seg_term st;
     *postings = *positions = 0;
     int r = seg_lex_seek(s, "", 0, &it, err);
-    while (!r && (r = seg_lex_next(&it, &st, err)) > 0) {
+    if (r) return r;
+    while ((r = seg_lex_next(&it, &st, err)) > 0) {
         *postings += st.df;
         *positions += st.cf;
     }
