@@ -4,6 +4,8 @@
  * a reader holding a generation keeps answering identically after the next
  * one removed its files. One small collection, built as three segments. */
 #include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -350,6 +352,56 @@ START_TEST(added_segment_replaces_ids)
 }
 END_TEST
 
+/* Readers opening while a writer commits generation after generation: each
+ * commit replaces the deletion file the previous generation named, so an
+ * open that read the old meta finds it gone and must start over with the
+ * new one. Every open succeeds and sees one consistent generation. */
+typedef struct opener {
+    atomic_int stop;
+    int opens, failures;
+    char msg[512];
+} opener;
+
+static void *open_loop(void *arg)
+{
+    opener *o = arg;
+    while (!o->stop) {
+        idx_index *ix;
+        idx_err err = {0};
+        if (index_open(dir, &ix, &err)) {
+            if (!o->failures++) snprintf(o->msg, sizeof o->msg, "%s", err.msg);
+            continue;
+        }
+        o->opens++;
+        if (ix->meta.docs != N_DOCS - ix->meta.generation && !o->failures++)
+            snprintf(o->msg, sizeof o->msg, "generation %llu with %llu documents",
+                     (unsigned long long)ix->meta.generation, (unsigned long long)ix->meta.docs);
+        index_close(ix);
+    }
+    return NULL;
+}
+
+START_TEST(open_during_commits)
+{
+    opener o = {0, 0, 0, ""};
+    pthread_t th;
+    OK(pthread_create(&th, NULL, open_loop, &o) == 0);
+    idx_err err = {0};
+    for (int d = 0; d < 60; d++) {
+        idx_txn *t;
+        OKM(txn_begin(dir, &t, &err) == 0, "begin: %s", err.msg);
+        char id[16];
+        snprintf(id, sizeof id, "doc-%03d", (d * 7) % N_DOCS);
+        EQ(txn_delete_id(t, id, strlen(id), &err), 1);
+        OKM(txn_commit(t, NULL, &err) == 0, "commit: %s", err.msg);
+    }
+    o.stop = 1;
+    OK(pthread_join(th, NULL) == 0);
+    OKM(o.failures == 0, "%d of %d opens failed: %s", o.failures, o.opens + o.failures, o.msg);
+    OK(o.opens > 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("txn");
@@ -362,6 +414,7 @@ int main(void)
     tcase_add_test(tc, cleanup_removes_only_unreferenced);
     tcase_add_test(tc, reader_keeps_its_generation);
     tcase_add_test(tc, added_segment_replaces_ids);
+    tcase_add_test(tc, open_during_commits);
     suite_add_tcase(s, tc);
     return test_run(s);
 }
