@@ -71,10 +71,14 @@ static int txn_lock(const char *dir, int *out, idx_err *err)
          * swapped the directory, and the old one's lock guards nothing. */
         struct stat a, b;
         if (!fstat(fd, &a) && !stat(path, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+            /* The holder's id, for the message a second writer gets. */
             char pid[32];
             int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-            /* The holder's id is informational: a failed write changes nothing. */
-            if (ftruncate(fd, 0) || pwrite(fd, pid, (size_t)n, 0) != n) pid[0] = '\0';
+            if (ftruncate(fd, 0) || pwrite(fd, pid, (size_t)n, 0) != n) {
+                int e = errno;
+                close(fd);
+                return err_errno(err, IDX_EIO, e, "writing %s", path);
+            }
             *out = fd;
             return 0;
         }
