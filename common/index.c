@@ -50,12 +50,13 @@ int index_meta_write(const char *dir, const index_meta *m, idx_err *err)
     char path[4096], tmp[4200];
     snprintf(path, sizeof path, "%s/meta", dir);
     snprintf(tmp, sizeof tmp, "%s/meta.tmp-%ld", dir, (long)getpid());
+    /* Errors name meta, the file the user knows, not its temporary copy. */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return err_errno(err, IDX_EIO, errno, "%s", tmp);
+    if (fd < 0) return err_errno(err, IDX_EIO, errno, "writing %s", path);
     if (write(fd, text, n) != (ssize_t)n || fsync(fd))
-        rc = err_errno(err, IDX_EIO, errno, "writing %s", tmp);
-    if (close(fd) && !rc) rc = err_errno(err, IDX_EIO, errno, "writing %s", tmp);
-    if (!rc && rename(tmp, path)) rc = err_errno(err, IDX_EIO, errno, "renaming %s", tmp);
+        rc = err_errno(err, IDX_EIO, errno, "writing %s", path);
+    if (close(fd) && !rc) rc = err_errno(err, IDX_EIO, errno, "writing %s", path);
+    if (!rc && rename(tmp, path)) rc = err_errno(err, IDX_EIO, errno, "writing %s", path);
     if (rc) {
         unlink(tmp);
         return rc;
