@@ -225,9 +225,13 @@ static void *worker_main(void *arg)
  * child's exit status is the parent's; a child that exits by itself (a setup
  * error) ends the parent with its status; a child killed by a signal is
  * replaced at once (see the top of the file). Returns 1 in the parent, with
- * the status to exit with in *status. */
-static int keep_serving(int *status)
+ * the status to exit with in *status. While it waits, the parent follows the
+ * index's generations too, once a second: a replacement starts from a recent
+ * one, and the parent does not keep an old one's files on disk for long (a
+ * failure to open one is the serving process's to log). */
+static int keep_serving(ixlive *live, int *status)
 {
+    const struct timespec refresh = {1, 0};
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -253,9 +257,15 @@ static int keep_serving(int *status)
             sigprocmask(SIG_UNBLOCK, &chld, NULL);
             return 0;
         }
-        int ws = 0, sig = 0;
+        int ws = 0;
         for (;;) {
-            sigwait(&set, &sig);
+            int sig = sigtimedwait(&set, NULL, &refresh);
+            if (sig < 0) {
+                idx_err err = {0};
+                int event;
+                ixlive_release(live, ixlive_acquire(live, &event, &err));
+                continue;
+            }
             if (sig != SIGCHLD) {
                 kill(child, SIGTERM);
                 while (waitpid(child, &ws, 0) < 0 && errno == EINTR) {
@@ -406,7 +416,7 @@ int main(int argc, char **argv)
     }
 
     int status = 0;
-    if (keep_serving(&status)) {
+    if (keep_serving(srv.live, &status)) {
         ixlive_free(srv.live);
         if (listen_addr) {
             close(srv.listen_fd);

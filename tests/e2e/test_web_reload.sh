@@ -12,7 +12,9 @@
 # generation served and logs one line; one serving process throughout;
 # /health's serial counts the switches; RSS stays within 3 MB over the
 # rebuilds (not under valgrind or sanitizers, where the allowed delay is
-# longer too). Skips (77) without nginx, spawn-fcgi, curl, python3 or idx-fcgi.
+# longer too); afterwards neither the keeper nor the serving process holds a
+# removed file of an old generation. Skips (77) without nginx, spawn-fcgi,
+# curl, python3 or idx-fcgi.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_web_ready

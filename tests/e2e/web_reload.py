@@ -17,7 +17,8 @@ one line each.
 Also checked: 0 failed requests (every answer 200), the serving process was
 never replaced (no crash), /health's serial counts the switches, the cache
 was hit, and the serving process's RSS did not grow over the steps beyond a
-margin (not under valgrind or sanitizers). Prints ok/FAIL/info lines; exit 1
+margin (not under valgrind or sanitizers), and neither the keeper nor the
+serving process still holds a removed file of an old generation. Prints ok/FAIL/info lines; exit 1
 on a failure."""
 import argparse
 import http.client
@@ -50,6 +51,27 @@ def serving_pid(keeper):
         return int(kids[0]) if kids else None
     except (OSError, ValueError):
         return None
+
+
+def deleted_files(pid, under):
+    """Files below `under` that process pid still maps or holds open after
+    they were removed: an index generation it did not let go of."""
+    found = set()
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            for line in f:
+                if under in line and line.rstrip().endswith("(deleted)"):
+                    found.add(line.split(None, 5)[-1].strip())
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if under in target and target.endswith("(deleted)"):
+                found.add(target)
+    except OSError:
+        pass
+    return sorted(found)
 
 
 def norm(body):
@@ -198,6 +220,7 @@ def main():
         time.sleep(a.visible + a.pause)
         rss.append(rss_kb(served_pid))
     time.sleep(a.pause)
+    held = {pid: deleted_files(pid, a.work) for pid in (a.keeper, served_pid)}
     records = load.finish()
     after_pid = serving_pid(a.keeper)
 
@@ -234,6 +257,14 @@ def main():
         bad(f"the serving process changed ({served_pid} -> {after_pid}): it died")
     else:
         print(f"ok   one serving process ({served_pid}) all along")
+
+    for pid, files in held.items():
+        who = "keeper" if pid == a.keeper else "serving process"
+        if files:
+            bad(f"the {who} still holds {len(files)} removed files of old generations, "
+                f"e.g. {files[:3]}")
+        else:
+            print(f"ok   the {who} holds no file of an old generation")
 
     status, body = http_get(a.port, "/health")
     health = json.loads(body) if status == 200 else {}
