@@ -18,8 +18,8 @@ Also checked: 0 failed requests (every answer 200), the serving process was
 never replaced (no crash), /health's serial counts the switches, the cache
 was hit, and the serving process's RSS did not grow over the steps beyond a
 margin (not under valgrind or sanitizers), and neither the keeper nor the
-serving process still holds a removed file of an old generation. Prints ok/FAIL/info lines; exit 1
-on a failure."""
+serving process still holds a removed file of an old generation. Prints
+ok/FAIL/info lines; exit 1 on a failure."""
 import argparse
 import http.client
 import json
