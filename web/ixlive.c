@@ -6,22 +6,32 @@
 #include "web/ixlive.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/strmap.h"
 
 #include "searcher/search.h"
 
-/* What identifies one meta file: any commit replaces it by a new file. */
+/* What identifies one meta file: any commit replaces it by a new file. The
+ * file's identity alone is not enough: the new meta may get the inode
+ * number the old one just freed, the same size, and a modification time
+ * within the same tick of the kernel's coarse clock (milliseconds). So the
+ * contents count too (a hash: meta is at most INDEX_META_MAX bytes, and a
+ * read of it every check interval is nothing next to the requests). */
 typedef struct lv_ident {
     dev_t dev;
     ino_t ino;
     int64_t mtime_s, mtime_ns;
     off_t size;
-    int err; /* errno of a failed stat; the other fields are 0 then */
+    uint64_t hash;
+    int err; /* errno of a failed open, stat or read; the other fields are 0 then */
 } lv_ident;
 
 struct ixlive {
@@ -42,23 +52,31 @@ static lv_ident ident_of(const char *path)
 {
     lv_ident id;
     struct stat st;
+    char text[INDEX_META_MAX + 1];
     memset(&id, 0, sizeof id);
-    if (stat(path, &st) != 0) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = -1;
+    if (fd >= 0 && fstat(fd, &st) == 0)
+        n = read(fd, text, sizeof text); /* a longer meta is damaged: its start will do */
+    if (n < 0) {
         id.err = errno ? errno : EIO;
-        return id;
+    } else {
+        id.dev = st.st_dev;
+        id.ino = st.st_ino;
+        id.mtime_s = (int64_t)st.st_mtim.tv_sec;
+        id.mtime_ns = (int64_t)st.st_mtim.tv_nsec;
+        id.size = st.st_size;
+        id.hash = strmap_hash(text, (size_t)n);
     }
-    id.dev = st.st_dev;
-    id.ino = st.st_ino;
-    id.mtime_s = (int64_t)st.st_mtim.tv_sec;
-    id.mtime_ns = (int64_t)st.st_mtim.tv_nsec;
-    id.size = st.st_size;
+    if (fd >= 0) close(fd);
     return id;
 }
 
 static int ident_eq(const lv_ident *a, const lv_ident *b)
 {
     return a->dev == b->dev && a->ino == b->ino && a->mtime_s == b->mtime_s &&
-           a->mtime_ns == b->mtime_ns && a->size == b->size && a->err == b->err;
+           a->mtime_ns == b->mtime_ns && a->size == b->size && a->hash == b->hash &&
+           a->err == b->err;
 }
 
 /* load's answer when meta was replaced while the index was being opened:

@@ -4,11 +4,12 @@
  * Every commit of a writer (an append, a delete, a merge, a full rebuild
  * swapping the directory) replaces INDEX/meta by a rename, so the identity
  * of the file the path names (device, inode, modification time with
- * nanoseconds, size) changes with every generation. ixlive_acquire looks at
- * that identity at most once per check interval per ixlive (one stat, done
- * by whichever caller comes first after the interval; the others do not wait
- * for it), and when it changed, that caller opens the new generation while
- * the others keep being served the current one. Only once the new one is
+ * nanoseconds, size, and a hash of its few kilobytes) changes with every
+ * generation. ixlive_acquire looks at that identity at most once per check
+ * interval per ixlive (an open, fstat and read of meta, done by whichever
+ * caller comes first after the interval; the others do not wait for it), and
+ * when it changed, that caller opens the new generation while the others
+ * keep being served the current one. Only once the new one is
  * open and a search context could be made for it does it become current:
  * requests acquired afterwards get it; requests holding the old one finish
  * on it, and the old one is closed when the last of them releases it.
