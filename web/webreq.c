@@ -295,9 +295,9 @@ static void route_health(web_worker *w, web_req *r)
     render_json_string(b, env->index_name, strlen(env->index_name));
     buf_printf(b,
                ",\"docs\":%" PRIu64 ",\"terms\":%" PRIu64 ",\"segments\":%" PRIu32
-               ",\"created\":%" PRId64 ",\"serial\":%" PRIu64
+               ",\"generation\":%" PRIu64 ",\"created\":%" PRId64 ",\"serial\":%" PRIu64
                ",\"uptime_s\":%.0f,\"requests\":%" PRIuFAST64,
-               m->docs, m->terms, m->n_segments, m->created, w->serial, up,
+               m->docs, m->terms, m->n_segments, m->generation, m->created, w->serial, up,
                atomic_load_explicit(w->env->requests, memory_order_relaxed));
     if (env->cache) {
         rcache_stats st;

@@ -3,13 +3,17 @@
 pause from several client threads while the index is changed under it, and
 checks every answer against the answers of the generations.
 
-Every generation step is one command run while the load goes on (a full
-rebuild `idx build -o INDEX`; more kinds once the index can be updated in
-place). Before the load, each step's index is built aside and every query
-answered there with `idx query --format json` (took_ms dropped): an answer of
-the web box must equal one of those, of a generation that may be served at
-that moment: one built at most VISIBLE seconds before the request was sent,
-or later, but none whose command had not started when the answer came back.
+Every step is one command run while the load goes on: bN a full rebuild
+`idx build -o INDEX` from corpus N (the directory is swapped), aN an append
+`idx build --append` of a part of corpus N under new ids plus some of the
+index's ids (replacements), d an `idx delete` of a tenth of the ids, m an
+`idx merge`. Steps this build of idx does not have are left out (reported).
+Before the load, the steps are replayed on an index aside and every query
+answered there after each with `idx query --format json` (took_ms dropped):
+an answer of the web box must equal one of those, of a generation that may
+be served at that moment: one made at most VISIBLE seconds before the
+request was sent, or later, but none whose command had not started when the
+answer came back.
 In between, a damaged meta (garbage written into a copy of meta, renamed over
 it; then a truncated copy) must leave the current generation served and log
 one line each.
@@ -152,9 +156,9 @@ def main():
     ap.add_argument("--work", required=True, help="a scratch directory")
     ap.add_argument("--log", required=True, help="idx-fcgi's log")
     ap.add_argument("--queries", required=True, help="one query a line")
-    ap.add_argument("--corpus", action="append", required=True, help="corpus of generation i")
+    ap.add_argument("--corpus", action="append", required=True, help="corpus N (0: the first)")
     ap.add_argument("--steps", required=True,
-                    help="comma-separated corpus numbers rebuilt in turn; 'damage' damages meta")
+                    help="comma-separated bN, aN, d, m (see the top); 'damage' damages meta")
     ap.add_argument("--visible", type=float, default=1.0)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--pause", type=float, default=0.5, help="seconds between steps")
@@ -169,29 +173,71 @@ def main():
         print("FAIL " + msg)
         ok = False
 
-    # Each corpus's answers, from an index built aside.
-    answers = []  # answers[c][qi] = normalised JSON
-    for c, corpus in enumerate(a.corpus):
-        ix = os.path.join(a.work, f"pre{c}")
-        subprocess.run([a.idx, "build", "-q", "-o", ix, corpus], check=True)
+    def run(*args):
+        return subprocess.run([a.idx, *args], capture_output=True).returncode
+
+    # what this build of idx can do besides full rebuilds
+    probe = os.path.join(a.work, "probe")
+    run("build", "-q", "-o", probe, a.corpus[0])
+    have = {"b": True, "damage": True,
+            "a": run("build", "--append", "-q", "-o", probe, a.corpus[1]) == 0,
+            "d": run("delete", "-i", probe, "d1") == 0,
+            "m": run("merge", "-i", probe) == 0}
+    shutil.rmtree(probe)
+    steps = []
+    for step in a.steps.split(","):
+        if have[step[0] if step != "damage" else step]:
+            steps.append(step)
+        else:
+            print(f"info step {step} left out: this idx has no "
+                  f"{ {'a': 'build --append', 'd': 'delete', 'm': 'merge'}[step[0]] }")
+
+    def apply(i, step, ix):
+        """Step i (1-based) on the index ix, as the served one gets it."""
+        if step[0] == "b":
+            args = ["build", "-q", "-o", ix, a.corpus[int(step[1:])]]
+        elif step[0] == "a":
+            part = os.path.join(a.work, f"append{i}.jsonl")
+            if not os.path.exists(part):
+                lines = open(a.corpus[int(step[1:])], encoding="utf-8").readlines()
+                with open(part, "w", encoding="utf-8") as f:
+                    for n, line in enumerate(lines[i * 37 % 500:][:300]):
+                        d = json.loads(line)
+                        if n % 10:  # one in ten replaces the article of its old id
+                            d["id"] = f"s{i}-{d['id']}"
+                        f.write(json.dumps(d) + "\n")
+            args = ["build", "--append", "-q", "-o", ix, part]
+        elif step[0] == "d":
+            args = ["delete", "-i", ix] + [f"d{j}" for j in range(i % 10, 1500, 10)]
+        else:
+            args = ["merge", "-i", ix]
+        r = subprocess.run([a.idx, *args], capture_output=True)
+        if r.returncode:
+            sys.exit(f"FAIL idx {' '.join(args[:4])}...: exit {r.returncode}: "
+                     f"{r.stderr.decode(errors='replace')}")
+
+    # The answers after each step, from the same steps replayed aside.
+    shadow = os.path.join(a.work, "shadow")
+    answers = []  # answers[i][qi] = normalised JSON after step i (0: the start)
+    for i, step in enumerate(["b0"] + [x for x in steps if x != "damage"]):
+        apply(i, step, shadow)
         row = []
         for q in queries:
-            out = subprocess.run([a.idx, "query", "-i", ix, "--format", "json", "--", q],
+            out = subprocess.run([a.idx, "query", "-i", shadow, "--format", "json", "--", q],
                                  check=True, capture_output=True).stdout
             row.append(norm(out))
         answers.append(row)
-        shutil.rmtree(ix)
-    distinct = sum(len({answers[c][qi] for c in range(len(answers))}) > 1
+    shutil.rmtree(shadow)
+    distinct = sum(len({answers[i][qi] for i in range(len(answers))}) > 1
                    for qi in range(len(queries)))
     print(f"info {len(queries)} queries, {distinct} answered differently by the generations")
     if distinct < len(queries) // 2:
         bad("the generations are too alike for the test to tell them apart")
 
-    steps = a.steps.split(",")
     served_pid = serving_pid(a.keeper)
     log_start = os.path.getsize(a.log)
     load = Load(a.port, queries, a.threads)
-    # gens: (corpus, monotonic time its command started, time it finished);
+    # gens: (answers' row, monotonic time its command started, time it finished);
     # the index served at the start is corpus 0, built before everything
     gens = [(0, float("-inf"), float("-inf"))]
     damages = 0
@@ -213,10 +259,9 @@ def main():
                 damages += 1
                 time.sleep(max(a.visible, 1.0) + 1.5)  # at least one retry (IXLIVE_RETRY_MS)
             continue
-        c = int(step)
         t0 = time.monotonic()
-        subprocess.run([a.idx, "build", "-q", "-o", a.index, a.corpus[c]], check=True)
-        gens.append((c, t0, time.monotonic()))
+        apply(len(gens), step, a.index)
+        gens.append((len(gens), t0, time.monotonic()))
         time.sleep(a.visible + a.pause)
         rss.append(rss_kb(served_pid))
     time.sleep(a.pause)
@@ -237,8 +282,8 @@ def main():
             match = [i for i, g in enumerate(gens) if answers[g[0]][qi] == answer]
             wrong.append((f"at {t0 - start:.3f} s", queries[qi],
                           f"allowed generations {lo}..{hi}, equals {match or 'none'}"))
-    print(f"info {len(records)} requests during {len(gens) - 1} rebuilds and {damages} damaged "
-          f"metas")
+    print(f"info {len(records)} requests during {len(gens) - 1} steps "
+          f"({','.join(x for x in steps if x != 'damage')}) and {damages} damaged metas")
     if failed:
         bad(f"{len(failed)} requests failed, e.g. {failed[:3]}")
     else:
@@ -251,7 +296,7 @@ def main():
     for i in range(1, len(gens)):
         end = gens[i + 1][1] if i + 1 < len(gens) else float("inf")
         if not any(gens[i][2] + a.visible <= r[0] < end for r in records):
-            bad(f"no request while rebuild {i} was to be served: its switch was not checked")
+            bad(f"no request while step {i} was to be served: its switch was not checked")
 
     if after_pid != served_pid:
         bad(f"the serving process changed ({served_pid} -> {after_pid}): it died")
@@ -268,12 +313,17 @@ def main():
 
     status, body = http_get(a.port, "/health")
     health = json.loads(body) if status == 200 else {}
-    switches = len(gens) - 1
-    if health.get("serial") != switches + 1:
-        bad(f"/health serial {health.get('serial')}, expected {switches + 1}: {body[:300]}")
+    # each step commits at least once (an automatic merge after an append or a
+    # delete may commit again), and each step's last commit is served
+    commits = len(gens) - 1
+    switches = health.get("serial", 0) - 1
+    if switches < commits:
+        bad(f"/health serial {health.get('serial')}: {switches} switches for {commits} steps: "
+            f"{body[:300]}")
     else:
-        print(f"ok   /health: serial {health['serial']} ({switches} switches), "
-              f"{health.get('docs')} docs, created {health.get('created')}")
+        print(f"ok   /health: serial {health['serial']} ({switches} switches for {commits} "
+              f"steps), generation {health.get('generation')}, {health.get('docs')} docs, "
+              f"created {health.get('created')}")
     cache = health.get("cache", {})
     if not cache.get("hits"):
         bad(f"the response cache was never hit: {cache}")
@@ -286,7 +336,7 @@ def main():
     switched = [x for x in log if "serving a new generation" in x]
     refused = [x for x in log if "could not be opened" in x]
     if len(switched) != switches:
-        bad(f"{len(switched)} switch lines in the log, expected {switches}")
+        bad(f"{len(switched)} switch lines in the log, /health counts {switches}")
     else:
         print(f"ok   {switches} switch lines logged")
     if len(refused) != damages:
@@ -297,13 +347,13 @@ def main():
     rss = [x for x in rss if x]
     if len(rss) >= 3:
         growth = max(rss[2:]) - rss[1]
-        print(f"info RSS of the serving process after each rebuild (kB): {rss}")
+        print(f"info RSS of the serving process after each step (kB): {rss}")
         if not a.rss_margin_kb:
             print("info RSS not checked under valgrind or sanitizers")
         elif growth > a.rss_margin_kb:
-            bad(f"RSS grew by {growth} kB over the rebuilds (margin {a.rss_margin_kb} kB)")
+            bad(f"RSS grew by {growth} kB over the steps (margin {a.rss_margin_kb} kB)")
         else:
-            print(f"ok   RSS bounded (growth {growth:+d} kB after the second rebuild, "
+            print(f"ok   RSS bounded (growth {growth:+d} kB after the second step, "
                   f"margin {a.rss_margin_kb} kB)")
     return 0 if ok else 1
 
