@@ -3,32 +3,34 @@
 # generations"): nginx + idx-fcgi (web/serve) under continuous queries from 4
 # client threads while the index is rebuilt again and again with different
 # content (synthetic corpora of other seeds; `idx build -o` swaps the whole
-# directory), changed in place (appends, deletes, merges: new generations in
-# the same directory), and its meta is damaged in between (garbage, then a
-# truncated copy, renamed over meta) and repaired by the next rebuild. web_reload.py
-# checks: 0 failed requests; every answer equals the `idx query --format json`
-# answer (took_ms aside) of a generation that may be served at that moment:
-# a rebuild is served within a second after it finished and no older one
-# afterwards, also from the response cache; a damaged meta keeps the current
-# generation served and logs one line; one serving process throughout;
-# /health's serial counts the switches, at least one per step; RSS stays within 3 MB over the
-# rebuilds (not under valgrind or sanitizers, where the allowed delay is
-# longer too); afterwards neither the keeper nor the serving process holds a
-# removed file of an old generation. Skips (77) without nginx, spawn-fcgi,
-# curl, python3 or idx-fcgi.
+# directory; native and xapian indexes in turn), changed in place (appends,
+# deletes, merges: new generations in the same directory), and its meta is
+# damaged in between (garbage, then a truncated copy, renamed over meta) and
+# repaired by the next rebuild. web_reload.py checks: 0 failed requests;
+# every answer equals the `idx query --format json` answer (took_ms aside) of
+# a generation that may be served at that moment: a new one is served within
+# a second after its command finished and no older one afterwards, also from
+# the response cache; a damaged meta keeps the current generation served and
+# logs one line; one serving process throughout; /health's serial counts the
+# switches, at least one per step; RSS stays within 3 MB over the steps (the
+# highest after the second half's steps against the first half's; not under
+# valgrind or sanitizers, where the allowed delay is longer too); afterwards
+# neither the keeper nor the serving process holds a removed file of an old
+# generation. Skips (77) without nginx, spawn-fcgi, curl, python3 or idx-fcgi.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_web_ready
 e2e_web_tmpdir web-reload
 
-# bN: rebuild from corpus N; aN: append part of it (new ids and replacements);
-# d: delete a tenth of the ids; m: merge (web_reload.py; those this idx lacks are left out)
-STEPS=b1,d,b2,a3,d,a4,m,b3,damage,b0,a1,d,m,b4
+# bN: rebuild from corpus N (xN: as a xapian index); aN: append part of it (new ids and
+# replacements); d: delete a tenth of the ids; m: merge (web_reload.py; those this idx
+# lacks for the index's engine are left out)
+STEPS=x1,d,b2,a3,d,a4,m,x3,a1,b3,damage,b0,a1,d,m,x4,d,a2,m,b4
 VISIBLE=1
 RSS_MARGIN_KB=3072
 case $E2E_MODE in
-    sanitize) STEPS=b1,d,a2,damage,b0,m; VISIBLE=3; RSS_MARGIN_KB=0 ;;
-    valgrind) STEPS=b1,d,damage,b0; VISIBLE=20; RSS_MARGIN_KB=0 ;;
+    sanitize) STEPS=b1,d,a2,damage,b0,m,x3,a4,d; VISIBLE=3; RSS_MARGIN_KB=0 ;;
+    valgrind) STEPS=b1,d,damage,b0,x2; VISIBLE=20; RSS_MARGIN_KB=0 ;;
 esac
 
 CORPORA=()
