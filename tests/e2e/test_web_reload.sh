@@ -51,4 +51,11 @@ python3 "$E2E/web_reload.py" --idx "$IDX" --port "$PORT" --keeper "$(cat "$RUN/i
     --index "$T/ix" --work "$T" --log "$RUN/idx-fcgi.log" --queries "$T/queries.txt" \
     "${CORPORA[@]}" --steps "$STEPS" --visible "$VISIBLE" --rss-margin-kb "$RSS_MARGIN_KB" ||
     fail=1
+bash "$SERVE" stop --run "$RUN" > /dev/null 2>&1 || { echo "FAIL web/serve stop"; fail=1; }
+# under ASan/UBSan the responder reports to its log (also at exit, after stop): every
+# generation closed, none twice
+if grep -E -A 12 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$RUN/idx-fcgi.log"; then
+    echo "FAIL sanitizer report in idx-fcgi.log"
+    fail=1
+fi
 e2e_finish
