@@ -4,9 +4,13 @@
  *            [--cache-mb N]
  *
  * Routes: GET /search?q=…&k=10&offset=0&format=html|json and GET /health
- * (HEAD too). The index is opened once and shared read-only by N worker
- * threads (libfcgi FCGX_Accept_r, one request at a time each); every worker
- * owns its analyzer, snippet maker and buffers (search.h). JSON answers are
+ * (HEAD too). The index is shared read-only by N worker threads (libfcgi
+ * FCGX_Accept_r, one request at a time each); every worker owns its
+ * analyzer, snippet maker and buffers (search.h), made again when the index
+ * changes. New generations of the index (appends, deletes, merges, a full
+ * rebuild) are picked up without a restart: each request holds the
+ * generation current when it started (ixlive.h: meta is looked at at most
+ * every IXLIVE_CHECK_MS), and the response cache is cleared at a switch. JSON answers are
  * byte for byte what `idx query --format json` writes (took_ms aside): the
  * same search_render call makes them. Routing, parameters and page building
  * live in webreq.c (callable without the network); this file is the libfcgi
@@ -14,13 +18,13 @@
  *
  * Bounds: q at most WEB_MAX_Q bytes after decoding and valid UTF-8, k 1..100,
  * offset 0..10000, strict percent-decoding; anything else is a 400 with a
- * message. A request names no file: the index is fixed at start. Time: the
+ * message. A request names no file: the index is given at start. Time: the
  * deadline (--timeout-ms) is checked between parsing, searching and every
  * fetched hit (match_search itself cannot be interrupted; with the bounds above
  * one search is short); past it the answer is 503. Finished /search answers
  * are kept in a response cache (rcache.h, --cache-mb, default 64 MB) and a
- * repeated request is answered from it: the index never changes under a
- * running responder, and popular queries repeat.
+ * repeated request is answered from it while the same generation is
+ * served: popular queries repeat.
  *
  * Crashes: the process that opens the index and the socket stays as a
  * keeper and forks the process that serves (keep_serving). When that one
@@ -56,6 +60,7 @@
 #include "common/status.h"
 #include "searcher/render.h"
 #include "searcher/search.h"
+#include "web/ixlive.h"
 #include "web/webreq.h"
 
 #define FC_MAX_THREADS 256
@@ -69,9 +74,9 @@
 #define FC_RESPAWN_WINDOW_MS 5000.0
 
 /* Process-wide state, shared by every worker; the only mutable parts are
- * the atomic counters and the accept mutex. */
+ * the atomic counters, the accept mutex and the index (thread-safe). */
 typedef struct fc_server {
-    idx_index *ix;
+    ixlive *live;
     char index_name[256]; /* basename of the index directory, for /health */
     int listen_fd;
     int timeout_ms;
@@ -125,10 +130,50 @@ static void log_request(fc_worker *w, const web_req *r, double ms)
     }
 }
 
+/* The current generation, held until it is released. The caller that
+ * switched to a new one clears the cache and logs it; one that failed to
+ * open one logs why. */
+static ixlive_gen *acquire_generation(fc_server *srv)
+{
+    idx_err err = {0};
+    int event;
+    ixlive_gen *g = ixlive_acquire(srv->live, &event, &err);
+    if (event == IXLIVE_SWITCHED) {
+        if (srv->env.cache) rcache_clear(srv->env.cache);
+        fprintf(stderr,
+                "idx-fcgi: serving a new generation of %s (%" PRIu64 " docs, serial %" PRIu64 ")\n",
+                srv->index_name, g->ix->meta.docs, g->serial);
+    } else if (event == IXLIVE_FAILED) {
+        fprintf(stderr,
+                "idx-fcgi: a new generation of %s could not be opened, still serving "
+                "serial %" PRIu64 ": %s\n",
+                srv->index_name, g->serial, err.msg);
+    }
+    return g;
+}
+
+/* The generation this request is answered from, held until it is
+ * released; w's search context is made again if it was made for another. */
+static ixlive_gen *use_generation(fc_worker *w)
+{
+    ixlive_gen *g = acquire_generation(w->srv);
+    if (w->web.serial != g->serial) {
+        idx_err err = {0};
+        search_fini(&w->web.s);
+        w->web.serial = 0;
+        if (search_init(&w->web.s, g->ix, 0, &err) == 0)
+            w->web.serial = g->serial;
+        else /* s.ix is NULL: the request is a 503, the next one tries again */
+            fprintf(stderr, "idx-fcgi: %s\n", err.msg);
+    }
+    return g;
+}
+
 static void handle(fc_worker *w, FCGX_Request *req)
 {
     double t0 = search_now_ms();
     atomic_fetch_add_explicit(&w->srv->requests, 1, memory_order_relaxed);
+    ixlive_gen *g = use_generation(w);
     web_req r;
     const char *method = FCGX_GetParam("REQUEST_METHOD", req->envp);
     const char *qs = FCGX_GetParam("QUERY_STRING", req->envp);
@@ -140,6 +185,7 @@ static void handle(fc_worker *w, FCGX_Request *req)
         FCGX_PutStr((const char *)h->p, (int)h->len, req->out);
         if (!r.head_only && body->len) FCGX_PutStr((const char *)body->p, (int)body->len, req->out);
     }
+    ixlive_release(w->srv->live, g);
     log_request(w, &r, search_now_ms() - t0);
 }
 
@@ -179,9 +225,13 @@ static void *worker_main(void *arg)
  * child's exit status is the parent's; a child that exits by itself (a setup
  * error) ends the parent with its status; a child killed by a signal is
  * replaced at once (see the top of the file). Returns 1 in the parent, with
- * the status to exit with in *status. */
-static int keep_serving(int *status)
+ * the status to exit with in *status. While it waits, the parent follows the
+ * index's generations too, once a second: a replacement starts from a recent
+ * one, and the parent does not keep an old one's files on disk for long (a
+ * failure to open one is the serving process's to log). */
+static int keep_serving(ixlive *live, int *status)
 {
+    const struct timespec refresh = {1, 0};
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -207,9 +257,15 @@ static int keep_serving(int *status)
             sigprocmask(SIG_UNBLOCK, &chld, NULL);
             return 0;
         }
-        int ws = 0, sig = 0;
+        int ws = 0;
         for (;;) {
-            sigwait(&set, &sig);
+            int sig = sigtimedwait(&set, NULL, &refresh);
+            if (sig < 0) {
+                idx_err err = {0};
+                int event;
+                ixlive_release(live, ixlive_acquire(live, &event, &err));
+                continue;
+            }
             if (sig != SIGCHLD) {
                 kill(child, SIGTERM);
                 while (waitpid(child, &ws, 0) < 0 && errno == EINTR) {
@@ -240,7 +296,8 @@ static const char usage_text[] =
     "usage: idx-fcgi -i INDEX [--threads N] [--listen ADDR|SOCKET] [--timeout-ms N]\n"
     "                [--cache-mb N]\n"
     "FastCGI responder for GET /search?q=...&k=10&offset=0&format=html|json and GET /health.\n"
-    "  -i, --index INDEX   the index directory (opened once, shared by the threads)\n"
+    "  -i, --index INDEX   the index directory (shared by the threads; new generations\n"
+    "                      are picked up by themselves)\n"
     "  --threads N         worker threads (default: one per core, at most 256)\n"
     "  --listen ADDR       listen on a unix socket path or HOST:PORT (default: the FastCGI\n"
     "                      socket inherited on fd 0, as spawn-fcgi passes it)\n"
@@ -333,12 +390,11 @@ int main(int argc, char **argv)
 
     /* the index first: a bad one must not leave a socket behind */
     idx_err err = {0};
-    int rc = index_open(index, &srv.ix, &err);
+    int rc = ixlive_open(index, IXLIVE_CHECK_MS, &srv.live, &err);
     if (rc) return cmdline_fail("idx-fcgi", NULL, rc, &err);
-    srv.env.ix = srv.ix;
     if (FCGX_Init() != 0) {
         fprintf(stderr, "idx-fcgi: FCGX_Init failed\n");
-        index_close(srv.ix);
+        ixlive_free(srv.live);
         return 1;
     }
     if (listen_addr) {
@@ -346,22 +402,22 @@ int main(int argc, char **argv)
         if (srv.listen_fd < 0) {
             fprintf(stderr, "idx-fcgi: cannot listen on %s: %s\n", listen_addr,
                     strerror(errno ? errno : EINVAL));
-            index_close(srv.ix);
+            ixlive_free(srv.live);
             return 1;
         }
     } else {
         if (FCGX_IsCGI()) {
             fprintf(stderr, "idx-fcgi: not started by a FastCGI server (fd 0 is not a listening "
                             "socket): use --listen SOCKET or spawn-fcgi\n");
-            index_close(srv.ix);
+            ixlive_free(srv.live);
             return 2;
         }
         srv.listen_fd = 0;
     }
 
     int status = 0;
-    if (keep_serving(&status)) {
-        index_close(srv.ix);
+    if (keep_serving(srv.live, &status)) {
+        ixlive_free(srv.live);
         if (listen_addr) {
             close(srv.listen_fd);
             if (!strchr(listen_addr, ':')) unlink(listen_addr);
@@ -373,13 +429,12 @@ int main(int argc, char **argv)
     if (!ws || (cache_mb && rcache_new((size_t)cache_mb << 20, &srv.env.cache, &err))) {
         fprintf(stderr, "idx-fcgi: out of memory\n");
         free(ws);
-        index_close(srv.ix);
+        ixlive_free(srv.live);
         return 1;
     }
-    for (long i = 0; i < threads && !rc; i++) {
+    for (long i = 0; i < threads; i++) { /* contexts are made by the first request */
         ws[i].srv = &srv;
         ws[i].web.env = &srv.env;
-        rc = search_init(&ws[i].web.s, srv.ix, 0, &err);
     }
     pthread_mutex_init(&srv.accept_mu, NULL);
 
@@ -392,31 +447,30 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (rc) {
-        status = cmdline_fail("idx-fcgi", NULL, rc, &err);
-    } else {
-        for (long i = 0; i < threads; i++) {
-            if (pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]) != 0) {
-                fprintf(stderr, "idx-fcgi: cannot start thread %ld\n", i + 1);
-                status = 1;
-                break;
-            }
-            ws[i].started = 1;
+    for (long i = 0; i < threads; i++) {
+        if (pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]) != 0) {
+            fprintf(stderr, "idx-fcgi: cannot start thread %ld\n", i + 1);
+            status = 1;
+            break;
         }
-        if (!status)
-            fprintf(stderr, "idx-fcgi: serving %s (%" PRIu64 " docs) with %ld threads\n",
-                    srv.index_name, srv.ix->meta.docs, threads);
-        int sig = 0;
-        if (!status) sigwait(&stop, &sig);
-        if (sig) fprintf(stderr, "idx-fcgi: signal %d: stopping\n", sig);
-        /* Wakes the thread blocked in accept() (EINVAL) and makes every later
-         * accept fail at once; requests in flight finish. */
-        atomic_store(&srv.stopping, 1);
-        shutdown(srv.listen_fd, SHUT_RDWR);
-        for (long i = 0; i < threads; i++)
-            if (ws[i].started) pthread_join(ws[i].tid, NULL);
-        if (atomic_load(&srv.fatal)) status = 1;
+        ws[i].started = 1;
     }
+    if (!status) {
+        ixlive_gen *g = acquire_generation(&srv);
+        fprintf(stderr, "idx-fcgi: serving %s (%" PRIu64 " docs) with %ld threads\n",
+                srv.index_name, g->ix->meta.docs, threads);
+        ixlive_release(srv.live, g);
+    }
+    int sig = 0;
+    if (!status) sigwait(&stop, &sig);
+    if (sig) fprintf(stderr, "idx-fcgi: signal %d: stopping\n", sig);
+    /* Wakes the thread blocked in accept() (EINVAL) and makes every later
+     * accept fail at once; requests in flight finish. */
+    atomic_store(&srv.stopping, 1);
+    shutdown(srv.listen_fd, SHUT_RDWR);
+    for (long i = 0; i < threads; i++)
+        if (ws[i].started) pthread_join(ws[i].tid, NULL);
+    if (atomic_load(&srv.fatal)) status = 1;
     for (long i = 0; i < threads; i++) {
         web_worker_fini(&ws[i].web);
         buf_free(&ws[i].log);
@@ -424,7 +478,7 @@ int main(int argc, char **argv)
     free(ws);
     pthread_mutex_destroy(&srv.accept_mu);
     rcache_free(srv.env.cache);
-    index_close(srv.ix);
+    ixlive_free(srv.live);
     if (listen_addr) {
         close(srv.listen_fd);
         if (!strchr(listen_addr, ':')) unlink(listen_addr); /* our unix socket */

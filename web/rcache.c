@@ -54,13 +54,19 @@ int rcache_new(size_t max_bytes, rcache **out, idx_err *err)
     return 0;
 }
 
-void rcache_free(rcache *c)
+/* Frees every entry; the buckets are left to the caller. */
+static void free_entries(rcache *c)
 {
-    if (!c) return;
     for (rc_entry *e = c->newest, *next; e; e = next) {
         next = e->older;
         free(e);
     }
+}
+
+void rcache_free(rcache *c)
+{
+    if (!c) return;
+    free_entries(c);
     free(c->buckets);
     pthread_mutex_destroy(&c->mu);
     free(c);
@@ -179,6 +185,16 @@ void rcache_put(rcache *c, const void *key, size_t klen, const void *val, size_t
     c->bytes += cost;
     c->inserts++;
     maybe_grow(c);
+    pthread_mutex_unlock(&c->mu);
+}
+
+void rcache_clear(rcache *c)
+{
+    pthread_mutex_lock(&c->mu);
+    free_entries(c);
+    memset(c->buckets, 0, (c->mask + 1) * sizeof *c->buckets);
+    c->newest = c->oldest = NULL;
+    c->entries = c->bytes = 0;
     pthread_mutex_unlock(&c->mu);
 }
 

@@ -1,10 +1,12 @@
 /* rcache: a bounded, thread-safe LRU cache of byte strings by byte key.
  *
  * idx-fcgi keeps its finished answers here, keyed by what decides them
- * (format, k, offset, query). The index never changes while the responder
- * runs, so a stored answer stays right forever and only memory bounds the
- * cache. Query logs are heavily skewed (the same popular queries again and
- * again), and building snippets for a page costs milliseconds (inflating and
+ * (the index generation, format, k, offset, query). A stored answer stays
+ * right as long as its generation is served; idx-fcgi clears the cache when
+ * it switches to a new one (ixlive.h), and the generation in the key keeps
+ * out an answer that a request still on the old one stores after the
+ * clearing. Otherwise only memory bounds the cache. Query logs are heavily skewed (the same popular
+ * queries again and again), and building snippets for a page costs milliseconds (inflating and
  * analysing whole articles) while a hit costs a copy.
  *
  * Memory: every entry is charged its key, value and bookkeeping; inserting
@@ -40,6 +42,9 @@ int rcache_get(rcache *c, const void *key, size_t klen, buf *out);
  * nothing when the value is too large or memory runs out: a cache may
  * always forget. */
 void rcache_put(rcache *c, const void *key, size_t klen, const void *val, size_t vlen);
+
+/* Forgets every entry (the counters stay). */
+void rcache_clear(rcache *c);
 
 void rcache_get_stats(rcache *c, rcache_stats *out);
 

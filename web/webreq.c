@@ -286,7 +286,7 @@ static void fail(web_worker *w, web_req *r, int status, const char *msg)
 static void route_health(web_worker *w, web_req *r)
 {
     const web_env *env = w->env;
-    const index_meta *m = &env->ix->meta;
+    const index_meta *m = &w->s.ix->meta;
     double up = (search_now_ms() - env->started_ms) / 1e3;
     buf *b = &w->body;
     r->html = 0;
@@ -295,8 +295,9 @@ static void route_health(web_worker *w, web_req *r)
     render_json_string(b, env->index_name, strlen(env->index_name));
     buf_printf(b,
                ",\"docs\":%" PRIu64 ",\"terms\":%" PRIu64 ",\"segments\":%" PRIu32
+               ",\"generation\":%" PRIu64 ",\"created\":%" PRId64 ",\"serial\":%" PRIu64
                ",\"uptime_s\":%.0f,\"requests\":%" PRIuFAST64,
-               m->docs, m->terms, m->n_segments, up,
+               m->docs, m->terms, m->n_segments, m->generation, m->created, w->serial, up,
                atomic_load_explicit(w->env->requests, memory_order_relaxed));
     if (env->cache) {
         rcache_stats st;
@@ -438,6 +439,7 @@ static void route_search(web_worker *w, web_req *r, const char *qs)
     key->len = 0;
     if (w->env->cache) {
         uint32_t kk[3] = {(uint32_t)r->html, (uint32_t)r->k, (uint32_t)r->offset};
+        buf_put(key, &w->serial, sizeof w->serial);
         buf_put(key, kk, sizeof kk);
         buf_put(key, r->q, r->q_len);
         if (!key->oom && rcache_get(w->env->cache, key->p, key->len, &w->body) == 1 &&
@@ -522,6 +524,8 @@ void web_handle(web_worker *w, const char *method, const char *path, const char 
     } else if (strcmp(r.method, "GET") && !r.head_only) {
         r.allow = 1;
         fail(w, &r, 405, "method not allowed: use GET");
+    } else if (!w->s.ix) {
+        fail(w, &r, 503, "the index is not available; try again later");
     } else if (is_health) {
         route_health(w, &r);
     } else {

@@ -9,8 +9,9 @@
  * UTF-8, k 1..100, offset 0..10000, strict percent-decoding; anything else is
  * a 400 with a message. Past the deadline (env timeout_ms, checked between
  * the search's stages) the answer is 503. With env->cache, a /search answer
- * given before for the same format, k, offset and q is served from it, bytes
- * unchanged (so its took_ms is the time of the search that made it).
+ * given before from the same index generation (w->serial) for the same
+ * format, k, offset and q is served from it, bytes unchanged (so its took_ms
+ * is the time of the search that made it).
  *
  * Threads: a web_env is shared read-only by every worker; a web_worker is
  * one thread's state (its search_ctx and buffers) and is not thread-safe.
@@ -36,7 +37,6 @@
 
 /* Process-wide, read-only while requests are answered. */
 typedef struct web_env {
-    idx_index *ix;                  /* borrowed */
     const char *index_name;         /* shown by /health */
     double started_ms;              /* search_now_ms() at start, for /health's uptime */
     int timeout_ms;                 /* per request */
@@ -44,11 +44,16 @@ typedef struct web_env {
     rcache *cache;                  /* finished 200 answers of /search; NULL: none */
 } web_env;
 
-/* One worker's state: the caller sets env and search_init()s s; the buffers
- * start zeroed and are reused from request to request. */
+/* One worker's state: the caller sets env, search_init()s s for the index
+ * the requests are answered from (s.ix, which /health describes too) and
+ * sets serial to a number that differs for every index it ever uses s with
+ * (ixlive.h's serial); the buffers start zeroed and are reused from request
+ * to request. While s.ix is NULL (search_init failed), /search and /health
+ * answer 503. */
 typedef struct web_worker {
     const web_env *env;
     search_ctx s;
+    uint64_t serial; /* of s.ix: part of the cache key, shown by /health */
     buf body, head, q, tmp;
 } web_worker;
 

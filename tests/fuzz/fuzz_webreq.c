@@ -46,7 +46,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     idx_err err = {0};
     FZ_CHECK(index_open(ix, &fz_ix, &err) == 0, "index_open: %s", err.msg);
     atomic_init(&fz_requests, 0);
-    fz_env.ix = fz_ix;
     fz_env.index_name = "ix";
     fz_env.started_ms = search_now_ms();
     fz_env.timeout_ms = 600000; /* never a 503 by chance: the answers must not depend on speed */

@@ -57,6 +57,39 @@ START_TEST(test_hit_miss_replace)
 }
 END_TEST
 
+/* A cleared cache answers nothing it held, keeps its counters, and works
+ * as before (the buckets were emptied, not freed). */
+START_TEST(test_clear)
+{
+    rcache *c = make(1 << 20);
+    buf b = {0};
+    char key[16];
+    for (int i = 0; i < 1000; i++) { /* past the first bucket doubling */
+        snprintf(key, sizeof key, "k%d", i);
+        put_str(c, key, "old");
+    }
+    EQ(get_str(c, "k7", &b), 1);
+    rcache_clear(c);
+    rcache_stats st;
+    rcache_get_stats(c, &st);
+    EQ(st.entries, 0);
+    EQ(st.bytes, 0);
+    EQ(st.inserts, 1000);
+    EQ(st.hits, 1);
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        EQ(get_str(c, key, &b), 0);
+    }
+    put_str(c, "k7", "new");
+    EQ(get_str(c, "k7", &b), 1);
+    OK(b.len == 3 && !memcmp(b.p, "new", 3));
+    rcache_get_stats(c, &st);
+    EQ(st.entries, 1);
+    buf_free(&b);
+    rcache_free(c);
+}
+END_TEST
+
 START_TEST(test_too_large_is_not_stored)
 {
     rcache *c = make(8000);
@@ -198,6 +231,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_hit_miss_replace);
+    tcase_add_test(tc, test_clear);
     tcase_add_test(tc, test_too_large_is_not_stored);
     tcase_add_test(tc, test_lru_against_model);
     tcase_add_test(tc, test_threads);
