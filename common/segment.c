@@ -756,15 +756,36 @@ static int store_block_of(seg *s, uint32_t rec, uint64_t *block, idx_err *err)
     return 0;
 }
 
-int seg_doc_get(seg *s, uint32_t doc, buf *scratch, seg_doc *out, idx_err *err)
+int seg_doc_record(seg *s, uint32_t doc, uint32_t *rec, idx_err *err)
 {
     assert(doc < s->n_docs);
     const uint8_t *r =
         cfr_get(s->f[SEG_DOCS], s->off_store_rec + SEGFMT_DOCS_U32 * doc, SEGFMT_DOCS_U32, err);
     if (!r) return IDX_EDATA;
-    uint32_t rec = rd_u32(r);
+    *rec = rd_u32(r);
+    return 0;
+}
+
+uint64_t seg_store_blocks(const seg *s)
+{
+    return s->store_blocks;
+}
+
+int seg_store_block(seg *s, uint64_t b, buf *raw, uint32_t *first_rec, idx_err *err)
+{
+    assert(b < s->store_blocks);
+    seg_doc unused;
+    size_t len;
+    return store_inflate(s, b, UINT32_MAX, raw, &unused, first_rec, &len, err);
+}
+
+int seg_doc_get(seg *s, uint32_t doc, buf *scratch, seg_doc *out, idx_err *err)
+{
+    uint32_t rec;
+    int rc = seg_doc_record(s, doc, &rec, err);
+    if (rc) return rc;
     uint64_t b;
-    int rc = store_block_of(s, rec, &b, err);
+    rc = store_block_of(s, rec, &b, err);
     if (rc) return rc;
     uint32_t first;
     size_t raw;
