@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/deletes.h"
 #include "common/fields.h"
 #include "indexer/docstore.h"
 #include "indexer/segwrite.h"
@@ -370,6 +372,26 @@ static int run_free(const uint8_t *taken, uint32_t first, uint32_t n)
     return 1;
 }
 
+/* The first segment of the free run of len segments with the fewest live
+ * documents, UINT32_MAX if there is none. */
+static uint32_t fewest_live_run(const merge_seg_info *s, uint32_t n, const uint8_t *taken,
+                                uint32_t len)
+{
+    uint32_t best = UINT32_MAX;
+    uint64_t best_live = UINT64_MAX;
+    for (uint32_t i = 0; i + len <= n; i++) {
+        if (!run_free(taken, i, len)) continue;
+        uint64_t sum = 0;
+        for (uint32_t j = i; j < i + len; j++)
+            sum += live_docs(&s[j]);
+        if (sum < best_live) {
+            best_live = sum;
+            best = i;
+        }
+    }
+    return best;
+}
+
 static uint32_t plan_op(merge_op *ops, uint32_t n_ops, uint8_t *taken, uint32_t first, uint32_t n)
 {
     memset(taken + first, 1, n);
@@ -411,23 +433,114 @@ uint32_t merge_policy(const merge_seg_info *s, uint32_t n, merge_op *ops, uint32
         }
     }
     while (remaining > MERGE_MAX_SEGMENTS && n_ops < cap) {
-        uint32_t len = remaining - MERGE_MAX_SEGMENTS + 1, best = UINT32_MAX;
+        uint32_t len = remaining - MERGE_MAX_SEGMENTS + 1;
         if (len > MERGE_FACTOR) len = MERGE_FACTOR;
-        uint64_t best_live = UINT64_MAX;
-        for (uint32_t i = 0; i + len <= n; i++) {
-            if (!run_free(taken, i, len)) continue;
-            uint64_t sum = 0;
-            for (uint32_t j = i; j < i + len; j++)
-                sum += live_docs(&s[j]);
-            if (sum < best_live) {
-                best_live = sum;
-                best = i;
-            }
-        }
+        uint32_t best = fewest_live_run(s, n, taken, len);
         if (best == UINT32_MAX) break; /* planned merges leave no free run; the next round will */
         n_ops = plan_op(ops, n_ops, taken, best, len);
         remaining -= len - 1;
     }
     qsort(ops, n_ops, sizeof *ops, op_cmp);
     return n_ops;
+}
+
+/* ---- merging an index in place ---- */
+
+static uint64_t seg_bytes(const char *dir, const char *name)
+{
+    uint64_t total = 0;
+    for (int i = 0; i < SEG_NFILES; i++) {
+        char path[4200];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s.%s", dir, name, seg_file_ext[i]);
+        if (!stat(path, &st)) total += (uint64_t)st.st_size;
+    }
+    return total;
+}
+
+static int bits_deleted(void *ctx, uint32_t i, uint32_t doc)
+{
+    uint64_t *const *bits = ctx;
+    return bits[i] && del_has(bits[i], doc);
+}
+
+/* The merges of one round of merge_run. */
+static uint32_t round_ops(const idx_index *ix, uint32_t max_segments, merge_op *ops)
+{
+    merge_seg_info s[INDEX_MAX_SEGMENTS];
+    uint32_t n = ix->n_segs;
+    for (uint32_t i = 0; i < n; i++)
+        s[i] = (merge_seg_info){ix->meta.segment_docs[i], ix->meta.segment_deleted[i]};
+    if (!max_segments) return merge_policy(s, n, ops, INDEX_MAX_SEGMENTS);
+    if (n > max_segments) {
+        uint8_t taken[INDEX_MAX_SEGMENTS] = {0};
+        uint32_t len = n - max_segments + 1;
+        ops[0] = (merge_op){fewest_live_run(s, n, taken, len), len};
+        return 1;
+    }
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (s[i].deleted) ops[k++] = (merge_op){i, 1};
+    return k;
+}
+
+/* Merges op's segments into a new segment of t's next generation; *kept is
+ * 0 when none of their documents is live (the segments just go). */
+static int merge_one(idx_txn *t, const merge_op *op, merge_summary *sum, int *kept, idx_err *err)
+{
+    idx_index *ix = txn_index(t);
+    uint64_t live = 0;
+    for (uint32_t j = op->first; j < op->first + op->n; j++) {
+        live += ix->meta.segment_docs[j] - ix->meta.segment_deleted[j];
+        sum->docs_dropped += ix->meta.segment_deleted[j];
+        sum->bytes_in += seg_bytes(txn_dir(t), ix->meta.segment[j]);
+    }
+    *kept = live > 0;
+    if (!live) return txn_replace_segments(t, op->first, op->n, NULL, err);
+    char name[32];
+    int rc = txn_new_segment_name(t, name, err);
+    merge_input in = {ix->segs + op->first, op->n, bits_deleted, ix->deleted + op->first};
+    txn_segment merged;
+    if (!rc) rc = merge_segments(&in, txn_dir(t), name, ix->meta.bm25, &merged, err);
+    if (rc) return rc;
+    merged.name = name;
+    sum->merges++;
+    sum->docs_copied += merged.docs;
+    sum->bytes_out += seg_bytes(txn_dir(t), name);
+    return txn_replace_segments(t, op->first, op->n, &merged, err);
+}
+
+int merge_run(const char *dir, uint32_t max_segments, merge_summary *sum, idx_err *err)
+{
+    *sum = (merge_summary){0};
+    for (int round = 0;; round++) {
+        idx_txn *t;
+        int rc = txn_begin(dir, &t, err);
+        if (rc) return rc;
+        idx_index *ix = txn_index(t);
+        if (!round) sum->segments_before = ix->n_segs;
+        sum->segments_after = ix->n_segs;
+        sum->generation = ix->meta.generation;
+        merge_op ops[INDEX_MAX_SEGMENTS];
+        uint32_t n_ops = round_ops(ix, max_segments, ops);
+        for (uint32_t k = 0; !rc && k < n_ops; k++) {
+            int kept;
+            rc = merge_one(t, &ops[k], sum, &kept, err);
+            sum->segments_after -= ops[k].n - (uint32_t)kept;
+        }
+        if (rc || !n_ops) {
+            txn_abort(t);
+            return rc;
+        }
+        rc = txn_commit(t, &sum->generation, err);
+        if (rc || max_segments) return rc;
+    }
+}
+
+int merge_auto(const char *dir, merge_summary *sum, idx_err *err)
+{
+    idx_err e = {0};
+    int rc = merge_run(dir, 0, sum, &e);
+    if (rc == IDX_EBUSY) return 0;
+    return rc ? err_set(err, rc, "%s", e.msg) : 0;
 }

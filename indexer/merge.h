@@ -78,4 +78,33 @@ typedef struct merge_op {
  *      count to the cap (at most MERGE_FACTOR long) is merged. */
 uint32_t merge_policy(const merge_seg_info *s, uint32_t n, merge_op *ops, uint32_t cap);
 
+/* ---- merging an index in place ---- */
+
+typedef struct merge_summary {
+    uint32_t segments_before, segments_after;
+    uint32_t merges;       /* merged segments written (each its own copy) */
+    uint64_t docs_copied;  /* live documents copied into merged segments */
+    uint64_t docs_dropped; /* deleted documents merged away */
+    uint64_t bytes_in;     /* the files of the segments merged */
+    uint64_t bytes_out;    /* the files of the merged segments */
+    uint64_t generation;   /* the index's generation afterwards */
+} merge_summary;
+
+/* Merges the index at dir in place, one transaction (txn.h) a round:
+ * max_segments N > 0 (idx merge --max-segments N): the consecutive run with
+ * the fewest live documents that leaves N segments is merged, or, when
+ * there are N or fewer, every segment with deletions is rewritten without
+ * them; 0: the policy's merges, round after round until it asks for none.
+ * A xapian index is compacted instead (a new database directory, named by
+ * the next generation's meta). IDX_EBUSY if another writer holds the index.
+ * Crash-safe as every transaction: the previous generation stays current
+ * until the commit. Peak disk: the merged segments beside their inputs. */
+int merge_run(const char *dir, uint32_t max_segments, merge_summary *sum, idx_err *err);
+
+/* The automatic merge after an append or delete commit: merge_run with the
+ * policy, except that another writer holding the index is not an error
+ * (returns 0 with nothing merged: its own commit merges after it), nor is a
+ * xapian index (Xapian merges its own segments). */
+int merge_auto(const char *dir, merge_summary *sum, idx_err *err);
+
 #endif

@@ -323,6 +323,8 @@ START_TEST(test_policy_year)
 {
     simulate(100);
     simulate(1000);
+    simulate(137);
+    simulate(25);
 }
 END_TEST
 
