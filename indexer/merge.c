@@ -138,8 +138,24 @@ static int store_copy_seg(merge_plan *p, uint32_t i, store_out *o, buf *scratch,
     uint64_t n_rec = 0;
     int rc = store_recmap(p, i, &recmap, &n_rec, err);
     for (uint64_t b = 0; !rc && b < seg_store_blocks(s); b++) {
-        uint32_t rec;
-        rc = seg_store_block(s, b, scratch, &rec, err);
+        seg_store_block k;
+        rc = seg_store_block_get(s, b, &k, err);
+        if (rc) break;
+        uint32_t rec = k.first_rec, live = 0;
+        for (uint32_t r = rec; r < rec + k.n_records && r < n_rec; r++)
+            live += recmap[r] != UINT32_MAX;
+        /* A block whose records all live on is copied as it is, deflated:
+         * re-deflating costs most of a merge's time. Only between blocks
+         * (nothing pending), so that the records stay in order. */
+        if (live == k.n_records && !o->raw.len) {
+            for (uint32_t r = rec; r < rec + k.n_records; r++)
+                p->rec[recmap[r]] = o->records++;
+            buf view = {(uint8_t *)k.packed, k.packed_len, k.packed_len, 0};
+            rc = docstore_add(o->ds, &view, k.raw_len, k.n_records, err);
+            continue;
+        }
+        if (!live) continue;
+        rc = seg_store_block_inflate(s, b, scratch, err);
         for (size_t at = 0; !rc && at < scratch->len; rec++) {
             seg_doc unused;
             size_t a = seg_record_parse(scratch->p + at, scratch->len - at, &unused);
