@@ -560,11 +560,17 @@ static int cmd_merge(int argc, char **argv)
     idx_err err = {0};
     int rc = merge_run(index, (uint32_t)max_segments, &sum, &err);
     if (rc) return fail(rc, &err);
-    fprintf(stderr,
-            "idx: merged %u segment(s) into %u: %" PRIu64 " articles copied, %" PRIu64
-            " deleted dropped, %" PRIu64 " -> %" PRIu64 " bytes (generation %" PRIu64 ")\n",
-            sum.segments_before, sum.segments_after, sum.docs_copied, sum.docs_dropped,
-            sum.bytes_in, sum.bytes_out, sum.generation);
+    if (sum.compacted)
+        fprintf(stderr,
+                "idx: compacted the xapian database: %" PRIu64 " -> %" PRIu64
+                " bytes (generation %" PRIu64 ")\n",
+                sum.bytes_in, sum.bytes_out, sum.generation);
+    else
+        fprintf(stderr,
+                "idx: merged %u segment(s) into %u: %" PRIu64 " articles copied, %" PRIu64
+                " deleted dropped, %" PRIu64 " -> %" PRIu64 " bytes (generation %" PRIu64 ")\n",
+                sum.segments_before, sum.segments_after, sum.docs_copied, sum.docs_dropped,
+                sum.bytes_in, sum.bytes_out, sum.generation);
     return 0;
 }
 

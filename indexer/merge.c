@@ -1,6 +1,8 @@
 #include "indexer/merge.h"
 
 #include <assert.h>
+#include <dirent.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +13,9 @@
 #include "common/buf.h"
 #include "common/deletes.h"
 #include "common/fields.h"
+#include "common/xap.h"
 #include "indexer/docstore.h"
+#include "indexer/publish.h"
 #include "indexer/segwrite.h"
 
 /* The merged segment's doc table and where each input document went. */
@@ -526,6 +530,56 @@ static int merge_one(idx_txn *t, const merge_op *op, merge_summary *sum, int *ke
     return txn_replace_segments(t, op->first, op->n, &merged, err);
 }
 
+/* Removes the database directories of dir that m does not name: the one m
+ * replaced, and those of compactions that died before their commit. */
+static void xapian_cleanup(const char *dir, const index_meta *m)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    for (struct dirent *e; (e = readdir(d));) {
+        const char *n = e->d_name;
+        if (strncmp(n, XAP_DIR, strlen(XAP_DIR)) || !strcmp(n, m->database)) continue;
+        if (n[strlen(XAP_DIR)] &&
+            (n[strlen(XAP_DIR)] != '.' ||
+             strspn(n + strlen(XAP_DIR) + 1, "0123456789") != strlen(n + strlen(XAP_DIR) + 1)))
+            continue;
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, n);
+        publish_remove_tree(path);
+    }
+    closedir(d);
+}
+
+/* idx merge of a xapian index: the database compacted into a new directory
+ * that the next generation's meta names. Readers of the previous generation
+ * keep their open database files after its directory is removed. */
+static int merge_xapian(idx_txn *t, const char *dir, merge_summary *sum, idx_err *err)
+{
+    idx_index *ix = txn_index(t);
+    index_meta *next = txn_meta(t);
+    char src[4200], dst[4200], name[sizeof next->database];
+    snprintf(name, sizeof name, "%s.%" PRIu64, XAP_DIR, ix->meta.generation + 1);
+    snprintf(src, sizeof src, "%s/%s", txn_dir(t), ix->meta.database);
+    snprintf(dst, sizeof dst, "%s/%s", txn_dir(t), name);
+    publish_remove_tree(dst); /* a compaction that died before its commit */
+    int rc = xap_compact(src, dst, err);
+    if (rc) {
+        publish_remove_tree(dst);
+        txn_abort(t);
+        return rc;
+    }
+    memcpy(next->database, name, sizeof name);
+    sum->compacted = 1;
+    sum->docs_copied = ix->meta.docs;
+    sum->bytes_in = xap_disk_size(src);
+    sum->bytes_out = xap_disk_size(dst);
+    rc = txn_commit(t, &sum->generation, err);
+    index_meta now;
+    idx_err ignored = {0};
+    if (!index_meta_read(dir, &now, &ignored)) xapian_cleanup(dir, &now);
+    return rc;
+}
+
 int merge_run(const char *dir, uint32_t max_segments, merge_summary *sum, idx_err *err)
 {
     *sum = (merge_summary){0};
@@ -537,6 +591,7 @@ int merge_run(const char *dir, uint32_t max_segments, merge_summary *sum, idx_er
         if (!round) sum->segments_before = ix->n_segs;
         sum->segments_after = ix->n_segs;
         sum->generation = ix->meta.generation;
+        if (ix->xap && max_segments) return merge_xapian(t, dir, sum, err);
         merge_op ops[INDEX_MAX_SEGMENTS];
         uint32_t n_ops = round_ops(ix, max_segments, ops);
         for (uint32_t k = 0; !rc && k < n_ops; k++) {

@@ -88,6 +88,7 @@ typedef struct merge_summary {
     uint64_t bytes_in;     /* the files of the segments merged */
     uint64_t bytes_out;    /* the files of the merged segments */
     uint64_t generation;   /* the index's generation afterwards */
+    int compacted;         /* a xapian index: its database was compacted */
 } merge_summary;
 
 /* Merges the index at dir in place, one transaction (txn.h) a round:

@@ -15,7 +15,9 @@
 #   next merge completes and removes the dead one's files;
 # - disk full (a tmpfs; skipped where it cannot be mounted): the merge fails
 #   with one line naming the file and the cause, the previous generation is
-#   current and intact, and the space it took is free again.
+#   current and intact, and the space it took is free again;
+# - a xapian index is compacted into a new database directory named by the
+#   next generation's meta, and answers as before.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -114,6 +116,20 @@ for ext in lex post pos docs; do
         cmp "$T/fresh/s0001.$ext" "$T/deleted/$seg.$ext"
 done
 check "no deletion file or old segment remains" only_referenced "$T/deleted"
+
+# ---- a xapian index: compacted into a new database directory that meta names
+"$IDX" build -q --engine xapian --threads 2 -o "$T/xa" "$T/syn/docs.jsonl"
+answers "$T/xa" "$Q" > "$T/xa.ans"
+run_rc "$IDX" merge -i "$T/xa" 2> "$T/err"
+check "xapian: idx merge exits 0 ($(cat "$T/err"))" test "$rc" -eq 0
+check "xapian: meta names the compacted database" grep -qx "database xapian.1" "$T/xa/meta"
+check "xapian: the old database is gone" test "$(ls "$T/xa" | sort | tr '\n' ' ')" = "meta write.lock xapian.1 "
+check "xapian: compacted index passes idx check" quiet "$IDX" check -i "$T/xa"
+check "xapian: compacted index answers as before" cmp "$T/xa.ans" <(answers "$T/xa" "$Q")
+quiet "$IDX" merge -i "$T/xa" 2> /dev/null
+check "xapian: a second compaction replaces the first" \
+    test "$(ls "$T/xa" | sort | tr '\n' ' ')" = "meta write.lock xapian.2 "
+check "xapian: and answers as before" cmp "$T/xa.ans" <(answers "$T/xa" "$Q")
 
 # ---- kill -9 during a merge: the previous generation or the new one
 e2e_corpus "$T/big" --docs 400 --seed 5 --copies 30
