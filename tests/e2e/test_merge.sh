@@ -124,7 +124,11 @@ run_rc "$IDX" merge -i "$T/xa" 2> "$T/err"
 check "xapian: idx merge exits 0 ($(cat "$T/err"))" test "$rc" -eq 0
 check "xapian: meta names the compacted database" grep -qx "database xapian.1" "$T/xa/meta"
 check "xapian: the old database is gone" test "$(ls "$T/xa" | sort | tr '\n' ' ')" = "meta write.lock xapian.1 "
-check "xapian: compacted index passes idx check" quiet "$IDX" check -i "$T/xa"
+# libxapian 1.4.22's Database::check deletes an object through a base of another size, which
+# ASan reports (as test_xapian_engine.sh says): only `idx check` of a xapian index is excused.
+check "xapian: compacted index passes idx check" \
+    env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}new_delete_type_mismatch=0" \
+    "$IDX" check -i "$T/xa" > /dev/null
 check "xapian: compacted index answers as before" cmp "$T/xa.ans" <(answers "$T/xa" "$Q")
 quiet "$IDX" merge -i "$T/xa" 2> /dev/null
 check "xapian: a second compaction replaces the first" \
