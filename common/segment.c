@@ -775,7 +775,7 @@ int seg_store_block_get(seg *s, uint64_t b, seg_store_block *out, idx_err *err)
 {
     assert(b < s->store_blocks);
     const uint8_t *p = cfr_get(s->f[SEG_STORE], s->store_table + b * SEGFMT_STORE_ENTRY_SIZE,
-                               2 * SEGFMT_STORE_ENTRY_SIZE, err);
+                               (uint64_t)2 * SEGFMT_STORE_ENTRY_SIZE, err);
     if (!p) return IDX_EDATA; /* the next entry, or the trailer after the last */
     segfmt_store_entry e;
     segfmt_store_entry_get(p, &e);

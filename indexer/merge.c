@@ -88,7 +88,7 @@ typedef struct store_copy {
     int rc;
 } store_copy;
 
-/* record number -> merged docid for input segment i (UINT32_MAX: no live
+/* record number -> 1 + merged docid for input segment i (0: no live
  * document refers to the record: deleted, or superseded in its build). */
 static int store_recmap(const merge_plan *p, uint32_t i, uint32_t **out, uint64_t *n_rec,
                         idx_err *err)
@@ -97,10 +97,8 @@ static int store_recmap(const merge_plan *p, uint32_t i, uint32_t **out, uint64_
     seg_stats st;
     seg_get_stats(s, &st);
     *n_rec = st.store_records;
-    uint32_t *m = malloc((st.store_records ? st.store_records : 1) * sizeof *m);
+    uint32_t *m = calloc(st.store_records ? st.store_records : 1, sizeof *m);
     if (!m) return err_set(err, IDX_ENOMEM, "out of memory");
-    for (uint64_t r = 0; r < st.store_records; r++)
-        m[r] = UINT32_MAX;
     for (uint32_t d = 0; d < seg_ndocs(s); d++) {
         uint32_t to = p->remap[p->first[i] + d], rec;
         if (to == UINT32_MAX) continue;
@@ -111,7 +109,7 @@ static int store_recmap(const merge_plan *p, uint32_t i, uint32_t **out, uint64_
             free(m);
             return rc;
         }
-        m[rec] = to;
+        m[rec] = to + 1;
     }
     *out = m;
     return 0;
@@ -146,14 +144,18 @@ static int store_copy_seg(merge_plan *p, uint32_t i, store_out *o, buf *scratch,
         rc = seg_store_block_get(s, b, &k, err);
         if (rc) break;
         uint32_t rec = k.first_rec, live = 0;
-        for (uint32_t r = rec; r < rec + k.n_records && r < n_rec; r++)
-            live += recmap[r] != UINT32_MAX;
+        if (rec > n_rec || k.n_records > n_rec - rec) {
+            rc = err_set(err, IDX_EDATA, "segment %u: store block %" PRIu64 " out of range", i, b);
+            break;
+        }
+        for (uint32_t r = rec; r < rec + k.n_records; r++)
+            live += recmap[r] != 0;
         /* A block whose records all live on is copied as it is, deflated:
          * re-deflating costs most of a merge's time. Only between blocks
          * (nothing pending), so that the records stay in order. */
         if (live == k.n_records && !o->raw.len) {
             for (uint32_t r = rec; r < rec + k.n_records; r++)
-                p->rec[recmap[r]] = o->records++;
+                p->rec[recmap[r] - 1] = o->records++;
             buf view = {(uint8_t *)k.packed, k.packed_len, k.packed_len, 0};
             rc = docstore_add(o->ds, &view, k.raw_len, k.n_records, err);
             continue;
@@ -167,8 +169,8 @@ static int store_copy_seg(merge_plan *p, uint32_t i, store_out *o, buf *scratch,
                 rc = err_set(err, IDX_EDATA, "segment %u: undecodable stored record", i);
                 break;
             }
-            if (recmap[rec] != UINT32_MAX) {
-                p->rec[recmap[rec]] = o->records++;
+            if (recmap[rec]) {
+                p->rec[recmap[rec] - 1] = o->records++;
                 buf_put(&o->raw, scratch->p + at, a);
                 o->in_block++;
                 if (o->raw.len >= DOCSTORE_BLOCK) rc = store_flush(o, err);
