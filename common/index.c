@@ -324,13 +324,19 @@ int index_open(const char *dir, idx_index **out, idx_err *err)
             index_close(ix);
             return rc;
         }
+        uint64_t gen = ix->meta.generation;
+        int64_t created = ix->meta.created;
         rc = index_open_engine(ix, dir, NULL, dir, out, err);
         if (rc != IDX_EDATA || attempt == INDEX_OPEN_TRIES) return rc;
         /* A file meta listed is gone or changed: damage, unless meta itself
-         * was replaced by a newer generation meanwhile (a merge removed it). */
+         * was replaced meanwhile (a newer generation removed the file, or a
+         * rebuild swapped the directory). The generation tells even when the
+         * new meta reuses the old one's inode number. */
         index_meta again;
         idx_err ignored = {0};
-        if (meta_read_ino(dir, &again, &now, &ignored) || now == ino) return rc;
+        if (meta_read_ino(dir, &again, &now, &ignored) ||
+            (now == ino && again.generation == gen && again.created == created))
+            return rc;
         err_clear(err);
     }
 }
