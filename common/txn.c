@@ -266,7 +266,6 @@ static int seg_lex_totals(seg *s, uint64_t *postings, uint64_t *positions, idx_e
     while ((r = seg_lex_next(&it, &st, err)) > 0) {
         *postings += st.df;
         *positions += st.cf;
-        r = 0;
     }
     return r;
 }
