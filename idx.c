@@ -15,6 +15,7 @@
 #include "common/status.h"
 #include "common/txn.h"
 #include "indexer/build.h"
+#include "indexer/merge.h"
 #include "searcher/cmd_query.h"
 #include "searcher/render.h"
 #include "searcher/cmd_eval.h"
@@ -529,13 +530,67 @@ static int cmd_delete(int argc, char **argv)
     return 0;
 }
 
+/* ---- merge ---- */
+
+static const char merge_help[] =
+    "usage: idx merge -i INDEX [--max-segments N]\n"
+    "Folds consecutive segments together and drops deleted articles, in place:\n"
+    "searches keep running on the previous generation until the new one is committed.\n"
+    "  -i, --index INDEX      the index directory\n"
+    "  --max-segments N       merge down to N segments (default 1); with N or fewer,\n"
+    "                         rewrite the segments that have deleted articles\n"
+    "A xapian index is compacted into a new database.\n";
+
+static int cmd_merge(int argc, char **argv)
+{
+    enum { O_MAXSEG = 256 };
+    static const struct option opts[] = {{"index", required_argument, 0, 'i'},
+                                         {"max-segments", required_argument, 0, O_MAXSEG},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *index = NULL;
+    long long max_segments = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
+        if (c == 'i') {
+            index = optarg;
+        } else if (c == O_MAXSEG) {
+            if ((max_segments = cmdline_count(optarg, 1, INDEX_MAX_SEGMENTS)) < 0)
+                return usage_error("merge", "--max-segments needs a number from 1 to 64");
+        } else if (c == 'h') {
+            fputs(merge_help, stdout);
+            return 0;
+        } else {
+            return bad_option("merge", argc, argv);
+        }
+    }
+    if (!index) return usage_error("merge", "missing -i INDEX");
+    if (optind < argc) return usage_error("merge", "unexpected argument");
+    merge_summary sum;
+    idx_err err = {0};
+    int rc = merge_run(index, (uint32_t)max_segments, &sum, &err);
+    if (rc) return fail(rc, &err);
+    if (sum.compacted)
+        fprintf(stderr,
+                "idx: compacted the xapian database: %" PRIu64 " -> %" PRIu64
+                " bytes (generation %" PRIu64 ")\n",
+                sum.bytes_in, sum.bytes_out, sum.generation);
+    else
+        fprintf(stderr,
+                "idx: merged %u segment(s) into %u: %" PRIu64 " articles copied, %" PRIu64
+                " deleted dropped, %" PRIu64 " -> %" PRIu64 " bytes (generation %" PRIu64 ")\n",
+                sum.segments_before, sum.segments_after, sum.docs_copied, sum.docs_dropped,
+                sum.bytes_in, sum.bytes_out, sum.generation);
+    return 0;
+}
+
 /* ---- dispatch ---- */
 
 static const char main_help[] =
     "usage: idx COMMAND [options]\n"
     "  build   index article dumps        query   search an index\n"
     "  get     print one stored article   stats   counts, sizes, settings\n"
-    "  delete  delete articles by id\n"
+    "  delete  delete articles by id      merge   fold segments, drop deleted articles\n"
     "  check   verify an index            eval    relevance figures (MAP, nDCG@10, ...)\n"
     "  help [COMMAND]   this list, or a command's options (as idx COMMAND --help)\n"
     "  --version        print idx's version\n"
@@ -550,7 +605,7 @@ static cmd_fn find_cmd(const char *name)
         cmd_fn fn;
     } cmds[] = {{"build", cmd_build},   {"query", cmd_query}, {"get", cmd_get},
                 {"delete", cmd_delete}, {"stats", cmd_stats}, {"check", cmd_check},
-                {"eval", cmd_eval}};
+                {"eval", cmd_eval},     {"merge", cmd_merge}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (!strcmp(name, cmds[i].name)) return cmds[i].fn;
     return NULL;

@@ -10,7 +10,7 @@
 /* The database's directory; ix->dir is set, as a xapian index only opens from one. */
 static void xapian_path(const idx_index *ix, char *path, size_t cap)
 {
-    snprintf(path, cap, "%s/%s", ix->dir, XAP_DIR);
+    snprintf(path, cap, "%s/%s", ix->dir, ix->meta.database);
 }
 
 /* The database, which must hold the documents meta counts. */

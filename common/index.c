@@ -27,6 +27,7 @@ int index_meta_write(const char *dir, const index_meta *m, idx_err *err)
     META_PUT("%s %d\n", META_MAGIC, INDEX_FORMAT_VERSION);
     META_PUT("engine %s\n", m->engine);
     META_PUT("generation %" PRIu64 "\n", m->generation);
+    if (m->database[0] && strcmp(m->database, XAP_DIR)) META_PUT("database %s\n", m->database);
     META_PUT("created %" PRId64 "\n", m->created);
     META_PUT("analyzer.language %s\n", m->language);
     META_PUT("analyzer.fold_accents %d\n", m->ana.fold_accents);
@@ -183,6 +184,7 @@ static int meta_parse(const char *path, char *text, size_t n, index_meta *m, idx
     if (!crc_line || strcmp(crc_line, want) || n != strlen(text))
         return err_set(err, IDX_EDATA, "%s: meta file damaged (checksum mismatch)", path);
     memset(m, 0, sizeof *m);
+    memcpy(m->database, XAP_DIR, sizeof XAP_DIR);
     m->ana = ana_config_default();
     m->bm25 = bm25_default();
     *crc_line = '\0';
@@ -238,6 +240,12 @@ static int meta_parse(const char *path, char *text, size_t n, index_meta *m, idx
             bad = meta_u64(val, UINT64_MAX, &m->tokens_title);
         } else if (!strcmp(key, "tokens.body")) {
             bad = meta_u64(val, UINT64_MAX, &m->tokens_body);
+        } else if (!strcmp(key, "database")) {
+            /* a plain name inside the index directory */
+            if (strlen(val) >= sizeof m->database || val[0] == '.' ||
+                strspn(val, "abcdefghijklmnopqrstuvwxyz0123456789.") != strlen(val))
+                return err_set(err, IDX_EDATA, "%s: bad database name", path);
+            memcpy(m->database, val, strlen(val) + 1);
         } else if (!strcmp(key, "generation")) {
             bad = meta_u64(val, INT64_MAX, &m->generation);
             have_generation = 1;

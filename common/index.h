@@ -39,6 +39,9 @@
 typedef struct index_meta {
     int version;
     char engine[16]; /* "native" or "xapian" */
+    /* xapian: the database's directory in the index: XAP_DIR, or the one
+     * idx merge compacted it into (meta key `database`, absent for XAP_DIR) */
+    char database[32];
     char language[32];
     ana_config ana; /* ana.language points at `language` */
     bm25_params bm25;

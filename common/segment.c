@@ -756,15 +756,59 @@ static int store_block_of(seg *s, uint32_t rec, uint64_t *block, idx_err *err)
     return 0;
 }
 
-int seg_doc_get(seg *s, uint32_t doc, buf *scratch, seg_doc *out, idx_err *err)
+int seg_doc_record(seg *s, uint32_t doc, uint32_t *rec, idx_err *err)
 {
     assert(doc < s->n_docs);
     const uint8_t *r =
         cfr_get(s->f[SEG_DOCS], s->off_store_rec + SEGFMT_DOCS_U32 * doc, SEGFMT_DOCS_U32, err);
     if (!r) return IDX_EDATA;
-    uint32_t rec = rd_u32(r);
+    *rec = rd_u32(r);
+    return 0;
+}
+
+uint64_t seg_store_blocks(const seg *s)
+{
+    return s->store_blocks;
+}
+
+int seg_store_block_get(seg *s, uint64_t b, seg_store_block *out, idx_err *err)
+{
+    assert(b < s->store_blocks);
+    const uint8_t *p = cfr_get(s->f[SEG_STORE], s->store_table + b * SEGFMT_STORE_ENTRY_SIZE,
+                               (uint64_t)2 * SEGFMT_STORE_ENTRY_SIZE, err);
+    if (!p) return IDX_EDATA; /* the next entry, or the trailer after the last */
+    segfmt_store_entry e;
+    segfmt_store_entry_get(p, &e);
+    uint64_t end = b + 1 < s->store_blocks
+                       ? segfmt_store_entry_first_rec(p + SEGFMT_STORE_ENTRY_SIZE)
+                       : s->stats.store_records;
+    if (end < e.first_rec || end - e.first_rec > e.raw_len)
+        return seg_bad(err, s, SEG_STORE, s->store_table + b * SEGFMT_STORE_ENTRY_SIZE,
+                       "store block numbering broken");
+    if (!(out->packed = cfr_get(s->f[SEG_STORE], e.off, e.packed_len, err))) return IDX_EDATA;
+    out->packed_len = e.packed_len;
+    out->raw_len = e.raw_len;
+    out->first_rec = e.first_rec;
+    out->n_records = (uint32_t)(end - e.first_rec);
+    return 0;
+}
+
+int seg_store_block_inflate(seg *s, uint64_t b, buf *raw, idx_err *err)
+{
+    assert(b < s->store_blocks);
+    seg_doc unused;
+    uint32_t first;
+    size_t len;
+    return store_inflate(s, b, UINT32_MAX, raw, &unused, &first, &len, err);
+}
+
+int seg_doc_get(seg *s, uint32_t doc, buf *scratch, seg_doc *out, idx_err *err)
+{
+    uint32_t rec;
+    int rc = seg_doc_record(s, doc, &rec, err);
+    if (rc) return rc;
     uint64_t b;
-    int rc = store_block_of(s, rec, &b, err);
+    rc = store_block_of(s, rec, &b, err);
     if (rc) return rc;
     uint32_t first;
     size_t raw;

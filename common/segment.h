@@ -136,6 +136,22 @@ typedef struct seg_doc {
 
 int seg_doc_get(seg *s, uint32_t doc, buf *scratch, seg_doc *out, idx_err *err);
 
+/* The store record number of a document (its record in <seg>.store). */
+int seg_doc_record(seg *s, uint32_t doc, uint32_t *rec, idx_err *err);
+
+/* Whole store blocks, for copying records without fetching them one by one
+ * (idx merge): block b (< seg_store_blocks) as stored (deflated; the
+ * pointer is into the segment's mapped file), or inflated into raw
+ * (replacing its contents). */
+typedef struct seg_store_block {
+    const uint8_t *packed;
+    uint32_t packed_len, raw_len;
+    uint32_t first_rec, n_records;
+} seg_store_block;
+uint64_t seg_store_blocks(const seg *s);
+int seg_store_block_get(seg *s, uint64_t b, seg_store_block *out, idx_err *err);
+int seg_store_block_inflate(seg *s, uint64_t b, buf *raw, idx_err *err);
+
 /* Parses one stored record (FORMAT.md §7) at p into *out (pointers into p);
  * returns the bytes it takes, 0 if it is not a whole record. The Xapian
  * engine keeps the same record as its document data. */

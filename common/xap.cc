@@ -740,3 +740,13 @@ extern "C" int xap_query_run(xap_query *q, uint32_t offset, uint32_t k, int exha
         return IDX_OK;
     });
 }
+
+extern "C" int xap_compact(const char *src, const char *dst, idx_err *err)
+{
+    return guarded(err, "compacting", [&]() -> int {
+        Xapian::Database db(src);
+        // FULLER packs each table's blocks completely: nothing is added to a compacted copy.
+        db.compact(dst, Xapian::Compactor::FULLER);
+        return sync_dir_files(dst, err);
+    });
+}

@@ -178,6 +178,12 @@ typedef struct xap_hit {
 int xap_query_run(xap_query *q, uint32_t offset, uint32_t k, int exhaustive, xap_hit *hits,
                   uint32_t *n_hits, uint64_t *total, int *total_exact, idx_err *err);
 
+/* Writes a compacted copy of the database at src to the new directory dst
+ * (Xapian::Database::compact: every table rewritten full, user metadata
+ * kept), synced; `idx merge` of a xapian index. On error the caller removes
+ * dst. */
+int xap_compact(const char *src, const char *dst, idx_err *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -30,6 +30,11 @@ static int remove_tree(const char *path)
     return rmdir(path);
 }
 
+int publish_remove_tree(const char *path)
+{
+    return remove_tree(path);
+}
+
 static int fsync_path(const char *path)
 {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -40,4 +40,7 @@ int publish_commit(publish *p, idx_err *err);
 /* Removes the temporary directory (after an error or a refusal). */
 void publish_abort(publish *p);
 
+/* Removes path, a file or a directory tree; 0 or -1 (errno). */
+int publish_remove_tree(const char *path);
+
 #endif
