@@ -438,11 +438,12 @@ static int cmd_check(int argc, char **argv)
 }
 
 static const char delete_help[] =
-    "usage: idx delete -i INDEX [--ids-from FILE] [ID...]\n"
+    "usage: idx delete -i INDEX [--ids-from FILE] [--no-merge] [ID...]\n"
     "Deletes articles by id, all in one new generation of the index. Unknown ids are\n"
     "reported and counted, not fatal.\n"
     "  -i, --index INDEX      the index directory\n"
-    "  --ids-from FILE        also the ids in FILE, one a line (- = standard input)\n";
+    "  --ids-from FILE        also the ids in FILE, one a line (- = standard input)\n"
+    "  --no-merge             skip the automatic merge after the deletion (idx merge later)\n";
 
 typedef struct delete_count {
     uint64_t deleted, unknown;
@@ -485,8 +486,10 @@ static int delete_from(idx_txn *t, const char *file, delete_count *n, idx_err *e
 static int cmd_delete(int argc, char **argv)
 {
     const char *index = NULL, *from = NULL;
+    int no_merge = 0;
     static const struct option opts[] = {{"index", required_argument, 0, 'i'},
                                          {"ids-from", required_argument, 0, 'f'},
+                                         {"no-merge", no_argument, 0, 'n'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int c;
@@ -495,6 +498,8 @@ static int cmd_delete(int argc, char **argv)
             index = optarg;
         else if (c == 'f')
             from = optarg;
+        else if (c == 'n')
+            no_merge = 1;
         else if (c == 'h')
             return fputs(delete_help, stdout), 0;
         else
@@ -530,8 +535,9 @@ static int cmd_delete(int argc, char **argv)
     /* The merge policy (FORMAT.md §13) rewrites segments the deletions left
      * mostly dead, as its own commit: the deletions are safe already. */
     merge_summary ms = {0};
-    if (n.deleted && (rc = merge_auto(index, &ms, &err))) return fail(rc, &err);
-    if (n.deleted && ms.merges)
+    int merge = n.deleted && !no_merge;
+    if (merge && (rc = merge_auto(index, &ms, &err))) return fail(rc, &err);
+    if (merge && ms.merges)
         fprintf(stderr, "idx: merged %u segments into %u (generation %" PRIu64 ")\n",
                 ms.segments_before, ms.segments_after, ms.generation);
     return 0;

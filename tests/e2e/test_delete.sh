@@ -43,20 +43,20 @@ open(t + "/deleted", "w").write("\n".join(pick) + "\n")
 PY
 
 mapfile -t args < "$T/args"
-run_rc "$IDX" delete -i "$T/ix" "${args[@]}" no-such-id-1 2> "$T/err1"
+run_rc "$IDX" delete --no-merge -i "$T/ix" "${args[@]}" no-such-id-1 2> "$T/err1"
 check "delete from arguments: exit 0" test "$rc" -eq 0
 check "delete: unknown id reported" grep -qx "idx: delete: no article with id 'no-such-id-1'" "$T/err1"
 check "delete: summary" grep -qx "idx: deleted 5, unknown 1 (generation 1)" "$T/err1"
-run_rc "$IDX" delete -i "$T/ix" --ids-from "$T/file" 2> "$T/err2"
+run_rc "$IDX" delete --no-merge -i "$T/ix" --ids-from "$T/file" 2> "$T/err2"
 check "delete --ids-from FILE: exit 0, summary" \
     test "$rc" -eq 0 -a "$(tail -1 "$T/err2")" = "idx: deleted 5, unknown 1 (generation 2)"
-run_rc "$IDX" delete -i "$T/ix" --ids-from - < "$T/stdin" 2> "$T/err3"
+run_rc "$IDX" delete --no-merge -i "$T/ix" --ids-from - < "$T/stdin" 2> "$T/err3"
 check "delete --ids-from - (CRLF lines): exit 0, summary" \
     test "$rc" -eq 0 -a "$(cat "$T/err3")" = "idx: deleted 5, unknown 0 (generation 3)"
-run_rc "$IDX" delete -i "$T/ix" "${args[0]}" 2> "$T/err4"
+run_rc "$IDX" delete --no-merge -i "$T/ix" "${args[0]}" 2> "$T/err4"
 check "deleting a deleted id: unknown, no new generation" \
     test "$rc" -eq 0 -a "$(tail -1 "$T/err4")" = "idx: deleted 0, unknown 1 (generation 3)"
-run_rc "$IDX" delete -i "$T/ix" 2> /dev/null
+run_rc "$IDX" delete --no-merge -i "$T/ix" 2> /dev/null
 check "delete without ids: usage error" test "$rc" -eq 2
 
 check "idx check passes after deletes" quiet "$IDX" check -i "$T/ix"
@@ -110,7 +110,7 @@ check "get: a live article is" quiet "$IDX" get -i "$T/ix" "$(sed -n 3p "$T/c/do
     python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
 
 # One writer: while the lock is held, a second is refused (exit 1).
-run_rc flock "$T/ix/write.lock" "$IDX" delete -i "$T/ix" whatever 2> "$T/busy"
+run_rc flock "$T/ix/write.lock" "$IDX" delete --no-merge -i "$T/ix" whatever 2> "$T/busy"
 check "second writer: exit 1" test "$rc" -eq 1
 check "second writer: named cause" grep -q "^idx: $T/ix: another writer is updating it" "$T/busy"
 check "second writer changed nothing" grep -qE '^generation +3$' <("$IDX" stats -i "$T/ix")
@@ -162,7 +162,7 @@ PY
 
 # The xapian engine has no deletions yet.
 "$IDX" build -q --engine xapian -o "$T/xap" "$T/c/docs.jsonl"
-run_rc "$IDX" delete -i "$T/xap" "${args[0]}" 2> "$T/xerr"
+run_rc "$IDX" delete --no-merge -i "$T/xap" "${args[0]}" 2> "$T/xerr"
 check "xapian: delete not available, exit 2" test "$rc" -eq 2
 check "xapian: the message" grep -qx "idx: delete: not available for the xapian engine yet" "$T/xerr"
 

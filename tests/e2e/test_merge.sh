@@ -101,7 +101,7 @@ with open(sys.argv[2] + ".ids", "w") as ids, open(sys.argv[2] + ".kept.jsonl", "
 PY
 "$IDX" build -q --threads 2 -o "$T/fresh" "$T/del.kept.jsonl"
 "$IDX" build -q --threads 2 --segment-docs 100 -o "$T/deleted" "$T/syn/docs.jsonl"
-quiet "$IDX" delete -i "$T/deleted" --ids-from "$T/del.ids" 2> /dev/null
+quiet "$IDX" delete --no-merge -i "$T/deleted" --ids-from "$T/del.ids" 2> /dev/null
 answers "$T/fresh" "$Q" > "$T/fresh.ans"
 answers "$T/deleted" "$Q" > "$T/deleted.ans"
 run_rc "$IDX" merge -i "$T/deleted" 2> "$T/err"
@@ -135,12 +135,24 @@ check "xapian: a second compaction replaces the first" \
     test "$(ls "$T/xa" | sort | tr '\n' ' ')" = "meta write.lock xapian.2 "
 check "xapian: and answers as before" cmp "$T/xa.ans" <(answers "$T/xa" "$Q")
 
+# ---- idx delete merges by itself: a third deleted puts every segment past the 20% rule, so the
+# policy rewrites them after the deletion's own commit, and the answers are a fresh build's.
+"$IDX" build -q --threads 2 --segment-docs 100 -o "$T/auto" "$T/syn/docs.jsonl"
+run_rc "$IDX" delete -i "$T/auto" --ids-from "$T/del.ids" 2> "$T/err-auto"
+check "delete: exit 0 and the automatic merge reported" \
+    test "$rc" -eq 0 -a -n "$(grep '^idx: merged ' "$T/err-auto")"
+check "delete: no segment keeps deleted articles after the automatic merge" \
+    test -z "$(awk '$1 == "segment" && $4 != 0' "$T/auto/meta")"
+check "delete + automatic merge answers as a fresh build of the survivors" \
+    cmp "$T/fresh.ans" <(answers "$T/auto" "$Q")
+check "delete + automatic merge passes idx check" quiet "$IDX" check -i "$T/auto"
+
 # ---- kill -9 during a merge: the previous generation or the new one
 e2e_corpus "$T/big" --docs 400 --seed 5 --copies 30
 "$IDX" build -q --threads 2 --segment-docs 1500 -o "$T/kill-ref" "$T/big/docs.jsonl"
 python3 -c 'import json, sys; [print(json.loads(l)["id"]) for n, l in enumerate(open(sys.argv[1])) if n % 4 == 0]' \
     "$T/big/docs.jsonl" > "$T/big.ids"
-quiet "$IDX" delete -i "$T/kill-ref" --ids-from "$T/big.ids" 2> /dev/null
+quiet "$IDX" delete --no-merge -i "$T/kill-ref" --ids-from "$T/big.ids" 2> /dev/null
 python3 - "$IDX" "$T" "$E2E_MODE" <<'PY' || fail=1
 import os, shutil, subprocess, sys, time
 
