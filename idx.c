@@ -83,6 +83,9 @@ static const char build_help[] =
     "Indexes articles from files, directories (walked recursively) or - (standard input);\n"
     "gzip-compressed input is read transparently.\n"
     "  -o, --output INDEX     index directory to create or replace (atomically)\n"
+    "  --append               add the articles to INDEX in place (a new generation); an\n"
+    "                         article whose id is there replaces it; the index's engine,\n"
+    "                         analyzer and BM25 settings apply (builds INDEX if absent)\n"
     "  --format FMT           auto (default), jsonl, trec, text, mediawiki\n"
     "  --mem MB               working memory bound (default 512); runs spill to disk beyond it\n"
     "  --threads N            analysis threads (default: all cores)\n"
@@ -157,9 +160,11 @@ static int cmd_build(int argc, char **argv)
             break;
         case O_LANG:
             o.ana.language = optarg;
+            o.given |= BUILD_GIVEN_LANGUAGE;
             break;
         case O_NOFOLD:
             o.ana.fold_accents = 0;
+            o.given |= BUILD_GIVEN_FOLD;
             break;
         case O_K1:
         case O_B:
@@ -167,16 +172,21 @@ static int cmd_build(int argc, char **argv)
             idx_err err = {0};
             if (cmdline_bm25(&o.bm25, opts[li].name, optarg, &err))
                 return usage_error("build", err.msg);
+            o.given |= c == O_K1  ? BUILD_GIVEN_K1
+                       : c == O_B ? BUILD_GIVEN_B
+                                  : BUILD_GIVEN_TITLE_WEIGHT;
             break;
         }
         case O_ENGINE:
+            o.given |= BUILD_GIVEN_ENGINE;
             if (!strcmp(optarg, "xapian"))
                 o.engine = BUILD_ENGINE_XAPIAN;
             else if (strcmp(optarg, "native"))
                 return usage_error("build", "--engine must be native or xapian");
             break;
         case O_APPEND:
-            return usage_error("build", "--append is not available yet");
+            o.append = 1;
+            break;
         case O_FORCE:
             o.force = 1;
             break;
@@ -212,7 +222,12 @@ static int cmd_build(int argc, char **argv)
         return 128 + build_signal;
     }
     if (rc) return fail(rc, &err);
-    if (!quiet) {
+    if (!quiet && s.appended) {
+        fprintf(stderr,
+                "idx: appended to %s: %" PRIu64 " docs, %" PRIu64 " skipped, %" PRIu64
+                " replaced, %" PRIu64 " invalid UTF-8 sequences (generation %" PRIu64 ")\n",
+                o.out, s.docs, s.skipped, s.replaced, s.invalid_utf8, s.generation);
+    } else if (!quiet) {
         fprintf(stderr,
                 "idx: built %s: %" PRIu64 " docs, %" PRIu64 " skipped, %" PRIu64
                 " replaced, %" PRIu64 " invalid UTF-8 sequences\n",
