@@ -1,6 +1,7 @@
 /* idx: subcommand dispatch and flag parsing only. Every subcommand turns its
  * flags into a call of a library module and maps the status to an exit code
  * (docs/CLI.md): 0 ok, 2 usage, 3 data, 1 anything else. */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include "common/cmdline.h"
 #include "common/index.h"
 #include "common/status.h"
+#include "common/txn.h"
 #include "indexer/build.h"
 #include "searcher/cmd_query.h"
 #include "searcher/render.h"
@@ -388,7 +390,7 @@ static const char stats_help[] = "usage: idx stats -i INDEX\n"
 /* One segment or database: its line, its files, and its bytes added to *ctx. */
 static void stats_part(void *ctx, const engine_part *p)
 {
-    printf("%-12s %s (%s)\n", p->kind, p->name, p->detail);
+    printf("%-12s %s (%s, %" PRIu64 " bytes)\n", p->kind, p->name, p->detail, p->bytes);
     for (uint32_t f = 0; f < p->n_files; f++)
         printf("  %-10s %12" PRIu64 " bytes\n", p->file_name[f], p->file_bytes[f]);
     *(uint64_t *)ctx += p->bytes;
@@ -401,7 +403,8 @@ static int cmd_stats(int argc, char **argv)
     idx_index *ix = open_index_cmd("stats", stats_help, argc, argv, &index, &status);
     if (!ix) return status;
     const index_meta *m = &ix->meta;
-    printf("index        %s\nformat       %d\nengine       %s\n", index, m->version, m->engine);
+    printf("index        %s\nformat       %d\nengine       %s\ngeneration   %" PRIu64 "\n", index,
+           m->version, m->engine, m->generation);
     printf("documents    %" PRIu64 "\nterms        %" PRIu64 "\npostings     %" PRIu64
            "\npositions    %" PRIu64 "\n",
            m->docs, m->terms, m->postings, m->positions);
@@ -438,12 +441,106 @@ static int cmd_check(int argc, char **argv)
     return 0;
 }
 
+static const char delete_help[] =
+    "usage: idx delete -i INDEX [--ids-from FILE] [ID...]\n"
+    "Deletes articles by id, all in one new generation of the index. Unknown ids are\n"
+    "reported and counted, not fatal.\n"
+    "  -i, --index INDEX      the index directory\n"
+    "  --ids-from FILE        also the ids in FILE, one a line (- = standard input)\n";
+
+typedef struct delete_count {
+    uint64_t deleted, unknown;
+} delete_count;
+
+/* Deletes one id, reporting it when no live article has it. */
+static int delete_one(idx_txn *t, const char *id, size_t len, delete_count *n, idx_err *err)
+{
+    int r = txn_delete_id(t, id, len, err);
+    if (r < 0) return r;
+    if (r)
+        n->deleted++;
+    else {
+        fprintf(stderr, "idx: delete: no article with id '%.*s'\n", (int)len, id);
+        n->unknown++;
+    }
+    return 0;
+}
+
+/* The ids of file (one a line; empty lines skipped), "-" for stdin. */
+static int delete_from(idx_txn *t, const char *file, delete_count *n, idx_err *err)
+{
+    FILE *f = strcmp(file, "-") ? fopen(file, "r") : stdin;
+    if (!f) return err_errno(err, IDX_EUSAGE, errno, "delete: %s", file);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int rc = 0;
+    while (!rc && (len = getline(&line, &cap, f)) >= 0) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            len--;
+        if (len) rc = delete_one(t, line, (size_t)len, n, err);
+    }
+    if (!rc && ferror(f)) rc = err_errno(err, IDX_EIO, errno, "delete: reading %s", file);
+    free(line);
+    if (f != stdin) fclose(f);
+    return rc;
+}
+
+static int cmd_delete(int argc, char **argv)
+{
+    const char *index = NULL, *from = NULL;
+    static const struct option opts[] = {{"index", required_argument, 0, 'i'},
+                                         {"ids-from", required_argument, 0, 'f'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
+        if (c == 'i')
+            index = optarg;
+        else if (c == 'f')
+            from = optarg;
+        else if (c == 'h')
+            return fputs(delete_help, stdout), 0;
+        else
+            return bad_option("delete", argc, argv);
+    }
+    if (!index) return usage_error("delete", "missing -i INDEX");
+    if (optind >= argc && !from) return usage_error("delete", "expected IDs or --ids-from FILE");
+    idx_err err = {0};
+    idx_txn *t;
+    int rc = txn_begin(index, &t, &err);
+    if (rc) return fail(rc, &err);
+    if (txn_index(t)->ops->id != ENGINE_NATIVE) {
+        txn_abort(t);
+        fputs("idx: delete: not available for the xapian engine yet\n", stderr);
+        return 2;
+    }
+    delete_count n = {0, 0};
+    for (int a = optind; a < argc && !rc; a++)
+        rc = delete_one(t, argv[a], strlen(argv[a]), &n, &err);
+    if (!rc && from) rc = delete_from(t, from, &n, &err);
+    if (rc) {
+        txn_abort(t);
+        return fail(rc, &err);
+    }
+    uint64_t gen = txn_index(t)->meta.generation;
+    if (n.deleted)
+        rc = txn_commit(t, &gen, &err);
+    else
+        txn_abort(t); /* nothing changes: no new generation */
+    if (rc) return fail(rc, &err);
+    fprintf(stderr, "idx: deleted %" PRIu64 ", unknown %" PRIu64 " (generation %" PRIu64 ")\n",
+            n.deleted, n.unknown, gen);
+    return 0;
+}
+
 /* ---- dispatch ---- */
 
 static const char main_help[] =
     "usage: idx COMMAND [options]\n"
     "  build   index article dumps        query   search an index\n"
     "  get     print one stored article   stats   counts, sizes, settings\n"
+    "  delete  delete articles by id\n"
     "  check   verify an index            eval    relevance figures (MAP, nDCG@10, ...)\n"
     "  help [COMMAND]   this list, or a command's options (as idx COMMAND --help)\n"
     "  --version        print idx's version\n"
@@ -456,8 +553,9 @@ static cmd_fn find_cmd(const char *name)
     static const struct {
         const char *name;
         cmd_fn fn;
-    } cmds[] = {{"build", cmd_build}, {"query", cmd_query}, {"get", cmd_get},
-                {"stats", cmd_stats}, {"check", cmd_check}, {"eval", cmd_eval}};
+    } cmds[] = {{"build", cmd_build},   {"query", cmd_query}, {"get", cmd_get},
+                {"delete", cmd_delete}, {"stats", cmd_stats}, {"check", cmd_check},
+                {"eval", cmd_eval}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (!strcmp(name, cmds[i].name)) return cmds[i].fn;
     return NULL;

@@ -24,8 +24,9 @@ int index_meta_write(const char *dir, const index_meta *m, idx_err *err)
     char text[INDEX_META_MAX];
     size_t n = 0;
 #define META_PUT(...) n += (size_t)snprintf(text + n, sizeof text - n, __VA_ARGS__)
-    META_PUT("%s %d\n", META_MAGIC, m->version);
+    META_PUT("%s %d\n", META_MAGIC, INDEX_FORMAT_VERSION);
     META_PUT("engine %s\n", m->engine);
+    META_PUT("generation %" PRIu64 "\n", m->generation);
     META_PUT("created %" PRId64 "\n", m->created);
     META_PUT("analyzer.language %s\n", m->language);
     META_PUT("analyzer.fold_accents %d\n", m->ana.fold_accents);
@@ -41,17 +42,29 @@ int index_meta_write(const char *dir, const index_meta *m, idx_err *err)
     META_PUT("tokens.title %" PRIu64 "\n", m->tokens_title);
     META_PUT("tokens.body %" PRIu64 "\n", m->tokens_body);
     for (uint32_t i = 0; i < m->n_segments; i++)
-        META_PUT("segment %s %" PRIu64 "\n", m->segment[i], m->segment_docs[i]);
+        META_PUT("segment %s %" PRIu64 " %" PRIu64 " %s\n", m->segment[i], m->segment_docs[i],
+                 m->segment_deleted[i], m->segment_deleted[i] ? m->segment_del[i] : "-");
     META_PUT("crc32 %08x\n", (unsigned)crc32(0, (const Bytef *)text, (uInt)n));
 #undef META_PUT
     if (n >= sizeof text) return err_set(err, IDX_EINTERNAL, "meta file too large");
-    char path[4096];
+    char path[4096], tmp[4200];
     snprintf(path, sizeof path, "%s/meta", dir);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return err_errno(err, IDX_EIO, errno, "%s", path);
+    snprintf(tmp, sizeof tmp, "%s/meta.tmp-%ld", dir, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return err_errno(err, IDX_EIO, errno, "%s", tmp);
     if (write(fd, text, n) != (ssize_t)n || fsync(fd))
-        rc = err_errno(err, IDX_EIO, errno, "writing %s", path);
-    if (close(fd) && !rc) rc = err_errno(err, IDX_EIO, errno, "writing %s", path);
+        rc = err_errno(err, IDX_EIO, errno, "writing %s", tmp);
+    if (close(fd) && !rc) rc = err_errno(err, IDX_EIO, errno, "writing %s", tmp);
+    if (!rc && rename(tmp, path)) rc = err_errno(err, IDX_EIO, errno, "renaming %s", tmp);
+    if (rc) {
+        unlink(tmp);
+        return rc;
+    }
+    /* The rename is durable once the directory is. */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return err_errno(err, IDX_EIO, errno, "%s", dir);
+    if (fsync(dfd)) rc = err_errno(err, IDX_EIO, errno, "syncing %s", dir);
+    close(dfd);
     return rc;
 }
 
@@ -80,7 +93,57 @@ static int meta_real(const char *val, double max, double *out)
 
 static int meta_parse(const char *path, char *text, size_t n, index_meta *m, idx_err *err);
 
-int index_meta_read(const char *dir, index_meta *m, idx_err *err)
+static int meta_name_ok(const char *name)
+{
+    return name[0] && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789") == strlen(name);
+}
+
+/* One segment line into m's next slot: `segment NAME DOCS` (version 2) or
+ * `segment NAME DOCS DELETED DELFILE` (version 3, DELFILE `-` exactly when
+ * DELETED is 0, else NAME.GEN.del); nothing else on the line. The version
+ * line comes first, so m->version is known. */
+static int meta_segment(const char *line, index_meta *m)
+{
+    uint32_t i = m->n_segments;
+    char name[32], docs[32], deleted[32] = "0", file[48] = "-";
+    int end = -1;
+    if (m->version >= 3)
+        sscanf(line, "segment %31s %31s %31s %47s%n", name, docs, deleted, file, &end);
+    else
+        sscanf(line, "segment %31s %31s%n", name, docs, &end);
+    if (end < 0 || line[end] || !meta_name_ok(name) ||
+        meta_u64(docs, SEG_END, &m->segment_docs[i]) ||
+        meta_u64(deleted, m->segment_docs[i], &m->segment_deleted[i]))
+        return -1;
+    memcpy(m->segment[i], name, sizeof name);
+    m->segment_del[i][0] = '\0';
+    if (!m->segment_deleted[i]) return strcmp(file, "-") ? -1 : 0;
+    /* NAME.GEN.del */
+    size_t nl = strlen(name), fl = strlen(file);
+    if (fl < nl + 6 || memcmp(file, name, nl) || file[nl] != '.' || strcmp(file + fl - 4, ".del") ||
+        strspn(file + nl + 1, "0123456789") != fl - nl - 5)
+        return -1;
+    memcpy(m->segment_del[i], file, fl + 1);
+    return 0;
+}
+
+/* Segment names are unique, and no deletion file is newer than the
+ * generation that lists it. */
+static int meta_segments_check(const index_meta *m)
+{
+    for (uint32_t i = 0; i < m->n_segments; i++) {
+        for (uint32_t j = 0; j < i; j++)
+            if (!strcmp(m->segment[i], m->segment[j])) return -1;
+        if (m->segment_deleted[i] &&
+            strtoull(m->segment_del[i] + strlen(m->segment[i]) + 1, NULL, 10) > m->generation)
+            return -1;
+    }
+    return 0;
+}
+
+/* index_meta_read, also giving the identity of the meta file read (a new
+ * generation or a rebuilt directory is a new file, renamed into place). */
+static int meta_read_ino(const char *dir, index_meta *m, ino_t *ino, idx_err *err)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/meta", dir);
@@ -91,9 +154,16 @@ int index_meta_read(const char *dir, index_meta *m, idx_err *err)
     if (!f) return err_errno(err, IDX_EDATA, errno, "%s: not an idx index (no meta file)", dir);
     char text[INDEX_META_MAX];
     size_t n = fread(text, 1, sizeof text - 1, f);
+    *ino = fstat(fileno(f), &st) ? 0 : st.st_ino;
     fclose(f);
     text[n] = '\0';
     return meta_parse(path, text, n, m, err);
+}
+
+int index_meta_read(const char *dir, index_meta *m, idx_err *err)
+{
+    ino_t ino;
+    return meta_read_ino(dir, m, &ino, err);
 }
 
 /* Parses and verifies the meta file's n bytes in text (NUL-terminated,
@@ -115,7 +185,7 @@ static int meta_parse(const char *path, char *text, size_t n, index_meta *m, idx
     m->ana = ana_config_default();
     m->bm25 = bm25_default();
     *crc_line = '\0';
-    int have_magic = 0;
+    int have_magic = 0, have_generation = 0;
     char *save = NULL; /* strtok_r: indexes may be opened by several threads at once */
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char key[64], val[256];
@@ -123,6 +193,8 @@ static int meta_parse(const char *path, char *text, size_t n, index_meta *m, idx
         int bad = 0;
         if (sscanf(line, "%63s %255s", key, val) != 2)
             return err_set(err, IDX_EDATA, "%s: malformed line '%.40s'", path, line);
+        if (!have_magic && strcmp(key, META_MAGIC))
+            return err_set(err, IDX_EDATA, "%s: not an idx meta file", path);
         if (!strcmp(key, META_MAGIC)) {
             have_magic = 1;
             bad = meta_u64(val, INT32_MAX, &u);
@@ -165,13 +237,11 @@ static int meta_parse(const char *path, char *text, size_t n, index_meta *m, idx
             bad = meta_u64(val, UINT64_MAX, &m->tokens_title);
         } else if (!strcmp(key, "tokens.body")) {
             bad = meta_u64(val, UINT64_MAX, &m->tokens_body);
+        } else if (!strcmp(key, "generation")) {
+            bad = meta_u64(val, INT64_MAX, &m->generation);
+            have_generation = 1;
         } else if (!strcmp(key, "segment")) {
-            char docs[32];
-            if (m->n_segments == INDEX_MAX_SEGMENTS ||
-                sscanf(line, "segment %31s %31s", m->segment[m->n_segments], docs) != 2 ||
-                meta_u64(docs, SEG_END, &m->segment_docs[m->n_segments]) ||
-                strspn(m->segment[m->n_segments], "abcdefghijklmnopqrstuvwxyz0123456789") !=
-                    strlen(m->segment[m->n_segments]))
+            if (m->n_segments == INDEX_MAX_SEGMENTS || meta_segment(line, m))
                 return err_set(err, IDX_EDATA, "%s: bad segment line", path);
             m->n_segments++;
         }
@@ -179,9 +249,14 @@ static int meta_parse(const char *path, char *text, size_t n, index_meta *m, idx
         if (bad) return err_set(err, IDX_EDATA, "%s: bad value in line '%.40s'", path, line);
     }
     if (!have_magic) return err_set(err, IDX_EDATA, "%s: not an idx meta file", path);
-    if (m->version != INDEX_FORMAT_VERSION)
-        return err_set(err, IDX_EDATA, "%s: index format version %d, this idx reads version %d",
-                       path, m->version, INDEX_FORMAT_VERSION);
+    if (m->version < INDEX_FORMAT_OLDEST || m->version > INDEX_FORMAT_VERSION)
+        return err_set(err, IDX_EDATA,
+                       "%s: index format version %d, this idx reads versions %d to %d", path,
+                       m->version, INDEX_FORMAT_OLDEST, INDEX_FORMAT_VERSION);
+    if (have_generation != (m->version >= 3))
+        return err_set(err, IDX_EDATA, "%s: generation line %s", path,
+                       have_generation ? "in a version 2 meta" : "missing");
+    if (meta_segments_check(m)) return err_set(err, IDX_EDATA, "%s: bad segment list", path);
     m->ana.language = m->language;
     if (ana_config_check(&m->ana, err) || bm25_params_check(&m->bm25, err))
         return err_wrap(err, IDX_EDATA, "%s: index meta", path);
@@ -223,19 +298,33 @@ static int index_open_engine(idx_index *ix, const char *dir, const cfr_source *s
     return 0;
 }
 
+/* How often index_open starts over when the generation it read was replaced
+ * while it opened the files: each retry means a writer committed meanwhile. */
+#define INDEX_OPEN_TRIES 8
+
 int index_open(const char *dir, idx_index **out, idx_err *err)
 {
-    idx_index *ix = calloc(1, sizeof *ix);
-    if (!ix || !(ix->dir = strdup(dir))) {
-        free(ix);
-        return err_set(err, IDX_ENOMEM, "out of memory");
+    for (int attempt = 1;; attempt++) {
+        idx_index *ix = calloc(1, sizeof *ix);
+        if (!ix || !(ix->dir = strdup(dir))) {
+            free(ix);
+            return err_set(err, IDX_ENOMEM, "out of memory");
+        }
+        ino_t ino = 0, now = 0;
+        int rc = meta_read_ino(dir, &ix->meta, &ino, err);
+        if (rc) {
+            index_close(ix);
+            return rc;
+        }
+        rc = index_open_engine(ix, dir, NULL, dir, out, err);
+        if (rc != IDX_EDATA || attempt == INDEX_OPEN_TRIES) return rc;
+        /* A file meta listed is gone or changed: damage, unless meta itself
+         * was replaced by a newer generation meanwhile (a merge removed it). */
+        index_meta again;
+        idx_err ignored = {0};
+        if (meta_read_ino(dir, &again, &now, &ignored) || now == ino) return rc;
+        err_clear(err);
     }
-    int rc = index_meta_read(dir, &ix->meta, err);
-    if (rc) {
-        index_close(ix);
-        return rc;
-    }
-    return index_open_engine(ix, dir, NULL, dir, out, err);
 }
 
 int index_open_mem(const cfr_source *src, const char *name, idx_index **out, idx_err *err)

@@ -10,7 +10,13 @@
  * "xapian" (a Xapian database in INDEX/xapian, no segments). index_open
  * selects the engine's operations (engine.h) by meta's `engine` line, and
  * the index_doc_* and index_find_id calls go through them, so callers never
- * look at the engine. */
+ * look at the engine.
+ *
+ * Generations (docs/FORMAT.md): meta names the current generation, its
+ * segments and each one's deletion file; a change writes a new meta beside
+ * the old one and renames it into place (txn.h). index_open reads one meta
+ * and opens exactly what it lists; when a file it lists has vanished because
+ * a newer generation replaced it meanwhile, it starts over with the new meta. */
 #ifndef IDX_INDEX_H
 #define IDX_INDEX_H
 
@@ -23,7 +29,10 @@
 #include "common/status.h"
 #include "common/xap.h"
 
-#define INDEX_FORMAT_VERSION 2 /* 2: skip entries carry sub-block bounds */
+/* 2: skip entries carry sub-block bounds; 3: generations and deletion files.
+ * Version 2 indexes stay readable (generation 0, no deletions). */
+#define INDEX_FORMAT_VERSION 3
+#define INDEX_FORMAT_OLDEST 2
 #define INDEX_MAX_SEGMENTS 64
 #define INDEX_META_MAX 8192 /* bytes; a longer meta file is damaged */
 
@@ -33,15 +42,21 @@ typedef struct index_meta {
     char language[32];
     ana_config ana; /* ana.language points at `language` */
     bm25_params bm25;
+    uint64_t generation; /* 0 for a version 2 index */
+    /* live documents and their tokens; terms, postings and positions are the
+     * segment files' sums (deleted documents included until merged away) */
     uint64_t docs, terms, postings, positions;
     uint64_t tokens_title, tokens_body;
     uint32_t n_segments;
     char segment[INDEX_MAX_SEGMENTS][32];
-    uint64_t segment_docs[INDEX_MAX_SEGMENTS];
-    int64_t created; /* unix seconds */
+    uint64_t segment_docs[INDEX_MAX_SEGMENTS];    /* documents in the segment's files */
+    uint64_t segment_deleted[INDEX_MAX_SEGMENTS]; /* of them deleted */
+    char segment_del[INDEX_MAX_SEGMENTS][48];     /* deletion file; "" when none deleted */
+    int64_t created;                              /* unix seconds */
 } index_meta;
 
-/* Writes dir/meta (fsynced). */
+/* Writes dir/meta atomically: a temporary file, fsynced, renamed over meta,
+ * the directory fsynced. Always the current format version. */
 int index_meta_write(const char *dir, const index_meta *m, idx_err *err);
 /* Reads and verifies dir/meta; IDX_EDATA naming the problem. */
 int index_meta_read(const char *dir, index_meta *m, idx_err *err);
@@ -58,8 +73,14 @@ typedef struct idx_index {
      * Computed once at open so that scoring a document multiplies instead of
      * dividing; 16 bytes a document. */
     double *inv_norm[INDEX_MAX_SEGMENTS];
-    /* The engines' data, filled by ops->open: native: segs, n_segs and
-     * inv_norm; xapian: xap (n_segs is 0). */
+    /* Per segment: its deleted documents (deletes.h bitmap; NULL when none)
+     * and the factor R >= 1 its stored score bounds are multiplied by to
+     * bound scores under the collection's average lengths (FORMAT.md,
+     * "Deletions"; 1 for a lone segment without deletions). */
+    uint64_t *deleted[INDEX_MAX_SEGMENTS];
+    double bound_scale[INDEX_MAX_SEGMENTS];
+    /* The engines' data, filled by ops->open: native: segs, n_segs,
+     * inv_norm, deleted and bound_scale; xapian: xap (n_segs is 0). */
     xap_db *xap;
 } idx_index;
 
@@ -91,8 +112,9 @@ int index_doc_get(idx_index *ix, uint32_t seg, uint32_t doc, buf *scratch, seg_d
 const char *index_doc_id(idx_index *ix, uint32_t seg, uint32_t doc, buf *scratch, size_t *len,
                          idx_err *err);
 
-/* 1 and (*seg, *doc) when an article has this id (the newest segment
- * first: a later record replaces older ones), 0 when none has, <0 on error. */
+/* 1 and (*seg, *doc) when a live article has this id (the newest segment
+ * first: a later record replaces older ones; deleted documents are skipped),
+ * 0 when none has, <0 on error. */
 int index_find_id(idx_index *ix, const char *id, size_t len, uint32_t *seg, uint32_t *doc,
                   idx_err *err);
 

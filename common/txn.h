@@ -39,15 +39,22 @@ int txn_begin(const char *dir, idx_txn **out, idx_err *err);
  * opened with, not the ones this transaction adds). Owned by the txn. */
 idx_index *txn_index(idx_txn *t);
 
+/* The next generation's meta, as opened until changed here. For the native
+ * engine txn_commit computes the segment list and the live totals (docs,
+ * tokens, terms, postings, positions) from the segments; an engine without
+ * segments (xapian) sets its totals here before txn_commit. Owned by the txn. */
+index_meta *txn_meta(idx_txn *t);
+
 /* The directory new segment files go to (the index directory itself) and an
  * unused segment name for them (s0001, s0002, ... never reused while any
  * generation may reference the name). */
 const char *txn_dir(const idx_txn *t);
 int txn_new_segment_name(idx_txn *t, char name[32], idx_err *err);
 
-/* Marks document doc of segment seg (an index of txn_index's segments)
- * deleted in the next generation: 1 if it was live, 0 if it was already
- * deleted. */
+/* Marks document doc of segment seg deleted in the next generation: 1 if it
+ * was live, 0 if it was already deleted. seg is an index of txn_index's
+ * segments, or txn_index's segment count + k for the k-th segment added by
+ * txn_add_segment or txn_replace_segments (in the order they were added). */
 int txn_delete(idx_txn *t, uint32_t seg, uint32_t doc, idx_err *err);
 
 /* Deletes the live document with this external id, searching the newest
@@ -67,7 +74,8 @@ int txn_add_segment(idx_txn *t, const txn_segment *s, idx_err *err);
 
 /* Replaces the consecutive segments [first, first + n) of the opened
  * generation by one merged segment (idx merge); their deletions are gone
- * with them, since a merge drops deleted documents. */
+ * with them, since a merge drops deleted documents. merged may be NULL
+ * when nothing of them survives (every document deleted). */
 int txn_replace_segments(idx_txn *t, uint32_t first, uint32_t n, const txn_segment *merged,
                          idx_err *err);
 

@@ -23,6 +23,7 @@
 
 #include <stdint.h>
 
+#include "common/deletes.h"
 #include "searcher/match.h"
 #include "searcher/match_scorer.h"
 #include "searcher/match_topk.h"
@@ -107,10 +108,12 @@ static inline double match_root_score(match_ctx *e, match_root *r, uint32_t d)
 }
 
 /* A candidate d that the positive clauses match (and no bound ruled out):
- * unless a MUST_NOT clause matches it, it is scored and offered to t (which
- * counts it). The only way into a result. */
+ * unless it is deleted or a MUST_NOT clause matches it, it is scored and
+ * offered to t (which counts it). The only way into a result, so deleted
+ * documents are never returned nor counted. */
 static inline void match_root_collect(match_ctx *e, match_root *r, match_topk *t, uint32_t d)
 {
+    if (e->deleted && del_has(e->deleted, d)) return;
     if (!match_root_excluded(e, r, d)) match_topk_add(t, e->seg_no, d, match_root_score(e, r, d));
 }
 

@@ -14,10 +14,10 @@ void match_ctx_init(match_ctx *e, idx_index *ix, const match_options *o, idx_err
     e->err = err;
     e->theta = -INFINITY;
     e->n_docs = (double)ix->meta.docs;
-    /* Stored bounds hold for the parameters and averages they were computed
-     * with: the index's own, in a single segment. */
-    e->bounds_ok = ix->n_segs == 1 && o->bm25.k1 == ix->meta.bm25.k1 &&
-                   o->bm25.b == ix->meta.bm25.b &&
+    /* Stored bounds hold for the parameters they were computed with, the
+     * index's own; each segment's factor bound_scale adapts them to the
+     * collection's average lengths. */
+    e->bounds_ok = o->bm25.k1 == ix->meta.bm25.k1 && o->bm25.b == ix->meta.bm25.b &&
                    o->bm25.title_weight == ix->meta.bm25.title_weight;
 }
 
@@ -28,6 +28,7 @@ void match_ctx_segment(match_ctx *e, uint32_t seg_no)
     e->n_scorers = 0; /* the previous segment's are freed */
     e->norm_doc = SEG_END;
     e->inv_norm = e->p.b == e->ix->meta.bm25.b ? e->ix->inv_norm[seg_no] : NULL;
+    e->deleted = e->ix->deleted[seg_no];
 }
 
 void match_ctx_fini(match_ctx *e)
@@ -111,7 +112,8 @@ static match_sc *sc_term(match_ctx *e, const char *key, size_t len, qparse_field
     /* With one segment its df is the collection's: no second lookup. */
     if (e->ix->n_segs > 1 && match_global_df(e, key, len, &df)) return s;
     s->idf = bm25_idf(e->n_docs, (double)df);
-    s->max_score = s->idf * (e->bounds_ok ? (double)t.bound : e->p.k1 + 1.0);
+    s->bound_idf = s->idf * e->ix->bound_scale[e->seg_no];
+    s->max_score = e->bounds_ok ? s->bound_idf * (double)t.bound : s->idf * (e->p.k1 + 1.0);
     r = seg_cursor_open(e->s, &t, &s->cur, e->err);
     if (r) {
         match_fail(e, r);

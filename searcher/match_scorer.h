@@ -46,7 +46,8 @@ typedef struct match_ctx {
     /* per-document length norms, cached for the document being scored */
     uint32_t norm_doc;
     double inv_title, inv_body;
-    const double *inv_norm; /* index_open's inverse norms, when they fit these parameters */
+    const double *inv_norm;  /* index_open's inverse norms, when they fit these parameters */
+    const uint64_t *deleted; /* the segment's deleted documents (deletes.h); NULL when none */
     /* positions scratch for phrases (owned; match_ctx_fini frees it) */
     uint32_t *pos;
     size_t pos_cap;
@@ -131,6 +132,7 @@ struct match_sc {
     uint32_t blk_from, blk_upto; /* cached block-max bound for docs in [from, upto] */
     double blk_bound;
     double idf;
+    double bound_idf;           /* idf times the segment's bound factor: scales stored bounds */
     int label_term;             /* author:/category: terms: no length normalisation */
     char key[SEG_MAX_TERM + 1]; /* the term as stored, for --explain */
     size_t key_len;
@@ -286,14 +288,14 @@ static inline double match_sc_block_bound(match_ctx *e, match_sc *s, uint32_t ta
                  * bounds every document of this list up to the run's end. */
                 double b;
                 seg_cursor_sub_bound(&s->cur, &last, &b);
-                s->blk_bound = s->idf * b;
+                s->blk_bound = s->bound_idf * b;
             } else {
                 float b;
                 if (!seg_cursor_block_info(&s->cur, target, &last, &b)) {
                     *upto = SEG_END;
                     return 0;
                 }
-                s->blk_bound = s->idf * (double)b;
+                s->blk_bound = s->bound_idf * (double)b;
             }
             s->blk_from = target;
             s->blk_upto = last;

@@ -202,7 +202,7 @@ START_TEST(stats_and_check)
     EQ(ps.n, 1);
     ck_assert_str_eq(ps.kind[0], "segment");
     ck_assert_str_eq(ps.name[0], "s0001");
-    ck_assert_str_eq(ps.detail[0], "300 docs");
+    ck_assert_str_eq(ps.detail[0], "300 docs, 0 deleted");
     EQ(ps.n_files[0], SEG_NFILES);
     uint64_t on_disk = 0;
     for (int f = 0; f < SEG_NFILES; f++) {
