@@ -212,10 +212,9 @@ static int build_accept(build *bd, idx_err *err)
  * commits the next generation. */
 static int build_commit_append(build *bd, build_summary *sum, idx_err *err)
 {
-    index_meta m = txn_index(bd->txn)->meta;
     void *sink = bd->sink;
     bd->sink = NULL; /* commit frees it */
-    int rc = bd->ops->commit(sink, &bd->docs, &m, sum, err);
+    int rc = bd->ops->commit(sink, &bd->docs, txn_meta(bd->txn), sum, err);
     idx_txn *t = bd->txn;
     bd->txn = NULL; /* commit or abort frees it */
     if (rc) {

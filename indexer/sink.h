@@ -59,7 +59,8 @@ typedef struct sink_ops {
 
     /* Opens cfg->txn's index for change. Documents added then replace the
      * live ones with their ids; commit adds the documents of the index
-     * they replaced to sum->replaced (meta is the transaction's to write). */
+     * they replaced to sum->replaced, and m is txn_meta's: native leaves it
+     * to txn_commit, xapian sets the totals of its database. */
     int (*open)(const sink_cfg *cfg, void **self, idx_err *err);
     /* Deletes the live document with this id: 1 deleted, 0 none has it. */
     int (*delete_id)(void *self, const char *id, size_t len, idx_err *err);

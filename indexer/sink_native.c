@@ -236,15 +236,20 @@ static int native_commit(void *self, const doctable *t, index_meta *m, build_sum
         tot.terms += st[i].terms;
         tot.postings += st[i].postings;
         tot.positions += st[i].positions;
-        snprintf(m->segment[i], sizeof m->segment[i], "%s", s->name[i]);
-        m->segment_docs[i] = p.sd[i].n_docs;
     }
-    if (!rc && s->cfg.txn) rc = native_register(s, &p, st, n_seg, sum, err);
+    if (!rc && s->cfg.txn) {
+        rc = native_register(s, &p, st, n_seg, sum, err); /* the txn computes meta */
+    } else if (!rc) {
+        for (uint32_t i = 0; i < n_seg; i++) {
+            snprintf(m->segment[i], sizeof m->segment[i], "%s", s->name[i]);
+            m->segment_docs[i] = p.sd[i].n_docs;
+        }
+        m->n_segments = n_seg;
+        m->terms = tot.terms;
+        m->postings = tot.postings;
+        m->positions = tot.positions;
+    }
     native_plan_free(&p);
-    m->n_segments = n_seg;
-    m->terms = tot.terms;
-    m->postings = tot.postings;
-    m->positions = tot.positions;
     for (uint32_t g = 0; !rc && g < n_seg; g++)
         for (int i = 0; i < SEG_NFILES; i++) {
             char path[4200];

@@ -1,65 +1,83 @@
 #include "indexer/update.h"
 
-#include <string.h>
+#include <stdlib.h>
 
 #include "common/txn.h"
 #include "indexer/doctable.h"
 #include "indexer/sink.h"
 
-/* The engine's writer, the deletions, and its changes joined to t. */
-static int update_delete_in(idx_txn *t, const char *const *ids, size_t n, update_unknown_fn unknown,
-                            void *ctx, update_summary *sum, idx_err *err)
-{
-    idx_index *ix = txn_index(t);
-    const sink_ops *ops = sink_named(ix->meta.engine);
-    if (!ops)
-        return err_set(err, IDX_EDATA, "%s: engine '%s' is not supported by this build", txn_dir(t),
-                       ix->meta.engine);
-    /* No documents are added: the writer needs no memory budget to speak of. */
-    sink_cfg cfg = {txn_dir(t), txn_dir(t), 16u << 20, ix->meta.bm25, 0, t};
+struct update {
+    idx_txn *txn;
+    const sink_ops *ops;
     void *sink;
-    int rc = ops->open(&cfg, &sink, err);
-    if (rc) return rc;
-    for (size_t i = 0; i < n && !rc; i++) {
-        int r = ops->delete_id(sink, ids[i], strlen(ids[i]), err);
-        if (r < 0) {
-            rc = r;
-        } else if (r) {
-            sum->deleted++;
-        } else {
-            sum->unknown++;
-            if (unknown) unknown(ctx, ids[i]);
-        }
-    }
+    uint64_t deleted;
+};
+
+void update_abort(update *u)
+{
+    if (!u) return;
+    if (u->sink) u->ops->abort(u->sink);
+    txn_abort(u->txn);
+    free(u);
+}
+
+int update_begin(const char *dir, update **out, idx_err *err)
+{
+    *out = NULL;
+    update *u = calloc(1, sizeof *u);
+    if (!u) return err_set(err, IDX_ENOMEM, "out of memory");
+    int rc = txn_begin(dir, &u->txn, err);
     if (rc) {
-        ops->abort(sink);
+        free(u);
         return rc;
+    }
+    const index_meta *m = &txn_index(u->txn)->meta;
+    if (!(u->ops = sink_named(m->engine)))
+        rc = err_set(err, IDX_EDATA, "%s: engine '%s' is not supported by this build", dir,
+                     m->engine);
+    /* Nothing is added: the writer needs no memory budget to speak of. */
+    sink_cfg cfg = {txn_dir(u->txn), txn_dir(u->txn), 16u << 20, m->bm25, 0, u->txn};
+    if (!rc) rc = u->ops->open(&cfg, &u->sink, err);
+    if (rc) {
+        update_abort(u);
+        return rc;
+    }
+    *out = u;
+    return 0;
+}
+
+int update_delete_id(update *u, const char *id, size_t len, idx_err *err)
+{
+    int r = u->ops->delete_id(u->sink, id, len, err);
+    if (r > 0) u->deleted++;
+    return r;
+}
+
+int update_commit(update *u, uint64_t *generation, idx_err *err)
+{
+    uint64_t current = txn_index(u->txn)->meta.generation;
+    if (!u->deleted) { /* no new generation for nothing */
+        update_abort(u);
+        if (generation) *generation = current;
+        return 0;
     }
     doctable none;
     if (doctable_init(&none)) {
-        ops->abort(sink);
+        update_abort(u);
         return err_set(err, IDX_ENOMEM, "out of memory");
     }
-    index_meta m = ix->meta;
     build_summary bs = {0};
-    rc = ops->commit(sink, &none, &m, &bs, err);
+    void *sink = u->sink;
+    u->sink = NULL; /* commit frees it */
+    int rc = u->ops->commit(sink, &none, txn_meta(u->txn), &bs, err);
     doctable_free(&none);
-    return rc;
-}
-
-int update_delete(const char *dir, const char *const *ids, size_t n, update_unknown_fn unknown,
-                  void *ctx, update_summary *sum, idx_err *err)
-{
-    memset(sum, 0, sizeof *sum);
-    idx_txn *t;
-    int rc = txn_begin(dir, &t, err);
-    if (rc) return rc;
-    rc = update_delete_in(t, ids, n, unknown, ctx, sum, err);
+    idx_txn *t = u->txn;
+    free(u);
     if (rc) {
         txn_abort(t);
         return rc;
     }
-    rc = txn_commit(t, &sum->generation, err);
+    rc = txn_commit(t, generation, err);
     /* merge_auto: wired when indexer/merge lands */
     return rc;
 }

@@ -1,15 +1,15 @@
 /* update: deleting articles by id from an existing index (idx delete), for
  * every engine.
  *
- * update_delete runs one transaction (common/txn.h): it locks the index
- * (a second writer is IDX_EBUSY), opens the engine's writer on it through
- * the sink table (sink.h: native marks the documents deleted in the next
- * generation; xapian deletes them from the database, whose totals follow in
- * the same Xapian commit), and commits one new generation for all the ids.
- * An id no live article has is not an error: it is counted and passed to
- * the `unknown` callback. On error nothing is deleted (xapian: unless the
- * Xapian commit itself succeeded; meta's generation then lags, see
- * docs/ENGINES.md).
+ * One update is one transaction (common/txn.h): update_begin locks the
+ * index (a second writer is IDX_EBUSY) and opens the engine's writer on it
+ * through the sink table (sink.h): native marks documents deleted in the
+ * next generation; xapian deletes them from its database, whose totals
+ * follow in the same Xapian commit. update_commit makes one new generation
+ * for all the deletions, or none when nothing was deleted; update_abort
+ * drops them. On error nothing is deleted (xapian: unless the Xapian commit
+ * itself succeeded and only meta's failed; meta then lags behind the
+ * database, whose own totals readers use: docs/ENGINES.md).
  *
  * Library code: nothing is printed; single-threaded. */
 #ifndef IDX_UPDATE_H
@@ -20,17 +20,20 @@
 
 #include "common/status.h"
 
-typedef struct update_summary {
-    uint64_t deleted, unknown;
-    uint64_t generation; /* the generation committed */
-} update_summary;
+typedef struct update update;
 
-/* Called once per id no live article has (id is NUL-terminated). */
-typedef void (*update_unknown_fn)(void *ctx, const char *id);
+int update_begin(const char *dir, update **out, idx_err *err);
 
-/* Deletes the live articles with the n ids (NUL-terminated; repeats are
- * unknown the second time) from the index at dir. */
-int update_delete(const char *dir, const char *const *ids, size_t n, update_unknown_fn unknown,
-                  void *ctx, update_summary *sum, idx_err *err);
+/* Deletes the live article with this id: 1 deleted, 0 no live article has
+ * it (an unknown id is not an error), <0 on error. */
+int update_delete_id(update *u, const char *id, size_t len, idx_err *err);
+
+/* Commits the deletions as a new generation (*generation, may be NULL); when
+ * nothing was deleted, changes nothing and gives the current generation.
+ * Frees u whatever the outcome. */
+int update_commit(update *u, uint64_t *generation, idx_err *err);
+
+/* Drops the deletions and frees u; NULL is a no-op. */
+void update_abort(update *u);
 
 #endif
