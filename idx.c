@@ -13,8 +13,8 @@
 #include "common/cmdline.h"
 #include "common/index.h"
 #include "common/status.h"
-#include "common/txn.h"
 #include "indexer/build.h"
+#include "indexer/update.h"
 #include "searcher/cmd_query.h"
 #include "searcher/render.h"
 #include "searcher/cmd_eval.h"
@@ -453,9 +453,9 @@ typedef struct delete_count {
 } delete_count;
 
 /* Deletes one id, reporting it when no live article has it. */
-static int delete_one(idx_txn *t, const char *id, size_t len, delete_count *n, idx_err *err)
+static int delete_one(update *t, const char *id, size_t len, delete_count *n, idx_err *err)
 {
-    int r = txn_delete_id(t, id, len, err);
+    int r = update_delete_id(t, id, len, err);
     if (r < 0) return r;
     if (r)
         n->deleted++;
@@ -467,7 +467,7 @@ static int delete_one(idx_txn *t, const char *id, size_t len, delete_count *n, i
 }
 
 /* The ids of file (one a line; empty lines skipped), "-" for stdin. */
-static int delete_from(idx_txn *t, const char *file, delete_count *n, idx_err *err)
+static int delete_from(update *t, const char *file, delete_count *n, idx_err *err)
 {
     FILE *f = strcmp(file, "-") ? fopen(file, "r") : stdin;
     if (!f) return err_errno(err, IDX_EUSAGE, errno, "delete: %s", file);
@@ -507,27 +507,19 @@ static int cmd_delete(int argc, char **argv)
     if (!index) return usage_error("delete", "missing -i INDEX");
     if (optind >= argc && !from) return usage_error("delete", "expected IDs or --ids-from FILE");
     idx_err err = {0};
-    idx_txn *t;
-    int rc = txn_begin(index, &t, &err);
+    update *t;
+    int rc = update_begin(index, &t, &err);
     if (rc) return fail(rc, &err);
-    if (txn_index(t)->ops->id != ENGINE_NATIVE) {
-        txn_abort(t);
-        fputs("idx: delete: not available for the xapian engine yet\n", stderr);
-        return 2;
-    }
     delete_count n = {0, 0};
     for (int a = optind; a < argc && !rc; a++)
         rc = delete_one(t, argv[a], strlen(argv[a]), &n, &err);
     if (!rc && from) rc = delete_from(t, from, &n, &err);
     if (rc) {
-        txn_abort(t);
+        update_abort(t);
         return fail(rc, &err);
     }
-    uint64_t gen = txn_index(t)->meta.generation;
-    if (n.deleted)
-        rc = txn_commit(t, &gen, &err);
-    else
-        txn_abort(t); /* nothing changes: no new generation */
+    uint64_t gen;
+    rc = update_commit(t, &gen, &err); /* nothing deleted: no new generation */
     if (rc) return fail(rc, &err);
     fprintf(stderr, "idx: deleted %" PRIu64 ", unknown %" PRIu64 " (generation %" PRIu64 ")\n",
             n.deleted, n.unknown, gen);
