@@ -29,8 +29,8 @@ static int xapian_open(idx_index *ix, const char *dir, const cfr_source *src, co
         return err_set(err, IDX_EDATA, "%s/meta: a xapian index lists segments", dir);
     char path[4200];
     xapian_path(ix, path, sizeof path);
-    uint64_t n;
-    xap_totals t;
+    uint64_t n = 0;
+    xap_totals t = {0};
     int rc = xap_open(path, &ix->xap, err);
     if (!rc) rc = xap_doccount(ix->xap, &n, err);
     int have = rc ? rc : xap_db_totals(ix->xap, &t, err);

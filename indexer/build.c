@@ -298,7 +298,7 @@ int build_run(const build_opts *o, build_summary *sum, idx_err *err)
     if (!rc && bd.txn) rc = build_stopped(&bd, err);
     if (!rc) rc = build_commit(&bd, sum, err);
     if (!rc && !sum->appended) rc = build_stopped(&bd, err);
-    if (!rc && !sum->appended) rc = publish_commit(&bd.pub, err);
+    if (!rc && !sum->appended) rc = publish_commit(&bd.pub, o->stop, err);
     build_summarise(&bd, sum);
     build_free(&bd);
     return rc;

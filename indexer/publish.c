@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int remove_tree(const char *path)
@@ -162,24 +163,31 @@ int publish_check_inputs(const publish *p, const char *const *inputs, size_t n, 
     return 0;
 }
 
-/* Waits for the writer lock of the index at out (held until *fd is closed). */
-static int lock_writer(const char *out, int *fd, idx_err *err)
+/* Waits for the writer lock of the index at out (held until *fd is closed),
+ * polling so that a stop request is seen: a signal handler installed with
+ * SA_RESTART would not end a blocking flock. */
+static int lock_writer(const char *out, const volatile sig_atomic_t *stop, int *fd, idx_err *err)
 {
     char path[4096 + 16];
     snprintf(path, sizeof path, "%s/write.lock", out);
     *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (*fd < 0) return err_errno(err, IDX_EIO, errno, "%s", path);
-    while (flock(*fd, LOCK_EX))
-        if (errno != EINTR) return err_errno(err, IDX_EIO, errno, "locking %s", path);
+    while (flock(*fd, LOCK_EX | LOCK_NB)) {
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return err_errno(err, IDX_EIO, errno, "locking %s", path);
+        if (stop && *stop) return err_set(err, IDX_EINTR, "interrupted");
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     return 0;
 }
 
-int publish_commit(publish *p, idx_err *err)
+int publish_commit(publish *p, const volatile sig_atomic_t *stop, idx_err *err)
 {
     if (fsync_path(p->tmp)) return err_errno(err, IDX_EIO, errno, "sync %s", p->tmp);
     if (p->exists) {
         int lock = -1;
-        int rc = lock_writer(p->out, &lock, err);
+        int rc = lock_writer(p->out, stop, &lock, err);
         /* One atomic swap: readers see the old index or the new one, never none. */
         if (!rc && renameat2(AT_FDCWD, p->tmp, AT_FDCWD, p->out, RENAME_EXCHANGE))
             rc = err_errno(err, IDX_EIO, errno, "replacing %s", p->out);

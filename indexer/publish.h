@@ -16,6 +16,7 @@
 #ifndef IDX_PUBLISH_H
 #define IDX_PUBLISH_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "common/status.h"
@@ -40,8 +41,10 @@ int publish_check_inputs(const publish *p, const char *const *inputs, size_t n, 
 /* Syncs the temporary directory and swaps it into place; the old index is
  * removed. The swap waits for the old index's writer lock (INDEX/write.lock,
  * common/txn.h), so it never lands in the middle of an append, delete or
- * merge, whose writer finds the directory swapped when it retries. */
-int publish_commit(publish *p, idx_err *err);
+ * merge, whose writer finds the directory swapped when it retries. While it
+ * waits, *stop becoming non-zero (stop may be NULL) ends the wait with
+ * IDX_EINTR and nothing swapped. */
+int publish_commit(publish *p, const volatile sig_atomic_t *stop, idx_err *err);
 
 /* Removes the temporary directory (after an error or a refusal). */
 void publish_abort(publish *p);

@@ -16,7 +16,7 @@ struct update {
 void update_abort(update *u)
 {
     if (!u) return;
-    if (u->sink) u->ops->abort(u->sink);
+    if (u->sink && u->ops) u->ops->abort(u->sink);
     txn_abort(u->txn);
     free(u);
 }
