@@ -20,6 +20,12 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 e2e_tmpdir append
+# libxapian's Database::check trips ASan's new_delete_type_mismatch (a defect
+# of the library: test_xapian_engine.sh); only `idx check` runs it, so only it
+# is excused.
+CHECK_ASAN="${ASAN_OPTIONS:+$ASAN_OPTIONS:}new_delete_type_mismatch=0"
+export CHECK_ASAN
+idx_check() { ASAN_OPTIONS=$CHECK_ASAN "$IDX" check "$@"; }
 slow=0
 [ "$E2E_MODE" != normal ] && slow=1
 
@@ -66,7 +72,7 @@ same_as_one_shot() {
             answers "$T/k" "$q" > "$T/k.trec"
             check "$name $e: $k appends rank as the one-shot build ($(wc -l < "$T/one.trec") hits)" \
                 cmp -s "$T/one.trec" "$T/k.trec"
-            check "$name $e: $k appends pass idx check" quiet "$IDX" check -i "$T/k"
+            check "$name $e: $k appends pass idx check" quiet idx_check -i "$T/k"
         done
         rm -rf "$T/one" "$T/k"
     done
@@ -120,7 +126,7 @@ for e in native xapian; do
     check "$e: idx get returns the new article" \
         grep -q '"title":"Zucchini festival"' <("$IDX" get -i "$T/r" a2)
     check "$e: idx stats counts live documents" grep -Eq '^documents +4$' <("$IDX" stats -i "$T/r")
-    check "$e: idx check passes after a replacement" quiet "$IDX" check -i "$T/r"
+    check "$e: idx check passes after a replacement" quiet idx_check -i "$T/r"
     # replacing an article by itself, twice in one input: the later wins
     printf '%s\n' '{"id": "a4", "title": "Plum pie", "body": "plum pie"}' \
         '{"id": "a4", "title": "Plum cake", "body": "plum cake"}' > "$T/r3.jsonl"
@@ -330,7 +336,8 @@ for engine in ("native", "xapian"):
         shutil.rmtree(ix)
         shutil.copytree(pristine, ix)
         finished, _, seen, at = append(ix, new, event, delay)
-        chk = subprocess.run([idx, "check", "-i", ix], capture_output=True)
+        chk = subprocess.run([idx, "check", "-i", ix], capture_output=True,
+                             env=dict(os.environ, ASAN_OPTIONS=os.environ["CHECK_ASAN"]))
         rc, got = answers(ix)
         gen = "old" if got == ref_old else "new" if got == ref_new else "NEITHER"
         what = "%s: kill %.3f s after '%s' (at %.2f s%s)" % (
