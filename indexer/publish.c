@@ -176,7 +176,7 @@ static int lock_writer(const char *out, const volatile sig_atomic_t *stop, int *
         if (errno != EWOULDBLOCK && errno != EINTR)
             return err_errno(err, IDX_EIO, errno, "locking %s", path);
         if (stop && *stop) return err_set(err, IDX_EINTR, "interrupted");
-        struct timespec ts = {0, 10 * 1000 * 1000};
+        struct timespec ts = {0, 10000000L}; /* 10 ms */
         nanosleep(&ts, NULL);
     }
     return 0;
