@@ -59,8 +59,12 @@ static inline int bm25_params_check(const bm25_params *p, idx_err *err)
     return 0;
 }
 
+/* df above n_docs happens between merges, where df still counts deleted
+ * documents and N does not (docs/RANKING.md): capped, idf stays positive,
+ * which the evaluator's score bounds rely on. */
 static inline double bm25_idf(double n_docs, double df)
 {
+    if (df > n_docs) df = n_docs;
     /* cppcheck-suppress unpreciseMathCall ; Lucene's expression, which the tests' oracles repeat:
      * log1p would move scores in the last bits, and x >= 0.5 / N never needs its precision */
     return log(1.0 + (n_docs - df + 0.5) / (df + 0.5));

@@ -50,12 +50,13 @@ int index_meta_write(const char *dir, const index_meta *m, idx_err *err)
     char path[4096], tmp[4200];
     snprintf(path, sizeof path, "%s/meta", dir);
     snprintf(tmp, sizeof tmp, "%s/meta.tmp-%ld", dir, (long)getpid());
+    /* Errors name meta, the file the user knows, not its temporary copy. */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return err_errno(err, IDX_EIO, errno, "%s", tmp);
+    if (fd < 0) return err_errno(err, IDX_EIO, errno, "writing %s", path);
     if (write(fd, text, n) != (ssize_t)n || fsync(fd))
-        rc = err_errno(err, IDX_EIO, errno, "writing %s", tmp);
-    if (close(fd) && !rc) rc = err_errno(err, IDX_EIO, errno, "writing %s", tmp);
-    if (!rc && rename(tmp, path)) rc = err_errno(err, IDX_EIO, errno, "renaming %s", tmp);
+        rc = err_errno(err, IDX_EIO, errno, "writing %s", path);
+    if (close(fd) && !rc) rc = err_errno(err, IDX_EIO, errno, "writing %s", path);
+    if (!rc && rename(tmp, path)) rc = err_errno(err, IDX_EIO, errno, "writing %s", path);
     if (rc) {
         unlink(tmp);
         return rc;
@@ -316,13 +317,19 @@ int index_open(const char *dir, idx_index **out, idx_err *err)
             index_close(ix);
             return rc;
         }
+        uint64_t gen = ix->meta.generation;
+        int64_t created = ix->meta.created;
         rc = index_open_engine(ix, dir, NULL, dir, out, err);
         if (rc != IDX_EDATA || attempt == INDEX_OPEN_TRIES) return rc;
         /* A file meta listed is gone or changed: damage, unless meta itself
-         * was replaced by a newer generation meanwhile (a merge removed it). */
+         * was replaced meanwhile (a newer generation removed the file, or a
+         * rebuild swapped the directory). The generation tells even when the
+         * new meta reuses the old one's inode number. */
         index_meta again;
         idx_err ignored = {0};
-        if (meta_read_ino(dir, &again, &now, &ignored) || now == ino) return rc;
+        if (meta_read_ino(dir, &again, &now, &ignored) ||
+            (now == ino && again.generation == gen && again.created == created))
+            return rc;
         err_clear(err);
     }
 }

@@ -71,10 +71,14 @@ static int txn_lock(const char *dir, int *out, idx_err *err)
          * swapped the directory, and the old one's lock guards nothing. */
         struct stat a, b;
         if (!fstat(fd, &a) && !stat(path, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+            /* The holder's id, for the message a second writer gets. */
             char pid[32];
             int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-            /* The holder's id is informational: a failed write changes nothing. */
-            if (ftruncate(fd, 0) || pwrite(fd, pid, (size_t)n, 0) != n) pid[0] = '\0';
+            if (ftruncate(fd, 0) || pwrite(fd, pid, (size_t)n, 0) != n) {
+                int e = errno;
+                close(fd);
+                return err_errno(err, IDX_EIO, e, "writing %s", path);
+            }
             *out = fd;
             return 0;
         }
@@ -258,7 +262,8 @@ static int seg_lex_totals(seg *s, uint64_t *postings, uint64_t *positions, idx_e
     seg_term st;
     *postings = *positions = 0;
     int r = seg_lex_seek(s, "", 0, &it, err);
-    while (!r && (r = seg_lex_next(&it, &st, err)) > 0) {
+    if (r) return r;
+    while ((r = seg_lex_next(&it, &st, err)) > 0) {
         *postings += st.df;
         *positions += st.cf;
     }

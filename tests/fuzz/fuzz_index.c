@@ -1,14 +1,16 @@
 /* libFuzzer target: opening and reading a damaged index (tests/fuzz/README.md).
  *
  * LLVMFuzzerInitialize builds a small valid index (fz_build_index: 161
- * records, a superseded duplicate, multi-block posting lists and store) into
+ * records, a superseded duplicate, multi-block posting lists and store),
+ * deletes a few articles (a generation 1 meta naming a deletion file) into
  * the scratch directory and copies its files, sorted by name, into memory.
  * Each input then patches a private copy of those files and reads it from
  * memory (index_open_mem: the same decoders as index_open, without a file
  * write, open, mmap and munmap per input, which took a third of the time):
  * one of 13 queries through match_search (terms, phrases, prefixes,
  * fields, dates, booleans), seg_doc_get of the first hits and of one more
- * document, seg_lex iteration, and (flag bit 1) seg_check. Errors are
+ * document, index_find_id of a live and a deleted id, seg_lex iteration,
+ * and (flag bit 1) seg_check. Errors are
  * expected; crashes, hangs, leaks and sanitizer reports are not.
  *
  * Input: byte 0 holds flags; bit 0 set: after patching, recompute the
@@ -34,6 +36,7 @@
 #include "common/buf.h"
 #include "common/index.h"
 #include "common/segment.h"
+#include "common/txn.h"
 #include "searcher/match.h"
 #include "searcher/qparse.h"
 #include "tests/fuzz/fuzz_util.h"
@@ -95,11 +98,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     const char *dir = fz_dir();
     char ix[512], path[1024];
     fz_build_index(dir, ix, sizeof ix);
+    idx_err err = {0};
+    idx_txn *t;
+    FZ_CHECK(txn_begin(ix, &t, &err) == 0, "txn_begin: %s", err.msg);
+    static const char *const gone[] = {"doc0", "doc7", "doc1", "doc77", "doc159"};
+    for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++)
+        FZ_CHECK(txn_delete_id(t, gone[i], strlen(gone[i]), &err) == 1, "delete %s", gone[i]);
+    FZ_CHECK(txn_commit(t, NULL, &err) == 0, "txn_commit: %s", err.msg);
     DIR *d = opendir(ix);
     FZ_CHECK(d != NULL, "cannot list %s", ix);
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
+        if (e->d_name[0] == '.' || !strcmp(e->d_name, "write.lock")) continue;
         FZ_CHECK(n_files < FZ_MAX_FILES && strlen(e->d_name) < sizeof files[0].name,
                  "unexpected index layout");
         fz_file *f = &files[n_files++];
@@ -115,7 +125,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     }
 
     ana_config cfg = ana_config_default();
-    idx_err err = {0};
     FZ_CHECK(ana_new(&cfg, &fz_ana, &err) == 0, "ana_new: %s", err.msg);
     static const char *const qs[] = {"alpha",
                                      "new york economy",
@@ -219,6 +228,11 @@ static void exercise(uint8_t flags)
         }
         match_result_free(&res);
     }
+    uint32_t fs, fd;
+    err_clear(&err);
+    (void)index_find_id(x, "doc42", 5, &fs, &fd, &err);
+    err_clear(&err);
+    (void)index_find_id(x, "doc7", 4, &fs, &fd, &err);
     for (uint32_t s = 0; s < x->n_segs; s++) {
         seg *sg = x->segs[s];
         uint32_t nd = seg_ndocs(sg);

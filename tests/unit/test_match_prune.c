@@ -7,7 +7,10 @@
  *
  * The same documents built as 2 and 7 segments (a test-only build option)
  * give the same answers: the same documents in the same order, scores
- * bit-for-bit equal to the one-segment index's, pruned or not.
+ * bit-for-bit equal to the one-segment index's, pruned or not. The 7-segment
+ * layout with deletions (a second generation; the live averages differ from
+ * every segment's own, so the stored bounds are scaled by the bound factor)
+ * prunes to exactly its own exhaustive answers too.
  *
  * Queries are made of words drawn from the documents' own text across the
  * document-frequency range (rare, medium, frequent), phrases of adjacent
@@ -16,6 +19,7 @@
  * prints the query and reproduces. */
 #include <stdarg.h>
 
+#include "common/txn.h"
 #include "match_oracle.h"
 #include "tests/unit/testutil.h"
 
@@ -195,9 +199,33 @@ static void check_split(idx_index *ix, const qparse_tree *t, const char *q, cons
     }
 }
 
-/* all[0] is the one-segment index; the others the same documents split. */
-static void check_query(idx_index *const *all, ana *a, const char *q, int all_req, gen *g,
-                        stats *st)
+/* Pruned runs of t on ix at k = 1, 10, 100 return the top of ex, ix's
+ * exhaustive run (k 100), and its total when they claim an exact one. */
+static void check_pruned(idx_index *ix, const qparse_tree *t, const char *q, const match_result *ex,
+                         stats *st)
+{
+    static const uint32_t ks[3] = {1, 10, 100};
+    for (int i = 0; i < 3; i++) {
+        uint32_t k = ks[i];
+        match_result pr;
+        eo_search(ix, t, k, 0, 0, &pr, q);
+        same_hits(q, k, &pr, ex->hits, ex->n_hits < k ? ex->n_hits : k);
+        if (pr.total_exact)
+            EO_REQUIRE(pr.total == ex->total, "query [%s] k=%u: exact total %llu, expected %llu", q,
+                       k, (unsigned long long)pr.total, (unsigned long long)ex->total);
+        else {
+            EO_REQUIRE(pr.total <= ex->total, "query [%s] k=%u: total %llu above %llu", q, k,
+                       (unsigned long long)pr.total, (unsigned long long)ex->total);
+            st->pruned_inexact++;
+        }
+        match_result_free(&pr);
+    }
+}
+
+/* all[0] is the one-segment index; the others the same documents split;
+ * del the 7-segment layout with deletions (build_deleted). */
+static void check_query(idx_index *const *all, idx_index *del, ana *a, const char *q, int all_req,
+                        gen *g, stats *st)
 {
     idx_index *ix = all[0];
     int rc;
@@ -222,22 +250,7 @@ static void check_query(idx_index *const *all, ana *a, const char *q, int all_re
                         (x->seg < y->seg || (x->seg == y->seg && x->doc < y->doc))),
                    "query [%s]: exhaustive ranks %u/%u out of order", q, i, i + 1);
     }
-    static const uint32_t ks[3] = {1, 10, 100};
-    for (int i = 0; i < 3; i++) {
-        uint32_t k = ks[i];
-        match_result pr;
-        eo_search(ix, t, k, 0, 0, &pr, q);
-        same_hits(q, k, &pr, ex.hits, ex.n_hits < k ? ex.n_hits : k);
-        if (pr.total_exact)
-            EO_REQUIRE(pr.total == ex.total, "query [%s] k=%u: exact total %llu, expected %llu", q,
-                       k, (unsigned long long)pr.total, (unsigned long long)ex.total);
-        else {
-            EO_REQUIRE(pr.total <= ex.total, "query [%s] k=%u: total %llu above %llu", q, k,
-                       (unsigned long long)pr.total, (unsigned long long)ex.total);
-            st->pruned_inexact++;
-        }
-        match_result_free(&pr);
-    }
+    check_pruned(ix, t, q, &ex, st);
     /* Paging: offset o, k 10 is ranks o+1..o+10 of the full order. */
     if (eo_below(&g->r, 8) == 0 && ex.n_hits > 5) {
         uint32_t off = 1 + eo_below(&g->r, 60);
@@ -250,10 +263,14 @@ static void check_query(idx_index *const *all, ana *a, const char *q, int all_re
     for (int i = 1; i < EO_N_LAYOUTS; i++)
         check_split(all[i], t, q, &ex);
     match_result_free(&ex);
+    eo_search(del, t, 100, 0, 1, &ex, q);
+    check_pruned(del, t, q, &ex, st);
+    match_result_free(&ex);
     qparse_free(t);
 }
 
-static void run_corpus(idx_index *const *all, const char *name, uint32_t n_queries, uint64_t seed)
+static void run_corpus(idx_index *const *all, idx_index *del, const char *name, uint32_t n_queries,
+                       uint64_t seed)
 {
     idx_index *ix = all[0];
     eo_model m;
@@ -281,7 +298,7 @@ static void run_corpus(idx_index *const *all, const char *name, uint32_t n_queri
     while (st.queries < n_queries) {
         int all_req;
         gen_query(&g, &b, &all_req);
-        check_query(all, a, b.s, all_req, &g, &st);
+        check_query(all, del, a, b.s, all_req, &g, &st);
         EO_REQUIRE(st.rejected < n_queries, "too many rejected queries, last [%s]", b.s);
     }
     /* The generator must actually exercise something. */
@@ -295,6 +312,32 @@ static void run_corpus(idx_index *const *all, const char *name, uint32_t n_queri
 }
 
 static char tmp[512];
+
+/* The 7-segment layout of ix1's documents again, in a second generation
+ * with deletions: one document in nine of every segment, and the third
+ * segment's short ones (so the live averages grow past the segments' own
+ * and the bound factor exceeds 1). */
+static idx_index *build_deleted(const char *name, const char *const *in, const idx_index *ix1)
+{
+    char sub[64], path[700];
+    snprintf(sub, sizeof sub, "%.40s-del", name);
+    index_close(eo_build_split(tmp, sub, in, 1, ix1, 7));
+    snprintf(path, sizeof path, "%s/%s", tmp, sub);
+    idx_err err = {0};
+    idx_txn *t;
+    ck_assert_msg(txn_begin(path, &t, &err) == 0, "txn_begin: %s", err.msg);
+    idx_index *ix = txn_index(t);
+    for (uint32_t s = 0; s < ix->n_segs; s++)
+        for (uint32_t d = 0; d < seg_ndocs(ix->segs[s]); d++) {
+            uint32_t lt, lb;
+            seg_doc_lens(ix->segs[s], d, &lt, &lb);
+            if (d % 9 == s || (s == 2 && lb < 40)) ck_assert_int_eq(txn_delete(t, s, d, &err), 1);
+        }
+    ck_assert_msg(txn_commit(t, NULL, &err) == 0, "txn_commit: %s", err.msg);
+    ck_assert_msg(index_open(path, &ix, &err) == 0, "open: %s", err.msg);
+    ck_assert_double_gt(ix->bound_scale[2], 1.0);
+    return ix;
+}
 
 static uint32_t n_queries(void)
 {
@@ -313,7 +356,9 @@ START_TEST(prune_small_corpora)
         const char *in[1] = {path};
         idx_index *all[EO_N_LAYOUTS];
         eo_build_all(tmp, names[i], in, 1, eo_build(tmp, names[i], in, 1), all);
-        run_corpus(all, names[i], n_queries(), 0x9E3779B97F4A7C15ULL + (uint64_t)i);
+        idx_index *del = build_deleted(names[i], in, all[0]);
+        run_corpus(all, del, names[i], n_queries(), 0x9E3779B97F4A7C15ULL + (uint64_t)i);
+        index_close(del);
         eo_close_all(all);
     }
 }
@@ -331,7 +376,9 @@ START_TEST(prune_enwiki_subset)
     const char *in[1] = {sub};
     idx_index *all[EO_N_LAYOUTS];
     eo_build_all(tmp, "enwiki", in, 1, eo_build(tmp, "enwiki", in, 1), all);
-    run_corpus(all, "enwiki subset", EO_SANITIZED ? 400 : 1500, 0xD1B54A32D192ED03ULL);
+    idx_index *del = build_deleted("enwiki", in, all[0]);
+    run_corpus(all, del, "enwiki subset", EO_SANITIZED ? 400 : 1500, 0xD1B54A32D192ED03ULL);
+    index_close(del);
     eo_close_all(all);
 }
 END_TEST
