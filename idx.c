@@ -13,9 +13,9 @@
 #include "common/cmdline.h"
 #include "common/index.h"
 #include "common/status.h"
-#include "common/txn.h"
 #include "indexer/build.h"
 #include "indexer/merge.h"
+#include "indexer/update.h"
 #include "searcher/cmd_query.h"
 #include "searcher/render.h"
 #include "searcher/cmd_eval.h"
@@ -81,11 +81,29 @@ static void build_catch_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+/* The merge policy (FORMAT.md §13) after an append or a deletion, as its own
+ * commit: what the change wrote is safe already. */
+static int auto_merge(const char *index, int quiet)
+{
+    merge_summary ms = {0};
+    idx_err err = {0};
+    int rc = merge_auto(index, &ms, &err);
+    if (rc) return fail(rc, &err);
+    if (!quiet && ms.merges)
+        fprintf(stderr, "idx: merged %u segments into %u (generation %" PRIu64 ")\n",
+                ms.segments_before, ms.segments_after, ms.generation);
+    return 0;
+}
+
 static const char build_help[] =
     "usage: idx build -o INDEX [options] INPUT...\n"
     "Indexes articles from files, directories (walked recursively) or - (standard input);\n"
-    "gzip-compressed input is read transparently.\n"
+    "compressed files and archives are read transparently (docs/INPUT.md).\n"
     "  -o, --output INDEX     index directory to create or replace (atomically)\n"
+    "  --append               add the articles to INDEX in place (a new generation); an\n"
+    "                         article whose id is there replaces it; the index's engine,\n"
+    "                         analyzer and BM25 settings apply (builds INDEX if absent)\n"
+    "  --no-merge             with --append: skip the automatic merge afterwards\n"
     "  --format FMT           auto (default), jsonl, trec, text, mediawiki\n"
     "  --mem MB               working memory bound (default 512); runs spill to disk beyond it\n"
     "  --threads N            analysis threads (default: all cores)\n"
@@ -111,6 +129,7 @@ static int cmd_build(int argc, char **argv)
         O_ENGINE,
         O_APPEND,
         O_FORCE,
+        O_NOMERGE,
         O_SEGDOCS
     };
     static const struct option opts[] = {{"output", required_argument, 0, 'o'},
@@ -125,6 +144,7 @@ static int cmd_build(int argc, char **argv)
                                          {"engine", required_argument, 0, O_ENGINE},
                                          {"append", no_argument, 0, O_APPEND},
                                          {"force", no_argument, 0, O_FORCE},
+                                         {"no-merge", no_argument, 0, O_NOMERGE},
                                          /* tests only (docs/FORMAT.md): not in --help */
                                          {"segment-docs", required_argument, 0, O_SEGDOCS},
                                          {"quiet", no_argument, 0, 'q'},
@@ -136,7 +156,7 @@ static int cmd_build(int argc, char **argv)
     o.mem_bytes = 512ull << 20;
     long nproc = sysconf(_SC_NPROCESSORS_ONLN);
     o.threads = nproc > 0 ? (int)nproc : 1;
-    int quiet = 0, c, li = 0;
+    int quiet = 0, no_merge = 0, c, li = 0;
     long long v;
     while ((c = getopt_long(argc, argv, "o:qh", opts, &li)) != -1) {
         switch (c) {
@@ -160,9 +180,11 @@ static int cmd_build(int argc, char **argv)
             break;
         case O_LANG:
             o.ana.language = optarg;
+            o.given |= BUILD_GIVEN_LANGUAGE;
             break;
         case O_NOFOLD:
             o.ana.fold_accents = 0;
+            o.given |= BUILD_GIVEN_FOLD;
             break;
         case O_K1:
         case O_B:
@@ -170,18 +192,26 @@ static int cmd_build(int argc, char **argv)
             idx_err err = {0};
             if (cmdline_bm25(&o.bm25, opts[li].name, optarg, &err))
                 return usage_error("build", err.msg);
+            o.given |= c == O_K1  ? BUILD_GIVEN_K1
+                       : c == O_B ? BUILD_GIVEN_B
+                                  : BUILD_GIVEN_TITLE_WEIGHT;
             break;
         }
         case O_ENGINE:
+            o.given |= BUILD_GIVEN_ENGINE;
             if (!strcmp(optarg, "xapian"))
                 o.engine = BUILD_ENGINE_XAPIAN;
             else if (strcmp(optarg, "native"))
                 return usage_error("build", "--engine must be native or xapian");
             break;
         case O_APPEND:
-            return usage_error("build", "--append is not available yet");
+            o.append = 1;
+            break;
         case O_FORCE:
             o.force = 1;
+            break;
+        case O_NOMERGE:
+            no_merge = 1;
             break;
         case O_SEGDOCS:
             if ((v = cmdline_count(optarg, 0, UINT32_MAX)) < 0)
@@ -215,6 +245,13 @@ static int cmd_build(int argc, char **argv)
         return 128 + build_signal;
     }
     if (rc) return fail(rc, &err);
+    if (!quiet && s.appended) {
+        fprintf(stderr,
+                "idx: appended to %s: %" PRIu64 " docs, %" PRIu64 " skipped, %" PRIu64
+                " replaced, %" PRIu64 " invalid UTF-8 sequences (generation %" PRIu64 ")\n",
+                o.out, s.docs, s.skipped, s.replaced, s.invalid_utf8, s.generation);
+    }
+    if (s.appended) return no_merge ? 0 : auto_merge(o.out, quiet);
     if (!quiet) {
         fprintf(stderr,
                 "idx: built %s: %" PRIu64 " docs, %" PRIu64 " skipped, %" PRIu64
@@ -450,9 +487,9 @@ typedef struct delete_count {
 } delete_count;
 
 /* Deletes one id, reporting it when no live article has it. */
-static int delete_one(idx_txn *t, const char *id, size_t len, delete_count *n, idx_err *err)
+static int delete_one(update *t, const char *id, size_t len, delete_count *n, idx_err *err)
 {
-    int r = txn_delete_id(t, id, len, err);
+    int r = update_delete_id(t, id, len, err);
     if (r < 0) return r;
     if (r)
         n->deleted++;
@@ -464,7 +501,7 @@ static int delete_one(idx_txn *t, const char *id, size_t len, delete_count *n, i
 }
 
 /* The ids of file (one a line; empty lines skipped), "-" for stdin. */
-static int delete_from(idx_txn *t, const char *file, delete_count *n, idx_err *err)
+static int delete_from(update *t, const char *file, delete_count *n, idx_err *err)
 {
     FILE *f = strcmp(file, "-") ? fopen(file, "r") : stdin;
     if (!f) return err_errno(err, IDX_EUSAGE, errno, "delete: %s", file);
@@ -508,39 +545,23 @@ static int cmd_delete(int argc, char **argv)
     if (!index) return usage_error("delete", "missing -i INDEX");
     if (optind >= argc && !from) return usage_error("delete", "expected IDs or --ids-from FILE");
     idx_err err = {0};
-    idx_txn *t;
-    int rc = txn_begin(index, &t, &err);
+    update *t;
+    int rc = update_begin(index, &t, &err);
     if (rc) return fail(rc, &err);
-    if (txn_index(t)->ops->id != ENGINE_NATIVE) {
-        txn_abort(t);
-        fputs("idx: delete: not available for the xapian engine yet\n", stderr);
-        return 2;
-    }
     delete_count n = {0, 0};
     for (int a = optind; a < argc && !rc; a++)
         rc = delete_one(t, argv[a], strlen(argv[a]), &n, &err);
     if (!rc && from) rc = delete_from(t, from, &n, &err);
     if (rc) {
-        txn_abort(t);
+        update_abort(t);
         return fail(rc, &err);
     }
-    uint64_t gen = txn_index(t)->meta.generation;
-    if (n.deleted)
-        rc = txn_commit(t, &gen, &err);
-    else
-        txn_abort(t); /* nothing changes: no new generation */
+    uint64_t gen;
+    rc = update_commit(t, &gen, &err); /* nothing deleted: no new generation */
     if (rc) return fail(rc, &err);
     fprintf(stderr, "idx: deleted %" PRIu64 ", unknown %" PRIu64 " (generation %" PRIu64 ")\n",
             n.deleted, n.unknown, gen);
-    /* The merge policy (FORMAT.md §13) rewrites segments the deletions left
-     * mostly dead, as its own commit: the deletions are safe already. */
-    merge_summary ms = {0};
-    int merge = n.deleted && !no_merge;
-    if (merge && (rc = merge_auto(index, &ms, &err))) return fail(rc, &err);
-    if (merge && ms.merges)
-        fprintf(stderr, "idx: merged %u segments into %u (generation %" PRIu64 ")\n",
-                ms.segments_before, ms.segments_after, ms.generation);
-    return 0;
+    return n.deleted && !no_merge ? auto_merge(index, 0) : 0;
 }
 
 /* ---- merge ---- */

@@ -13,7 +13,12 @@ static void xapian_path(const idx_index *ix, char *path, size_t cap)
     snprintf(path, cap, "%s/%s", ix->dir, ix->meta.database);
 }
 
-/* The database, which must hold the documents meta counts. */
+/* The database, which must hold the documents its totals count. The
+ * totals come from the database's metadata, committed with the documents,
+ * so a reader sees statistics matching the documents even while an update
+ * commits (meta's copy is informational, and stale after a crash between
+ * the Xapian commit and meta's); a database without them (built before
+ * they were kept there) goes by meta. */
 static int xapian_open(idx_index *ix, const char *dir, const cfr_source *src, const char *where,
                        idx_err *err)
 {
@@ -24,12 +29,27 @@ static int xapian_open(idx_index *ix, const char *dir, const cfr_source *src, co
         return err_set(err, IDX_EDATA, "%s/meta: a xapian index lists segments", dir);
     char path[4200];
     xapian_path(ix, path, sizeof path);
-    uint64_t n;
+    uint64_t n = 0;
+    xap_totals t = {0};
     int rc = xap_open(path, &ix->xap, err);
     if (!rc) rc = xap_doccount(ix->xap, &n, err);
-    if (!rc && n != ix->meta.docs)
-        rc = err_set(err, IDX_EDATA, "%s: holds %llu documents, meta says %llu", path,
-                     (unsigned long long)n, (unsigned long long)ix->meta.docs);
+    int have = rc ? rc : xap_db_totals(ix->xap, &t, err);
+    if (have < 0) return have;
+    if (have) {
+        index_meta *m = &ix->meta;
+        m->docs = t.docs;
+        m->tokens_title = t.tokens_title;
+        m->tokens_body = t.tokens_body;
+        m->terms = t.terms;
+        m->postings = t.postings;
+        m->positions = t.positions;
+        ix->avg_title = t.docs ? (double)t.tokens_title / (double)t.docs : 0;
+        ix->avg_body = t.docs ? (double)t.tokens_body / (double)t.docs : 0;
+    }
+    if (n != ix->meta.docs)
+        rc = err_set(err, IDX_EDATA, "%s: holds %llu documents, %s says %llu", path,
+                     (unsigned long long)n, have ? "its metadata" : "meta",
+                     (unsigned long long)ix->meta.docs);
     return rc;
 }
 

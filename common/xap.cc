@@ -142,6 +142,7 @@ const char TITLE_PREFIX = 'S'; // title occurrences only: wdf tf_title << LEN_SH
 const char ID_PREFIX = 'Q';    // the external id (boolean)
 const char PAD_TERM[] = "L";   // pads the document length
 const char STAT_PREFIX = 'C';  // metadata: per-term statistics
+const char TOTALS_KEY[] = "T"; // metadata: the collection's totals (xap_totals)
 constexpr Xapian::valueno DATE_SLOT = 0;
 // The weight's bound travels in the wqf as a fraction of k1 + 1 in 1/BOUND_STEPS.
 constexpr uint32_t BOUND_STEPS = 65535;
@@ -169,6 +170,29 @@ std::string stat_pack(const term_stat &s)
         b[12 + i] = (unsigned char)(s.max_body >> (8 * i));
     }
     return std::string((const char *)b, sizeof b);
+}
+
+/* xap_totals as six little-endian 64-bit numbers, in field order. */
+std::string totals_pack(const xap_totals &t)
+{
+    const uint64_t v[6] = {t.docs, t.tokens_title, t.tokens_body, t.terms, t.postings, t.positions};
+    unsigned char b[48];
+    for (int k = 0; k < 6; k++)
+        for (int i = 0; i < 8; i++)
+            b[8 * k + i] = (unsigned char)(v[k] >> (8 * i));
+    return std::string((const char *)b, sizeof b);
+}
+
+bool totals_unpack(const std::string &s, xap_totals *t)
+{
+    if (s.size() != 48) return false;
+    uint64_t v[6] = {0, 0, 0, 0, 0, 0};
+    const unsigned char *b = (const unsigned char *)s.data();
+    for (int k = 0; k < 6; k++)
+        for (int i = 0; i < 8; i++)
+            v[k] |= (uint64_t)b[8 * k + i] << (8 * i);
+    *t = xap_totals{v[0], v[1], v[2], v[3], v[4], v[5]};
+    return true;
 }
 
 term_stat stat_unpack(const std::string &v)
@@ -275,15 +299,27 @@ class idx_weight : public Xapian::Weight
 
 } // namespace
 
+/* A term's statistics as this writer changes them; `had` records whether
+ * the database held the term before, so the term count can follow. */
+struct term_entry {
+    term_stat s;
+    bool had;
+};
+
 struct xap_writer {
     std::string path;
     Xapian::WritableDatabase db;
+    bool update = false; /* xap_writer_open: an existing database, in one transaction */
     Xapian::Document doc;
     std::string doc_id;
     uint32_t len_title = 0, len_body = 0;
     uint64_t wdf_sum = 0;
-    std::unordered_map<std::string, term_stat> stats;
-    uint64_t postings = 0, positions = 0;
+    /* Fresh: every term's statistics; update: those of the terms touched,
+     * loaded from the metadata when first touched. */
+    std::unordered_map<std::string, term_entry> stats;
+    xap_totals tot = {0, 0, 0, 0, 0, 0}; /* terms: before this writer's changes */
+    Xapian::docid first_new = 0;         /* update: documents from here on are this writer's */
+    uint64_t removed = 0;
 };
 
 struct xap_db {
@@ -315,26 +351,90 @@ extern "C" int xap_writer_create(const char *path, xap_writer **out, idx_err *er
     });
 }
 
-/* Takes a superseded document's terms out of the statistics. Its largest
- * frequencies stay in the bounds, which only makes them looser. */
+extern "C" int xap_writer_open(const char *path, const xap_totals *current, xap_writer **out,
+                               idx_err *err)
+{
+    *out = nullptr;
+    return guarded(err, path, [&]() -> int {
+        auto w = std::make_unique<xap_writer>();
+        w->path = path;
+        w->update = true;
+        try {
+            w->db = Xapian::WritableDatabase(path, Xapian::DB_OPEN | Xapian::DB_BACKEND_GLASS);
+        } catch (const Xapian::DatabaseLockError &e) {
+            return err_set(err, IDX_EBUSY, "%s: another writer is updating it", path);
+        }
+        if (!totals_unpack(w->db.get_metadata(TOTALS_KEY), &w->tot)) w->tot = *current;
+        w->first_new = w->db.get_lastdocid() + 1;
+        /* One transaction: no automatic commit makes half an append visible. */
+        w->db.begin_transaction(true);
+        *out = w.release();
+        return IDX_OK;
+    });
+}
+
+/* The writer's entry for a term: an update loads what the database holds. */
+static term_entry &writer_stat(xap_writer *w, const std::string &term)
+{
+    auto it = w->stats.find(term);
+    if (it != w->stats.end()) return it->second;
+    term_entry e = {{0, 0, 0}, false};
+    if (w->update) {
+        e.s = stat_unpack(w->db.get_metadata(STAT_PREFIX + term));
+        e.had = e.s.cf > 0;
+    }
+    return w->stats.emplace(term, e).first->second;
+}
+
+/* Takes a superseded or deleted document out of the statistics and the
+ * database. Its largest frequencies stay in the bounds, which only makes
+ * them looser. */
 static void writer_forget(xap_writer *w, Xapian::docid did)
 {
     Xapian::Document old = w->db.get_document(did);
     for (auto t = old.termlist_begin(); t != old.termlist_end(); ++t) {
         std::string term = *t;
         if (is_internal(term)) continue;
-        auto it = w->stats.find(term);
-        if (it == w->stats.end()) continue;
+        term_stat &st = writer_stat(w, term).s;
         /* Author and category wdfs are below 1 << LEN_SHIFT (xap_writer_end
          * sees to it), so one decoding serves every term. */
         Xapian::termcount wdf = t.get_wdf();
         uint64_t occ = (wdf >> LEN_SHIFT) + (wdf & LEN_MASK);
-        it->second.cf -= std::min<uint64_t>(occ, it->second.cf);
-        w->postings--;
-        w->positions -= std::min<uint64_t>(occ, w->positions);
-        if (it->second.cf == 0) w->stats.erase(it);
+        st.cf -= std::min<uint64_t>(occ, st.cf);
+        w->tot.postings -= std::min<uint64_t>(1, w->tot.postings);
+        w->tot.positions -= std::min<uint64_t>(occ, w->tot.positions);
     }
+    // The field lengths, decoded as the weight decodes them.
+    Xapian::termcount len = w->db.get_doclength(did);
+    uint64_t high = len >> LEN_SHIFT, lt = high ? (high - 1) / 2 : 0, lb = len & LEN_MASK;
+    w->tot.tokens_title -= std::min(lt, w->tot.tokens_title);
+    w->tot.tokens_body -= std::min(lb, w->tot.tokens_body);
+    w->tot.docs -= std::min<uint64_t>(1, w->tot.docs);
+    if (w->update && did < w->first_new) w->removed++;
     w->db.delete_document(did);
+}
+
+/* Removes every document with this id term: how many there were. */
+static uint64_t writer_forget_id(xap_writer *w, const std::string &qterm)
+{
+    std::vector<Xapian::docid> ids; // collected first: deleting moves the posting list
+    for (auto p = w->db.postlist_begin(qterm); p != w->db.postlist_end(qterm); ++p)
+        ids.push_back(*p);
+    for (Xapian::docid did : ids)
+        writer_forget(w, did);
+    return ids.size();
+}
+
+extern "C" int xap_writer_delete_id(xap_writer *w, const char *id, size_t len, idx_err *err)
+{
+    return guarded(err, w->path.c_str(), [&]() -> int {
+        return writer_forget_id(w, ID_PREFIX + std::string(id, len)) ? 1 : 0;
+    });
+}
+
+extern "C" uint64_t xap_writer_removed(const xap_writer *w)
+{
+    return w->removed;
 }
 
 extern "C" int xap_writer_begin(xap_writer *w, const char *id, size_t id_len, const void *record,
@@ -349,10 +449,7 @@ extern "C" int xap_writer_begin(xap_writer *w, const char *id, size_t id_len, co
                            (int)std::min<size_t>(id_len, 200), id, len_title, len_body,
                            XAP_MAX_TITLE_TOKENS, XAP_MAX_BODY_TOKENS);
         std::string qterm = ID_PREFIX + std::string(id, id_len);
-        if (replace) {
-            for (auto p = w->db.postlist_begin(qterm); p != w->db.postlist_end(qterm); ++p)
-                writer_forget(w, *p);
-        }
+        if (replace || w->update) writer_forget_id(w, qterm);
         w->doc = Xapian::Document();
         w->doc.set_data(std::string((const char *)record, record_len));
         w->doc.add_boolean_term(qterm);
@@ -375,12 +472,12 @@ extern "C" int xap_writer_term(xap_writer *w, const char *term, size_t len, int 
 {
     return guarded(err, w->path.c_str(), [&]() -> int {
         std::string t(term, len);
-        term_stat &st = w->stats.emplace(t, term_stat{0, 0, 0}).first->second;
+        term_stat &st = writer_stat(w, t).s;
         st.cf += (uint64_t)tf_title + tf_body;
         st.max_title = std::max(st.max_title, tf_title);
         st.max_body = std::max(st.max_body, tf_body);
-        w->postings++;
-        w->positions += (uint64_t)tf_title + tf_body;
+        w->tot.postings++;
+        w->tot.positions += (uint64_t)tf_title + tf_body;
         if (label) {
             w->doc.add_term(t, tf_body);
             for (uint32_t i = 0; i < tf_body; i++)
@@ -418,6 +515,9 @@ extern "C" int xap_writer_end(xap_writer *w, idx_err *err)
                            1u << LEN_SHIFT);
         w->doc.add_term(PAD_TERM, (Xapian::termcount)(want - w->wdf_sum));
         w->db.add_document(w->doc);
+        w->tot.docs++;
+        w->tot.tokens_title += w->len_title;
+        w->tot.tokens_body += w->len_body;
         w->doc = Xapian::Document();
         return IDX_OK;
     });
@@ -426,13 +526,24 @@ extern "C" int xap_writer_end(xap_writer *w, idx_err *err)
 extern "C" int xap_writer_close(xap_writer *w, xap_totals *tot, idx_err *err)
 {
     int rc = guarded(err, w->path.c_str(), [&]() -> int {
-        for (const auto &kv : w->stats)
-            w->db.set_metadata(STAT_PREFIX + kv.first, stat_pack(kv.second));
+        for (const auto &kv : w->stats) {
+            const term_entry &e = kv.second;
+            if (e.s.cf) // a term no document holds any more loses its statistics
+                w->db.set_metadata(STAT_PREFIX + kv.first, stat_pack(e.s));
+            else if (e.had)
+                w->db.set_metadata(STAT_PREFIX + kv.first, std::string());
+            w->tot.terms = w->tot.terms + (e.s.cf > 0) - e.had;
+        }
+        w->db.set_metadata(TOTALS_KEY, totals_pack(w->tot));
+        *tot = w->tot;
+        if (w->update) {
+            // Synced by Xapian: an update was opened without DB_NO_SYNC.
+            w->db.commit_transaction();
+            w->db.close();
+            return IDX_OK;
+        }
         w->db.commit();
         w->db.close();
-        tot->terms = w->stats.size();
-        tot->postings = w->postings;
-        tot->positions = w->positions;
         return sync_dir_files(w->path.c_str(), err);
     });
     xap_writer_abort(w);
@@ -474,6 +585,15 @@ extern "C" int xap_doccount(xap_db *db, uint64_t *n, idx_err *err)
         std::lock_guard<std::mutex> lock(db->mu);
         *n = db->db.get_doccount();
         return IDX_OK;
+    });
+}
+
+extern "C" int xap_db_totals(xap_db *db, xap_totals *tot, idx_err *err)
+{
+    *tot = xap_totals{0, 0, 0, 0, 0, 0};
+    return guarded(err, db->path.c_str(), [&]() -> int {
+        std::lock_guard<std::mutex> lock(db->mu);
+        return totals_unpack(db->db.get_metadata(TOTALS_KEY), tot) ? 1 : 0;
     });
 }
 

@@ -62,7 +62,12 @@ const char *xap_stem_languages(void);
  * are added, so ties break in input order as in the native engine. */
 typedef struct xap_writer xap_writer;
 
+/* The collection's totals. The database keeps them in its metadata,
+ * updated in the same Xapian commit as the documents, so a reader always
+ * sees totals that match the documents it sees (BM25's N and average
+ * lengths). */
 typedef struct xap_totals {
+    uint64_t docs, tokens_title, tokens_body;
     uint64_t terms, postings, positions; /* idx terms, not Xapian's internal ones */
 } xap_totals;
 
@@ -71,10 +76,28 @@ typedef struct xap_totals {
  * with xap_writer_close or xap_writer_abort. */
 int xap_writer_create(const char *path, xap_writer **out, idx_err *err);
 
+/* Opens the existing database at path for change (idx build --append, idx
+ * delete): every document added replaces the ones with its id, and nothing
+ * is visible to readers before xap_writer_close commits all of it at once.
+ * `current` gives the totals of a database that has none in its metadata
+ * (one built before they were kept there). Locked by another writer:
+ * IDX_EBUSY. */
+int xap_writer_open(const char *path, const xap_totals *current, xap_writer **out, idx_err *err);
+
+/* Deletes the documents with this id: 1 if there was one, 0 if none. */
+int xap_writer_delete_id(xap_writer *w, const char *id, size_t len, idx_err *err);
+
+/* Documents of the database that xap_writer_begin or xap_writer_delete_id
+ * removed because they had the id of a document added or deleted, and that
+ * were not themselves added by this writer: the replaced or deleted
+ * documents of an update. */
+uint64_t xap_writer_removed(const xap_writer *w);
+
 /* Starts a document: its external id, its stored record (the document
  * store's record bytes, kept whole as Xapian document data), field lengths
  * in tokens and date (YYYYMMDD, 0 none). replace: an earlier document with
- * this id exists and is deleted first (the later record wins). A field
+ * this id exists and is deleted first (the later record wins); a writer from
+ * xap_writer_open always looks. A field
  * longer than XAP_MAX_*_TOKENS is IDX_EDATA naming the document. */
 int xap_writer_begin(xap_writer *w, const char *id, size_t id_len, const void *record,
                      size_t record_len, uint32_t len_title, uint32_t len_body, uint32_t date,
@@ -90,8 +113,8 @@ int xap_writer_term(xap_writer *w, const char *term, size_t len, int label, uint
 /* Ends the current document and adds it. */
 int xap_writer_end(xap_writer *w, idx_err *err);
 
-/* Stores the per-term statistics, commits, syncs every file and frees w
- * (also on error). */
+/* Stores the per-term statistics and the totals, commits, syncs every file
+ * and frees w (also on error). *tot receives the database's new totals. */
 int xap_writer_close(xap_writer *w, xap_totals *tot, idx_err *err);
 
 /* Frees w without committing (the caller removes the directory). NULL is a no-op. */
@@ -105,6 +128,10 @@ typedef struct xap_db xap_db;
 int xap_open(const char *path, xap_db **out, idx_err *err);
 void xap_close(xap_db *db);
 int xap_doccount(xap_db *db, uint64_t *n, idx_err *err);
+
+/* The totals in the database's metadata: 1 and *tot, or 0 when it has none
+ * (a database built before they were kept there). */
+int xap_db_totals(xap_db *db, xap_totals *tot, idx_err *err);
 
 /* A document's stored record (as given to xap_writer_begin), copied into
  * *out (replacing its contents). */

@@ -3,9 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/index.h"
+#include "common/txn.h"
 #include "indexer/doctable.h"
 #include "indexer/publish.h"
 #include "indexer/ring.h"
@@ -42,6 +45,11 @@ typedef struct build {
     const sink_ops *ops;
     void *sink;
     publish pub;
+    idx_txn *txn; /* an append: the change of the existing index */
+    /* The settings in force: the options', or the appended index's. */
+    ana_config ana;
+    bm25_params bm25;
+    char language[32];
     reader *rd;
     worker **ws;
     int nw;
@@ -64,6 +72,58 @@ static void build_report(const build *bd, int merging)
     bd->o->progress(bd->o->progress_ctx, &p);
 }
 
+/* An explicit setting that differs from the appended index's. */
+static int build_contradicts(const build *bd, const index_meta *m, idx_err *err)
+{
+    const build_opts *o = bd->o;
+    const char *what = NULL;
+    if ((o->given & BUILD_GIVEN_ENGINE) && strcmp(sink_for(o->engine)->engine, m->engine))
+        what = "--engine";
+    else if ((o->given & BUILD_GIVEN_LANGUAGE) && strcasecmp(o->ana.language, m->language))
+        what = "--language";
+    else if ((o->given & BUILD_GIVEN_FOLD) && o->ana.fold_accents != m->ana.fold_accents)
+        what = "--no-accent-folding";
+    else if ((o->given & BUILD_GIVEN_K1) && o->bm25.k1 != m->bm25.k1)
+        what = "--k1";
+    else if ((o->given & BUILD_GIVEN_B) && o->bm25.b != m->bm25.b)
+        what = "--b";
+    else if ((o->given & BUILD_GIVEN_TITLE_WEIGHT) && o->bm25.title_weight != m->bm25.title_weight)
+        what = "--title-weight";
+    if (!what) return 0;
+    return err_set(err, IDX_EUSAGE,
+                   "%s contradicts the settings of %s (engine %s, language %s, accent folding "
+                   "%s, k1 %g, b %g, title weight %g): an append uses the index's",
+                   what, bd->pub.out, m->engine, m->language, m->ana.fold_accents ? "on" : "off",
+                   m->bm25.k1, m->bm25.b, m->bm25.title_weight);
+}
+
+/* Phase 0: the temporary directory (publish.h) and the settings in force.
+ * A fresh build writes the index there; an append to an existing index only
+ * its scratch files, and locks the index and takes its engine, analyzer and
+ * BM25 settings. */
+static int build_prepare(build *bd, idx_err *err)
+{
+    const build_opts *o = bd->o;
+    bd->ana = o->ana;
+    bd->bm25 = o->bm25;
+    char meta[4096 + 8];
+    snprintf(meta, sizeof meta, "%s/meta", o->out);
+    int append = o->append && !access(meta, F_OK);
+    int rc = publish_begin(&bd->pub, o->out, err);
+    if (!rc && append) rc = txn_begin(bd->pub.out, &bd->txn, err);
+    if (rc || !append) return rc;
+    const index_meta *m = &txn_index(bd->txn)->meta;
+    if (!(bd->ops = sink_named(m->engine)))
+        return err_set(err, IDX_EDATA, "%s: engine '%s' is not supported by this build",
+                       bd->pub.out, m->engine);
+    rc = build_contradicts(bd, m, err);
+    bd->ana = m->ana;
+    snprintf(bd->language, sizeof bd->language, "%s", m->language);
+    bd->ana.language = bd->language;
+    bd->bm25 = m->bm25;
+    return rc;
+}
+
 /* Phase 1: analysis workers, one per thread. */
 static int build_workers(build *bd, idx_err *err)
 {
@@ -71,7 +131,7 @@ static int build_workers(build *bd, idx_err *err)
     bd->nw = o->threads > 0 ? o->threads : 1;
     bd->ws = calloc((size_t)bd->nw, sizeof *bd->ws);
     if (!bd->ws) return err_set(err, IDX_ENOMEM, "out of memory");
-    worker_cfg wc = {&o->ana, bd->ops->wants_store_blocks, o->segment_docs};
+    worker_cfg wc = {&bd->ana, bd->ops->wants_store_blocks, o->segment_docs};
     int rc = 0;
     for (int i = 0; i < bd->nw && !rc; i++)
         rc = worker_new(&wc, &bd->ws[i], err);
@@ -86,8 +146,12 @@ static int build_sink(build *bd, idx_err *err)
      * inverter's budget; keep a reserve for them. */
     size_t reserve = ring_slots(bd->nw) * 6 * RING_BATCH_BYTES + (16u << 20);
     size_t budget = o->mem_bytes > reserve + (16u << 20) ? o->mem_bytes - reserve : (16u << 20);
-    sink_cfg cfg = {bd->pub.tmp, budget, o->bm25, o->segment_docs};
-    return bd->ops->create(&cfg, &bd->sink, err);
+    if (!bd->txn) {
+        sink_cfg cfg = {bd->pub.tmp, bd->pub.tmp, budget, bd->bm25, o->segment_docs, NULL};
+        return bd->ops->create(&cfg, &bd->sink, err);
+    }
+    sink_cfg cfg = {txn_dir(bd->txn), bd->pub.tmp, budget, bd->bm25, o->segment_docs, bd->txn};
+    return bd->ops->open(&cfg, &bd->sink, err);
 }
 
 /* Hands one analysed batch, in input order, to the document table and the sink. */
@@ -144,13 +208,32 @@ static int build_accept(build *bd, idx_err *err)
     return 0;
 }
 
+/* Phase 5 of an append: the sink's changes join the transaction, which
+ * commits the next generation. */
+static int build_commit_append(build *bd, build_summary *sum, idx_err *err)
+{
+    void *sink = bd->sink;
+    bd->sink = NULL; /* commit frees it */
+    int rc = bd->ops->commit(sink, &bd->docs, txn_meta(bd->txn), sum, err);
+    idx_txn *t = bd->txn;
+    bd->txn = NULL; /* commit or abort frees it */
+    if (rc) {
+        txn_abort(t);
+        return rc;
+    }
+    rc = txn_commit(t, &sum->generation, err);
+    sum->appended = 1;
+    sum->docs = doctable_live(&bd->docs);
+    return rc;
+}
+
 /* Phase 5: the sink finishes its files; meta records what they hold. */
 static int build_commit(build *bd, build_summary *sum, idx_err *err)
 {
-    const build_opts *o = bd->o;
-    index_meta m = {.version = INDEX_FORMAT_VERSION, .ana = o->ana, .bm25 = o->bm25};
+    if (bd->txn) return build_commit_append(bd, sum, err);
+    index_meta m = {.version = INDEX_FORMAT_VERSION, .ana = bd->ana, .bm25 = bd->bm25};
     snprintf(m.engine, sizeof m.engine, "%s", bd->ops->engine);
-    snprintf(m.language, sizeof m.language, "%s", o->ana.language);
+    snprintf(m.language, sizeof m.language, "%s", bd->ana.language);
     m.created = (int64_t)time(NULL);
     m.docs = doctable_live(&bd->docs);
     doctable_tokens(&bd->docs, &m.tokens_title, &m.tokens_body);
@@ -180,7 +263,7 @@ static void build_summarise(build *bd, build_summary *sum)
         sum->bytes_raw = rs->bytes_raw;
         sum->bytes_in = rs->bytes_in;
     }
-    sum->replaced = bd->replaced;
+    sum->replaced += bd->replaced;
     sum->invalid_utf8 = bd->invalid_utf8;
     sum->seconds = now_seconds() - bd->t0;
 }
@@ -188,6 +271,7 @@ static void build_summarise(build *bd, build_summary *sum)
 static void build_free(build *bd)
 {
     if (bd->sink) bd->ops->abort(bd->sink);
+    if (bd->txn) txn_abort(bd->txn);
     publish_abort(&bd->pub);
     reader_close(bd->rd);
     doctable_free(&bd->docs);
@@ -203,7 +287,7 @@ int build_run(const build_opts *o, build_summary *sum, idx_err *err)
     if (!bd.ops) return err_set(err, IDX_EUSAGE, "unknown engine");
     int rc = bm25_params_check(&o->bm25, err);
     if (!rc && doctable_init(&bd.docs)) rc = err_set(err, IDX_ENOMEM, "out of memory");
-    if (!rc) rc = publish_begin(&bd.pub, o->out, err);
+    if (!rc) rc = build_prepare(&bd, err);
     if (!rc) rc = publish_check_inputs(&bd.pub, o->inputs, o->n_inputs, err);
     if (!rc) rc = build_workers(&bd, err);
     if (!rc) rc = build_sink(&bd, err);
@@ -211,9 +295,12 @@ int build_run(const build_opts *o, build_summary *sum, idx_err *err)
     if (!rc) rc = build_consume(&bd, err);
     if (!rc && o->progress) build_report(&bd, 1);
     if (!rc) rc = build_accept(&bd, err);
+    /* An append commits in build_commit, so it stops before; a fresh build
+     * can stop until its directory is swapped in. */
+    if (!rc && bd.txn) rc = build_stopped(&bd, err);
     if (!rc) rc = build_commit(&bd, sum, err);
-    if (!rc) rc = build_stopped(&bd, err);
-    if (!rc) rc = publish_commit(&bd.pub, err);
+    if (!rc && !sum->appended) rc = build_stopped(&bd, err);
+    if (!rc && !sum->appended) rc = publish_commit(&bd.pub, o->stop, err);
     build_summarise(&bd, sum);
     build_free(&bd);
     return rc;

@@ -11,7 +11,14 @@
  * would replace (or the index inside an input directory), or that rejected more than half of its
  * records (unless `force`) fails with IDX_EDATA and leaves the old index untouched. When *stop
  * becomes non-zero (a signal handler sets it), the build stops at the next batch or phase, removes
- * its temporary directory and returns IDX_EINTR. */
+ * its temporary directory and returns IDX_EINTR.
+ *
+ * An append (`append`, on an existing index) runs the same phases inside a
+ * transaction (common/txn.h) instead of a temporary directory: the engine's
+ * sink is opened on the index (sink.h), the analyzer and BM25 settings are
+ * the index's (a setting in `given` that differs is IDX_EUSAGE), the same
+ * refusals apply, and the commit makes a new generation; a second writer
+ * is IDX_EBUSY. A stop before the commit leaves the index as it was. */
 #ifndef IDX_BUILD_H
 #define IDX_BUILD_H
 
@@ -38,8 +45,21 @@ typedef enum build_engine {
     BUILD_ENGINE_XAPIAN  /* a Xapian database through common/xap.h (docs/ENGINES.md) */
 } build_engine;
 
+/* Settings the user gave explicitly (build_opts.given): an append must not
+ * contradict the index's. */
+enum {
+    BUILD_GIVEN_ENGINE = 1,
+    BUILD_GIVEN_LANGUAGE = 2,
+    BUILD_GIVEN_FOLD = 4,
+    BUILD_GIVEN_K1 = 8,
+    BUILD_GIVEN_B = 16,
+    BUILD_GIVEN_TITLE_WEIGHT = 32
+};
+
 typedef struct build_opts {
     const char *out;
+    int append;     /* change `out` in place if it is an index (else build it) */
+    unsigned given; /* BUILD_GIVEN_* */
     build_engine engine;
     const char *const *inputs;
     size_t n_inputs;
@@ -80,6 +100,8 @@ typedef struct build_summary {
     uint64_t index_bytes;
     uint32_t runs;
     double seconds;
+    int appended;        /* the build changed an existing index in place */
+    uint64_t generation; /* the new generation an append committed */
 } build_summary;
 
 int build_run(const build_opts *o, build_summary *sum, idx_err *err);

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int remove_tree(const char *path)
@@ -110,17 +112,24 @@ static int check_target(const char *out, int *exists, idx_err *err)
     return 0;
 }
 
-int publish_begin(publish *p, const char *out, idx_err *err)
+/* Sets p->out: "ix/" names the directory ix, whose temporary sibling must
+ * be ix.tmp-PID. */
+static int set_out(publish *p, const char *out, idx_err *err)
 {
     *p = (publish){0};
-    /* "ix/" names the directory ix: its temporary sibling must be ix.tmp-PID. */
     size_t ol = strlen(out);
     while (ol > 1 && out[ol - 1] == '/')
         ol--;
     if (ol >= sizeof p->out) return err_set(err, IDX_EUSAGE, "output path too long");
     memcpy(p->out, out, ol);
     p->out[ol] = '\0';
-    int rc = check_target(p->out, &p->exists, err);
+    return 0;
+}
+
+int publish_begin(publish *p, const char *out, idx_err *err)
+{
+    int rc = set_out(p, out, err);
+    if (!rc) rc = check_target(p->out, &p->exists, err);
     if (rc) return rc;
     clean_leftovers(p->out);
     snprintf(p->tmp, sizeof p->tmp, "%s.tmp-%ld", p->out, (long)getpid());
@@ -159,13 +168,36 @@ int publish_check_inputs(const publish *p, const char *const *inputs, size_t n, 
     return 0;
 }
 
-int publish_commit(publish *p, idx_err *err)
+/* Waits for the writer lock of the index at out (held until *fd is closed),
+ * polling so that a stop request is seen: a signal handler installed with
+ * SA_RESTART would not end a blocking flock. */
+static int lock_writer(const char *out, const volatile sig_atomic_t *stop, int *fd, idx_err *err)
+{
+    char path[4096 + 16];
+    snprintf(path, sizeof path, "%s/write.lock", out);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (*fd < 0) return err_errno(err, IDX_EIO, errno, "%s", path);
+    while (flock(*fd, LOCK_EX | LOCK_NB)) {
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return err_errno(err, IDX_EIO, errno, "locking %s", path);
+        if (stop && *stop) return err_set(err, IDX_EINTR, "interrupted");
+        struct timespec ts = {0, 10000000L}; /* 10 ms */
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+int publish_commit(publish *p, const volatile sig_atomic_t *stop, idx_err *err)
 {
     if (fsync_path(p->tmp)) return err_errno(err, IDX_EIO, errno, "sync %s", p->tmp);
     if (p->exists) {
+        int lock = -1;
+        int rc = lock_writer(p->out, stop, &lock, err);
         /* One atomic swap: readers see the old index or the new one, never none. */
-        if (renameat2(AT_FDCWD, p->tmp, AT_FDCWD, p->out, RENAME_EXCHANGE))
-            return err_errno(err, IDX_EIO, errno, "replacing %s", p->out);
+        if (!rc && renameat2(AT_FDCWD, p->tmp, AT_FDCWD, p->out, RENAME_EXCHANGE))
+            rc = err_errno(err, IDX_EIO, errno, "replacing %s", p->out);
+        if (lock >= 0) close(lock);
+        if (rc) return rc;
         p->made = 0;
         remove_tree(p->tmp); /* now holds the old index */
     } else if (rename(p->tmp, p->out)) {

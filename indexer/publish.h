@@ -7,11 +7,16 @@
  * directories left by builds whose process is gone are removed by the next
  * build; a running build's (kill(pid, 0) succeeds) is left alone.
  *
+ * An append (build.h) changes the index in place but uses the temporary
+ * directory too, for its scratch files: a killed append's are removed with
+ * it by the next build.
+ *
  * Only an idx index (a directory with a meta file) or an empty directory is
  * ever replaced. Single-threaded; the caller owns the publish struct. */
 #ifndef IDX_PUBLISH_H
 #define IDX_PUBLISH_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "common/status.h"
@@ -34,8 +39,12 @@ int publish_begin(publish *p, const char *out, idx_err *err);
 int publish_check_inputs(const publish *p, const char *const *inputs, size_t n, idx_err *err);
 
 /* Syncs the temporary directory and swaps it into place; the old index is
- * removed. */
-int publish_commit(publish *p, idx_err *err);
+ * removed. The swap waits for the old index's writer lock (INDEX/write.lock,
+ * common/txn.h), so it never lands in the middle of an append, delete or
+ * merge, whose writer finds the directory swapped when it retries. While it
+ * waits, *stop becoming non-zero (stop may be NULL) ends the wait with
+ * IDX_EINTR and nothing swapped. */
+int publish_commit(publish *p, const volatile sig_atomic_t *stop, idx_err *err);
 
 /* Removes the temporary directory (after an error or a refusal). */
 void publish_abort(publish *p);

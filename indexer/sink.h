@@ -10,8 +10,16 @@
  * commit and abort free the sink; the directory's removal on failure is the
  * caller's.
  *
- * Operations that change an existing index (open it, delete documents) will
- * be further entries of this table, one function per engine. */
+ * A change of an existing index (idx build --append, idx delete) runs in a
+ * transaction (common/txn.h) the caller began: open instead of create, then
+ * add and delete_id in any mix, then commit, which makes the changes part of
+ * the transaction's next generation, or abort; the caller then commits or
+ * aborts the transaction. Native: new segments are written into the index
+ * directory under names from the transaction and registered with it, with
+ * the deletion of the older copies of their ids. Xapian: the changes go to
+ * the database through one Xapian transaction, committed by the sink's
+ * commit with the database's totals; the caller's txn_commit then only
+ * moves meta to the next generation. */
 #ifndef IDX_SINK_H
 #define IDX_SINK_H
 
@@ -21,15 +29,18 @@
 #include "common/bm25.h"
 #include "common/index.h"
 #include "common/status.h"
+#include "common/txn.h"
 #include "indexer/build.h"
 #include "indexer/doctable.h"
 #include "indexer/ring.h"
 
 typedef struct sink_cfg {
     const char *dir;   /* where the engine's files go */
+    const char *spill; /* where temporary files go (the build's temporary directory) */
     size_t mem_bytes;  /* working memory the sink may hold before spilling */
     bm25_params bm25;  /* what score bounds are computed with */
     uint32_t seg_docs; /* native: input records per segment; 0 = one segment */
+    idx_txn *txn;      /* open: the change of the existing index (dir is its txn_dir) */
 } sink_cfg;
 
 typedef struct sink_ops {
@@ -45,11 +56,21 @@ typedef struct sink_ops {
      * fills m's totals and segment list and sum's engine figures. */
     int (*commit)(void *self, const doctable *t, index_meta *m, build_summary *sum, idx_err *err);
     void (*abort)(void *self);
+
+    /* Opens cfg->txn's index for change. Documents added then replace the
+     * live ones with their ids; commit adds the documents of the index
+     * they replaced to sum->replaced, and m is txn_meta's: native leaves it
+     * to txn_commit, xapian sets the totals of its database. */
+    int (*open)(const sink_cfg *cfg, void **self, idx_err *err);
+    /* Deletes the live document with this id: 1 deleted, 0 none has it. */
+    int (*delete_id)(void *self, const char *id, size_t len, idx_err *err);
 } sink_ops;
 
 extern const sink_ops sink_native;
 extern const sink_ops sink_xapian;
 
 const sink_ops *sink_for(build_engine engine);
+/* The engine called `name` in meta, or NULL when this build has none. */
+const sink_ops *sink_named(const char *name);
 
 #endif

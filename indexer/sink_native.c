@@ -4,7 +4,13 @@
  * Segments: by default one, s0001. With seg_docs N (tests of multi-segment
  * indexes), input records [kN, (k+1)N) make segment k+1; duplicates are
  * resolved over the whole input before any segment is written, so a
- * superseded record survives in no segment. */
+ * superseded record survives in no segment.
+ *
+ * A change of an existing index (open) writes its segments into the index
+ * directory under names from the transaction, and at commit deletes the
+ * older copies of their ids (txn_delete_id, before the new segments join,
+ * so only older copies are found) and adds the segments to the next
+ * generation. An update that adds nothing (idx delete) writes no segment. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +26,24 @@ typedef struct native {
     sink_cfg cfg;
     inv *inv;
     docstore *store[INDEX_MAX_SEGMENTS]; /* opened as their first block arrives */
-    uint32_t n_store;
+    char name[INDEX_MAX_SEGMENTS][32];   /* the segments' names, as their stores open */
+    uint32_t n_store, n_named;
     uint64_t records; /* store records added so far */
 } native;
 
-static void seg_name(uint32_t k, char *out, size_t cap)
+/* Names the next segment: s0001, s0002... in a fresh directory, else the
+ * transaction's next unused name. */
+static int seg_name_next(native *s, idx_err *err)
 {
-    snprintf(out, cap, "s%04u", k + 1);
+    char *out = s->name[s->n_named];
+    if (s->cfg.txn) {
+        int rc = txn_new_segment_name(s->cfg.txn, out, err);
+        if (rc) return rc;
+    } else {
+        snprintf(out, sizeof s->name[0], "s%04u", s->n_named + 1);
+    }
+    s->n_named++;
+    return 0;
 }
 
 static void native_abort(void *self)
@@ -46,9 +63,8 @@ static int native_store(native *s, docstore **out, idx_err *err)
     if (k >= INDEX_MAX_SEGMENTS)
         return err_set(err, IDX_EUSAGE, "more than %d segments", INDEX_MAX_SEGMENTS);
     while (s->n_store <= k) {
-        char name[16];
-        seg_name(s->n_store, name, sizeof name);
-        int rc = docstore_create(s->cfg.dir, name, &s->store[s->n_store], err);
+        int rc = seg_name_next(s, err);
+        if (!rc) rc = docstore_create(s->cfg.dir, s->name[s->n_store], &s->store[s->n_store], err);
         if (rc) return rc;
         s->n_store++;
     }
@@ -56,14 +72,17 @@ static int native_store(native *s, docstore **out, idx_err *err)
     return 0;
 }
 
-static int native_create(const sink_cfg *cfg, void **self, idx_err *err)
+/* A fresh build (create) or a change of cfg->txn's index (open). */
+static int native_start(const sink_cfg *cfg, void **self, idx_err *err)
 {
     native *s = calloc(1, sizeof *s);
     if (!s) return err_set(err, IDX_ENOMEM, "out of memory");
     s->cfg = *cfg;
     docstore *first;
-    int rc = inv_new(cfg->mem_bytes, cfg->dir, &s->inv, err);
-    if (!rc) rc = native_store(s, &first, err); /* s0001.store exists even for no input */
+    int rc = inv_new(cfg->mem_bytes, cfg->spill, &s->inv, err);
+    /* A fresh index has s0001.store even for no input; an update makes no
+     * segment unless it adds documents. */
+    if (!rc && !cfg->txn) rc = native_store(s, &first, err);
     if (rc) {
         native_abort(s);
         return rc;
@@ -153,6 +172,31 @@ static void native_plan_free(native_plan *p)
     free(p->len_title);
 }
 
+/* An update's new segments join the transaction's next generation, after
+ * the older copies of their ids are deleted. */
+static int native_register(native *s, const native_plan *p, const segw_totals *st, uint32_t n_seg,
+                           build_summary *sum, idx_err *err)
+{
+    for (uint32_t g = 0; g < n_seg; g++)
+        for (uint32_t d = 0; d < p->sd[g].n_docs; d++) {
+            int r = txn_delete_id(s->cfg.txn, p->sd[g].id[d], p->sd[g].id_len[d], err);
+            if (r < 0) return r;
+            sum->replaced += (uint64_t)r;
+        }
+    for (uint32_t g = 0; g < n_seg; g++) {
+        const segw_docs *sd = &p->sd[g];
+        txn_segment ts = {s->name[g],     sd->n_docs,     0, 0, st[g].terms,
+                          st[g].postings, st[g].positions};
+        for (uint32_t d = 0; d < sd->n_docs; d++) {
+            ts.tokens_title += sd->len_title[d];
+            ts.tokens_body += sd->len_body[d];
+        }
+        int rc = txn_add_segment(s->cfg.txn, &ts, err);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
 static int native_commit(void *self, const doctable *t, index_meta *m, build_summary *sum,
                          idx_err *err)
 {
@@ -165,17 +209,17 @@ static int native_commit(void *self, const doctable *t, index_meta *m, build_sum
     s->n_store = 0;
     uint32_t n_seg =
         s->cfg.seg_docs ? (uint32_t)((t->n + s->cfg.seg_docs - 1) / s->cfg.seg_docs) : 1;
-    if (!n_seg) n_seg = 1;
+    if (!t->n) n_seg = s->cfg.txn ? 0 : 1; /* see native_start */
     native_plan p = {0};
     segw *w[INDEX_MAX_SEGMENTS] = {0};
+    segw_totals st[INDEX_MAX_SEGMENTS] = {{0}};
     uint32_t n_w = 0;
-    if (!rc && n_seg > INDEX_MAX_SEGMENTS)
-        rc = err_set(err, IDX_EUSAGE, "more than %d segments", INDEX_MAX_SEGMENTS);
+    if (!rc && n_seg > s->n_named)
+        rc = err_set(err, IDX_EINTERNAL, "%u segments planned, %u named", n_seg, s->n_named);
     if (!rc) rc = native_plan_make(s, t, &p, n_seg, err);
     sum->runs = inv_runs(s->inv);
     for (; !rc && n_w < n_seg; n_w++) {
-        seg_name(n_w, m->segment[n_w], sizeof m->segment[n_w]);
-        rc = segw_open(s->cfg.dir, m->segment[n_w], &p.sd[n_w], s->cfg.bm25, &w[n_w], err);
+        rc = segw_open(s->cfg.dir, s->name[n_w], &p.sd[n_w], s->cfg.bm25, &w[n_w], err);
         if (rc) break;
     }
     if (!rc) {
@@ -188,25 +232,31 @@ static int native_commit(void *self, const doctable *t, index_meta *m, build_sum
             segw_abort(w[i]);
             continue;
         }
-        segw_totals st = {0};
-        rc = segw_close(w[i], &st, err);
-        tot.terms += st.terms;
-        tot.postings += st.postings;
-        tot.positions += st.positions;
-        m->segment_docs[i] = p.sd[i].n_docs;
+        rc = segw_close(w[i], &st[i], err);
+        tot.terms += st[i].terms;
+        tot.postings += st[i].postings;
+        tot.positions += st[i].positions;
+    }
+    if (!rc && s->cfg.txn) {
+        rc = native_register(s, &p, st, n_seg, sum, err); /* the txn computes meta */
+    } else if (!rc) {
+        for (uint32_t i = 0; i < n_seg; i++) {
+            snprintf(m->segment[i], sizeof m->segment[i], "%s", s->name[i]);
+            m->segment_docs[i] = p.sd[i].n_docs;
+        }
+        m->n_segments = n_seg;
+        m->terms = tot.terms;
+        m->postings = tot.postings;
+        m->positions = tot.positions;
     }
     native_plan_free(&p);
-    m->n_segments = n_seg;
-    m->terms = tot.terms;
-    m->postings = tot.postings;
-    m->positions = tot.positions;
     for (uint32_t g = 0; !rc && g < n_seg; g++)
         for (int i = 0; i < SEG_NFILES; i++) {
             char path[4200];
-            struct stat st;
-            snprintf(path, sizeof path, "%s/%s.%s", s->cfg.dir, m->segment[g], seg_file_ext[i]);
+            struct stat sb;
+            snprintf(path, sizeof path, "%s/%s.%s", s->cfg.dir, s->name[g], seg_file_ext[i]);
             sum->component[i].name = seg_file_ext[i];
-            if (!stat(path, &st)) sum->component[i].bytes += (uint64_t)st.st_size;
+            if (!stat(path, &sb)) sum->component[i].bytes += (uint64_t)sb.st_size;
         }
     _Static_assert(SEG_NFILES <= sizeof sum->component / sizeof sum->component[0],
                    "a component slot per segment file");
@@ -217,4 +267,12 @@ static int native_commit(void *self, const doctable *t, index_meta *m, build_sum
     return rc;
 }
 
-const sink_ops sink_native = {"native", 1, native_create, native_add, native_commit, native_abort};
+static int native_delete_id(void *self, const char *id, size_t len, idx_err *err)
+{
+    native *s = self;
+    return txn_delete_id(s->cfg.txn, id, len, err);
+}
+
+const sink_ops sink_native = {
+    "native",        1, native_start, native_add, native_commit, native_abort, native_start,
+    native_delete_id};

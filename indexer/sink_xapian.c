@@ -1,5 +1,8 @@
 /* The xapian engine's sink: each analysed document goes to a Xapian
- * database (common/xap.h) in <dir>/xapian, with its stored record whole. */
+ * database (common/xap.h) in <dir>/xapian (or the directory meta names after a
+ * compaction), with its stored record whole.
+ * A change of an existing index opens its database for update: additions
+ * and deletions become visible together at the sink's commit. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +31,23 @@ static void xapian_abort(void *self)
     free(s);
 }
 
-static int xapian_create(const sink_cfg *cfg, void **self, idx_err *err)
+/* A new database (create), or the existing one of cfg->txn's index (open). */
+static int xapian_start(const sink_cfg *cfg, void **self, idx_err *err)
 {
     xapian *s = calloc(1, sizeof *s);
     if (!s) return err_set(err, IDX_ENOMEM, "out of memory");
     snprintf(s->path, sizeof s->path, "%s/%s", cfg->dir, XAP_DIR);
-    int rc = xap_writer_create(s->path, &s->xw, err);
+    int rc;
+    if (cfg->txn) {
+        const index_meta *m = &txn_index(cfg->txn)->meta;
+        /* idx merge may have compacted the database into another directory */
+        snprintf(s->path, sizeof s->path, "%s/%s", cfg->dir, m->database);
+        xap_totals cur = {m->docs,  m->tokens_title, m->tokens_body,
+                          m->terms, m->postings,     m->positions};
+        rc = xap_writer_open(s->path, &cur, &s->xw, err);
+    } else {
+        rc = xap_writer_create(s->path, &s->xw, err);
+    }
     if (rc) {
         xapian_abort(s);
         return rc;
@@ -84,15 +98,27 @@ static int xapian_add(void *self, const batch *b, const uint32_t *docid, const u
     return rc;
 }
 
+static int xapian_delete_id(void *self, const char *id, size_t len, idx_err *err)
+{
+    xapian *s = self;
+    return xap_writer_delete_id(s->xw, id, len, err);
+}
+
 static int xapian_commit(void *self, const doctable *t, index_meta *m, build_summary *sum,
                          idx_err *err)
 {
     xapian *s = self;
     (void)t; /* Xapian replaced superseded documents as they came */
     xap_totals xt;
+    sum->replaced += xap_writer_removed(s->xw);
     int rc = xap_writer_close(s->xw, &xt, err);
     s->xw = NULL;
     if (!rc) {
+        /* For an update the transaction writes meta; these are the values it
+         * starts from. */
+        m->docs = xt.docs;
+        m->tokens_title = xt.tokens_title;
+        m->tokens_body = xt.tokens_body;
         m->terms = xt.terms;
         m->postings = xt.postings;
         m->positions = xt.positions;
@@ -102,4 +128,6 @@ static int xapian_commit(void *self, const doctable *t, index_meta *m, build_sum
     return rc;
 }
 
-const sink_ops sink_xapian = {"xapian", 0, xapian_create, xapian_add, xapian_commit, xapian_abort};
+const sink_ops sink_xapian = {
+    "xapian",        0, xapian_start, xapian_add, xapian_commit, xapian_abort, xapian_start,
+    xapian_delete_id};

@@ -148,6 +148,9 @@ static void make_db(char *path)
     ck_assert_int_eq(xap_writer_close(w, &t, &e), 0);
     ck_assert_uint_eq(t.terms, 3);
     ck_assert_uint_eq(t.postings, 4);
+    ck_assert_uint_eq(t.docs, 3);
+    ck_assert_uint_eq(t.tokens_title, 3);
+    ck_assert_uint_eq(t.tokens_body, 15);
 }
 
 static void remove_db(const char *path)
@@ -243,6 +246,113 @@ START_TEST(test_engine_locked_and_corrupt)
 }
 END_TEST
 
+static void totals_eq(const xap_totals *t, uint64_t docs, uint64_t title, uint64_t body,
+                      uint64_t terms, uint64_t postings, uint64_t positions)
+{
+    ck_assert_uint_eq(t->docs, docs);
+    ck_assert_uint_eq(t->tokens_title, title);
+    ck_assert_uint_eq(t->tokens_body, body);
+    ck_assert_uint_eq(t->terms, terms);
+    ck_assert_uint_eq(t->postings, postings);
+    ck_assert_uint_eq(t->positions, positions);
+}
+
+/* An update replaces and deletes by id in one commit: readers see all of it
+ * or none, and the totals in the metadata follow the documents. */
+START_TEST(test_engine_update)
+{
+    char path[64];
+    make_db(path);
+    idx_err e = {0};
+    xap_totals none = {0}, t;
+    xap_writer *w = NULL, *other = NULL;
+    ck_assert_int_eq(xap_writer_open(path, &none, &w, &e), 0);
+    ck_assert_int_eq(xap_writer_open(path, &none, &other, &e), IDX_EBUSY);
+    ck_assert_ptr_null(other);
+    ck_assert_ptr_nonnull(strstr(e.msg, "another writer"));
+    err_clear(&e);
+    /* d2 comes back with other words: "wind" once in a 1-token title, 3-token body */
+    const uint32_t pw[] = {0};
+    ck_assert_int_eq(xap_writer_begin(w, "d2", 2, "rec2b", 5, 1, 3, 0, 0, &e), 0);
+    ck_assert_int_eq(xap_writer_term(w, "wind", 4, 0, 1, 0, pw, &e), 0);
+    ck_assert_int_eq(xap_writer_end(w, &e), 0);
+    ck_assert_int_eq(xap_writer_delete_id(w, "d3", 2, &e), 1);
+    ck_assert_int_eq(xap_writer_delete_id(w, "d3", 2, &e), 0);
+    ck_assert_int_eq(xap_writer_delete_id(w, "nope", 4, &e), 0);
+    ck_assert_uint_eq(xap_writer_removed(w), 2);
+
+    /* nothing is visible before the commit */
+    xap_db *db = NULL;
+    uint64_t n;
+    uint32_t id;
+    ck_assert_int_eq(xap_open(path, &db, &e), 0);
+    ck_assert_int_eq(xap_doccount(db, &n, &e), 0);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_int_eq(xap_db_totals(db, &t, &e), 1);
+    totals_eq(&t, 3, 3, 15, 3, 4, 7);
+    xap_close(db);
+
+    ck_assert_int_eq(xap_writer_close(w, &t, &e), 0);
+    /* d1 (solar 3, a:smith 1) and the new d2 (wind 1); d3's wind is gone */
+    totals_eq(&t, 2, 3, 13, 3, 3, 5);
+    ck_assert_int_eq(xap_open(path, &db, &e), 0);
+    ck_assert_int_eq(xap_doccount(db, &n, &e), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_int_eq(xap_db_totals(db, &t, &e), 1);
+    totals_eq(&t, 2, 3, 13, 3, 3, 5);
+    ck_assert_int_eq(xap_find_id(db, "d3", 2, &id, &e), 0);
+    ck_assert_int_eq(xap_find_id(db, "d2", 2, &id, &e), 1);
+    ck_assert_uint_eq(id, 4); /* a new docid: the replacement ranks in input order */
+    buf data = {0};
+    ck_assert_int_eq(xap_doc_data(db, id, &data, &e), 0);
+    ck_assert_int_eq(memcmp(data.p, "rec2b", 5), 0);
+    buf_free(&data);
+    /* "solar" is in d1 only now, "wind" in d2 only */
+    xap_params p = {1.2, 0.75, 3.0, 2.0, 1.5, 6.5, 1000};
+    const char *words[] = {"solar", "wind"};
+    for (int i = 0; i < 2; i++) {
+        xap_query *q = NULL;
+        xap_hit h[4];
+        uint32_t nh;
+        uint64_t total;
+        int exact;
+        ck_assert_int_eq(xap_query_new(db, &p, &q, &e), 0);
+        ck_assert_int_eq(xap_query_term(q, XAP_FIELDS, words[i], strlen(words[i]), &e), 0);
+        ck_assert_int_eq(xap_query_run(q, 0, 4, 1, h, &nh, &total, &exact, &e), 0);
+        ck_assert_uint_eq(nh, 1);
+        ck_assert_uint_eq(h[0].docid, i ? 4 : 1);
+        xap_query_free(q);
+    }
+    xap_close(db);
+
+    /* an update abandoned changes nothing */
+    ck_assert_int_eq(xap_writer_open(path, &none, &w, &e), 0);
+    ck_assert_int_eq(xap_writer_delete_id(w, "d1", 2, &e), 1);
+    xap_writer_abort(w);
+    ck_assert_int_eq(xap_open(path, &db, &e), 0);
+    ck_assert_int_eq(xap_find_id(db, "d1", 2, &id, &e), 1);
+    xap_close(db);
+    remove_db(path);
+}
+END_TEST
+
+/* The database's own totals win over the ones given for a database that
+ * has none. */
+START_TEST(test_engine_update_own_totals)
+{
+    char path[64];
+    make_db(path);
+    idx_err e = {0};
+    xap_totals given = {100, 100, 100, 100, 100, 100}, t;
+    xap_writer *w = NULL;
+    ck_assert_int_eq(xap_writer_open(path, &given, &w, &e), 0);
+    ck_assert_int_eq(xap_writer_delete_id(w, "d1", 2, &e), 1);
+    ck_assert_int_eq(xap_writer_close(w, &t, &e), 0);
+    totals_eq(&t, 2, 1, 5, 2, 2, 3); /* a:smith went with d1; solar stays in d2 */
+    remove_db(path);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("xap");
@@ -258,6 +368,8 @@ int main(void)
     TCase *te = tcase_create("engine");
     tcase_add_test(te, test_engine_roundtrip);
     tcase_add_test(te, test_engine_locked_and_corrupt);
+    tcase_add_test(te, test_engine_update);
+    tcase_add_test(te, test_engine_update_own_totals);
     suite_add_tcase(s, te);
     return test_run(s);
 }
