@@ -22,7 +22,9 @@ def load(results, facts):
 
 
 def group(runs, prefix):
-    return [v for k, v in sorted(runs.items()) if k.startswith(prefix + ".")]
+    """The runs PREFIX.1, PREFIX.001, ... (not PREFIX.oneshot)."""
+    return [v for k, v in sorted(runs.items())
+            if k.startswith(prefix + ".") and k[len(prefix) + 1:].isdigit()]
 
 
 def verdict(ok):
