@@ -9,7 +9,10 @@ the documents as idx does. The per-row loop runs in C (executemany over a
 generator); what Python adds is json.loads per line, which `--parse-only`
 times alone so the report can state it.
 
-Usage: fts5_build.py [--parse-only] DBFILE INPUT.jsonl
+`--append` (bench/growth_bench.sh) keeps an existing DBFILE and adds the rows
+in one transaction of its own: the daily-growth case, one batch per run.
+
+Usage: fts5_build.py [--parse-only | --append] DBFILE INPUT.jsonl
 """
 import json
 import os
@@ -38,9 +41,12 @@ def rows(path, counts):
 
 
 def main(argv):
-    parse_only = False
+    parse_only = append = False
     if argv and argv[0] == "--parse-only":
         parse_only = True
+        argv = argv[1:]
+    elif argv and argv[0] == "--append":
+        append = True
         argv = argv[1:]
     if len(argv) != 2:
         print(__doc__.strip().splitlines()[-1], file=sys.stderr)
@@ -51,11 +57,11 @@ def main(argv):
         for _ in rows(inp, counts):
             pass
     else:
-        if os.path.exists(dbfile):
+        if os.path.exists(dbfile) and not append:
             os.unlink(dbfile)
         con = sqlite3.connect(dbfile)
         con.execute(
-            "CREATE VIRTUAL TABLE t USING fts5(id UNINDEXED, title, body, "
+            "CREATE VIRTUAL TABLE IF NOT EXISTS t USING fts5(id UNINDEXED, title, body, "
             "url UNINDEXED, date UNINDEXED, author, category, "
             "tokenize='porter unicode61')"
         )

@@ -19,7 +19,11 @@
 //   - one commit at the end (Xapian still flushes by itself every
 //     XAPIAN_FLUSH_THRESHOLD documents, 10000 by default).
 //
-// Usage: xapian_build [--parse-only] DBDIR INPUT.jsonl
+// `--append` (bench/growth_bench.sh) opens DBDIR with DB_CREATE_OR_OPEN
+// instead of overwriting it, so each run adds one batch to the database and
+// commits it: the daily-growth case, same per-document work.
+//
+// Usage: xapian_build [--parse-only | --append] DBDIR INPUT.jsonl
 #include <xapian.h>
 #include <jansson.h>
 
@@ -45,14 +49,17 @@ static std::string field(json_t *obj, const char *name)
 
 int main(int argc, char **argv)
 {
-    bool parse_only = false;
+    bool parse_only = false, append = false;
     int a = 1;
     if (a < argc && std::strcmp(argv[a], "--parse-only") == 0) {
         parse_only = true;
         ++a;
+    } else if (a < argc && std::strcmp(argv[a], "--append") == 0) {
+        append = true;
+        ++a;
     }
     if (argc - a != 2) {
-        std::fprintf(stderr, "usage: %s [--parse-only] DBDIR INPUT.jsonl\n", argv[0]);
+        std::fprintf(stderr, "usage: %s [--parse-only | --append] DBDIR INPUT.jsonl\n", argv[0]);
         return 2;
     }
     const char *dbdir = argv[a], *input = argv[a + 1];
@@ -65,7 +72,8 @@ int main(int argc, char **argv)
         Xapian::WritableDatabase db;
         Xapian::TermGenerator tg;
         if (!parse_only) {
-            db = Xapian::WritableDatabase(dbdir, Xapian::DB_CREATE_OR_OVERWRITE);
+            db = Xapian::WritableDatabase(
+                dbdir, append ? Xapian::DB_CREATE_OR_OPEN : Xapian::DB_CREATE_OR_OVERWRITE);
             tg.set_stemmer(Xapian::Stem("english"));
         }
         char *line = nullptr;
