@@ -36,13 +36,7 @@ static int xapian_open(idx_index *ix, const char *dir, const cfr_source *src, co
     int have = rc ? rc : xap_db_totals(ix->xap, &t, err);
     if (have < 0) return have;
     if (have) {
-        index_meta *m = &ix->meta;
-        m->docs = t.docs;
-        m->tokens_title = t.tokens_title;
-        m->tokens_body = t.tokens_body;
-        m->terms = t.terms;
-        m->postings = t.postings;
-        m->positions = t.positions;
+        index_meta_set_totals(&ix->meta, &t);
         ix->avg_title = t.docs ? (double)t.tokens_title / (double)t.docs : 0;
         ix->avg_body = t.docs ? (double)t.tokens_body / (double)t.docs : 0;
     }

@@ -396,3 +396,13 @@ int index_stats(idx_index *ix, engine_part_fn fn, void *ctx, idx_err *err)
 {
     return ix->ops->stats(ix, fn, ctx, err);
 }
+
+void index_meta_set_totals(index_meta *m, const xap_totals *t)
+{
+    m->docs = t->docs;
+    m->tokens_title = t->tokens_title;
+    m->tokens_body = t->tokens_body;
+    m->terms = t->terms;
+    m->postings = t->postings;
+    m->positions = t->positions;
+}

@@ -64,6 +64,10 @@ int index_meta_write(const char *dir, const index_meta *m, idx_err *err);
 /* Reads and verifies dir/meta; IDX_EDATA naming the problem. */
 int index_meta_read(const char *dir, index_meta *m, idx_err *err);
 
+/* A Xapian database's collection totals (kept in its metadata, committed
+ * with its documents) as m's counts. */
+void index_meta_set_totals(index_meta *m, const xap_totals *t);
+
 typedef struct idx_index {
     index_meta meta;
     const engine_ops *ops; /* the engine meta names (ops->id selects the query evaluator) */

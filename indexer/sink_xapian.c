@@ -116,12 +116,7 @@ static int xapian_commit(void *self, const doctable *t, index_meta *m, build_sum
     if (!rc) {
         /* For an update the transaction writes meta; these are the values it
          * starts from. */
-        m->docs = xt.docs;
-        m->tokens_title = xt.tokens_title;
-        m->tokens_body = xt.tokens_body;
-        m->terms = xt.terms;
-        m->postings = xt.postings;
-        m->positions = xt.positions;
+        index_meta_set_totals(m, &xt);
         sum->index_bytes = xap_disk_size(s->path);
     }
     xapian_abort(s);
