@@ -23,9 +23,12 @@ e2e_web_ready
 e2e_web_tmpdir web-reload
 
 # bN: rebuild from corpus N (xN: as a xapian index); aN: append part of it (new ids and
-# replacements); d: delete a tenth of the ids; m: merge (web_reload.py; those this idx
+# replacements); d: delete a tenth of the ids; m: merge; AN, D: aN, d with --no-merge (web_reload.py; those this idx
 # lacks for the index's engine are left out)
 STEPS=x1,d,b2,a3,d,a4,m,x3,a1,b3,damage,b0,a1,d,m,x4,d,a2,m,b4
+# then a day of a living index in one directory: 20 appends and 5 delete batches without
+# their automatic merges (web_reload.py says why), 3 merges
+STEPS+=,b0,A1,A2,A3,A4,D,A1,A2,A3,A4,D,m,A1,A2,A3,A4,D,A1,A2,A3,A4,D,m,A1,A2,A3,A4,D,m
 VISIBLE=1
 RSS_MARGIN_KB=3072
 case $E2E_MODE in

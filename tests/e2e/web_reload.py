@@ -9,7 +9,12 @@ with `--engine xapian` (then the steps up to the next rebuild change a
 Xapian database), aN an append
 `idx build --append` of a part of corpus N under new ids plus some of the
 index's ids (replacements), d an `idx delete` of a tenth of the ids, m an
-`idx merge`. Steps this build of idx does not have for the index's engine
+`idx merge`; AN and D are aN and d with `--no-merge`. (An automatic merge
+commits a second generation right after the append's or delete's own, which
+the web box may serve for a moment: its answers differ from the merged
+generation's, since df counts deleted articles until a merge, but the replay
+below records only each step's last generation. Steps without the automatic
+merge leave no generation unrecorded.) Steps this build of idx does not have for the index's engine
 are left out (reported).
 Before the load, the steps are replayed on an index aside and every query
 answered there after each with `idx query --format json` (took_ms dropped):
@@ -194,10 +199,10 @@ def main():
     for step in a.steps.split(","):
         if step[0] in "bx":
             engine = "native" if step[0] == "b" else "xapian"
-        if step[0] in "bx" or step == "damage" or have[engine][step[0]]:
+        if step[0] in "bx" or step == "damage" or have[engine][step[0].lower()]:
             steps.append(step)
         else:
-            what = {"a": "build --append", "d": "delete", "m": "merge"}[step[0]]
+            what = {"a": "build --append", "d": "delete", "m": "merge"}[step[0].lower()]
             print(f"info step {step} left out: this idx has no {what} for a {engine} index")
 
     def apply(i, step, ix):
@@ -205,7 +210,7 @@ def main():
         if step[0] in "bx":
             args = ["build", "-q", "--engine", "native" if step[0] == "b" else "xapian",
                     "-o", ix, a.corpus[int(step[1:])]]
-        elif step[0] == "a":
+        elif step[0] in "aA":
             part = os.path.join(a.work, f"append{i}.jsonl")
             if not os.path.exists(part):
                 lines = open(a.corpus[int(step[1:])], encoding="utf-8").readlines()
@@ -216,10 +221,12 @@ def main():
                             d["id"] = f"s{i}-{d['id']}"
                         f.write(json.dumps(d) + "\n")
             args = ["build", "--append", "-q", "-o", ix, part]
-        elif step[0] == "d":
+        elif step[0] in "dD":
             args = ["delete", "-i", ix] + [f"d{j}" for j in range(i % 10, 1500, 10)]
         else:
             args = ["merge", "-i", ix]
+        if step[0] in "AD":
+            args.insert(1, "--no-merge")
         r = subprocess.run([a.idx, *args], capture_output=True)
         if r.returncode:
             sys.exit(f"FAIL idx {' '.join(args[:4])}...: exit {r.returncode}: "
