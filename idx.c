@@ -150,12 +150,7 @@ static int cmd_build(int argc, char **argv)
                                          {"quiet", no_argument, 0, 'q'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    build_opts o = {0};
-    o.ana = ana_config_default();
-    o.bm25 = bm25_default();
-    o.mem_bytes = 512ull << 20;
-    long nproc = sysconf(_SC_NPROCESSORS_ONLN);
-    o.threads = nproc > 0 ? (int)nproc : 1;
+    build_opts o = build_opts_default(NULL, NULL, 0);
     int quiet = 0, no_merge = 0, c, li = 0;
     long long v;
     while ((c = getopt_long(argc, argv, "o:qh", opts, &li)) != -1) {

@@ -280,6 +280,20 @@ static void build_free(build *bd)
     free(bd->ws);
 }
 
+build_opts build_opts_default(const char *out, const char *const *inputs, size_t n_inputs)
+{
+    long nproc = sysconf(_SC_NPROCESSORS_ONLN);
+    build_opts o = {.out = out,
+                    .inputs = inputs,
+                    .n_inputs = n_inputs,
+                    .format = FMT_AUTO,
+                    .mem_bytes = 512ull << 20,
+                    .threads = nproc > 0 ? (int)nproc : 1,
+                    .ana = ana_config_default(),
+                    .bm25 = bm25_default()};
+    return o;
+}
+
 int build_run(const build_opts *o, build_summary *sum, idx_err *err)
 {
     build bd = {.o = o, .ops = sink_for(o->engine), .t0 = now_seconds()};

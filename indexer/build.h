@@ -104,6 +104,10 @@ typedef struct build_summary {
     uint64_t generation; /* the new generation an append committed */
 } build_summary;
 
+/* The options of a plain `idx build -o out inputs...`: default analysis and
+ * BM25, --mem 512, a thread per online core, the format detected. */
+build_opts build_opts_default(const char *out, const char *const *inputs, size_t n_inputs);
+
 int build_run(const build_opts *o, build_summary *sum, idx_err *err);
 
 /* Parses an ISO 8601 date prefix (YYYY, YYYY-MM, YYYY-MM-DD...) into

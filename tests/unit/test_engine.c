@@ -35,15 +35,10 @@ static char ids[N_DOCS][16], titles[N_DOCS][48], bodies[N_DOCS][160], authors[N_
 static void build(const char *in, const char *out, build_engine engine)
 {
     const char *inputs[] = {in};
-    build_opts o = {0};
-    o.out = out;
+    build_opts o = build_opts_default(out, inputs, 1);
     o.engine = engine;
-    o.inputs = inputs;
-    o.n_inputs = 1;
     o.mem_bytes = 64u << 20;
     o.threads = 2;
-    o.ana = ana_config_default();
-    o.bm25 = bm25_default();
     build_summary s;
     idx_err err = {0};
     OKM(build_run(&o, &s, &err) == 0, "build %s: %s", out, err.msg);

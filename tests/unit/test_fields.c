@@ -132,14 +132,9 @@ START_TEST(index_terms_agree)
                 d, d, d % 13, d % 3);
     fclose(f);
     const char *inputs[] = {in};
-    build_opts o = {0};
-    o.out = out;
-    o.inputs = inputs;
-    o.n_inputs = 1;
+    build_opts o = build_opts_default(out, inputs, 1);
     o.mem_bytes = 64u << 20;
     o.threads = 1;
-    o.ana = ana_config_default();
-    o.bm25 = bm25_default();
     build_summary sum;
     idx_err err = {0};
     OKM(build_run(&o, &sum, &err) == 0, "build: %s", err.msg);

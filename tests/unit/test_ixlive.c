@@ -42,15 +42,10 @@ static void build(int n, build_engine engine)
                 d, n);
     ck_assert_int_eq(fclose(f), 0);
     const char *inputs[] = {in};
-    build_opts o = {0};
-    o.out = ixdir;
+    build_opts o = build_opts_default(ixdir, inputs, 1);
     o.engine = engine;
-    o.inputs = inputs;
-    o.n_inputs = 1;
     o.mem_bytes = 16u << 20;
     o.threads = 1;
-    o.ana = ana_config_default();
-    o.bm25 = bm25_default();
     build_summary s;
     idx_err err = {0};
     OKM(build_run(&o, &s, &err) == 0, "build %s: %s", ixdir, err.msg);

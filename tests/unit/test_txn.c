@@ -39,16 +39,11 @@ static void setup(void)
     fclose(f);
     snprintf(dir, sizeof dir, "%s/ix", tmpdir);
     const char *inputs[] = {in};
-    build_opts o = {0};
-    o.out = dir;
+    build_opts o = build_opts_default(dir, inputs, 1);
     o.engine = BUILD_ENGINE_NATIVE;
-    o.inputs = inputs;
-    o.n_inputs = 1;
     o.mem_bytes = 64u << 20;
     o.threads = 2;
     o.segment_docs = SEG_DOCS;
-    o.ana = ana_config_default();
-    o.bm25 = bm25_default();
     build_summary s;
     idx_err err = {0};
     OKM(build_run(&o, &s, &err) == 0, "build: %s", err.msg);
