@@ -248,7 +248,13 @@ search "stored url" 200 html "quagga" && {
     body_has "stored url" 'href="https://example.org/quagga?a=1&amp;b=&quot;2&quot;"'
     check_html "stored url"
 }
-search "stored hostile json" 200 json "zebra" && body_lacks "stored hostile json" "<"
+search "stored hostile json" 200 json "zebra" && {
+    body_lacks "stored hostile json" "<"
+    python3 -c 'import json, sys
+h = json.load(open(sys.argv[1]))["hits"][0]
+assert (h["author"], h["category"]) == ("Eve \"q\" <b>bold</b>", "<i>cat</i>"), h' "$T/body" ||
+        bad "json hits: author and category"
+}
 search "readable dates" 200 html "zebra" &&
     body_has "readable dates" '<time datetime="2020-01-02">2 Jan 2020</time>'
 search "readable month" 200 html "okapi" && {
