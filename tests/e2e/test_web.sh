@@ -443,20 +443,7 @@ if LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f]' "$RUN/idx-fcgi.log"; then bad "contr
 
 run_queued_checks
 
-# ---- stretch: a screenshot with headless Chromium, only when installed
-if [ -x /usr/bin/chromium ]; then
-    mkdir -p "$IDX_BUILD/artifacts"
-    shot=$IDX_BUILD/artifacts/web-results.png
-    rm -f "$shot"
-    prof=$(mktemp -d "$T/chromium.XXXXXX")
-    timeout 30 /usr/bin/chromium --headless --no-sandbox --disable-gpu \
-        --disable-background-networking --disable-component-update --disable-sync \
-        --no-first-run --user-data-dir="$prof" --screenshot="$shot" --window-size=1000,900 \
-        "$URL/search?q=$W1+$W2" > "$T/chromium.log" 2>&1 || true
-    if [ -s "$shot" ]; then echo "ok   screenshot $shot"; else bad "chromium screenshot missing"; fi
-else
-    echo "skip screenshot (no /usr/bin/chromium)"
-fi
+# (the pages in a browser, with screenshots: test_web_pages.sh)
 
 bash "$SERVE" stop --run "$RUN" > /dev/null 2>&1 || bad "web/serve stop"
 if [ -s "$RUN/nginx.pid" ] || [ -s "$RUN/idx-fcgi.pid" ]; then bad "pid files left after stop"; fi
