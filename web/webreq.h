@@ -7,9 +7,11 @@
  * Routes: GET /search?q=…&k=10&offset=0&format=html|json, GET
  * /doc?id=…[&q=…][&format=json] (one stored article) and GET /health (HEAD
  * too). Bounds: q at most WEB_MAX_Q bytes after decoding and valid
- * UTF-8, k 1..100, offset 0..10000, strict percent-decoding; anything else is
- * a 400 with a message. Past the deadline (env timeout_ms, checked between
- * the search's stages) the answer is 503. With env->cache, a /search answer
+ * UTF-8, k 1..100, offset 0..10000, id 1..WEB_MAX_ID bytes, strict
+ * percent-decoding; anything else is a 400 with a message. An unknown id or
+ * path is a 404; errors are pages unless format=json (/health: JSON). Past
+ * the deadline (env timeout_ms, checked between the search's stages; /doc
+ * reads one article and is not bounded by it) the answer is 503. With env->cache, a /search answer
  * given before from the same index generation (w->serial) for the same
  * format, k, offset and q is served from it, bytes unchanged (so its took_ms
  * is the time of the search that made it).
