@@ -96,7 +96,11 @@ int cmdline_queries(FILE *f, const char *where, const char *prog, const char *cm
         if (rc == IDX_EUSAGE) {
             /* the parser's "query: " would only repeat the line's own */
             const char *why = strncmp(err->msg, "query: ", 7) ? err->msg : err->msg + 7;
-            fprintf(stderr, "%s: %s: query %s: %s\n", prog, cmd, qid, why);
+            /* and `idx query` names the query once: "idx: query 3: why" */
+            if (!strcmp(cmd, "query"))
+                fprintf(stderr, "%s: query %s: %s\n", prog, qid, why);
+            else
+                fprintf(stderr, "%s: %s: query %s: %s\n", prog, cmd, qid, why);
             err_clear(err);
             *bad = 1;
             rc = 0;

@@ -45,7 +45,8 @@ typedef int (*cmdline_query_fn)(void *ctx, const char *qid, const char *text, si
  * every line of f (named `where` in messages; CR/LF stripped, blank lines
  * skipped) with fn. A line without a tab or with an empty qid is reported as
  * "PROG: CMD: WHERE:N: expected qid<TAB>query", a bad query as
- * "PROG: CMD: query QID: why"; either sets *bad and the loop goes on.
+ * "PROG: CMD: query QID: why" ("PROG: query QID: why" when CMD is query);
+ * either sets *bad and the loop goes on.
  * fn gets err itself, clear (a bad query's error is cleared after its report).
  * Returns 0, or the error that stopped it (fn's, prefixed "query QID", or
  * reading f: IDX_EDATA, unreadable input). */

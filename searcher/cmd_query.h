@@ -7,7 +7,7 @@
  *
  * Exit status (docs/CLI.md): 0 ok (also no hits); 2 usage error or bad query
  * syntax — in --batch a bad query is reported on stderr as
- * `idx: query: query QID: why`, the remaining queries are still answered, and the
+ * `idx: query QID: why`, the remaining queries are still answered, and the
  * exit status is 2 at the end; 3 index missing/corrupt, or stdin unreadable (stops at once);
  * 1 anything else. */
 #ifndef IDX_CLI_H

@@ -136,6 +136,10 @@ static void json_results(buf *b, const render_query *q, const search_hit *h, siz
         render_json_string(b, h[i].url, h[i].url_len);
         buf_puts(b, ",\"date\":");
         render_json_string(b, h[i].date, h[i].date_len);
+        buf_puts(b, ",\"author\":");
+        render_json_string(b, h[i].author, h[i].author_len);
+        buf_puts(b, ",\"category\":");
+        render_json_string(b, h[i].category, h[i].category_len);
         if (h[i].snip) json_snip(b, "snippet", "highlights", &h[i].snip->body);
         if (h[i].parts) {
             buf_puts(b, ",\"explain\":[");

@@ -8,7 +8,7 @@
 
 /* Offsets of a hit's stored strings in fields_, turned into pointers only
  * once every hit is in (the buffer moves as it grows). */
-enum { REF_ID, REF_TITLE, REF_URL, REF_DATE, REF_AUTHOR, REF_N };
+enum { REF_ID, REF_TITLE, REF_URL, REF_DATE, REF_AUTHOR, REF_CATEGORY, REF_N };
 struct search_field_ref {
     size_t off[REF_N], len[REF_N];
 };
@@ -90,7 +90,8 @@ static int past_deadline(const search_ctx *c, idx_err *err)
 /* Fills hits[0..n) for r: stored fields, snippets, explanations. */
 static int fetch_hits(search_ctx *c, const qparse_tree *q, const match_result *r, idx_err *err)
 {
-    static const int which[REF_N] = {FIELD_ID, FIELD_TITLE, FIELD_URL, FIELD_DATE, FIELD_AUTHOR};
+    static const int which[REF_N] = {FIELD_ID,   FIELD_TITLE,  FIELD_URL,
+                                     FIELD_DATE, FIELD_AUTHOR, FIELD_CATEGORY};
     search_field_ref *refs = c->refs_;
     c->fields_.len = 0;
     for (uint32_t i = 0; i < r->n_hits; i++) {
@@ -144,6 +145,8 @@ static int fetch_hits(search_ctx *c, const qparse_tree *q, const match_result *r
         rh->date_len = refs[i].len[REF_DATE];
         rh->author = base + refs[i].off[REF_AUTHOR];
         rh->author_len = refs[i].len[REF_AUTHOR];
+        rh->category = base + refs[i].off[REF_CATEGORY];
+        rh->category_len = refs[i].len[REF_CATEGORY];
     }
     return 0;
 }

@@ -20,8 +20,12 @@ typedef struct search_hit {
     const snip_result *snip; /* NULL: no snippet (trec); then the raw title is shown */
     const match_part *parts; /* --explain; NULL for none */
     size_t n_parts;
-    const char *author; /* only when snippets are made (not ids_only); len 0 when absent */
+    /* author and category: only when snippets are made (not ids_only); len 0
+     * when absent */
+    const char *author;
     size_t author_len;
+    const char *category;
+    size_t category_len;
 } search_hit;
 
 #endif

@@ -93,6 +93,7 @@ struct snip {
     /* early stop: next byte offset to check at, and where to stop (0: not yet known) */
     size_t check_at, stop_at;
     unsigned window;
+    int full; /* snip_doc_full: whole fields, analysed to the end */
 };
 
 static int nomem(snip *s)
@@ -466,6 +467,8 @@ static size_t space_len(const char *t, size_t len, size_t p)
 
 /* ---- one field ---- */
 
+static int window_spans(snip *s, size_t ws, size_t we, size_t o, snip_text *out);
+
 static int make_text(snip *s, const char *t, size_t len, unsigned W, snip_text *out)
 {
     memset(out, 0, sizeof *out);
@@ -566,7 +569,13 @@ static int make_text(snip *s, const char *t, size_t len, unsigned W, snip_text *
     out->text[o] = '\0';
     out->len = o;
 
-    /* Spans: every match inside the window (clipped), merged. */
+    return window_spans(s, ws, we, o, out);
+}
+
+/* out->spans: every match inside the source window [ws, we) (clipped),
+ * mapped through s->map into the o bytes of out->text, merged. */
+static int window_spans(snip *s, size_t ws, size_t we, size_t o, snip_text *out)
+{
     size_t ns = 0;
     for (size_t i = 0; i < s->n_m; i++) {
         size_t a = s->m[i].bstart > ws ? s->m[i].bstart : ws;
@@ -597,6 +606,21 @@ static int make_text(snip *s, const char *t, size_t len, unsigned W, snip_text *
     return 0;
 }
 
+/* The whole field, byte for byte, with every match highlighted. */
+static int make_full(snip *s, const char *t, size_t len, snip_text *out)
+{
+    memset(out, 0, sizeof *out);
+    qsort(s->m, s->n_m, sizeof *s->m, match_cmp);
+    out->text = malloc(len + 1);
+    if (!out->text || buf_grow(&s->map, &s->cap_map, len + 1, sizeof *s->map)) return nomem(s);
+    memcpy(out->text, t, len);
+    out->text[len] = '\0';
+    out->len = len;
+    for (size_t p = 0; p <= len; p++)
+        s->map[p] = (uint32_t)p;
+    return window_spans(s, 0, len, len, out);
+}
+
 static int do_field(snip *s, int is_title, const char *t, size_t len, unsigned W, snip_text *out)
 {
     int rc = prepare_field(s, is_title);
@@ -605,7 +629,7 @@ static int do_field(snip *s, int is_title, const char *t, size_t len, unsigned W
     s->n_m = 0;
     s->text = t;
     s->cur_b = s->cur_c = 0;
-    s->check_at = SNIP_CHECK_BYTES;
+    s->check_at = s->full ? SIZE_MAX : SNIP_CHECK_BYTES;
     s->stop_at = 0;
     s->window = W;
     if (len && s->n_units) {
@@ -613,14 +637,16 @@ static int do_field(snip *s, int is_title, const char *t, size_t len, unsigned W
         if (rc && rc != SNIP_STOP) return rc < 0 ? rc : s->err->code ? s->err->code : IDX_EINTERNAL;
         if ((rc = find_matches(s))) return rc;
     }
+    if (s->full) return make_full(s, t ? t : "", t ? len : 0, out);
     return make_text(s, t ? t : "", t ? len : 0, W, out);
 }
 
-int snip_doc(snip *s, const qparse_tree *q, const char *title, size_t title_len, const char *body,
-             size_t body_len, snip_result *out, idx_err *err)
+static int snip_fields(snip *s, int full, const qparse_tree *q, const char *title, size_t title_len,
+                       const char *body, size_t body_len, snip_result *out, idx_err *err)
 {
     memset(out, 0, sizeof *out);
     s->err = err;
+    s->full = full;
     s->n_leaves = 0;
     int rc = q ? qparse_positive_terms(q, collect_leaf, s) : 0;
     if (!rc) rc = do_field(s, 1, title, title_len, s->o.title_chars, &out->title);
@@ -630,4 +656,16 @@ int snip_doc(snip *s, const qparse_tree *q, const char *title, size_t title_len,
         return rc < 0 ? rc : IDX_EINTERNAL;
     }
     return 0;
+}
+
+int snip_doc(snip *s, const qparse_tree *q, const char *title, size_t title_len, const char *body,
+             size_t body_len, snip_result *out, idx_err *err)
+{
+    return snip_fields(s, 0, q, title, title_len, body, body_len, out, err);
+}
+
+int snip_doc_full(snip *s, const qparse_tree *q, const char *title, size_t title_len,
+                  const char *body, size_t body_len, snip_result *out, idx_err *err)
+{
+    return snip_fields(s, 1, q, title, title_len, body, body_len, out, err);
 }

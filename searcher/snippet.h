@@ -46,10 +46,11 @@
 #include "common/status.h"
 #include "searcher/qparse.h"
 
-#define SNIP_WINDOW_DEFAULT 200          /* characters of body shown */
-#define SNIP_TITLE_WINDOW_DEFAULT 400    /* characters of title shown: effectively all */
-#define SNIP_SCAN_MAX ((size_t)64 << 10) /* bytes of a field analysed, at most (+ one check step)  \
-                                          */
+#define SNIP_WINDOW_DEFAULT 200       /* characters of body shown */
+#define SNIP_TITLE_WINDOW_DEFAULT 400 /* characters of title shown: effectively all */
+#define SNIP_SCAN_MAX                                                                              \
+    ((size_t)64 << 10) /* bytes of a field analysed, at most (+ one check step)                    \
+                        */
 
 typedef struct snip_span {
     uint32_t start, end; /* byte range [start, end) in snip_text.text */
@@ -88,6 +89,14 @@ void snip_free(snip *s);
  * IDX_ENOMEM, or the analyzer's error (a field over 4 GiB). */
 int snip_doc(snip *s, const qparse_tree *q, const char *title, size_t title_len, const char *body,
              size_t body_len, snip_result *out, idx_err *err);
+
+/* As snip_doc, but for showing a whole article (the web's article page):
+ * out->title and out->body are the fields byte for byte (whitespace kept,
+ * nothing cut, cut_before/cut_after 0) with every match highlighted. Both
+ * fields are analysed to the end (no SNIP_SCAN_MAX), so the time is linear
+ * in the article's length. Errors as snip_doc. */
+int snip_doc_full(snip *s, const qparse_tree *q, const char *title, size_t title_len,
+                  const char *body, size_t body_len, snip_result *out, idx_err *err);
 
 void snip_result_free(snip_result *r);
 

@@ -3,7 +3,8 @@
  *   idx-fcgi -i INDEX [--threads N] [--listen ADDR|SOCKET] [--timeout-ms N]
  *            [--cache-mb N]
  *
- * Routes: GET /search?q=…&k=10&offset=0&format=html|json and GET /health
+ * Routes: GET /search?q=…&k=10&offset=0&format=html|json, GET
+ * /doc?id=…[&q=…][&format=json] (one stored article) and GET /health
  * (HEAD too). The index is shared read-only by N worker threads (libfcgi
  * FCGX_Accept_r, one request at a time each); every worker owns its
  * analyzer, snippet maker and buffers (search.h), made again when the index
@@ -295,7 +296,8 @@ static int keep_serving(ixlive *live, int *status)
 static const char usage_text[] =
     "usage: idx-fcgi -i INDEX [--threads N] [--listen ADDR|SOCKET] [--timeout-ms N]\n"
     "                [--cache-mb N]\n"
-    "FastCGI responder for GET /search?q=...&k=10&offset=0&format=html|json and GET /health.\n"
+    "FastCGI responder for GET /search?q=...&k=10&offset=0&format=html|json,\n"
+    "GET /doc?id=...&q=...&format=html|json (one stored article) and GET /health.\n"
     "  -i, --index INDEX   the index directory (shared by the threads; new generations\n"
     "                      are picked up by themselves)\n"
     "  --threads N         worker threads (default: one per core, at most 256)\n"

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fields.h"
 #include "common/status.h"
 #include "common/utf8.h"
 #include "searcher/render.h"
@@ -119,16 +120,22 @@ static const char *reason(int status)
 
 static const char tips_html[] =
     "<p class=\"tips\">Tips: &quot;quotes&quot; for phrases, -word to exclude, title:word "
-    "to search titles. Press <kbd>/</kbd> to search.</p>\n";
+    "to search titles.<span class=\"key\"> Press <kbd>/</kbd> to search.</span></p>\n";
 
-/* The page up to and including the search form. q may be NULL. */
-static void html_head(buf *b, const char *q, size_t q_len, long k)
+/* The page up to and including the search form, titled `title` (the
+ * query when NULL). q may be NULL. */
+static void html_head_titled(buf *b, const char *title, size_t title_len, const char *q,
+                             size_t q_len, long k)
 {
     buf_puts(b, "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                 "<meta name=\"robots\" content=\"noindex\">\n<title>");
-    if (q && q_len) {
-        render_html_text(b, q, q_len);
+    if (!title) {
+        title = q;
+        title_len = q ? q_len : 0;
+    }
+    if (title_len) {
+        render_html_text(b, title, title_len);
         buf_puts(b, " \xE2\x80\x94 idx search");
     } else {
         buf_puts(b, "idx search");
@@ -148,6 +155,11 @@ static void html_head(buf *b, const char *q, size_t q_len, long k)
     buf_puts(b, "</header>\n<main>\n");
 }
 
+static void html_head(buf *b, const char *q, size_t q_len, long k)
+{
+    html_head_titled(b, NULL, 0, q, q_len, k);
+}
+
 static void html_foot(buf *b)
 {
     buf_puts(b, "</main>\n<footer><a href=\"/search\">idx</a> full-text search \xC2\xB7 "
@@ -162,6 +174,55 @@ static void html_page_link(buf *b, const char *q, size_t q_len, long k, long off
     url_encode(b, q, q_len);
     if (offset) buf_printf(b, "&amp;offset=%ld", offset);
     if (k != WEB_DEFAULT_K) buf_printf(b, "&amp;k=%ld", k);
+}
+
+/* href="/doc?id=…[&amp;q=…]" */
+static void html_doc_link(buf *b, const char *id, size_t id_len, const char *q, size_t q_len)
+{
+    buf_puts(b, "/doc?id=");
+    url_encode(b, id, id_len);
+    if (q_len) {
+        buf_puts(b, "&amp;q=");
+        url_encode(b, q, q_len);
+    }
+}
+
+static int digits(const char *s, size_t n, int *v)
+{
+    *v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return 0;
+        *v = *v * 10 + (s[i] - '0');
+    }
+    return 1;
+}
+
+/* A stored date as people write it, in a <time> element: "1987-04-01T05:01:32"
+ * is "1 Apr 1987", "1958-12" "Dec 1958", "1974" "1974". A date that does not
+ * start like ISO 8601 is shown as stored. */
+static void html_date(buf *b, const char *d, size_t n)
+{
+    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    int y, m = 0, day = 0;
+    size_t iso = 0; /* bytes of the recognised prefix */
+    if (n >= 4 && digits(d, 4, &y) && (n == 4 || d[4] == '-' || d[4] == 'T')) iso = 4;
+    if (iso && n >= 7 && d[4] == '-' && digits(d + 5, 2, &m) && m >= 1 && m <= 12 &&
+        (n == 7 || d[7] == '-' || d[7] == 'T'))
+        iso = 7;
+    if (iso == 7 && n >= 10 && d[7] == '-' && digits(d + 8, 2, &day) && day >= 1 && day <= 31 &&
+        (n == 10 || d[10] == 'T' || d[10] == ' '))
+        iso = 10;
+    if (!iso) {
+        render_html_text(b, d, n);
+        return;
+    }
+    buf_puts(b, "<time datetime=\"");
+    buf_put(b, d, iso);
+    buf_puts(b, "\">");
+    if (iso == 10) buf_printf(b, "%d ", day);
+    if (iso >= 7) buf_printf(b, "%s ", months[m - 1]);
+    buf_printf(b, "%d</time>", y);
 }
 
 static void html_message(buf *b, const char *q, size_t q_len, long k, const char *cls,
@@ -205,12 +266,12 @@ static void html_results(buf *b, const search_ctx *s, const char *q, size_t q_le
         const search_hit *h = &s->hits[i];
         int link = h->url_len && (starts_with_ci(h->url, h->url_len, "http://") ||
                                   starts_with_ci(h->url, h->url_len, "https://"));
-        buf_puts(b, "<li class=\"hit\">\n<h2>");
-        if (link) {
-            buf_puts(b, "<a href=\"");
+        buf_puts(b, "<li class=\"hit\">\n<h2><a href=\"");
+        if (link) /* the article page otherwise */
             render_html_text(b, h->url, h->url_len);
-            buf_puts(b, "\">");
-        }
+        else
+            html_doc_link(b, h->id, h->id_len, q, q_len);
+        buf_puts(b, "\">");
         if (h->snip && h->snip->title.len)
             render_html_snippet(b, &h->snip->title);
         else {
@@ -218,7 +279,7 @@ static void html_results(buf *b, const search_ctx *s, const char *q, size_t q_le
             render_html_text(b, h->id, h->id_len);
             buf_puts(b, "</span>");
         }
-        buf_puts(b, link ? "</a></h2>\n" : "</h2>\n");
+        buf_puts(b, "</a></h2>\n");
         buf_puts(b, "<p class=\"meta\">");
         if (h->url_len) {
             buf_puts(b, "<span class=\"url\">");
@@ -227,7 +288,7 @@ static void html_results(buf *b, const search_ctx *s, const char *q, size_t q_le
         }
         if (h->date_len) {
             buf_puts(b, "<span class=\"date\">");
-            render_html_text(b, h->date, h->date_len);
+            html_date(b, h->date, h->date_len);
             buf_puts(b, "</span> ");
         }
         if (h->author_len) {
@@ -283,6 +344,19 @@ static void fail(web_worker *w, web_req *r, int status, const char *msg)
     }
 }
 
+/* A failure whose reason the client must not see (it may name index
+ * files): the reason goes to the log only. */
+static void fail_hidden(web_worker *w, web_req *r, const char *what, int rc, const idx_err *err)
+{
+    fprintf(stderr, "idx-fcgi: %s failed: %s\n", what, err->msg[0] ? err->msg : "unknown error");
+    if (rc == SEARCH_ETIMEOUT)
+        fail(w, r, 503, "the query took too long; try fewer or more specific words");
+    else if (rc == IDX_ENOMEM)
+        fail(w, r, 503, "out of memory; try again later");
+    else
+        fail(w, r, 500, "internal error: the index could not be read");
+}
+
 static void route_health(web_worker *w, web_req *r)
 {
     const web_env *env = w->env;
@@ -313,16 +387,16 @@ static void route_health(web_worker *w, web_req *r)
 /* Finds the known parameters in the raw query string (values still
  * encoded). Unknown ones are ignored. Returns the name of a known one given
  * twice (an error for the caller; the first value is kept) or NULL. */
+enum { P_Q, P_K, P_OFFSET, P_FORMAT, P_ID, P_N };
 typedef struct web_raw {
-    const char *v[4];
-    size_t n[4];
-    int seen[4];
+    const char *v[P_N];
+    size_t n[P_N];
+    int seen[P_N];
 } web_raw;
-enum { P_Q, P_K, P_OFFSET, P_FORMAT };
 
 static const char *split_params(web_worker *w, const char *qs, web_raw *raw)
 {
-    static const char *const names[4] = {"q", "k", "offset", "format"};
+    static const char *const names[P_N] = {"q", "k", "offset", "format", "id"};
     const char *dup = NULL;
     memset(raw, 0, sizeof *raw);
     const char *p = qs, *end = qs + strlen(qs);
@@ -332,7 +406,7 @@ static const char *split_params(web_worker *w, const char *qs, web_raw *raw)
         const char *eq = memchr(p, '=', (size_t)(e - p));
         const char *ke = eq ? eq : e;
         if (ke > p && web_url_decode(p, (size_t)(ke - p), &w->tmp) == 0) {
-            for (int i = 0; i < 4; i++) {
+            for (int i = 0; i < P_N; i++) {
                 if (w->tmp.len != strlen(names[i]) || memcmp(w->tmp.p, names[i], w->tmp.len))
                     continue;
                 if (raw->seen[i]) {
@@ -356,61 +430,70 @@ static long decode_num(web_worker *w, const char *s, size_t n, long lo, long hi)
     return web_parse_num((const char *)w->tmp.p, w->tmp.len, lo, hi);
 }
 
-static void route_search(web_worker *w, web_req *r, const char *qs)
+/* The parameters every page route reads: the query string's bound, format
+ * (first: it decides how every other error is shown), no parameter twice,
+ * and q into r->q. 0, or -1 after answering with the error. */
+static int split_common(web_worker *w, web_req *r, const char *qs, web_raw *raw)
 {
-    web_raw raw;
     char msg[600];
-    r->html = 1;
-    r->k = WEB_DEFAULT_K;
-    r->offset = 0;
     if (strlen(qs) > WEB_MAX_QUERY_STRING) {
         fail(w, r, 414, "the query string is too long");
-        return;
+        return -1;
     }
-    const char *dup = split_params(w, qs, &raw);
-    /* the format first: it decides how every other error is shown */
-    if (raw.seen[P_FORMAT]) {
-        int ok = web_url_decode(raw.v[P_FORMAT], raw.n[P_FORMAT], &w->tmp) == 0 && w->tmp.len == 4;
+    const char *dup = split_params(w, qs, raw);
+    if (raw->seen[P_FORMAT]) {
+        int ok =
+            web_url_decode(raw->v[P_FORMAT], raw->n[P_FORMAT], &w->tmp) == 0 && w->tmp.len == 4;
         if (ok && !memcmp(w->tmp.p, "json", 4)) {
             r->html = 0;
         } else if (!ok || memcmp(w->tmp.p, "html", 4)) {
             r->html = 0;
             fail(w, r, 400, "format must be json or html");
-            return;
+            return -1;
         }
     }
     if (dup) {
         snprintf(msg, sizeof msg, "parameter '%s' given more than once", dup);
         fail(w, r, 400, msg);
-        return;
+        return -1;
     }
-    if (raw.seen[P_Q]) {
-        int rc = web_url_decode(raw.v[P_Q], raw.n[P_Q], &w->q);
+    if (raw->seen[P_Q]) {
+        int rc = web_url_decode(raw->v[P_Q], raw->n[P_Q], &w->q);
         if (rc == -2) {
             fail(w, r, 503, "out of memory");
-            return;
+            return -1;
         }
         if (rc) {
             fail(w, r, 400, "q: invalid percent-encoding (use %XX with two hex digits)");
-            return;
+            return -1;
         }
         if (w->q.len > WEB_MAX_Q) {
             snprintf(msg, sizeof msg, "q: the query is too long (%zu bytes; at most %d)", w->q.len,
                      WEB_MAX_Q);
             fail(w, r, 400, msg);
-            return;
+            return -1;
         }
         if (!utf8_valid(w->q.p, w->q.len)) {
             fail(w, r, 400, "q: the query is not valid UTF-8");
-            return;
+            return -1;
         }
         if (w->q.len && memchr(w->q.p, '\0', w->q.len)) { /* q.p is NULL until used */
             fail(w, r, 400, "q: the query contains a NUL character");
-            return;
+            return -1;
         }
         r->q = w->q.len ? (const char *)w->q.p : "";
         r->q_len = w->q.len;
     }
+    return 0;
+}
+
+static void route_search(web_worker *w, web_req *r, const char *qs)
+{
+    web_raw raw;
+    r->html = 1;
+    r->k = WEB_DEFAULT_K;
+    r->offset = 0;
+    if (split_common(w, r, qs, &raw)) return;
     if (raw.seen[P_K] && (r->k = decode_num(w, raw.v[P_K], raw.n[P_K], 1, WEB_MAX_K)) < 0) {
         r->k = WEB_DEFAULT_K;
         fail(w, r, 400, "k must be a number from 1 to 100");
@@ -493,14 +576,147 @@ static void route_search(web_worker *w, web_req *r, const char *qs)
             render_error(&w->body, RENDER_JSON, NULL, r->q, r->q_len, err.msg);
         return;
     }
-    /* the full reason goes to the log only: it may name index files */
-    fprintf(stderr, "idx-fcgi: search failed: %s\n", err.msg[0] ? err.msg : "unknown error");
-    if (rc == SEARCH_ETIMEOUT)
-        fail(w, r, 503, "the query took too long; try fewer or more specific words");
-    else if (rc == IDX_ENOMEM)
-        fail(w, r, 503, "out of memory; try again later");
+    fail_hidden(w, r, "search", rc, &err);
+}
+
+/* The article as JSON: every stored field by its `idx get` key ("" when
+ * absent), plus the highlights of q in title and body when q was given. */
+static void json_doc(buf *b, const seg_doc *d, const snip_result *sr, int highlights)
+{
+    for (int f = 0; f < FIELD_COUNT; f++) {
+        buf_put_u8(b, f ? ',' : '{');
+        const char *key = field_table[f].json_key;
+        render_json_string(b, key, strlen(key));
+        buf_put_u8(b, ':');
+        render_json_string(b, d->field[f], d->len[f]);
+    }
+    for (int t = 0; t < 2 && highlights; t++) {
+        const snip_text *x = t ? &sr->body : &sr->title;
+        buf_puts(b, t ? ",\"highlights\":[" : ",\"title_highlights\":[");
+        for (size_t k = 0; k < x->n_spans; k++)
+            buf_printf(b, "%s[%" PRIu32 ",%" PRIu32 "]", k ? "," : "", x->spans[k].start,
+                       x->spans[k].end);
+        buf_put_u8(b, ']');
+    }
+    buf_puts(b, "}\n");
+}
+
+/* A stored field on the article page, as <span class="cls">, when present. */
+static void html_doc_field(buf *b, const char *cls, const char *s, size_t n)
+{
+    if (!n) return;
+    buf_printf(b, "<span class=\"%s\">", cls);
+    render_html_text(b, s, n);
+    buf_puts(b, "</span>\n");
+}
+
+/* The article page: the whole article with q's words in <mark>. */
+static void html_doc(buf *b, const seg_doc *d, const snip_result *sr, const char *q, size_t q_len)
+{
+    const char *title = d->field[FIELD_TITLE], *url = d->field[FIELD_URL];
+    size_t title_len = d->len[FIELD_TITLE], url_len = d->len[FIELD_URL];
+    html_head_titled(b, title_len ? title : d->field[FIELD_ID],
+                     title_len ? title_len : d->len[FIELD_ID], q, q_len, WEB_DEFAULT_K);
+    buf_puts(b, "<article class=\"doc\">\n<p class=\"back\"><a href=\"");
+    if (q_len)
+        html_page_link(b, q, q_len, WEB_DEFAULT_K, 0);
     else
-        fail(w, r, 500, "internal error: the index could not be read");
+        buf_puts(b, "/search");
+    buf_puts(b, q_len ? "\">\xE2\x86\x90 Back to the results</a></p>\n<h1>"
+                      : "\">\xE2\x86\x90 Search</a></p>\n<h1>");
+    if (title_len) {
+        render_html_snippet(b, &sr->title);
+    } else {
+        buf_puts(b, "<span class=\"untitled\">");
+        render_html_text(b, d->field[FIELD_ID], d->len[FIELD_ID]);
+        buf_puts(b, "</span>");
+    }
+    buf_puts(b, "</h1>\n<p class=\"meta\">\n");
+    if (d->len[FIELD_DATE]) {
+        buf_puts(b, "<span class=\"date\">");
+        html_date(b, d->field[FIELD_DATE], d->len[FIELD_DATE]);
+        buf_puts(b, "</span>\n");
+    }
+    html_doc_field(b, "author", d->field[FIELD_AUTHOR], d->len[FIELD_AUTHOR]);
+    html_doc_field(b, "category", d->field[FIELD_CATEGORY], d->len[FIELD_CATEGORY]);
+    if (url_len &&
+        (starts_with_ci(url, url_len, "http://") || starts_with_ci(url, url_len, "https://"))) {
+        buf_puts(b, "<span class=\"url\"><a href=\"");
+        render_html_text(b, url, url_len);
+        buf_puts(b, "\">");
+        render_html_text(b, url, url_len);
+        buf_puts(b, "</a></span>\n");
+    } else {
+        html_doc_field(b, "url", url, url_len);
+    }
+    buf_puts(b, "<span class=\"id\">#");
+    render_html_text(b, d->field[FIELD_ID], d->len[FIELD_ID]);
+    buf_puts(b, "</span>\n</p>\n<div class=\"body\">");
+    render_html_snippet(b, &sr->body);
+    buf_puts(b, "</div>\n</article>\n");
+    html_foot(b);
+}
+
+/* GET /doc?id=ID[&q=…][&format=json]: the stored article (index_find_id
+ * sees live articles only: deleted and replaced ones are never shown). */
+static void route_doc(web_worker *w, web_req *r, const char *qs)
+{
+    web_raw raw;
+    char msg[160];
+    r->html = 1;
+    if (split_common(w, r, qs, &raw)) return;
+    if (!raw.seen[P_ID]) {
+        fail(w, r, 400, "missing parameter id");
+        return;
+    }
+    int rc = web_url_decode(raw.v[P_ID], raw.n[P_ID], &w->tmp);
+    if (rc) {
+        fail(w, r, rc == -2 ? 503 : 400,
+             rc == -2 ? "out of memory"
+                      : "id: invalid percent-encoding (use %XX with two hex digits)");
+        return;
+    }
+    if (!w->tmp.len) {
+        fail(w, r, 400, "id is empty");
+        return;
+    }
+    if (w->tmp.len > WEB_MAX_ID) {
+        snprintf(msg, sizeof msg, "id: too long (%zu bytes; at most %d)", w->tmp.len, WEB_MAX_ID);
+        fail(w, r, 400, msg);
+        return;
+    }
+    idx_err err = {0};
+    uint32_t seg, doc;
+    seg_doc d;
+    rc = index_find_id(w->s.ix, (const char *)w->tmp.p, w->tmp.len, &seg, &doc, &err);
+    if (rc == 0) {
+        fail(w, r, 404, "no article with this id");
+        return;
+    }
+    if (rc > 0) rc = index_doc_get(w->s.ix, seg, doc, &w->doc, &d, &err);
+    qparse_tree *tree = NULL;
+    if (!rc && r->q_len) rc = qparse_parse(w->s.a, r->q, r->q_len, &w->s.qo, &tree, &err);
+    if (rc == IDX_EUSAGE) {
+        fail(w, r, 400, err.msg);
+        return;
+    }
+    snip_result sr;
+    if (!rc) {
+        rc = snip_doc_full(w->s.sn, tree, d.field[FIELD_TITLE], d.len[FIELD_TITLE],
+                           d.field[FIELD_BODY], d.len[FIELD_BODY], &sr, &err);
+        qparse_free(tree);
+    }
+    if (rc) {
+        fail_hidden(w, r, "reading an article", rc, &err);
+        return;
+    }
+    r->status = 200;
+    r->hits = 1;
+    if (r->html)
+        html_doc(&w->body, &d, &sr, r->q, r->q_len);
+    else
+        json_doc(&w->body, &d, &sr, r->q_len > 0);
+    snip_result_free(&sr);
 }
 
 void web_handle(web_worker *w, const char *method, const char *path, const char *qs, web_req *r_out)
@@ -515,12 +731,12 @@ void web_handle(web_worker *w, const char *method, const char *path, const char 
     r.path = path ? path : "";
     if (!qs) qs = "";
     int is_search = !strcmp(r.path, "/search"), is_health = !strcmp(r.path, "/health");
-    /* errors are JSON unless the page asked for HTML */
-    r.html = is_search && !strstr(qs, "format=json");
+    int is_doc = !strcmp(r.path, "/doc");
+    /* errors are pages (a browser's) unless JSON was asked for; /health is JSON */
+    r.html = !is_health && !strstr(qs, "format=json");
     r.head_only = !strcmp(r.method, "HEAD");
-    if (!is_search && !is_health) {
-        r.html = 0;
-        fail(w, &r, 404, "not found: the endpoints are /search and /health");
+    if (!is_search && !is_health && !is_doc) {
+        fail(w, &r, 404, "not found: the pages are /search, /doc and /health");
     } else if (strcmp(r.method, "GET") && !r.head_only) {
         r.allow = 1;
         fail(w, &r, 405, "method not allowed: use GET");
@@ -528,6 +744,8 @@ void web_handle(web_worker *w, const char *method, const char *path, const char 
         fail(w, &r, 503, "the index is not available; try again later");
     } else if (is_health) {
         route_health(w, &r);
+    } else if (is_doc) {
+        route_doc(w, &r, qs);
     } else {
         route_search(w, &r, qs);
     }
@@ -561,4 +779,5 @@ void web_worker_fini(web_worker *w)
     buf_free(&w->head);
     buf_free(&w->q);
     buf_free(&w->tmp);
+    buf_free(&w->doc);
 }

@@ -4,11 +4,14 @@
  * unchanged in behaviour so that tests and the fuzzer
  * (tests/fuzz/fuzz_webreq.c) can call them.
  *
- * Routes: GET /search?q=…&k=10&offset=0&format=html|json and GET /health
- * (HEAD too). Bounds: q at most WEB_MAX_Q bytes after decoding and valid
- * UTF-8, k 1..100, offset 0..10000, strict percent-decoding; anything else is
- * a 400 with a message. Past the deadline (env timeout_ms, checked between
- * the search's stages) the answer is 503. With env->cache, a /search answer
+ * Routes: GET /search?q=…&k=10&offset=0&format=html|json, GET
+ * /doc?id=…[&q=…][&format=json] (one stored article) and GET /health (HEAD
+ * too). Bounds: q at most WEB_MAX_Q bytes after decoding and valid
+ * UTF-8, k 1..100, offset 0..10000, id 1..WEB_MAX_ID bytes, strict
+ * percent-decoding; anything else is a 400 with a message. An unknown id or
+ * path is a 404; errors are pages unless format=json (/health: JSON). Past
+ * the deadline (env timeout_ms, checked between the search's stages; /doc
+ * reads one article and is not bounded by it) the answer is 503. With env->cache, a /search answer
  * given before from the same index generation (w->serial) for the same
  * format, k, offset and q is served from it, bytes unchanged (so its took_ms
  * is the time of the search that made it).
@@ -34,6 +37,7 @@
 #define WEB_MAX_K 100
 #define WEB_DEFAULT_K 10
 #define WEB_MAX_OFFSET 10000
+#define WEB_MAX_ID 1024 /* bytes of /doc's id after decoding */
 
 /* Process-wide, read-only while requests are answered. */
 typedef struct web_env {
@@ -55,6 +59,7 @@ typedef struct web_worker {
     search_ctx s;
     uint64_t serial; /* of s.ix: part of the cache key, shown by /health */
     buf body, head, q, tmp;
+    buf doc; /* /doc's stored article */
 } web_worker;
 
 /* One request's parameters and answer. */

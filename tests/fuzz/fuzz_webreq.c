@@ -69,8 +69,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > 16384) return 0;
     static const char *const methods[4] = {"GET", "HEAD", "POST", NULL};
-    static const char *const paths[4] = {"/search", "/health", "/other", NULL};
-    const char *method = methods[data[0] & 3], *path = paths[(data[0] >> 2) & 3];
+    static const char *const paths[8] = {"/search", "/health", "/other", NULL,
+                                         "/doc",    "/search", "/doc",   "/search"};
+    const char *method = methods[data[0] & 3], *path = paths[(data[0] >> 2) & 7];
     char *qs = malloc(size);
     FZ_CHECK(qs != NULL, "out of memory");
     memcpy(qs, data + 1, size - 1);

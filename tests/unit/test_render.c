@@ -117,8 +117,8 @@ static match_part parts[] = {{"dog", 1, 2, 1.25, 3.5}};
 
 static search_hit hits[2] = {
     {1, 3.5, "d1", "Dog \"days\"", "http://x/?a=1&b=2", "2019-01-02", 2, 10, 17, 10, &sr, parts, 1,
-     NULL, 0},
-    {2, 0.123456789, "doc two", NULL, NULL, NULL, 7, 0, 0, 0, NULL, NULL, 0, NULL, 0},
+     "Ann <a>", 7, "pets", 4},
+    {2, 0.123456789, "doc two", NULL, NULL, NULL, 7, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, 0},
 };
 
 static const char *render(render_format f, const render_query *q, size_t n)
@@ -153,11 +153,12 @@ START_TEST(json_results)
         "{\"query\":\"dog \\\"x\",\"total\":2,\"total_exact\":false,\"took_ms\":1.250,\"hits\":["
         "{\"rank\":1,\"id\":\"d1\",\"score\":3.5,\"title\":\"Dog \\\"days\\\"\","
         "\"title_highlights\":[[0,3]],\"url\":\"http://x/?a=1\\u0026b=2\",\"date\":\"2019-01-02\","
+        "\"author\":\"Ann \\u003ca\\u003e\",\"category\":\"pets\","
         "\"snippet\":\"" RENDER_ELLIPSIS " the dog barks " RENDER_ELLIPSIS "\","
         "\"highlights\":[[8,11]],"
         "\"explain\":[{\"what\":\"dog\",\"tf_title\":1,\"tf_body\":2,\"idf\":1.25,\"score\":3.5}]},"
         "{\"rank\":2,\"id\":\"doc two\",\"score\":0.123456789,\"title\":\"\",\"url\":\"\","
-        "\"date\":\"\"}]}\n");
+        "\"date\":\"\",\"author\":\"\",\"category\":\"\"}]}\n");
     /* the highlight offsets point at "dog" in the snippet string as written */
     const char *snippet = RENDER_ELLIPSIS " the dog barks";
     ck_assert_int_eq(memcmp(snippet + 8, "dog", 3), 0);
@@ -193,7 +194,8 @@ START_TEST(text_results)
                      "   " RENDER_ELLIPSIS " the \033[1mdog\033[0m barks " RENDER_ELLIPSIS "\n"
                      "   =    3.5000  dog  tf title 1 body 2  idf 1.2500\n");
     /* terminal escape sequences in stored fields are neutralised */
-    search_hit evil = {1, 1, "a\033[2Jb", "t\x07", NULL, NULL, 6, 2, 0, 0, NULL, NULL, 0, NULL, 0};
+    search_hit evil = {
+        .rank = 1, .score = 1, .id = "a\033[2Jb", .id_len = 6, .title = "t\x07", .title_len = 2};
     buf b = {0};
     q.color = 0;
     q.total = 1;

@@ -373,6 +373,39 @@ START_TEST(reuse_many)
 }
 END_TEST
 
+START_TEST(whole_article)
+{
+    /* every match of the whole field, past SNIP_SCAN_MAX too, on the text kept
+     * byte for byte (newlines and double spaces stay); a phrase is one span */
+    size_t n = 2u << 20;
+    char *body = malloc(n + 64);
+    strcpy(body, "Running  dogs\n\nran home.\n");
+    size_t head = strlen(body);
+    for (size_t i = head; i < n; i += 8)
+        memcpy(body + i, "filler  ", 8);
+    strcpy(body + n, "the dog ran.");
+    size_t len = strlen(body);
+    idx_err e = {0};
+    qparse_tree *q = NULL;
+    ck_assert_int_eq(qparse_parse(A, "dog \"dog ran\" run", 22, NULL, &q, &e), 0);
+    snip_result r;
+    ck_assert_msg(snip_doc_full(S, q, "Dogs run", 8, body, len, &r, &e) == 0, "%s", e.msg);
+    qparse_free(q);
+    ck_assert_uint_eq(r.body.len, len);
+    ck_assert_int_eq(memcmp(r.body.text, body, len), 0);
+    ck_assert_int_eq(r.body.cut_before + r.body.cut_after, 0);
+    ck_assert_uint_eq(r.body.n_spans, 3);
+    ck_assert_str_eq(span_str(&r.body, 0), "Running");
+    ck_assert_str_eq(span_str(&r.body, 1), "dogs\n\nran");
+    ck_assert_str_eq(span_str(&r.body, 2), "dog ran");
+    ck_assert_uint_eq(r.body.spans[2].start, n + 4);
+    ck_assert_uint_eq(r.title.n_spans, 2);
+    ck_assert_str_eq(span_str(&r.title, 1), "run");
+    snip_result_free(&r);
+    free(body);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("snippet");
@@ -388,6 +421,7 @@ int main(void)
     tcase_add_test(tc, stops_at_first_full_window);
     tcase_add_test(tc, dense_window);
     tcase_add_test(tc, reuse_many);
+    tcase_add_test(tc, whole_article);
     suite_add_tcase(s, tc);
     return test_run(s);
 }
