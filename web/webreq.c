@@ -662,7 +662,6 @@ static void html_doc(buf *b, const seg_doc *d, const snip_result *sr, const char
 static void route_doc(web_worker *w, web_req *r, const char *qs)
 {
     web_raw raw;
-    char msg[160];
     r->html = 1;
     if (split_common(w, r, qs, &raw)) return;
     if (!raw.seen[P_ID]) {
@@ -681,6 +680,7 @@ static void route_doc(web_worker *w, web_req *r, const char *qs)
         return;
     }
     if (w->tmp.len > WEB_MAX_ID) {
+        char msg[80];
         snprintf(msg, sizeof msg, "id: too long (%zu bytes; at most %d)", w->tmp.len, WEB_MAX_ID);
         fail(w, r, 400, msg);
         return;
