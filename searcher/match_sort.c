@@ -178,8 +178,10 @@ static uint64_t sort_collect(match_ctx *e, const qparse_tree *q, const sort_run 
     uint32_t cur = UINT32_MAX, pos = 0;
     for (size_t i = 0; i < n && !e->rc; i++) {
         const sort_run *run = &runs[i];
-        if (!e->o->exhaustive && hq->cap && hq->n == hq->cap &&
-            !sort_before(run->best, hq->h[0].k, hq->desc)) {
+        /* a run that cannot place a hit: the end, or (counting) count only */
+        int hopeless =
+            hq->n == hq->cap && (!hq->cap || !sort_before(run->best, hq->h[0].k, hq->desc));
+        if (hopeless && !e->o->exhaustive && hq->cap) {
             e->pruned = 1;
             break;
         }
@@ -193,7 +195,7 @@ static uint64_t sort_collect(match_ctx *e, const qparse_tree *q, const sort_run 
         seg *sg = e->ix->segs[cur];
         for (uint32_t d = run->best.doc; (d = sort_next(e, &r, d, run->end)) != SEG_END; d++) {
             total++;
-            sort_heap_add(hq, (sort_key){seg_doc_date(sg, d), cur, d});
+            if (!hopeless) sort_heap_add(hq, (sort_key){seg_doc_date(sg, d), cur, d});
         }
         pos = run->end;
     }
