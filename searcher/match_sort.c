@@ -78,9 +78,10 @@ static const uint32_t *sort_date_runs(idx_index *ix, uint32_t s)
             if (v < lo) lo = v;
             if (v > hi) hi = v;
         }
-        t[3 * c] = lo;
-        t[3 * c + 1] = hi;
-        t[3 * c + 2] = undated;
+        uint32_t *row = t + 3 * (size_t)c;
+        row[0] = lo;
+        row[1] = hi;
+        row[2] = undated;
     }
     uint32_t *none = NULL;
     if (!atomic_compare_exchange_strong_explicit(&ix->date_chunks[s], &none, t,
@@ -239,9 +240,10 @@ int match_sort_search(idx_index *ix, const qparse_tree *q, const match_options *
         uint32_t docs = seg_ndocs(ix->segs[s]);
         for (uint32_t c = 0; c * INDEX_DATE_CHUNK < docs; c++) {
             uint32_t start = c * INDEX_DATE_CHUNK;
-            int dated = t[3 * c + 1] != 0;
+            const uint32_t *row = t + 3 * (size_t)c;
+            int dated = row[1] != 0;
             runs[n++] =
-                (sort_run){{dated ? t[3 * c + !!desc] : 0, s, start},
+                (sort_run){{dated ? row[desc] : 0, s, start},
                            docs - start < INDEX_DATE_CHUNK ? docs : start + INDEX_DATE_CHUNK};
         }
     }
