@@ -99,6 +99,7 @@ static void native_close(idx_index *ix)
         seg_close(ix->segs[i]);
         free(ix->inv_norm[i]);
         free(ix->deleted[i]);
+        free(atomic_load(&ix->date_chunks[i]));
     }
 }
 

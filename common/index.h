@@ -20,6 +20,7 @@
 #ifndef IDX_INDEX_H
 #define IDX_INDEX_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "common/analyze.h"
@@ -68,6 +69,8 @@ int index_meta_read(const char *dir, index_meta *m, idx_err *err);
  * with its documents) as m's counts. */
 void index_meta_set_totals(index_meta *m, const xap_totals *t);
 
+#define INDEX_DATE_CHUNK 1024
+
 typedef struct idx_index {
     index_meta meta;
     const engine_ops *ops; /* the engine meta names (ops->id selects the query evaluator) */
@@ -86,6 +89,12 @@ typedef struct idx_index {
      * "Deletions"; 1 for a lone segment without deletions). */
     uint64_t *deleted[INDEX_MAX_SEGMENTS];
     double bound_scale[INDEX_MAX_SEGMENTS];
+    /* Per segment, per run of INDEX_DATE_CHUNK documents: the lowest and
+     * highest date and the number of undated documents (three u32 each).
+     * Built on the first date-sorted search (searcher/match_sort.c), which
+     * publishes it with one compare-and-swap so that threads sharing the
+     * index need no lock; NULL until then; freed by index_close. */
+    _Atomic(uint32_t *) date_chunks[INDEX_MAX_SEGMENTS];
     /* The engines' data, filled by ops->open: native: segs, n_segs,
      * inv_norm, deleted and bound_scale; xapian: xap (n_segs is 0). */
     xap_db *xap;

@@ -851,6 +851,14 @@ extern "C" int xap_query_run(xap_query *q, uint32_t offset, uint32_t k, int exha
         Xapian::Enquire enq(q->db->db);
         enq.set_query(q->stack[0]);
         enq.set_weighting_scheme(idx_weight(q->p));
+        // A key maker rather than set_sort_by_value: it gives undated
+        // documents a key ("~" sorts after any digit) so that they come last
+        // in both directions, as in the native engine.
+        Xapian::MultiValueKeyMaker by_date;
+        if (q->p.sort_date) {
+            by_date.add_value(DATE_SLOT, q->p.sort_date < 0, q->p.sort_date < 0 ? "" : "~");
+            enq.set_sort_by_key(&by_date, false);
+        }
         Xapian::doccount all = q->db->db.get_doccount();
         Xapian::MSet m = enq.get_mset(offset, k, exhaustive ? all : 0);
         for (auto it = m.begin(); it != m.end() && *n_hits < k; ++it)

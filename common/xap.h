@@ -166,6 +166,9 @@ typedef struct xap_params {
     /* Terms (after prefix expansion) and operators a query may hold; past it
      * the query is IDX_EUSAGE "too large", as the native engine's limit. */
     uint32_t max_parts;
+    /* Result order: 0 by weight; 1 oldest first, -1 newest first by the
+     * date value (undated last either way, equal dates by docid). */
+    int sort_date;
 } xap_params;
 
 /* db is borrowed and must outlive q. Caller frees with xap_query_free. */

@@ -30,6 +30,8 @@ static const char query_help[] =
     "  --format FMT           text (default), json or trec; --batch: trec (default) or json\n"
     "  --all                  every bare word is required (default: any word may match)\n"
     "  --count                count every match exactly (slower; default may give a lower bound)\n"
+    "  --sort ORDER           relevance (default), date (oldest first) or -date (newest\n"
+    "                         first); undated articles come last either way\n"
     "  --explain              show how each hit's score adds up\n"
     "  --k1 X, --b X, --title-weight X   BM25 parameters (default: the index's)\n"
     "  --color WHEN           text highlights in bold: auto (default, when stdout is a\n"
@@ -46,6 +48,7 @@ typedef struct cmd_query_opts {
     int format; /* -1 until given */
     int all, count, explain, batch;
     int color;        /* -1 auto, 0 never, 1 always */
+    int sort;         /* match_sort */
     bm25_params bm25; /* the flags' values, over the defaults */
     int have_k1, have_b, have_tw;
 } cmd_query_opts;
@@ -84,7 +87,8 @@ enum {
     O_TW,
     O_BATCH,
     O_COLOR,
-    O_HELP
+    O_HELP,
+    O_SORT
 };
 
 static const struct {
@@ -94,7 +98,7 @@ static const struct {
                  {"all", O_ALL, 0},     {"count", O_COUNT, 0},   {"explain", O_EXPLAIN, 0},
                  {"k1", O_K1, 1},       {"b", O_B, 1},           {"title-weight", O_TW, 1},
                  {"batch", O_BATCH, 0}, {"color", O_COLOR, 1},   {"help", O_HELP, 0},
-                 {"k", O_K, 1}};
+                 {"k", O_K, 1},         {"sort", O_SORT, 1}};
 
 /* Applies one option; returns -1 on success, else the exit status. */
 static int apply_opt(cmd_query_opts *o, int id, const char *v)
@@ -149,6 +153,10 @@ static int apply_opt(cmd_query_opts *o, int id, const char *v)
     case O_HELP:
         fputs(query_help, stdout);
         return 0;
+    case O_SORT:
+        if ((o->sort = match_sort_parse(v)) < 0)
+            return usage("--sort must be relevance, date or -date");
+        break;
     }
     return -1;
 }
@@ -294,6 +302,7 @@ int cmd_query(int argc, char **argv)
         c.s.eo.k = (uint32_t)o.k;
         c.s.eo.offset = (uint32_t)o.offset;
         c.s.eo.exhaustive = o.count;
+        c.s.eo.sort = (match_sort)o.sort;
         if (o.have_k1) c.s.eo.bm25.k1 = o.bm25.k1;
         if (o.have_b) c.s.eo.bm25.b = o.bm25.b;
         if (o.have_tw) c.s.eo.bm25.title_weight = o.bm25.title_weight;

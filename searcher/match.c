@@ -15,6 +15,9 @@ typedef struct match_engine {
     const char *name;
     int (*search)(idx_index *ix, const qparse_tree *q, const match_options *o, match_result *out,
                   idx_err *err);
+    /* the same for o->sort other than relevance */
+    int (*search_sorted)(idx_index *ix, const qparse_tree *q, const match_options *o,
+                         match_result *out, idx_err *err);
     /* NULL: the engine cannot explain its scores */
     int (*explain)(idx_index *ix, const qparse_tree *q, const match_options *o, uint32_t seg_no,
                    uint32_t doc, match_part **out, size_t *n_out, idx_err *err);
@@ -24,15 +27,29 @@ typedef struct match_engine {
 static const match_engine *match_engine_of(const idx_index *ix)
 {
     static const match_engine by_engine[] = {
-        [ENGINE_NATIVE] = {"native", match_root_search, match_explain_doc},
-        [ENGINE_XAPIAN] = {"xapian", match_xapian_search, NULL},
+        [ENGINE_NATIVE] = {"native", match_root_search, match_sort_search, match_explain_doc},
+        [ENGINE_XAPIAN] = {"xapian", match_xapian_search, match_xapian_search, NULL},
     };
     return &by_engine[ix->ops->id];
 }
 
 match_options match_options_default(const idx_index *ix)
 {
-    return (match_options){10, 0, 0, ix->meta.bm25};
+    return (match_options){10, 0, 0, ix->meta.bm25, MATCH_SORT_RELEVANCE};
+}
+
+static const char *const match_sort_names[] = {"relevance", "date", "-date"};
+
+int match_sort_parse(const char *name)
+{
+    for (int i = 0; i < (int)(sizeof match_sort_names / sizeof match_sort_names[0]); i++)
+        if (!strcmp(name, match_sort_names[i])) return i;
+    return -1;
+}
+
+const char *match_sort_name(match_sort s)
+{
+    return match_sort_names[s];
 }
 
 int match_search(idx_index *ix, const qparse_tree *q, const match_options *o, match_result *out,
@@ -42,7 +59,8 @@ int match_search(idx_index *ix, const qparse_tree *q, const match_options *o, ma
     uint64_t want = (uint64_t)o->offset + o->k;
     if (want > 1000000) return err_set(err, IDX_EUSAGE, "k + offset too large");
     const match_engine *en = match_engine_of(ix);
-    return en->search(ix, q, o, out, err);
+    return o->sort == MATCH_SORT_RELEVANCE ? en->search(ix, q, o, out, err)
+                                           : en->search_sorted(ix, q, o, out, err);
 }
 
 void match_result_free(match_result *r)

@@ -48,11 +48,25 @@
  * block, about 2 KB: without the bound, 10,000 prefixes took 2.7 GB. */
 #define MATCH_MAX_SCORERS 32768
 
+/* Result order (docs/QUERY.md, "Sorting"). By date, undated documents come
+ * last in both directions and equal dates keep index order (segment, docid
+ * ascending); scores are still computed, for the hits returned only. */
+typedef enum match_sort {
+    MATCH_SORT_RELEVANCE,
+    MATCH_SORT_DATE,     /* oldest first */
+    MATCH_SORT_DATE_DESC /* newest first */
+} match_sort;
+
+/* "relevance", "date", "-date" -> the order; -1 for anything else. */
+int match_sort_parse(const char *name);
+const char *match_sort_name(match_sort s);
+
 typedef struct match_options {
     uint32_t k;      /* hits wanted after `offset` */
     uint32_t offset; /* hits to skip (paging) */
     int exhaustive;  /* 1: score every match, exact total (--count, tests) */
     bm25_params bm25;
+    match_sort sort;
 } match_options;
 
 /* Defaults: k 10, offset 0, pruning on, the index's recorded BM25 parameters. */

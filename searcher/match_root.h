@@ -55,6 +55,13 @@ void match_root_run(match_ctx *e, match_root *r, match_topk *t);
 int match_root_search(idx_index *ix, const qparse_tree *q, const match_options *o,
                       match_result *out, idx_err *err);
 
+/* match_search for o->sort by date (match_sort.c): matches are enumerated
+ * without scoring into a top-k by date, visiting runs of documents whose
+ * date range can still place first and stopping when none can; only the
+ * hits returned are scored. */
+int match_sort_search(idx_index *ix, const qparse_tree *q, const match_options *o,
+                      match_result *out, idx_err *err);
+
 void match_maxscore_run(match_ctx *e, match_root *r, match_topk *t);
 void match_leapfrog_run(match_ctx *e, match_root *r, match_topk *t);
 

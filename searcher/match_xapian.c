@@ -82,8 +82,14 @@ int match_xapian_search(idx_index *ix, const qparse_tree *q, const match_options
                         match_result *out, idx_err *err)
 {
     memset(out, 0, sizeof *out);
-    xap_params p = {o->bm25.k1,    o->bm25.b,    o->bm25.title_weight, (double)ix->meta.docs,
-                    ix->avg_title, ix->avg_body, MATCH_MAX_SCORERS};
+    xap_params p = {o->bm25.k1,
+                    o->bm25.b,
+                    o->bm25.title_weight,
+                    (double)ix->meta.docs,
+                    ix->avg_title,
+                    ix->avg_body,
+                    MATCH_MAX_SCORERS,
+                    o->sort == MATCH_SORT_DATE ? 1 : o->sort == MATCH_SORT_DATE_DESC ? -1 : 0};
     xap_query *xq;
     int rc = xap_query_new(ix->xap, &p, &xq, err);
     if (rc) return rc;

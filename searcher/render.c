@@ -119,6 +119,10 @@ static void json_results(buf *b, const render_query *q, const search_hit *h, siz
     }
     buf_puts(b, "\"query\":");
     render_json_string(b, q->query, q->query_len);
+    if (q->sort) {
+        buf_puts(b, ",\"sort\":");
+        json_cstr(b, q->sort);
+    }
     buf_printf(b, ",\"total\":%" PRIu64 ",\"total_exact\":%s,\"took_ms\":%.3f,\"hits\":[", q->total,
                q->total_exact ? "true" : "false", q->took_ms);
     for (size_t i = 0; i < n; i++) {
@@ -202,8 +206,11 @@ static void text_results(buf *b, const render_query *q, const search_hit *h, siz
         text_chars(b, q->query, q->query_len);
         buf_put_u8(b, '\n');
     }
-    buf_printf(b, "%s%" PRIu64 " result%s (%.1f ms)\n", q->total_exact ? "" : "at least ", q->total,
+    buf_printf(b, "%s%" PRIu64 " result%s (%.1f ms)", q->total_exact ? "" : "at least ", q->total,
                q->total == 1 ? "" : "s", q->took_ms);
+    if (q->sort && strcmp(q->sort, "relevance"))
+        buf_puts(b, strcmp(q->sort, "date") ? ", newest first" : ", oldest first");
+    buf_put_u8(b, '\n');
     for (size_t i = 0; i < n; i++) {
         buf_printf(b, "\n%" PRIu32 ". %.4f ", h[i].rank, isfinite(h[i].score) ? h[i].score : 0.0);
         text_chars(b, h[i].id, h[i].id_len);

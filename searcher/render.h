@@ -32,6 +32,9 @@ typedef struct render_query {
     int total_exact;
     double took_ms;
     int color; /* text only: 1 = ANSI bold highlights (stdout is a terminal) */
+    /* the result order's name (match_sort_name); NULL: not written. Text
+     * names it only when it is not "relevance". */
+    const char *sort;
 } render_query;
 
 /* The whole result list of one query. text: a header line, then per hit

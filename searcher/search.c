@@ -193,7 +193,14 @@ int search_render(search_ctx *c, render_format f, const char *qid, const char *t
 {
     int rc = search_run(c, text, len, err);
     if (!rc) {
-        render_query rq = {qid, text, len, c->total, c->total_exact, c->took_ms, color};
+        render_query rq = {qid,
+                           text,
+                           len,
+                           c->total,
+                           c->total_exact,
+                           c->took_ms,
+                           color,
+                           match_sort_name(c->eo.sort)};
         render_results(out, f, &rq, c->hits, c->n_hits);
         if (out->oom) rc = err_set(err, IDX_ENOMEM, "query: out of memory");
     }

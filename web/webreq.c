@@ -122,10 +122,21 @@ static const char tips_html[] =
     "<p class=\"tips\">Tips: &quot;quotes&quot; for phrases, -word to exclude, title:word "
     "to search titles.<span class=\"key\"> Press <kbd>/</kbd> to search.</span></p>\n";
 
+/* The sort selector of the search form; the page keeps the chosen order. */
+static void html_sort_select(buf *b, int sort)
+{
+    static const char *const label[] = {"Best match", "Oldest first", "Newest first"};
+    buf_puts(b, "<select name=\"sort\" aria-label=\"Order\">");
+    for (int i = 0; i < 3; i++)
+        buf_printf(b, "<option value=\"%s\"%s>%s</option>", match_sort_name((match_sort)i),
+                   i == sort ? " selected" : "", label[i]);
+    buf_puts(b, "</select>\n");
+}
+
 /* The page up to and including the search form, titled `title` (the
  * query when NULL). q may be NULL. */
 static void html_head_titled(buf *b, const char *title, size_t title_len, const char *q,
-                             size_t q_len, long k)
+                             size_t q_len, long k, int sort)
 {
     buf_puts(b, "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -150,14 +161,15 @@ static void html_head_titled(buf *b, const char *title, size_t title_len, const 
     buf_puts(b, "\" autofocus aria-label=\"Search\" placeholder=\"Search\" maxlength=\"1024\" "
                 "autocomplete=\"off\" spellcheck=\"false\">\n");
     if (k != WEB_DEFAULT_K) buf_printf(b, "<input type=\"hidden\" name=\"k\" value=\"%ld\">\n", k);
+    html_sort_select(b, sort);
     buf_puts(b, "<button type=\"submit\">Search</button>\n</form>\n");
     buf_puts(b, tips_html);
     buf_puts(b, "</header>\n<main>\n");
 }
 
-static void html_head(buf *b, const char *q, size_t q_len, long k)
+static void html_head(buf *b, const char *q, size_t q_len, long k, int sort)
 {
-    html_head_titled(b, NULL, 0, q, q_len, k);
+    html_head_titled(b, NULL, 0, q, q_len, k, sort);
 }
 
 static void html_foot(buf *b)
@@ -167,13 +179,15 @@ static void html_foot(buf *b)
                 "</body>\n</html>\n");
 }
 
-/* href="/search?q=…&amp;offset=N[&amp;k=K]" */
-static void html_page_link(buf *b, const char *q, size_t q_len, long k, long offset)
+/* href="/search?q=…&amp;offset=N[&amp;k=K][&amp;sort=S]" */
+static void html_page_link(buf *b, const char *q, size_t q_len, long k, long offset, int sort)
 {
     buf_puts(b, "/search?q=");
     url_encode(b, q, q_len);
     if (offset) buf_printf(b, "&amp;offset=%ld", offset);
     if (k != WEB_DEFAULT_K) buf_printf(b, "&amp;k=%ld", k);
+    if (sort != MATCH_SORT_RELEVANCE)
+        buf_printf(b, "&amp;sort=%s", match_sort_name((match_sort)sort));
 }
 
 /* href="/doc?id=…[&amp;q=…]" */
@@ -225,10 +239,10 @@ static void html_date(buf *b, const char *d, size_t n)
     buf_printf(b, "%d</time>", y);
 }
 
-static void html_message(buf *b, const char *q, size_t q_len, long k, const char *cls,
+static void html_message(buf *b, const char *q, size_t q_len, long k, int sort, const char *cls,
                          const char *msg)
 {
-    html_head(b, q, q_len, k);
+    html_head(b, q, q_len, k, sort);
     buf_printf(b, "<p class=\"%s\">", cls);
     render_html_text(b, msg, strlen(msg));
     buf_puts(b, "</p>\n");
@@ -238,11 +252,11 @@ static void html_message(buf *b, const char *q, size_t q_len, long k, const char
 static void html_results(buf *b, const search_ctx *s, const char *q, size_t q_len, long k,
                          long offset)
 {
-    html_head(b, q, q_len, k);
+    html_head(b, q, q_len, k, s->eo.sort);
     if (s->n_hits == 0) {
         if (offset > 0) {
             buf_puts(b, "<p class=\"count\">No more results.</p>\n<p><a href=\"");
-            html_page_link(b, q, q_len, k, 0);
+            html_page_link(b, q, q_len, k, 0, s->eo.sort);
             buf_puts(b, "\">Back to the first page</a></p>\n");
         } else {
             buf_puts(b, "<div class=\"none\">\n<p>No results for <strong>");
@@ -314,13 +328,13 @@ static void html_results(buf *b, const search_ctx *s, const char *q, size_t q_le
         buf_puts(b, "<nav class=\"pager\" aria-label=\"Pages\">\n");
         if (offset > 0) {
             buf_puts(b, "<a rel=\"prev\" href=\"");
-            html_page_link(b, q, q_len, k, offset > k ? offset - k : 0);
+            html_page_link(b, q, q_len, k, offset > k ? offset - k : 0, s->eo.sort);
             buf_puts(b, "\">\xE2\x86\x90 Previous</a>\n");
         }
         buf_printf(b, "<span class=\"page\">Page %ld</span>\n", offset / k + 1);
         if (more) {
             buf_puts(b, "<a rel=\"next\" href=\"");
-            html_page_link(b, q, q_len, k, next);
+            html_page_link(b, q, q_len, k, next, s->eo.sort);
             buf_puts(b, "\">Next \xE2\x86\x92</a>\n");
         }
         buf_puts(b, "</nav>\n");
@@ -336,7 +350,8 @@ static void fail(web_worker *w, web_req *r, int status, const char *msg)
     r->status = status;
     w->body.len = 0;
     if (r->html) {
-        html_message(&w->body, r->q, r->q_len, r->k > 0 ? r->k : WEB_DEFAULT_K, "error", msg);
+        html_message(&w->body, r->q, r->q_len, r->k > 0 ? r->k : WEB_DEFAULT_K, r->sort, "error",
+                     msg);
     } else {
         buf_puts(&w->body, "{\"error\":");
         render_json_string(&w->body, msg, strlen(msg));
@@ -387,7 +402,7 @@ static void route_health(web_worker *w, web_req *r)
 /* Finds the known parameters in the raw query string (values still
  * encoded). Unknown ones are ignored. Returns the name of a known one given
  * twice (an error for the caller; the first value is kept) or NULL. */
-enum { P_Q, P_K, P_OFFSET, P_FORMAT, P_ID, P_N };
+enum { P_Q, P_K, P_OFFSET, P_FORMAT, P_ID, P_SORT, P_N };
 typedef struct web_raw {
     const char *v[P_N];
     size_t n[P_N];
@@ -396,7 +411,7 @@ typedef struct web_raw {
 
 static const char *split_params(web_worker *w, const char *qs, web_raw *raw)
 {
-    static const char *const names[P_N] = {"q", "k", "offset", "format", "id"};
+    static const char *const names[P_N] = {"q", "k", "offset", "format", "id", "sort"};
     const char *dup = NULL;
     memset(raw, 0, sizeof *raw);
     const char *p = qs, *end = qs + strlen(qs);
@@ -436,6 +451,7 @@ static long decode_num(web_worker *w, const char *s, size_t n, long lo, long hi)
 static int split_common(web_worker *w, web_req *r, const char *qs, web_raw *raw)
 {
     char msg[600];
+    r->sort = MATCH_SORT_RELEVANCE;
     if (strlen(qs) > WEB_MAX_QUERY_STRING) {
         fail(w, r, 414, "the query string is too long");
         return -1;
@@ -505,10 +521,21 @@ static void route_search(web_worker *w, web_req *r, const char *qs)
         fail(w, r, 400, "offset must be a number from 0 to 10000");
         return;
     }
+    if (raw.seen[P_SORT]) {
+        char name[16] = "";
+        if (web_url_decode(raw.v[P_SORT], raw.n[P_SORT], &w->tmp) == 0 &&
+            w->tmp.len < sizeof name && w->tmp.len)
+            memcpy(name, w->tmp.p, w->tmp.len); /* a NUL inside makes it no order's name */
+        if ((r->sort = match_sort_parse(name)) < 0) {
+            r->sort = MATCH_SORT_RELEVANCE;
+            fail(w, r, 400, "sort must be relevance, date or -date");
+            return;
+        }
+    }
     if (!r->q || !r->q_len) {
         if (r->html) {
             r->status = 200;
-            html_head(&w->body, r->q, r->q_len, r->k);
+            html_head(&w->body, r->q, r->q_len, r->k, r->sort);
             buf_puts(&w->body, "<p class=\"intro\">Search the index.</p>\n");
             html_foot(&w->body);
         } else {
@@ -521,7 +548,8 @@ static void route_search(web_worker *w, web_req *r, const char *qs)
     buf *key = &w->tmp;
     key->len = 0;
     if (w->env->cache) {
-        uint32_t kk[3] = {(uint32_t)r->html, (uint32_t)r->k, (uint32_t)r->offset};
+        uint32_t kk[4] = {(uint32_t)r->html, (uint32_t)r->k, (uint32_t)r->offset,
+                          (uint32_t)r->sort};
         buf_put(key, &w->serial, sizeof w->serial);
         buf_put(key, kk, sizeof kk);
         buf_put(key, r->q, r->q_len);
@@ -541,6 +569,7 @@ static void route_search(web_worker *w, web_req *r, const char *qs)
     search_ctx *s = &w->s;
     s->eo.k = (uint32_t)r->k;
     s->eo.offset = (uint32_t)r->offset;
+    s->eo.sort = (match_sort)r->sort;
     s->deadline_ms = search_now_ms() + w->env->timeout_ms;
     idx_err err = {0};
     int rc;
@@ -571,7 +600,7 @@ static void route_search(web_worker *w, web_req *r, const char *qs)
         r->status = 400;
         w->body.len = 0;
         if (r->html)
-            html_message(&w->body, r->q, r->q_len, r->k, "error", err.msg);
+            html_message(&w->body, r->q, r->q_len, r->k, r->sort, "error", err.msg);
         else
             render_error(&w->body, RENDER_JSON, NULL, r->q, r->q_len, err.msg);
         return;
@@ -616,10 +645,11 @@ static void html_doc(buf *b, const seg_doc *d, const snip_result *sr, const char
     const char *title = d->field[FIELD_TITLE], *url = d->field[FIELD_URL];
     size_t title_len = d->len[FIELD_TITLE], url_len = d->len[FIELD_URL];
     html_head_titled(b, title_len ? title : d->field[FIELD_ID],
-                     title_len ? title_len : d->len[FIELD_ID], q, q_len, WEB_DEFAULT_K);
+                     title_len ? title_len : d->len[FIELD_ID], q, q_len, WEB_DEFAULT_K,
+                     MATCH_SORT_RELEVANCE);
     buf_puts(b, "<article class=\"doc\">\n<p class=\"back\"><a href=\"");
     if (q_len)
-        html_page_link(b, q, q_len, WEB_DEFAULT_K, 0);
+        html_page_link(b, q, q_len, WEB_DEFAULT_K, 0, MATCH_SORT_RELEVANCE);
     else
         buf_puts(b, "/search");
     buf_puts(b, q_len ? "\">\xE2\x86\x90 Back to the results</a></p>\n<h1>"

@@ -326,6 +326,63 @@ START_TEST(scores_add_up)
 }
 END_TEST
 
+/* --sort date / -date: dated hits by date (undated last either way), the
+ * relevance score kept, paging and exhaustive counting agree. */
+typedef struct sort_row {
+    const char *q;
+    match_sort sort;
+    int want[8];
+} sort_row;
+
+static const sort_row sort_table[] = {
+    {"power", MATCH_SORT_DATE, {11, 0, 1, 10, END}},
+    {"power", MATCH_SORT_DATE_DESC, {10, 1, 0, 11, END}},
+    {"solar", MATCH_SORT_DATE, {14, 0, 7, 8, END}},
+    {"solar", MATCH_SORT_DATE_DESC, {7, 0, 14, 8, END}},
+    {"mice", MATCH_SORT_DATE_DESC, {3, 13, END}},
+    {"solar -wind date:2019", MATCH_SORT_DATE_DESC, {0, 14, END}},
+};
+
+START_TEST(sort_by_date)
+{
+    const sort_row *r = &sort_table[_i];
+    int rc;
+    qparse_tree *t = eo_parse(A, r->q, 0, &rc);
+    ck_assert_int_eq(rc, 0);
+    match_result rel;
+    eo_search(ix, t, 100, 0, 1, &rel, r->q);
+    size_t n = 0;
+    while (r->want[n] != END)
+        n++;
+    for (uint32_t offset = 0; offset < 2; offset++)
+        for (int exhaustive = 0; exhaustive < 2; exhaustive++) {
+            match_options o = match_options_default(ix);
+            o.k = 100;
+            o.offset = offset;
+            o.exhaustive = exhaustive;
+            o.sort = r->sort;
+            match_result res;
+            idx_err err = {0};
+            ck_assert_int_eq(match_search(ix, t, &o, &res, &err), 0);
+            EO_REQUIRE(res.n_hits == n - offset, "[%s] %u hits, want %zu", r->q, res.n_hits,
+                       n - offset);
+            ck_assert(res.total == n && res.total_exact);
+            for (uint32_t i = 0; i < res.n_hits; i++) {
+                EO_REQUIRE(doc_no(res.hits[i].doc) == r->want[i + offset], "[%s] rank %u: d%02d",
+                           r->q, i + offset + 1, doc_no(res.hits[i].doc));
+                int found = 0;
+                for (uint32_t k = 0; k < rel.n_hits; k++)
+                    found |= rel.hits[k].doc == res.hits[i].doc &&
+                             rel.hits[k].score == res.hits[i].score;
+                ck_assert(found);
+            }
+            match_result_free(&res);
+        }
+    match_result_free(&rel);
+    qparse_free(t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("eval_bool");
@@ -334,6 +391,7 @@ int main(void)
     tcase_add_loop_test(tc, bool_table, 0, (int)(sizeof table / sizeof *table));
     tcase_add_test(tc, date_only_scores_zero);
     tcase_add_test(tc, scores_add_up);
+    tcase_add_loop_test(tc, sort_by_date, 0, (int)(sizeof sort_table / sizeof *sort_table));
     suite_add_tcase(s, tc);
     return test_run(s);
 }

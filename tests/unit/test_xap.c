@@ -181,7 +181,7 @@ START_TEST(test_engine_roundtrip)
     buf_free(&data);
 
     /* the weight is bm25.h's BM25F with the given statistics, to the bit */
-    xap_params p = {1.2, 0.75, 3.0, 3.0, 1.0, 5.0, 1000};
+    xap_params p = {1.2, 0.75, 3.0, 3.0, 1.0, 5.0, 1000, 0};
     bm25_params bp = {p.k1, p.b, p.title_weight};
     xap_query *q = NULL;
     ck_assert_int_eq(xap_query_new(db, &p, &q, &e), 0);
@@ -308,7 +308,7 @@ START_TEST(test_engine_update)
     ck_assert_int_eq(memcmp(data.p, "rec2b", 5), 0);
     buf_free(&data);
     /* "solar" is in d1 only now, "wind" in d2 only */
-    xap_params p = {1.2, 0.75, 3.0, 2.0, 1.5, 6.5, 1000};
+    xap_params p = {1.2, 0.75, 3.0, 2.0, 1.5, 6.5, 1000, 0};
     const char *words[] = {"solar", "wind"};
     for (int i = 0; i < 2; i++) {
         xap_query *q = NULL;
