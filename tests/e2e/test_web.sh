@@ -413,6 +413,17 @@ for _ in $(seq 1 60); do
 done
 if [ $up = 1 ]; then echo "ok   watchdog restarted idx-fcgi"; else bad "idx-fcgi not restarted"; fi
 
+# ---- sort=: the order, the page's selector and paging links keep it, a bad one is a 400
+search "sort json" 200 json "zebra OR quagga" sort=-date &&
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["sort"]=="-date" and [h["id"] for h in d["hits"]][:2]==["x1","x2"], d' "$T/body" ||
+    bad "sort=-date: x1 (2020) before x2 (2019)"
+search "sort json oldest" 200 json "zebra OR quagga" sort=date &&
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["sort"]=="date" and [h["id"] for h in d["hits"]][:2]==["x2","x1"], d' "$T/body" ||
+    bad "sort=date: x2 (2019) before x1 (2020)"
+search "sort html" 200 html "zebra OR quagga" sort=-date && body_has "sort html" '<option value="-date" selected>'
+search "sort bogus" 400 json zebra sort=bogus && check_json_error "sort bogus"
+
+
 # ---- deleted and replaced articles are never shown on the article page
 echo '{"id":"x2","title":"Quagga replaced","body":"quagga anew"}' > "$T/x2.jsonl"
 "$IDX" build -q --append -o "$T/ix" "$T/x2.jsonl"
@@ -440,16 +451,6 @@ else
     bad "request log: no expected 400 line"
 fi
 if LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f]' "$RUN/idx-fcgi.log"; then bad "control characters in the log"; fi
-
-# ---- sort=: the order, the page's selector and paging links keep it, a bad one is a 400
-search "sort json" 200 json "zebra OR quagga" sort=-date &&
-    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["sort"]=="-date" and [h["id"] for h in d["hits"]][:2]==["x1","x2"], d' "$T/body" ||
-    bad "sort=-date: x1 (2020) before x2 (2019)"
-search "sort json oldest" 200 json "zebra OR quagga" sort=date &&
-    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["sort"]=="date" and [h["id"] for h in d["hits"]][:2]==["x2","x1"], d' "$T/body" ||
-    bad "sort=date: x2 (2019) before x1 (2020)"
-search "sort html" 200 html "zebra OR quagga" sort=-date && body_has "sort html" '<option value="-date" selected>'
-search "sort bogus" 400 json zebra sort=bogus && check_json_error "sort bogus"
 
 run_queued_checks
 
