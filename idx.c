@@ -112,6 +112,8 @@ static const char build_help[] =
     "  --k1 X, --b X, --title-weight X   BM25 parameters the block bounds are computed with\n"
     "                         (k1 0..1000, b 0..1, title weight 0..1000)\n"
     "  --engine ENGINE        native (default) or xapian (docs/ENGINES.md)\n"
+    "  --shard I/N            keep the articles whose id hashes to shard I of N (FNV-1a 64\n"
+    "                         mod N), in the xapian engine's shard layout (docs/ENGINES.md)\n"
     "  --force                build even if more than half of the records are rejected\n"
     "  -q, --quiet            no progress and no summary\n";
 
@@ -130,7 +132,8 @@ static int cmd_build(int argc, char **argv)
         O_APPEND,
         O_FORCE,
         O_NOMERGE,
-        O_SEGDOCS
+        O_SEGDOCS,
+        O_SHARD
     };
     static const struct option opts[] = {{"output", required_argument, 0, 'o'},
                                          {"format", required_argument, 0, O_FORMAT},
@@ -145,6 +148,7 @@ static int cmd_build(int argc, char **argv)
                                          {"append", no_argument, 0, O_APPEND},
                                          {"force", no_argument, 0, O_FORCE},
                                          {"no-merge", no_argument, 0, O_NOMERGE},
+                                         {"shard", required_argument, 0, O_SHARD},
                                          /* tests only (docs/FORMAT.md): not in --help */
                                          {"segment-docs", required_argument, 0, O_SEGDOCS},
                                          {"quiet", no_argument, 0, 'q'},
@@ -207,6 +211,16 @@ static int cmd_build(int argc, char **argv)
         case O_APPEND:
             o.append = 1;
             break;
+        case O_SHARD: {
+            unsigned si, sn;
+            int end = -1;
+            if (sscanf(optarg, "%u/%u%n", &si, &sn, &end) != 2 || optarg[end] || sn < 1 ||
+                sn > 65536 || si >= sn)
+                return usage_error("build", "--shard needs I/N with 0 <= I < N <= 65536");
+            o.shard_i = si;
+            o.shard_n = sn;
+            break;
+        }
         case O_FORCE:
             o.force = 1;
             break;
@@ -229,6 +243,9 @@ static int cmd_build(int argc, char **argv)
         }
     }
     if (!o.out) return usage_error("build", "missing -o INDEX");
+    if (o.shard_n && (o.given & BUILD_GIVEN_ENGINE) && o.engine != BUILD_ENGINE_XAPIAN)
+        return usage_error("build", "--shard writes the xapian engine's shard layout");
+    if (o.shard_n) o.engine = BUILD_ENGINE_XAPIAN;
     if (optind >= argc) return usage_error("build", "no INPUT given");
     o.inputs = (const char *const *)argv + optind;
     o.n_inputs = (size_t)(argc - optind);
@@ -245,6 +262,8 @@ static int cmd_build(int argc, char **argv)
         return 128 + build_signal;
     }
     if (rc) return fail(rc, &err);
+    if (!quiet && s.shard_skipped)
+        fprintf(stderr, "idx: %" PRIu64 " articles of other shards skipped\n", s.shard_skipped);
     if (!quiet && s.appended) {
         fprintf(stderr,
                 "idx: appended to %s: %" PRIu64 " docs, %" PRIu64 " skipped, %" PRIu64
