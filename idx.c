@@ -18,6 +18,7 @@
 #include "indexer/update.h"
 #include "searcher/cmd_query.h"
 #include "searcher/render.h"
+#include "searcher/cmd_cluster.h"
 #include "searcher/cmd_eval.h"
 
 static int fail(int rc, const idx_err *err)
@@ -645,6 +646,7 @@ static const char main_help[] =
     "  get     print one stored article   stats   counts, sizes, settings\n"
     "  delete  delete articles by id      merge   fold segments, drop deleted articles\n"
     "  check   verify an index            eval    relevance figures (MAP, nDCG@10, ...)\n"
+    "  cluster one index over remote shards (xapian-tcpsrv)\n"
     "  help [COMMAND]   this list, or a command's options (as idx COMMAND --help)\n"
     "  --version        print idx's version\n"
     "Run 'idx COMMAND --help' for a command's options; man idx for the whole manual.\n";
@@ -658,7 +660,7 @@ static cmd_fn find_cmd(const char *name)
         cmd_fn fn;
     } cmds[] = {{"build", cmd_build},   {"query", cmd_query}, {"get", cmd_get},
                 {"delete", cmd_delete}, {"stats", cmd_stats}, {"check", cmd_check},
-                {"eval", cmd_eval},     {"merge", cmd_merge}};
+                {"eval", cmd_eval},     {"merge", cmd_merge}, {"cluster", cmd_cluster}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (!strcmp(name, cmds[i].name)) return cmds[i].fn;
     return NULL;

@@ -46,7 +46,7 @@ template <typename F> int guarded(idx_err *err, const char *what, F &&body)
         return err_set(err, IDX_EDATA, "%s: %s", what, e.get_description().c_str());
     } catch (const Xapian::NetworkError &e) {
         // A remote shard down, refusing or too slow: its context names it.
-        return err_set(err, IDX_EDATA, "%s: shard unavailable: %s", what,
+        return err_set(err, IDX_EREMOTE, "%s: shard unavailable: %s", what,
                        e.get_description().c_str());
     } catch (const Xapian::Error &e) {
         return err_set(err, IDX_EINTERNAL, "%s: %s", what, e.get_description().c_str());

@@ -153,7 +153,7 @@ typedef struct xap_db xap_db;
  * one: Xapian merges their statistics, so ranking is that of one database
  * holding all their documents. timeout_ms bounds each reply, connect_ms
  * each connection. A shard that is unreachable or fails mid-call is
- * IDX_EDATA naming it; the next call on the xap_db reconnects every shard.
+ * IDX_EREMOTE naming it; the next call on the xap_db reconnects every shard.
  * Caller frees with xap_close. */
 int xap_open_remote(const char *const *shards, uint32_t n, uint32_t timeout_ms, uint32_t connect_ms,
                     xap_db **out, idx_err *err);

@@ -499,6 +499,8 @@ static void route_search(web_worker *w, web_req *r, const char *qs)
         fail(w, r, 503, "the query took too long; try fewer or more specific words");
     else if (rc == IDX_ENOMEM)
         fail(w, r, 503, "out of memory; try again later");
+    else if (rc == IDX_EREMOTE)
+        fail(w, r, 503, "a shard of the index is not available; try again later");
     else
         fail(w, r, 500, "internal error: the index could not be read");
 }
