@@ -213,13 +213,18 @@ static int cmd_build(int argc, char **argv)
             o.append = 1;
             break;
         case O_SHARD: {
-            unsigned si, sn;
-            int end = -1;
-            if (sscanf(optarg, "%u/%u%n", &si, &sn, &end) != 2 || optarg[end] || sn < 1 ||
-                sn > 65536 || si >= sn)
+            char *slash = strchr(optarg, '/');
+            long long si = -1, sn = -1;
+            if (slash) {
+                *slash = '\0'; /* argv's own bytes: split in place */
+                si = cmdline_count(optarg, 0, 65535);
+                sn = cmdline_count(slash + 1, 1, 65536);
+                *slash = '/';
+            }
+            if (si < 0 || sn < 0 || si >= sn)
                 return usage_error("build", "--shard needs I/N with 0 <= I < N <= 65536");
-            o.shard_i = si;
-            o.shard_n = sn;
+            o.shard_i = (uint32_t)si;
+            o.shard_n = (uint32_t)sn;
             break;
         }
         case O_FORCE:

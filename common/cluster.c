@@ -8,6 +8,7 @@
 #include <zlib.h>
 
 #include "common/buf.h"
+#include "common/cmdline.h"
 
 #define CLUSTER_MAGIC "idx-cluster 1"
 
@@ -40,14 +41,10 @@ int cluster_write(const char *dir, const cluster_list *c, idx_err *err)
 /* One `shard HOST:PORT` line into c's next slot. */
 static int cluster_line(const char *line, cluster_list *c)
 {
-    unsigned v;
-    int end = -1;
-    if (sscanf(line, "timeout-ms %u%n", &v, &end) == 1 && !line[end] && v) {
-        c->timeout_ms = v;
-        return 0;
-    }
-    if (sscanf(line, "connect-ms %u%n", &v, &end) == 1 && !line[end] && v) {
-        c->connect_ms = v;
+    if (!strncmp(line, "timeout-ms ", 11) || !strncmp(line, "connect-ms ", 11)) {
+        long long v = cmdline_count(line + 11, 1, UINT32_MAX);
+        if (v < 0) return -1;
+        *(line[0] == 't' ? &c->timeout_ms : &c->connect_ms) = (uint32_t)v;
         return 0;
     }
     size_t len = strlen(line);

@@ -366,6 +366,23 @@ extern "C" int xap_writer_create(const char *path, xap_writer **out, idx_err *er
     });
 }
 
+/* "shard I/N tw=T ...", as xap_writer_set_shard writes it. */
+static bool layout_parse(const std::string &l, uint32_t *i, uint32_t *n, uint32_t *tw)
+{
+    if (l.rfind("shard ", 0) != 0) return false;
+    char *end = nullptr;
+    unsigned long a = strtoul(l.c_str() + 6, &end, 10);
+    if (*end != '/') return false;
+    unsigned long b = strtoul(end + 1, &end, 10);
+    if (strncmp(end, " tw=", 4)) return false;
+    unsigned long t = strtoul(end + 4, &end, 10);
+    if (*end != ' ' || !b || a >= b) return false;
+    *i = (uint32_t)a;
+    *n = (uint32_t)b;
+    *tw = (uint32_t)t;
+    return true;
+}
+
 extern "C" int xap_writer_open(const char *path, const xap_totals *current, xap_writer **out,
                                idx_err *err)
 {
@@ -381,8 +398,7 @@ extern "C" int xap_writer_open(const char *path, const xap_totals *current, xap_
         }
         if (!totals_unpack(w->db.get_metadata(TOTALS_KEY), &w->tot)) w->tot = *current;
         std::string layout = w->db.get_metadata(LAYOUT_KEY);
-        w->shard =
-            sscanf(layout.c_str(), "shard %u/%u tw=%u", &w->shard_i, &w->shard_n, &w->tw) == 3;
+        w->shard = layout_parse(layout, &w->shard_i, &w->shard_n, &w->tw);
         w->first_new = w->db.get_lastdocid() + 1;
         /* One transaction: no automatic commit makes half an append visible. */
         w->db.begin_transaction(true);
@@ -426,10 +442,10 @@ static void writer_forget(xap_writer *w, Xapian::docid did)
     Xapian::termcount len = w->db.get_doclength(did);
     uint64_t high = len >> LEN_SHIFT, lt = high ? (high - 1) / 2 : 0, lb = len & LEN_MASK;
     if (w->shard) {
-        unsigned long long a = 0, b = 0;
-        sscanf(old.get_value(LENGTHS_SLOT).c_str(), "%llu %llu", &a, &b);
-        lt = a;
-        lb = b;
+        std::string v = old.get_value(LENGTHS_SLOT);
+        char *end = nullptr;
+        lt = strtoull(v.c_str(), &end, 10);
+        lb = strtoull(end, nullptr, 10);
     }
     w->tot.tokens_title -= std::min(lt, w->tot.tokens_title);
     w->tot.tokens_body -= std::min(lb, w->tot.tokens_body);

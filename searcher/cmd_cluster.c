@@ -28,41 +28,75 @@ typedef struct shard_info {
     const char *config; /* everything after the shard number: must match across shards */
 } shard_info;
 
+/* A whole number from p up to the byte stop; *end past stop. -1: none. */
+static long long shard_number(const char *p, char stop, const char **end)
+{
+    const char *e = strchr(p, stop);
+    char num[24];
+    if (!e || e == p || (size_t)(e - p) >= sizeof num) return -1;
+    memcpy(num, p, (size_t)(e - p));
+    num[e - p] = '\0';
+    *end = e + 1;
+    return cmdline_count(num, 0, UINT32_MAX);
+}
+
+/* "shard I/N tw=T CONFIG": the layout string sink_xapian.c writes. */
 static int shard_parse(const char *layout, shard_info *s)
 {
-    int end = -1;
-    if (sscanf(layout, "shard %u/%u tw=%u %n", &s->i, &s->n, &s->tw, &end) != 3 || end < 0)
+    const char *p = layout + 6;
+    long long i, n, tw;
+    if (strncmp(layout, "shard ", 6) || (i = shard_number(p, '/', &p)) < 0 ||
+        (n = shard_number(p, ' ', &p)) < 0 || strncmp(p, "tw=", 3))
         return -1;
-    s->config = strchr(layout, ' ') + 1;
-    s->config = strchr(s->config, ' ') + 1;
+    s->config = p; /* from tw= on: everything the shards must share */
+    if ((tw = shard_number(p + 3, ' ', &p)) < 0) return -1;
+    s->i = (unsigned)i;
+    s->n = (unsigned)n;
+    s->tw = (unsigned)tw;
     return 0;
 }
 
-/* The settings recorded by the shards into m (sink_xapian.c writes them). */
+/* The settings recorded by the shards (from tw= on) into m. */
 static int shard_meta(const shard_info *s, index_meta *m)
 {
-    int end = -1;
-    unsigned fold, cjk, maxlen;
-    if (sscanf(
-            s->config,
-            "tw=%*u k1=%lf b=%lf language=%31s fold_accents=%u cjk_bigrams=%u max_token_len=%u%n",
-            &m->bm25.k1, &m->bm25.b, m->language, &fold, &cjk, &maxlen, &end) != 6 ||
-        s->config[end])
-        return -1;
+    char conf[XAP_LAYOUT_MAX];
+    snprintf(conf, sizeof conf, "%s", s->config);
     m->bm25.title_weight = s->tw;
     m->ana = ana_config_default();
     m->ana.language = m->language;
-    m->ana.fold_accents = (int)fold;
-    m->ana.cjk_bigrams = (int)cjk;
-    m->ana.max_token_len = maxlen;
-    return 0;
+    int seen = 0;
+    char *save = NULL;
+    for (char *kv = strtok_r(conf, " ", &save); kv; kv = strtok_r(NULL, " ", &save)) {
+        char *val = strchr(kv, '='), *end = NULL;
+        if (!val) return -1;
+        *val++ = '\0';
+        long long v = cmdline_count(val, 0, 1000000);
+        if (!strcmp(kv, "k1") || !strcmp(kv, "b")) {
+            double d = strtod(val, &end);
+            if (end == val || *end) return -1;
+            *(kv[0] == 'k' ? &m->bm25.k1 : &m->bm25.b) = d;
+        } else if (!strcmp(kv, "language") && strlen(val) < sizeof m->language) {
+            memcpy(m->language, val, strlen(val) + 1);
+        } else if (!strcmp(kv, "fold_accents") && v >= 0) {
+            m->ana.fold_accents = (int)v;
+        } else if (!strcmp(kv, "cjk_bigrams") && v >= 0) {
+            m->ana.cjk_bigrams = (int)v;
+        } else if (!strcmp(kv, "max_token_len") && v >= 0) {
+            m->ana.max_token_len = (unsigned)v;
+        } else if (strcmp(kv, "tw")) {
+            return -1;
+        }
+        seen++;
+    }
+    return seen == 7 ? 0 : -1;
 }
 
-/* Probes every shard and checks they form one whole layout; fills m. */
-static int cluster_check_shards(const cluster_list *c, index_meta *m)
+/* Probes every shard and checks they form one whole layout; fills m. c->n >= 1;
+ * layout: room for CLUSTER_MAX_SHARDS layout strings (info points into them). */
+static int cluster_check_shards(const cluster_list *c, char (*layout)[XAP_LAYOUT_MAX],
+                                index_meta *m)
 {
-    static char layout[CLUSTER_MAX_SHARDS][XAP_LAYOUT_MAX];
-    shard_info info[CLUSTER_MAX_SHARDS];
+    shard_info info[CLUSTER_MAX_SHARDS] = {{0}};
     for (uint32_t k = 0; k < c->n; k++) {
         idx_err err = {0};
         xap_totals t;
@@ -153,7 +187,13 @@ int cmd_cluster(int argc, char **argv)
             snprintf(c->spec[c->n++], CLUSTER_SPEC_MAX, "%s", argv[a]);
     }
     index_meta m = {.version = INDEX_FORMAT_VERSION};
-    if (status < 0) status = cluster_check_shards(c, &m);
+    char(*layout)[XAP_LAYOUT_MAX] = status < 0 ? calloc(CLUSTER_MAX_SHARDS, XAP_LAYOUT_MAX) : NULL;
+    if (status < 0 && !layout) {
+        fputs("idx: cluster: out of memory\n", stderr);
+        status = 1;
+    }
+    if (status < 0) status = cluster_check_shards(c, layout, &m);
+    free(layout);
     if (status == 0 && out) {
         snprintf(m.engine, sizeof m.engine, "cluster");
         m.created = (int64_t)time(NULL);
