@@ -18,6 +18,7 @@
 #include "indexer/update.h"
 #include "searcher/cmd_query.h"
 #include "searcher/render.h"
+#include "searcher/cmd_cluster.h"
 #include "searcher/cmd_eval.h"
 
 static int fail(int rc, const idx_err *err)
@@ -112,6 +113,8 @@ static const char build_help[] =
     "  --k1 X, --b X, --title-weight X   BM25 parameters the block bounds are computed with\n"
     "                         (k1 0..1000, b 0..1, title weight 0..1000)\n"
     "  --engine ENGINE        native (default) or xapian (docs/ENGINES.md)\n"
+    "  --shard I/N            keep the articles whose id hashes to shard I of N (FNV-1a 64\n"
+    "                         mod N), in the xapian engine's shard layout (docs/ENGINES.md)\n"
     "  --force                build even if more than half of the records are rejected\n"
     "  -q, --quiet            no progress and no summary\n";
 
@@ -130,7 +133,8 @@ static int cmd_build(int argc, char **argv)
         O_APPEND,
         O_FORCE,
         O_NOMERGE,
-        O_SEGDOCS
+        O_SEGDOCS,
+        O_SHARD
     };
     static const struct option opts[] = {{"output", required_argument, 0, 'o'},
                                          {"format", required_argument, 0, O_FORMAT},
@@ -145,6 +149,7 @@ static int cmd_build(int argc, char **argv)
                                          {"append", no_argument, 0, O_APPEND},
                                          {"force", no_argument, 0, O_FORCE},
                                          {"no-merge", no_argument, 0, O_NOMERGE},
+                                         {"shard", required_argument, 0, O_SHARD},
                                          /* tests only (docs/FORMAT.md): not in --help */
                                          {"segment-docs", required_argument, 0, O_SEGDOCS},
                                          {"quiet", no_argument, 0, 'q'},
@@ -202,6 +207,21 @@ static int cmd_build(int argc, char **argv)
         case O_APPEND:
             o.append = 1;
             break;
+        case O_SHARD: {
+            char *slash = strchr(optarg, '/');
+            long long si = -1, sn = -1;
+            if (slash) {
+                *slash = '\0'; /* argv's own bytes: split in place */
+                si = cmdline_count(optarg, 0, 65535);
+                sn = cmdline_count(slash + 1, 1, 65536);
+                *slash = '/';
+            }
+            if (si < 0 || sn < 0 || si >= sn)
+                return usage_error("build", "--shard needs I/N with 0 <= I < N <= 65536");
+            o.shard_i = (uint32_t)si;
+            o.shard_n = (uint32_t)sn;
+            break;
+        }
         case O_FORCE:
             o.force = 1;
             break;
@@ -224,6 +244,9 @@ static int cmd_build(int argc, char **argv)
         }
     }
     if (!o.out) return usage_error("build", "missing -o INDEX");
+    if (o.shard_n && (o.given & BUILD_GIVEN_ENGINE) && o.engine != BUILD_ENGINE_XAPIAN)
+        return usage_error("build", "--shard writes the xapian engine's shard layout");
+    if (o.shard_n) o.engine = BUILD_ENGINE_XAPIAN;
     if (optind >= argc) return usage_error("build", "no INPUT given");
     o.inputs = (const char *const *)argv + optind;
     o.n_inputs = (size_t)(argc - optind);
@@ -240,6 +263,8 @@ static int cmd_build(int argc, char **argv)
         return 128 + build_signal;
     }
     if (rc) return fail(rc, &err);
+    if (!quiet && s.shard_skipped)
+        fprintf(stderr, "idx: %" PRIu64 " articles of other shards skipped\n", s.shard_skipped);
     if (!quiet && s.appended) {
         fprintf(stderr,
                 "idx: appended to %s: %" PRIu64 " docs, %" PRIu64 " skipped, %" PRIu64
@@ -621,6 +646,7 @@ static const char main_help[] =
     "  get     print one stored article   stats   counts, sizes, settings\n"
     "  delete  delete articles by id      merge   fold segments, drop deleted articles\n"
     "  check   verify an index            eval    relevance figures (MAP, nDCG@10, ...)\n"
+    "  cluster one index over remote shards (xapian-tcpsrv)\n"
     "  help [COMMAND]   this list, or a command's options (as idx COMMAND --help)\n"
     "  --version        print idx's version\n"
     "Run 'idx COMMAND --help' for a command's options; man idx for the whole manual.\n";
@@ -634,7 +660,7 @@ static cmd_fn find_cmd(const char *name)
         cmd_fn fn;
     } cmds[] = {{"build", cmd_build},   {"query", cmd_query}, {"get", cmd_get},
                 {"delete", cmd_delete}, {"stats", cmd_stats}, {"check", cmd_check},
-                {"eval", cmd_eval},     {"merge", cmd_merge}};
+                {"eval", cmd_eval},     {"merge", cmd_merge}, {"cluster", cmd_cluster}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (!strcmp(name, cmds[i].name)) return cmds[i].fn;
     return NULL;

@@ -3,7 +3,7 @@
 #include <string.h>
 
 /* Every engine this build has; meta's `engine` line selects one. */
-static const engine_ops *const engines[] = {&engine_native, &engine_xapian};
+static const engine_ops *const engines[] = {&engine_native, &engine_xapian, &engine_cluster};
 
 const engine_ops *engine_lookup(const char *name)
 {

@@ -88,6 +88,10 @@ typedef struct engine_ops {
 
 extern const engine_ops engine_native;
 extern const engine_ops engine_xapian;
+/* Remote shard-layout databases combined into one (xapian-tcpsrv; the shard
+ * list in INDEX/shards, cluster.h); its id is ENGINE_XAPIAN, as Xapian
+ * evaluates its queries. In engine_xapian.c. */
+extern const engine_ops engine_cluster;
 
 /* The engine called `name` in meta, or NULL when this build has none. */
 const engine_ops *engine_lookup(const char *name);

@@ -2,7 +2,10 @@
  * segments (docs/ENGINES.md). Stored articles are the Xapian documents' data,
  * in the native store's record format. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "common/cluster.h"
 #include "common/engine.h"
 #include "common/index.h"
 #include "common/xap.h"
@@ -95,6 +98,55 @@ static int xapian_stats(idx_index *ix, engine_part_fn fn, void *ctx, idx_err *er
     fn(ctx, &p);
     return 0;
 }
+
+/* A cluster: its shards connected and checked to hold the shard layout.
+ * Documents come and go on the shards, so the live count replaces meta's. */
+static int cluster_open(idx_index *ix, const char *dir, const cfr_source *src, const char *where,
+                        idx_err *err)
+{
+    (void)src;
+    if (!dir) return err_set(err, IDX_EDATA, "%s: a cluster cannot be opened from memory", where);
+    cluster_list *c = malloc(sizeof *c);
+    if (!c) return err_set(err, IDX_ENOMEM, "out of memory");
+    int rc = cluster_read(dir, c, err);
+    const char *spec[CLUSTER_MAX_SHARDS];
+    for (uint32_t i = 0; !rc && i < c->n; i++)
+        spec[i] = c->spec[i];
+    if (!rc) rc = xap_open_remote(spec, c->n, c->timeout_ms, c->connect_ms, &ix->xap, err);
+    free(c);
+    char layout[XAP_LAYOUT_MAX];
+    if (!rc) rc = xap_db_layout(ix->xap, layout, err);
+    if (!rc && strncmp(layout, "shard ", 6))
+        rc = err_set(err, IDX_EDATA, "%s: its first shard does not have the shard layout", dir);
+    uint64_t n = 0;
+    if (!rc) rc = xap_doccount(ix->xap, &n, err);
+    ix->meta.docs = n;
+    return rc;
+}
+
+/* Xapian's check reads the database's files, which are on the shards' machines. */
+static int cluster_check(idx_index *ix, idx_err *err)
+{
+    return err_set(err, IDX_EUSAGE, "%s: a cluster is checked shard by shard (idx check on each)",
+                   ix->dir);
+}
+
+static int cluster_stats(idx_index *ix, engine_part_fn fn, void *ctx, idx_err *err)
+{
+    cluster_list *c = malloc(sizeof *c);
+    if (!c) return err_set(err, IDX_ENOMEM, "out of memory");
+    int rc = cluster_read(ix->dir, c, err);
+    for (uint32_t i = 0; !rc && i < c->n; i++) {
+        engine_part p = {"shard", c->spec[i], "xapian-tcpsrv", 0, NULL, NULL, 0};
+        fn(ctx, &p);
+    }
+    free(c);
+    return rc;
+}
+
+const engine_ops engine_cluster = {ENGINE_XAPIAN,  "cluster",      cluster_open,
+                                   xapian_close,   xapian_doc_get, xapian_doc_id,
+                                   xapian_find_id, cluster_check,  cluster_stats};
 
 const engine_ops engine_xapian = {ENGINE_XAPIAN,  "xapian",       xapian_open,
                                   xapian_close,   xapian_doc_get, xapian_doc_id,

@@ -79,6 +79,7 @@ int err_status(int rc, const idx_err *err)
     case IDX_EUSAGE:
         return 2;
     case IDX_EDATA:
+    case IDX_EREMOTE:
         return 3;
     default:
         return 1;

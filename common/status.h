@@ -24,7 +24,8 @@ enum {
     IDX_ENOMEM = -5,    /* exit 1 */
     IDX_EINTERNAL = -6, /* a bug or a library failure: exit 1 */
     IDX_EINTR = -7,     /* stopped on request (a signal): the caller picks the exit */
-    IDX_EBUSY = -8      /* another writer holds the index (txn.h): exit 1 */
+    IDX_EBUSY = -8,     /* another writer holds the index (txn.h): exit 1 */
+    IDX_EREMOTE = -9    /* a remote shard is down, refusing or too slow: exit 3, HTTP 503 */
 };
 
 typedef struct idx_err {

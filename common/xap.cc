@@ -44,6 +44,10 @@ template <typename F> int guarded(idx_err *err, const char *what, F &&body)
     } catch (const Xapian::DatabaseError &e) {
         // Corrupt, locked, missing or of an unknown version: the index's fault.
         return err_set(err, IDX_EDATA, "%s: %s", what, e.get_description().c_str());
+    } catch (const Xapian::NetworkError &e) {
+        // A remote shard down, refusing or too slow: its context names it.
+        return err_set(err, IDX_EREMOTE, "%s: shard unavailable: %s", what,
+                       e.get_description().c_str());
     } catch (const Xapian::Error &e) {
         return err_set(err, IDX_EINTERNAL, "%s: %s", what, e.get_description().c_str());
     } catch (const std::bad_alloc &) {
@@ -144,6 +148,10 @@ const char PAD_TERM[] = "L";   // pads the document length
 const char STAT_PREFIX = 'C';  // metadata: per-term statistics
 const char TOTALS_KEY[] = "T"; // metadata: the collection's totals (xap_totals)
 constexpr Xapian::valueno DATE_SLOT = 0;
+// Shard layout: the metadata key of the layout string, and the slot holding a
+// document's field lengths ("TITLE BODY"), which its length no longer encodes.
+const char LAYOUT_KEY[] = "Xlayout";
+constexpr Xapian::valueno LENGTHS_SLOT = 1;
 // The weight's bound travels in the wqf as a fraction of k1 + 1 in 1/BOUND_STEPS.
 constexpr uint32_t BOUND_STEPS = 65535;
 
@@ -320,12 +328,19 @@ struct xap_writer {
     xap_totals tot = {0, 0, 0, 0, 0, 0}; /* terms: before this writer's changes */
     Xapian::docid first_new = 0;         /* update: documents from here on are this writer's */
     uint64_t removed = 0;
+    bool shard = false; /* the shard layout (xap_writer_set_shard) */
+    uint32_t shard_i = 0, shard_n = 1, tw = 1;
 };
 
 struct xap_db {
     std::string path;
     Xapian::Database db;
     std::mutex mu;
+    bool shard = false; /* the shard layout: ranked by Xapian's BM25Weight */
+    // Remote shards (xap_open_remote): reconnected after a network error.
+    std::vector<std::string> remotes;
+    uint32_t timeout_ms = 0, connect_ms = 0;
+    bool broken = false;
 };
 
 struct xap_query {
@@ -351,6 +366,23 @@ extern "C" int xap_writer_create(const char *path, xap_writer **out, idx_err *er
     });
 }
 
+/* "shard I/N tw=T ...", as xap_writer_set_shard writes it. */
+static bool layout_parse(const std::string &l, uint32_t *i, uint32_t *n, uint32_t *tw)
+{
+    if (l.rfind("shard ", 0) != 0) return false;
+    char *end = nullptr;
+    unsigned long a = strtoul(l.c_str() + 6, &end, 10);
+    if (*end != '/') return false;
+    unsigned long b = strtoul(end + 1, &end, 10);
+    if (strncmp(end, " tw=", 4)) return false;
+    unsigned long t = strtoul(end + 4, &end, 10);
+    if (*end != ' ' || !b || a >= b) return false;
+    *i = (uint32_t)a;
+    *n = (uint32_t)b;
+    *tw = (uint32_t)t;
+    return true;
+}
+
 extern "C" int xap_writer_open(const char *path, const xap_totals *current, xap_writer **out,
                                idx_err *err)
 {
@@ -365,6 +397,8 @@ extern "C" int xap_writer_open(const char *path, const xap_totals *current, xap_
             return err_set(err, IDX_EBUSY, "%s: another writer is updating it", path);
         }
         if (!totals_unpack(w->db.get_metadata(TOTALS_KEY), &w->tot)) w->tot = *current;
+        std::string layout = w->db.get_metadata(LAYOUT_KEY);
+        w->shard = layout_parse(layout, &w->shard_i, &w->shard_n, &w->tw);
         w->first_new = w->db.get_lastdocid() + 1;
         /* One transaction: no automatic commit makes half an append visible. */
         w->db.begin_transaction(true);
@@ -399,7 +433,7 @@ static void writer_forget(xap_writer *w, Xapian::docid did)
         /* Author and category wdfs are below 1 << LEN_SHIFT (xap_writer_end
          * sees to it), so one decoding serves every term. */
         Xapian::termcount wdf = t.get_wdf();
-        uint64_t occ = (wdf >> LEN_SHIFT) + (wdf & LEN_MASK);
+        uint64_t occ = w->shard ? t.positionlist_count() : (wdf >> LEN_SHIFT) + (wdf & LEN_MASK);
         st.cf -= std::min<uint64_t>(occ, st.cf);
         w->tot.postings -= std::min<uint64_t>(1, w->tot.postings);
         w->tot.positions -= std::min<uint64_t>(occ, w->tot.positions);
@@ -407,6 +441,12 @@ static void writer_forget(xap_writer *w, Xapian::docid did)
     // The field lengths, decoded as the weight decodes them.
     Xapian::termcount len = w->db.get_doclength(did);
     uint64_t high = len >> LEN_SHIFT, lt = high ? (high - 1) / 2 : 0, lb = len & LEN_MASK;
+    if (w->shard) {
+        std::string v = old.get_value(LENGTHS_SLOT);
+        char *end = nullptr;
+        lt = strtoull(v.c_str(), &end, 10);
+        lb = strtoull(end, nullptr, 10);
+    }
     w->tot.tokens_title -= std::min(lt, w->tot.tokens_title);
     w->tot.tokens_body -= std::min(lb, w->tot.tokens_body);
     w->tot.docs -= std::min<uint64_t>(1, w->tot.docs);
@@ -458,6 +498,11 @@ extern "C" int xap_writer_begin(xap_writer *w, const char *id, size_t id_len, co
             snprintf(v, sizeof v, "%08u", date);
             w->doc.add_value(DATE_SLOT, v);
         }
+        if (w->shard) {
+            char v[32];
+            snprintf(v, sizeof v, "%u %u", len_title, len_body);
+            w->doc.add_value(LENGTHS_SLOT, v);
+        }
         w->doc_id.assign(id, id_len);
         w->len_title = len_title;
         w->len_body = len_body;
@@ -485,6 +530,19 @@ extern "C" int xap_writer_term(xap_writer *w, const char *term, size_t len, int 
             w->wdf_sum += tf_body;
             return IDX_OK;
         }
+        if (w->shard) {
+            /* BM25Weight's layout: the title weight folded into the wdf (so
+             * the document length is the weighted length); the title-only
+             * term keeps positions for title phrases and adds nothing. */
+            w->doc.add_term(t, w->tw * tf_title + tf_body);
+            for (uint32_t i = 0; i < tf_title; i++) {
+                w->doc.add_posting(t, TITLE_POS_BASE + pos[i], 0);
+                w->doc.add_posting(TITLE_PREFIX + t, pos[i], 0);
+            }
+            for (uint32_t i = 0; i < tf_body; i++)
+                w->doc.add_posting(t, pos[tf_title + i], 0);
+            return IDX_OK;
+        }
         // Field lengths are checked in begin, and every tf is below its field's length.
         w->doc.add_term(t, tf_title << LEN_SHIFT | tf_body);
         for (uint32_t i = 0; i < tf_title; i++)
@@ -507,13 +565,14 @@ extern "C" int xap_writer_end(xap_writer *w, idx_err *err)
 {
     return guarded(err, w->path.c_str(), [&]() -> int {
         uint64_t want = ((uint64_t)2 * w->len_title + 1) << LEN_SHIFT | w->len_body;
-        if (w->wdf_sum >= want)
+        // The shard layout has no pad: its length is the weighted length.
+        if (!w->shard && w->wdf_sum >= want)
             return err_set(err, IDX_EDATA,
                            "document '%.*s': %u or more author and category tokens; the "
                            "xapian engine cannot hold it (use --engine native)",
                            (int)std::min<size_t>(w->doc_id.size(), 200), w->doc_id.c_str(),
                            1u << LEN_SHIFT);
-        w->doc.add_term(PAD_TERM, (Xapian::termcount)(want - w->wdf_sum));
+        if (!w->shard) w->doc.add_term(PAD_TERM, (Xapian::termcount)(want - w->wdf_sum));
         w->db.add_document(w->doc);
         w->tot.docs++;
         w->tot.tokens_title += w->len_title;
@@ -558,6 +617,50 @@ extern "C" void xap_writer_abort(xap_writer *w)
     }
 }
 
+extern "C" uint32_t xap_shard_of(const char *id, size_t len, uint32_t n)
+{
+    uint64_t h = 14695981039346656037ull; // FNV-1a 64: offset basis, then xor and multiply
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)id[i]) * 1099511628211ull;
+    return n ? (uint32_t)(h % n) : 0;
+}
+
+extern "C" int xap_writer_set_shard(xap_writer *w, uint32_t i, uint32_t n, uint32_t tw,
+                                    const char *config, idx_err *err)
+{
+    return guarded(err, w->path.c_str(), [&]() -> int {
+        char layout[XAP_LAYOUT_MAX];
+        int len = snprintf(layout, sizeof layout, "shard %u/%u tw=%u %s", i, n, tw, config);
+        if (len < 0 || (size_t)len >= sizeof layout)
+            return err_set(err, IDX_EINTERNAL, "shard layout string too long");
+        w->db.set_metadata(LAYOUT_KEY, layout);
+        w->shard = true;
+        w->shard_i = i;
+        w->shard_n = n;
+        w->tw = tw;
+        return IDX_OK;
+    });
+}
+
+extern "C" int xap_writer_shard(const xap_writer *w, uint32_t *i, uint32_t *n)
+{
+    *i = w->shard_i;
+    *n = w->shard_n;
+    return w->shard ? 1 : 0;
+}
+
+/* The layout string of db into out (XAP_LAYOUT_MAX bytes), truncated. */
+static void layout_copy(const Xapian::Database &db, char *out)
+{
+    std::string l = db.get_metadata(LAYOUT_KEY);
+    snprintf(out, XAP_LAYOUT_MAX, "%s", l.c_str());
+}
+
+static bool is_shard_layout(const Xapian::Database &db)
+{
+    return db.get_metadata(LAYOUT_KEY).rfind("shard ", 0) == 0;
+}
+
 extern "C" int xap_open(const char *path, xap_db **out, idx_err *err)
 {
     *out = nullptr;
@@ -565,7 +668,98 @@ extern "C" int xap_open(const char *path, xap_db **out, idx_err *err)
         auto d = std::make_unique<xap_db>();
         d->path = path;
         d->db = Xapian::Database(path, Xapian::DB_BACKEND_GLASS);
+        d->shard = is_shard_layout(d->db);
         *out = d.release();
+        return IDX_OK;
+    });
+}
+
+/* One remote database from "host:port"; a malformed spec is IDX_EUSAGE. */
+static int remote_one(const std::string &spec, uint32_t timeout_ms, uint32_t connect_ms,
+                      Xapian::Database *out, idx_err *err)
+{
+    size_t colon = spec.rfind(':');
+    char *end = nullptr;
+    unsigned long port =
+        colon == std::string::npos ? 0 : strtoul(spec.c_str() + colon + 1, &end, 10);
+    if (!port || port > 65535 || !end || *end || colon == 0)
+        return err_set(err, IDX_EUSAGE, "shard '%s': not HOST:PORT", spec.c_str());
+    *out = Xapian::Remote::open(spec.substr(0, colon), (unsigned)port, timeout_ms, connect_ms);
+    return IDX_OK;
+}
+
+/* (Re)connects every remote shard of d into one database. */
+static int remote_connect(xap_db *d, idx_err *err)
+{
+    Xapian::Database all;
+    for (const std::string &spec : d->remotes) {
+        Xapian::Database one;
+        int rc = remote_one(spec, d->timeout_ms, d->connect_ms, &one, err);
+        if (rc) return rc;
+        all.add_database(one);
+    }
+    d->db = all;
+    d->shard = is_shard_layout(d->db);
+    d->broken = false;
+    return IDX_OK;
+}
+
+extern "C" int xap_open_remote(const char *const *shards, uint32_t n, uint32_t timeout_ms,
+                               uint32_t connect_ms, xap_db **out, idx_err *err)
+{
+    *out = nullptr;
+    return guarded(err, "cluster", [&]() -> int {
+        auto d = std::make_unique<xap_db>();
+        d->path = "cluster";
+        d->timeout_ms = timeout_ms;
+        d->connect_ms = connect_ms;
+        for (uint32_t i = 0; i < n; i++)
+            d->remotes.emplace_back(shards[i]);
+        int rc = remote_connect(d.get(), err);
+        if (!rc) *out = d.release();
+        return rc;
+    });
+}
+
+extern "C" int xap_remote_probe(const char *shard, uint32_t timeout_ms, char *layout,
+                                xap_totals *tot, int *have, idx_err *err)
+{
+    layout[0] = '\0';
+    *have = 0;
+    return guarded(err, shard, [&]() -> int {
+        Xapian::Database db;
+        int rc = remote_one(shard, timeout_ms, timeout_ms, &db, err);
+        if (rc) return rc;
+        layout_copy(db, layout);
+        *have = totals_unpack(db.get_metadata(TOTALS_KEY), tot) ? 1 : 0;
+        return IDX_OK;
+    });
+}
+
+/* Runs body on db under its lock, after reconnecting remote shards that
+ * failed before: a shard back up serves the next call, with no restart. */
+template <typename F> static int on_db(xap_db *db, idx_err *err, const char *what, F &&body)
+{
+    return guarded(err, what, [&]() -> int {
+        std::lock_guard<std::mutex> lock(db->mu);
+        if (db->broken) {
+            int rc = remote_connect(db, err);
+            if (rc) return rc;
+        }
+        try {
+            return body();
+        } catch (const Xapian::NetworkError &) {
+            if (!db->remotes.empty()) db->broken = true;
+            throw;
+        }
+    });
+}
+
+extern "C" int xap_db_layout(xap_db *db, char *layout, idx_err *err)
+{
+    layout[0] = '\0';
+    return on_db(db, err, db->path.c_str(), [&]() -> int {
+        layout_copy(db->db, layout);
         return IDX_OK;
     });
 }
@@ -581,8 +775,7 @@ extern "C" void xap_close(xap_db *db)
 extern "C" int xap_doccount(xap_db *db, uint64_t *n, idx_err *err)
 {
     *n = 0;
-    return guarded(err, db->path.c_str(), [&]() -> int {
-        std::lock_guard<std::mutex> lock(db->mu);
+    return on_db(db, err, db->path.c_str(), [&]() -> int {
         *n = db->db.get_doccount();
         return IDX_OK;
     });
@@ -591,8 +784,7 @@ extern "C" int xap_doccount(xap_db *db, uint64_t *n, idx_err *err)
 extern "C" int xap_db_totals(xap_db *db, xap_totals *tot, idx_err *err)
 {
     *tot = xap_totals{0, 0, 0, 0, 0, 0};
-    return guarded(err, db->path.c_str(), [&]() -> int {
-        std::lock_guard<std::mutex> lock(db->mu);
+    return on_db(db, err, db->path.c_str(), [&]() -> int {
         return totals_unpack(db->db.get_metadata(TOTALS_KEY), tot) ? 1 : 0;
     });
 }
@@ -600,8 +792,7 @@ extern "C" int xap_db_totals(xap_db *db, xap_totals *tot, idx_err *err)
 extern "C" int xap_doc_data(xap_db *db, uint32_t docid, buf *out, idx_err *err)
 {
     out->len = 0;
-    return guarded(err, db->path.c_str(), [&]() -> int {
-        std::lock_guard<std::mutex> lock(db->mu);
+    return on_db(db, err, db->path.c_str(), [&]() -> int {
         std::string data = db->db.get_document(docid).get_data();
         buf_put(out, data.data(), data.size());
         return out->oom ? err_set(err, IDX_ENOMEM, "out of memory") : IDX_OK;
@@ -611,8 +802,7 @@ extern "C" int xap_doc_data(xap_db *db, uint32_t docid, buf *out, idx_err *err)
 extern "C" int xap_find_id(xap_db *db, const char *id, size_t len, uint32_t *docid, idx_err *err)
 {
     *docid = 0;
-    return guarded(err, db->path.c_str(), [&]() -> int {
-        std::lock_guard<std::mutex> lock(db->mu);
+    return on_db(db, err, db->path.c_str(), [&]() -> int {
         std::string qterm = ID_PREFIX + std::string(id, len);
         auto p = db->db.postlist_begin(qterm);
         if (p == db->db.postlist_end(qterm)) return 0;
@@ -688,6 +878,15 @@ Xapian::Query leaf(xap_query *q, xap_scope s, const std::string &term)
     return Xapian::Query(name, (Xapian::termcount)(qb << 1 | (s == XAP_LABEL)));
 }
 
+/* A term of the shard layout, weighed by BM25Weight itself: title-scoped,
+ * the whole term's weight on documents whose title holds it. */
+Xapian::Query shard_leaf(xap_scope s, const std::string &term)
+{
+    Xapian::Query q(term);
+    if (s != XAP_TITLE) return q;
+    return Xapian::Query(Xapian::Query::OP_FILTER, q, Xapian::Query(TITLE_PREFIX + term));
+}
+
 /* The term's idf over the collection, 0 when it is absent. */
 double term_idf(xap_query *q, const std::string &term)
 {
@@ -715,10 +914,13 @@ int add_parts(xap_query *q, size_t n, idx_err *err)
 
 extern "C" int xap_query_term(xap_query *q, xap_scope s, const char *term, size_t len, idx_err *err)
 {
-    return guarded(err, "query", [&]() -> int {
+    return on_db(q->db, err, "query", [&]() -> int {
         if (add_parts(q, 1, err)) return err->code;
-        std::lock_guard<std::mutex> lock(q->db->mu);
         std::string t(term, len);
+        if (q->db->shard) {
+            q->stack.push_back(len ? shard_leaf(s, t) : Xapian::Query::MatchNothing);
+            return IDX_OK;
+        }
         double idf = len ? term_idf(q, t) : 0.0;
         q->stack.push_back(idf > 0 ? scaled(leaf(q, s, t), idf) : Xapian::Query::MatchNothing);
         return IDX_OK;
@@ -728,11 +930,30 @@ extern "C" int xap_query_term(xap_query *q, xap_scope s, const char *term, size_
 extern "C" int xap_query_phrase(xap_query *q, xap_scope s, const char *const *terms,
                                 const size_t *lens, uint32_t n, uint32_t window, idx_err *err)
 {
-    return guarded(err, "query", [&]() -> int {
+    return on_db(q->db, err, "query", [&]() -> int {
         if (add_parts(q, (size_t)n + 1, err)) return err->code;
-        std::lock_guard<std::mutex> lock(q->db->mu);
         std::vector<Xapian::Query> subs;
         double idf = 0;
+        if (q->db->shard) {
+            /* Scored by its words' BM25Weight; title-scoped: the same
+             * phrase must also hold among the title-only terms. */
+            std::vector<Xapian::Query> titles;
+            for (uint32_t i = 0; i < n; i++) {
+                if (!lens[i]) {
+                    q->stack.push_back(Xapian::Query::MatchNothing);
+                    return IDX_OK;
+                }
+                std::string t(terms[i], lens[i]);
+                subs.emplace_back(t);
+                titles.emplace_back(TITLE_PREFIX + t);
+            }
+            using Q = Xapian::Query;
+            Q ph(Q::OP_PHRASE, subs.begin(), subs.end(), window);
+            if (s == XAP_TITLE)
+                ph = Q(Q::OP_FILTER, ph, Q(Q::OP_PHRASE, titles.begin(), titles.end(), window));
+            q->stack.push_back(ph);
+            return IDX_OK;
+        }
         for (uint32_t i = 0; i < n; i++) {
             std::string t(terms[i], lens[i]);
             double one = lens[i] ? term_idf(q, t) : 0.0;
@@ -755,15 +976,16 @@ extern "C" int xap_query_phrase(xap_query *q, xap_scope s, const char *const *te
 extern "C" int xap_query_prefix(xap_query *q, xap_scope s, const char *prefix, size_t len,
                                 uint32_t max_terms, idx_err *err)
 {
-    return guarded(err, "query", [&]() -> int {
-        std::lock_guard<std::mutex> lock(q->db->mu);
+    return on_db(q->db, err, "query", [&]() -> int {
         std::string key(prefix, len);
         std::vector<std::pair<uint64_t, std::string>> cand;
         Xapian::Database &db = q->db->db;
         for (auto it = db.allterms_begin(key); it != db.allterms_end(key); ++it) {
             std::string t = *it;
             if (s != XAP_LABEL && field_is_label_term(t.data(), t.size())) continue;
-            cand.emplace_back(stat_unpack(db.get_metadata(STAT_PREFIX + t)).cf, t);
+            cand.emplace_back(q->db->shard ? db.get_collection_freq(t)
+                                           : stat_unpack(db.get_metadata(STAT_PREFIX + t)).cf,
+                              t);
         }
         std::sort(cand.begin(), cand.end(), [](const auto &a, const auto &b) {
             return a.first != b.first ? a.first > b.first : a.second < b.second;
@@ -773,7 +995,8 @@ extern "C" int xap_query_prefix(xap_query *q, xap_scope s, const char *prefix, s
         std::vector<Xapian::Query> subs;
         subs.reserve(cand.size());
         for (const auto &c : cand)
-            subs.push_back(scaled(leaf(q, s, c.second), term_idf(q, c.second)));
+            subs.push_back(q->db->shard ? shard_leaf(s, c.second)
+                                        : scaled(leaf(q, s, c.second), term_idf(q, c.second)));
         q->stack.push_back(subs.empty()
                                ? Xapian::Query::MatchNothing
                                : Xapian::Query(Xapian::Query::OP_MAX, subs.begin(), subs.end()));
@@ -843,14 +1066,18 @@ extern "C" int xap_query_run(xap_query *q, uint32_t offset, uint32_t k, int exha
     *n_hits = 0;
     *total = 0;
     *total_exact = 1;
-    return guarded(err, "query", [&]() -> int {
+    return on_db(q->db, err, "query", [&]() -> int {
         if (q->stack.size() != 1)
             return err_set(err, IDX_EINTERNAL, "query: %zu queries left to run, want 1",
                            q->stack.size());
-        std::lock_guard<std::mutex> lock(q->db->mu);
         Xapian::Enquire enq(q->db->db);
         enq.set_query(q->stack[0]);
-        enq.set_weighting_scheme(idx_weight(q->p));
+        /* The shard layout: Xapian's own BM25 with idx's k1 and b (the
+         * title weight is in the wdf), which remote shards also know. */
+        if (q->db->shard)
+            enq.set_weighting_scheme(Xapian::BM25Weight(q->p.k1, 0, 1, q->p.b, 0.5));
+        else
+            enq.set_weighting_scheme(idx_weight(q->p));
         // A key maker rather than set_sort_by_value: it gives undated
         // documents a key ("~" sorts after any digit) so that they come last
         // in both directions, as in the native engine.

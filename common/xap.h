@@ -117,12 +117,55 @@ int xap_writer_end(xap_writer *w, idx_err *err);
  * and frees w (also on error). *tot receives the database's new totals. */
 int xap_writer_close(xap_writer *w, xap_totals *tot, idx_err *err);
 
+/* ---- the shard layout (docs/ENGINES.md, "The shard layout") ----
+ *
+ * A database Xapian's built-in BM25Weight ranks, so that stock xapian-tcpsrv
+ * can serve it and several of them combine into one ranking: a title/body
+ * term's wdf is title_weight * tf_title + tf_body, the title-only term `S t`
+ * has wdf 0 (positions only), no length pad. The layout string records the
+ * shard and everything a query must agree on; readers refuse to combine
+ * shards whose strings differ past the shard number. */
+
+/* The shard of n an external id belongs to: FNV-1a 64 of the id's bytes,
+ * mod n. Stable across builds, machines and versions (documented). */
+uint32_t xap_shard_of(const char *id, size_t len, uint32_t n);
+
+/* Longest layout string (metadata key XAP_LAYOUT_KEY). */
+#define XAP_LAYOUT_MAX 256
+
+/* Makes a new database (from xap_writer_create, before any document) a
+ * shard-layout database: shard i of n, title weight tw folded into the wdf,
+ * `config` the analyzer and BM25 settings (free text, compared whole). */
+int xap_writer_set_shard(xap_writer *w, uint32_t i, uint32_t n, uint32_t tw, const char *config,
+                         idx_err *err);
+
+/* 1 and *i, *n when w's database has the shard layout, else 0. */
+int xap_writer_shard(const xap_writer *w, uint32_t *i, uint32_t *n);
+
 /* Frees w without committing (the caller removes the directory). NULL is a no-op. */
 void xap_writer_abort(xap_writer *w);
 
 /* Reader. Shareable by threads: calls on one xap_db (and on its queries)
  * are serialised by a lock inside, as Xapian::Database is not thread-safe. */
 typedef struct xap_db xap_db;
+
+/* Opens n remote databases (`host:port` each, served by xapian-tcpsrv) as
+ * one: Xapian merges their statistics, so ranking is that of one database
+ * holding all their documents. timeout_ms bounds each reply, connect_ms
+ * each connection. A shard that is unreachable or fails mid-call is
+ * IDX_EREMOTE naming it; the next call on the xap_db reconnects every shard.
+ * Caller frees with xap_close. */
+int xap_open_remote(const char *const *shards, uint32_t n, uint32_t timeout_ms, uint32_t connect_ms,
+                    xap_db **out, idx_err *err);
+
+/* One remote shard's layout string (XAP_LAYOUT_MAX bytes with the NUL;
+ * "" for the oracle layout) and totals (0 in *have when it has none):
+ * what `idx cluster` checks before listing it. */
+int xap_remote_probe(const char *shard, uint32_t timeout_ms, char *layout, xap_totals *tot,
+                     int *have, idx_err *err);
+
+/* The layout string of an open database ("" for the oracle layout). */
+int xap_db_layout(xap_db *db, char *layout, idx_err *err);
 
 /* Opens the database at path read-only. Caller frees with xap_close. */
 int xap_open(const char *path, xap_db **out, idx_err *err);

@@ -147,10 +147,12 @@ static int build_sink(build *bd, idx_err *err)
     size_t reserve = ring_slots(bd->nw) * 6 * RING_BATCH_BYTES + (16u << 20);
     size_t budget = o->mem_bytes > reserve + (16u << 20) ? o->mem_bytes - reserve : (16u << 20);
     if (!bd->txn) {
-        sink_cfg cfg = {bd->pub.tmp, bd->pub.tmp, budget, bd->bm25, o->segment_docs, NULL};
+        sink_cfg cfg = {bd->pub.tmp, bd->pub.tmp, budget,     bd->bm25, o->segment_docs,
+                        NULL,        o->shard_i,  o->shard_n, &bd->ana};
         return bd->ops->create(&cfg, &bd->sink, err);
     }
-    sink_cfg cfg = {txn_dir(bd->txn), bd->pub.tmp, budget, bd->bm25, o->segment_docs, bd->txn};
+    sink_cfg cfg = {txn_dir(bd->txn), bd->pub.tmp, budget,     bd->bm25, o->segment_docs,
+                    bd->txn,          o->shard_i,  o->shard_n, &bd->ana};
     return bd->ops->open(&cfg, &bd->sink, err);
 }
 

@@ -69,6 +69,9 @@ typedef struct build_opts {
     ana_config ana;
     bm25_params bm25;
     int force; /* publish even if most records were rejected */
+    /* xapian engine: build or change shard shard_i of shard_n in the shard
+     * layout (docs/ENGINES.md); shard_n 0: no --shard */
+    uint32_t shard_i, shard_n;
     /* Tests only: cut a new segment every segment_docs input records
      * (native engine; 0 = one segment). */
     uint32_t segment_docs;
@@ -88,6 +91,7 @@ typedef struct build_summary {
     uint64_t cp1252_bytes;  /* bytes of Windows-1252 files converted to UTF-8 */
     uint64_t dates_dropped; /* dates not understood (the articles kept without one) */
     uint64_t trec_untagged; /* TREC documents whose body came from outside the known tags */
+    uint64_t shard_skipped; /* --shard: articles of other shards, not indexed */
     uint64_t terms, postings, positions;
     uint64_t bytes_raw, bytes_in;
     /* Bytes per kind of file the engine wrote (native: per segment file

@@ -41,6 +41,10 @@ typedef struct sink_cfg {
     bm25_params bm25;  /* what score bounds are computed with */
     uint32_t seg_docs; /* native: input records per segment; 0 = one segment */
     idx_txn *txn;      /* open: the change of the existing index (dir is its txn_dir) */
+    /* xapian: keep only shard shard_i of shard_n (xap_shard_of), in the shard
+     * layout; shard_n 0: the oracle layout, or an update's recorded shard. */
+    uint32_t shard_i, shard_n;
+    const ana_config *ana; /* the analyzer, recorded by the shard layout */
 } sink_cfg;
 
 typedef struct sink_ops {

@@ -3,6 +3,7 @@
  * compaction), with its stored record whole.
  * A change of an existing index opens its database for update: additions
  * and deletions become visible together at the sink's commit. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,11 @@
 typedef struct xapian {
     char path[4200];
     xap_writer *xw;
-    buf rec; /* the document's stored record */
-    buf pos; /* one term's positions, uint32_t each */
+    buf rec;   /* the document's stored record */
+    buf pos;   /* one term's positions, uint32_t each */
+    int shard; /* the shard layout: keep only shard_i of shard_n */
+    uint32_t shard_i, shard_n;
+    uint64_t skipped; /* articles of other shards */
 } xapian;
 
 static void xapian_abort(void *self)
@@ -29,6 +33,37 @@ static void xapian_abort(void *self)
     buf_free(&s->rec);
     buf_free(&s->pos);
     free(s);
+}
+
+/* Makes s's new database shard cfg->shard_i of cfg->shard_n, recording the
+ * analyzer and BM25 settings every shard of a cluster must share. The title
+ * weight goes into wdfs, which are whole numbers. */
+static int xapian_new_shard(xapian *s, const sink_cfg *cfg, idx_err *err)
+{
+    double tw = cfg->bm25.title_weight;
+    if (tw != floor(tw) || tw > 1000)
+        return err_set(err, IDX_EUSAGE,
+                       "--shard needs a whole title weight (it multiplies title frequencies), "
+                       "not %g",
+                       tw);
+    char config[XAP_LAYOUT_MAX];
+    snprintf(config, sizeof config,
+             "k1=%.17g b=%.17g language=%s fold_accents=%d cjk_bigrams=%d max_token_len=%u",
+             cfg->bm25.k1, cfg->bm25.b, cfg->ana->language, cfg->ana->fold_accents,
+             cfg->ana->cjk_bigrams, cfg->ana->max_token_len);
+    return xap_writer_set_shard(s->xw, cfg->shard_i, cfg->shard_n, (uint32_t)tw, config, err);
+}
+
+/* An update keeps the database's own shard; a --shard that names another is refused. */
+static int xapian_old_shard(xapian *s, const sink_cfg *cfg, idx_err *err)
+{
+    s->shard = xap_writer_shard(s->xw, &s->shard_i, &s->shard_n);
+    if (cfg->shard_n && !s->shard)
+        return err_set(err, IDX_EUSAGE, "%s: not a shard (built without --shard)", cfg->dir);
+    if (cfg->shard_n && (cfg->shard_i != s->shard_i || cfg->shard_n != s->shard_n))
+        return err_set(err, IDX_EUSAGE, "%s: is shard %u/%u, not %u/%u", cfg->dir, s->shard_i,
+                       s->shard_n, cfg->shard_i, cfg->shard_n);
+    return 0;
 }
 
 /* A new database (create), or the existing one of cfg->txn's index (open). */
@@ -45,8 +80,13 @@ static int xapian_start(const sink_cfg *cfg, void **self, idx_err *err)
         xap_totals cur = {m->docs,  m->tokens_title, m->tokens_body,
                           m->terms, m->postings,     m->positions};
         rc = xap_writer_open(s->path, &cur, &s->xw, err);
+        if (!rc) rc = xapian_old_shard(s, cfg, err);
     } else {
         rc = xap_writer_create(s->path, &s->xw, err);
+        s->shard = cfg->shard_n > 0;
+        s->shard_i = cfg->shard_i;
+        s->shard_n = cfg->shard_n;
+        if (!rc && s->shard) rc = xapian_new_shard(s, cfg, err);
     }
     if (rc) {
         xapian_abort(s);
@@ -92,15 +132,26 @@ static int xapian_add(void *self, const batch *b, const uint32_t *docid, const u
                       idx_err *err)
 {
     (void)docid; /* Xapian numbers documents itself, in the same order */
+    xapian *s = self;
     int rc = 0;
-    for (uint32_t d = 0; d < b->n && !rc; d++)
-        rc = xapian_add_doc(self, b, d, replaced[d], err);
+    for (uint32_t d = 0; d < b->n && !rc; d++) {
+        if (s->shard && xap_shard_of(batch_field(b, d, FIELD_ID), b->len[d][FIELD_ID],
+                                     s->shard_n) != s->shard_i) {
+            s->skipped++;
+            continue;
+        }
+        rc = xapian_add_doc(s, b, d, replaced[d], err);
+    }
     return rc;
 }
 
 static int xapian_delete_id(void *self, const char *id, size_t len, idx_err *err)
 {
     xapian *s = self;
+    if (s->shard && xap_shard_of(id, len, s->shard_n) != s->shard_i) {
+        s->skipped++; /* another shard's article: this one never holds it */
+        return 0;
+    }
     return xap_writer_delete_id(s->xw, id, len, err);
 }
 
@@ -111,6 +162,7 @@ static int xapian_commit(void *self, const doctable *t, index_meta *m, build_sum
     (void)t; /* Xapian replaced superseded documents as they came */
     xap_totals xt;
     sum->replaced += xap_writer_removed(s->xw);
+    sum->shard_skipped += s->skipped;
     int rc = xap_writer_close(s->xw, &xt, err);
     s->xw = NULL;
     if (!rc) {

@@ -36,7 +36,7 @@ int update_begin(const char *dir, update **out, idx_err *err)
         rc = err_set(err, IDX_EDATA, "%s: engine '%s' is not supported by this build", dir,
                      m->engine);
     /* Nothing is added: the writer needs no memory budget to speak of. */
-    sink_cfg cfg = {txn_dir(u->txn), txn_dir(u->txn), 16u << 20, m->bm25, 0, u->txn};
+    sink_cfg cfg = {txn_dir(u->txn), txn_dir(u->txn), 16u << 20, m->bm25, 0, u->txn, 0, 0, &m->ana};
     if (!rc) rc = u->ops->open(&cfg, &u->sink, err);
     if (rc) {
         update_abort(u);

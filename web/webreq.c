@@ -368,6 +368,8 @@ static void fail_hidden(web_worker *w, web_req *r, const char *what, int rc, con
         fail(w, r, 503, "the query took too long; try fewer or more specific words");
     else if (rc == IDX_ENOMEM)
         fail(w, r, 503, "out of memory; try again later");
+    else if (rc == IDX_EREMOTE)
+        fail(w, r, 503, "a shard of the index is not available; try again later");
     else
         fail(w, r, 500, "internal error: the index could not be read");
 }
