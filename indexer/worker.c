@@ -237,8 +237,8 @@ int worker_batch(void *ctx, batch *b, idx_err *err)
     uint32_t in_block = 0;
     int rc = 0;
     for (uint32_t d = 0; d < b->n && !rc; d++) {
-        const char *f[FIELD_COUNT];
-        for (int k = 0; k < FIELD_COUNT; k++)
+        const char *f[FIELD_STORED];
+        for (int k = 0; k < FIELD_STORED; k++)
             f[k] = batch_field(b, d, k);
         const size_t *len = b->len[d];
         w->serial++;
