@@ -184,6 +184,24 @@ done
 check "labels: all authors shown" sh -c "'$IDX' get -i '$T/ix-multi-native' --format text m1 |
     grep -qx 'author: Ann Smith; Bob Jones'"
 
+# The analyzer version in meta: an index from an idx before the key existed
+# (the meta without it, its checksum redone) is still searched, but an append,
+# whose articles would be analysed differently, is refused.
+check "meta records analyzer.version" grep -qx "analyzer.version [1-9][0-9]*" "$T/ix-multi-native/meta"
+python3 - "$T/ix-multi-native/meta" <<'PY'
+import sys, zlib
+path = sys.argv[1]
+lines = [l for l in open(path, encoding="ascii").read().splitlines(True)
+         if not l.startswith(("analyzer.version ", "crc32 "))]
+body = "".join(lines)
+open(path, "w", encoding="ascii").write(body + "crc32 %08x\n" % zlib.crc32(body.encode()))
+PY
+engine=native
+check "older analyzer: still searched" test "$(labels 'category:wind')" = "m1 "
+run_rc "$IDX" build --append -o "$T/ix-multi-native" "$T/multi/m.jsonl" > /dev/null 2> "$T/err-oldana"
+check "older analyzer: append refused (exit 2)" test "$rc" = 2
+check "older analyzer: the message says why" grep -qF "analyzer version 0, this one" "$T/err-oldana"
+
 # The real Wikipedia export.
 WIKI=$SHARED/corpora/mediawiki-sample/en_test.xml.bz2
 if [ -f "$WIKI" ]; then
