@@ -373,6 +373,12 @@ static int get_one(idx_index *ix, const char *id, int json, buf *scratch, buf *o
             render_json_string(out, d.field[f], d.len[f]);
             first = 0;
         }
+        /* The unknown members as the input wrote them: the object's inside
+         * (the writer made it "{...}", at least one member). */
+        if (d.len[FIELD_EXTRA] > 2) {
+            buf_put_u8(out, ',');
+            buf_put(out, d.field[FIELD_EXTRA] + 1, d.len[FIELD_EXTRA] - 2);
+        }
         buf_put(out, "}\n", 2);
     } else {
         for (int f = 0; f < FIELD_COUNT; f++) {
@@ -384,6 +390,11 @@ static int get_one(idx_index *ix, const char *id, int json, buf *scratch, buf *o
                 buf_puts(out, field_table[f].name);
                 buf_put(out, ": ", 2);
                 buf_put(out, d.field[f], d.len[f]);
+                buf_put_u8(out, '\n');
+            }
+            if (f == FIELD_CATEGORY && d.len[FIELD_EXTRA]) {
+                buf_puts(out, "extra: ");
+                buf_put(out, d.field[FIELD_EXTRA], d.len[FIELD_EXTRA]);
                 buf_put_u8(out, '\n');
             }
         }

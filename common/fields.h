@@ -22,6 +22,13 @@ extern "C" {
 enum { FIELD_ID, FIELD_TITLE, FIELD_URL, FIELD_DATE, FIELD_AUTHOR, FIELD_CATEGORY, FIELD_BODY };
 #define FIELD_COUNT 7
 
+/* Beyond the FIELD_COUNT known fields, a record stores the members of a JSON
+ * input record that idx does not know, verbatim, as one JSON object text
+ * ("{\"places\":\"usa\"}"; empty when there are none). Not indexed, not in
+ * field_table; arrays of stored fields are FIELD_STORED long. */
+#define FIELD_EXTRA FIELD_COUNT
+#define FIELD_STORED (FIELD_COUNT + 1)
+
 /* Term prefixes of the label fields: one ASCII letter and ':'. The analyzer
  * splits words at ':', so no analysed word contains one and these terms can
  * never collide with a title or body term. */

@@ -33,6 +33,7 @@ int index_meta_write(const char *dir, const index_meta *m, idx_err *err)
     META_PUT("analyzer.fold_accents %d\n", m->ana.fold_accents);
     META_PUT("analyzer.cjk_bigrams %d\n", m->ana.cjk_bigrams);
     META_PUT("analyzer.max_token_len %u\n", m->ana.max_token_len);
+    META_PUT("analyzer.version %u\n", m->analyzer_version);
     META_PUT("bm25.k1 %.17g\n", m->bm25.k1);
     META_PUT("bm25.b %.17g\n", m->bm25.b);
     META_PUT("bm25.title_weight %.17g\n", m->bm25.title_weight);
@@ -219,6 +220,9 @@ static int meta_parse(const char *path, char *text, size_t n, index_meta *m, idx
         } else if (!strcmp(key, "analyzer.cjk_bigrams")) {
             bad = meta_u64(val, 1, &u);
             m->ana.cjk_bigrams = (int)u;
+        } else if (!strcmp(key, "analyzer.version")) {
+            bad = meta_u64(val, UINT32_MAX, &u);
+            m->analyzer_version = (unsigned)u;
         } else if (!strcmp(key, "analyzer.max_token_len")) {
             bad = meta_u64(val, UINT32_MAX, &u);
             m->ana.max_token_len = (unsigned)u;

@@ -37,6 +37,12 @@
 #define INDEX_MAX_SEGMENTS 64
 #define INDEX_META_MAX 8192 /* bytes; a longer meta file is damaged */
 
+/* What the analyzer makes of text, beyond the settings meta records: raise it
+ * whenever the same text and settings would give other terms (FORMAT.md §8).
+ * 1: ligatures folded, elisions stripped, CJK unigrams indexed, label values
+ * analysed one by one. 0: a meta without the key (an older idx). */
+#define INDEX_ANALYZER_VERSION 1
+
 typedef struct index_meta {
     int version;
     char engine[16]; /* "native" or "xapian" */
@@ -44,7 +50,8 @@ typedef struct index_meta {
      * idx merge compacted it into (meta key `database`, absent for XAP_DIR) */
     char database[32];
     char language[32];
-    ana_config ana; /* ana.language points at `language` */
+    ana_config ana;            /* ana.language points at `language` */
+    unsigned analyzer_version; /* INDEX_ANALYZER_VERSION of the build that made it */
     bm25_params bm25;
     uint64_t generation; /* 0 for a version 2 index */
     /* live documents and their tokens; terms, postings and positions are the

@@ -655,18 +655,32 @@ int seg_find_id(seg *s, const char *id, size_t len, uint32_t *doc, idx_err *err)
     return 0;
 }
 
+/* One varint-length field at p[*used..avail) into field f of out. */
+static int record_field(const uint8_t *p, size_t avail, size_t *used, seg_doc *out, int f)
+{
+    uint64_t len;
+    size_t a = codec_get_varint(p + *used, avail - *used, &len);
+    if (!a || len > avail - *used - a) return -1;
+    *used += a;
+    out->field[f] = (const char *)p + *used;
+    out->len[f] = (size_t)len;
+    *used += (size_t)len;
+    return 0;
+}
+
 size_t seg_record_parse(const uint8_t *p, size_t avail, seg_doc *out)
 {
     size_t used = 0;
-    for (int f = 0; f < FIELD_COUNT; f++) {
-        uint64_t len;
-        size_t a = codec_get_varint(p + used, avail - used, &len);
-        if (!a || len > avail - used - a) return 0;
-        used += a;
-        out->field[f] = (const char *)p + used;
-        out->len[f] = (size_t)len;
-        used += (size_t)len;
+    out->field[FIELD_EXTRA] = "";
+    out->len[FIELD_EXTRA] = 0;
+    /* An empty first field (no article has an empty id) announces the
+     * extra field before the id (FORMAT.md §7). */
+    if (avail && p[0] == 0) {
+        used = 1;
+        if (record_field(p, avail, &used, out, FIELD_EXTRA) || out->len[FIELD_EXTRA] == 0) return 0;
     }
+    for (int f = 0; f < FIELD_COUNT; f++)
+        if (record_field(p, avail, &used, out, f)) return 0;
     return used;
 }
 

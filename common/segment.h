@@ -127,11 +127,11 @@ const char *seg_doc_id(seg *s, uint32_t doc, size_t *len, idx_err *err);
 /* 1 and *doc if an article with this id exists, 0 if not, <0 on damage. */
 int seg_find_id(seg *s, const char *id, size_t len, uint32_t *doc, idx_err *err);
 
-/* A stored article, fields indexed by FIELD_* (fields.h); pointers into
- * `scratch`, valid until it is reused. */
+/* A stored article, fields indexed by FIELD_* (fields.h), FIELD_EXTRA
+ * included; pointers into `scratch`, valid until it is reused. */
 typedef struct seg_doc {
-    const char *field[FIELD_COUNT];
-    size_t len[FIELD_COUNT];
+    const char *field[FIELD_STORED];
+    size_t len[FIELD_STORED];
 } seg_doc;
 
 int seg_doc_get(seg *s, uint32_t doc, buf *scratch, seg_doc *out, idx_err *err);

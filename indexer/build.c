@@ -117,6 +117,13 @@ static int build_prepare(build *bd, idx_err *err)
         return err_set(err, IDX_EDATA, "%s: engine '%s' is not supported by this build",
                        bd->pub.out, m->engine);
     rc = build_contradicts(bd, m, err);
+    /* The new articles' terms would not be the old ones' for the same words:
+     * queries would find either kind but not both. */
+    if (!rc && m->analyzer_version != INDEX_ANALYZER_VERSION)
+        rc = err_set(err, IDX_EUSAGE,
+                     "%s was analysed by another version of idx (analyzer version %u, this "
+                     "one %u): rebuild it (without --append) to add articles",
+                     bd->pub.out, m->analyzer_version, INDEX_ANALYZER_VERSION);
     bd->ana = m->ana;
     snprintf(bd->language, sizeof bd->language, "%s", m->language);
     bd->ana.language = bd->language;
@@ -233,7 +240,10 @@ static int build_commit_append(build *bd, build_summary *sum, idx_err *err)
 static int build_commit(build *bd, build_summary *sum, idx_err *err)
 {
     if (bd->txn) return build_commit_append(bd, sum, err);
-    index_meta m = {.version = INDEX_FORMAT_VERSION, .ana = bd->ana, .bm25 = bd->bm25};
+    index_meta m = {.version = INDEX_FORMAT_VERSION,
+                    .ana = bd->ana,
+                    .analyzer_version = INDEX_ANALYZER_VERSION,
+                    .bm25 = bd->bm25};
     snprintf(m.engine, sizeof m.engine, "%s", bd->ops->engine);
     snprintf(m.language, sizeof m.language, "%s", bd->ana.language);
     m.created = (int64_t)time(NULL);

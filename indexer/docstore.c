@@ -14,9 +14,17 @@ struct docstore {
     uint64_t blocks, records;
 };
 
-void docstore_put_record(buf *raw, const char *const field[FIELD_COUNT],
-                         const size_t len[FIELD_COUNT])
+void docstore_put_record(buf *raw, const char *const field[FIELD_STORED],
+                         const size_t len[FIELD_STORED])
 {
+    /* Records without extra members are the seven fields alone, as before
+     * the extra field existed; the others start with an empty field, which
+     * no id is (FORMAT.md §7). */
+    if (len[FIELD_EXTRA]) {
+        buf_put_u8(raw, 0);
+        codec_put_varint(raw, len[FIELD_EXTRA]);
+        buf_put(raw, field[FIELD_EXTRA], len[FIELD_EXTRA]);
+    }
     for (int i = 0; i < FIELD_COUNT; i++) {
         codec_put_varint(raw, len[i]);
         buf_put(raw, field[i], len[i]);

@@ -1,7 +1,8 @@
 /* docstore: the zlib-compressed store of articles (<seg>.store).
  *
  * Records (id, title, url, date, author, category, body: each a varint
- * length and the bytes) are grouped into blocks of about DOCSTORE_BLOCK raw
+ * length and the bytes; preceded by the unknown JSON members when there are
+ * any) are grouped into blocks of about DOCSTORE_BLOCK raw
  * bytes and each block is deflated on its own, so fetching one article
  * inflates one block. Blocks are built by the analysis workers in parallel
  * (docstore_pack) and appended in order by the build (docstore_add). */
@@ -24,9 +25,10 @@
  * twice its speed (level 6 only searches longer match chains). */
 #define DOCSTORE_LEVEL 5
 
-/* Appends one record (FIELD_COUNT fields in fields.h's FIELD_* order) to raw. */
-void docstore_put_record(buf *raw, const char *const field[FIELD_COUNT],
-                         const size_t len[FIELD_COUNT]);
+/* Appends one record (FIELD_STORED fields in fields.h's FIELD_* order, the
+ * extra one empty when there is none) to raw. */
+void docstore_put_record(buf *raw, const char *const field[FIELD_STORED],
+                         const size_t len[FIELD_STORED]);
 
 /* Deflates raw into out (replacing its contents). */
 int docstore_pack(const buf *raw, buf *out, idx_err *err);

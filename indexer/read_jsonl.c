@@ -3,7 +3,8 @@
  * A hand-written parser instead of jansson: json_loadb builds a tree with a
  * malloc per value and ran at 60 MB/s on enwiki-2015-sample, far below the
  * 150 MB/s the build needs. This one is strict RFC 8259 for the whole line
- * (unknown fields are validated and skipped, nesting up to JSON_MAX_DEPTH),
+ * (nesting up to JSON_MAX_DEPTH; the members of unknown keys are validated
+ * but not decoded, and copied as written to the record's `extra` object),
  * decodes strings in place inside the reader's line buffer (an escape never
  * decodes to more bytes than it occupies) and points the record's fields at
  * them, so a line costs no allocation at all. Strings without escapes are
@@ -13,7 +14,8 @@
  * invalid UTF-8 inside a string is still indexed (with U+FFFD). A \u escape
  * naming a lone surrogate, which no UTF-8 can carry, becomes U+FFFD as well
  * and is counted with them. \u0000 decodes to a NUL byte (fields may hold
- * any byte), like jansson's JSON_ALLOW_NUL. */
+ * any byte), like jansson's JSON_ALLOW_NUL. Escapes in kept members stay
+ * escapes (a lone surrogate too: it is text there, not a character). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +198,32 @@ static int jstring(jp *j, rec_field *out)
     return 0;
 }
 
+/* At the opening quote: validates the string and steps over it, leaving its
+ * bytes as written (a skipped member is kept verbatim, read_jsonl.c's head). */
+static int jstring_skip(jp *j)
+{
+    char *p = j->p + 1;
+    for (;;) {
+        p = jscan(p);
+        if (*p == '"') break;
+        if (*p != '\\') {
+            j->p = p;
+            return jfail(j, p >= j->e ? "unterminated string" : "control character in string");
+        }
+        unsigned cp;
+        if (p[1] == 'u' && hex4(p + 2, &cp) == 0) {
+            p += 6;
+        } else if (p[1] && strchr("\"\\/bfnrt", p[1])) {
+            p += 2;
+        } else {
+            j->p = p;
+            return jfail(j, p[1] == 'u' ? "invalid \\u escape" : "invalid escape in string");
+        }
+    }
+    j->p = p + 1;
+    return 0;
+}
+
 static int jdigits(jp *j)
 {
     if (j->p >= j->e || *j->p < '0' || *j->p > '9') return jfail(j, "invalid number");
@@ -239,11 +267,10 @@ static int jskip(jp *j, int depth)
 {
     if (depth > JSON_MAX_DEPTH) return jfail(j, "nesting too deep");
     if (j->p >= j->e) return jfail(j, "value expected");
-    rec_field dummy;
     int integer;
     switch (*j->p) {
     case '"':
-        return jstring(j, &dummy);
+        return jstring_skip(j);
     case '{':
     case '[': {
         char close = *j->p == '{' ? '}' : ']';
@@ -257,7 +284,7 @@ static int jskip(jp *j, int depth)
         for (;;) {
             if (obj) {
                 if (j->p >= j->e || *j->p != '"') return jfail(j, "string key expected");
-                if (jstring(j, &dummy)) return -1;
+                if (jstring_skip(j)) return -1;
                 jws(j);
                 if (j->p >= j->e || *j->p != ':') return jfail(j, "':' expected");
                 j->p++;
@@ -358,9 +385,36 @@ static int key_kind(const rec_field *k)
     return K_OTHER;
 }
 
+/* Appends the key of a member idx does not know to extra, as written: the
+ * raw bytes unless decoding its escapes in place overwrote them, then the
+ * decoded key escaped again (only '"', '\\' and control bytes need it). */
+static void extra_key(buf *extra, const char *raw, size_t raw_len, const rec_field *key)
+{
+    if (raw_len == key->len + 2) {
+        buf_put(extra, raw, raw_len);
+        return;
+    }
+    buf_put_u8(extra, '"');
+    for (size_t i = 0; i < key->len; i++) {
+        unsigned char c = (unsigned char)key->ptr[i];
+        if (c == '"' || c == '\\') {
+            buf_put_u8(extra, '\\');
+            buf_put_u8(extra, c);
+        } else if (c < 0x20) {
+            char esc[8];
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            buf_puts(extra, esc);
+        } else {
+            buf_put_u8(extra, c);
+        }
+    }
+    buf_put_u8(extra, '"');
+}
+
 /* Parses the line start[0..n) (start[n] is '\n' or NUL). Returns 1 with a
- * record, 0 for a blank line, -1 with st->why for a bad record. */
-static int parse_line(jl_state *st, char *start, size_t n, rec *out)
+ * record, 0 for a blank line, -1 with st->why for a bad record. The members
+ * of unknown keys go to extra as one JSON object text, each as written. */
+static int parse_line(jl_state *st, char *start, size_t n, rec *out, buf *extra)
 {
     jp j = {start, start + n, start, st, NULL};
     jws(&j);
@@ -373,6 +427,7 @@ static int parse_line(jl_state *st, char *start, size_t n, rec *out)
     jws(&j);
     rec_field text = {0};
     int have_id = 0, have_body = 0, have_text = 0;
+    extra->len = 0;
     static const char *const names[] = {"",    "id",   "body",   "text",    "title",
                                         "url", "date", "author", "category"};
     if (j.p < j.e && *j.p == '}') {
@@ -381,14 +436,20 @@ static int parse_line(jl_state *st, char *start, size_t n, rec *out)
         for (;;) {
             rec_field key, val;
             if (j.p >= j.e || *j.p != '"') return jfail(&j, "string key expected");
+            char *member = j.p;
             if (jstring(&j, &key)) return -1;
+            size_t key_raw = (size_t)(j.p - member);
             jws(&j);
             if (j.p >= j.e || *j.p != ':') return jfail(&j, "':' expected");
             j.p++;
             jws(&j);
             int kind = key_kind(&key);
             if (kind == K_OTHER) {
+                char *after_key = member + key_raw;
                 if (jskip(&j, 1)) return -1;
+                buf_put_u8(extra, extra->len ? ',' : '{');
+                extra_key(extra, member, key_raw, &key);
+                buf_put(extra, after_key, (size_t)(j.p - after_key));
             } else if (j.p < j.e && *j.p == '"') {
                 if (jstring(&j, &val)) return -1;
                 switch (kind) {
@@ -476,6 +537,11 @@ static int parse_line(jl_state *st, char *start, size_t n, rec *out)
         }
         out->body = text;
     }
+    if (extra->len) {
+        buf_put_u8(extra, '}');
+        out->extra.ptr = (const char *)extra->p;
+        out->extra.len = extra->len;
+    }
     return 1;
 }
 
@@ -538,13 +604,14 @@ static int jl_next(rdr_file *f, rec *out, idx_err *err)
         }
         uint64_t lone = st->lone_surrogates;
         memset(out, 0, sizeof *out); /* no field of an earlier bad line may leak */
-        int rc = parse_line(st, base, n, out);
+        int rc = parse_line(st, base, n, out, &f->out[0]);
         if (rc < 0) {
             rdr_bad(f, line, "%s", st->why);
             rdr_claim_utf8(f, rdr_abs(f, s->pos), 0);
             continue;
         }
         if (rc == 0) continue;
+        if (f->out[0].oom) return err_set(err, IDX_ENOMEM, "out of memory");
         rdr_claim_utf8(f, rdr_abs(f, s->pos), line);
         if (st->lone_surrogates != lone) {
             rdr_stats(f)->utf8_replaced += st->lone_surrogates - lone;

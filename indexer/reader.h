@@ -80,6 +80,9 @@ typedef struct rec_field {
  * dates_dropped and left out, the article kept. */
 typedef struct rec {
     rec_field id, title, body, url, date, author, category;
+    /* JSONL only: the members idx does not know, as a JSON object text with
+     * each member exactly as written ("{\"places\":\"usa\",\"n\": 3}"). */
+    rec_field extra;
     const char *file;     /* path as given on the command line + relative part */
     uint64_t line;        /* 1-based line where the record starts */
     reader_format format; /* the format the file was read as (never FMT_AUTO) */

@@ -99,8 +99,8 @@ static int xapian_start(const sink_cfg *cfg, void **self, idx_err *err)
 /* Document d of b: its stored record, then its bundle's terms and positions. */
 static int xapian_add_doc(xapian *s, const batch *b, uint32_t d, int replaced, idx_err *err)
 {
-    const char *f[FIELD_COUNT];
-    for (int k = 0; k < FIELD_COUNT; k++)
+    const char *f[FIELD_STORED];
+    for (int k = 0; k < FIELD_STORED; k++)
         f[k] = batch_field(b, d, k);
     s->rec.len = 0;
     docstore_put_record(&s->rec, f, b->len[d]);

@@ -38,6 +38,7 @@ struct worker {
     size_t cap_sorted;
     uint32_t field_tokens; /* positions taken in the current field */
     uint32_t last_pos;     /* the position of its last token */
+    uint32_t pos_base;     /* added to the analyzer's positions (worker_labels) */
     uint8_t field;
     const char *prefix;
     size_t prefix_len;
@@ -143,11 +144,12 @@ static int worker_on_token(void *ctx, const ana_token *t)
         w->slot_lid[w->n_slots++] = lid;
     }
     if (buf_grow(&w->toks, &w->cap_toks, w->n_toks + 1, sizeof *w->toks)) return IDX_ENOMEM;
-    w->toks[w->n_toks++] = (wtok){w->slot_of[lid], t->pos, w->field};
+    uint32_t pos = t->pos + w->pos_base;
+    w->toks[w->n_toks++] = (wtok){w->slot_of[lid], pos, w->field};
     /* The field's length counts positions: a CJK unigram shares its bigram's
      * (analyze.h), and positions never decrease within a field. */
-    if (!w->field_tokens || t->pos != w->last_pos) w->field_tokens++;
-    w->last_pos = t->pos;
+    if (!w->field_tokens || pos != w->last_pos) w->field_tokens++;
+    w->last_pos = pos;
     return 0;
 }
 
@@ -162,6 +164,25 @@ static int worker_field(worker *w, const char *text, size_t len, uint8_t field, 
     if (rc > 0 || (rc < 0 && !w->err->code))
         rc = err_set(w->err, IDX_ENOMEM, "out of memory analysing text");
     if (tokens) *tokens = w->field_tokens;
+    return rc;
+}
+
+/* A label field holds one value or several joined by "; " (a JSON array,
+ * MediaWiki's categories): each value is analysed on its own, its positions
+ * past the previous value's with a gap of one, so that a phrase never spans
+ * two values (author:"smith bob" does not match "Ann Smith; Bob Jones"). */
+static int worker_labels(worker *w, const char *text, size_t len, const char *prefix)
+{
+    int rc = 0;
+    size_t at = 0;
+    while (!rc && at < len) {
+        const char *sep = memmem(text + at, len - at, "; ", 2);
+        size_t end = sep ? (size_t)(sep - text) : len;
+        rc = worker_field(w, text + at, end - at, 1, prefix, NULL);
+        w->pos_base = w->last_pos + 2;
+        at = end + 2;
+    }
+    w->pos_base = 0;
     return rc;
 }
 
@@ -237,8 +258,8 @@ int worker_batch(void *ctx, batch *b, idx_err *err)
     uint32_t in_block = 0;
     int rc = 0;
     for (uint32_t d = 0; d < b->n && !rc; d++) {
-        const char *f[FIELD_COUNT];
-        for (int k = 0; k < FIELD_COUNT; k++)
+        const char *f[FIELD_STORED];
+        for (int k = 0; k < FIELD_STORED; k++)
             f[k] = batch_field(b, d, k);
         const size_t *len = b->len[d];
         w->serial++;
@@ -247,11 +268,9 @@ int worker_batch(void *ctx, batch *b, idx_err *err)
         b->bundle_off[d] = b->bundles.len;
         rc = worker_field(w, f[FIELD_TITLE], len[FIELD_TITLE], 0, NULL, &b->len_title[d]);
         if (!rc) rc = worker_field(w, f[FIELD_BODY], len[FIELD_BODY], 1, NULL, &b->len_body[d]);
+        if (!rc) rc = worker_labels(w, f[FIELD_AUTHOR], len[FIELD_AUTHOR], FIELD_PREFIX_AUTHOR);
         if (!rc)
-            rc = worker_field(w, f[FIELD_AUTHOR], len[FIELD_AUTHOR], 1, FIELD_PREFIX_AUTHOR, NULL);
-        if (!rc)
-            rc = worker_field(w, f[FIELD_CATEGORY], len[FIELD_CATEGORY], 1, FIELD_PREFIX_CATEGORY,
-                              NULL);
+            rc = worker_labels(w, f[FIELD_CATEGORY], len[FIELD_CATEGORY], FIELD_PREFIX_CATEGORY);
         if (!rc) rc = worker_bundle(w, &b->bundles);
         b->date[d] = build_parse_date(f[FIELD_DATE], len[FIELD_DATE]);
         if (!w->cfg.pack_store) continue;

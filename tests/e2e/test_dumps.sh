@@ -165,6 +165,43 @@ check "CJK: 北 finds 北京" test "$(cjk '北')" = "zh1 "
 check "CJK: 京 finds 京都, 北京, 東京" test "$(cjk '京')" = "ja1 ja2 zh1 "
 check "CJK: the phrase 夜桜 still matches" test "$(cjk '"夜桜"')" = "ja1 "
 
+# Several authors or categories: each value is a label of its own, all
+# shown; a phrase never spans two values (it did when they were one text).
+mkdir "$T/multi"
+printf '%s\n' '{"id":"m1","body":"x","author":["Ann Smith","Bob Jones"],"category":["solar power","wind"]}' \
+    '{"id":"m2","body":"x","author":"Ann Smith Bob"}' > "$T/multi/m.jsonl"
+for engine in native xapian; do
+    build "multi-$engine" --engine "$engine" "$T/multi/m.jsonl"
+    labels() { "$IDX" query -i "$T/ix-multi-$engine" --format trec "$1" | awk '{printf "%s ", $3}'; }
+    check "labels ($engine): author:\"bob jones\" finds the second author" \
+        test "$(labels 'author:"bob jones"')" = "m1 "
+    check "labels ($engine): author:\"smith bob\" does not span two authors" \
+        test "$(labels 'author:"smith bob"')" = "m2 "
+    check "labels ($engine): category:\"power wind\" does not span two categories" \
+        test "$(labels 'category:"power wind"')" = ""
+    check "labels ($engine): category:wind" test "$(labels 'category:wind')" = "m1 "
+done
+check "labels: all authors shown" sh -c "'$IDX' get -i '$T/ix-multi-native' --format text m1 |
+    grep -qx 'author: Ann Smith; Bob Jones'"
+
+# The analyzer version in meta: an index from an idx before the key existed
+# (the meta without it, its checksum redone) is still searched, but an append,
+# whose articles would be analysed differently, is refused.
+check "meta records analyzer.version" grep -qx "analyzer.version [1-9][0-9]*" "$T/ix-multi-native/meta"
+python3 - "$T/ix-multi-native/meta" <<'PY'
+import sys, zlib
+path = sys.argv[1]
+lines = [l for l in open(path, encoding="ascii").read().splitlines(True)
+         if not l.startswith(("analyzer.version ", "crc32 "))]
+body = "".join(lines)
+open(path, "w", encoding="ascii").write(body + "crc32 %08x\n" % zlib.crc32(body.encode()))
+PY
+engine=native
+check "older analyzer: still searched" test "$(labels 'category:wind')" = "m1 "
+run_rc "$IDX" build --append -o "$T/ix-multi-native" "$T/multi/m.jsonl" > /dev/null 2> "$T/err-oldana"
+check "older analyzer: append refused (exit 2)" test "$rc" = 2
+check "older analyzer: the message says why" grep -qF "analyzer version 0, this one" "$T/err-oldana"
+
 # The real Wikipedia export.
 WIKI=$SHARED/corpora/mediawiki-sample/en_test.xml.bz2
 if [ -f "$WIKI" ]; then

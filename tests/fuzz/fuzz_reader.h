@@ -78,6 +78,10 @@ static void fz_drain(reader_format fmt, size_t max_record)
         fz_check_field(&out.date, "date");
         fz_check_field(&out.author, "author");
         fz_check_field(&out.category, "category");
+        fz_check_field(&out.extra, "extra");
+        FZ_CHECK(out.extra.len == 0 || (out.extra.len >= 6 && out.extra.ptr[0] == '{' &&
+                                        out.extra.ptr[out.extra.len - 1] == '}'),
+                 "extra is not a JSON object");
     }
     /* a file that exists never stops the reader: errors are per record */
     FZ_CHECK(rc == 0, "reader_next: %d %s", rc, err.msg);

@@ -21,7 +21,7 @@
 /* ----------------------------------------------------------- collecting */
 
 typedef struct crec {
-    char *id, *title, *body, *url, *date, *author, *category, *file;
+    char *id, *title, *body, *url, *date, *author, *category, *extra, *file;
     size_t body_len;
     uint64_t line;
     reader_format format;
@@ -81,7 +81,7 @@ static void collect_n(coll *c, const char *const *inputs, size_t n, reader_forma
         crec *o = &c->r[c->n++];
         o->id = dupf(x.id), o->title = dupf(x.title), o->body = dupf(x.body);
         o->url = dupf(x.url), o->date = dupf(x.date), o->author = dupf(x.author);
-        o->category = dupf(x.category);
+        o->category = dupf(x.category), o->extra = dupf(x.extra);
         o->file = strdup(x.file);
         o->body_len = x.body.len;
         o->line = x.line;
@@ -101,7 +101,7 @@ static void coll_free(coll *c)
     for (size_t i = 0; i < c->n; i++) {
         crec *o = &c->r[i];
         free(o->id), free(o->title), free(o->body), free(o->url), free(o->date);
-        free(o->author), free(o->category), free(o->file);
+        free(o->author), free(o->category), free(o->extra), free(o->file);
     }
     for (size_t i = 0; i < c->nw; i++)
         free(c->w[i].file), free(c->w[i].why);
@@ -1212,6 +1212,38 @@ START_TEST(test_jsonl_arrays)
 }
 END_TEST
 
+/* Members idx does not know are kept as written, in one JSON object (they
+ * used to be dropped): spacing, escapes (a lone surrogate stays an escape),
+ * numbers and nesting untouched, a key with escapes written again; a bad
+ * one still rejects the line, and a record without any has none. */
+START_TEST(test_jsonl_extra)
+{
+    const char *lines =
+        "{\"id\": \"r1\", \"places\" :  [\"usa\", \"uk\"], \"body\": \"x\\ty\", "
+        "\"n\": -3.5e2, \"o\": {\"k\": [true, null, {}]}, \"s\": \"a\\\"b\\u00e9\\ud800\"}\n"
+        "{\"id\": \"r2\", \"body\": \"x\"}\n"
+        "{\"i\\u0064x\": 1, \"id\": \"r3\", \"body\": \"x\", \"q\\\"k\": \"v\"}\n"
+        "{\"id\": \"r4\", \"body\": \"x\", \"bad\": \"a\\qb\"}\n"
+        "{\"id\": \"r5\", \"body\": \"x\", \"bad\": [1,]}\n";
+    write_file(tmp("extra.jsonl"), lines, strlen(lines));
+    coll c;
+    collect(&c, tmp("extra.jsonl"), FMT_AUTO, 0);
+    ck_assert_int_eq(c.rc, 0);
+    ck_assert_uint_eq(c.n, 3);
+    ck_assert_str_eq(c.r[0].extra, "{\"places\" :  [\"usa\", \"uk\"],\"n\": -3.5e2,"
+                                   "\"o\": {\"k\": [true, null, {}]},"
+                                   "\"s\": \"a\\\"b\\u00e9\\ud800\"}");
+    ck_assert_str_eq(c.r[0].body, "x\ty");
+    ck_assert_uint_eq(c.st.utf8_replaced, 0);
+    ck_assert_str_eq(c.r[1].extra, "");
+    ck_assert_str_eq(c.r[2].extra, "{\"idx\": 1,\"q\\\"k\": \"v\"}");
+    assert_warn(&c, 4, "invalid escape in string");
+    assert_warn(&c, 5, "invalid number");
+    ck_assert_uint_eq(c.st.skipped, 2);
+    coll_free(&c);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ dates */
 
 START_TEST(test_dates_normalised)
@@ -1346,6 +1378,7 @@ int main(void)
     tcase_add_test(tc, test_wikipedia_bz2);
     tcase_add_test(tc, test_dates_normalised);
     tcase_add_test(tc, test_jsonl_arrays);
+    tcase_add_test(tc, test_jsonl_extra);
     tcase_add_test(tc, test_corpora);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
