@@ -32,6 +32,10 @@ typedef struct render_query {
     int total_exact;
     double took_ms;
     int color; /* text only: 1 = ANSI bold highlights (stdout is a terminal) */
+    /* a spelling suggestion (NULL: none) and whether the hits are its own */
+    const char *suggestion;
+    size_t suggestion_len;
+    int suggestion_run;
 } render_query;
 
 /* The whole result list of one query. text: a header line, then per hit
