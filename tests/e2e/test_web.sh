@@ -249,6 +249,18 @@ search "stored url" 200 html "quagga" && {
 }
 search "stored hostile json" 200 json "zebra" && body_lacks "stored hostile json" "<"
 
+# ---- spelling suggestions (docs/QUERY.md): a link, or the suggestion's hits when none
+search "suggest run" 200 html "quaga" && {
+    check_html "suggest run"
+    body_has "suggest run" 'Showing results for <a href="/search?q=quagga">quagga</a>.'
+    body_has "suggest run" 'example.org/quagga'
+}
+search "suggest json" 200 json "quaga" &&
+    body_has "suggest json" '"suggestion":"quagga","suggestion_run":true'
+search "suggest link" 200 html "zebra quaga" &&
+    body_has "suggest link" 'Did you mean: <a href="/search?q=zebra+quagga">zebra quagga</a>?'
+search "no suggestion" 200 json "zebra quagga" && body_lacks "no suggestion" '"suggestion"'
+
 # ---- hostile queries come back escaped
 for fmt in html json; do
     search "q <script> ($fmt)" 200 $fmt '<script>alert(1)</script>'
