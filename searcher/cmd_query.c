@@ -303,6 +303,7 @@ int cmd_query(int argc, char **argv)
         c.s.eo.offset = (uint32_t)o.offset;
         c.s.eo.exhaustive = o.count;
         c.s.eo.sort = (match_sort)o.sort;
+        c.s.suggest = c.fmt != RENDER_TREC;
         if (o.have_k1) c.s.eo.bm25.k1 = o.bm25.k1;
         if (o.have_b) c.s.eo.bm25.b = o.bm25.b;
         if (o.have_tw) c.s.eo.bm25.title_weight = o.bm25.title_weight;

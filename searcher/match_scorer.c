@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/fields.h"
+#include "searcher/lexmerge.h"
 
 void match_ctx_init(match_ctx *e, idx_index *ix, const match_options *o, idx_err *err)
 {
@@ -202,59 +203,6 @@ static int cand_cmp(const void *a, const void *b)
     return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-/* The lexicons of all segments merged in byte order, from a start term, with
- * each term's cf summed over them: every segment then expands a prefix to
- * the same, collection-wide most frequent terms. */
-typedef struct lex_merge {
-    uint32_t n;
-    seg_lex_iter it[INDEX_MAX_SEGMENTS];
-    seg_term t[INDEX_MAX_SEGMENTS];
-    int live[INDEX_MAX_SEGMENTS];
-    char term[SEG_MAX_TERM + 1]; /* the current merged term */
-    size_t len;
-    uint64_t cf;
-} lex_merge;
-
-static int lex_merge_seek(const idx_index *ix, lex_merge *m, const char *from, size_t len,
-                          idx_err *err)
-{
-    m->n = ix->n_segs;
-    for (uint32_t i = 0; i < m->n; i++) {
-        int r = seg_lex_seek(ix->segs[i], from, len, &m->it[i], err);
-        if (!r) r = seg_lex_next(&m->it[i], &m->t[i], err);
-        if (r < 0) return r;
-        m->live[i] = r;
-    }
-    return 0;
-}
-
-static int lex_cmp(const seg_lex_iter *a, const seg_lex_iter *b)
-{
-    int c = memcmp(a->term, b->term, a->term_len < b->term_len ? a->term_len : b->term_len);
-    return c ? c : (a->term_len > b->term_len) - (a->term_len < b->term_len);
-}
-
-/* 1 with the next term in m->term/len/cf, 0 at the end, <0 on damage. */
-static int lex_merge_next(lex_merge *m, idx_err *err)
-{
-    const seg_lex_iter *min = NULL;
-    for (uint32_t i = 0; i < m->n; i++)
-        if (m->live[i] && (!min || lex_cmp(&m->it[i], min) < 0)) min = &m->it[i];
-    if (!min) return 0;
-    memcpy(m->term, min->term, min->term_len);
-    m->len = min->term_len;
-    m->cf = 0;
-    for (uint32_t i = 0; i < m->n; i++) {
-        if (!m->live[i] || m->it[i].term_len != m->len || memcmp(m->it[i].term, m->term, m->len))
-            continue;
-        m->cf += m->t[i].cf;
-        int r = seg_lex_next(&m->it[i], &m->t[i], err);
-        if (r < 0) return r;
-        m->live[i] = r;
-    }
-    return 1;
-}
-
 /* Expands a prefix against the lexicon of the whole index: the
  * MATCH_PREFIX_MAX_TERMS most frequent matching terms; rarer expansions are
  * dropped (docs/QUERY.md). */
@@ -271,10 +219,10 @@ static match_sc *sc_prefix(match_ctx *e, const qparse_node *n)
         match_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
         return s;
     }
-    lex_merge *it = malloc(sizeof *it);
-    int r = it ? lex_merge_seek(e->ix, it, key, kl, e->err)
+    lexmerge *it = malloc(sizeof *it);
+    int r = it ? lexmerge_seek(e->ix, it, key, kl, e->err)
                : err_set(e->err, IDX_ENOMEM, "out of memory");
-    while (!r && (r = lex_merge_next(it, e->err)) == 1) {
+    while (!r && (r = lexmerge_next(it, e->err)) == 1) {
         r = 0;
         if (it->len < kl || memcmp(it->term, key, kl)) break;
         /* Unscoped prefixes must not reach into author:/category: terms. */

@@ -123,6 +123,11 @@ static void json_results(buf *b, const render_query *q, const search_hit *h, siz
         buf_puts(b, ",\"sort\":");
         json_cstr(b, q->sort);
     }
+    if (q->suggestion) {
+        buf_puts(b, ",\"suggestion\":");
+        render_json_string(b, q->suggestion, q->suggestion_len);
+        if (q->suggestion_run) buf_puts(b, ",\"suggestion_run\":true");
+    }
     buf_printf(b, ",\"total\":%" PRIu64 ",\"total_exact\":%s,\"took_ms\":%.3f,\"hits\":[", q->total,
                q->total_exact ? "true" : "false", q->took_ms);
     for (size_t i = 0; i < n; i++) {
@@ -204,6 +209,11 @@ static void text_results(buf *b, const render_query *q, const search_hit *h, siz
         text_chars(b, q->qid, strlen(q->qid));
         buf_puts(b, ": ");
         text_chars(b, q->query, q->query_len);
+        buf_put_u8(b, '\n');
+    }
+    if (q->suggestion) {
+        buf_puts(b, q->suggestion_run ? "No results; showing results for: " : "Did you mean: ");
+        text_chars(b, q->suggestion, q->suggestion_len);
         buf_put_u8(b, '\n');
     }
     buf_printf(b, "%s%" PRIu64 " result%s (%.1f ms)", q->total_exact ? "" : "at least ", q->total,

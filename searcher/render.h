@@ -35,6 +35,10 @@ typedef struct render_query {
     /* the result order's name (match_sort_name); NULL: not written. Text
      * names it only when it is not "relevance". */
     const char *sort;
+    /* a spelling suggestion (NULL: none) and whether the hits are its own */
+    const char *suggestion;
+    size_t suggestion_len;
+    int suggestion_run;
 } render_query;
 
 /* The whole result list of one query. text: a header line, then per hit

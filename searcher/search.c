@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "searcher/suggest.h"
+
 /* Offsets of a hit's stored strings in fields_, turned into pointers only
  * once every hit is in (the buffer moves as it grows). */
 enum { REF_ID, REF_TITLE, REF_URL, REF_DATE, REF_AUTHOR, REF_CATEGORY, REF_N };
@@ -44,6 +46,7 @@ void search_fini(search_ctx *c)
     free(c->refs_);
     buf_free(&c->scratch_);
     buf_free(&c->fields_);
+    buf_free(&c->suggest_);
     snip_free(c->sn);
     ana_free(c->a);
     memset(c, 0, sizeof *c);
@@ -151,7 +154,7 @@ static int fetch_hits(search_ctx *c, const qparse_tree *q, const match_result *r
     return 0;
 }
 
-int search_run(search_ctx *c, const char *text, size_t len, idx_err *err)
+static int run_once(search_ctx *c, const char *text, size_t len, idx_err *err)
 {
     search_release(c);
     c->n_hits = 0;
@@ -188,19 +191,38 @@ int search_run(search_ctx *c, const char *text, size_t len, idx_err *err)
     return rc;
 }
 
+int search_run(search_ctx *c, const char *text, size_t len, idx_err *err)
+{
+    c->suggestion = NULL;
+    c->suggestion_len = 0;
+    c->suggestion_run = 0;
+    int rc = run_once(c, text, len, err);
+    if (rc || !c->suggest) return rc;
+    rc = suggest_query(c->ix, c->a, text, len, &c->suggest_, err);
+    if (rc <= 0) return rc;
+    c->suggestion = (const char *)c->suggest_.p;
+    c->suggestion_len = c->suggest_.len;
+    if (c->total) return 0;
+    c->suggestion_run = 1;
+    return run_once(c, c->suggestion, c->suggestion_len, err);
+}
+
 int search_render(search_ctx *c, render_format f, const char *qid, const char *text, size_t len,
                   int color, buf *out, idx_err *err)
 {
     int rc = search_run(c, text, len, err);
     if (!rc) {
-        render_query rq = {qid,
-                           text,
-                           len,
-                           c->total,
-                           c->total_exact,
-                           c->took_ms,
-                           color,
-                           match_sort_name(c->eo.sort)};
+        render_query rq = {.qid = qid,
+                           .query = text,
+                           .query_len = len,
+                           .total = c->total,
+                           .total_exact = c->total_exact,
+                           .took_ms = c->took_ms,
+                           .color = color,
+                           .sort = match_sort_name(c->eo.sort)};
+        rq.suggestion = c->suggestion;
+        rq.suggestion_len = c->suggestion_len;
+        rq.suggestion_run = c->suggestion_run;
         render_results(out, f, &rq, c->hits, c->n_hits);
         if (out->oom) rc = err_set(err, IDX_ENOMEM, "query: out of memory");
     }

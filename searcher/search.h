@@ -40,6 +40,7 @@ typedef struct search_ctx {
     int ids_only;       /* 1: fetch only the external ids (trec): no snippets */
     int explain;        /* 1: per-hit score parts (search_hit.parts) */
     double deadline_ms; /* search_now_ms() limit; 0: none */
+    int suggest;        /* 1: offer a spelling suggestion (suggest.h), run it on no hits */
 
     /* the last search_run's answer, valid until search_release / the next run */
     search_hit *hits;
@@ -47,9 +48,14 @@ typedef struct search_ctx {
     uint64_t total;
     int total_exact;
     double took_ms; /* parsing + searching, not fetching (docs/OUTPUT.md) */
+    /* with suggest: the corrected query (NULL when none is offered) and
+     * whether the hits above are its own because the query had none */
+    const char *suggestion;
+    size_t suggestion_len;
+    int suggestion_run;
 
     /* private */
-    buf scratch_, fields_;
+    buf scratch_, fields_, suggest_;
     snip_result *sr_;
     match_part **parts_;
     search_field_ref *refs_;

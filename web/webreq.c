@@ -249,10 +249,29 @@ static void html_message(buf *b, const char *q, size_t q_len, long k, int sort, 
     html_foot(b);
 }
 
+/* The spelling suggestion as a link to its own results; when the hits
+ * below are the suggestion's, says so. */
+static void html_suggestion(buf *b, const search_ctx *s, const char *q, size_t q_len, long k)
+{
+    if (!s->suggestion) return;
+    if (s->suggestion_run) {
+        buf_puts(b, "<p class=\"suggest\">No results for <strong>");
+        render_html_text(b, q, q_len);
+        buf_puts(b, "</strong>. Showing results for <a href=\"");
+    } else {
+        buf_puts(b, "<p class=\"suggest\">Did you mean: <a href=\"");
+    }
+    html_page_link(b, s->suggestion, s->suggestion_len, k, 0, s->eo.sort);
+    buf_puts(b, "\">");
+    render_html_text(b, s->suggestion, s->suggestion_len);
+    buf_puts(b, s->suggestion_run ? "</a>.</p>\n" : "</a>?</p>\n");
+}
+
 static void html_results(buf *b, const search_ctx *s, const char *q, size_t q_len, long k,
                          long offset)
 {
     html_head(b, q, q_len, k, s->eo.sort);
+    html_suggestion(b, s, q, q_len, k);
     if (s->n_hits == 0) {
         if (offset > 0) {
             buf_puts(b, "<p class=\"count\">No more results.</p>\n<p><a href=\"");
@@ -573,6 +592,7 @@ static void route_search(web_worker *w, web_req *r, const char *qs)
     s->eo.offset = (uint32_t)r->offset;
     s->eo.sort = (match_sort)r->sort;
     s->deadline_ms = search_now_ms() + w->env->timeout_ms;
+    s->suggest = 1;
     idx_err err = {0};
     int rc;
     if (r->html) {

@@ -322,6 +322,18 @@ get "doc bad q" 400 "/doc?id=x1&q=a)&format=json" && check_json_error "doc bad q
 get "doc POST" 405 "/doc?id=x1" -X POST -d x=1
 get "doc head" 200 "/doc?id=x1" -I
 
+# ---- spelling suggestions (docs/QUERY.md): a link, or the suggestion's hits when none
+search "suggest run" 200 html "quaga" && {
+    check_html "suggest run"
+    body_has "suggest run" 'Showing results for <a href="/search?q=quagga">quagga</a>.'
+    body_has "suggest run" 'example.org/quagga'
+}
+search "suggest json" 200 json "quaga" &&
+    body_has "suggest json" '"suggestion":"quagga","suggestion_run":true'
+search "suggest link" 200 html "zebra quaga" &&
+    body_has "suggest link" 'Did you mean: <a href="/search?q=zebra+quagga">zebra quagga</a>?'
+search "no suggestion" 200 json "zebra quagga" && body_lacks "no suggestion" '"suggestion"'
+
 # ---- hostile queries come back escaped
 for fmt in html json; do
     search "q <script> ($fmt)" 200 $fmt '<script>alert(1)</script>'
