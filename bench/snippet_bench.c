@@ -4,7 +4,9 @@
  * ../shared/corpora/aol-benchmark-queries/queries.tsv) for its top k hits
  * (match_search, default options), and for each hit times separately
  *   fetch:    index_doc_get (find the store block, inflate up to the record)
- *   analysis: snip_doc (analyse title and body, pick and copy the window)
+ *   analysis: snip_doc (analyse title and body, pick and copy the window),
+ *             with the postings' hint of which query words the body holds
+ *             (search_body_has, as search.c gives it) unless --hint 0
  * with clock_gettime(CLOCK_MONOTONIC), `--rounds` times over the whole query
  * set (after one untimed warm-up round). The search itself is not timed.
  *
@@ -14,7 +16,7 @@
  * times are written too (round qid rank fetch_ns snip_ns inflated body).
  *
  * Usage: snippet_bench --idx DIR --queries TSV [--rounds N] [--k K]
- *                      [--times FILE] */
+ *                      [--hint 0|1] [--times FILE] */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +28,7 @@
 #include "common/index.h"
 #include "searcher/match.h"
 #include "searcher/qparse.h"
+#include "searcher/search.h"
 #include "searcher/snippet.h"
 
 typedef struct sample {
@@ -67,6 +70,7 @@ int main(int argc, char **argv)
     const char *dir = NULL, *qfile = NULL, *tfile = NULL;
     int rounds = 3;
     unsigned k = 10;
+    int hint = 1;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--idx"))
             dir = argv[i + 1];
@@ -76,12 +80,14 @@ int main(int argc, char **argv)
             rounds = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--k"))
             k = (unsigned)atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--hint"))
+            hint = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--times"))
             tfile = argv[i + 1];
     }
     if (!dir || !qfile || rounds < 1 || k < 1) {
         fprintf(stderr, "usage: snippet_bench --idx DIR --queries TSV [--rounds N] [--k K] "
-                        "[--times FILE]\n");
+                        "[--hint 0|1] [--times FILE]\n");
         return 2;
     }
     idx_err err = {0};
@@ -144,10 +150,13 @@ int main(int argc, char **argv)
                 if (index_doc_get(ix, mr.hits[h].seg, mr.hits[h].doc, &scratch, &d, &err))
                     die("fetch", &err);
                 double t1 = now_us();
+                search_body_probe probe = {ix, mr.hits[h].seg, mr.hits[h].doc};
+                if (hint) snip_set_body_hint(sn, search_body_has, &probe);
                 if (snip_doc(sn, q, d.field[FIELD_TITLE], d.len[FIELD_TITLE], d.field[FIELD_BODY],
                              d.len[FIELD_BODY], &sr, &err))
                     die("snippet", &err);
                 double t2 = now_us();
+                snip_set_body_hint(sn, NULL, NULL);
                 snip_result_free(&sr);
                 if (r == 0) continue;
                 if (ns == caps) {
