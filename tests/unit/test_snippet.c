@@ -296,17 +296,23 @@ START_TEST(very_long_text)
 }
 END_TEST
 
+/* "alpha beta" once at the start, then 14 KB later three times together. */
+static void early_then_dense(buf *b)
+{
+    buf_puts(b, "alpha beta. ");
+    for (int i = 0; i < 2000; i++)
+        buf_puts(b, "filler ");
+    buf_puts(b, "alpha beta alpha beta alpha beta.");
+    buf_put_u8(b, 0);
+}
+
 START_TEST(stops_at_first_full_window)
 {
     /* Both words early, a denser passage later: analysis stops after the
      * first passage with every word, so that one is shown; the later
      * matches are past the stop and not highlighted. */
     buf b = {0};
-    buf_puts(&b, "alpha beta. ");
-    for (int i = 0; i < 2000; i++)
-        buf_puts(&b, "filler ");
-    buf_puts(&b, "alpha beta alpha beta alpha beta.");
-    buf_put_u8(&b, 0);
+    early_then_dense(&b);
     snip_result r = run("alpha beta", NULL, (const char *)b.p);
     ck_assert_uint_eq(r.body.n_spans, 2);
     ck_assert_str_eq(span_str(&r.body, 0), "alpha");
@@ -341,11 +347,7 @@ START_TEST(body_hint)
      * told that the body has no "gamma", it stops after the first passage
      * with the other two, as when every word is there. */
     buf b = {0};
-    buf_puts(&b, "alpha beta. ");
-    for (int i = 0; i < 2000; i++)
-        buf_puts(&b, "filler ");
-    buf_puts(&b, "alpha beta alpha beta alpha beta.");
-    buf_put_u8(&b, 0);
+    early_then_dense(&b);
     snip_result r = run("alpha beta gamma", NULL, (const char *)b.p);
     ck_assert_int_eq(r.body.cut_before, 1);
     ck_assert_uint_eq(r.body.n_spans, 6);
