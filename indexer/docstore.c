@@ -31,6 +31,11 @@ void docstore_put_record(buf *raw, const char *const field[FIELD_STORED],
     }
 }
 
+int docstore_block_full(size_t block_len, size_t rec_len)
+{
+    return block_len > 0 && block_len + rec_len > DOCSTORE_BLOCK;
+}
+
 int docstore_pack(const buf *raw, buf *out, idx_err *err)
 {
     /* Raw deflate, without zlib's header and Adler-32: the file's page CRCs

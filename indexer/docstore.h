@@ -16,14 +16,24 @@
 #include "common/fields.h"
 #include "common/status.h"
 
-/* Bigger blocks compress better, but zlib's window is 32 KiB, so gains
- * flatten past it, while every fetched article (each search hit's snippet)
- * inflates on average half a block. */
-#define DOCSTORE_BLOCK ((size_t)32 * 1024)
+/* Bigger blocks compress better, but every fetched article (each search
+ * hit's snippet) inflates the records before it in its block and itself,
+ * and that is a result page's cost. With blocks of at most 16 KiB (bar a
+ * single larger record) that no record joins if it would overflow them, a
+ * Wikipedia article (26 KB on average) is first in its own block: on the
+ * enwiki sample a hit inflates 27 KB instead of 40 KB (32 KiB blocks closed
+ * after the overflow) for a store 1.6% larger (bench/RESULTS.md). */
+#define DOCSTORE_BLOCK ((size_t)16 * 1024)
 
 /* zlib level 5: on Wikipedia text within 0.5% of level 6's size at nearly
  * twice its speed (level 6 only searches longer match chains). */
 #define DOCSTORE_LEVEL 5
+
+/* 1 when a record of rec_len raw bytes (docstore_put_record's fields, or
+ * the record's bytes as stored) must start a new block instead of joining
+ * the current one of block_len raw bytes. A block that reaches
+ * DOCSTORE_BLOCK is closed after its last record as well. */
+int docstore_block_full(size_t block_len, size_t rec_len);
 
 /* Appends one record (FIELD_STORED fields in fields.h's FIELD_* order, the
  * extra one empty when there is none) to raw. */

@@ -170,6 +170,8 @@ static int store_copy_seg(merge_plan *p, uint32_t i, store_out *o, buf *scratch,
                 break;
             }
             if (recmap[rec]) {
+                if (o->in_block && docstore_block_full(o->raw.len, a)) rc = store_flush(o, err);
+                if (rc) break;
                 p->rec[recmap[rec] - 1] = o->records++;
                 buf_put(&o->raw, scratch->p + at, a);
                 o->in_block++;

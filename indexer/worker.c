@@ -279,6 +279,13 @@ int worker_batch(void *ctx, batch *b, idx_err *err)
             if (!rc) rc = worker_flush_store(w, b, in_block);
             in_block = 0;
         }
+        size_t rec_len = 0;
+        for (int k = 0; k < FIELD_STORED; k++)
+            rec_len += len[k];
+        if (in_block && docstore_block_full(w->raw.len, rec_len)) {
+            if (!rc) rc = worker_flush_store(w, b, in_block);
+            in_block = 0;
+        }
         docstore_put_record(&w->raw, f, len);
         in_block++;
         if (w->raw.len >= DOCSTORE_BLOCK) {

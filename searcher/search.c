@@ -90,6 +90,31 @@ static int past_deadline(const search_ctx *c, idx_err *err)
     return 0;
 }
 
+/* 1 if the body of document doc holds term[0..len), 0 if not, -1 unsure. */
+static int body_holds(seg *s, uint32_t doc, const char *term, size_t len)
+{
+    if (len > SEG_MAX_TERM) return 0; /* never stored */
+    idx_err err = {0};
+    seg_term t;
+    seg_cursor c;
+    int rc = seg_lookup(s, term, len, &t, &err);
+    if (rc <= 0) return rc;
+    if (seg_cursor_open(s, &t, &c, &err) || seg_cursor_seek(&c, doc, &err)) return -1;
+    return c.doc == doc && c.tf_body > 0;
+}
+
+int search_body_has(void *probe, const qparse_node *leaf)
+{
+    const search_body_probe *p = probe;
+    if (p->ix->ops->id != ENGINE_NATIVE || p->seg >= p->ix->n_segs ||
+        (leaf->kind != Q_TERM && leaf->kind != Q_PHRASE))
+        return 1;
+    for (uint32_t k = 0; k < leaf->nterms; k++)
+        if (!body_holds(p->ix->segs[p->seg], p->doc, leaf->terms[k].text, leaf->terms[k].len))
+            return 0;
+    return 1;
+}
+
 /* Fills hits[0..n) for r: stored fields, snippets, explanations. */
 static int fetch_hits(search_ctx *c, const qparse_tree *q, const match_result *r, idx_err *err)
 {
@@ -124,8 +149,11 @@ static int fetch_hits(search_ctx *c, const qparse_tree *q, const match_result *r
             refs[i].len[f] = d.len[which[f]];
             buf_put(&c->fields_, d.field[which[f]], d.len[which[f]]);
         }
+        search_body_probe probe = {c->ix, h->seg, h->doc};
+        snip_set_body_hint(c->sn, search_body_has, &probe);
         rc = snip_doc(c->sn, q, d.field[FIELD_TITLE], d.len[FIELD_TITLE], d.field[FIELD_BODY],
                       d.len[FIELD_BODY], &c->sr_[i], err);
+        snip_set_body_hint(c->sn, NULL, NULL);
         if (rc) return rc;
         rh->snip = &c->sr_[i];
         if (c->explain) {

@@ -80,6 +80,17 @@ int search_run(search_ctx *c, const char *text, size_t len, idx_err *err);
  * hits' snippets do not. Idempotent. */
 void search_release(search_ctx *c);
 
+/* The snippet hint (snip_set_body_hint) of one hit, answered from the
+ * postings: a term leaf may match in the body iff the body holds its term
+ * (tf_body > 0), a phrase only if the body holds all of its terms. 1
+ * (unsure) for prefixes, for the xapian engine and when the index is
+ * damaged (the fetch reports damage). Reads the index; no state. */
+typedef struct search_body_probe {
+    idx_index *ix;
+    uint32_t seg, doc; /* as match_hit */
+} search_body_probe;
+int search_body_has(void *probe, const qparse_node *leaf);
+
 /* search_run + render_results(f) appended to out + search_release: exactly
  * what `idx query --format f` writes for one query. qid as render_query. */
 int search_render(search_ctx *c, render_format f, const char *qid, const char *text, size_t len,

@@ -43,6 +43,7 @@
 typedef struct unit {
     const qparse_node *leaf;
     uint32_t first_qid; /* Q_TERM: its qterm id; Q_PHRASE: index into s->pq */
+    int needed;         /* analysis goes on until it has matched (snip_set_body_hint) */
 } unit;
 
 /* A token that can take part in a match. */
@@ -94,6 +95,9 @@ struct snip {
     size_t check_at, stop_at;
     unsigned window;
     int full; /* snip_doc_full: whole fields, analysed to the end */
+    snip_body_has_fn body_has; /* snip_set_body_hint */
+    void *body_has_ctx;
+    size_t n_needed; /* units with needed set */
 };
 
 static int nomem(snip *s)
@@ -118,6 +122,12 @@ int snip_new(ana *a, const snip_options *opt, snip **out, idx_err *err)
     }
     *out = s;
     return 0;
+}
+
+void snip_set_body_hint(snip *s, snip_body_has_fn fn, void *ctx)
+{
+    s->body_has = fn;
+    s->body_has_ctx = ctx;
 }
 
 void snip_free(snip *s)
@@ -177,7 +187,7 @@ static int qterm_id(snip *s, const char *t, size_t len, uint32_t *id)
  * content so `a a` or `title:x x` count as one distinct query word. */
 static int prepare_field(snip *s, int is_title)
 {
-    s->n_units = s->n_pq = 0;
+    s->n_units = s->n_pq = s->n_needed = 0;
     s->n_pref = 0;
     strmap_clear(s->ukeys);
     strmap_clear(s->qterms);
@@ -205,6 +215,8 @@ static int prepare_field(snip *s, int is_title)
         unit *u = &s->units[s->n_units];
         u->leaf = n;
         u->first_qid = 0;
+        u->needed = is_title || !s->body_has || s->body_has(s->body_has_ctx, n);
+        s->n_needed += (size_t)u->needed;
         if (n->kind == Q_TERM) {
             if (qterm_id(s, n->terms[0].text, n->terms[0].len, &u->first_qid)) return s->err->code;
             s->term_unit[u->first_qid] = (int32_t)s->n_units;
@@ -240,15 +252,15 @@ static int starts_with(const char *t, size_t tl, const char *p, size_t pl)
 
 static int find_matches(snip *s);
 
-/* 1 if every unit of the field has at least one match among s->m. */
+/* 1 if every needed unit of the field has at least one match among s->m. */
 static int all_units_matched(snip *s)
 {
     if (buf_grow(&s->cnt, &s->cap_cnt, s->n_units, sizeof *s->cnt)) return nomem(s);
     memset(s->cnt, 0, s->n_units * sizeof *s->cnt);
     size_t distinct = 0;
     for (size_t i = 0; i < s->n_m; i++)
-        distinct += s->cnt[s->m[i].unit]++ == 0;
-    return distinct == s->n_units;
+        distinct += s->cnt[s->m[i].unit]++ == 0 && s->units[s->m[i].unit].needed;
+    return distinct == s->n_needed;
 }
 
 /* Called when the text reaches s->check_at: decides where analysis stops. */
@@ -632,7 +644,7 @@ static int do_field(snip *s, int is_title, const char *t, size_t len, unsigned W
     s->check_at = s->full ? SIZE_MAX : SNIP_CHECK_BYTES;
     s->stop_at = 0;
     s->window = W;
-    if (len && s->n_units) {
+    if (len && s->n_needed) {
         rc = ana_run(s->a, t, len, on_token, s, s->err);
         if (rc && rc != SNIP_STOP) return rc < 0 ? rc : s->err->code ? s->err->code : IDX_EINTERNAL;
         if ((rc = find_matches(s))) return rc;

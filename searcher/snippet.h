@@ -35,6 +35,12 @@
  * highlighters bound the text they analyse), which bounds the time a huge
  * article can take: a match only past that is not found.
  *
+ * A caller that knows which query words the body holds (the index's
+ * postings do) says so with snip_set_body_hint: analysis then also stops
+ * once every leaf that can match in the body has matched (plus the tail), so
+ * a hit of `a b` whose body has no `b` does not analyse SNIP_SCAN_MAX bytes
+ * looking for it, and a body with none of them is not analysed at all.
+ *
  * No match in the body: the start of the body. Library code: never prints. */
 #ifndef IDX_SNIPPET_H
 #define IDX_SNIPPET_H
@@ -99,5 +105,17 @@ int snip_doc_full(snip *s, const qparse_tree *q, const char *title, size_t title
                   const char *body, size_t body_len, snip_result *out, idx_err *err);
 
 void snip_result_free(snip_result *r);
+
+/* 0 when `leaf` (a Q_TERM, Q_PREFIX or Q_PHRASE that applies to the body)
+ * certainly has no match in the body of the article about to be snipped,
+ * 1 when it may (the safe answer whenever unsure). */
+typedef int (*snip_body_has_fn)(void *ctx, const qparse_node *leaf);
+
+/* Installs fn(ctx, leaf) for the following snip_doc calls, until changed;
+ * fn NULL (the initial state): every leaf may match. fn must answer for the
+ * article passed to snip_doc, so callers set it (or its ctx) per article. An
+ * answer of 0 for a leaf that does match in the body only stops analysis too
+ * early; the excerpt stays well-formed. */
+void snip_set_body_hint(snip *s, snip_body_has_fn fn, void *ctx);
 
 #endif

@@ -296,22 +296,85 @@ START_TEST(very_long_text)
 }
 END_TEST
 
+/* "alpha beta" once at the start, then 14 KB later three times together. */
+static void early_then_dense(buf *b)
+{
+    buf_puts(b, "alpha beta. ");
+    for (int i = 0; i < 2000; i++)
+        buf_puts(b, "filler ");
+    buf_puts(b, "alpha beta alpha beta alpha beta.");
+    buf_put_u8(b, 0);
+}
+
 START_TEST(stops_at_first_full_window)
 {
     /* Both words early, a denser passage later: analysis stops after the
      * first passage with every word, so that one is shown; the later
      * matches are past the stop and not highlighted. */
     buf b = {0};
-    buf_puts(&b, "alpha beta. ");
-    for (int i = 0; i < 2000; i++)
-        buf_puts(&b, "filler ");
-    buf_puts(&b, "alpha beta alpha beta alpha beta.");
-    buf_put_u8(&b, 0);
+    early_then_dense(&b);
     snip_result r = run("alpha beta", NULL, (const char *)b.p);
     ck_assert_uint_eq(r.body.n_spans, 2);
     ck_assert_str_eq(span_str(&r.body, 0), "alpha");
     ck_assert_str_eq(span_str(&r.body, 1), "beta");
     ck_assert_int_eq(r.body.cut_before, 0);
+    snip_result_free(&r);
+    buf_free(&b);
+}
+END_TEST
+
+/* snip_body_has_fn for body_hint: every leaf but the term "gamma" may match;
+ * counts its calls in *ctx. */
+static int no_gamma(void *ctx, const qparse_node *leaf)
+{
+    ++*(int *)ctx;
+    return !(leaf->kind == Q_TERM && leaf->terms[0].len == 5 &&
+             !memcmp(leaf->terms[0].text, "gamma", 5));
+}
+
+/* snip_body_has_fn: no leaf can match in the body. */
+static int nothing(void *ctx, const qparse_node *leaf)
+{
+    (void)ctx;
+    (void)leaf;
+    return 0;
+}
+
+START_TEST(body_hint)
+{
+    /* "alpha beta" early, later many of them: without a hint, analysis
+     * looks for "gamma" to the end and the later, denser passage wins;
+     * told that the body has no "gamma", it stops after the first passage
+     * with the other two, as when every word is there. */
+    buf b = {0};
+    early_then_dense(&b);
+    snip_result r = run("alpha beta gamma", NULL, (const char *)b.p);
+    ck_assert_int_eq(r.body.cut_before, 1);
+    ck_assert_uint_eq(r.body.n_spans, 6);
+    snip_result_free(&r);
+
+    int calls = 0;
+    snip_set_body_hint(S, no_gamma, &calls);
+    r = run("alpha beta gamma", "gamma in the title", (const char *)b.p);
+    ck_assert_int_eq(calls, 3); /* once per body leaf, never for the title */
+    ck_assert_int_eq(r.body.cut_before, 0);
+    ck_assert_uint_eq(r.body.n_spans, 2);
+    ck_assert_str_eq(span_str(&r.body, 0), "alpha");
+    ck_assert_str_eq(span_str(&r.body, 1), "beta");
+    ck_assert_uint_eq(r.title.n_spans, 1);
+    ck_assert_str_eq(span_str(&r.title, 0), "gamma");
+    snip_result_free(&r);
+
+    /* Nothing can match: the start of the body, unhighlighted. */
+    snip_set_body_hint(S, nothing, NULL);
+    r = run("alpha", NULL, "alpha beta gamma");
+    ck_assert_uint_eq(r.body.n_spans, 0);
+    ck_assert_str_eq(r.body.text, "alpha beta gamma");
+    snip_result_free(&r);
+
+    snip_set_body_hint(S, NULL, NULL); /* back to no hint: every leaf may match */
+    r = run("alpha", NULL, "alpha beta gamma");
+    ck_assert_uint_eq(r.body.n_spans, 1);
     snip_result_free(&r);
     buf_free(&b);
 }
@@ -419,6 +482,7 @@ int main(void)
     tcase_add_test(tc, no_match_fallback);
     tcase_add_test(tc, very_long_text);
     tcase_add_test(tc, stops_at_first_full_window);
+    tcase_add_test(tc, body_hint);
     tcase_add_test(tc, dense_window);
     tcase_add_test(tc, reuse_many);
     tcase_add_test(tc, whole_article);
