@@ -204,6 +204,7 @@ static int lex_block_open(seg *s, uint64_t block, seg_lex_iter *it, idx_err *err
     it->post_off = ix.post_off;
     it->pos_off = ix.pos_off;
     it->term_len = 0;
+    it->pending = 0;
     return 0;
 }
 
@@ -238,6 +239,11 @@ static int lex_decode(seg_lex_iter *it, seg_term *out, idx_err *err)
 
 int seg_lex_next(seg_lex_iter *it, seg_term *out, idx_err *err)
 {
+    if (it->pending) {
+        it->pending = 0;
+        *out = it->peek;
+        return 1;
+    }
     seg *s = it->s;
     uint64_t index = it->block * SEGFMT_LEX_BLOCK + it->in_block;
     if (index >= s->n_terms) return 0;
@@ -301,11 +307,12 @@ static int lex_seek(seg *s, const char *key, size_t len, seg_lex_iter *it, seg_t
     int rc = lex_block_open(s, lo, it, err);
     if (rc) return rc;
     for (;;) {
-        seg_lex_iter save = *it;
         rc = seg_lex_next(it, peek, err);
         if (rc <= 0) return rc;
         if (lex_cmp(it->term, it->term_len, key, len) >= 0) {
-            *it = save; /* leave the entry for the caller's next seg_lex_next */
+            /* left for the caller's next seg_lex_next */
+            it->pending = 1;
+            it->peek = *peek;
             return 1;
         }
     }
@@ -325,9 +332,7 @@ int seg_lookup(seg *s, const char *term, size_t len, seg_term *out, idx_err *err
     seg_term t;
     int rc = lex_seek(s, term, len, &it, &t, err);
     if (rc <= 0) return rc;
-    rc = seg_lex_next(&it, &t, err);
-    if (rc <= 0) return rc;
-    if (lex_cmp(it.term, it.term_len, term, len) != 0) return 0;
+    if (it.term_len != len || memcmp(it.term, term, len) != 0) return 0;
     *out = t;
     return 1;
 }

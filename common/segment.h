@@ -63,6 +63,10 @@ typedef struct seg_lex_iter {
     uint64_t post_off, pos_off;
     char term[SEG_MAX_TERM + 1];
     size_t term_len;
+    /* seg_lex_seek decodes the first term >= `from` to find it; the next
+     * seg_lex_next returns it from here instead of decoding it again */
+    int pending;
+    seg_term peek;
 } seg_lex_iter;
 
 int seg_lex_seek(seg *s, const char *from, size_t len, seg_lex_iter *it, idx_err *err);

@@ -4,6 +4,7 @@
  *
  *   match_topk     the bounded top-k queue and its tie rule
  *   match_scorer   the scorer tree over one segment, and match_ctx
+ *   match_terms    one search's term lookups in every segment (collection df)
  *   match_root     the top-level clauses, the choice of root algorithm and
  *                  the one way a document reaches the top-k; the algorithms
  *                  are match_maxscore.c and match_leapfrog.c

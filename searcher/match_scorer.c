@@ -6,6 +6,20 @@
 #include "common/fields.h"
 #include "searcher/lexmerge.h"
 
+typedef struct prefix_cand {
+    seg_term t; /* cf (over all segments) used for ranking */
+    char term[SEG_MAX_TERM + 1];
+    size_t len;
+} prefix_cand;
+
+/* A prefix node's expansions, kept for the search: they are collection-wide,
+ * so every segment expands to the same terms and one lexicon merge suffices. */
+struct match_expansion {
+    const qparse_node *node;
+    prefix_cand *c;
+    size_t n;
+};
+
 void match_ctx_init(match_ctx *e, idx_index *ix, const match_options *o, idx_err *err)
 {
     memset(e, 0, sizeof *e);
@@ -37,6 +51,13 @@ void match_ctx_fini(match_ctx *e)
     free(e->pos);
     e->pos = NULL;
     e->pos_cap = 0;
+    match_terms_free(e->terms);
+    e->terms = NULL;
+    for (uint32_t i = 0; i < e->n_exp; i++)
+        free(e->exp[i].c);
+    free(e->exp);
+    e->exp = NULL;
+    e->n_exp = 0;
 }
 
 /* ---- building the tree ---- */
@@ -80,19 +101,6 @@ void match_sc_free(match_sc *s)
     free(s);
 }
 
-/* Total df of a term over all segments, for a collection-wide idf. */
-static int match_global_df(match_ctx *e, const char *t, size_t len, uint64_t *df)
-{
-    *df = 0;
-    for (uint32_t i = 0; i < e->ix->n_segs; i++) {
-        seg_term st;
-        int r = seg_lookup(e->ix->segs[i], t, len, &st, e->err);
-        if (r < 0) return match_fail(e, r);
-        if (r) *df += st.df;
-    }
-    return 0;
-}
-
 /* A term scorer; `key` is the term as stored (field prefix included). */
 static match_sc *sc_term(match_ctx *e, const char *key, size_t len, qparse_field field)
 {
@@ -102,16 +110,18 @@ static match_sc *sc_term(match_ctx *e, const char *key, size_t len, qparse_field
     if (len > SEG_MAX_TERM) return s; /* longer than any stored term: matches nothing */
     memcpy(s->key, key, len);
     s->key_len = len;
+    if (!e->terms && !(e->terms = match_terms_new(e->ix))) {
+        match_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
+        return s;
+    }
     seg_term t;
-    int r = seg_lookup(e->s, key, len, &t, e->err);
+    uint64_t df;
+    int r = match_terms_get(e->terms, e->seg_no, key, len, &t, &df, e->err);
     if (r < 0) {
         match_fail(e, r);
         return s;
     }
     if (r == 0) return s; /* absent here: matches nothing in this segment */
-    uint64_t df = t.df;
-    /* With one segment its df is the collection's: no second lookup. */
-    if (e->ix->n_segs > 1 && match_global_df(e, key, len, &df)) return s;
     s->idf = bm25_idf(e->n_docs, (double)df);
     s->bound_idf = s->idf * e->ix->bound_scale[e->seg_no];
     s->max_score = e->bounds_ok ? s->bound_idf * (double)t.bound : s->idf * (e->p.k1 + 1.0);
@@ -186,12 +196,6 @@ static int prefix_cmp_cf(const void *a, const void *b)
     return (x->cf < y->cf) - (x->cf > y->cf);
 }
 
-typedef struct prefix_cand {
-    seg_term t; /* cf (over all segments) used for ranking */
-    char term[SEG_MAX_TERM + 1];
-    size_t len;
-} prefix_cand;
-
 /* Ties break by byte order, so which expansions are kept never depends on
  * qsort's order (and the Xapian engine keeps the same ones). */
 static int cand_cmp(const void *a, const void *b)
@@ -203,25 +207,19 @@ static int cand_cmp(const void *a, const void *b)
     return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-/* Expands a prefix against the lexicon of the whole index: the
- * MATCH_PREFIX_MAX_TERMS most frequent matching terms; rarer expansions are
- * dropped (docs/QUERY.md). */
-static match_sc *sc_prefix(match_ctx *e, const qparse_node *n)
+/* The MATCH_PREFIX_MAX_TERMS most frequent terms of the whole index's
+ * lexicon starting with `key` (rarer expansions are dropped, docs/QUERY.md),
+ * into a new e->exp entry for n; 0 or the error. */
+static int prefix_expand(match_ctx *e, const qparse_node *n, const char *key, size_t kl)
 {
-    match_sc *s = sc_alloc(e, MATCH_SC_PREFIX, n->field);
-    if (!s) return NULL;
-    char key[SEG_MAX_TERM + 8];
-    size_t kl;
-    if (match_term_key(n->field, n->terms[0].text, n->terms[0].len, key, sizeof key, &kl)) return s;
+    struct match_expansion *x = realloc(e->exp, (e->n_exp + 1) * sizeof *x);
+    if (!x) return err_set(e->err, IDX_ENOMEM, "out of memory");
+    e->exp = x;
     size_t cap = 256, nc = 0;
     prefix_cand *c = malloc(cap * sizeof *c);
-    if (!c) {
-        match_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
-        return s;
-    }
     lexmerge *it = malloc(sizeof *it);
-    int r = it ? lexmerge_seek(e->ix, it, key, kl, e->err)
-               : err_set(e->err, IDX_ENOMEM, "out of memory");
+    int r = c && it ? lexmerge_seek(e->ix, it, key, kl, e->err)
+                    : err_set(e->err, IDX_ENOMEM, "out of memory");
     while (!r && (r = lexmerge_next(it, e->err)) == 1) {
         r = 0;
         if (it->len < kl || memcmp(it->term, key, kl)) break;
@@ -241,14 +239,35 @@ static match_sc *sc_prefix(match_ctx *e, const qparse_node *n)
     free(it);
     if (r < 0) {
         free(c);
-        match_fail(e, r);
-        return s;
+        return r;
     }
     qsort(c, nc, sizeof *c, cand_cmp);
     if (nc > MATCH_PREFIX_MAX_TERMS) nc = MATCH_PREFIX_MAX_TERMS;
+    e->exp[e->n_exp++] = (struct match_expansion){n, c, nc};
+    return 0;
+}
+
+static match_sc *sc_prefix(match_ctx *e, const qparse_node *n)
+{
+    match_sc *s = sc_alloc(e, MATCH_SC_PREFIX, n->field);
+    if (!s) return NULL;
+    char key[SEG_MAX_TERM + 8];
+    size_t kl;
+    if (match_term_key(n->field, n->terms[0].text, n->terms[0].len, key, sizeof key, &kl)) return s;
+    uint32_t x = 0;
+    while (x < e->n_exp && e->exp[x].node != n)
+        x++;
+    if (x == e->n_exp) {
+        int r = prefix_expand(e, n, key, kl);
+        if (r) {
+            match_fail(e, r);
+            return s;
+        }
+    }
+    const prefix_cand *c = e->exp[x].c;
+    size_t nc = e->exp[x].n;
     s->kids = calloc(nc ? nc : 1, sizeof *s->kids);
     if (!s->kids) {
-        free(c);
         match_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
         return s;
     }
@@ -260,7 +279,6 @@ static match_sc *sc_prefix(match_ctx *e, const qparse_node *n)
         if (k->max_score > s->max_score) s->max_score = k->max_score;
         if (k->doc < min) min = k->doc;
     }
-    free(c);
     s->doc = min;
     return s;
 }

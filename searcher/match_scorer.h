@@ -29,6 +29,7 @@
 #include "common/segment.h"
 #include "common/status.h"
 #include "searcher/match.h"
+#include "searcher/match_terms.h"
 #include "searcher/qparse.h"
 
 typedef struct match_ctx {
@@ -52,6 +53,12 @@ typedef struct match_ctx {
     uint32_t *pos;
     size_t pos_cap;
     uint32_t n_scorers; /* opened in this segment, bounded by MATCH_MAX_SCORERS */
+    /* the search's term lookups in every segment, shared by the segments'
+     * scorer trees (owned; created on first use, match_ctx_fini frees it) */
+    match_terms *terms;
+    /* the search's prefix expansions, likewise (match_scorer.c) */
+    struct match_expansion *exp;
+    uint32_t n_exp;
 } match_ctx;
 
 /* A context for a search of ix with o (both must outlive it); err receives

@@ -238,6 +238,66 @@ START_TEST(scorer_tree_alone)
 }
 END_TEST
 
+/* match_terms on 7 segments: for terms of every segment's lexicon and for
+ * absent ones, each segment's answer is that segment's own seg_lookup, and
+ * the df is their sum, also when asked again (answered from the cache). */
+START_TEST(terms_over_segments)
+{
+    char path[600];
+    if (!eo_corpus("cacm", path, sizeof path)) {
+        printf("SKIP: corpus cacm not found\n");
+        return;
+    }
+    const char *in[1] = {path};
+    idx_index *ix = eo_build_segs(tmp, "cacm7", in, 1, 500);
+    ck_assert_uint_ge(ix->n_segs, 6);
+    match_terms *mt = match_terms_new(ix);
+    ck_assert_ptr_nonnull(mt);
+    idx_err err = {0};
+    uint32_t checked = 0, partial = 0;
+    for (uint32_t s = 0; s < ix->n_segs; s++) {
+        seg_lex_iter it;
+        seg_term t;
+        ck_assert_int_eq(seg_lex_seek(ix->segs[s], "", 0, &it, &err), 0);
+        for (uint32_t k = 0; seg_lex_next(&it, &t, &err) == 1; k++) {
+            if (k % 13) continue;
+            /* the term, and a longer one no segment has */
+            for (int absent = 0; absent < 2; absent++) {
+                char key[SEG_MAX_TERM + 2];
+                size_t len = it.term_len;
+                memcpy(key, it.term, len);
+                if (absent) key[len++] = '\x01';
+                uint64_t sum = 0, df = 0;
+                uint32_t have = 0;
+                for (uint32_t i = 0; i < ix->n_segs; i++) {
+                    seg_term want, got;
+                    int w = seg_lookup(ix->segs[i], key, len, &want, &err);
+                    int g = match_terms_get(mt, i, key, len, &got, &df, &err);
+                    ck_assert_int_ge(w, 0);
+                    ck_assert_int_eq(g, w);
+                    if (w) {
+                        ck_assert_uint_eq(got.df, want.df);
+                        ck_assert_uint_eq(got.cf, want.cf);
+                        ck_assert_uint_eq(got.post_off, want.post_off);
+                        ck_assert_uint_eq(got.pos_off, want.pos_off);
+                        sum += want.df;
+                        have++;
+                    }
+                }
+                ck_assert_uint_eq(df, sum);
+                ck_assert_uint_eq(absent ? have == 0 : have > 0, 1);
+                partial += have > 0 && have < ix->n_segs;
+                checked++;
+            }
+        }
+    }
+    ck_assert_uint_gt(checked, 1000);
+    ck_assert_uint_gt(partial, 100); /* terms some segments lack */
+    match_terms_free(mt);
+    index_close(ix);
+}
+END_TEST
+
 static void setup(void)
 {
     eo_tmpdir(tmp, sizeof tmp, "match-scorer");
@@ -256,6 +316,7 @@ int main(void)
     tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, scorer_tree_alone);
+    tcase_add_test(tc, terms_over_segments);
     suite_add_tcase(s, tc);
     return test_run(s);
 }
