@@ -22,6 +22,9 @@
 #                              unless it and each $CORPORA/C/FILE exist
 # SHARED is the shared test data: $IDX_SHARED if set (IDX_SHARED=/nonexistent runs the suite
 # as on a machine without it), else ../shared beside the source tree.
+#     e2e_tmpfs SIZE           after e2e_tmpdir: a tmpfs of SIZE (e.g. 48m) mounted at M=$T/mnt
+#                              to fill up, unmounted on exit; skips (77) where mounting is
+#                              not allowed
 #     e2e_web_tmpdir NAME      e2e_tmpdir for a web test: readable by nginx's workers, with
 #                              RUN=$T/run and an EXIT trap that stops web/serve and removes $T
 #     e2e_web_ready            sets IDX_BUILD, FCGI (idx-fcgi, or its memcheck wrapper), SERVE
@@ -105,6 +108,15 @@ e2e_collection() {
     for f in "$DOCS" "${@/#/$d/}"; do
         [ -f "$f" ] || e2e_skip "$f missing"
     done
+}
+
+e2e_tmpfs() {
+    M=$T/mnt
+    mkdir "$M"
+    trap 'if mountpoint -q "$M"; then umount "$M"; fi; rm -rf "$T"' EXIT
+    if ! mount -t tmpfs -o size="$1" tmpfs "$M" 2> "$T/err"; then
+        e2e_skip "cannot mount a tmpfs to fill up (needs root or CAP_SYS_ADMIN): $(cat "$T/err")"
+    fi
 }
 
 e2e_web_tmpdir() {

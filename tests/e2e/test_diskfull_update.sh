@@ -14,16 +14,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 e2e_tmpdir diskfull-update
-M=$T/mnt
-mkdir "$M"
-cleanup() {
-    if mountpoint -q "$M"; then umount "$M"; fi
-    rm -rf "$T"
-}
-trap cleanup EXIT
-if ! mount -t tmpfs -o size=48m tmpfs "$M" 2> "$T/err"; then
-    e2e_skip "cannot mount a tmpfs to fill up (needs root or CAP_SYS_ADMIN): $(cat "$T/err")"
-fi
+e2e_tmpfs 48m
 
 # The appended batch shares ids with the base (gen_corpus numbers its
 # articles from 1), so the append also replaces articles.
