@@ -69,8 +69,12 @@ check "text header names the order: $got" grep -q "newest first" <<< "$got"
 run_rc "$IDX" query -i "$T/ix-native" --sort newest alpha
 check "--sort newest is a usage error" [ "$rc" = 2 ]
 
-e2e_shared_corpora
-e2e_collection reuters21578
+# On reuters (shared data; where it is absent the synthetic checks above stand alone)
+DOCS=$SHARED/corpora/reuters21578/docs.jsonl.gz
+if [ ! -f "$DOCS" ]; then
+    echo "info $DOCS absent: reuters checks skipped"
+    e2e_finish
+fi
 R=$T/reuters
 quiet "$IDX" build -q -o "$R" "$DOCS"
 # newest first: dates never increase, and the 10 are the 10 newest matches
