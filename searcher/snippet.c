@@ -622,7 +622,7 @@ static int window_spans(snip *s, size_t ws, size_t we, size_t o, snip_text *out)
 static int make_full(snip *s, const char *t, size_t len, snip_text *out)
 {
     memset(out, 0, sizeof *out);
-    qsort(s->m, s->n_m, sizeof *s->m, match_cmp);
+    if (s->n_m) qsort(s->m, s->n_m, sizeof *s->m, match_cmp); /* s->m is NULL until used */
     out->text = malloc(len + 1);
     if (!out->text || buf_grow(&s->map, &s->cap_map, len + 1, sizeof *s->map)) return nomem(s);
     memcpy(out->text, t, len);

@@ -450,7 +450,7 @@ START_TEST(whole_article)
     size_t len = strlen(body);
     idx_err e = {0};
     qparse_tree *q = NULL;
-    ck_assert_int_eq(qparse_parse(A, "dog \"dog ran\" run", 22, NULL, &q, &e), 0);
+    ck_assert_int_eq(qparse_parse(A, "dog \"dog ran\" run", 17, NULL, &q, &e), 0);
     snip_result r;
     ck_assert_msg(snip_doc_full(S, q, "Dogs run", 8, body, len, &r, &e) == 0, "%s", e.msg);
     qparse_free(q);
