@@ -247,10 +247,10 @@ int search_render(search_ctx *c, render_format f, const char *qid, const char *t
                            .total_exact = c->total_exact,
                            .took_ms = c->took_ms,
                            .color = color,
-                           .sort = match_sort_name(c->eo.sort)};
-        rq.suggestion = c->suggestion;
-        rq.suggestion_len = c->suggestion_len;
-        rq.suggestion_run = c->suggestion_run;
+                           .sort = match_sort_name(c->eo.sort),
+                           .suggestion = c->suggestion,
+                           .suggestion_len = c->suggestion_len,
+                           .suggestion_run = c->suggestion_run};
         render_results(out, f, &rq, c->hits, c->n_hits);
         if (out->oom) rc = err_set(err, IDX_ENOMEM, "query: out of memory");
     }
