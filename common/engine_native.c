@@ -100,6 +100,7 @@ static void native_close(idx_index *ix)
         free(ix->inv_norm[i]);
         free(ix->deleted[i]);
         free(atomic_load(&ix->date_chunks[i]));
+        free(atomic_load(&ix->facet_cols[i]));
     }
 }
 

@@ -102,6 +102,11 @@ typedef struct idx_index {
      * publishes it with one compare-and-swap so that threads sharing the
      * index need no lock; NULL until then; freed by index_close. */
     _Atomic(uint32_t *) date_chunks[INDEX_MAX_SEGMENTS];
+    /* Per segment: the facet columns (searcher/facets.c: each document's
+     * author and category value ids and month), one malloc'd block built
+     * and published the same way on the first facet count; freed by
+     * index_close. */
+    _Atomic(void *) facet_cols[INDEX_MAX_SEGMENTS];
     /* The engines' data, filled by ops->open: native: segs, n_segs,
      * inv_norm, deleted and bound_scale; xapian: xap (n_segs is 0). */
     xap_db *xap;

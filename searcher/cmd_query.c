@@ -32,6 +32,8 @@ static const char query_help[] =
     "  --count                count every match exactly (slower; default may give a lower bound)\n"
     "  --sort ORDER           relevance (default), date (oldest first) or -date (newest\n"
     "                         first); undated articles come last either way\n"
+    "  --facets LIST          count every match per category, year, month or author\n"
+    "                         (e.g. category,year,author:20; top 10 each by default)\n"
     "  --explain              show how each hit's score adds up\n"
     "  --k1 X, --b X, --title-weight X   BM25 parameters (default: the index's)\n"
     "  --color WHEN           text highlights in bold: auto (default, when stdout is a\n"
@@ -51,6 +53,7 @@ typedef struct cmd_query_opts {
     int sort;         /* match_sort */
     bm25_params bm25; /* the flags' values, over the defaults */
     int have_k1, have_b, have_tw;
+    facets_spec facets;
 } cmd_query_opts;
 
 /* Everything reused from one query to the next. */
@@ -88,7 +91,8 @@ enum {
     O_BATCH,
     O_COLOR,
     O_HELP,
-    O_SORT
+    O_SORT,
+    O_FACETS
 };
 
 static const struct {
@@ -98,7 +102,7 @@ static const struct {
                  {"all", O_ALL, 0},     {"count", O_COUNT, 0},   {"explain", O_EXPLAIN, 0},
                  {"k1", O_K1, 1},       {"b", O_B, 1},           {"title-weight", O_TW, 1},
                  {"batch", O_BATCH, 0}, {"color", O_COLOR, 1},   {"help", O_HELP, 0},
-                 {"k", O_K, 1},         {"sort", O_SORT, 1}};
+                 {"k", O_K, 1},         {"sort", O_SORT, 1},     {"facets", O_FACETS, 1}};
 
 /* Applies one option; returns -1 on success, else the exit status. */
 static int apply_opt(cmd_query_opts *o, int id, const char *v)
@@ -157,6 +161,11 @@ static int apply_opt(cmd_query_opts *o, int id, const char *v)
         if ((o->sort = match_sort_parse(v)) < 0)
             return usage("--sort must be relevance, date or -date");
         break;
+    case O_FACETS: {
+        idx_err err = {0};
+        if (facets_parse(v, strlen(v), &o->facets, &err)) return usage(err.msg);
+        break;
+    }
     }
     return -1;
 }
@@ -278,6 +287,8 @@ int cmd_query(int argc, char **argv)
         status = usage("--batch writes --format trec or json");
     else if (o.explain && o.format == RENDER_TREC)
         status = usage("--explain needs --format text or json");
+    else if (facets_any(&o.facets) && o.format == RENDER_TREC)
+        status = usage("--facets needs --format text or json");
     if (status >= 0) {
         buf_free(&qtext);
         return status;
@@ -303,6 +314,7 @@ int cmd_query(int argc, char **argv)
         c.s.eo.offset = (uint32_t)o.offset;
         c.s.eo.exhaustive = o.count;
         c.s.eo.sort = (match_sort)o.sort;
+        c.s.facets = o.facets;
         c.s.suggest = c.fmt != RENDER_TREC;
         if (o.have_k1) c.s.eo.bm25.k1 = o.bm25.k1;
         if (o.have_b) c.s.eo.bm25.b = o.bm25.b;

@@ -91,6 +91,14 @@ int match_search(idx_index *ix, const qparse_tree *q, const match_options *o, ma
                  idx_err *err);
 void match_result_free(match_result *r);
 
+/* Every document q matches (deleted ones and MUST_NOT matches excluded), in
+ * segment and docid order, handed to fn in batches of up to 256 docids of
+ * one segment. Nothing is scored and nothing is pruned: the cost of an
+ * exhaustive count. For per-match aggregates (facets.h). Native engine only:
+ * IDX_EUSAGE for the others. */
+typedef void (*match_each_fn)(void *ctx, uint32_t seg, const uint32_t *docs, uint32_t n);
+int match_each(idx_index *ix, const qparse_tree *q, match_each_fn fn, void *ctx, idx_err *err);
+
 /* The stored form of a query term in `field` (author:/category: terms get
  * their prefix) into out[0..cap); -1 when it does not fit. */
 int match_term_key(qparse_field field, const char *t, size_t len, char *out, size_t cap,

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/engine.h"
 #include "searcher/match_root.h"
 
 /* A document's place in date order; date 0: undated. */
@@ -277,4 +278,33 @@ int match_sort_search(idx_index *ix, const qparse_tree *q, const match_options *
     out->n_hits = keep;
     free(hq.h);
     return 0;
+}
+
+int match_each(idx_index *ix, const qparse_tree *q, match_each_fn fn, void *ctx, idx_err *err)
+{
+    if (ix->ops->id != ENGINE_NATIVE)
+        return err_set(err, IDX_EUSAGE, "matching without ranking needs the native engine");
+    match_options o = match_options_default(ix);
+    o.exhaustive = 1;
+    match_ctx e;
+    match_ctx_init(&e, ix, &o, err);
+    uint32_t batch[256];
+    for (uint32_t s = 0; s < ix->n_segs && !e.rc; s++) {
+        match_ctx_segment(&e, s);
+        match_root r;
+        if (!match_root_build(&e, q->root, &r)) {
+            uint32_t n = 0, end = seg_ndocs(ix->segs[s]);
+            for (uint32_t d = 0; (d = sort_next(&e, &r, d, end)) != SEG_END; d++) {
+                batch[n++] = d;
+                if (n == sizeof batch / sizeof batch[0]) {
+                    fn(ctx, s, batch, n);
+                    n = 0;
+                }
+            }
+            if (n && !e.rc) fn(ctx, s, batch, n);
+        }
+        match_root_free(&r);
+    }
+    match_ctx_fini(&e);
+    return e.rc;
 }

@@ -109,6 +109,25 @@ static void json_snip(buf *b, const char *key, const char *hl_key, const snip_te
     buf_put_u8(b, ']');
 }
 
+/* ,"facets":{"category":[{"value":…,"count":N},…],…} (asked facets only). */
+static void json_facets(buf *b, const facets_result *fr)
+{
+    buf_puts(b, ",\"facets\":{");
+    int first = 1;
+    for (int f = 0; f < FACET_N; f++) {
+        if (!fr->asked[f]) continue;
+        buf_printf(b, "%s\"%s\":[", first ? "" : ",", facets_name(f));
+        first = 0;
+        for (uint32_t i = 0; i < fr->n[f]; i++) {
+            buf_puts(b, i ? ",{\"value\":" : "{\"value\":");
+            render_json_string(b, fr->v[f][i].value, fr->v[f][i].len);
+            buf_printf(b, ",\"count\":%" PRIu64 "}", fr->v[f][i].count);
+        }
+        buf_put_u8(b, ']');
+    }
+    buf_put_u8(b, '}');
+}
+
 static void json_results(buf *b, const render_query *q, const search_hit *h, size_t n)
 {
     buf_put_u8(b, '{');
@@ -167,7 +186,9 @@ static void json_results(buf *b, const render_query *q, const search_hit *h, siz
         }
         buf_put_u8(b, '}');
     }
-    buf_puts(b, "]}\n");
+    buf_put_u8(b, ']');
+    if (q->facets) json_facets(b, q->facets);
+    buf_puts(b, "}\n");
 }
 
 /* ---- text ---- */
@@ -201,6 +222,23 @@ static void text_snip(buf *b, const snip_text *t, int color)
     }
     text_chars(b, t->text + at, t->len - at);
     if (t->cut_after) buf_puts(b, ELLIPSIS_TAIL);
+}
+
+/* After the hits, a blank line and one line per asked facet:
+ * `category: Sport (12), Politics (3)`; `(none)` when no match has a value. */
+static void text_facets(buf *b, const facets_result *fr)
+{
+    buf_put_u8(b, '\n');
+    for (int f = 0; f < FACET_N; f++) {
+        if (!fr->asked[f]) continue;
+        buf_printf(b, "%s:", facets_name(f));
+        for (uint32_t i = 0; i < fr->n[f]; i++) {
+            buf_puts(b, i ? ", " : " ");
+            text_chars(b, fr->v[f][i].value, fr->v[f][i].len);
+            buf_printf(b, " (%" PRIu64 ")", fr->v[f][i].count);
+        }
+        buf_puts(b, fr->n[f] ? "\n" : " (none)\n");
+    }
 }
 
 static void text_results(buf *b, const render_query *q, const search_hit *h, size_t n)
@@ -251,6 +289,7 @@ static void text_results(buf *b, const render_query *q, const search_hit *h, siz
                        p->tf_body, p->idf);
         }
     }
+    if (q->facets) text_facets(b, q->facets);
 }
 
 /* ---- trec ---- */

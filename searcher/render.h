@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
+#include "searcher/facets.h"
 #include "searcher/search_hit.h"
 #include "searcher/snippet.h"
 
@@ -39,6 +40,8 @@ typedef struct render_query {
     const char *suggestion;
     size_t suggestion_len;
     int suggestion_run;
+    /* facet counts (json "facets", a text block after the hits); NULL: not asked */
+    const facets_result *facets;
 } render_query;
 
 /* The whole result list of one query. text: a header line, then per hit

@@ -59,6 +59,7 @@ void search_release(search_ctx *c)
         free(c->parts_[i]);
     }
     c->filled_ = 0;
+    facets_result_free(&c->facet_res);
 }
 
 #define GROW(ptr, n)                                                                               \
@@ -197,6 +198,7 @@ static int run_once(search_ctx *c, const char *text, size_t len, idx_err *err)
     memset(&r, 0, sizeof r);
     rc = past_deadline(c, err);
     if (!rc) rc = match_search(c->ix, q, &c->eo, &r, err);
+    if (!rc && facets_any(&c->facets)) rc = facets_count(c->ix, q, &c->facets, &c->facet_res, err);
     c->took_ms = search_now_ms() - t0;
     if (!rc) rc = past_deadline(c, err);
     if (!rc && reserve(c, r.n_hits ? r.n_hits : 1))
@@ -250,7 +252,8 @@ int search_render(search_ctx *c, render_format f, const char *qid, const char *t
                            .sort = match_sort_name(c->eo.sort),
                            .suggestion = c->suggestion,
                            .suggestion_len = c->suggestion_len,
-                           .suggestion_run = c->suggestion_run};
+                           .suggestion_run = c->suggestion_run,
+                           .facets = facets_any(&c->facets) ? &c->facet_res : NULL};
         render_results(out, f, &rq, c->hits, c->n_hits);
         if (out->oom) rc = err_set(err, IDX_ENOMEM, "query: out of memory");
     }

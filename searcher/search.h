@@ -16,6 +16,7 @@
 #include "common/buf.h"
 #include "common/index.h"
 #include "common/status.h"
+#include "searcher/facets.h"
 #include "searcher/match.h"
 #include "searcher/qparse.h"
 #include "searcher/render.h"
@@ -41,6 +42,7 @@ typedef struct search_ctx {
     int explain;        /* 1: per-hit score parts (search_hit.parts) */
     double deadline_ms; /* search_now_ms() limit; 0: none */
     int suggest;        /* 1: offer a spelling suggestion (suggest.h), run it on no hits */
+    facets_spec facets; /* facets to count over every match (facets.h); none by default */
 
     /* the last search_run's answer, valid until search_release / the next run */
     search_hit *hits;
@@ -53,6 +55,8 @@ typedef struct search_ctx {
     const char *suggestion;
     size_t suggestion_len;
     int suggestion_run;
+    /* the facets asked for, counted (facets_any(&facets) only) */
+    facets_result facet_res;
 
     /* private */
     buf scratch_, fields_, suggest_;

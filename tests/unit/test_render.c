@@ -136,7 +136,7 @@ static const char *render(render_format f, const render_query *q, size_t n)
 
 START_TEST(trec_lines)
 {
-    render_query q = {NULL, "dog", 3, 2, 1, 0.5, 0, NULL, NULL, 0, 0};
+    render_query q = {NULL, "dog", 3, 2, 1, 0.5, 0, NULL, NULL, 0, 0, NULL};
     ck_assert_str_eq(render(RENDER_TREC, &q, 2), "1 Q0 d1 1 3.500000 idx\n"
                                                  "1 Q0 doc_two 2 0.123457 idx\n");
     q.qid = "q 7";
@@ -147,7 +147,7 @@ END_TEST
 
 START_TEST(json_results)
 {
-    render_query q = {NULL, "dog \"x", 6, 2, 0, 1.25, 1, NULL, NULL, 0, 0};
+    render_query q = {NULL, "dog \"x", 6, 2, 0, 1.25, 1, NULL, NULL, 0, 0, NULL};
     ck_assert_str_eq(
         render(RENDER_JSON, &q, 2),
         "{\"query\":\"dog \\\"x\",\"total\":2,\"total_exact\":false,\"took_ms\":1.250,\"hits\":["
@@ -180,7 +180,7 @@ END_TEST
 
 START_TEST(text_results)
 {
-    render_query q = {NULL, "dog", 3, 2, 1, 0.25, 0, NULL, NULL, 0, 0};
+    render_query q = {NULL, "dog", 3, 2, 1, 0.25, 0, NULL, NULL, 0, 0, NULL};
     ck_assert_str_eq(render(RENDER_TEXT, &q, 2),
                      "2 results (0.2 ms)\n"
                      "\n1. 3.5000 d1 Dog \"days\" (2019-01-02)\n"

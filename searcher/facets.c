@@ -1,0 +1,503 @@
+/* facets: see facets.h. */
+#include "searcher/facets.h"
+
+#include <stdalign.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/engine.h"
+#include "common/fields.h"
+#include "common/strmap.h"
+#include "searcher/match.h"
+
+static const char *const facet_names[FACET_N] = {"category", "year", "month", "author"};
+static const uint32_t facet_default_top[FACET_N] = {10, 10, 12, 10};
+
+const char *facets_name(int f)
+{
+    return facet_names[f];
+}
+
+int facets_any(const facets_spec *spec)
+{
+    for (int f = 0; f < FACET_N; f++)
+        if (spec->top[f]) return 1;
+    return 0;
+}
+
+int facets_parse(const char *s, size_t n, facets_spec *out, idx_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (n > FACETS_LIST_MAX)
+        return err_set(err, IDX_EUSAGE, "facets: the list is too long (%zu bytes; at most %d)", n,
+                       FACETS_LIST_MAX);
+    for (size_t at = 0; n;) {
+        const char *item = s + at, *comma = memchr(item, ',', n - at);
+        size_t len = comma ? (size_t)(comma - item) : n - at;
+        const char *colon = memchr(item, ':', len);
+        size_t name_len = colon ? (size_t)(colon - item) : len;
+        int f = 0;
+        while (f < FACET_N &&
+               (strlen(facet_names[f]) != name_len || memcmp(facet_names[f], item, name_len)))
+            f++;
+        if (f == FACET_N)
+            return err_set(err, IDX_EUSAGE,
+                           "facets: unknown facet '%.*s' (category, year, month or author)",
+                           (int)name_len, item);
+        if (out->top[f])
+            return err_set(err, IDX_EUSAGE, "facets: '%s' given twice", facet_names[f]);
+        uint32_t top = facet_default_top[f];
+        if (colon) {
+            top = 0;
+            size_t k = name_len + 1;
+            for (; k < len && item[k] >= '0' && item[k] <= '9' && top <= FACETS_MAX_TOP; k++)
+                top = top * 10 + (uint32_t)(item[k] - '0');
+            if (k != len || k == name_len + 1 || !top || top > FACETS_MAX_TOP)
+                return err_set(err, IDX_EUSAGE, "facets: %s:N needs N from 1 to %d", facet_names[f],
+                               FACETS_MAX_TOP);
+        }
+        out->top[f] = top;
+        if (!comma) break;
+        at += len + 1;
+    }
+    return 0;
+}
+
+/* ---- the per-segment columns ---- */
+
+enum { COL_AUTHOR, COL_CATEGORY, COL_N };
+
+typedef struct col_field {
+    uint32_t n_vals;
+    const uint32_t *start;   /* n_docs + 1: the document's ids are ids[start[d]..start[d+1]) */
+    const uint32_t *ids;     /* value ids, each once per document */
+    const uint32_t *val_off; /* n_vals + 1 offsets of the values' bytes in pool */
+} col_field;
+
+/* One segment's columns, in one malloc'd block that starts with this header
+ * (so that index_close frees it with free()). */
+typedef struct facet_col {
+    uint32_t n_docs, n_months;
+    const uint32_t *month_of; /* per document: 0 undated, else 1 + its index in months */
+    const uint32_t *months;   /* the segment's distinct YYYYMM, ascending */
+    col_field f[COL_N];
+    const char *pool;
+} facet_col;
+
+/* One label field while building: value ids by value, and per stored record
+ * its ids (records, not documents: a record superseded by a later duplicate
+ * belongs to no document). */
+typedef struct col_build {
+    strmap *vals;
+    buf pool, val_off, rec_start, rec_ids; /* val_off, rec_start, rec_ids: u32 */
+} col_build;
+
+static uint32_t u32_at(const buf *b, size_t i)
+{
+    uint32_t v;
+    memcpy(&v, b->p + 4 * i, 4);
+    return v;
+}
+
+/* Adds record's values of one label field: "; "-separated, empty ones skipped. */
+static int col_add_record(col_build *cb, const char *text, size_t len)
+{
+    size_t first = cb->rec_ids.len / 4;
+    buf_put_u32(&cb->rec_start, (uint32_t)first);
+    for (size_t at = 0; at < len;) {
+        const char *sep = memmem(text + at, len - at, "; ", 2);
+        size_t end = sep ? (size_t)(sep - text) : len;
+        if (end > at) {
+            int fresh = 0;
+            uint32_t *id =
+                strmap_put(cb->vals, text + at, end - at, (uint32_t)strmap_count(cb->vals), &fresh);
+            if (!id) return -1;
+            if (fresh) {
+                buf_put_u32(&cb->val_off, (uint32_t)cb->pool.len);
+                buf_put(&cb->pool, text + at, end - at);
+            }
+            size_t k = first;
+            while (k < cb->rec_ids.len / 4 && u32_at(&cb->rec_ids, k) != *id)
+                k++;
+            if (k == cb->rec_ids.len / 4) buf_put_u32(&cb->rec_ids, *id);
+        }
+        at = end + 2;
+    }
+    return cb->pool.oom || cb->val_off.oom || cb->rec_start.oom || cb->rec_ids.oom ? -1 : 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Packs the built columns of segment s into one block. */
+static facet_col *col_pack(seg *s, col_build cb[COL_N], uint32_t n_recs, idx_err *err)
+{
+    uint32_t n = seg_ndocs(s);
+    uint32_t *doc_rec = malloc(((size_t)n + 1) * sizeof *doc_rec);
+    uint32_t *months = malloc(((size_t)n + 1) * sizeof *months);
+    size_t n_ids[COL_N] = {0}, pool_len = 0, n_months = 0;
+    facet_col *c = NULL;
+    if (!doc_rec || !months) {
+        err_set(err, IDX_ENOMEM, "facets: out of memory");
+        goto out;
+    }
+    for (uint32_t d = 0; d < n; d++) {
+        if (seg_doc_record(s, d, &doc_rec[d], err)) goto out;
+        if (doc_rec[d] >= n_recs) {
+            err_set(err, IDX_EDATA, "facets: document %u has no stored record", d);
+            goto out;
+        }
+        for (int f = 0; f < COL_N; f++) {
+            uint32_t r = doc_rec[d];
+            uint32_t end = r + 1 < n_recs ? u32_at(&cb[f].rec_start, r + 1)
+                                          : (uint32_t)(cb[f].rec_ids.len / 4);
+            n_ids[f] += end - u32_at(&cb[f].rec_start, r);
+        }
+        uint32_t date = seg_doc_date(s, d);
+        if (date) months[n_months++] = date / 100;
+    }
+    qsort(months, n_months, sizeof *months, cmp_u32);
+    size_t distinct = 0;
+    for (size_t i = 0; i < n_months; i++)
+        if (!distinct || months[distinct - 1] != months[i]) months[distinct++] = months[i];
+    n_months = distinct;
+    size_t words = (size_t)n + n_months; /* month_of, months */
+    for (int f = 0; f < COL_N; f++) {
+        words += (size_t)n + 1 + n_ids[f] + strmap_count(cb[f].vals) + 1;
+        pool_len += cb[f].pool.len;
+    }
+    size_t head = (sizeof *c + alignof(uint32_t) - 1) / alignof(uint32_t) * alignof(uint32_t);
+    c = malloc(head + words * sizeof(uint32_t) + pool_len + 1);
+    if (!c) {
+        err_set(err, IDX_ENOMEM, "facets: out of memory");
+        goto out;
+    }
+    uint32_t *w = (uint32_t *)((char *)c + head);
+    char *pool = (char *)(w + words);
+    c->n_docs = n;
+    c->n_months = (uint32_t)n_months;
+    c->months = memcpy(w, months, n_months * sizeof *w);
+    w += n_months;
+    uint32_t *month_of = w;
+    w += n;
+    for (uint32_t d = 0; d < n; d++) {
+        uint32_t date = seg_doc_date(s, d);
+        const uint32_t *m =
+            date ? bsearch(&(uint32_t){date / 100}, c->months, n_months, sizeof *w, cmp_u32) : NULL;
+        month_of[d] = m ? (uint32_t)(m - c->months) + 1 : 0;
+    }
+    c->month_of = month_of;
+    size_t pool_at = 0;
+    for (int f = 0; f < COL_N; f++) {
+        col_field *cf = &c->f[f];
+        uint32_t nv = (uint32_t)strmap_count(cb[f].vals);
+        uint32_t *start = w, *ids = w + n + 1, *val_off = ids + n_ids[f];
+        w = val_off + nv + 1;
+        uint32_t at = 0;
+        for (uint32_t d = 0; d < n; d++) {
+            uint32_t r = doc_rec[d];
+            uint32_t b = u32_at(&cb[f].rec_start, r);
+            uint32_t e = r + 1 < n_recs ? u32_at(&cb[f].rec_start, r + 1)
+                                        : (uint32_t)(cb[f].rec_ids.len / 4);
+            start[d] = at;
+            memcpy(ids + at, cb[f].rec_ids.p + 4 * (size_t)b, 4 * (size_t)(e - b));
+            at += e - b;
+        }
+        start[n] = at;
+        for (uint32_t v = 0; v < nv; v++)
+            val_off[v] = (uint32_t)pool_at + u32_at(&cb[f].val_off, v);
+        val_off[nv] = (uint32_t)(pool_at + cb[f].pool.len);
+        if (cb[f].pool.len) memcpy(pool + pool_at, cb[f].pool.p, cb[f].pool.len);
+        pool_at += cb[f].pool.len;
+        *cf = (col_field){nv, start, ids, val_off};
+    }
+    c->pool = pool;
+out:
+    free(doc_rec);
+    free(months);
+    return c;
+}
+
+/* Reads every stored record of segment s once (block by block: inflating a
+ * block per document would cost a block per document) into its columns. */
+static facet_col *col_build_segment(seg *s, idx_err *err)
+{
+    col_build cb[COL_N];
+    memset(cb, 0, sizeof cb);
+    buf raw = {0};
+    facet_col *c = NULL;
+    uint32_t n_recs = 0;
+    int rc = 0;
+    for (int f = 0; f < COL_N; f++)
+        if (!(cb[f].vals = strmap_new(256))) rc = err_set(err, IDX_ENOMEM, "facets: out of memory");
+    for (uint64_t b = 0; !rc && b < seg_store_blocks(s); b++) {
+        seg_store_block sb;
+        if ((rc = seg_store_block_get(s, b, &sb, err)) ||
+            (rc = seg_store_block_inflate(s, b, &raw, err)))
+            break;
+        size_t at = 0;
+        for (uint32_t i = 0; i < sb.n_records && !rc; i++, n_recs++) {
+            seg_doc d;
+            size_t used = seg_record_parse(raw.p + at, raw.len - at, &d);
+            if (!used || sb.first_rec + i != n_recs) {
+                rc = err_set(err, IDX_EDATA, "facets: stored record %u is damaged", n_recs);
+                break;
+            }
+            at += used;
+            if (col_add_record(&cb[COL_AUTHOR], d.field[FIELD_AUTHOR], d.len[FIELD_AUTHOR]) ||
+                col_add_record(&cb[COL_CATEGORY], d.field[FIELD_CATEGORY], d.len[FIELD_CATEGORY]))
+                rc = err_set(err, IDX_ENOMEM, "facets: out of memory");
+        }
+    }
+    if (!rc) c = col_pack(s, cb, n_recs, err);
+    for (int f = 0; f < COL_N; f++) {
+        strmap_free(cb[f].vals);
+        buf_free(&cb[f].pool);
+        buf_free(&cb[f].val_off);
+        buf_free(&cb[f].rec_start);
+        buf_free(&cb[f].rec_ids);
+    }
+    buf_free(&raw);
+    return c;
+}
+
+/* Segment sn's columns, built on first use and published with one
+ * compare-and-swap (as match_sort.c's date runs). */
+static const facet_col *col_of(idx_index *ix, uint32_t sn, idx_err *err)
+{
+    void *c = atomic_load_explicit(&ix->facet_cols[sn], memory_order_acquire);
+    if (c) return c;
+    c = col_build_segment(ix->segs[sn], err);
+    if (!c) return NULL;
+    void *none = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&ix->facet_cols[sn], &none, c,
+                                                 memory_order_acq_rel, memory_order_acquire)) {
+        free(c);
+        c = none;
+    }
+    return c;
+}
+
+/* ---- counting ---- */
+
+/* One facet's counts over the whole index, by value. */
+typedef struct facet_acc {
+    strmap *ids;
+    uint64_t *count;
+    size_t cap;
+} facet_acc;
+
+static int acc_add(facet_acc *a, const char *v, size_t len, uint64_t n)
+{
+    size_t next = strmap_count(a->ids);
+    uint32_t *id = strmap_put(a->ids, v, len, (uint32_t)next, NULL);
+    if (!id || buf_grow(&a->count, &a->cap, next + 1, sizeof *a->count)) return -1;
+    if (*id == next) a->count[next] = 0;
+    a->count[*id] += n;
+    return 0;
+}
+
+/* One segment's counts: per value id, with the ids touched so far, so that
+ * folding them into the totals costs the values seen, not all values. */
+typedef struct seg_counts {
+    uint32_t *count, *touched;
+    uint32_t n_touched;
+} seg_counts;
+
+typedef struct facet_run {
+    idx_index *ix;
+    const facets_spec *spec;
+    const facet_col *const *cols;
+    facet_acc acc[FACET_N];
+    seg_counts label[COL_N], month;
+    uint32_t seg; /* UINT32_MAX before the first batch */
+    int failed;   /* out of memory folding counts */
+} facet_run;
+
+static inline void seg_count(seg_counts *c, uint32_t id)
+{
+    if (!c->count[id]++) c->touched[c->n_touched++] = id;
+}
+
+/* Folds run->seg's counts into the totals and clears them. */
+static void run_fold(facet_run *run)
+{
+    if (run->seg == UINT32_MAX) return;
+    const facet_col *col = run->cols[run->seg];
+    static const int facet_of[COL_N] = {FACET_AUTHOR, FACET_CATEGORY};
+    for (int f = 0; f < COL_N; f++) {
+        seg_counts *c = &run->label[f];
+        const col_field *cf = &col->f[f];
+        for (uint32_t i = 0; i < c->n_touched; i++) {
+            uint32_t id = c->touched[i];
+            if (acc_add(&run->acc[facet_of[f]], col->pool + cf->val_off[id],
+                        cf->val_off[id + 1] - cf->val_off[id], c->count[id]))
+                run->failed = 1;
+            c->count[id] = 0;
+        }
+        c->n_touched = 0;
+    }
+    seg_counts *c = &run->month;
+    for (uint32_t i = 0; i < c->n_touched; i++) {
+        uint32_t id = c->touched[i], ym = col->months[id - 1];
+        char key[16];
+        int kl = snprintf(key, sizeof key, "%04u-%02u", ym / 100, ym % 100);
+        if ((run->spec->top[FACET_YEAR] && acc_add(&run->acc[FACET_YEAR], key, 4, c->count[id])) ||
+            (run->spec->top[FACET_MONTH] &&
+             acc_add(&run->acc[FACET_MONTH], key, (size_t)kl, c->count[id])))
+            run->failed = 1;
+        c->count[id] = 0;
+    }
+    c->n_touched = 0;
+}
+
+static void run_batch(void *ctx, uint32_t sn, const uint32_t *docs, uint32_t n)
+{
+    facet_run *run = ctx;
+    if (sn != run->seg) {
+        run_fold(run);
+        run->seg = sn;
+    }
+    const facet_col *col = run->cols[sn];
+    const facets_spec *sp = run->spec;
+    if (sp->top[FACET_YEAR] || sp->top[FACET_MONTH])
+        for (uint32_t i = 0; i < n; i++)
+            if (col->month_of[docs[i]]) seg_count(&run->month, col->month_of[docs[i]]);
+    static const int facet_of[COL_N] = {FACET_AUTHOR, FACET_CATEGORY};
+    for (int f = 0; f < COL_N; f++) {
+        if (!sp->top[facet_of[f]]) continue;
+        const col_field *cf = &col->f[f];
+        for (uint32_t i = 0; i < n; i++)
+            for (uint32_t k = cf->start[docs[i]]; k < cf->start[docs[i] + 1]; k++)
+                seg_count(&run->label[f], cf->ids[k]);
+    }
+}
+
+/* The query's required date range lies within one calendar year. */
+static int within_one_year(const qparse_node *root)
+{
+    uint32_t lo = QPARSE_DATE_MIN, hi = QPARSE_DATE_MAX;
+    if (root->kind == Q_DATE) {
+        lo = root->date_lo;
+        hi = root->date_hi;
+    }
+    for (uint32_t i = 0; root->kind == Q_BOOL && i < root->nclauses; i++) {
+        const qparse_node *c = root->clauses[i].node;
+        if (root->clauses[i].occur != Q_MUST || c->kind != Q_DATE) continue;
+        if (c->date_lo > lo) lo = c->date_lo;
+        if (c->date_hi < hi) hi = c->date_hi;
+    }
+    return lo != QPARSE_DATE_MIN && lo <= hi && lo / 10000 == hi / 10000;
+}
+
+static int cmp_value(const void *a, const void *b)
+{
+    const facets_value *x = a, *y = b;
+    if (x->count != y->count) return x->count > y->count ? -1 : 1;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->value, y->value, n);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* The top values of every asked facet into out. */
+static int run_result(facet_run *run, const facets_spec *spec, facets_result *out, idx_err *err)
+{
+    size_t total = 0, keep = 0, bytes = 0;
+    for (int f = 0; f < FACET_N; f++)
+        if (spec->top[f]) total += strmap_count(run->acc[f].ids);
+    out->vals_ = malloc((total ? total : 1) * sizeof *out->vals_);
+    if (!out->vals_) return err_set(err, IDX_ENOMEM, "facets: out of memory");
+    for (int f = 0; f < FACET_N; f++) {
+        facets_value *v = out->vals_ + keep;
+        out->v[f] = v;
+        if (!spec->top[f]) continue;
+        out->asked[f] = 1;
+        size_t cur = 0, n = 0, len;
+        const char *key;
+        uint32_t id;
+        while (strmap_next(run->acc[f].ids, &cur, &key, &len, &id))
+            v[n++] = (facets_value){key, len, run->acc[f].count[id]};
+        qsort(v, n, sizeof *v, cmp_value);
+        if (n > spec->top[f]) n = spec->top[f];
+        for (size_t i = 0; i < n; i++)
+            bytes += v[i].len;
+        out->n[f] = (uint32_t)n;
+        keep += n;
+    }
+    /* the values still point into the counting maps: copy them out, into a
+     * pool reserved whole so that it does not move while filled */
+    if (buf_reserve(&out->pool_, bytes + 1))
+        return err_set(err, IDX_ENOMEM, "facets: out of memory");
+    for (size_t i = 0; i < keep; i++) {
+        const char *at = (const char *)out->pool_.p + out->pool_.len;
+        buf_put(&out->pool_, out->vals_[i].value, out->vals_[i].len);
+        out->vals_[i].value = at;
+    }
+    return 0;
+}
+
+int facets_count(idx_index *ix, const qparse_tree *q, const facets_spec *spec, facets_result *out,
+                 idx_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (ix->ops->id != ENGINE_NATIVE)
+        return err_set(err, IDX_EUSAGE, "facets are not available with the xapian engine");
+    facets_spec sp = *spec;
+    if (sp.top[FACET_YEAR] && !sp.top[FACET_MONTH] && within_one_year(q->root))
+        sp.top[FACET_MONTH] = 12;
+    const facet_col **cols = calloc(ix->n_segs ? ix->n_segs : 1, sizeof *cols);
+    facet_run run = {.ix = ix, .spec = &sp, .cols = cols, .seg = UINT32_MAX};
+    uint32_t max_vals[COL_N] = {0}, max_months = 0;
+    int rc = cols ? 0 : err_set(err, IDX_ENOMEM, "facets: out of memory");
+    for (uint32_t s = 0; s < ix->n_segs && !rc; s++) {
+        if (!(cols[s] = col_of(ix, s, err))) {
+            rc = err->code ? err->code : IDX_ENOMEM;
+            break;
+        }
+        for (int f = 0; f < COL_N; f++)
+            if (cols[s]->f[f].n_vals > max_vals[f]) max_vals[f] = cols[s]->f[f].n_vals;
+        if (cols[s]->n_months > max_months) max_months = cols[s]->n_months;
+    }
+    for (int f = 0; f < COL_N && !rc; f++) {
+        run.label[f].count = calloc((size_t)max_vals[f] + 1, sizeof(uint32_t));
+        run.label[f].touched = malloc(((size_t)max_vals[f] + 1) * sizeof(uint32_t));
+        if (!run.label[f].count || !run.label[f].touched)
+            rc = err_set(err, IDX_ENOMEM, "facets: out of memory");
+    }
+    if (!rc) {
+        run.month.count = calloc((size_t)max_months + 1, sizeof(uint32_t));
+        run.month.touched = malloc(((size_t)max_months + 1) * sizeof(uint32_t));
+        if (!run.month.count || !run.month.touched)
+            rc = err_set(err, IDX_ENOMEM, "facets: out of memory");
+    }
+    for (int f = 0; f < FACET_N && !rc; f++)
+        if (!(run.acc[f].ids = strmap_new(64)))
+            rc = err_set(err, IDX_ENOMEM, "facets: out of memory");
+    if (!rc) rc = match_each(ix, q, run_batch, &run, err);
+    if (!rc) run_fold(&run);
+    if (!rc && run.failed) rc = err_set(err, IDX_ENOMEM, "facets: out of memory");
+    if (!rc) rc = run_result(&run, &sp, out, err);
+    for (int f = 0; f < FACET_N; f++) {
+        strmap_free(run.acc[f].ids);
+        free(run.acc[f].count);
+    }
+    for (int f = 0; f < COL_N; f++) {
+        free(run.label[f].count);
+        free(run.label[f].touched);
+    }
+    free(run.month.count);
+    free(run.month.touched);
+    free(cols);
+    return rc;
+}
+
+void facets_result_free(facets_result *r)
+{
+    free(r->vals_);
+    buf_free(&r->pool_);
+    memset(r, 0, sizeof *r);
+}
