@@ -64,6 +64,17 @@ int facets_parse(const char *s, size_t n, facets_spec *out, idx_err *err)
     return 0;
 }
 
+void facets_format(const facets_spec *spec, buf *b)
+{
+    const char *sep = "";
+    for (int f = 0; f < FACET_N; f++) {
+        if (!spec->top[f]) continue;
+        buf_printf(b, "%s%s", sep, facet_names[f]);
+        if (spec->top[f] != facet_default_top[f]) buf_printf(b, ":%u", spec->top[f]);
+        sep = ",";
+    }
+}
+
 /* ---- the per-segment columns ---- */
 
 enum { COL_AUTHOR, COL_CATEGORY, COL_N };
@@ -314,6 +325,7 @@ typedef struct facet_run {
     const facet_col *const *cols;
     facet_acc acc[FACET_N];
     seg_counts label[COL_N], month;
+    uint64_t matches;
     uint32_t seg; /* UINT32_MAX before the first batch */
     int failed;   /* out of memory folding counts */
 } facet_run;
@@ -358,6 +370,7 @@ static void run_fold(facet_run *run)
 static void run_batch(void *ctx, uint32_t sn, const uint32_t *docs, uint32_t n)
 {
     facet_run *run = ctx;
+    run->matches += n;
     if (sn != run->seg) {
         run_fold(run);
         run->seg = sn;
@@ -481,6 +494,7 @@ int facets_count(idx_index *ix, const qparse_tree *q, const facets_spec *spec, f
     if (!rc) run_fold(&run);
     if (!rc && run.failed) rc = err_set(err, IDX_ENOMEM, "facets: out of memory");
     if (!rc) rc = run_result(&run, &sp, out, err);
+    out->matches = run.matches;
     for (int f = 0; f < FACET_N; f++) {
         strmap_free(run.acc[f].ids);
         free(run.acc[f].count);

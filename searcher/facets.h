@@ -48,6 +48,10 @@ const char *facets_name(int f);
  * IDX_EUSAGE with a message "facets: ..." for anything else. */
 int facets_parse(const char *s, size_t n, facets_spec *out, idx_err *err);
 
+/* The list facets_parse reads back as spec, appended to b: the asked names
+ * in FACET_* order, ":N" only where N is not the default. */
+void facets_format(const facets_spec *spec, buf *b);
+
 /* 1 when spec asks for anything. */
 int facets_any(const facets_spec *spec);
 
@@ -62,6 +66,7 @@ typedef struct facets_result {
                            one year */
     const facets_value *v[FACET_N]; /* best first */
     uint32_t n[FACET_N];
+    uint64_t matches; /* every match counted: the query's exact total */
     /* private */
     facets_value *vals_;
     buf pool_;

@@ -198,7 +198,12 @@ static int run_once(search_ctx *c, const char *text, size_t len, idx_err *err)
     memset(&r, 0, sizeof r);
     rc = past_deadline(c, err);
     if (!rc) rc = match_search(c->ix, q, &c->eo, &r, err);
-    if (!rc && facets_any(&c->facets)) rc = facets_count(c->ix, q, &c->facets, &c->facet_res, err);
+    if (!rc && facets_any(&c->facets)) {
+        /* the facet pass sees every match: the total becomes exact for free */
+        rc = facets_count(c->ix, q, &c->facets, &c->facet_res, err);
+        r.total = c->facet_res.matches;
+        r.total_exact = 1;
+    }
     c->took_ms = search_now_ms() - t0;
     if (!rc) rc = past_deadline(c, err);
     if (!rc && reserve(c, r.n_hits ? r.n_hits : 1))

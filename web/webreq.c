@@ -267,6 +267,83 @@ static void html_suggestion(buf *b, const search_ctx *s, const char *q, size_t q
     buf_puts(b, s->suggestion_run ? "</a>.</p>\n" : "</a>?</p>\n");
 }
 
+/* href="/search?q=<q plus filter>[&amp;k=K][&amp;sort=S]&amp;facets=…": the
+ * query narrowed by one facet value, facets kept. */
+static void html_facet_link(buf *b, const search_ctx *s, const char *q, size_t q_len, long k,
+                            const char *filter, size_t filter_len)
+{
+    buf_puts(b, "/search?q=");
+    url_encode(b, q, q_len);
+    url_encode(b, filter, filter_len);
+    if (k != WEB_DEFAULT_K) buf_printf(b, "&amp;k=%ld", k);
+    if (s->eo.sort != MATCH_SORT_RELEVANCE)
+        buf_printf(b, "&amp;sort=%s", match_sort_name(s->eo.sort));
+    buf_puts(b, "&amp;facets=");
+    facets_format(&s->facets, b);
+}
+
+/* The query filter that keeps only articles with facet f's value v in tmp:
+ * " +category:Sport", " +author:\"Ann Smith\"" (a label value with anything
+ * but letters and digits is quoted; a quote inside cannot be, and becomes a
+ * space), " date:2019", " date:2019-04". */
+static void facet_filter(buf *tmp, int f, const facets_value *v)
+{
+    tmp->len = 0;
+    if (f == FACET_YEAR || f == FACET_MONTH) {
+        buf_puts(tmp, " date:");
+        buf_put(tmp, v->value, v->len);
+        return;
+    }
+    int quote = f == FACET_AUTHOR;
+    for (size_t i = 0; i < v->len; i++) {
+        unsigned char c = (unsigned char)v->value[i];
+        if (c < 0x80 && !((c | 0x20) >= 'a' && (c | 0x20) <= 'z') && !(c >= '0' && c <= '9'))
+            quote = 1;
+    }
+    buf_puts(tmp, f == FACET_AUTHOR ? " +author:" : " +category:");
+    if (quote) buf_put_u8(tmp, '"');
+    for (size_t i = 0; i < v->len; i++)
+        buf_put_u8(tmp, v->value[i] == '"' ? ' ' : (uint8_t)v->value[i]);
+    if (quote) buf_put_u8(tmp, '"');
+}
+
+/* The facets sidebar: per asked facet its values, each a link to the query
+ * narrowed to it, with its count. Without facets, a link that asks for them. */
+static void html_facets(buf *b, const search_ctx *s, const char *q, size_t q_len, long k)
+{
+    static const char *const heading[FACET_N] = {"Category", "Year", "Month", "Author"};
+    if (!facets_any(&s->facets)) {
+        buf_puts(b, "<p class=\"refine\"><a href=\"/search?q=");
+        url_encode(b, q, q_len);
+        if (k != WEB_DEFAULT_K) buf_printf(b, "&amp;k=%ld", k);
+        if (s->eo.sort != MATCH_SORT_RELEVANCE)
+            buf_printf(b, "&amp;sort=%s", match_sort_name(s->eo.sort));
+        buf_puts(b, "&amp;facets=category,year,author\">Refine by category, year or "
+                    "author</a></p>\n");
+        return;
+    }
+    const facets_result *fr = &s->facet_res;
+    buf tmp = {0};
+    buf_puts(b, "<aside class=\"facets\" aria-label=\"Refine\">\n");
+    for (int f = 0; f < FACET_N; f++) {
+        if (!fr->asked[f]) continue;
+        buf_printf(b, "<section><h3>%s</h3>\n<ul>\n", heading[f]);
+        for (uint32_t i = 0; i < fr->n[f]; i++) {
+            facet_filter(&tmp, f, &fr->v[f][i]);
+            buf_puts(b, "<li><a href=\"");
+            html_facet_link(b, s, q, q_len, k, (const char *)tmp.p, tmp.len);
+            buf_puts(b, "\">");
+            render_html_text(b, fr->v[f][i].value, fr->v[f][i].len);
+            buf_printf(b, "</a> <span class=\"n\">%" PRIu64 "</span></li>\n", fr->v[f][i].count);
+        }
+        if (!fr->n[f]) buf_puts(b, "<li class=\"none\">none</li>\n");
+        buf_puts(b, "</ul></section>\n");
+    }
+    buf_puts(b, "</aside>\n");
+    if (tmp.oom) b->oom = 1;
+    buf_free(&tmp);
+}
+
 static void html_results(buf *b, const search_ctx *s, const char *q, size_t q_len, long k,
                          long offset)
 {
@@ -294,6 +371,7 @@ static void html_results(buf *b, const search_ctx *s, const char *q, size_t q_le
     if (offset > 0)
         buf_printf(b, ", showing %ld\xE2\x80\x93%ld", offset + 1, offset + (long)s->n_hits);
     buf_printf(b, " <span class=\"took\">(%.1f ms)</span></p>\n", s->took_ms);
+    html_facets(b, s, q, q_len, k);
     buf_printf(b, "<ol class=\"results\" start=\"%ld\">\n", offset + 1);
     for (uint32_t i = 0; i < s->n_hits; i++) {
         const search_hit *h = &s->hits[i];
@@ -423,7 +501,7 @@ static void route_health(web_worker *w, web_req *r)
 /* Finds the known parameters in the raw query string (values still
  * encoded). Unknown ones are ignored. Returns the name of a known one given
  * twice (an error for the caller; the first value is kept) or NULL. */
-enum { P_Q, P_K, P_OFFSET, P_FORMAT, P_ID, P_SORT, P_N };
+enum { P_Q, P_K, P_OFFSET, P_FORMAT, P_ID, P_SORT, P_FACETS, P_N };
 typedef struct web_raw {
     const char *v[P_N];
     size_t n[P_N];
@@ -432,7 +510,7 @@ typedef struct web_raw {
 
 static const char *split_params(web_worker *w, const char *qs, web_raw *raw)
 {
-    static const char *const names[P_N] = {"q", "k", "offset", "format", "id", "sort"};
+    static const char *const names[P_N] = {"q", "k", "offset", "format", "id", "sort", "facets"};
     const char *dup = NULL;
     memset(raw, 0, sizeof *raw);
     const char *p = qs, *end = qs + strlen(qs);
@@ -524,6 +602,25 @@ static int split_common(web_worker *w, web_req *r, const char *qs, web_raw *raw)
     return 0;
 }
 
+/* facets= (facets.h's list) into *out; nothing asked when absent. 0, or
+ * -1 after answering 400. */
+static int web_facets(web_worker *w, web_req *r, const web_raw *raw, facets_spec *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!raw->seen[P_FACETS]) return 0;
+    idx_err err = {0};
+    int rc = web_url_decode(raw->v[P_FACETS], raw->n[P_FACETS], &w->tmp);
+    if (rc == -1) {
+        fail(w, r, 400, "facets: invalid percent-encoding (use %XX with two hex digits)");
+        return -1;
+    }
+    if (rc || facets_parse((const char *)w->tmp.p, w->tmp.len, out, &err)) {
+        fail(w, r, rc ? 503 : 400, rc ? "out of memory" : err.msg);
+        return -1;
+    }
+    return 0;
+}
+
 static void route_search(web_worker *w, web_req *r, const char *qs)
 {
     web_raw raw;
@@ -553,6 +650,8 @@ static void route_search(web_worker *w, web_req *r, const char *qs)
             return;
         }
     }
+    facets_spec facets;
+    if (web_facets(w, r, &raw, &facets)) return;
     if (!r->q || !r->q_len) {
         if (r->html) {
             r->status = 200;
@@ -573,6 +672,7 @@ static void route_search(web_worker *w, web_req *r, const char *qs)
                           (uint32_t)r->sort};
         buf_put(key, &w->serial, sizeof w->serial);
         buf_put(key, kk, sizeof kk);
+        buf_put(key, &facets, sizeof facets);
         buf_put(key, r->q, r->q_len);
         if (!key->oom && rcache_get(w->env->cache, key->p, key->len, &w->body) == 1 &&
             w->body.len >= sizeof r->hits) {
@@ -591,6 +691,7 @@ static void route_search(web_worker *w, web_req *r, const char *qs)
     s->eo.k = (uint32_t)r->k;
     s->eo.offset = (uint32_t)r->offset;
     s->eo.sort = (match_sort)r->sort;
+    s->facets = facets;
     s->deadline_ms = search_now_ms() + w->env->timeout_ms;
     s->suggest = 1;
     idx_err err = {0};
