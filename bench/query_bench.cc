@@ -28,13 +28,26 @@
 //                --sanity engine workload qid status total nhits ids(comma) message
 // If an engine crashes, a signal handler prints the engine and query first.
 //
+// --facets LIST (facets.h's list) adds, right after each query's idx and
+// Xapian runs, the same query with facets: idx runs match_search then
+// facets_count over every match (engine "idx+facets"); Xapian runs get_mset
+// with one ValueCountMatchSpy per value slot 0..2 and check_at_least = doccount
+// (every match seen), reading each spy's top 10 (engine "xapian+spy").
+//
 // Usage: query_bench --idx DIR --xapian DIR --fts5 FILE --queries TSV
-//                    --times OUT --sanity OUT [--rounds N] [--warmup N]
+//                    --times OUT --sanity OUT [--rounds N] [--warmup N] [--facets LIST]
+// common/index.h has C11 atomic members; before C++23 <stdatomic.h> gives C++
+// no _Atomic(T). The driver never touches them, and an atomic pointer has a
+// plain pointer's size and alignment, so the spelling below keeps the layout.
+#if __cplusplus <= 202002L && !defined(_Atomic)
+#define _Atomic(T) T
+#endif
 extern "C" {
 #include "common/analyze.h"
 #include "common/index.h"
 #include "common/segment.h"
 #include "common/status.h"
+#include "searcher/facets.h"
 #include "searcher/match.h"
 #include "searcher/qparse.h"
 }
@@ -62,6 +75,8 @@ struct Query {
 };
 
 const char *const kEngine[3] = {"idx", "xapian", "fts5"};
+
+volatile size_t spy_sink;
 
 // What the crash handler prints.
 volatile const char *g_engine = "";
@@ -107,6 +122,7 @@ struct Idx {
     idx_index *ix = nullptr;
     ana *a = nullptr;
     match_options eo{};
+    facets_spec facets{}; // --facets
 
     void open(const char *dir)
     {
@@ -119,7 +135,8 @@ struct Idx {
         eo.k = 10;
     }
     // Timed: parse + search. ids (external) only when wanted, after the clock.
-    long long run(const std::string &text, int exhaustive, Result *res, uint32_t *nhits)
+    long long run(const std::string &text, int exhaustive, Result *res, uint32_t *nhits,
+                  bool with_facets = false)
     {
         idx_err err = {};
         match_options o = eo;
@@ -130,7 +147,10 @@ struct Idx {
         long long t0 = now_ns();
         int rc = qparse_parse(a, text.data(), text.size(), nullptr, &q, &err);
         if (!rc) rc = match_search(ix, q, &o, &r, &err);
+        facets_result fr;
+        if (!rc && with_facets) rc = facets_count(ix, q, &facets, &fr, &err);
         long long t1 = now_ns();
+        if (!rc && with_facets) facets_result_free(&fr);
         *nhits = rc ? 0 : r.n_hits;
         if (res) {
             if (rc) {
@@ -183,7 +203,8 @@ struct Xap {
         size_t e = data.find_first_of(",}", p);
         return data.substr(p, e == std::string::npos ? std::string::npos : e - p);
     }
-    long long run(const std::string &text, int exhaustive, Result *res, uint32_t *nhits)
+    long long run(const std::string &text, int exhaustive, Result *res, uint32_t *nhits,
+                  bool with_spy = false)
     {
         try {
             long long t0 = now_ns();
@@ -191,9 +212,20 @@ struct Xap {
             Xapian::Enquire enq(db);
             enq.set_query(q);
             enq.set_weighting_scheme(bm25);
-            Xapian::MSet m =
-                exhaustive ? enq.get_mset(0, 10, db.get_doccount()) : enq.get_mset(0, 10);
+            Xapian::ValueCountMatchSpy spy[3] = {Xapian::ValueCountMatchSpy(0),
+                                                 Xapian::ValueCountMatchSpy(1),
+                                                 Xapian::ValueCountMatchSpy(2)};
+            if (with_spy)
+                for (auto &sp : spy)
+                    enq.add_matchspy(&sp);
+            Xapian::MSet m = exhaustive || with_spy ? enq.get_mset(0, 10, db.get_doccount())
+                                                    : enq.get_mset(0, 10);
+            size_t seen = 0;
+            for (int k = 0; with_spy && k < 3; k++)
+                for (auto it = spy[k].top_values_begin(10); it != spy[k].top_values_end(10); ++it)
+                    seen += (*it).size() + it.get_termfreq();
             long long t1 = now_ns();
+            spy_sink = seen; // the reads must not be optimised away
             *nhits = m.size();
             if (res) {
                 res->total = m.get_matches_estimated();
@@ -307,6 +339,7 @@ int main(int argc, char **argv)
                *times_out = nullptr, *sanity_out = nullptr;
     int rounds = 5, warmup = 1;
     std::string engines = "idx,xapian,fts5";
+    const char *facets = nullptr;
     for (int i = 1; i < argc; i++) {
         std::string a = argv[i];
         if (i + 1 >= argc) usage();
@@ -329,6 +362,8 @@ int main(int argc, char **argv)
             warmup = std::atoi(v);
         else if (a == "--engines")
             engines = v;
+        else if (a == "--facets")
+            facets = v;
         else
             usage();
     }
@@ -374,6 +409,11 @@ int main(int argc, char **argv)
     Fts fts;
     try {
         if (want[0]) idx.open(idx_dir);
+        idx_err ferr = {};
+        if (facets && facets_parse(facets, std::strlen(facets), &idx.facets, &ferr)) {
+            std::fprintf(stderr, "query_bench: --facets: %s\n", ferr.msg);
+            return 2;
+        }
         if (want[1]) xap.open(xap_dir);
         if (want[2]) fts.open(fts_file);
     } catch (const Xapian::Error &e) {
@@ -424,6 +464,13 @@ int main(int argc, char **argv)
         }
     std::fclose(san);
 
+    if (facets && want[0] && !qs.empty()) { // the facet columns are built once per open index
+        uint32_t nh = 0;
+        long long ns = idx.run(qs[0].q[0], 0, nullptr, &nh, true);
+        std::fprintf(stderr, "query_bench: first facet count (builds the columns): %.1f ms\n",
+                     ns / 1e6);
+    }
+
     // Timed rounds, interleaved per workload: idx, Xapian, FTS5.
     FILE *out = std::fopen(times_out, "w");
     if (!out) {
@@ -443,6 +490,15 @@ int main(int argc, char **argv)
                     if (round < 1) continue;
                     std::fprintf(out, "%s\t%s\t%s\t%d\t%lld\t%u\n", kEngine[e], w.c_str(),
                                  q.qid.c_str(), round, ns, nh);
+                    if (facets && e < 2) { // the same query with facets, right after
+                        g_engine = e ? "xapian+spy" : "idx+facets";
+                        uint32_t fh = 0;
+                        long long fns = e ? xap.run(q.q[1], 0, nullptr, &fh, true)
+                                          : idx.run(q.q[0], 0, nullptr, &fh, true);
+                        std::fprintf(out, "%s\t%s\t%s\t%d\t%lld\t%u\n",
+                                     e ? "xapian+spy" : "idx+facets", w.c_str(), q.qid.c_str(),
+                                     round, fns, fh);
+                    }
                     if (rp) { // idx pruned top-10, checked against the exhaustive one by the report
                         std::string ids;
                         for (size_t i = 0; i < r.ids.size(); i++)

@@ -106,8 +106,8 @@ typedef struct col_build {
 
 static uint32_t u32_at(const buf *b, size_t i)
 {
-    uint32_t v;
-    memcpy(&v, b->p + 4 * i, 4);
+    uint32_t v = 0;
+    if (b->p) memcpy(&v, b->p + 4 * i, 4); /* an empty buf has no array at all */
     return v;
 }
 
@@ -320,7 +320,6 @@ typedef struct seg_counts {
 } seg_counts;
 
 typedef struct facet_run {
-    idx_index *ix;
     const facets_spec *spec;
     const facet_col *const *cols;
     facet_acc acc[FACET_N];
@@ -463,7 +462,7 @@ int facets_count(idx_index *ix, const qparse_tree *q, const facets_spec *spec, f
     if (sp.top[FACET_YEAR] && !sp.top[FACET_MONTH] && within_one_year(q->root))
         sp.top[FACET_MONTH] = 12;
     const facet_col **cols = calloc(ix->n_segs ? ix->n_segs : 1, sizeof *cols);
-    facet_run run = {.ix = ix, .spec = &sp, .cols = cols, .seg = UINT32_MAX};
+    facet_run run = {.spec = &sp, .cols = cols, .seg = UINT32_MAX};
     uint32_t max_vals[COL_N] = {0}, max_months = 0;
     int rc = cols ? 0 : err_set(err, IDX_ENOMEM, "facets: out of memory");
     for (uint32_t s = 0; s < ix->n_segs && !rc; s++) {
