@@ -43,6 +43,9 @@ phone-article	phone	/doc?id=long&q=okapi	window.innerWidth == 390 && document.qu
 no-hits	1000x700	/search?q=nothingmatcheszzz	$HITS.length == 0 && document.querySelector(".none strong").textContent == "nothingmatcheszzz"
 doc-404	1000x700	/doc?id=nosuch	document.querySelector(".error").textContent == "no article with this id"
 path-404	1000x700	/nope	document.querySelector(".error") && document.querySelector("#q")
+facets	1000x900	/search?q=zebra&facets=category,year,author	$HITS.length == 2 && document.querySelectorAll("aside.facets section").length == 3 && [...document.querySelectorAll("aside.facets a")].some(a => a.textContent == "<i>cat</i>") && [...document.querySelectorAll("aside.facets a")].map(a => a.textContent).join("|").includes("1987|2019") && [...document.querySelectorAll("aside.facets a")].every(a => a.getAttribute("href").includes("facets=category,year,author")) && !document.querySelector(".refine")
+phone-facets	phone	/search?q=zebra&facets=category,year,author	window.innerWidth == 390 && document.querySelectorAll("aside.facets li").length == 5
+refine-link	1000x700	/search?q=zebra	document.querySelector(".refine a").getAttribute("href") == "/search?q=zebra&facets=category,year,author" && !document.querySelector("aside.facets")
 TSV
 
 OUT=$IDX_BUILD/artifacts/web-pages
