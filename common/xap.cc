@@ -1096,6 +1096,31 @@ extern "C" int xap_query_run(xap_query *q, uint32_t offset, uint32_t k, int exha
     });
 }
 
+extern "C" int xap_query_date_counts(xap_query *q, xap_value_fn fn, void *ctx, uint64_t *matches,
+                                     idx_err *err)
+{
+    *matches = 0;
+    return on_db(q->db, err, "query", [&]() -> int {
+        if (q->stack.size() != 1)
+            return err_set(err, IDX_EINTERNAL, "query: %zu queries left to run, want 1",
+                           q->stack.size());
+        Xapian::Enquire enq(q->db->db);
+        enq.set_query(q->stack[0]);
+        enq.set_weighting_scheme(Xapian::BoolWeight()); // counting needs no scores
+        Xapian::ValueCountMatchSpy spy(DATE_SLOT);
+        enq.add_matchspy(&spy);
+        // a spy sees the documents the match looks at: check_at_least = all makes that every match
+        Xapian::doccount all = q->db->db.get_doccount();
+        Xapian::MSet m = enq.get_mset(0, 0, all);
+        for (auto it = spy.values_begin(); it != spy.values_end(); ++it) {
+            std::string v = *it;
+            fn(ctx, v.data(), v.size(), it.get_termfreq());
+        }
+        *matches = m.get_matches_lower_bound();
+        return IDX_OK;
+    });
+}
+
 extern "C" int xap_compact(const char *src, const char *dst, idx_err *err)
 {
     return guarded(err, "compacting", [&]() -> int {

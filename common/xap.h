@@ -251,6 +251,14 @@ typedef struct xap_hit {
 int xap_query_run(xap_query *q, uint32_t offset, uint32_t k, int exhaustive, xap_hit *hits,
                   uint32_t *n_hits, uint64_t *total, int *total_exact, idx_err *err);
 
+/* Counts the matches of the one query left on the stack per value of the
+ * date slot (Xapian's ValueCountMatchSpy over every match, nothing
+ * scored): fn once per distinct stored date ("YYYYMMDD") with its number of
+ * matches; *matches: every match. Undated documents have no value. */
+typedef void (*xap_value_fn)(void *ctx, const char *value, size_t len, uint64_t count);
+int xap_query_date_counts(xap_query *q, xap_value_fn fn, void *ctx, uint64_t *matches,
+                          idx_err *err);
+
 /* Writes a compacted copy of the database at src to the new directory dst
  * (Xapian::Database::compact: every table rewritten full, user metadata
  * kept), synced; `idx merge` of a xapian index. On error the caller removes

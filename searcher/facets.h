@@ -15,7 +15,8 @@
  * articles count in no year or month; deleted articles count nowhere. Each
  * facet keeps its top N values by count, ties by value in byte order.
  *
- * Native engine only (the xapian engine: IDX_EUSAGE with one line).
+ * The xapian engine counts years and months with its ValueCountMatchSpy
+ * (match_xapian.h); authors and categories there are IDX_EUSAGE.
  * Thread-safe over a shared index; a result belongs to its caller. */
 #ifndef IDX_FACETS_H
 #define IDX_FACETS_H
@@ -73,8 +74,9 @@ typedef struct facets_result {
 } facets_result;
 
 /* Counts q's matches in ix into *out (zeroed first; free it with
- * facets_result_free, also after an error). IDX_EUSAGE for the xapian
- * engine, IDX_ENOMEM, IDX_EDATA when a stored record is damaged. */
+ * facets_result_free, also after an error). IDX_EUSAGE for category or
+ * author on the xapian engine, IDX_ENOMEM, IDX_EDATA when a stored record
+ * is damaged (or the xapian database's error). */
 int facets_count(idx_index *ix, const qparse_tree *q, const facets_spec *spec, facets_result *out,
                  idx_err *err);
 void facets_result_free(facets_result *r);

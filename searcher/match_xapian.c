@@ -78,18 +78,37 @@ static int match_xapian_node(xap_query *xq, const qparse_node *n, int *filter, i
     return err_set(err, IDX_EINTERNAL, "query: unknown node kind %d", (int)n->kind);
 }
 
+static xap_params match_xapian_params(const idx_index *ix, const match_options *o)
+{
+    return (xap_params){o->bm25.k1,
+                        o->bm25.b,
+                        o->bm25.title_weight,
+                        (double)ix->meta.docs,
+                        ix->avg_title,
+                        ix->avg_body,
+                        MATCH_MAX_SCORERS,
+                        o->sort == MATCH_SORT_DATE ? 1 : o->sort == MATCH_SORT_DATE_DESC ? -1 : 0};
+}
+
+int match_xapian_date_counts(idx_index *ix, const qparse_tree *q, xap_value_fn fn, void *ctx,
+                             uint64_t *matches, idx_err *err)
+{
+    match_options o = match_options_default(ix);
+    xap_params p = match_xapian_params(ix, &o);
+    xap_query *xq;
+    int filter, rc = xap_query_new(ix->xap, &p, &xq, err);
+    if (rc) return rc;
+    rc = match_xapian_node(xq, q->root, &filter, err);
+    if (!rc) rc = xap_query_date_counts(xq, fn, ctx, matches, err);
+    xap_query_free(xq);
+    return rc;
+}
+
 int match_xapian_search(idx_index *ix, const qparse_tree *q, const match_options *o,
                         match_result *out, idx_err *err)
 {
     memset(out, 0, sizeof *out);
-    xap_params p = {o->bm25.k1,
-                    o->bm25.b,
-                    o->bm25.title_weight,
-                    (double)ix->meta.docs,
-                    ix->avg_title,
-                    ix->avg_body,
-                    MATCH_MAX_SCORERS,
-                    o->sort == MATCH_SORT_DATE ? 1 : o->sort == MATCH_SORT_DATE_DESC ? -1 : 0};
+    xap_params p = match_xapian_params(ix, o);
     xap_query *xq;
     int rc = xap_query_new(ix->xap, &p, &xq, err);
     if (rc) return rc;
