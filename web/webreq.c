@@ -267,33 +267,44 @@ static void html_suggestion(buf *b, const search_ctx *s, const char *q, size_t q
     buf_puts(b, s->suggestion_run ? "</a>.</p>\n" : "</a>?</p>\n");
 }
 
-/* href="/search?q=<q plus filter>[&amp;k=K][&amp;sort=S]&amp;facets=…": the
- * query narrowed by one facet value, facets kept. */
-static void html_facet_link(buf *b, const search_ctx *s, const char *q, size_t q_len, long k,
-                            const char *filter, size_t filter_len)
+/* "&amp;facets=…" when the page has facets, so that paging keeps them. */
+static void html_facets_param(buf *b, const search_ctx *s)
 {
-    buf_puts(b, "/search?q=");
-    url_encode(b, q, q_len);
-    url_encode(b, filter, filter_len);
-    if (k != WEB_DEFAULT_K) buf_printf(b, "&amp;k=%ld", k);
-    if (s->eo.sort != MATCH_SORT_RELEVANCE)
-        buf_printf(b, "&amp;sort=%s", match_sort_name(s->eo.sort));
+    if (!facets_any(&s->facets)) return;
     buf_puts(b, "&amp;facets=");
     facets_format(&s->facets, b);
 }
 
-/* The query filter that keeps only articles with facet f's value v in tmp:
- * " +category:Sport", " +author:\"Ann Smith\"" (a label value with anything
- * but letters and digits is quoted; a quote inside cannot be, and becomes a
- * space), " date:2019", " date:2019-04". */
-static void facet_filter(buf *tmp, int f, const facets_value *v)
+/* href="/search?q=<narrowed>[&amp;k=K][&amp;sort=S]&amp;facets=…": the query
+ * narrowed by one facet value (facet_query), facets kept. */
+static void html_facet_link(buf *b, const search_ctx *s, const char *narrowed, size_t len, long k)
+{
+    buf_puts(b, "/search?q=");
+    url_encode(b, narrowed, len);
+    if (k != WEB_DEFAULT_K) buf_printf(b, "&amp;k=%ld", k);
+    if (s->eo.sort != MATCH_SORT_RELEVANCE)
+        buf_printf(b, "&amp;sort=%s", match_sort_name(s->eo.sort));
+    html_facets_param(b, s);
+}
+
+/* Query q[0..q_len) narrowed to the articles with facet f's value v, into
+ * tmp: `q date:2019`, `q date:2019-04` (a date range only filters, so q's
+ * optional words stay required), `+(q) +category:Sport`, `+(q)
+ * +author:"Ann Smith"` (beside a required clause q's words would become
+ * optional, hence the group). A label value with anything but letters and
+ * digits is quoted; a quote inside cannot be, and becomes a space. */
+static void facet_query(buf *tmp, const char *q, size_t q_len, int f, const facets_value *v)
 {
     tmp->len = 0;
     if (f == FACET_YEAR || f == FACET_MONTH) {
+        buf_put(tmp, q, q_len);
         buf_puts(tmp, " date:");
         buf_put(tmp, v->value, v->len);
         return;
     }
+    buf_puts(tmp, "+(");
+    buf_put(tmp, q, q_len);
+    buf_put_u8(tmp, ')');
     int quote = f == FACET_AUTHOR;
     for (size_t i = 0; i < v->len; i++) {
         unsigned char c = (unsigned char)v->value[i];
@@ -329,9 +340,9 @@ static void html_facets(buf *b, const search_ctx *s, const char *q, size_t q_len
         if (!fr->asked[f]) continue;
         buf_printf(b, "<section><h3>%s</h3>\n<ul>\n", heading[f]);
         for (uint32_t i = 0; i < fr->n[f]; i++) {
-            facet_filter(&tmp, f, &fr->v[f][i]);
+            facet_query(&tmp, q, q_len, f, &fr->v[f][i]);
             buf_puts(b, "<li><a href=\"");
-            html_facet_link(b, s, q, q_len, k, (const char *)tmp.p, tmp.len);
+            html_facet_link(b, s, (const char *)tmp.p, tmp.len, k);
             buf_puts(b, "\">");
             render_html_text(b, fr->v[f][i].value, fr->v[f][i].len);
             buf_printf(b, "</a> <span class=\"n\">%" PRIu64 "</span></li>\n", fr->v[f][i].count);
@@ -426,12 +437,14 @@ static void html_results(buf *b, const search_ctx *s, const char *q, size_t q_le
         if (offset > 0) {
             buf_puts(b, "<a rel=\"prev\" href=\"");
             html_page_link(b, q, q_len, k, offset > k ? offset - k : 0, s->eo.sort);
+            html_facets_param(b, s);
             buf_puts(b, "\">\xE2\x86\x90 Previous</a>\n");
         }
         buf_printf(b, "<span class=\"page\">Page %ld</span>\n", offset / k + 1);
         if (more) {
             buf_puts(b, "<a rel=\"next\" href=\"");
             html_page_link(b, q, q_len, k, next, s->eo.sort);
+            html_facets_param(b, s);
             buf_puts(b, "\">Next \xE2\x86\x92</a>\n");
         }
         buf_puts(b, "</nav>\n");

@@ -204,9 +204,11 @@ for q in "alpha" "gamma date:2015" "category:sport"; do
     want=$(python3 "$T/expect.py" "$T/docs.json" "$T/deleted" "$q" category,year,author)
     check "web json [$q] facets" [ "$(cat "$T/st")" = 200 -a "$got" = "$want" ]
 done
-web "$T/st" "$T/page.html" "q=alpha" facets=category,year,author
+web "$T/st" "$T/page.html" "q=alpha" facets=category,year,author k=3
 check "web html: 200" [ "$(cat "$T/st")" = 200 ]
-python3 - "$T/page.html" "$T/docs.json" "$T/deleted" "$T/expect.py" <<'EOF' || fail=1
+check "web html: the next page keeps the facets" \
+    grep -q 'rel="next" href="[^"]*&amp;facets=category,year,author"' "$T/page.html"
+python3 - "$T/page.html" "$T/docs.json" "$T/deleted" "$T/expect.py" "$T/follow.tsv" <<'EOF' || fail=1
 import html, json, re, subprocess, sys, urllib.parse
 page = open(sys.argv[1], encoding="utf-8").read()
 want = json.loads(subprocess.check_output(
@@ -220,15 +222,24 @@ got = [(urllib.parse.parse_qs(urllib.parse.urlsplit(html.unescape(h)).query)["q"
         html.unescape(t), int(c)) for h, t, c in links]
 expect = []
 for v in want["category"]:
-    expect.append(("alpha +category:%s" % v["value"], v["value"], v["count"]))
+    expect.append(("+(alpha) +category:%s" % v["value"], v["value"], v["count"]))
 for v in want["year"]:
     expect.append(("alpha date:%s" % v["value"], v["value"], v["count"]))
 for v in want["author"]:
-    expect.append(('alpha +author:"%s"' % v["value"], v["value"], v["count"]))
+    expect.append(('+(alpha) +author:"%s"' % v["value"], v["value"], v["count"]))
 if got != expect:
     print("FAIL web html sidebar links\n  got  %s\n  want %s" % (got, expect)); sys.exit(1)
 print("ok   web html sidebar: %d filter links with their counts" % len(got))
+with open(sys.argv[5], "w") as f:  # one link of each facet, to follow
+    for i in (0, len(want["category"]), len(got) - 1):
+        f.write("%s\t%d\n" % (got[i][0], got[i][2]))
 EOF
+# following a sidebar link gives as many results as the link said
+while IFS=$'\t' read -r q n; do
+    web "$T/st" "$T/follow.json" "q=$q" format=json facets=category,year,author
+    got=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"])' "$T/follow.json")
+    check "web: the link [$q] narrows to its $n results" [ "$got" = "$n" ]
+done < "$T/follow.tsv"
 many=$(python3 -c 'print(",".join(["year"] * 1000))')
 web "$T/st" "$T/err.json" "q=alpha" format=json "facets=$many"
 check "web facets= with 1,000 names: 400 with a message" \
