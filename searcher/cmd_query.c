@@ -287,7 +287,7 @@ int cmd_query(int argc, char **argv)
         status = usage("--batch writes --format trec or json");
     else if (o.explain && o.format == RENDER_TREC)
         status = usage("--explain needs --format text or json");
-    else if (facets_any(&o.facets) && o.format == RENDER_TREC)
+    else if (facets_any(&o.facets) && (o.format == RENDER_TREC || (o.format < 0 && o.batch)))
         status = usage("--facets needs --format text or json");
     if (status >= 0) {
         buf_free(&qtext);

@@ -154,6 +154,8 @@ for bad in bogus "category,category" "year:0" "author:1001" "category:x" \
 done
 run_rc "$IDX" query -i "$IX" --facets year --format trec alpha 2> /dev/null
 check "--facets with --format trec: exit 2" [ "$rc" = 2 ]
+run_rc "$IDX" query -i "$IX" --facets year --batch < "$T/queries.tsv" > /dev/null 2>&1
+check "--facets with --batch's default trec: exit 2" [ "$rc" = 2 ]
 
 # the xapian engine: years and months from Xapian's ValueCountMatchSpy, equal to
 # the native engine's on the same articles; authors and categories: exit 2, one line
