@@ -39,6 +39,13 @@ typedef struct render_query {
     const char *suggestion;
     size_t suggestion_len;
     int suggestion_run;
+    /* --expand: the terms added to the query (NULL: none) */
+    const char *expanded;
+    size_t expanded_len;
+    /* similar articles: the id whose likes these are (NULL: a query); the
+     * query is then the terms searched for */
+    const char *similar;
+    size_t similar_len;
 } render_query;
 
 /* The whole result list of one query. text: a header line, then per hit
