@@ -27,7 +27,7 @@ struct feedback {
 
 feedback_opts feedback_opts_default(void)
 {
-    return (feedback_opts){25, 2, 0.1};
+    return (feedback_opts){25, 2, 0.2};
 }
 
 feedback *feedback_new(ana *a, double title_weight)
@@ -298,6 +298,7 @@ int feedback_expand(feedback *f, idx_index *ix, buf *scratch, const qparse_tree 
     uint32_t n_fb = r.n_hits;
     match_result_free(&r);
     feedback_opts so = feedback_opts_default();
+    so.n_terms = FEEDBACK_EXPAND_TERMS;
     if (!rc && n_fb)
         rc = feedback_select(f, &so, ix->meta.docs, feedback_index_df, ix, in_query, (void *)q,
                              terms, n_terms, err);

@@ -44,9 +44,10 @@ typedef struct feedback_opts {
 
 #define FEEDBACK_MAX_TERMS 100
 
-/* The defaults of `idx similar` and --expand: 25 terms (Lucene's
- * MoreLikeThis and Xapian's ESet defaults lie at 25 and 20-40), in at least
- * 2 articles and at most a tenth of them. */
+/* The defaults of `idx similar`: 25 terms (Lucene's MoreLikeThis keeps
+ * 25, Xapian's Omega 20-40), in at least 2 articles and at most a fifth of
+ * them (in a large index idf alone would let a few common words in; in a
+ * small one a topic's words are in more than a tenth). */
 feedback_opts feedback_opts_default(void);
 
 typedef struct feedback_term {
@@ -99,15 +100,17 @@ int feedback_query_build(feedback_query *q, const qparse_tree *orig, const feedb
                          size_t n, double scale, idx_err *err);
 void feedback_query_free(feedback_query *q);
 
-/* Pseudo-relevance feedback (--expand): the terms of q's
- * FEEDBACK_EXPAND_DOCS best hits under o's BM25 parameters that q lacks,
- * as *fq: q's clauses with weight 1 and the terms' at most
- * FEEDBACK_EXPAND_WEIGHT. *terms / *n_terms: the terms added (f's). The
- * feedback is cleared first; scratch is for the stored articles. With no
- * hits, *fq is q's root alone. IDX_EUSAGE for an index of the xapian
- * engine; the index's errors. On error *fq needs no freeing. */
-#define FEEDBACK_EXPAND_DOCS 10
-#define FEEDBACK_EXPAND_WEIGHT 0.5
+/* Pseudo-relevance feedback (--expand): the FEEDBACK_EXPAND_TERMS best
+ * terms of q's FEEDBACK_EXPAND_DOCS best hits under o's BM25 parameters
+ * that q lacks, as *fq: q's clauses with weight 1 and the terms' at most
+ * FEEDBACK_EXPAND_WEIGHT. The three were chosen on the seven judged
+ * collections together (docs/RELEVANCE.md, "Query expansion"). *terms / *n_terms: the terms added
+ * (f's). The feedback is cleared first; scratch is for the stored articles. With no hits, *fq is
+ * q's root alone. IDX_EUSAGE for an index of the xapian engine; the index's errors. On error *fq
+ * needs no freeing. */
+#define FEEDBACK_EXPAND_DOCS 3
+#define FEEDBACK_EXPAND_TERMS 30
+#define FEEDBACK_EXPAND_WEIGHT 0.3
 int feedback_expand(feedback *f, idx_index *ix, buf *scratch, const qparse_tree *q,
                     const match_options *o, feedback_query *fq, const feedback_term **terms,
                     size_t *n_terms, idx_err *err);
