@@ -135,6 +135,9 @@ int feedback_select(feedback *f, const feedback_opts *o, uint64_t n_docs, feedba
     *out = NULL;
     *n_out = 0;
     size_t want = o->n_terms < FEEDBACK_MAX_TERMS ? o->n_terms : FEEDBACK_MAX_TERMS;
+    /* cppcheck-suppress knownConditionTrueFalse ; this file's callers never
+     * ask for 0 terms, other callers may */
+    if (!want) return 0;
     if (!f->sel && !(f->sel = malloc((FEEDBACK_MAX_TERMS + 1) * sizeof *f->sel)))
         return err_set(err, IDX_ENOMEM, "out of memory");
     /* the best `want` so far, kept sorted by insertion (want is small);
@@ -143,7 +146,7 @@ int feedback_select(feedback *f, const feedback_opts *o, uint64_t n_docs, feedba
     const char *key;
     uint32_t row;
     double max_df = o->max_df_frac * (double)n_docs;
-    while (want && strmap_next(f->rows, &cursor, &key, &klen, &row)) {
+    while (strmap_next(f->rows, &cursor, &key, &klen, &row)) {
         if (f->acc[row] <= 0 || (skip && skip(skip_ctx, key, klen))) continue;
         uint64_t df = 0;
         int rc = df_fn(df_ctx, key, klen, &df, err);
