@@ -243,9 +243,7 @@ void feedback_terms_string(buf *out, const feedback_term *terms, size_t n)
     }
 }
 
-/* The index's engine must be native: the xapian engine has no lexicon
- * here and its evaluator no term weights. */
-static int native_only(const idx_index *ix, const char *what, idx_err *err)
+int feedback_supported(const idx_index *ix, const char *what, idx_err *err)
 {
     if (ix->ops->id == ENGINE_NATIVE) return 0;
     return err_set(err, IDX_EUSAGE, "%s is not available with the %s engine", what, ix->ops->name);
@@ -286,7 +284,7 @@ int feedback_expand(feedback *f, idx_index *ix, buf *scratch, const qparse_tree 
 {
     *terms = NULL;
     *n_terms = 0;
-    int rc = native_only(ix, "--expand", err);
+    int rc = feedback_supported(ix, "--expand", err);
     if (rc) return rc;
     feedback_clear(f);
     match_options fo = *o;
@@ -314,7 +312,7 @@ int feedback_similar(feedback *f, idx_index *ix, buf *scratch, uint32_t seg, uin
 {
     *terms = NULL;
     *n_terms = 0;
-    int rc = native_only(ix, "similar articles", err);
+    int rc = feedback_supported(ix, "similar articles", err);
     if (rc) return rc;
     feedback_clear(f);
     rc = add_doc(f, ix, scratch, seg, doc, err);

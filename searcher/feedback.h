@@ -100,6 +100,11 @@ int feedback_query_build(feedback_query *q, const qparse_tree *orig, const feedb
                          size_t n, double scale, idx_err *err);
 void feedback_query_free(feedback_query *q);
 
+/* 0 when ix's engine can do feedback, else IDX_EUSAGE "WHAT is not
+ * available with the xapian engine": the xapian engine has no lexicon here
+ * and its evaluator no term weights. */
+int feedback_supported(const idx_index *ix, const char *what, idx_err *err);
+
 /* Pseudo-relevance feedback (--expand): the FEEDBACK_EXPAND_TERMS best
  * terms of q's FEEDBACK_EXPAND_DOCS best hits under o's BM25 parameters
  * that q lacks, as *fq: q's clauses with weight 1 and the terms' at most

@@ -133,6 +133,8 @@ run_rc "$IDX" similar -i "$T/xix" g1d0 2> "$T/err"
 check "xapian similar: exit 2, one line" [ "$rc" = 2 -a "$(wc -l < "$T/err")" = 1 ]
 run_rc "$IDX" query -i "$T/xix" --expand g1d0 2> /dev/null > /dev/null
 check "xapian --expand: exit 2" [ "$rc" = 2 ]
+run_rc "$IDX" eval -i "$T/xix" --qrels "$T/qrels" --queries "$T/q.tsv" --expand 2> "$T/err" > /dev/null
+check "xapian eval --expand: exit 2, one line" [ "$rc" = 2 -a "$(wc -l < "$T/err")" = 1 ]
 
 # ---- the web endpoint
 if ! (e2e_web_ready > /dev/null); then
