@@ -17,6 +17,7 @@
 #include "indexer/merge.h"
 #include "indexer/update.h"
 #include "searcher/cmd_query.h"
+#include "searcher/cmd_similar.h"
 #include "searcher/render.h"
 #include "searcher/cmd_cluster.h"
 #include "searcher/cmd_eval.h"
@@ -658,6 +659,7 @@ static const char main_help[] =
     "  delete  delete articles by id      merge   fold segments, drop deleted articles\n"
     "  check   verify an index            eval    relevance figures (MAP, nDCG@10, ...)\n"
     "  cluster one index over remote shards (xapian-tcpsrv)\n"
+    "  similar the articles most like one article\n"
     "  help [COMMAND]   this list, or a command's options (as idx COMMAND --help)\n"
     "  --version        print idx's version\n"
     "Run 'idx COMMAND --help' for a command's options; man idx for the whole manual.\n";
@@ -669,9 +671,10 @@ static cmd_fn find_cmd(const char *name)
     static const struct {
         const char *name;
         cmd_fn fn;
-    } cmds[] = {{"build", cmd_build},   {"query", cmd_query}, {"get", cmd_get},
-                {"delete", cmd_delete}, {"stats", cmd_stats}, {"check", cmd_check},
-                {"eval", cmd_eval},     {"merge", cmd_merge}, {"cluster", cmd_cluster}};
+    } cmds[] = {{"build", cmd_build},    {"query", cmd_query}, {"get", cmd_get},
+                {"delete", cmd_delete},  {"stats", cmd_stats}, {"check", cmd_check},
+                {"eval", cmd_eval},      {"merge", cmd_merge}, {"cluster", cmd_cluster},
+                {"similar", cmd_similar}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (!strcmp(name, cmds[i].name)) return cmds[i].fn;
     return NULL;

@@ -8,6 +8,7 @@
 #   idx, title weight 1       same index, eval --title-weight 1 (title = body)
 #   idx, title weight 0       same index, eval --title-weight 0 (title ignored)
 #   idx, no stemming          idx build --language none; idx eval -i ... -k 1000
+#   idx --expand              same index, eval --expand (pseudo-relevance feedback)
 #   Xapian (BM25Weight)       bench/relevance_run.py xapian -> TREC run, top 1000
 #   SQLite FTS5 (bm25)        bench/relevance_run.py fts5   -> TREC run, top 1000
 # Every run is scored by idx eval (the TREC-run form for Xapian and FTS5, the
@@ -48,7 +49,7 @@ trap 'rm -rf "$T"' EXIT
 # versions in one report.
 IDX_ORIG=$IDX
 cp "$IDX" "$T/idx"; IDX=$T/idx
-RES=$T/results.tsv       # config <TAB> collection <TAB> map <TAB> ndcg_cut_10 <TAB> P_10
+RES=$T/results.tsv       # config <TAB> collection <TAB> map <TAB> ndcg_cut_10 <TAB> P_10 <TAB> recall_1000
 : > "$RES"
 
 # scores CONFIG COLLECTION < idx-eval-output  -> one line of $RES
@@ -57,7 +58,7 @@ scores() {
         $2 == "all" { v[$1] = $3 }
         END {
             if (!("map" in v)) { print "relevance.sh: no figures for " cfg " on " col > "/dev/stderr"; exit 1 }
-            printf "%s\t%s\t%s\t%s\t%s\n", cfg, col, v["map"], v["ndcg_cut_10"], v["P_10"]
+            printf "%s\t%s\t%s\t%s\t%s\t%s\n", cfg, col, v["map"], v["ndcg_cut_10"], v["P_10"], v["recall_1000"]
         }' >> "$RES"
 }
 
@@ -88,6 +89,7 @@ for c in "${COLS[@]}"; do
     ev -i "$T/$c.idx" --qrels "$qr" --queries "$q" -k 1000 --title-weight 1 | scores idx_tw1 "$c"
     ev -i "$T/$c.idx" --qrels "$qr" --queries "$q" -k 1000 --title-weight 0 | scores idx_tw0 "$c"
     ev -i "$T/$c.nostem" --qrels "$qr" --queries "$q" -k 1000 | scores idx_nostem "$c"
+    ev -i "$T/$c.idx" --qrels "$qr" --queries "$q" -k 1000 --expand | scores idx_expand "$c"
     "$PYTHON" "$ROOT/bench/relevance_run.py" xapian "$docs" "$q" "$T/$c.xapian.run" "$T/work" 1000
     ev --qrels "$qr" "$T/$c.xapian.run" | scores xapian "$c"
     "$PYTHON" "$ROOT/bench/relevance_run.py" fts5 "$docs" "$q" "$T/$c.fts5.run" "$T/work" 1000
@@ -108,18 +110,19 @@ res, out, cols, idx_rel, commit, stats = sys.argv[1:7]
 cols = cols.split(",")
 R = {}
 for line in open(res):
-    cfg, col, m, n, p = line.rstrip("\n").split("\t")
-    R[(cfg, col)] = (float(m), float(n), float(p))
+    cfg, col, m, n, p, r = line.rstrip("\n").split("\t")
+    R[(cfg, col)] = (float(m), float(n), float(p), float(r))
 
 ROWS = [
     ("idx", "**idx (defaults)**"),
     ("idx_tw1", "idx, title weight 1 (title counts like body)"),
     ("idx_tw0", "idx, title weight 0 (title ignored)"),
     ("idx_nostem", "idx, no stemming (`--language none`)"),
+    ("idx_expand", "idx `--expand` (pseudo-relevance feedback)"),
     ("xapian", "Xapian, BM25Weight() defaults"),
     ("fts5", "SQLite FTS5, bm25()"),
 ]
-MET = [("MAP", 0), ("nDCG@10", 1), ("P@10", 2)]
+MET = [("MAP", 0), ("nDCG@10", 1), ("P@10", 2), ("R@1000", 3)]
 
 def mean(cfg, i):
     return sum(R[(cfg, c)][i] for c in cols) / len(cols)
@@ -195,10 +198,36 @@ w("")
 w("| variant | Δ mean MAP | Δ mean nDCG@10 | Δ mean P@10 |")
 w("| --- | --- | --- | --- |")
 for cfg, label in ROWS[1:4]:
-    w(f"| {label} | " + " | ".join(f"{mean('idx', i) - mean(cfg, i):+.4f}" for _, i in MET) + " |")
+    w(f"| {label} | " + " | ".join(f"{mean('idx', i) - mean(cfg, i):+.4f}" for _, i in MET[:3]) + " |")
 w("")
 w("(med has no titles, so the title weight cannot change it; half of cacm's")
 w("documents are title only, so weight 0 cannot find them.)")
+w("")
+
+w("## Query expansion (`--expand`): default or opt-in")
+w("")
+w("Pseudo-relevance feedback (docs/QUERY.md, \"Query expansion\"): the 30 best")
+w("tf·idf terms of the query's 3 best hits, added at weights up to 0.3 of the")
+w("query's own. It would become the default only if it won on the mean MAP and")
+w("lost no collection by more than 0.005 MAP.")
+w("")
+w("| collection | MAP | with --expand | Δ | nDCG@10 | with --expand | R@1000 | with --expand |")
+w("| --- | --- | --- | --- | --- | --- | --- | --- |")
+delta = {c: R[("idx_expand", c)][0] - R[("idx", c)][0] for c in cols}
+worst = min(cols, key=lambda c: delta[c])
+for c in cols:
+    b, e, d = R[("idx", c)], R[("idx_expand", c)], delta[c]
+    w(f"| {c} | {b[0]:.4f} | {e[0]:.4f} | {d:+.4f} | {b[1]:.4f} | {e[1]:.4f} | {b[3]:.4f} | {e[3]:.4f} |")
+dm = mean("idx_expand", 0) - mean("idx", 0)
+w(f"| mean | {mean('idx', 0):.4f} | {mean('idx_expand', 0):.4f} | {dm:+.4f} | "
+  f"{mean('idx', 1):.4f} | {mean('idx_expand', 1):.4f} | {mean('idx', 3):.4f} | "
+  f"{mean('idx_expand', 3):.4f} |")
+w("")
+wins = dm > 0 and delta[worst] >= -0.005
+w(f"Verdict: {'**default**' if wins else '**opt-in**'}: the mean MAP "
+  f"{'rises' if dm > 0 else 'falls'} by {abs(dm):.4f} and the worst collection, {worst}, "
+  f"{'gains' if delta[worst] >= 0 else 'loses'} {abs(delta[worst]):.4f}"
+  + (" (more than 0.005)." if delta[worst] < -0.005 else "."))
 w("")
 
 w("## How the runs were made")
@@ -209,7 +238,8 @@ w("  `idx build -q -o IDX docs.jsonl`, then")
 w("  `idx eval -i IDX --qrels qrels.txt --queries queries.plain.tsv -k 1000`")
 w("  (plus `--title-weight 1` / `--title-weight 0` at query time on the same")
 w("  index); no stemming: `idx build -q --language none -o IDX docs.jsonl`")
-w("  and the same eval.")
+w("  and the same eval; `--expand`: the same eval with `--expand` on the")
+w("  defaults' index.")
 w(f"- **Xapian** {xapian.version_string()} (Python bindings, Python "
   f"{platform.python_version()}), `bench/relevance_run.py xapian`: TermGenerator")
 w("  with `Stem(\"english\")` (STEM_SOME); title indexed with prefix `S`, then title")

@@ -14,6 +14,7 @@
 #include "common/cmdline.h"
 #include "common/index.h"
 #include "common/status.h"
+#include "searcher/feedback.h"
 #include "searcher/match.h"
 #include "searcher/metrics.h"
 #include "searcher/qparse.h"
@@ -32,6 +33,7 @@ static const char eval_help[] =
     "  -k N                   hits per query with -i (default 1000, at most 10000)\n"
     "  --k1 X, --b X, --title-weight X   BM25 parameters with -i (default: the index's)\n"
     "  --per-query            also print every metric for every judged query\n"
+    "  --expand               expand the queries as idx query --expand does\n"
     "Prints map, ndcg_cut_10, P_10, recall_1000, recip_rank and num_q; a judged query\n"
     "without results counts as 0.\n"
     "Exit: 0 ok, 2 usage or an unparsable query (scored 0, after printing), 3 bad input\n"
@@ -48,7 +50,9 @@ typedef struct eval_ctx {
     match_options eo;
     metrics_run *run;
     buf qid, doc;
-    buf scratch; /* a xapian index's stored record, for the id */
+    buf scratch;  /* a xapian index's stored record, for the id */
+    feedback *fb; /* --expand; NULL without */
+    buf fb_scratch;
 } eval_ctx;
 
 /* Answers one query into the run. IDX_EUSAGE: the query is bad (err says why). */
@@ -59,9 +63,18 @@ static int answer(void *ctx, const char *qid, const char *text, size_t len, idx_
     qparse_tree *q = NULL;
     int rc = qparse_parse(c->a, text, len, &qo, &q, err);
     if (rc) return rc;
+    feedback_query fq;
+    memset(&fq, 0, sizeof fq);
+    const qparse_tree *mq = q;
+    if (c->fb) {
+        const feedback_term *t;
+        size_t n;
+        rc = feedback_expand(c->fb, c->ix, &c->fb_scratch, q, &c->eo, &fq, &t, &n, err);
+        mq = &fq.tree;
+    }
     match_result r;
     memset(&r, 0, sizeof r);
-    rc = match_search(c->ix, q, &c->eo, &r, err);
+    if (!rc) rc = match_search(c->ix, mq, &c->eo, &r, err);
     c->qid.len = 0;
     render_trec_field(&c->qid, qid, strlen(qid));
     for (uint32_t i = 0; !rc && i < r.n_hits; i++) {
@@ -85,6 +98,7 @@ static int answer(void *ctx, const char *qid, const char *text, size_t len, idx_
                              c->doc.len, strtod(num, NULL), err);
     }
     match_result_free(&r);
+    feedback_query_free(&fq);
     qparse_free(q);
     return rc;
 }
@@ -111,7 +125,7 @@ static void print_values(const char *qid, const metrics_values *v)
 
 int cmd_eval(int argc, char **argv)
 {
-    enum { O_QRELS = 256, O_QUERIES, O_PERQ, O_K1, O_B, O_TW };
+    enum { O_QRELS = 256, O_QUERIES, O_PERQ, O_K1, O_B, O_TW, O_EXPAND };
     static const struct option opts[] = {{"qrels", required_argument, 0, O_QRELS},
                                          {"queries", required_argument, 0, O_QUERIES},
                                          {"index", required_argument, 0, 'i'},
@@ -119,13 +133,14 @@ int cmd_eval(int argc, char **argv)
                                          {"k1", required_argument, 0, O_K1},
                                          {"b", required_argument, 0, O_B},
                                          {"title-weight", required_argument, 0, O_TW},
+                                         {"expand", no_argument, 0, O_EXPAND},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *qrels_path = NULL, *queries = NULL, *index = NULL;
     long long k = 1000;
     int per_query = 0, have_k = 0, have_bm25 = 0, c, li = 0;
     bm25_params bm25 = bm25_default(); /* the flags' values, over the defaults */
-    int have_k1 = 0, have_b = 0, have_tw = 0;
+    int have_k1 = 0, have_b = 0, have_tw = 0, expand = 0;
     optind = 0; /* fresh getopt state: argv starts at "eval" */
     while ((c = getopt_long(argc, argv, ":i:k:h", opts, &li)) != -1) {
         switch (c) {
@@ -142,6 +157,9 @@ int cmd_eval(int argc, char **argv)
             if ((k = cmdline_count(optarg, 1, EVAL_MAX_K)) < 0)
                 return usage("-k needs a number from 1 to 10000");
             have_k = 1;
+            break;
+        case O_EXPAND:
+            expand = 1;
             break;
         case O_PERQ:
             per_query = 1;
@@ -167,8 +185,8 @@ int cmd_eval(int argc, char **argv)
     if (index && run_path) return usage("give either RUN or -i INDEX --queries QUERIES, not both");
     if (!index && !run_path) return usage("give a RUN file or -i INDEX --queries QUERIES");
     if (index && !queries) return usage("-i INDEX needs --queries QUERIES");
-    if (!index && (queries || have_k || have_bm25))
-        return usage("--queries, -k and BM25 parameters need -i INDEX");
+    if (!index && (queries || have_k || have_bm25 || expand))
+        return usage("--queries, -k, --expand and BM25 parameters need -i INDEX");
 
     idx_err err = {0};
     metrics_qrels *qrels = NULL;
@@ -191,6 +209,11 @@ int cmd_eval(int argc, char **argv)
             if (have_k1) ctx.eo.bm25.k1 = bm25.k1;
             if (have_b) ctx.eo.bm25.b = bm25.b;
             if (have_tw) ctx.eo.bm25.title_weight = bm25.title_weight;
+            if (expand) rc = feedback_supported(ctx.ix, "--expand", &err);
+            if (!rc && expand && !(ctx.fb = feedback_new(ctx.a, ctx.eo.bm25.title_weight)))
+                rc = err_set(&err, IDX_ENOMEM, "out of memory");
+        }
+        if (!rc) {
             rc = run_queries(&ctx, queries, &bad, &err);
         }
         run = ctx.run;
@@ -226,6 +249,8 @@ int cmd_eval(int argc, char **argv)
     buf_free(&ctx.qid);
     buf_free(&ctx.doc);
     buf_free(&ctx.scratch);
+    buf_free(&ctx.fb_scratch);
+    feedback_free(ctx.fb);
     ana_free(ctx.a);
     if (ctx.ix) index_close(ctx.ix);
     return status;

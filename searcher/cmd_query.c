@@ -35,6 +35,8 @@ static const char query_help[] =
     "  --facets LIST          count every match per category, year, month or author\n"
     "                         (e.g. category,year,author:20; top 10 each by default)\n"
     "  --explain              show how each hit's score adds up\n"
+    "  --expand               add the distinctive terms of the top hits to the query\n"
+    "                         (pseudo-relevance feedback)\n"
     "  --k1 X, --b X, --title-weight X   BM25 parameters (default: the index's)\n"
     "  --color WHEN           text highlights in bold: auto (default, when stdout is a\n"
     "                         terminal and NO_COLOR is unset), always, never\n"
@@ -49,6 +51,7 @@ typedef struct cmd_query_opts {
     long long k, offset;
     int format; /* -1 until given */
     int all, count, explain, batch;
+    int expand;
     int color;        /* -1 auto, 0 never, 1 always */
     int sort;         /* match_sort */
     bm25_params bm25; /* the flags' values, over the defaults */
@@ -92,17 +95,19 @@ enum {
     O_COLOR,
     O_HELP,
     O_SORT,
-    O_FACETS
+    O_FACETS,
+    O_EXPAND
 };
 
 static const struct {
     const char *name;
     int id, has_value;
-} long_opts[] = {{"index", O_INDEX, 1}, {"offset", O_OFFSET, 1}, {"format", O_FORMAT, 1},
-                 {"all", O_ALL, 0},     {"count", O_COUNT, 0},   {"explain", O_EXPLAIN, 0},
-                 {"k1", O_K1, 1},       {"b", O_B, 1},           {"title-weight", O_TW, 1},
-                 {"batch", O_BATCH, 0}, {"color", O_COLOR, 1},   {"help", O_HELP, 0},
-                 {"k", O_K, 1},         {"sort", O_SORT, 1},     {"facets", O_FACETS, 1}};
+} long_opts[] = {{"index", O_INDEX, 1},  {"offset", O_OFFSET, 1}, {"format", O_FORMAT, 1},
+                 {"all", O_ALL, 0},      {"count", O_COUNT, 0},   {"explain", O_EXPLAIN, 0},
+                 {"k1", O_K1, 1},        {"b", O_B, 1},           {"title-weight", O_TW, 1},
+                 {"batch", O_BATCH, 0},  {"color", O_COLOR, 1},   {"help", O_HELP, 0},
+                 {"k", O_K, 1},          {"sort", O_SORT, 1},     {"facets", O_FACETS, 1},
+                 {"expand", O_EXPAND, 0}};
 
 /* Applies one option; returns -1 on success, else the exit status. */
 static int apply_opt(cmd_query_opts *o, int id, const char *v)
@@ -157,6 +162,9 @@ static int apply_opt(cmd_query_opts *o, int id, const char *v)
     case O_HELP:
         fputs(query_help, stdout);
         return 0;
+    case O_EXPAND:
+        o->expand = 1;
+        break;
     case O_SORT:
         if ((o->sort = match_sort_parse(v)) < 0)
             return usage("--sort must be relevance, date or -date");
@@ -316,6 +324,7 @@ int cmd_query(int argc, char **argv)
         c.s.eo.sort = (match_sort)o.sort;
         c.s.facets = o.facets;
         c.s.suggest = c.fmt != RENDER_TREC;
+        c.s.expand = o.expand;
         if (o.have_k1) c.s.eo.bm25.k1 = o.bm25.k1;
         if (o.have_b) c.s.eo.bm25.b = o.bm25.b;
         if (o.have_tw) c.s.eo.bm25.title_weight = o.bm25.title_weight;

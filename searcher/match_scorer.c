@@ -325,6 +325,18 @@ static match_sc *sc_date(match_ctx *e, const qparse_node *n)
     return s;
 }
 
+/* A weighted term (qparse_node.weight): its idf, and so every score and
+ * bound made from it, scaled once here rather than per posting. */
+static match_sc *sc_weigh(match_sc *s, double weight)
+{
+    if (s && weight > 0) {
+        s->idf *= weight;
+        s->bound_idf *= weight;
+        s->max_score *= weight;
+    }
+    return s;
+}
+
 match_sc *match_sc_build(match_ctx *e, const qparse_node *n)
 {
     switch (n->kind) {
@@ -333,7 +345,7 @@ match_sc *match_sc_build(match_ctx *e, const qparse_node *n)
         size_t kl;
         if (match_term_key(n->field, n->terms[0].text, n->terms[0].len, key, sizeof key, &kl))
             return sc_alloc(e, MATCH_SC_NONE, n->field);
-        return sc_term(e, key, kl, n->field);
+        return sc_weigh(sc_term(e, key, kl, n->field), n->weight);
     }
     case Q_PHRASE:
         return sc_phrase(e, n);

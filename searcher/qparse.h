@@ -96,6 +96,9 @@ struct qparse_node {
     uint32_t nclauses;
     /* Q_DATE */
     uint32_t date_lo, date_hi;
+    /* Q_TERM: its score is multiplied by this (0 means 1). The parser never
+     * sets it; trees built by searcher/feedback.h weigh their terms. */
+    double weight;
 };
 
 typedef struct qparse_tree {

@@ -128,6 +128,22 @@ static void json_facets(buf *b, const facets_result *fr)
     buf_put_u8(b, '}');
 }
 
+/* "similar":"ID", before the query it made */
+static void json_similar(buf *b, const render_query *q)
+{
+    if (!q->similar) return;
+    buf_puts(b, "\"similar\":");
+    render_json_string(b, q->similar, q->similar_len);
+    buf_put_u8(b, ',');
+}
+
+static void json_expanded(buf *b, const render_query *q)
+{
+    if (!q->expanded) return;
+    buf_puts(b, ",\"expanded\":");
+    render_json_string(b, q->expanded, q->expanded_len);
+}
+
 static void json_results(buf *b, const render_query *q, const search_hit *h, size_t n)
 {
     buf_put_u8(b, '{');
@@ -136,8 +152,10 @@ static void json_results(buf *b, const render_query *q, const search_hit *h, siz
         json_cstr(b, q->qid);
         buf_put_u8(b, ',');
     }
+    json_similar(b, q);
     buf_puts(b, "\"query\":");
     render_json_string(b, q->query, q->query_len);
+    json_expanded(b, q);
     if (q->sort) {
         buf_puts(b, ",\"sort\":");
         json_cstr(b, q->sort);
@@ -241,6 +259,22 @@ static void text_facets(buf *b, const facets_result *fr)
     }
 }
 
+/* "Similar to ID: terms" or "Expanded with: terms" */
+static void text_feedback(buf *b, const render_query *q)
+{
+    if (q->similar) {
+        buf_puts(b, "Similar to ");
+        text_chars(b, q->similar, q->similar_len);
+        buf_puts(b, ": ");
+        text_chars(b, q->query, q->query_len);
+        buf_put_u8(b, '\n');
+    } else if (q->expanded) {
+        buf_puts(b, "Expanded with: ");
+        text_chars(b, q->expanded, q->expanded_len);
+        buf_put_u8(b, '\n');
+    }
+}
+
 static void text_results(buf *b, const render_query *q, const search_hit *h, size_t n)
 {
     if (q->qid) {
@@ -249,6 +283,7 @@ static void text_results(buf *b, const render_query *q, const search_hit *h, siz
         text_chars(b, q->query, q->query_len);
         buf_put_u8(b, '\n');
     }
+    text_feedback(b, q);
     if (q->suggestion) {
         buf_puts(b, q->suggestion_run ? "No results; showing results for: " : "Did you mean: ");
         text_chars(b, q->suggestion, q->suggestion_len);

@@ -42,6 +42,13 @@ typedef struct render_query {
     int suggestion_run;
     /* facet counts (json "facets", a text block after the hits); NULL: not asked */
     const facets_result *facets;
+    /* --expand: the terms added to the query (NULL: none) */
+    const char *expanded;
+    size_t expanded_len;
+    /* similar articles: the id whose likes these are (NULL: a query); the
+     * query is then the terms searched for */
+    const char *similar;
+    size_t similar_len;
 } render_query;
 
 /* The whole result list of one query. text: a header line, then per hit

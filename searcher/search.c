@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "searcher/feedback.h"
 #include "searcher/suggest.h"
 
 /* Offsets of a hit's stored strings in fields_, turned into pointers only
@@ -47,6 +48,8 @@ void search_fini(search_ctx *c)
     buf_free(&c->scratch_);
     buf_free(&c->fields_);
     buf_free(&c->suggest_);
+    buf_free(&c->expanded_);
+    feedback_free(c->fb_);
     snip_free(c->sn);
     ana_free(c->a);
     memset(c, 0, sizeof *c);
@@ -183,46 +186,147 @@ static int fetch_hits(search_ctx *c, const qparse_tree *q, const match_result *r
     return 0;
 }
 
-static int run_once(search_ctx *c, const char *text, size_t len, idx_err *err)
+/* The stage after matching: r's hits fetched into c->hits (r is freed),
+ * or everything released when rc or fetching fails. */
+static int answer_hits(search_ctx *c, const qparse_tree *q, match_result *r, int rc, idx_err *err)
+{
+    if (!rc && reserve(c, r->n_hits ? r->n_hits : 1))
+        rc = err_set(err, IDX_ENOMEM, "query: out of memory");
+    if (!rc) {
+        memset(c->sr_, 0, r->n_hits * sizeof *c->sr_);
+        memset(c->parts_, 0, r->n_hits * sizeof *c->parts_);
+        c->filled_ = r->n_hits;
+        rc = fetch_hits(c, q, r, err);
+    }
+    if (!rc) {
+        c->n_hits = r->n_hits;
+        c->total = r->total;
+        c->total_exact = r->total_exact;
+    } else {
+        search_release(c);
+    }
+    match_result_free(r);
+    return rc;
+}
+
+static void answer_reset(search_ctx *c)
 {
     search_release(c);
     c->n_hits = 0;
     c->total = 0;
     c->total_exact = 0;
     c->took_ms = 0;
+    c->expanded = NULL;
+    c->expanded_len = 0;
+}
+
+/* The context's feedback over its analyzer, made on first use. */
+static int feedback_of(search_ctx *c, idx_err *err)
+{
+    if (!c->fb_) c->fb_ = feedback_new(c->a, c->eo.bm25.title_weight);
+    return c->fb_ ? 0 : err_set(err, IDX_ENOMEM, "out of memory");
+}
+
+/* The selected terms as c->expanded. */
+static void set_expanded(search_ctx *c, const feedback_term *t, size_t n)
+{
+    c->expanded_.len = 0;
+    feedback_terms_string(&c->expanded_, t, n);
+    buf_put_u8(&c->expanded_, 0);
+    if (!n || c->expanded_.oom) return;
+    c->expanded = (const char *)c->expanded_.p;
+    c->expanded_len = c->expanded_.len - 1;
+}
+
+static int expand_query(search_ctx *c, const qparse_tree *q, feedback_query *fq, idx_err *err)
+{
+    const feedback_term *t = NULL;
+    size_t n = 0;
+    int rc = feedback_of(c, err);
+    if (!rc) rc = feedback_expand(c->fb_, c->ix, &c->scratch_, q, &c->eo, fq, &t, &n, err);
+    if (!rc) set_expanded(c, t, n);
+    return rc;
+}
+
+static int run_once(search_ctx *c, const char *text, size_t len, idx_err *err)
+{
+    answer_reset(c);
     double t0 = search_now_ms();
     qparse_tree *q = NULL;
     int rc = qparse_parse(c->a, text, len, &c->qo, &q, err);
     if (rc) return rc;
+    feedback_query fq;
+    memset(&fq, 0, sizeof fq);
+    const qparse_tree *mq = q;
+    if (c->expand && !(rc = expand_query(c, q, &fq, err))) mq = &fq.tree;
     match_result r;
     memset(&r, 0, sizeof r);
-    rc = past_deadline(c, err);
-    if (!rc) rc = match_search(c->ix, q, &c->eo, &r, err);
+    if (!rc) rc = past_deadline(c, err);
+    if (!rc) rc = match_search(c->ix, mq, &c->eo, &r, err);
     if (!rc && facets_any(&c->facets)) {
         /* the facet pass sees every match: the total becomes exact for free */
-        rc = facets_count(c->ix, q, &c->facets, &c->facet_res, err);
+        rc = facets_count(c->ix, mq, &c->facets, &c->facet_res, err);
         r.total = c->facet_res.matches;
         r.total_exact = 1;
     }
     c->took_ms = search_now_ms() - t0;
     if (!rc) rc = past_deadline(c, err);
-    if (!rc && reserve(c, r.n_hits ? r.n_hits : 1))
-        rc = err_set(err, IDX_ENOMEM, "query: out of memory");
-    if (!rc) {
-        memset(c->sr_, 0, r.n_hits * sizeof *c->sr_);
-        memset(c->parts_, 0, r.n_hits * sizeof *c->parts_);
-        c->filled_ = r.n_hits;
-        rc = fetch_hits(c, q, &r, err);
-    }
-    if (!rc) {
-        c->n_hits = r.n_hits;
-        c->total = r.total;
-        c->total_exact = r.total_exact;
-    } else {
-        search_release(c);
-    }
-    match_result_free(&r);
+    rc = answer_hits(c, mq, &r, rc, err);
+    feedback_query_free(&fq);
     qparse_free(q);
+    return rc;
+}
+
+/* Drops hit (seg, doc) from r, then the first `offset` hits. The article
+ * holds every term of its own query, so it is one of the matches counted
+ * even when it is not among the hits. */
+static void drop_self(match_result *r, uint32_t seg, uint32_t doc, uint32_t offset)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < r->n_hits; i++)
+        if (r->hits[i].seg != seg || r->hits[i].doc != doc) r->hits[n++] = r->hits[i];
+    if (r->total) r->total--;
+    uint32_t skip = offset < n ? offset : n;
+    memmove(r->hits, r->hits + skip, (n - skip) * sizeof *r->hits);
+    r->n_hits = n - skip;
+}
+
+int search_similar(search_ctx *c, const char *id, size_t len, idx_err *err)
+{
+    answer_reset(c);
+    c->suggestion = NULL;
+    c->suggestion_len = 0;
+    c->suggestion_run = 0;
+    double t0 = search_now_ms();
+    uint32_t seg = 0, doc = 0;
+    int rc = feedback_of(c, err);
+    if (!rc) rc = index_find_id(c->ix, id, len, &seg, &doc, err);
+    if (rc < 0) return rc;
+    if (rc == 0)
+        return err_set(err, SEARCH_ENOID, "similar: no article with id '%.*s'",
+                       (int)(len > 200 ? 200 : len), id);
+    const feedback_term *t = NULL;
+    size_t n = 0;
+    feedback_query fq;
+    rc = feedback_similar(c->fb_, c->ix, &c->scratch_, seg, doc, &fq, &t, &n, err);
+    if (rc) return rc;
+    set_expanded(c, t, n);
+    /* the article matches its own terms: one more hit from the top, then
+     * it and the offset are cut */
+    match_options o = c->eo;
+    o.k = c->eo.offset + c->eo.k + 1;
+    o.offset = 0;
+    o.sort = MATCH_SORT_RELEVANCE;
+    match_result r;
+    memset(&r, 0, sizeof r);
+    rc = match_search(c->ix, &fq.tree, &o, &r, err);
+    if (!rc) {
+        drop_self(&r, seg, doc, c->eo.offset);
+        if (r.n_hits > c->eo.k) r.n_hits = c->eo.k;
+    }
+    c->took_ms = search_now_ms() - t0;
+    rc = answer_hits(c, &fq.tree, &r, rc, err);
+    feedback_query_free(&fq);
     return rc;
 }
 
@@ -242,26 +346,46 @@ int search_run(search_ctx *c, const char *text, size_t len, idx_err *err)
     return run_once(c, c->suggestion, c->suggestion_len, err);
 }
 
-int search_render(search_ctx *c, render_format f, const char *qid, const char *text, size_t len,
-                  int color, buf *out, idx_err *err)
+/* Renders the answer search_run or search_similar (similar: its id) left
+ * in c, and releases it; rc is theirs. */
+static int render_answer(search_ctx *c, render_format f, const char *qid, const char *text,
+                         size_t len, const char *similar, size_t similar_len, int color, buf *out,
+                         int rc, idx_err *err)
 {
-    int rc = search_run(c, text, len, err);
     if (!rc) {
         render_query rq = {.qid = qid,
-                           .query = text,
-                           .query_len = len,
+                           .query = similar ? c->expanded : text,
+                           .query_len = similar ? c->expanded_len : len,
                            .total = c->total,
                            .total_exact = c->total_exact,
                            .took_ms = c->took_ms,
                            .color = color,
-                           .sort = match_sort_name(c->eo.sort),
+                           .sort = match_sort_name(similar ? MATCH_SORT_RELEVANCE : c->eo.sort),
                            .suggestion = c->suggestion,
                            .suggestion_len = c->suggestion_len,
                            .suggestion_run = c->suggestion_run,
+                           .expanded = similar ? NULL : c->expanded,
+                           .expanded_len = similar ? 0 : c->expanded_len,
+                           .similar = similar,
+                           .similar_len = similar_len,
                            .facets = facets_any(&c->facets) ? &c->facet_res : NULL};
         render_results(out, f, &rq, c->hits, c->n_hits);
         if (out->oom) rc = err_set(err, IDX_ENOMEM, "query: out of memory");
     }
     search_release(c);
     return rc;
+}
+
+int search_render(search_ctx *c, render_format f, const char *qid, const char *text, size_t len,
+                  int color, buf *out, idx_err *err)
+{
+    int rc = search_run(c, text, len, err);
+    return render_answer(c, f, qid, text, len, NULL, 0, color, out, rc, err);
+}
+
+int search_render_similar(search_ctx *c, render_format f, const char *id, size_t len, int color,
+                          buf *out, idx_err *err)
+{
+    int rc = search_similar(c, id, len, err);
+    return render_answer(c, f, NULL, NULL, 0, id, len, color, out, rc, err);
 }

@@ -27,6 +27,8 @@
  * stages and between hits; match_search itself cannot be interrupted). Never
  * returned when no deadline is set. */
 #define SEARCH_ETIMEOUT (-100)
+/* search_similar: no live article has the id (exit 2, HTTP 404). */
+#define SEARCH_ENOID (-101)
 
 typedef struct search_field_ref search_field_ref;
 
@@ -43,6 +45,7 @@ typedef struct search_ctx {
     double deadline_ms; /* search_now_ms() limit; 0: none */
     int suggest;        /* 1: offer a spelling suggestion (suggest.h), run it on no hits */
     facets_spec facets; /* facets to count over every match (facets.h); none by default */
+    int expand;         /* 1: expand queries by pseudo-relevance feedback (feedback.h) */
 
     /* the last search_run's answer, valid until search_release / the next run */
     search_hit *hits;
@@ -57,8 +60,14 @@ typedef struct search_ctx {
     int suggestion_run;
     /* the facets asked for, counted (facets_any(&facets) only) */
     facets_result facet_res;
+    /* with expand: the added terms, "a b c" (NULL when the query had no
+     * feedback); after search_similar: the terms searched for */
+    const char *expanded;
+    size_t expanded_len;
 
     /* private */
+    struct feedback *fb_;
+    buf expanded_;
     buf scratch_, fields_, suggest_;
     snip_result *sr_;
     match_part **parts_;
@@ -78,6 +87,17 @@ void search_fini(search_ctx *c);
  * answer). IDX_EUSAGE: bad query syntax (err says where); SEARCH_ETIMEOUT;
  * otherwise the index's error (IDX_EDATA, IDX_ENOMEM). */
 int search_run(search_ctx *c, const char *text, size_t len, idx_err *err);
+
+/* The articles most like the live article `id` (feedback.h's terms of it,
+ * run as a weighted ranked query), the article itself left out; k, offset
+ * and the other answer fields as search_run, c->expanded the terms.
+ * SEARCH_ENOID when no live article has the id; IDX_EUSAGE with the xapian
+ * engine; otherwise the index's error. */
+int search_similar(search_ctx *c, const char *id, size_t len, idx_err *err);
+
+/* search_similar + render_results, as search_render. */
+int search_render_similar(search_ctx *c, render_format f, const char *id, size_t len, int color,
+                          buf *out, idx_err *err);
 
 /* Frees the snippets and explanations of the last answer (buffers are kept
  * for reuse); n_hits, total, total_exact and took_ms stay readable, the

@@ -190,6 +190,26 @@ static void html_page_link(buf *b, const char *q, size_t q_len, long k, long off
         buf_printf(b, "&amp;sort=%s", match_sort_name((match_sort)sort));
 }
 
+/* html_page_link for a link from the results of search s, which keeps
+ * its expansion (&amp;expand=1) */
+static void html_search_link(buf *b, const search_ctx *s, const char *q, size_t q_len, long k,
+                             long offset)
+{
+    html_page_link(b, q, q_len, k, offset, s->eo.sort);
+    if (s->expand) buf_puts(b, "&amp;expand=1");
+    if (facets_any(&s->facets)) {
+        buf_puts(b, "&amp;facets=");
+        facets_format(&s->facets, b);
+    }
+}
+
+/* href="/search?similar=…" */
+static void html_similar_link(buf *b, const char *id, size_t id_len)
+{
+    buf_puts(b, "/search?similar=");
+    url_encode(b, id, id_len);
+}
+
 /* href="/doc?id=…[&amp;q=…]" */
 static void html_doc_link(buf *b, const char *id, size_t id_len, const char *q, size_t q_len)
 {
@@ -261,30 +281,10 @@ static void html_suggestion(buf *b, const search_ctx *s, const char *q, size_t q
     } else {
         buf_puts(b, "<p class=\"suggest\">Did you mean: <a href=\"");
     }
-    html_page_link(b, s->suggestion, s->suggestion_len, k, 0, s->eo.sort);
+    html_search_link(b, s, s->suggestion, s->suggestion_len, k, 0);
     buf_puts(b, "\">");
     render_html_text(b, s->suggestion, s->suggestion_len);
     buf_puts(b, s->suggestion_run ? "</a>.</p>\n" : "</a>?</p>\n");
-}
-
-/* "&amp;facets=…" when the page has facets, so that paging keeps them. */
-static void html_facets_param(buf *b, const search_ctx *s)
-{
-    if (!facets_any(&s->facets)) return;
-    buf_puts(b, "&amp;facets=");
-    facets_format(&s->facets, b);
-}
-
-/* href="/search?q=<narrowed>[&amp;k=K][&amp;sort=S]&amp;facets=…": the query
- * narrowed by one facet value (facet_query), facets kept. */
-static void html_facet_link(buf *b, const search_ctx *s, const char *narrowed, size_t len, long k)
-{
-    buf_puts(b, "/search?q=");
-    url_encode(b, narrowed, len);
-    if (k != WEB_DEFAULT_K) buf_printf(b, "&amp;k=%ld", k);
-    if (s->eo.sort != MATCH_SORT_RELEVANCE)
-        buf_printf(b, "&amp;sort=%s", match_sort_name(s->eo.sort));
-    html_facets_param(b, s);
 }
 
 /* Query q[0..q_len) narrowed to the articles with facet f's value v, into
@@ -342,7 +342,7 @@ static void html_facets(buf *b, const search_ctx *s, const char *q, size_t q_len
         for (uint32_t i = 0; i < fr->n[f]; i++) {
             facet_query(&tmp, q, q_len, f, &fr->v[f][i]);
             buf_puts(b, "<li><a href=\"");
-            html_facet_link(b, s, (const char *)tmp.p, tmp.len, k);
+            html_search_link(b, s, (const char *)tmp.p, tmp.len, k, 0);
             buf_puts(b, "\">");
             render_html_text(b, fr->v[f][i].value, fr->v[f][i].len);
             buf_printf(b, "</a> <span class=\"n\">%" PRIu64 "</span></li>\n", fr->v[f][i].count);
@@ -355,15 +355,94 @@ static void html_facets(buf *b, const search_ctx *s, const char *q, size_t q_len
     buf_free(&tmp);
 }
 
+/* One hit of a result list: title (linked to its url or its article
+ * page), meta line with a link to similar articles, snippet. */
+static void html_hit(buf *b, const search_hit *h, const char *q, size_t q_len)
+{
+    int link = h->url_len && (starts_with_ci(h->url, h->url_len, "http://") ||
+                              starts_with_ci(h->url, h->url_len, "https://"));
+    buf_puts(b, "<li class=\"hit\">\n<h2><a href=\"");
+    if (link) /* the article page otherwise */
+        render_html_text(b, h->url, h->url_len);
+    else
+        html_doc_link(b, h->id, h->id_len, q, q_len);
+    buf_puts(b, "\">");
+    if (h->snip && h->snip->title.len)
+        render_html_snippet(b, &h->snip->title);
+    else {
+        buf_puts(b, "<span class=\"untitled\">");
+        render_html_text(b, h->id, h->id_len);
+        buf_puts(b, "</span>");
+    }
+    buf_puts(b, "</a></h2>\n");
+    buf_puts(b, "<p class=\"meta\">");
+    if (h->url_len) {
+        buf_puts(b, "<span class=\"url\">");
+        render_html_text(b, h->url, h->url_len);
+        buf_puts(b, "</span> ");
+    }
+    if (h->date_len) {
+        buf_puts(b, "<span class=\"date\">");
+        html_date(b, h->date, h->date_len);
+        buf_puts(b, "</span> ");
+    }
+    if (h->author_len) {
+        buf_puts(b, "<span class=\"author\">");
+        render_html_text(b, h->author, h->author_len);
+        buf_puts(b, "</span> ");
+    }
+    buf_puts(b, "<span class=\"id\">#");
+    render_html_text(b, h->id, h->id_len);
+    buf_puts(b, "</span> <a class=\"similar\" href=\"");
+    html_similar_link(b, h->id, h->id_len);
+    buf_puts(b, "\">similar</a></p>\n");
+    if (h->snip && (h->snip->body.len || h->snip->body.cut_before)) {
+        buf_puts(b, "<p class=\"snippet\">");
+        render_html_snippet(b, &h->snip->body);
+        buf_puts(b, "</p>\n");
+    }
+    buf_puts(b, "</li>\n");
+}
+
+/* The terms --expand added (expand=1), shown above the results. */
+static void html_expanded(buf *b, const search_ctx *s)
+{
+    if (!s->expanded) return;
+    buf_puts(b, "<p class=\"expanded\">Also searched for: ");
+    render_html_text(b, s->expanded, s->expanded_len);
+    buf_puts(b, "</p>\n");
+}
+
+/* The answer of /search?similar=ID (search_similar): the hits under a
+ * line naming the article, without a pager (k up to WEB_MAX_K; JSON pages
+ * with offset). */
+static void html_similar(buf *b, const search_ctx *s, const char *id, size_t id_len, long k,
+                         long offset)
+{
+    html_head(b, NULL, 0, k, MATCH_SORT_RELEVANCE);
+    buf_puts(b, "<p class=\"count\">Articles like <a href=\"");
+    html_doc_link(b, id, id_len, NULL, 0);
+    buf_puts(b, "\">");
+    render_html_text(b, id, id_len);
+    buf_printf(b, "</a>: %s%" PRIu64 " result%s <span class=\"took\">(%.1f ms)</span></p>\n",
+               s->total_exact ? "" : "at least ", s->total, s->total == 1 ? "" : "s", s->took_ms);
+    buf_printf(b, "<ol class=\"results\" start=\"%ld\">\n", offset + 1);
+    for (uint32_t i = 0; i < s->n_hits; i++)
+        html_hit(b, &s->hits[i], NULL, 0);
+    buf_puts(b, "</ol>\n");
+    html_foot(b);
+}
+
 static void html_results(buf *b, const search_ctx *s, const char *q, size_t q_len, long k,
                          long offset)
 {
     html_head(b, q, q_len, k, s->eo.sort);
     html_suggestion(b, s, q, q_len, k);
+    html_expanded(b, s);
     if (s->n_hits == 0) {
         if (offset > 0) {
             buf_puts(b, "<p class=\"count\">No more results.</p>\n<p><a href=\"");
-            html_page_link(b, q, q_len, k, 0, s->eo.sort);
+            html_search_link(b, s, q, q_len, k, 0);
             buf_puts(b, "\">Back to the first page</a></p>\n");
         } else {
             buf_puts(b, "<div class=\"none\">\n<p>No results for <strong>");
@@ -385,48 +464,7 @@ static void html_results(buf *b, const search_ctx *s, const char *q, size_t q_le
     html_facets(b, s, q, q_len, k);
     buf_printf(b, "<ol class=\"results\" start=\"%ld\">\n", offset + 1);
     for (uint32_t i = 0; i < s->n_hits; i++) {
-        const search_hit *h = &s->hits[i];
-        int link = h->url_len && (starts_with_ci(h->url, h->url_len, "http://") ||
-                                  starts_with_ci(h->url, h->url_len, "https://"));
-        buf_puts(b, "<li class=\"hit\">\n<h2><a href=\"");
-        if (link) /* the article page otherwise */
-            render_html_text(b, h->url, h->url_len);
-        else
-            html_doc_link(b, h->id, h->id_len, q, q_len);
-        buf_puts(b, "\">");
-        if (h->snip && h->snip->title.len)
-            render_html_snippet(b, &h->snip->title);
-        else {
-            buf_puts(b, "<span class=\"untitled\">");
-            render_html_text(b, h->id, h->id_len);
-            buf_puts(b, "</span>");
-        }
-        buf_puts(b, "</a></h2>\n");
-        buf_puts(b, "<p class=\"meta\">");
-        if (h->url_len) {
-            buf_puts(b, "<span class=\"url\">");
-            render_html_text(b, h->url, h->url_len);
-            buf_puts(b, "</span> ");
-        }
-        if (h->date_len) {
-            buf_puts(b, "<span class=\"date\">");
-            html_date(b, h->date, h->date_len);
-            buf_puts(b, "</span> ");
-        }
-        if (h->author_len) {
-            buf_puts(b, "<span class=\"author\">");
-            render_html_text(b, h->author, h->author_len);
-            buf_puts(b, "</span> ");
-        }
-        buf_puts(b, "<span class=\"id\">#");
-        render_html_text(b, h->id, h->id_len);
-        buf_puts(b, "</span></p>\n");
-        if (h->snip && (h->snip->body.len || h->snip->body.cut_before)) {
-            buf_puts(b, "<p class=\"snippet\">");
-            render_html_snippet(b, &h->snip->body);
-            buf_puts(b, "</p>\n");
-        }
-        buf_puts(b, "</li>\n");
+        html_hit(b, &s->hits[i], q, q_len);
     }
     buf_puts(b, "</ol>\n");
     int more = s->total_exact ? (uint64_t)offset + s->n_hits < s->total : s->n_hits == (size_t)k;
@@ -436,15 +474,13 @@ static void html_results(buf *b, const search_ctx *s, const char *q, size_t q_le
         buf_puts(b, "<nav class=\"pager\" aria-label=\"Pages\">\n");
         if (offset > 0) {
             buf_puts(b, "<a rel=\"prev\" href=\"");
-            html_page_link(b, q, q_len, k, offset > k ? offset - k : 0, s->eo.sort);
-            html_facets_param(b, s);
+            html_search_link(b, s, q, q_len, k, offset > k ? offset - k : 0);
             buf_puts(b, "\">\xE2\x86\x90 Previous</a>\n");
         }
         buf_printf(b, "<span class=\"page\">Page %ld</span>\n", offset / k + 1);
         if (more) {
             buf_puts(b, "<a rel=\"next\" href=\"");
-            html_page_link(b, q, q_len, k, next, s->eo.sort);
-            html_facets_param(b, s);
+            html_search_link(b, s, q, q_len, k, next);
             buf_puts(b, "\">Next \xE2\x86\x92</a>\n");
         }
         buf_puts(b, "</nav>\n");
@@ -514,7 +550,7 @@ static void route_health(web_worker *w, web_req *r)
 /* Finds the known parameters in the raw query string (values still
  * encoded). Unknown ones are ignored. Returns the name of a known one given
  * twice (an error for the caller; the first value is kept) or NULL. */
-enum { P_Q, P_K, P_OFFSET, P_FORMAT, P_ID, P_SORT, P_FACETS, P_N };
+enum { P_Q, P_K, P_OFFSET, P_FORMAT, P_ID, P_SORT, P_FACETS, P_EXPAND, P_SIMILAR, P_N };
 typedef struct web_raw {
     const char *v[P_N];
     size_t n[P_N];
@@ -523,7 +559,8 @@ typedef struct web_raw {
 
 static const char *split_params(web_worker *w, const char *qs, web_raw *raw)
 {
-    static const char *const names[P_N] = {"q", "k", "offset", "format", "id", "sort", "facets"};
+    static const char *const names[P_N] = {"q",    "k",      "offset", "format", "id",
+                                           "sort", "facets", "expand", "similar"};
     const char *dup = NULL;
     memset(raw, 0, sizeof *raw);
     const char *p = qs, *end = qs + strlen(qs);
@@ -555,6 +592,30 @@ static long decode_num(web_worker *w, const char *s, size_t n, long lo, long hi)
 {
     if (web_url_decode(s, n, &w->tmp)) return -1;
     return web_parse_num((const char *)w->tmp.p, w->tmp.len, lo, hi);
+}
+
+/* The article id parameter `name` into out: 1..WEB_MAX_ID bytes. 0, or -1
+ * after answering with the error. */
+static int decode_id(web_worker *w, web_req *r, const char *name, const char *v, size_t n, buf *out)
+{
+    char msg[120];
+    int rc = web_url_decode(v, n, out);
+    if (rc == -2) {
+        fail(w, r, 503, "out of memory");
+        return -1;
+    }
+    if (rc)
+        snprintf(msg, sizeof msg, "%s: invalid percent-encoding (use %%XX with two hex digits)",
+                 name);
+    else if (!out->len)
+        snprintf(msg, sizeof msg, "%s is empty", name);
+    else if (out->len > WEB_MAX_ID)
+        snprintf(msg, sizeof msg, "%s: too long (%zu bytes; at most %d)", name, out->len,
+                 WEB_MAX_ID);
+    else
+        return 0;
+    fail(w, r, 400, msg);
+    return -1;
 }
 
 /* The parameters every page route reads: the query string's bound, format
@@ -634,6 +695,40 @@ static int web_facets(web_worker *w, web_req *r, const web_raw *raw, facets_spec
     return 0;
 }
 
+/* /search?similar=ID (k, offset and format as a search; q ignored): the
+ * articles most like ID, or 404 when no live article has it. Not cached:
+ * its cost is one query's, and an article's likes change with the index. */
+static void route_similar(web_worker *w, web_req *r, const web_raw *raw)
+{
+    if (decode_id(w, r, "similar", raw->v[P_SIMILAR], raw->n[P_SIMILAR], &w->id)) return;
+    search_ctx *s = &w->s;
+    memset(&s->facets, 0, sizeof s->facets); /* not counted for similar articles */
+    s->eo.k = (uint32_t)r->k;
+    s->eo.offset = (uint32_t)r->offset;
+    s->deadline_ms = search_now_ms() + w->env->timeout_ms;
+    const char *id = (const char *)w->id.p;
+    idx_err err = {0};
+    int rc;
+    if (r->html) {
+        rc = search_similar(s, id, w->id.len, &err);
+        if (!rc) html_similar(&w->body, s, id, w->id.len, r->k, r->offset);
+        r->hits = s->n_hits;
+        search_release(s);
+    } else {
+        rc = search_render_similar(s, RENDER_JSON, id, w->id.len, 0, &w->body, &err);
+        r->hits = s->n_hits;
+    }
+    if (!rc && w->body.oom) rc = IDX_ENOMEM;
+    if (!rc)
+        r->status = 200;
+    else if (rc == SEARCH_ENOID)
+        fail(w, r, 404, "no article with this id");
+    else if (rc == IDX_EUSAGE)
+        fail(w, r, 400, err.msg);
+    else
+        fail_hidden(w, r, "similar", rc, &err);
+}
+
 static void route_search(web_worker *w, web_req *r, const char *qs)
 {
     web_raw raw;
@@ -665,6 +760,18 @@ static void route_search(web_worker *w, web_req *r, const char *qs)
     }
     facets_spec facets;
     if (web_facets(w, r, &raw, &facets)) return;
+    if (raw.seen[P_EXPAND]) {
+        r->expand = decode_num(w, raw.v[P_EXPAND], raw.n[P_EXPAND], 0, 1);
+        if (r->expand < 0) {
+            r->expand = 0;
+            fail(w, r, 400, "expand must be 0 or 1");
+            return;
+        }
+    }
+    if (raw.seen[P_SIMILAR]) {
+        route_similar(w, r, &raw);
+        return;
+    }
     if (!r->q || !r->q_len) {
         if (r->html) {
             r->status = 200;
@@ -681,8 +788,8 @@ static void route_search(web_worker *w, web_req *r, const char *qs)
     buf *key = &w->tmp;
     key->len = 0;
     if (w->env->cache) {
-        uint32_t kk[4] = {(uint32_t)r->html, (uint32_t)r->k, (uint32_t)r->offset,
-                          (uint32_t)r->sort};
+        uint32_t kk[5] = {(uint32_t)r->html, (uint32_t)r->k, (uint32_t)r->offset, (uint32_t)r->sort,
+                          (uint32_t)r->expand};
         buf_put(key, &w->serial, sizeof w->serial);
         buf_put(key, kk, sizeof kk);
         buf_put(key, &facets, sizeof facets);
@@ -707,6 +814,7 @@ static void route_search(web_worker *w, web_req *r, const char *qs)
     s->facets = facets;
     s->deadline_ms = search_now_ms() + w->env->timeout_ms;
     s->suggest = 1;
+    s->expand = r->expand;
     idx_err err = {0};
     int rc;
     if (r->html) {
@@ -834,24 +942,9 @@ static void route_doc(web_worker *w, web_req *r, const char *qs)
         fail(w, r, 400, "missing parameter id");
         return;
     }
-    int rc = web_url_decode(raw.v[P_ID], raw.n[P_ID], &w->tmp);
-    if (rc) {
-        fail(w, r, rc == -2 ? 503 : 400,
-             rc == -2 ? "out of memory"
-                      : "id: invalid percent-encoding (use %XX with two hex digits)");
-        return;
-    }
-    if (!w->tmp.len) {
-        fail(w, r, 400, "id is empty");
-        return;
-    }
-    if (w->tmp.len > WEB_MAX_ID) {
-        char msg[80];
-        snprintf(msg, sizeof msg, "id: too long (%zu bytes; at most %d)", w->tmp.len, WEB_MAX_ID);
-        fail(w, r, 400, msg);
-        return;
-    }
+    if (decode_id(w, r, "id", raw.v[P_ID], raw.n[P_ID], &w->tmp)) return;
     idx_err err = {0};
+    int rc;
     uint32_t seg, doc;
     seg_doc d;
     rc = index_find_id(w->s.ix, (const char *)w->tmp.p, w->tmp.len, &seg, &doc, &err);
@@ -946,4 +1039,5 @@ void web_worker_fini(web_worker *w)
     buf_free(&w->q);
     buf_free(&w->tmp);
     buf_free(&w->doc);
+    buf_free(&w->id);
 }

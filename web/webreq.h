@@ -4,7 +4,8 @@
  * unchanged in behaviour so that tests and the fuzzer
  * (tests/fuzz/fuzz_webreq.c) can call them.
  *
- * Routes: GET /search?q=…&k=10&offset=0&format=html|json, GET
+ * Routes: GET /search?q=…&k=10&offset=0&format=html|json[&expand=1]
+ * (or similar=ID instead of q: the articles most like ID, 404 unknown), GET
  * /doc?id=…[&q=…][&format=json] (one stored article) and GET /health (HEAD
  * too). Bounds: q at most WEB_MAX_Q bytes after decoding and valid
  * UTF-8, k 1..100, offset 0..10000, id 1..WEB_MAX_ID bytes, strict
@@ -60,6 +61,7 @@ typedef struct web_worker {
     uint64_t serial; /* of s.ix: part of the cache key, shown by /health */
     buf body, head, q, tmp;
     buf doc; /* /doc's stored article */
+    buf id;  /* /search?similar=ID's id */
 } web_worker;
 
 /* One request's parameters and answer. */
@@ -74,7 +76,8 @@ typedef struct web_req {
     const char *q; /* decoded, in w->q; NULL when absent or undecodable */
     size_t q_len;
     long k, offset;
-    int sort; /* match_sort */
+    int sort;    /* match_sort */
+    long expand; /* expand=1: --expand */
 } web_req;
 
 /* Answers one request. method, path (DOCUMENT_URI) and qs (QUERY_STRING)

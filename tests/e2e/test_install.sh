@@ -26,7 +26,7 @@ check "idx --version prints 'idx $VERSION'" test "$(cat "$T/version")" = "idx $V
 # ---- idx help [COMMAND] equals --help
 "$IDX" --help > "$T/main.help"
 check "idx help = idx --help" cmp -s "$T/main.help" <("$IDX" help)
-CMDS=(build query get stats check eval merge)
+CMDS=(build query get stats check eval merge similar)
 for cmd in "${CMDS[@]}"; do
     "$IDX" "$cmd" --help > "$T/$cmd.help"
     check "idx help $cmd = idx $cmd --help" cmp -s "$T/$cmd.help" <("$IDX" help "$cmd")

@@ -136,7 +136,8 @@ static const char *render(render_format f, const render_query *q, size_t n)
 
 START_TEST(trec_lines)
 {
-    render_query q = {NULL, "dog", 3, 2, 1, 0.5, 0, NULL, NULL, 0, 0, NULL};
+    render_query q = {
+        .query = "dog", .query_len = 3, .total = 2, .total_exact = 1, .took_ms = 0.5, .color = 0};
     ck_assert_str_eq(render(RENDER_TREC, &q, 2), "1 Q0 d1 1 3.500000 idx\n"
                                                  "1 Q0 doc_two 2 0.123457 idx\n");
     q.qid = "q 7";
@@ -147,7 +148,12 @@ END_TEST
 
 START_TEST(json_results)
 {
-    render_query q = {NULL, "dog \"x", 6, 2, 0, 1.25, 1, NULL, NULL, 0, 0, NULL};
+    render_query q = {.query = "dog \"x",
+                      .query_len = 6,
+                      .total = 2,
+                      .total_exact = 0,
+                      .took_ms = 1.25,
+                      .color = 1};
     ck_assert_str_eq(
         render(RENDER_JSON, &q, 2),
         "{\"query\":\"dog \\\"x\",\"total\":2,\"total_exact\":false,\"took_ms\":1.250,\"hits\":["
@@ -180,7 +186,8 @@ END_TEST
 
 START_TEST(text_results)
 {
-    render_query q = {NULL, "dog", 3, 2, 1, 0.25, 0, NULL, NULL, 0, 0, NULL};
+    render_query q = {
+        .query = "dog", .query_len = 3, .total = 2, .total_exact = 1, .took_ms = 0.25, .color = 0};
     ck_assert_str_eq(render(RENDER_TEXT, &q, 2),
                      "2 results (0.2 ms)\n"
                      "\n1. 3.5000 d1 Dog \"days\" (2019-01-02)\n"
