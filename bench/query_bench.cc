@@ -30,6 +30,9 @@
 //
 // Usage: query_bench --idx DIR --xapian DIR --fts5 FILE --queries TSV
 //                    --times OUT --sanity OUT [--rounds N] [--warmup N]
+// index.h holds C11 _Atomic pointers, which C++ cannot spell; the driver never
+// touches them, and an atomic pointer has the plain pointer's size and alignment.
+#define _Atomic(T) T
 extern "C" {
 #include "common/analyze.h"
 #include "common/index.h"

@@ -51,6 +51,11 @@ void seg_close(seg *s);
 uint32_t seg_ndocs(const seg *s);
 uint64_t seg_nterms(const seg *s);
 
+/* 0 if the segment certainly lacks the term (its term filter, FORMAT.md
+ * §4.1, says so), 1 if it may have it (always, for a segment without a
+ * filter), negative on damage. seg_lookup asks it before the lexicon. */
+int seg_may_contain(seg *s, const char *term, size_t len, idx_err *err);
+
 /* 1 and *out filled if the term exists, 0 if not, negative on damage. */
 int seg_lookup(seg *s, const char *term, size_t len, seg_term *out, idx_err *err);
 
