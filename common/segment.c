@@ -359,24 +359,30 @@ int seg_lex_seek(seg *s, const char *from, size_t len, seg_lex_iter *it, idx_err
     return rc < 0 ? rc : 0;
 }
 
+int seg_filter_block(seg *s, uint64_t hash, const uint8_t **block, idx_err *err)
+{
+    *block = NULL;
+    if (!s->filter_blocks) return 0;
+    uint64_t b = termfilter_block_of(hash, s->filter_blocks);
+    *block =
+        cfr_get(s->f[SEG_LEX], s->filter_blocks_off + b * TERMFILTER_BLOCK, TERMFILTER_BLOCK, err);
+    return *block ? 0 : IDX_EDATA;
+}
+
 int seg_may_contain(seg *s, const char *term, size_t len, idx_err *err)
 {
-    if (!s->filter_blocks) return 1;
     uint64_t h = termfilter_hash(term, len);
-    uint64_t b = termfilter_block_of(h, s->filter_blocks);
-    const uint8_t *p =
-        cfr_get(s->f[SEG_LEX], s->filter_blocks_off + b * TERMFILTER_BLOCK, TERMFILTER_BLOCK, err);
-    return p ? termfilter_block_has(p, h) : IDX_EDATA;
+    const uint8_t *block;
+    int rc = seg_filter_block(s, h, &block, err);
+    return rc ? rc : !block || termfilter_block_has(block, h);
 }
 
 int seg_lookup(seg *s, const char *term, size_t len, seg_term *out, idx_err *err)
 {
     if (len > SEG_MAX_TERM) return 0;
-    int rc = seg_may_contain(s, term, len, err);
-    if (rc <= 0) return rc;
     seg_lex_iter it;
     seg_term t;
-    rc = lex_seek(s, term, len, &it, &t, err);
+    int rc = lex_seek(s, term, len, &it, &t, err);
     if (rc <= 0) return rc;
     if (it.term_len != len || memcmp(it.term, term, len) != 0) return 0;
     *out = t;
