@@ -26,7 +26,8 @@ uint64_t termfilter_hash(const char *term, size_t len)
 uint64_t termfilter_blocks(uint64_t n_terms)
 {
     uint64_t bits = n_terms * TERMFILTER_BITS_PER_TERM;
-    uint64_t n = (bits + 8 * TERMFILTER_BLOCK - 1) / (8 * TERMFILTER_BLOCK);
+    uint64_t block_bits = (uint64_t)8 * TERMFILTER_BLOCK;
+    uint64_t n = (bits + block_bits - 1) / block_bits;
     return n ? n : 1;
 }
 
@@ -36,7 +37,7 @@ uint64_t termfilter_block_of(uint64_t hash, uint64_t n_blocks)
     return ((hash >> 32) * n_blocks) >> 32;
 }
 
-static uint32_t termfilter_bit(uint64_t hash, int word)
+static uint32_t termfilter_bit(uint64_t hash, size_t word)
 {
     return (uint32_t)1 << (((uint32_t)hash * termfilter_salt[word]) >> 27);
 }
@@ -44,14 +45,14 @@ static uint32_t termfilter_bit(uint64_t hash, int word)
 void termfilter_add(uint8_t *blocks, uint64_t n_blocks, uint64_t hash)
 {
     uint8_t *b = blocks + termfilter_block_of(hash, n_blocks) * TERMFILTER_BLOCK;
-    for (int w = 0; w < 8; w++)
+    for (size_t w = 0; w < 8; w++)
         segfmt_wr_u32(b + 4 * w, rd_u32(b + 4 * w) | termfilter_bit(hash, w));
 }
 
 int termfilter_block_has(const uint8_t *block, uint64_t hash)
 {
     uint32_t miss = 0;
-    for (int w = 0; w < 8; w++) {
+    for (size_t w = 0; w < 8; w++) {
         uint32_t bit = termfilter_bit(hash, w);
         miss |= (rd_u32(block + 4 * w) & bit) ^ bit;
     }

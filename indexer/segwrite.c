@@ -313,7 +313,7 @@ static int segw_write_docs(segw *w, idx_err *err)
 /* Writes the term filter (FORMAT.md §4.1) of the terms so far at the end of
  * the lexicon; its offset, or 0 when the segment has no term. Every segment
  * gets one, a single-segment index too: the segment may become one of many
- * by the next append, and the filter costs ~1.5% of the index. */
+ * by the next append, and 10 bits a term are 0.3% of a one-shot index. */
 static uint64_t segw_write_filter(segw *w)
 {
     if (w->totals.terms == 0) return 0;
