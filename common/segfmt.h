@@ -140,13 +140,14 @@ static inline uint64_t segfmt_lex_index_block_off(const uint8_t *p)
 }
 
 #define SEGFMT_LEX_TRAILER_SIZE 32
-#define SEGFMT_LEX_TRAILER_TERMS 0      /* u64 */
-#define SEGFMT_LEX_TRAILER_BLOCKS 8     /* u64, ceil(terms / 32) */
-#define SEGFMT_LEX_TRAILER_INDEX_OFF 16 /* u64, absolute */
-#define SEGFMT_LEX_TRAILER_RESERVED 24  /* u64, 0 */
+#define SEGFMT_LEX_TRAILER_TERMS 0       /* u64 */
+#define SEGFMT_LEX_TRAILER_BLOCKS 8      /* u64, ceil(terms / 32) */
+#define SEGFMT_LEX_TRAILER_INDEX_OFF 16  /* u64, absolute */
+#define SEGFMT_LEX_TRAILER_FILTER_OFF 24 /* u64, absolute; 0: no term filter (§4.1) */
 
 typedef struct segfmt_lex_trailer {
     uint64_t n_terms, n_blocks, index_off;
+    uint64_t filter_off; /* 0 in indexes written before the filter existed */
 } segfmt_lex_trailer;
 
 static inline void segfmt_lex_trailer_put(uint8_t *p, const segfmt_lex_trailer *t)
@@ -154,7 +155,7 @@ static inline void segfmt_lex_trailer_put(uint8_t *p, const segfmt_lex_trailer *
     segfmt_wr_u64(p + SEGFMT_LEX_TRAILER_TERMS, t->n_terms);
     segfmt_wr_u64(p + SEGFMT_LEX_TRAILER_BLOCKS, t->n_blocks);
     segfmt_wr_u64(p + SEGFMT_LEX_TRAILER_INDEX_OFF, t->index_off);
-    segfmt_wr_u64(p + SEGFMT_LEX_TRAILER_RESERVED, 0);
+    segfmt_wr_u64(p + SEGFMT_LEX_TRAILER_FILTER_OFF, t->filter_off);
 }
 
 static inline void segfmt_lex_trailer_get(const uint8_t *p, segfmt_lex_trailer *t)
@@ -162,6 +163,44 @@ static inline void segfmt_lex_trailer_get(const uint8_t *p, segfmt_lex_trailer *
     t->n_terms = rd_u64(p + SEGFMT_LEX_TRAILER_TERMS);
     t->n_blocks = rd_u64(p + SEGFMT_LEX_TRAILER_BLOCKS);
     t->index_off = rd_u64(p + SEGFMT_LEX_TRAILER_INDEX_OFF);
+    t->filter_off = rd_u64(p + SEGFMT_LEX_TRAILER_FILTER_OFF);
+}
+
+/* Term filter (§4.1): a header at the trailer's filter_off, then the
+ * filter's blocks (termfilter.h) from the next multiple of 32 (zero padding
+ * between), up to the block index. */
+#define SEGFMT_FILTER_HEADER_SIZE 16
+#define SEGFMT_FILTER_SCHEME 0   /* u32, SEGFMT_FILTER_SBBF */
+#define SEGFMT_FILTER_RESERVED 4 /* u32, 0 */
+#define SEGFMT_FILTER_BLOCKS 8   /* u64, 1 .. 2^32 */
+#define SEGFMT_FILTER_SBBF 1     /* the only scheme: termfilter.h */
+#define SEGFMT_FILTER_ALIGN 32
+
+typedef struct segfmt_filter_header {
+    uint32_t scheme, reserved;
+    uint64_t n_blocks;
+} segfmt_filter_header;
+
+static inline void segfmt_filter_header_put(uint8_t *p, const segfmt_filter_header *h)
+{
+    segfmt_wr_u32(p + SEGFMT_FILTER_SCHEME, h->scheme);
+    segfmt_wr_u32(p + SEGFMT_FILTER_RESERVED, h->reserved);
+    segfmt_wr_u64(p + SEGFMT_FILTER_BLOCKS, h->n_blocks);
+}
+
+static inline void segfmt_filter_header_get(const uint8_t *p, segfmt_filter_header *h)
+{
+    h->scheme = rd_u32(p + SEGFMT_FILTER_SCHEME);
+    h->reserved = rd_u32(p + SEGFMT_FILTER_RESERVED);
+    h->n_blocks = rd_u64(p + SEGFMT_FILTER_BLOCKS);
+}
+
+/* Where the blocks of a filter whose header is at filter_off start: aligned,
+ * so that no block straddles a cache line or a checksummed page. */
+static inline uint64_t segfmt_filter_blocks_off(uint64_t filter_off)
+{
+    uint64_t end = filter_off + SEGFMT_FILTER_HEADER_SIZE;
+    return (end + SEGFMT_FILTER_ALIGN - 1) / SEGFMT_FILTER_ALIGN * SEGFMT_FILTER_ALIGN;
 }
 
 /* ---- postings (.post): a term's skip table, then its blocks (§5.1) ---- */

@@ -3,6 +3,7 @@
 #include "common/bm25.h"
 #include "common/fields.h"
 #include "common/segfmt.h"
+#include "common/termfilter.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -18,6 +19,9 @@ struct seg {
     uint64_t n_terms, n_blocks;
     const uint8_t *lex_index;
     uint64_t lex_index_off;
+    uint64_t lex_blocks_end; /* the entry blocks end here: filter or index */
+    /* term filter (§4.1): blocks at filter_blocks_off, 0 of them when absent */
+    uint64_t filter_off, filter_blocks_off, filter_blocks;
     /* doc table */
     uint32_t n_docs;
     seg_stats stats;
@@ -45,6 +49,34 @@ static const uint8_t *seg_trailer(seg *s, int which, uint64_t size, idx_err *err
     return cfr_get(s->f[which], end - size, size, err);
 }
 
+/* Checks the term filter's header (§4.1): one page read, whatever the
+ * number of terms; the blocks are verified page by page as probes touch
+ * them, like every other byte. Lexicons written before the filter existed
+ * have filter_off 0 and are searched without one. */
+static int seg_open_filter(seg *s, uint64_t filter_off, idx_err *err)
+{
+    uint64_t index_off = s->lex_index_off;
+    const char *bad = "term filter header inconsistent";
+    if (filter_off < CFILE_HEADER || filter_off > index_off ||
+        index_off - filter_off < SEGFMT_FILTER_HEADER_SIZE)
+        return seg_bad(err, s, SEG_LEX, filter_off, bad);
+    const uint8_t *p = cfr_get(s->f[SEG_LEX], filter_off, SEGFMT_FILTER_HEADER_SIZE, err);
+    if (!p) return IDX_EDATA;
+    segfmt_filter_header h;
+    segfmt_filter_header_get(p, &h);
+    uint64_t blocks_off = segfmt_filter_blocks_off(filter_off);
+    if (h.scheme != SEGFMT_FILTER_SBBF || h.reserved || h.n_blocks == 0 ||
+        h.n_blocks > ((uint64_t)1 << 32) || s->n_terms == 0 || blocks_off > index_off ||
+        (index_off - blocks_off) / TERMFILTER_BLOCK != h.n_blocks ||
+        (index_off - blocks_off) % TERMFILTER_BLOCK)
+        return seg_bad(err, s, SEG_LEX, filter_off, bad);
+    s->filter_off = filter_off;
+    s->filter_blocks_off = blocks_off;
+    s->filter_blocks = h.n_blocks;
+    s->lex_blocks_end = filter_off;
+    return 0;
+}
+
 static int seg_open_lex(seg *s, idx_err *err)
 {
     const uint8_t *p = seg_trailer(s, SEG_LEX, SEGFMT_LEX_TRAILER_SIZE, err);
@@ -59,8 +91,10 @@ static int seg_open_lex(seg *s, idx_err *err)
         (end - t.index_off) % SEGFMT_LEX_INDEX_SIZE)
         return seg_bad(err, s, SEG_LEX, end, "lexicon trailer inconsistent");
     s->lex_index_off = t.index_off;
+    s->lex_blocks_end = t.index_off;
     s->lex_index = cfr_get(s->f[SEG_LEX], t.index_off, s->n_blocks * SEGFMT_LEX_INDEX_SIZE, err);
-    return s->lex_index ? 0 : IDX_EDATA;
+    if (!s->lex_index) return IDX_EDATA;
+    return t.filter_off ? seg_open_filter(s, t.filter_off, err) : 0;
 }
 
 static int seg_open_docs(seg *s, idx_err *err)
@@ -189,9 +223,9 @@ static int lex_block_open(seg *s, uint64_t block, seg_lex_iter *it, idx_err *err
     segfmt_lex_index ix;
     segfmt_lex_index_get(e, &ix);
     uint64_t off = ix.block_off;
-    /* The last block ends where the index begins. */
+    /* The last block ends where the filter or the index begins. */
     uint64_t end = block + 1 < s->n_blocks ? segfmt_lex_index_block_off(e + SEGFMT_LEX_INDEX_SIZE)
-                                           : s->lex_index_off;
+                                           : s->lex_blocks_end;
     if (end < off || off < CFILE_HEADER)
         return seg_bad(err, s, SEG_LEX, off, "lexicon block offsets out of order");
     const uint8_t *p = cfr_get(s->f[SEG_LEX], off, end - off, err);
@@ -267,7 +301,7 @@ static int lex_first_term(seg *s, uint64_t b, const char **term, size_t *len, id
     uint64_t off = segfmt_lex_index_block_off(s->lex_index + b * SEGFMT_LEX_INDEX_SIZE);
     uint64_t end = b + 1 < s->n_blocks
                        ? segfmt_lex_index_block_off(s->lex_index + (b + 1) * SEGFMT_LEX_INDEX_SIZE)
-                       : s->lex_index_off;
+                       : s->lex_blocks_end;
     /* Enough bytes for the two varints and the longest term, or the block. */
     uint64_t want =
         end > off && end - off < 2 + 2 + SEG_MAX_TERM ? end - off : 2 + 2 + SEG_MAX_TERM;
@@ -323,6 +357,24 @@ int seg_lex_seek(seg *s, const char *from, size_t len, seg_lex_iter *it, idx_err
     seg_term t;
     int rc = lex_seek(s, from, len, it, &t, err);
     return rc < 0 ? rc : 0;
+}
+
+int seg_filter_block(seg *s, uint64_t hash, const uint8_t **block, idx_err *err)
+{
+    *block = NULL;
+    if (!s->filter_blocks) return 0;
+    uint64_t b = termfilter_block_of(hash, s->filter_blocks);
+    *block =
+        cfr_get(s->f[SEG_LEX], s->filter_blocks_off + b * TERMFILTER_BLOCK, TERMFILTER_BLOCK, err);
+    return *block ? 0 : IDX_EDATA;
+}
+
+int seg_may_contain(seg *s, const char *term, size_t len, idx_err *err)
+{
+    uint64_t h = termfilter_hash(term, len);
+    const uint8_t *block;
+    int rc = seg_filter_block(s, h, &block, err);
+    return rc ? rc : !block || termfilter_block_has(block, h);
 }
 
 int seg_lookup(seg *s, const char *term, size_t len, seg_term *out, idx_err *err)
@@ -902,6 +954,16 @@ static int check_postings(seg *s, const check_ctx *k, const seg_term *t, const c
     return rc ? err_wrap(err, rc, "term '%.*s'", (int)term_len, term) : 0;
 }
 
+/* A term its filter rejects would be unfindable: a false negative is
+ * damage, never a mere slowdown. */
+static int check_filter_has(seg *s, const char *term, size_t len, idx_err *err)
+{
+    int rc = seg_may_contain(s, term, len, err);
+    if (rc == 0)
+        return seg_bad(err, s, SEG_LEX, s->filter_off, "term filter rejects a term of the lexicon");
+    return rc < 0 ? rc : 0;
+}
+
 static int check_lexicon(seg *s, const check_ctx *k, idx_err *err)
 {
     seg_lex_iter it;
@@ -921,6 +983,7 @@ static int check_lexicon(seg *s, const check_ctx *k, idx_err *err)
         pos_at += t.pos_len;
         count++;
         rc = check_postings(s, k, &t, it.term, it.term_len, err);
+        if (!rc) rc = check_filter_has(s, it.term, it.term_len, err);
     }
     if (rc < 0) return rc;
     if (count != s->n_terms)
@@ -1046,6 +1109,18 @@ static int check_store(seg *s, idx_err *err)
     return rc;
 }
 
+/* The padding between the filter's header and its blocks is zero (§4.1). */
+static int check_filter(seg *s, idx_err *err)
+{
+    if (!s->filter_blocks) return 0;
+    uint64_t from = s->filter_off + SEGFMT_FILTER_HEADER_SIZE;
+    const uint8_t *p = cfr_get(s->f[SEG_LEX], from, s->filter_blocks_off - from, err);
+    if (!p) return IDX_EDATA;
+    for (uint64_t i = 0; i < s->filter_blocks_off - from; i++)
+        if (p[i]) return seg_bad(err, s, SEG_LEX, from + i, "term filter padding not zero");
+    return 0;
+}
+
 int seg_check(seg *s, const bm25_params *p, idx_err *err)
 {
     for (int i = 0; i < SEG_NFILES; i++) {
@@ -1055,7 +1130,8 @@ int seg_check(seg *s, const bm25_params *p, idx_err *err)
     /* Bounds were computed with this segment's own average lengths. */
     check_ctx k = {p, s->n_docs ? (double)s->stats.tokens_title / s->n_docs : 0,
                    s->n_docs ? (double)s->stats.tokens_body / s->n_docs : 0};
-    int rc = check_lexicon(s, &k, err);
+    int rc = check_filter(s, err);
+    if (!rc) rc = check_lexicon(s, &k, err);
     if (!rc) rc = check_store(s, err);
     if (!rc) rc = check_docs(s, err);
     return rc;

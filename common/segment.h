@@ -51,6 +51,17 @@ void seg_close(seg *s);
 uint32_t seg_ndocs(const seg *s);
 uint64_t seg_nterms(const seg *s);
 
+/* The segment's term filter (FORMAT.md §4.1): the block that would hold
+ * the term whose termfilter_hash is `hash`, in *block for
+ * termfilter_block_has (NULL when the segment has no filter: every term may
+ * be present); 0, or negative on damage. A caller that looks a term up in
+ * many segments asks every filter first and seeks only where the term may
+ * be (match_terms.c); seg_lookup does not, as on one segment the probe
+ * would only add to the seek. */
+int seg_filter_block(seg *s, uint64_t hash, const uint8_t **block, idx_err *err);
+/* 0 if the filter rules the term out, 1 if it may be present, <0 on damage. */
+int seg_may_contain(seg *s, const char *term, size_t len, idx_err *err);
+
 /* 1 and *out filled if the term exists, 0 if not, negative on damage. */
 int seg_lookup(seg *s, const char *term, size_t len, seg_term *out, idx_err *err);
 

@@ -11,6 +11,7 @@
 #include "common/fields.h"
 #include "common/segfmt.h"
 #include "common/segment.h"
+#include "common/termfilter.h"
 
 struct segw {
     char *dir, *name;
@@ -27,6 +28,8 @@ struct segw {
     char prev_term[SEG_MAX_TERM + 1];
     size_t prev_len;
     uint64_t lex_post_off, lex_pos_off; /* offsets of the next term's lists */
+    uint64_t *hashes;                   /* every term's termfilter_hash, for the filter */
+    size_t hashes_cap;
 
     /* current term */
     char term[SEG_MAX_TERM + 1];
@@ -203,6 +206,10 @@ static void segw_lex_add(segw *w, uint64_t post_len, uint64_t pos_len)
     memcpy(w->prev_term, w->term, w->term_len);
     w->prev_len = w->term_len;
     w->lex_in_block++;
+    if (!buf_grow(&w->hashes, &w->hashes_cap, w->totals.terms + 1, sizeof *w->hashes))
+        w->hashes[w->totals.terms] = termfilter_hash(w->term, w->term_len);
+    else
+        w->lex_block.oom = 1; /* reported with the lexicon's own failures */
     w->totals.terms++;
     w->lex_post_off += post_len;
     w->lex_pos_off += pos_len;
@@ -303,13 +310,44 @@ static int segw_write_docs(segw *w, idx_err *err)
     return cfw_close(f, err);
 }
 
+/* Writes the term filter (FORMAT.md §4.1) of the terms so far at the end of
+ * the lexicon; its offset, or 0 when the segment has no term. Every segment
+ * gets one, a single-segment index too: the segment may become one of many
+ * by the next append, and 10 bits a term are 0.3% of a one-shot index. */
+static uint64_t segw_write_filter(segw *w)
+{
+    if (w->totals.terms == 0) return 0;
+    uint64_t off = cfw_tell(w->lex), n_blocks = termfilter_blocks(w->totals.terms);
+    size_t pad = (size_t)(segfmt_filter_blocks_off(off) - off - SEGFMT_FILTER_HEADER_SIZE);
+    size_t len = (size_t)(n_blocks * TERMFILTER_BLOCK);
+    uint8_t *f = calloc(1, SEGFMT_FILTER_HEADER_SIZE + pad + len);
+    if (!f) {
+        w->lex_block.oom = 1;
+        return 0;
+    }
+    segfmt_filter_header h = {SEGFMT_FILTER_SBBF, 0, n_blocks};
+    segfmt_filter_header_put(f, &h);
+    uint8_t *blocks = f + SEGFMT_FILTER_HEADER_SIZE + pad;
+    for (uint64_t i = 0; i < w->totals.terms; i++)
+        termfilter_add(blocks, n_blocks, w->hashes[i]);
+    cfw_write(w->lex, f, SEGFMT_FILTER_HEADER_SIZE + pad + len);
+    free(f);
+    return off;
+}
+
 int segw_close(segw *w, segw_totals *totals, idx_err *err)
 {
     if (w->lex_block.len) cfw_write(w->lex, w->lex_block.p, w->lex_block.len);
+    uint64_t filter_off = segw_write_filter(w);
+    if (w->lex_block.oom) {
+        segw_abort(w);
+        return err_set(err, IDX_ENOMEM, "out of memory writing the lexicon");
+    }
     uint64_t index_off = cfw_tell(w->lex);
     cfw_write(w->lex, w->lex_index.p, w->lex_index.len);
     segfmt_lex_trailer t = {w->totals.terms,
-                            (w->totals.terms + SEGFMT_LEX_BLOCK - 1) / SEGFMT_LEX_BLOCK, index_off};
+                            (w->totals.terms + SEGFMT_LEX_BLOCK - 1) / SEGFMT_LEX_BLOCK, index_off,
+                            filter_off};
     uint8_t trailer[SEGFMT_LEX_TRAILER_SIZE];
     segfmt_lex_trailer_put(trailer, &t);
     cfw_write(w->lex, trailer, sizeof trailer);
@@ -334,6 +372,7 @@ void segw_abort(segw *w)
     cfw_abort(w->pos);
     buf_free(&w->lex_block);
     buf_free(&w->lex_index);
+    free(w->hashes);
     buf_free(&w->skips);
     buf_free(&w->blocks);
     buf_free(&w->posbuf);

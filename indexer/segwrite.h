@@ -5,7 +5,9 @@
  * postings in strictly increasing docid order. A term's docid/tf blocks are
  * buffered until segw_term_end (the skip table precedes them); positions
  * stream straight to disk, so memory stays bounded by the largest term's
- * docid/tf data (about 2 bytes a posting). */
+ * docid/tf data (about 2 bytes a posting), plus 8 bytes a term: the hashes
+ * the term filter is built from at the end, once the term count is known
+ * (80 MB for 10 million terms). */
 #ifndef IDX_SEGWRITE_H
 #define IDX_SEGWRITE_H
 

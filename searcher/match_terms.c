@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/strmap.h"
+#include "common/termfilter.h"
 
 /* Term rows: the map gives a term's row; row r holds the term's entry in
  * every segment (ent[r * n_segs + i], df 0 where the segment lacks it, which
@@ -51,7 +52,23 @@ static int terms_grow(match_terms *t, idx_err *err)
     return 0;
 }
 
-/* Looks the term up in every segment into a new row; its number in *row. */
+/* Each segment's term filter block for the term (NULL: no filter, or one
+ * segment only, where the probe would only add to the seek), all fetched
+ * before any is read so that their cache misses overlap. */
+static int terms_filter(match_terms *t, uint64_t hash, const uint8_t **block, idx_err *err)
+{
+    uint32_t n = t->ix->n_segs;
+    for (uint32_t i = 0; i < n; i++) {
+        block[i] = NULL;
+        int rc = n > 1 ? seg_filter_block(t->ix->segs[i], hash, &block[i], err) : 0;
+        if (rc) return rc;
+        if (block[i]) __builtin_prefetch(block[i]);
+    }
+    return 0;
+}
+
+/* Looks the term up in every segment into a new row; its number in *row.
+ * Segments whose filter rules the term out are not searched. */
 static int terms_add(match_terms *t, const char *key, size_t len, uint32_t *row, idx_err *err)
 {
     if (t->n_rows == t->cap_rows) {
@@ -60,9 +77,14 @@ static int terms_add(match_terms *t, const char *key, size_t len, uint32_t *row,
     }
     uint32_t r = t->n_rows, n = t->ix->n_segs;
     seg_term *ent = t->ent + (size_t)r * n;
-    uint64_t df = 0;
+    uint64_t df = 0, hash = termfilter_hash(key, len);
+    const uint8_t *block[INDEX_MAX_SEGMENTS];
+    int rc = terms_filter(t, hash, block, err);
+    if (rc) return rc;
     for (uint32_t i = 0; i < n; i++) {
-        int rc = seg_lookup(t->ix->segs[i], key, len, &ent[i], err);
+        rc = block[i] && !termfilter_block_has(block[i], hash)
+                 ? 0
+                 : seg_lookup(t->ix->segs[i], key, len, &ent[i], err);
         if (rc < 0) return rc;
         if (rc == 0) ent[i].df = 0;
         df += ent[i].df;

@@ -8,7 +8,9 @@
  * slower than one segment. Here the first request for a term looks it up in
  * every segment once and keeps the S entries and the summed df; the other
  * segments' requests are answered from memory, so a term costs S lookups per
- * search, one per segment, as on a merged index.
+ * search, one per segment, as on a merged index. On more than one segment,
+ * each segment's term filter (FORMAT.md §4.1) is asked first, and segments
+ * it rules out are not searched: a rare term is in few of them.
  *
  * Ownership: match_terms_new allocates, match_terms_free frees; the index
  * must outlive it. Not thread-safe: one per search (match_ctx). Errors: a

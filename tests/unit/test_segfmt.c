@@ -103,16 +103,29 @@ START_TEST(lexicon_index_and_trailer)
         ck_assert(!memcmp(&in, &out, sizeof in));
         EQ(segfmt_lex_index_block_off(b), in.block_off);
 
-        segfmt_lex_trailer t = {u64s[i], u64s[(i + 3) % N64], u64s[(i + 4) % N64]}, u;
+        segfmt_lex_trailer t = {u64s[i], u64s[(i + 3) % N64], u64s[(i + 4) % N64],
+                                u64s[(i + 5) % N64]},
+                           u;
         uint8_t tb[SEGFMT_LEX_TRAILER_SIZE];
         memset(tb, 0xff, sizeof tb);
         segfmt_lex_trailer_put(tb, &t);
         EQ(le(tb, 8), t.n_terms);
         EQ(le(tb + 8, 8), t.n_blocks);
         EQ(le(tb + 16, 8), t.index_off);
-        EQ(le(tb + 24, 8), 0); /* reserved */
+        EQ(le(tb + 24, 8), t.filter_off);
         segfmt_lex_trailer_get(tb, &u);
         ck_assert(!memcmp(&t, &u, sizeof t));
+
+        segfmt_filter_header h = {(uint32_t)u64s[i], (uint32_t)u64s[(i + 1) % N64],
+                                  u64s[(i + 2) % N64]},
+                             g;
+        uint8_t hb[SEGFMT_FILTER_HEADER_SIZE];
+        segfmt_filter_header_put(hb, &h);
+        EQ(le(hb, 4), h.scheme);
+        EQ(le(hb + 4, 4), h.reserved);
+        EQ(le(hb + 8, 8), h.n_blocks);
+        segfmt_filter_header_get(hb, &g);
+        ck_assert(!memcmp(&h, &g, sizeof h));
     }
 }
 END_TEST

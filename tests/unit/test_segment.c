@@ -909,6 +909,14 @@ static void mem_load(void)
     }
 }
 
+static void mem_free(void)
+{
+    for (int i = 0; i <= SEG_NFILES; i++) {
+        free(mem[i].data);
+        mem[i].data = NULL;
+    }
+}
+
 /* Replaces meta line `key ...` by `line` and re-signs the file, as a forger would. */
 static void meta_forge(const char *key, const char *line)
 {
@@ -1021,6 +1029,114 @@ START_TEST(open_from_memory)
 }
 END_TEST
 
+/* Rewrites the lexicon in mem[1] through the container writer (so every
+ * checksum is right): its filter dropped as an index written before filters
+ * existed has none (drop), or kept with its blocks forged to zero bits
+ * (zero) or its scheme to an unknown one (scheme). */
+enum { LEX_DROP_FILTER, LEX_ZERO_FILTER, LEX_BAD_SCHEME };
+static void lex_rewrite(int how)
+{
+    const uint8_t *f = mem[1].data;
+    uint64_t end = rd_u64(f + mem[1].len - CFILE_FOOTER); /* data_end */
+    segfmt_lex_trailer t;
+    segfmt_lex_trailer_get(f + end - SEGFMT_LEX_TRAILER_SIZE, &t);
+    ck_assert_uint_gt(t.filter_off, CFILE_HEADER);
+    char path[400];
+    snprintf(path, sizeof path, "%s/rewritten.lex", tmpdir);
+    unlink(path);
+    cfw *w = NULL;
+    idx_err err = {0};
+    OKM(cfw_create(path, "lex", &w, &err) == 0, "%s", err.msg);
+    uint64_t keep = how == LEX_DROP_FILTER ? t.filter_off : t.index_off;
+    uint8_t *body = malloc(keep - CFILE_HEADER);
+    memcpy(body, f + CFILE_HEADER, keep - CFILE_HEADER);
+    uint64_t blocks = segfmt_filter_blocks_off(t.filter_off);
+    if (how == LEX_ZERO_FILTER) memset(body + (blocks - CFILE_HEADER), 0, t.index_off - blocks);
+    if (how == LEX_BAD_SCHEME) body[t.filter_off - CFILE_HEADER + SEGFMT_FILTER_SCHEME] = 2;
+    cfw_write(w, body, keep - CFILE_HEADER);
+    free(body);
+    cfw_write(w, f + t.index_off, end - SEGFMT_LEX_TRAILER_SIZE - t.index_off);
+    if (how == LEX_DROP_FILTER) {
+        t.index_off = keep;
+        t.filter_off = 0;
+    }
+    uint8_t tb[SEGFMT_LEX_TRAILER_SIZE];
+    segfmt_lex_trailer_put(tb, &t);
+    cfw_write(w, tb, sizeof tb);
+    OKM(cfw_close(w, &err) == 0, "%s", err.msg);
+    FILE *in = fopen(path, "rb");
+    ck_assert_ptr_nonnull(in);
+    fseek(in, 0, SEEK_END);
+    mem[1].len = (size_t)ftell(in);
+    fseek(in, 0, SEEK_SET);
+    free(mem[1].data);
+    mem[1].data = malloc(mem[1].len);
+    EQ(fread(mem[1].data, 1, mem[1].len, in), mem[1].len);
+    fclose(in);
+}
+
+START_TEST(term_filter)
+{
+    idx_err err = {0};
+    /* No false negative: every term of the lexicon passes its filter. */
+    seg_lex_iter it;
+    seg_term t;
+    uint64_t n = 0;
+    EQ(seg_lex_seek(sg, "", 0, &it, &err), 0);
+    while (seg_lex_next(&it, &t, &err) == 1) {
+        OKM(seg_may_contain(sg, it.term, it.term_len, &err) == 1, "filter rejects '%s'", it.term);
+        n++;
+    }
+    EQ(n, seg_nterms(sg));
+    /* Absent terms are mostly rejected: ~1% false positives at 10 bits a term. */
+    uint32_t passed = 0, probes = 20000;
+    for (uint32_t i = 0; i < probes; i++) {
+        char term[32];
+        int len = snprintf(term, sizeof term, "zq%u", i);
+        int rc = seg_may_contain(sg, term, (size_t)len, &err);
+        ck_assert_int_ge(rc, 0);
+        passed += (uint32_t)rc;
+        EQ(seg_lookup(sg, term, (size_t)len, &t, &err), 0);
+    }
+    OKM(passed < probes / 40, "%u of %u absent terms pass the filter", passed, probes);
+
+    /* A lexicon without a filter (written before filters existed) still
+     * opens, checks and finds every term; the filter answers "maybe". */
+    mem_load();
+    lex_rewrite(LEX_DROP_FILTER);
+    cfr_source src = {mem_get, NULL};
+    idx_index *x = NULL;
+    OKM(index_open_mem(&src, "memix", &x, &err) == 0, "index_open_mem: %s", err.msg);
+    seg *m = x->segs[0];
+    OKM(seg_check(m, &x->meta.bm25, &err) == 0, "seg_check: %s", err.msg);
+    EQ(seg_may_contain(m, "zq1", 3, &err), 1);
+    for (size_t i = 0; i < n_terms; i++) {
+        seg_term a, b;
+        EQ(seg_lookup(sg, terms[i].term, terms[i].tlen, &a, &err), 1);
+        EQ(seg_lookup(m, terms[i].term, terms[i].tlen, &b, &err), 1);
+        ck_assert(!memcmp(&a, &b, sizeof a));
+    }
+    EQ(seg_lookup(m, "zq1", 3, &t, &err), 0);
+    index_close(x);
+    mem_free();
+
+    /* Forged filters behind correct checksums: a false negative is found by
+     * the check (the open cannot afford to look), an unknown scheme at open. */
+    mem_load();
+    lex_rewrite(LEX_ZERO_FILTER);
+    OKM(index_open_mem(&src, "memix", &x, &err) == 0, "index_open_mem: %s", err.msg);
+    EQ(seg_may_contain(x->segs[0], "common", 6, &err), 0);
+    EQ(seg_check(x->segs[0], &x->meta.bm25, &err), IDX_EDATA);
+    OKM(strstr(err.msg, "term filter rejects a term of the lexicon") != NULL, "%s", err.msg);
+    index_close(x);
+    mem_free();
+    mem_load();
+    lex_rewrite(LEX_BAD_SCHEME);
+    mem_open_error("term filter header inconsistent");
+    mem_free();
+}
+END_TEST
+
 static Suite *segment_suite(void)
 {
     Suite *s = suite_create("segment");
@@ -1037,6 +1153,7 @@ static Suite *segment_suite(void)
     tcase_add_test(tc, check_passes);
     tcase_add_test(tc, rebuild_is_deterministic);
     tcase_add_test(tc, open_from_memory);
+    tcase_add_test(tc, term_filter);
     suite_add_tcase(s, tc);
     return s;
 }
