@@ -870,7 +870,7 @@ static int member_open(reader *r, idx_err *err)
 
     reader_format fmt = r->fmt;
     if (fmt == FMT_AUTO) fmt = format_by_name(path);
-    if (r->first_look && fmt != FMT_AUTO && fmt != FMT_MEDIAWIKI) {
+    if (r->first_look && fmt != FMT_AUTO && fmt != FMT_MEDIAWIKI) { /* by name, unread */
         file_release(r);
         return 0;
     }
