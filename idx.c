@@ -119,6 +119,16 @@ static const char build_help[] =
     "  --force                build even if more than half of the records are rejected\n"
     "  -q, --quiet            no progress and no summary\n";
 
+/* The MediaWiki redirects the build gave to their articles as titles. */
+static void build_redirects_line(const build_summary *s)
+{
+    if (s->redirects_applied || s->redirects_unresolved)
+        fprintf(stderr,
+                "idx: %" PRIu64 " redirect titles added to their articles, %" PRIu64
+                " unresolved (target not in the input)\n",
+                s->redirects_applied, s->redirects_unresolved);
+}
+
 static int cmd_build(int argc, char **argv)
 {
     enum {
@@ -271,6 +281,7 @@ static int cmd_build(int argc, char **argv)
                 "idx: appended to %s: %" PRIu64 " docs, %" PRIu64 " skipped, %" PRIu64
                 " replaced, %" PRIu64 " invalid UTF-8 sequences (generation %" PRIu64 ")\n",
                 o.out, s.docs, s.skipped, s.replaced, s.invalid_utf8, s.generation);
+        build_redirects_line(&s);
     }
     if (s.appended) return no_merge ? 0 : auto_merge(o.out, quiet);
     if (!quiet) {
@@ -280,6 +291,7 @@ static int cmd_build(int argc, char **argv)
                 o.out, s.docs, s.skipped, s.replaced, s.invalid_utf8);
         if (s.mediawiki)
             fprintf(stderr, "idx: %" PRIu64 " redirects/non-article pages\n", s.redirects);
+        build_redirects_line(&s);
         if (s.files_skipped) fprintf(stderr, "idx: %" PRIu64 " files skipped\n", s.files_skipped);
         if (s.cp1252_bytes)
             fprintf(stderr, "idx: %" PRIu64 " bytes of Windows-1252 text converted\n",

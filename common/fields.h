@@ -29,6 +29,18 @@ enum { FIELD_ID, FIELD_TITLE, FIELD_URL, FIELD_DATE, FIELD_AUTHOR, FIELD_CATEGOR
 #define FIELD_EXTRA FIELD_COUNT
 #define FIELD_STORED (FIELD_COUNT + 1)
 
+/* A build's batches (indexer/ring.h) carry one more field after the stored
+ * ones: the titles of the MediaWiki redirects to the article, analysed as
+ * title words and never stored (docs/INPUT.md, "Redirects"). */
+#define FIELD_ALIAS FIELD_STORED
+#define FIELD_BATCH (FIELD_STORED + 1)
+
+/* Redirect titles add at most about this many words to an article's title
+ * (the titles in input order, whole): they count in the title's length,
+ * which BM25 divides by, and the xapian engine holds at most
+ * XAP_MAX_TITLE_TOKENS per title. */
+#define FIELD_ALIAS_MAX_TOKENS 256
+
 /* Term prefixes of the label fields: one ASCII letter and ':'. The analyzer
  * splits words at ':', so no analysed word contains one and these terms can
  * never collide with a title or body term. */

@@ -183,6 +183,8 @@ static int build_batch(build *bd, const batch *b, idx_err *err)
 /* Phase 3: read, analyse and hand over every record. */
 static int build_consume(build *bd, idx_err *err)
 {
+    /* The redirect table comes on top of --mem, bounded by as much again. */
+    reader_set_alias_limit(bd->rd, bd->o->mem_bytes);
     ring *r;
     int rc = ring_start(bd->rd, bd->nw, worker_batch, (void *const *)bd->ws, &r, err);
     if (rc) return rc;
@@ -271,6 +273,8 @@ static void build_summarise(build *bd, build_summary *sum)
         sum->dates_dropped = rs->dates_dropped;
         sum->trec_untagged = rs->trec_untagged;
         sum->mediawiki = rs->files_mediawiki > 0;
+        sum->redirects_applied = rs->redirects_applied;
+        sum->redirects_unresolved = rs->redirects_unresolved;
         bd->invalid_utf8 += rs->utf8_replaced;
         sum->bytes_raw = rs->bytes_raw;
         sum->bytes_in = rs->bytes_in;

@@ -106,6 +106,9 @@ typedef struct build_summary {
     double seconds;
     int appended;        /* the build changed an existing index in place */
     uint64_t generation; /* the new generation an append committed */
+    /* MediaWiki redirects whose titles were added to their target articles,
+     * and those whose target is not an article of the input (reader.h). */
+    uint64_t redirects_applied, redirects_unresolved;
 } build_summary;
 
 /* The options of a plain `idx build -o out inputs...`: default analysis and

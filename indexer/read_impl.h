@@ -111,6 +111,9 @@ struct rdr_file {
     int end_reported;      /* a truncation/corruption warning was already given */
     void *state;           /* the format's own, per file: allocated by open, freed by close */
     buf out[RDR_OUT_BUFS]; /* output buffers for the formats, kept across files */
+    /* Only the redirects are wanted (the reader's first look at MediaWiki
+     * inputs, reader.c): a format may skip everything else, unparsed. */
+    int redirects_only;
 };
 
 /* Makes more bytes available after src.lim (compacting buffer[0..pos) away
@@ -136,6 +139,11 @@ void rdr_bad_eof(rdr_file *f, uint64_t line, const char *why);
  * starting at `line`, warning once for them. line 0: drop them silently (the
  * record was bad and reported anyway; the stats counted them already). */
 void rdr_claim_utf8(rdr_file *f, uint64_t abs_end, uint64_t line);
+
+/* A MediaWiki redirect page `title` -> `target` (as written in the dump).
+ * 0, or IDX_ENOMEM (err filled). */
+int rdr_redirect(rdr_file *f, const char *title, size_t n, const char *target, size_t tn,
+                 idx_err *err);
 
 /* Counters of the reader the formats update. */
 reader_stats *rdr_stats(rdr_file *f);

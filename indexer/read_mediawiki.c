@@ -10,8 +10,10 @@
  * date = that revision's <timestamp>, url = <siteinfo><base> with the title
  * in place of its last path segment, category = its [[Category:...]] links
  * joined by "; " (names may contain commas). Redirects and other namespaces are counted, not
- * reported: a dump is mostly made of them. An XML error ends the file (expat cannot resync):
- * reported with expat's line, counted as one bad record.
+ * reported: a dump is mostly made of them. A redirect of namespace 0 goes to the reader
+ * (rdr_redirect) with its target, from <redirect title="..."> or else its #REDIRECT [[link]];
+ * under f->redirects_only nothing else is done (no wikitext is stripped). An XML error ends
+ * the file (expat cannot resync): reported with expat's line, counted as one bad record.
  *
  * Markup stripping is a pragmatic approximation of what a reader sees, not a
  * renderer: link labels stay, references go, table cells keep their text
@@ -716,7 +718,8 @@ typedef struct mw_state {
     int depth;
     unsigned char kind[MW_MAX_DEPTH];
     buf title, id, ns, text, stamp;
-    buf base; /* <siteinfo><base>: the main page's URL, articles' URLs derive from it */
+    buf target; /* <redirect title="...">: the page a redirect leads to */
+    buf base;   /* <siteinfo><base>: the main page's URL, articles' URLs derive from it */
     buf *capture;
     int redirect, text_too_large;
     uint64_t page_line;
@@ -725,7 +728,7 @@ typedef struct mw_state {
 
 static void reset_page(mw_state *st)
 {
-    st->title.len = st->id.len = st->ns.len = st->text.len = st->stamp.len = 0;
+    st->title.len = st->id.len = st->ns.len = st->text.len = st->stamp.len = st->target.len = 0;
     st->redirect = st->text_too_large = 0;
     st->capture = NULL;
 }
@@ -759,6 +762,35 @@ static void page_url(const mw_state *st, buf *url, const char *title, size_t n)
     }
 }
 
+/* The target of a redirect without <redirect title="..."> (older exports):
+ * the link of its "#REDIRECT [[Target]]" text, without a "|label". */
+static void redirect_link(const char *t, size_t tn, const char **target, size_t *n)
+{
+    const char *open = wk_ifind(t, tn, "[[", tn);
+    *n = 0;
+    if (!open) return;
+    const char *p = open + 2;
+    size_t left = tn - (size_t)(p - t);
+    const char *close = wk_ifind(p, left, "]]", left);
+    size_t m = close ? (size_t)(close - p) : 0;
+    const char *bar = memchr(p, '|', m);
+    *target = p;
+    *n = bar ? (size_t)(bar - p) : m;
+}
+
+/* A redirect page of the article namespace: its title will be its target's
+ * alias (rdr_redirect). */
+static void page_redirect(mw_state *st, const char *t, size_t tn)
+{
+    const char *ti = (const char *)st->title.p, *target = (const char *)st->target.p;
+    size_t tin = st->title.len, targetn = st->target.len;
+    if (!targetn) redirect_link(t, tn, &target, &targetn);
+    if (rdr_redirect(st->f, ti, tin, target, targetn, st->err)) {
+        st->failed = st->err->code;
+        XML_StopParser(st->xp, XML_FALSE);
+    }
+}
+
 static void page_done(mw_state *st)
 {
     rdr_file *f = st->f;
@@ -773,13 +805,15 @@ static void page_done(mw_state *st)
     /* expat counts bytes of the stream it was fed, which is the sanitised
      * stream the replacement offsets refer to. */
     uint64_t abs_end = (uint64_t)XML_GetCurrentByteIndex(st->xp);
+    int article_ns = !nsn || (nsn == 1 && ns[0] == '0');
     if (st->redirect || rdr_iprefix(t, tn, "#redirect")) {
         stats->redirects++;
         rdr_claim_utf8(f, abs_end, 0);
+        if (article_ns) page_redirect(st, t, tn);
         return;
     }
-    if (nsn && !(nsn == 1 && ns[0] == '0')) {
-        stats->other_ns++;
+    if (!article_ns || f->redirects_only) {
+        stats->other_ns += !article_ns;
         rdr_claim_utf8(f, abs_end, 0);
         return;
     }
@@ -831,9 +865,21 @@ static void page_done(mw_state *st)
     XML_StopParser(st->xp, XML_TRUE);
 }
 
+/* <redirect title="Target" />: the target, if it is not garbage. */
+static void page_target(mw_state *st, const XML_Char **attrs)
+{
+    st->redirect = 1;
+    for (size_t i = 0; attrs[i] && attrs[i + 1]; i += 2) {
+        size_t n = strlen(attrs[i + 1]);
+        if (strcmp(attrs[i], "title") == 0 && n <= 4096) {
+            st->target.len = 0;
+            buf_put(&st->target, attrs[i + 1], n);
+        }
+    }
+}
+
 static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **attrs)
 {
-    (void)attrs;
     mw_state *st = ud;
     int d = st->depth++;
     int k = E_OTHER;
@@ -866,7 +912,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
         else if (strcmp(name, "id") == 0)
             k = E_ID, st->capture = &st->id;
         else if (strcmp(name, "redirect") == 0)
-            st->redirect = 1;
+            page_target(st, attrs);
         else if (strcmp(name, "revision") == 0)
             k = E_REVISION;
     } else if (d == 3 && st->kind[2] == E_REVISION && strcmp(name, "text") == 0) {
@@ -991,6 +1037,7 @@ static void mw_close(rdr_file *f)
     buf_free(&st->ns);
     buf_free(&st->text);
     buf_free(&st->stamp);
+    buf_free(&st->target);
     buf_free(&st->base);
     free(st);
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/utf8.h"
+#include "indexer/alias.h"
 #include "indexer/dates.h"
 #include "indexer/read_impl.h"
 
@@ -23,6 +24,7 @@ typedef struct rdr_entry {
     char *path;   /* displayed and opened */
     char *textid; /* relative to the INPUT argument; basename for a file INPUT */
     int cmdline;  /* named on the command line: failing to open it is fatal */
+    int scanned;  /* its redirects were read by the first look (reader_scan) */
 } rdr_entry;
 
 struct reader {
@@ -49,6 +51,15 @@ struct reader {
      * files does not allocate a megabyte per file. */
     char *srcbuf;
     size_t srccap;
+
+    /* MediaWiki redirects (alias.h): created at the first MediaWiki input,
+     * owned by the reader that created it (a first look borrows it). */
+    alias_map *aliases;
+    size_t alias_limit;
+    buf alias_out;  /* the yielded article's redirect titles */
+    int alias_full; /* the table reached its bound (warned once) */
+    int scanned;    /* the first look at the MediaWiki inputs was taken */
+    int first_look; /* this reader is a first look: redirects only, silent, borrowing */
 
     reader_stats st;
     char msg[1024];
@@ -87,7 +98,8 @@ const char *reader_format_name(reader_format f)
 static void vwarn(rdr_file *f, uint64_t line, const char *fmt, va_list ap)
 {
     reader *r = f->r;
-    if (!r->warn) return;
+    /* A first look reads what the main pass reads again and reports then. */
+    if (!r->warn || r->first_look) return;
     vsnprintf(r->msg, sizeof r->msg, fmt, ap);
     r->warn(r->warn_ctx, f->path, line, r->msg);
 }
@@ -118,6 +130,25 @@ void rdr_bad_eof(rdr_file *f, uint64_t line, const char *why)
         why = dec ? dec : f->src.truncated ? "truncated gzip stream" : "corrupt gzip stream";
     }
     rdr_bad(f, line, "%s", why);
+}
+
+int rdr_redirect(rdr_file *f, const char *title, size_t n, const char *target, size_t tn,
+                 idx_err *err)
+{
+    reader *r = f->r;
+    /* The first look already gave this source's redirects: the main pass
+     * only adds those of sources that cannot be read twice (a pipe), which
+     * reach the articles after them only. */
+    if (!r->first_look && r->files[r->next - 1].scanned) return 0;
+    if (!r->aliases && !(r->aliases = alias_new(r->alias_limit)))
+        return err_set(err, IDX_ENOMEM, "out of memory");
+    if (alias_add(r->aliases, title, n, target, tn) < 0 && !r->alias_full) {
+        r->alias_full = 1;
+        if (r->warn)
+            r->warn(r->warn_ctx, f->path, 0,
+                    "the table of redirects is full (--mem); further redirects are not applied");
+    }
+    return 0;
 }
 
 reader_stats *rdr_stats(rdr_file *f)
@@ -497,7 +528,7 @@ typedef struct walk_anc {
 static void walk_warn(reader *r, const char *path, const char *why)
 {
     r->st.files_skipped++;
-    if (r->warn) r->warn(r->warn_ctx, path, 0, why);
+    if (r->warn && !r->first_look) r->warn(r->warn_ctx, path, 0, why);
 }
 
 /* Lists dir recursively in byte order of names. `rel` is the path relative
@@ -593,6 +624,7 @@ int reader_open(const char *const *inputs, size_t n_inputs, reader_format fmt, r
     r->warn = warn;
     r->warn_ctx = warn_ctx;
     r->max_record = READER_MAX_RECORD;
+    r->alias_limit = READER_ALIAS_MEM;
     int rc = 0;
     for (size_t i = 0; i < n_inputs && !rc; i++) {
         struct stat st;
@@ -623,6 +655,11 @@ int reader_open(const char *const *inputs, size_t n_inputs, reader_format fmt, r
 void reader_set_max_record(reader *r, size_t bytes)
 {
     r->max_record = bytes ? bytes : 1;
+}
+
+void reader_set_alias_limit(reader *r, size_t bytes)
+{
+    r->alias_limit = bytes;
 }
 
 /* ------------------------------------------------------------- dispatch */
@@ -713,9 +750,21 @@ static void input_close(reader *r)
     r->member_path = r->member_textid = NULL;
 }
 
+/* A first look passes over inputs that cannot be read twice (standard
+ * input, pipes: the main pass gives their redirects) and those named as
+ * another format. */
+static int first_look_skips(const reader *r, const rdr_entry *e)
+{
+    struct stat st;
+    if (is_stdin(e->path) || stat(e->path, &st) != 0 || !S_ISREG(st.st_mode)) return 1;
+    reader_format f = r->fmt == FMT_AUTO ? format_by_name(e->path) : r->fmt;
+    return f != FMT_AUTO && f != FMT_MEDIAWIKI;
+}
+
 /* 1: opened; 0: skipped with a warning; negative: fatal. */
 static int input_open(reader *r, const rdr_entry *e, idx_err *err)
 {
+    if (r->first_look && first_look_skips(r, e)) return 0;
     /* A duplicate of stdin, so that closing the input leaves descriptor 0 alone. */
     int fd = is_stdin(e->path) ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0)
                                : open(e->path, O_RDONLY | O_CLOEXEC);
@@ -738,6 +787,38 @@ static int input_open(reader *r, const rdr_entry *e, idx_err *err)
     r->in_chunk = chunk;
     r->in_counted = 0;
     return 1;
+}
+
+static int reader_next_in(reader *r, rec *out, idx_err *err);
+
+/* The first look, before the first MediaWiki article is read: the
+ * redirects of every input from files[from] on (the inputs before it hold
+ * no MediaWiki) go into the table, so that each article meets its
+ * redirects wherever they are in the input. It reads those inputs a second
+ * time, but parses only their XML, not their wiki text; articles of
+ * other formats are never looked at. */
+static int reader_scan(reader *r, size_t from, idx_err *err)
+{
+    if (!r->aliases && !(r->aliases = alias_new(r->alias_limit)))
+        return err_set(err, IDX_ENOMEM, "out of memory");
+    reader *s = calloc(1, sizeof *s);
+    if (!s) return err_set(err, IDX_ENOMEM, "out of memory");
+    s->fmt = r->fmt;
+    s->warn = r->warn;
+    s->warn_ctx = r->warn_ctx;
+    s->max_record = r->max_record;
+    s->files = r->files + from;
+    s->nfiles = r->nfiles - from;
+    s->aliases = r->aliases;
+    s->alias_limit = r->alias_limit;
+    s->first_look = 1;
+    rec out;
+    int rc;
+    while ((rc = reader_next_in(s, &out, err)) > 0) {
+    }
+    r->alias_full |= s->alias_full;
+    reader_close(s);
+    return rc;
 }
 
 /* Opens the next member of the current input as r->cur. 1: opened; 0: none
@@ -789,6 +870,10 @@ static int member_open(reader *r, idx_err *err)
 
     reader_format fmt = r->fmt;
     if (fmt == FMT_AUTO) fmt = format_by_name(path);
+    if (r->first_look && fmt != FMT_AUTO && fmt != FMT_MEDIAWIKI) { /* by name, unread */
+        file_release(r);
+        return 0;
+    }
     if (fmt == FMT_AUTO) {
         /* Filling sanitises UTF-8: a binary file would count thousands of
          * invalid sequences of text that is never indexed. */
@@ -806,7 +891,17 @@ static int member_open(reader *r, idx_err *err)
         }
         fmt = (reader_format)c;
     }
+    if (r->first_look && fmt != FMT_MEDIAWIKI) {
+        file_release(r);
+        return 0;
+    }
+    if (fmt == FMT_MEDIAWIKI && !r->first_look && !r->scanned) {
+        r->scanned = 1;
+        rc = reader_scan(r, (size_t)(e - r->files), err);
+        if (rc < 0) return rc;
+    }
     f->fmt = fmt;
+    f->redirects_only = r->first_look;
     r->ops = ops_for(fmt);
     r->st.files++;
     r->st.files_mediawiki += fmt == FMT_MEDIAWIKI;
@@ -851,7 +946,7 @@ static void normalise_date(reader *r, rdr_file *f, rec *out)
     out->date.len = 0;
 }
 
-int reader_next(reader *r, rec *out, idx_err *err)
+static int reader_next_in(reader *r, rec *out, idx_err *err)
 {
     for (;;) {
         if (!r->cur_open) {
@@ -862,6 +957,7 @@ int reader_next(reader *r, rec *out, idx_err *err)
                     if (rc < 0) return rc;
                     continue;
                 }
+                r->files[r->next - 1].scanned |= r->first_look;
             }
             int rc = member_open(r, err);
             if (rc < 0) return rc;
@@ -888,6 +984,29 @@ int reader_next(reader *r, rec *out, idx_err *err)
     }
 }
 
+/* The article's redirect titles, and the counts of applied and unresolved
+ * redirects. */
+static int reader_aliases(reader *r, rec *out, int got, idx_err *err)
+{
+    if (!r->aliases) return got;
+    if (got > 0 && out->format == FMT_MEDIAWIKI) {
+        r->alias_out.len = 0;
+        alias_lookup(r->aliases, out->title.ptr, out->title.len, &r->alias_out);
+        if (r->alias_out.oom) return err_set(err, IDX_ENOMEM, "out of memory");
+        out->alias.ptr = (const char *)r->alias_out.p;
+        out->alias.len = r->alias_out.len;
+    }
+    r->st.redirects_applied = alias_applied(r->aliases);
+    r->st.redirects_unresolved =
+        alias_count(r->aliases) + alias_dropped(r->aliases) - r->st.redirects_applied;
+    return got;
+}
+
+int reader_next(reader *r, rec *out, idx_err *err)
+{
+    return reader_aliases(r, out, reader_next_in(r, out, err), err);
+}
+
 const reader_stats *reader_get_stats(const reader *r)
 {
     return &r->st;
@@ -901,10 +1020,14 @@ void reader_close(reader *r)
     for (int i = 0; i < RDR_OUT_BUFS; i++)
         buf_free(&r->cur.out[i]);
     free(r->srcbuf);
-    for (size_t i = 0; i < r->nfiles; i++) {
-        free(r->files[i].path);
-        free(r->files[i].textid);
+    buf_free(&r->alias_out);
+    if (!r->first_look) {
+        alias_free(r->aliases);
+        for (size_t i = 0; i < r->nfiles; i++) {
+            free(r->files[i].path);
+            free(r->files[i].textid);
+        }
+        free(r->files);
     }
-    free(r->files);
     free(r);
 }

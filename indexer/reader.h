@@ -41,6 +41,12 @@
  * reader_set_max_record); a larger one is reported as "record too large" and
  * skipped, so a 1 GB line without a newline costs at most that much memory.
  *
+ * MediaWiki redirects are not records: before the first MediaWiki article,
+ * the reader reads the MediaWiki inputs from there on once for their
+ * redirects only (not standard input or pipes, whose redirects are taken as
+ * they come), and each article then carries the titles of the redirects to
+ * it in rec.alias (docs/INPUT.md, "Redirects").
+ *
  * The reader does not deduplicate ids: the build does. */
 #ifndef IDX_READER_H
 #define IDX_READER_H
@@ -52,6 +58,10 @@
 
 /* 256 MiB: far above any real article, far below the memory of a build box. */
 #define READER_MAX_RECORD ((size_t)256 << 20)
+
+/* 512 MiB, what `idx build` gives by default (its --mem): a few million
+ * redirects; English Wikipedia's ~10 M need about twice that (alias.h). */
+#define READER_ALIAS_MEM ((size_t)512 << 20)
 
 typedef enum reader_format {
     FMT_AUTO = 0,
@@ -83,6 +93,10 @@ typedef struct rec {
     /* JSONL only: the members idx does not know, as a JSON object text with
      * each member exactly as written ("{\"places\":\"usa\",\"n\": 3}"). */
     rec_field extra;
+    /* MediaWiki only: the titles of the redirects to this article in the
+     * input, each followed by '\n' (docs/INPUT.md, "Redirects"). Analysed
+     * as title words, never stored or shown. */
+    rec_field alias;
     const char *file;     /* path as given on the command line + relative part */
     uint64_t line;        /* 1-based line where the record starts */
     reader_format format; /* the format the file was read as (never FMT_AUTO) */
@@ -105,6 +119,10 @@ typedef struct reader_stats {
     uint64_t bytes_in;        /* bytes read from disk or pipe (compressed size) */
     uint64_t bytes_raw;       /* bytes after decompression */
     uint64_t bytes_total;     /* sum of input file sizes on disk, known at open (for ETA) */
+    /* MediaWiki redirects whose title was given to an article (their target,
+     * directly or through other redirects), and the others, set at the end
+     * of input: no such article in the input, a loop, the table full. */
+    uint64_t redirects_applied, redirects_unresolved;
 } reader_stats;
 
 /* Called from the thread running reader_open/reader_next. `line` is 1-based,
@@ -124,6 +142,10 @@ int reader_open(const char *const *inputs, size_t n_inputs, reader_format fmt, r
 /* Changes the record size limit (default READER_MAX_RECORD; mainly for
  * tests). Call before the first reader_next. */
 void reader_set_max_record(reader *r, size_t bytes);
+
+/* Bounds the table of MediaWiki redirects (indexer/alias.h; default
+ * READER_ALIAS_MEM). Call before the first reader_next. */
+void reader_set_alias_limit(reader *r, size_t bytes);
 
 /* 1: *out holds a record; 0: end of input; negative: fatal error (err filled). */
 int reader_next(reader *r, rec *out, idx_err *err);

@@ -31,8 +31,8 @@ typedef struct batch {
     /* filled by the reader */
     buf text; /* all fields of all records, back to back */
     uint32_t n;
-    size_t (*off)[FIELD_STORED]; /* per record, field offsets into text */
-    size_t (*len)[FIELD_STORED];
+    size_t (*off)[FIELD_BATCH]; /* per record, field offsets into text */
+    size_t (*len)[FIELD_BATCH];
     size_t cap;
     /* filled by a worker (worker.h) */
     buf bundles;        /* per record: a document bundle (bundle.h) */

@@ -168,22 +168,35 @@ static int worker_field(worker *w, const char *text, size_t len, uint8_t field, 
 }
 
 /* A label field holds one value or several joined by "; " (a JSON array,
- * MediaWiki's categories): each value is analysed on its own, its positions
- * past the previous value's with a gap of one, so that a phrase never spans
- * two values (author:"smith bob" does not match "Ann Smith; Bob Jones"). */
-static int worker_labels(worker *w, const char *text, size_t len, const char *prefix)
+ * MediaWiki's categories), a title's aliases one per line: each value is
+ * analysed on its own, its positions past the previous value's with a gap
+ * of one, so that a phrase never spans two values (author:"smith bob" does
+ * not match "Ann Smith; Bob Jones"); the first at pos_base. Values stop
+ * once *tokens (may be NULL), to which each value's tokens are added,
+ * reaches max_tokens. */
+static int worker_values(worker *w, const char *text, size_t len, const char *sep, uint8_t field,
+                         const char *prefix, uint32_t pos_base, uint32_t *tokens,
+                         uint32_t max_tokens)
 {
     int rc = 0;
-    size_t at = 0;
-    while (!rc && at < len) {
-        const char *sep = memmem(text + at, len - at, "; ", 2);
-        size_t end = sep ? (size_t)(sep - text) : len;
-        rc = worker_field(w, text + at, end - at, 1, prefix, NULL);
+    size_t at = 0, sn = strlen(sep);
+    w->pos_base = pos_base;
+    while (!rc && at < len && (!tokens || *tokens < max_tokens)) {
+        const char *s = memmem(text + at, len - at, sep, sn);
+        size_t end = s ? (size_t)(s - text) : len;
+        uint32_t n;
+        rc = worker_field(w, text + at, end - at, field, prefix, &n);
+        if (tokens) *tokens += n;
         w->pos_base = w->last_pos + 2;
-        at = end + 2;
+        at = end + sn;
     }
     w->pos_base = 0;
     return rc;
+}
+
+static int worker_labels(worker *w, const char *text, size_t len, const char *prefix)
+{
+    return worker_values(w, text, len, "; ", 1, prefix, 0, NULL, 0);
 }
 
 /* Groups the document's tokens by term and appends its bundle. */
@@ -258,8 +271,8 @@ int worker_batch(void *ctx, batch *b, idx_err *err)
     uint32_t in_block = 0;
     int rc = 0;
     for (uint32_t d = 0; d < b->n && !rc; d++) {
-        const char *f[FIELD_STORED];
-        for (int k = 0; k < FIELD_STORED; k++)
+        const char *f[FIELD_BATCH];
+        for (int k = 0; k < FIELD_BATCH; k++)
             f[k] = batch_field(b, d, k);
         const size_t *len = b->len[d];
         w->serial++;
@@ -267,6 +280,11 @@ int worker_batch(void *ctx, batch *b, idx_err *err)
         w->n_toks = 0;
         b->bundle_off[d] = b->bundles.len;
         rc = worker_field(w, f[FIELD_TITLE], len[FIELD_TITLE], 0, NULL, &b->len_title[d]);
+        /* Redirect titles are title words, after the title's, before the body's (bundle order). */
+        uint32_t *lt = &b->len_title[d];
+        if (!rc && len[FIELD_ALIAS])
+            rc = worker_values(w, f[FIELD_ALIAS], len[FIELD_ALIAS], "\n", 0, NULL,
+                               *lt ? w->last_pos + 2 : 0, lt, *lt + FIELD_ALIAS_MAX_TOKENS);
         if (!rc) rc = worker_field(w, f[FIELD_BODY], len[FIELD_BODY], 1, NULL, &b->len_body[d]);
         if (!rc) rc = worker_labels(w, f[FIELD_AUTHOR], len[FIELD_AUTHOR], FIELD_PREFIX_AUTHOR);
         if (!rc)
