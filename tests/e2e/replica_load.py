@@ -7,11 +7,12 @@ QUERIES is a qid<TAB>query file; ANSWERS0 and ANSWERS10 are what
 `idx query --batch --format json -k 10` answered for it with --offset 0 and
 --offset 10 (one JSON object per line, with its qid). Over --threads
 keep-alive connections, asks /search?q=...&k=10&offset=0|10&format=json for
-random queries of the file until the file STOP exists, and checks every
-answer: status 200 and the same JSON as the batch answer (took_ms and qid
-aside). Writes the counts, the requests done so far every 0.2 s (so the
-test can time its kills) to OUT.json.progress, and every failed or wrong
-answer to OUT.json; exits 0 (the shell script judges)."""
+random queries of the file until the file STOP exists (or its directory is
+gone: the test died), and checks every answer: status 200 and the same JSON
+as the batch answer (took_ms and qid aside). Writes the requests done so far
+every 0.2 s (so the test can time its kills) to OUT.json.progress, and the
+counts and the first 50 failed or wrong answers to OUT.json; exits 0 (the
+shell script judges)."""
 import argparse
 import http.client
 import json
@@ -51,12 +52,17 @@ def main():
 
     u = urllib.parse.urlparse(a.base)
     lock = threading.Lock()
-    state = {"done": 0, "ok": 0, "failed": [], "wrong": []}
+    state = {"done": 0, "ok": 0, "failed": [], "wrong": [], "failed_total": 0, "wrong_total": 0}
+    stop_dir = os.path.dirname(os.path.abspath(a.stop))
+
+    def stopped():
+        # the test's directory gone (the test died) also stops the load
+        return os.path.exists(a.stop) or not os.path.isdir(stop_dir)
 
     def worker(seed):
         rnd = random.Random(seed)
         conn = None
-        while not os.path.exists(a.stop):
+        while not stopped():
             path, want = plan[rnd.randrange(len(plan))]
             t = time.time()
             status, got, detail = None, None, ""
@@ -83,10 +89,12 @@ def main():
             with lock:
                 state["done"] += 1
                 rec = {"t": round(t, 3), "path": path[:120], "status": status, "detail": detail}
-                if status != 200:
-                    state["failed"].append(rec)
-                elif got != want:
-                    state["wrong"].append(rec)
+                # a few of each kept for the report, all counted
+                kind = "failed" if status != 200 else "wrong" if got != want else None
+                if kind:
+                    state[kind + "_total"] += 1
+                    if len(state[kind]) < 50:
+                        state[kind].append(rec)
                 else:
                     state["ok"] += 1
         if conn:
@@ -108,8 +116,8 @@ def main():
     secs = time.time() - t0
     res = {"requests": state["done"], "ok": state["ok"], "seconds": round(secs, 2),
            "rps": round(state["done"] / secs, 1), "distinct": len(plan),
-           "failed": state["failed"][:50], "failed_total": len(state["failed"]),
-           "wrong": state["wrong"][:50], "wrong_total": len(state["wrong"])}
+           "failed": state["failed"], "failed_total": state["failed_total"],
+           "wrong": state["wrong"], "wrong_total": state["wrong_total"]}
     with open(a.out, "w") as f:
         json.dump(res, f, indent=1)
 
