@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -737,20 +738,35 @@ extern "C" int xap_remote_probe(const char *shard, uint32_t timeout_ms, char *la
 }
 
 /* Runs body on db under its lock, after reconnecting remote shards that
- * failed before: a shard back up serves the next call, with no restart. */
+ * failed before: a shard back up serves the next call, with no restart.
+ * xapian-tcpsrv closes a connection idle past its --idle-timeout (60 s by
+ * default), so the first call after a quiet minute finds it closed, at once:
+ * such a quick failure of connections that had worked is retried once on
+ * fresh ones. A failure after half the timeout (a hung shard) is not, so it
+ * costs one timeout, not two. The bodies only write their results after
+ * their last remote call, so running one again is safe. */
 template <typename F> static int on_db(xap_db *db, idx_err *err, const char *what, F &&body)
 {
     return guarded(err, what, [&]() -> int {
         std::lock_guard<std::mutex> lock(db->mu);
-        if (db->broken) {
-            int rc = remote_connect(db, err);
-            if (rc) return rc;
-        }
-        try {
-            return body();
-        } catch (const Xapian::NetworkError &) {
-            if (!db->remotes.empty()) db->broken = true;
-            throw;
+        bool fresh = false;
+        for (;;) {
+            if (db->broken) {
+                int rc = remote_connect(db, err);
+                if (rc) return rc;
+                fresh = true;
+            }
+            auto t0 = std::chrono::steady_clock::now();
+            try {
+                return body();
+            } catch (const Xapian::NetworkError &) {
+                if (db->remotes.empty()) throw;
+                db->broken = true;
+                auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - t0)
+                              .count();
+                if (fresh || ms >= db->timeout_ms / 2) throw;
+            }
         }
     });
 }
