@@ -497,23 +497,23 @@ void match_phrase_approx(match_ctx *e, match_sc *s, uint32_t target)
 }
 
 /* The second phase: decodes positions at the current candidate, unless even
- * the best phrase frequency the term frequencies allow (the smallest of
- * them) cannot lift the document into the top k. */
+ * the best phrase frequency the term frequencies allow cannot lift the
+ * document into the top k. An exact phrase occurs at most as often as its
+ * rarest term here; a sloppy one counts the first term's positions, whose
+ * occurrences may share the other terms' (`of of the`~1 holds two), so only
+ * the first term's frequency bounds it. */
 int match_phrase_confirm(match_ctx *e, match_sc *s)
 {
     if (s->confirmed || s->doc == SEG_END) return 1;
     if (s->other_max < INFINITY && e->theta > -INFINITY) {
         uint32_t tft = UINT32_MAX, tfb = UINT32_MAX;
-        for (uint32_t i = 0; i < s->n_terms; i++) {
+        for (uint32_t i = 0; i < (s->slop ? 1 : s->n_terms); i++) {
             const seg_cursor *c = &s->terms[i]->cur;
             tft = c->tf_title < tft ? c->tf_title : tft;
             tfb = c->tf_body < tfb ? c->tf_body : tfb;
         }
         double bound = s->idf * match_sat(e, s->field, s->label_term, s->doc, tft, tfb);
-        if (match_cannot_beat(bound + s->other_max, e->theta)) {
-            e->pruned = 1;
-            return 0;
-        }
+        if (match_cannot_beat(bound + s->other_max, e->theta)) return 0;
     }
     if (phrase_positions(e, s)) {
         s->doc = SEG_END;
