@@ -1059,7 +1059,7 @@ extern "C" int xap_query_bool(xap_query *q, uint32_t n, const xap_occur *occur, 
     });
 }
 
-extern "C" int xap_query_run(xap_query *q, uint32_t offset, uint32_t k, int exhaustive,
+extern "C" int xap_query_run(xap_query *q, uint32_t offset, uint32_t k, uint64_t check_at_least,
                              xap_hit *hits, uint32_t *n_hits, uint64_t *total, int *total_exact,
                              idx_err *err)
 {
@@ -1087,10 +1087,13 @@ extern "C" int xap_query_run(xap_query *q, uint32_t offset, uint32_t k, int exha
             enq.set_sort_by_key(&by_date, false);
         }
         Xapian::doccount all = q->db->db.get_doccount();
-        Xapian::MSet m = enq.get_mset(offset, k, exhaustive ? all : 0);
+        Xapian::MSet m =
+            enq.get_mset(offset, k, check_at_least < all ? (Xapian::doccount)check_at_least : all);
         for (auto it = m.begin(); it != m.end() && *n_hits < k; ++it)
             hits[(*n_hits)++] = xap_hit{*it, it.get_weight()};
-        *total = m.get_matches_estimated();
+        // The bound, not the estimate: checking check_at_least matches makes
+        // it exact below that, and a count that passed it says so.
+        *total = m.get_matches_lower_bound();
         *total_exact = m.get_matches_lower_bound() == m.get_matches_upper_bound();
         return IDX_OK;
     });

@@ -247,9 +247,13 @@ typedef struct xap_hit {
 } xap_hit;
 
 /* Runs the one query left on the stack: ranks offset+1 .. offset+k into
- * hits (k slots), best first, ties by docid. exhaustive: count every match. */
-int xap_query_run(xap_query *q, uint32_t offset, uint32_t k, int exhaustive, xap_hit *hits,
-                  uint32_t *n_hits, uint64_t *total, int *total_exact, idx_err *err);
+ * hits (k slots), best first, ties by docid. Every match up to
+ * check_at_least is counted (UINT64_MAX: every match), so *total is exact
+ * (*total_exact 1) when there are no more; otherwise *total is a lower
+ * bound above check_at_least - 1. */
+int xap_query_run(xap_query *q, uint32_t offset, uint32_t k, uint64_t check_at_least,
+                  xap_hit *hits, uint32_t *n_hits, uint64_t *total, int *total_exact,
+                  idx_err *err);
 
 /* Writes a compacted copy of the database at src to the new directory dst
  * (Xapian::Database::compact: every table rewritten full, user metadata

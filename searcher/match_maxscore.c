@@ -20,15 +20,14 @@ void match_maxscore_run(match_ctx *e, match_root *r, match_topk *t)
     qsort(ord, n, sizeof *ord, cmp_max_score);
     for (uint32_t i = 0; i < n; i++)
         ub[i] = ord[i]->max_score + (i ? ub[i - 1] : 0);
-    int exhaustive = e->o->exhaustive;
     while (!e->rc) {
+        int exhaustive = match_root_exhaustive(e, t);
         double theta = exhaustive ? -INFINITY : match_topk_threshold(t);
         e->theta = theta;
         uint32_t p = 0; /* ord[0..p) are non-essential */
         if (!exhaustive)
             while (p < n && match_cannot_beat(ub[p], theta))
                 p++;
-        if (p) e->pruned = 1;
         if (p == n) break;
         uint32_t d = SEG_END;
         for (uint32_t i = p; i < n; i++)
@@ -42,7 +41,6 @@ void match_maxscore_run(match_ctx *e, match_root *r, match_topk *t)
             uint32_t upto_min;
             double range = match_root_range_bound(e, ord, n, d, 0, &upto_min);
             if (match_cannot_beat(range, theta)) {
-                e->pruned = 1;
                 if (upto_min == SEG_END) break;
                 for (uint32_t i = p; i < n; i++)
                     if (ord[i]->doc <= upto_min) match_sc_next(e, ord[i], upto_min + 1);
@@ -60,7 +58,6 @@ void match_maxscore_run(match_ctx *e, match_root *r, match_topk *t)
             }
             if (on_d < n && match_cannot_beat(bound, theta)) {
                 skip = 1;
-                e->pruned = 1;
             } else if (p) {
                 double partial = 0;
                 for (uint32_t i = p; i < n; i++)
@@ -68,7 +65,6 @@ void match_maxscore_run(match_ctx *e, match_root *r, match_topk *t)
                 for (uint32_t i = p; i-- > 0 && !skip;) {
                     if (match_cannot_beat(partial + ub[i], theta)) {
                         skip = 1;
-                        e->pruned = 1;
                         break;
                     }
                     match_sc_next(e, ord[i], d);

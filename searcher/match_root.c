@@ -83,7 +83,8 @@ int match_root_search(idx_index *ix, const qparse_tree *q, const match_options *
         match_topk_free(&t);
         return e.rc;
     }
+    uint64_t counted = t.matched;
     match_topk_finish(&t, o->offset, out);
-    out->total_exact = !e.pruned;
+    match_result_set_total(out, counted, o);
     return 0;
 }

@@ -12,8 +12,9 @@
  * nothing else reaches the top-k: per-document rules every path must obey
  * live there. Every algorithm must return exactly what exhaustive
  * evaluation (match_options.exhaustive) returns; pruning may only skip
- * documents that cannot enter the top k, and sets ctx->pruned when it does
- * (the total then is a lower bound). ctx->theta is kept at the current
+ * documents that cannot enter the top k, and only once the count has passed
+ * match_options.count_limit (match_root_exhaustive), so that the total is
+ * exact up to it on every page. ctx->theta is kept at the current
  * threshold so that phrase scorers can prune their own second phase.
  *
  * A new root algorithm is one unit beside these plus one line in
@@ -64,6 +65,14 @@ int match_sort_search(idx_index *ix, const qparse_tree *q, const match_options *
 
 void match_maxscore_run(match_ctx *e, match_root *r, match_topk *t);
 void match_leapfrog_run(match_ctx *e, match_root *r, match_topk *t);
+
+/* Whether every match must still be offered to t: exhaustive evaluation,
+ * or a count not yet past the limit (match.h's total rule). Pruning starts
+ * after the first count_limit + 1 matches, whatever the page. */
+static inline int match_root_exhaustive(const match_ctx *e, const match_topk *t)
+{
+    return e->o->exhaustive || t->matched <= e->o->count_limit;
+}
 
 /* start plus the block-max bounds of sc[0..n) at d: no document in
  * [d, *upto] scores above it (*upto: the end of the shortest block). */

@@ -41,7 +41,6 @@ typedef struct match_ctx {
     double n_docs;
     int bounds_ok; /* stored block bounds are valid for these parameters */
     double theta;  /* the score a new hit must beat now; -inf when none (or exhaustive) */
-    int pruned;    /* some document was skipped by a bound: totals are lower bounds */
     int rc;        /* sticky first error */
     idx_err *err;
     /* per-document length norms, cached for the document being scored */

@@ -99,9 +99,11 @@ int match_xapian_search(idx_index *ix, const qparse_tree *q, const match_options
     if (!xh || !hits) rc = err_set(err, IDX_ENOMEM, "out of memory");
     if (!rc) rc = match_xapian_node(xq, q->root, &filter, err);
     uint32_t n = 0;
+    uint64_t counted = 0;
+    int exact = 0;
     if (!rc)
-        rc = xap_query_run(xq, o->offset, o->k, o->exhaustive, xh, &n, &out->total,
-                           &out->total_exact, err);
+        rc = xap_query_run(xq, o->offset, o->k, o->exhaustive ? UINT64_MAX : o->count_limit + 1, xh,
+                           &n, &counted, &exact, err);
     xap_query_free(xq);
     if (rc) {
         free(xh);
@@ -113,5 +115,9 @@ int match_xapian_search(idx_index *ix, const qparse_tree *q, const match_options
     free(xh);
     out->hits = hits;
     out->n_hits = n;
+    /* Xapian counted every match up to count_limit + 1 (xap.h), so an
+     * inexact count is past the limit. */
+    match_result_set_total(out, exact || counted > o->count_limit ? counted : o->count_limit + 1,
+                           o);
     return 0;
 }

@@ -289,8 +289,8 @@ static void html_results(buf *b, const search_ctx *s, const char *q, size_t q_le
         html_foot(b);
         return;
     }
-    buf_printf(b, "<p class=\"count\">%s%" PRIu64 " result%s", s->total_exact ? "" : "at least ",
-               s->total, s->total == 1 ? "" : "s");
+    buf_printf(b, "<p class=\"count\">%s%" PRIu64 " result%s", s->total_exact ? "" : "more than ",
+               s->total, s->total == 1 && s->total_exact ? "" : "s");
     if (offset > 0)
         buf_printf(b, ", showing %ld\xE2\x80\x93%ld", offset + 1, offset + (long)s->n_hits);
     buf_printf(b, " <span class=\"took\">(%.1f ms)</span></p>\n", s->took_ms);
