@@ -928,8 +928,10 @@ extern "C" int xap_query_term(xap_query *q, xap_scope s, const char *term, size_
 }
 
 extern "C" int xap_query_phrase(xap_query *q, xap_scope s, const char *const *terms,
-                                const size_t *lens, uint32_t n, uint32_t window, idx_err *err)
+                                const size_t *lens, uint32_t n, uint32_t window, int unordered,
+                                idx_err *err)
 {
+    const Xapian::Query::op op = unordered ? Xapian::Query::OP_NEAR : Xapian::Query::OP_PHRASE;
     return on_db(q->db, err, "query", [&]() -> int {
         if (add_parts(q, (size_t)n + 1, err)) return err->code;
         std::vector<Xapian::Query> subs;
@@ -948,9 +950,9 @@ extern "C" int xap_query_phrase(xap_query *q, xap_scope s, const char *const *te
                 titles.emplace_back(TITLE_PREFIX + t);
             }
             using Q = Xapian::Query;
-            Q ph(Q::OP_PHRASE, subs.begin(), subs.end(), window);
+            Q ph(op, subs.begin(), subs.end(), window);
             if (s == XAP_TITLE)
-                ph = Q(Q::OP_FILTER, ph, Q(Q::OP_PHRASE, titles.begin(), titles.end(), window));
+                ph = Q(Q::OP_FILTER, ph, Q(op, titles.begin(), titles.end(), window));
             q->stack.push_back(ph);
             return IDX_OK;
         }
@@ -967,7 +969,7 @@ extern "C" int xap_query_phrase(xap_query *q, xap_scope s, const char *const *te
         /* Xapian weighs a phrase as the sum of its words' weights, each with
          * its own frequency: scaling by the mean idf makes that the native
          * idf sum times the words' mean saturated frequency (ENGINES.md). */
-        Xapian::Query ph(Xapian::Query::OP_PHRASE, subs.begin(), subs.end(), window);
+        Xapian::Query ph(op, subs.begin(), subs.end(), window);
         q->stack.push_back(scaled(ph, idf / n));
         return IDX_OK;
     });

@@ -147,6 +147,9 @@ struct match_sc {
     match_sc **by_df; /* the same, rarest first: the order the leapfrog moves them in */
     uint32_t *rel;    /* relative positions */
     uint32_t n_terms, slop;
+    int unordered;  /* NEAR: the terms in any order (qparse_node.unordered) */
+    uint32_t *need; /* NEAR: term i's count in the query if it is the first of
+                     * them, else 0 (`a NEAR a` needs two positions of a) */
     uint32_t pf_title, pf_body;
     int confirmed; /* positions checked at `doc` (two-phase matching) */
     /* MATCH_SC_PREFIX and MATCH_SC_BOOL children */

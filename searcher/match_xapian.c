@@ -27,10 +27,20 @@ static int match_xapian_phrase(xap_query *xq, const qparse_node *n, idx_err *err
             lens[i] = 0;
         terms[i] = keys[i];
     }
+    /* Xapian's OP_NEAR never takes one position for two equal terms, and
+     * finds no `a NEAR a`: say so rather than answer differently. */
+    for (uint32_t i = 0; n->unordered && i < n->nterms; i++)
+        for (uint32_t j = 0; j < i; j++)
+            if (n->terms[i].len == n->terms[j].len &&
+                !memcmp(n->terms[i].text, n->terms[j].text, n->terms[i].len))
+                return err_set(err, IDX_EUSAGE,
+                               "query: NEAR with a repeated word is not available with the "
+                               "xapian engine");
     /* Xapian's window counts the positions a match spans: the phrase's own
      * span plus the slop, as match_scorer.c's phrase_count allows. */
     uint32_t window = n->terms[n->nterms - 1].pos + 1 + n->slop;
-    return xap_query_phrase(xq, match_xapian_scope(n->field), terms, lens, n->nterms, window, err);
+    return xap_query_phrase(xq, match_xapian_scope(n->field), terms, lens, n->nterms, window,
+                            n->unordered, err);
 }
 
 static int match_xapian_bool(xap_query *xq, const qparse_node *n, int *filter, idx_err *err)

@@ -15,7 +15,8 @@
  *
  * Queries are made of words drawn from the documents' own text across the
  * document-frequency range (rare, medium, frequent), phrases of adjacent
- * words, title:, author: and date: clauses, prefixes, +/- modifiers and
+ * words (and the same words reversed as NEAR/0, NEAR/1), title:, author:
+ * and date: clauses, prefixes, +/- modifiers and
  * AND/OR/NOT with parentheses; k is 1, 10 or 100. Fixed seeds: a failure
  * prints the query and reproduces. */
 #include <stdarg.h>
@@ -65,6 +66,13 @@ static void gen_phrase(gen *g, sbuf *b)
         return;
     }
     if (f == EO_TITLE && eo_below(&g->r, 2)) sb_add(b, "title:");
+    if (eo_below(&g->r, 4) == 0) { /* the same words NEAR each other, reversed */
+        uint32_t dist = eo_below(&g->r, 4);
+        for (uint32_t k = n; k-- > 0;)
+            sb_add(b, "%s%s", k + 1 < n ? (dist ? " NEAR/1 " : " NEAR/0 ") : "",
+                   g->m->words.s[g->m->docs[d].f[f].t[at + k].word]);
+        return;
+    }
     sb_add(b, "\"");
     for (uint32_t k = 0; k < n; k++)
         sb_add(b, "%s%s", k ? " " : "", g->m->words.s[g->m->docs[d].f[f].t[at + k].word]);
