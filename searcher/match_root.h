@@ -66,12 +66,14 @@ int match_sort_search(idx_index *ix, const qparse_tree *q, const match_options *
 void match_maxscore_run(match_ctx *e, match_root *r, match_topk *t);
 void match_leapfrog_run(match_ctx *e, match_root *r, match_topk *t);
 
-/* Whether every match must still be offered to t: exhaustive evaluation,
- * or a count not yet past the limit (match.h's total rule). Pruning starts
- * after the first count_limit + 1 matches, whatever the page. */
+/* Whether every match must still be counted: exhaustive evaluation, or a
+ * count not yet past the limit (match.h's total rule) unless the segment's
+ * count is already known (ctx->seg_counted). No document may be skipped
+ * unseen before, whatever the page; the disjunction root still leaves the
+ * ones that cannot enter the top k unscored (match_root_count). */
 static inline int match_root_exhaustive(const match_ctx *e, const match_topk *t)
 {
-    return e->o->exhaustive || t->matched <= e->o->count_limit;
+    return e->o->exhaustive || (!e->seg_counted && t->matched <= e->o->count_limit);
 }
 
 /* start plus the block-max bounds of sc[0..n) at d: no document in
@@ -121,6 +123,14 @@ static inline double match_root_score(match_ctx *e, match_root *r, uint32_t d)
         if (k->doc == d && match_sc_confirm(e, k)) v += match_sc_score(e, k);
     }
     return v;
+}
+
+/* A candidate d that the positive clauses match but that cannot enter t
+ * (a bound says so): counted as match_root_collect would, not scored. */
+static inline void match_root_count(match_ctx *e, match_root *r, match_topk *t, uint32_t d)
+{
+    if (e->deleted && del_has(e->deleted, d)) return;
+    if (!match_root_excluded(e, r, d)) t->matched++;
 }
 
 /* A candidate d that the positive clauses match (and no bound ruled out):

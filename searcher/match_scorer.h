@@ -39,9 +39,10 @@ typedef struct match_ctx {
     const match_options *o;
     bm25_params p;
     double n_docs;
-    int bounds_ok; /* stored block bounds are valid for these parameters */
-    double theta;  /* the score a new hit must beat now; -inf when none (or exhaustive) */
-    int rc;        /* sticky first error */
+    int bounds_ok;   /* stored block bounds are valid for these parameters */
+    double theta;    /* the score a new hit must beat now; -inf when none (or exhaustive) */
+    int seg_counted; /* this segment's matches are already counted (match_root.c) */
+    int rc;          /* sticky first error */
     idx_err *err;
     /* per-document length norms, cached for the document being scored */
     uint32_t norm_doc;
