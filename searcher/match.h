@@ -50,9 +50,8 @@
 #define MATCH_MAX_SCORERS 32768
 /* Matches a ranked search counts exactly (match_options.count_limit's
  * default): past it the total is "more than 10,000", as Elasticsearch's
- * track_total_hits. Counting means no pruning until the limit is passed, so
- * it costs the broad queries of a large collection their first 10,000
- * matches scored (bench/RESULTS.md). */
+ * track_total_hits. Counting means visiting every match until the limit is
+ * passed, which costs unions about a third at p50 (bench/RESULTS.md). */
 #define MATCH_COUNT_LIMIT 10000
 
 /* Result order (docs/QUERY.md, "Sorting"). By date, undated documents come
