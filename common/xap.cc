@@ -944,8 +944,10 @@ extern "C" int xap_query_term(xap_query *q, xap_scope s, const char *term, size_
 }
 
 extern "C" int xap_query_phrase(xap_query *q, xap_scope s, const char *const *terms,
-                                const size_t *lens, uint32_t n, uint32_t window, idx_err *err)
+                                const size_t *lens, uint32_t n, uint32_t window, int unordered,
+                                idx_err *err)
 {
+    const Xapian::Query::op op = unordered ? Xapian::Query::OP_NEAR : Xapian::Query::OP_PHRASE;
     return on_db(q->db, err, "query", [&]() -> int {
         if (add_parts(q, (size_t)n + 1, err)) return err->code;
         std::vector<Xapian::Query> subs;
@@ -964,9 +966,9 @@ extern "C" int xap_query_phrase(xap_query *q, xap_scope s, const char *const *te
                 titles.emplace_back(TITLE_PREFIX + t);
             }
             using Q = Xapian::Query;
-            Q ph(Q::OP_PHRASE, subs.begin(), subs.end(), window);
+            Q ph(op, subs.begin(), subs.end(), window);
             if (s == XAP_TITLE)
-                ph = Q(Q::OP_FILTER, ph, Q(Q::OP_PHRASE, titles.begin(), titles.end(), window));
+                ph = Q(Q::OP_FILTER, ph, Q(op, titles.begin(), titles.end(), window));
             q->stack.push_back(ph);
             return IDX_OK;
         }
@@ -983,7 +985,7 @@ extern "C" int xap_query_phrase(xap_query *q, xap_scope s, const char *const *te
         /* Xapian weighs a phrase as the sum of its words' weights, each with
          * its own frequency: scaling by the mean idf makes that the native
          * idf sum times the words' mean saturated frequency (ENGINES.md). */
-        Xapian::Query ph(Xapian::Query::OP_PHRASE, subs.begin(), subs.end(), window);
+        Xapian::Query ph(op, subs.begin(), subs.end(), window);
         q->stack.push_back(scaled(ph, idf / n));
         return IDX_OK;
     });
@@ -1075,7 +1077,7 @@ extern "C" int xap_query_bool(xap_query *q, uint32_t n, const xap_occur *occur, 
     });
 }
 
-extern "C" int xap_query_run(xap_query *q, uint32_t offset, uint32_t k, int exhaustive,
+extern "C" int xap_query_run(xap_query *q, uint32_t offset, uint32_t k, uint64_t check_at_least,
                              xap_hit *hits, uint32_t *n_hits, uint64_t *total, int *total_exact,
                              idx_err *err)
 {
@@ -1103,10 +1105,13 @@ extern "C" int xap_query_run(xap_query *q, uint32_t offset, uint32_t k, int exha
             enq.set_sort_by_key(&by_date, false);
         }
         Xapian::doccount all = q->db->db.get_doccount();
-        Xapian::MSet m = enq.get_mset(offset, k, exhaustive ? all : 0);
+        Xapian::MSet m =
+            enq.get_mset(offset, k, check_at_least < all ? (Xapian::doccount)check_at_least : all);
         for (auto it = m.begin(); it != m.end() && *n_hits < k; ++it)
             hits[(*n_hits)++] = xap_hit{*it, it.get_weight()};
-        *total = m.get_matches_estimated();
+        // The bound, not the estimate: checking check_at_least matches makes
+        // it exact below that, and a count that passed it says so.
+        *total = m.get_matches_lower_bound();
         *total_exact = m.get_matches_lower_bound() == m.get_matches_upper_bound();
         return IDX_OK;
     });

@@ -221,9 +221,10 @@ void xap_query_free(xap_query *q);
 /* A term (len 0: a term that cannot exist, matching nothing). */
 int xap_query_term(xap_query *q, xap_scope s, const char *term, size_t len, idx_err *err);
 
-/* Terms in order within `window` positions (window = n for an exact phrase). */
+/* Terms in order within `window` positions (window = n for an exact phrase);
+ * unordered: in any order (OP_NEAR). */
 int xap_query_phrase(xap_query *q, xap_scope s, const char *const *terms, const size_t *lens,
-                     uint32_t n, uint32_t window, idx_err *err);
+                     uint32_t n, uint32_t window, int unordered, idx_err *err);
 
 /* The max_terms expansions of prefix with the highest collection frequency
  * (ties: byte order), scoring as the best of them. Unscoped prefixes skip
@@ -247,8 +248,11 @@ typedef struct xap_hit {
 } xap_hit;
 
 /* Runs the one query left on the stack: ranks offset+1 .. offset+k into
- * hits (k slots), best first, ties by docid. exhaustive: count every match. */
-int xap_query_run(xap_query *q, uint32_t offset, uint32_t k, int exhaustive, xap_hit *hits,
+ * hits (k slots), best first, ties by docid. Every match up to
+ * check_at_least is counted (UINT64_MAX: every match), so *total is exact
+ * (*total_exact 1) when there are no more; otherwise *total is a lower
+ * bound above check_at_least - 1. */
+int xap_query_run(xap_query *q, uint32_t offset, uint32_t k, uint64_t check_at_least, xap_hit *hits,
                   uint32_t *n_hits, uint64_t *total, int *total_exact, idx_err *err);
 
 /* Counts the matches of the one query left on the stack per value of the

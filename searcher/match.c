@@ -35,7 +35,13 @@ static const match_engine *match_engine_of(const idx_index *ix)
 
 match_options match_options_default(const idx_index *ix)
 {
-    return (match_options){10, 0, 0, ix->meta.bm25, MATCH_SORT_RELEVANCE};
+    return (match_options){10, 0, 0, ix->meta.bm25, MATCH_SORT_RELEVANCE, MATCH_COUNT_LIMIT};
+}
+
+void match_result_set_total(match_result *r, uint64_t counted, const match_options *o)
+{
+    r->total_exact = o->exhaustive || counted <= o->count_limit;
+    r->total = r->total_exact ? counted : o->count_limit;
 }
 
 static const char *const match_sort_names[] = {"relevance", "date", "-date"};

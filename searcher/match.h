@@ -48,6 +48,11 @@
  * open in a segment; more is rejected (exit 2). Each holds a decoded posting
  * block, about 2 KB: without the bound, 10,000 prefixes took 2.7 GB. */
 #define MATCH_MAX_SCORERS 32768
+/* Matches a ranked search counts exactly (match_options.count_limit's
+ * default): past it the total is "more than 10,000", as Elasticsearch's
+ * track_total_hits. Counting means visiting every match until the limit is
+ * passed, which costs unions about a third at p50 (bench/RESULTS.md). */
+#define MATCH_COUNT_LIMIT 10000
 
 /* Result order (docs/QUERY.md, "Sorting"). By date, undated documents come
  * last in both directions and equal dates keep index order (segment, docid
@@ -68,9 +73,13 @@ typedef struct match_options {
     int exhaustive;  /* 1: score every match, exact total (--count, tests) */
     bm25_params bm25;
     match_sort sort;
+    /* Otherwise the total is exact up to this many matches and "more than
+     * count_limit" beyond (match_result.total) */
+    uint64_t count_limit;
 } match_options;
 
-/* Defaults: k 10, offset 0, pruning on, the index's recorded BM25 parameters. */
+/* Defaults: k 10, offset 0, pruning on, the index's recorded BM25
+ * parameters, totals exact up to MATCH_COUNT_LIMIT. */
 match_options match_options_default(const idx_index *ix);
 
 typedef struct match_hit {
@@ -81,9 +90,18 @@ typedef struct match_hit {
 typedef struct match_result {
     match_hit *hits; /* best first: the ranks offset+1 .. offset+n_hits */
     uint32_t n_hits;
-    uint64_t total; /* matching documents: exact, or a lower bound */
+    /* Matching documents. The same for every page of a query: exact (1 in
+     * total_exact) when there are at most o->count_limit, or always when
+     * o->exhaustive; else count_limit and total_exact 0, meaning "more than
+     * count_limit". */
+    uint64_t total;
     int total_exact;
 } match_result;
+
+/* Sets r's total from `counted` matches, which must be exact whenever they
+ * are at most o->count_limit (match_result's rule): the one place that
+ * rule lives for every engine and order. */
+void match_result_set_total(match_result *r, uint64_t counted, const match_options *o);
 
 /* Runs the query. On success the caller frees the result with match_result_free.
  * IDX_EDATA when a damaged page of the index is met (the message names it). */

@@ -46,11 +46,17 @@ static void explain_node(match_ctx *e, const qparse_node *n, match_sc *s, uint32
         parts_add(e, ps, what, s->cur.tf_title, s->cur.tf_body, s->idf, match_sc_score(e, s));
         break;
     case MATCH_SC_PHRASE: {
-        size_t at = (size_t)snprintf(what, sizeof what, "%s%s\"", scope, colon);
-        for (uint32_t i = 0; i < n->nterms && at < sizeof what; i++)
-            at += (size_t)snprintf(what + at, sizeof what - at, "%s%.*s", i ? " " : "",
-                                   (int)n->terms[i].len, n->terms[i].text);
-        if (at < sizeof what)
+        /* `"a b"~N`, or `a NEAR/N b` as written */
+        size_t at =
+            (size_t)snprintf(what, sizeof what, "%s%s%s", scope, colon, n->unordered ? "" : "\"");
+        for (uint32_t i = 0; i < n->nterms && at < sizeof what; i++) {
+            if (i && n->unordered)
+                at += (size_t)snprintf(what + at, sizeof what - at, " NEAR/%u", n->slop);
+            if (at < sizeof what)
+                at += (size_t)snprintf(what + at, sizeof what - at, "%s%.*s", i ? " " : "",
+                                       (int)n->terms[i].len, n->terms[i].text);
+        }
+        if (at < sizeof what && !n->unordered)
             snprintf(what + at, sizeof what - at, n->slop ? "\"~%u" : "\"", n->slop);
         parts_add(e, ps, what, s->pf_title, s->pf_body, s->idf, match_sc_score(e, s));
         break;

@@ -23,7 +23,8 @@ void match_leapfrog_run(match_ctx *e, match_root *r, match_topk *t)
         should_max += r->should[i]->max_score;
     uint32_t d = 0;
     while (!e->rc) {
-        e->theta = e->o->exhaustive ? -INFINITY : match_topk_threshold(t);
+        int exhaustive = match_root_exhaustive(e, t);
+        e->theta = exhaustive ? -INFINITY : match_topk_threshold(t);
         uint32_t i = 0;
         for (; i < n; i++) {
             if (m[i]->doc < d) match_sc_approx(e, m[i], d);
@@ -41,12 +42,11 @@ void match_leapfrog_run(match_ctx *e, match_root *r, match_topk *t)
             continue;
         }
         double theta = match_topk_threshold(t);
-        if (!e->o->exhaustive && match_topk_full(t)) {
+        if (!exhaustive && match_topk_full(t)) {
             uint32_t upto_min;
             double bound = match_root_range_bound(e, m, n, d, should_max, &upto_min);
             if (match_cannot_beat(bound, theta)) {
                 /* No document up to the end of the shortest block can win. */
-                e->pruned = 1;
                 d = upto_min == SEG_END ? SEG_END : upto_min + 1;
                 if (d == SEG_END) return;
                 continue;

@@ -22,27 +22,36 @@ void match_maxscore_run(match_ctx *e, match_root *r, match_topk *t)
         ub[i] = ord[i]->max_score + (i ? ub[i - 1] : 0);
     int exhaustive = e->o->exhaustive;
     while (!e->rc) {
+        /* While the total is counted every match is visited: no list is
+         * non-essential, no block skipped, no phrase pruned; only a
+         * candidate that cannot enter the top k goes unscored. */
+        int counting = match_root_exhaustive(e, t);
         double theta = exhaustive ? -INFINITY : match_topk_threshold(t);
-        e->theta = theta;
+        e->theta = counting ? -INFINITY : theta;
         uint32_t p = 0; /* ord[0..p) are non-essential */
-        if (!exhaustive)
+        if (!counting)
             while (p < n && match_cannot_beat(ub[p], theta))
                 p++;
-        if (p) e->pruned = 1;
         if (p == n) break;
         uint32_t d = SEG_END;
         for (uint32_t i = p; i < n; i++)
             if (ord[i]->doc < d) d = ord[i]->doc;
         if (d == SEG_END) break;
         int skip = 0;
-        if (!exhaustive && match_topk_full(t)) {
+        if (counting && !exhaustive && match_topk_full(t)) {
+            /* The lists' maximum scores: the block bounds would cost more
+             * than the scoring they spare. */
+            double bound = 0;
+            for (uint32_t i = 0; i < n; i++)
+                if (ord[i]->doc == d) bound += ord[i]->max_score;
+            skip = match_cannot_beat(bound, theta);
+        } else if (!exhaustive && match_topk_full(t)) {
             /* Block-max over a range: if no list's block can lift any
              * document in [d, end of the shortest block] above theta, jump
              * past that block in every essential list at once. */
             uint32_t upto_min;
             double range = match_root_range_bound(e, ord, n, d, 0, &upto_min);
             if (match_cannot_beat(range, theta)) {
-                e->pruned = 1;
                 if (upto_min == SEG_END) break;
                 for (uint32_t i = p; i < n; i++)
                     if (ord[i]->doc <= upto_min) match_sc_next(e, ord[i], upto_min + 1);
@@ -60,7 +69,6 @@ void match_maxscore_run(match_ctx *e, match_root *r, match_topk *t)
             }
             if (on_d < n && match_cannot_beat(bound, theta)) {
                 skip = 1;
-                e->pruned = 1;
             } else if (p) {
                 double partial = 0;
                 for (uint32_t i = p; i < n; i++)
@@ -68,7 +76,6 @@ void match_maxscore_run(match_ctx *e, match_root *r, match_topk *t)
                 for (uint32_t i = p; i-- > 0 && !skip;) {
                     if (match_cannot_beat(partial + ub[i], theta)) {
                         skip = 1;
-                        e->pruned = 1;
                         break;
                     }
                     match_sc_next(e, ord[i], d);
@@ -76,7 +83,10 @@ void match_maxscore_run(match_ctx *e, match_root *r, match_topk *t)
                 }
             }
         }
-        if (!skip) match_root_collect(e, r, t, d);
+        if (!skip)
+            match_root_collect(e, r, t, d);
+        else if (counting)
+            match_root_count(e, r, t, d);
         for (uint32_t i = p; i < n; i++)
             if (ord[i]->doc == d) match_sc_next(e, ord[i], d + 1);
     }

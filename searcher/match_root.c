@@ -56,6 +56,18 @@ void match_root_free(match_root *r)
     free(r->must);
 }
 
+/* 1 and *df when r is a single term (not title-scoped: title:x skips the
+ * documents holding x only in the body) in a segment without deletions:
+ * then its matches are the term's documents. */
+static int match_root_df(const match_ctx *e, const match_root *r, uint64_t *df)
+{
+    if (e->deleted || r->n_not || r->n_all != 1 || r->all[0]->kind != MATCH_SC_TERM ||
+        r->all[0]->field == QF_TITLE)
+        return 0;
+    *df = r->all[0]->doc == SEG_END ? 0 : r->all[0]->cur.t.df;
+    return 1;
+}
+
 void match_root_run(match_ctx *e, match_root *r, match_topk *t)
 {
     if (r->n_must)
@@ -75,7 +87,16 @@ int match_root_search(idx_index *ix, const qparse_tree *q, const match_options *
     for (uint32_t s = 0; s < ix->n_segs && !e.rc; s++) {
         match_ctx_segment(&e, s);
         match_root r;
-        if (!match_root_build(&e, q->root, &r)) match_root_run(&e, &r, &t);
+        if (!match_root_build(&e, q->root, &r)) {
+            /* One term's count in a segment without deletions is its df:
+             * counted here, the run prunes from the start. */
+            uint64_t counted = t.matched, df = 0;
+            e.seg_counted = !o->exhaustive && match_root_df(&e, &r, &df);
+            t.matched += df;
+            match_root_run(&e, &r, &t);
+            if (e.seg_counted) t.matched = counted + df;
+            e.seg_counted = 0;
+        }
         match_root_free(&r);
     }
     match_ctx_fini(&e);
@@ -83,7 +104,8 @@ int match_root_search(idx_index *ix, const qparse_tree *q, const match_options *
         match_topk_free(&t);
         return e.rc;
     }
+    uint64_t counted = t.matched;
     match_topk_finish(&t, o->offset, out);
-    out->total_exact = !e.pruned;
+    match_result_set_total(out, counted, o);
     return 0;
 }

@@ -12,8 +12,9 @@
  * nothing else reaches the top-k: per-document rules every path must obey
  * live there. Every algorithm must return exactly what exhaustive
  * evaluation (match_options.exhaustive) returns; pruning may only skip
- * documents that cannot enter the top k, and sets ctx->pruned when it does
- * (the total then is a lower bound). ctx->theta is kept at the current
+ * documents that cannot enter the top k, and only once the count has passed
+ * match_options.count_limit (match_root_exhaustive), so that the total is
+ * exact up to it on every page. ctx->theta is kept at the current
  * threshold so that phrase scorers can prune their own second phase.
  *
  * A new root algorithm is one unit beside these plus one line in
@@ -65,6 +66,16 @@ int match_sort_search(idx_index *ix, const qparse_tree *q, const match_options *
 void match_maxscore_run(match_ctx *e, match_root *r, match_topk *t);
 void match_leapfrog_run(match_ctx *e, match_root *r, match_topk *t);
 
+/* Whether every match must still be counted: exhaustive evaluation, or a
+ * count not yet past the limit (match.h's total rule) unless the segment's
+ * count is already known (ctx->seg_counted). No document may be skipped
+ * unseen before, whatever the page; the disjunction root still leaves the
+ * ones that cannot enter the top k unscored (match_root_count). */
+static inline int match_root_exhaustive(const match_ctx *e, const match_topk *t)
+{
+    return e->o->exhaustive || (!e->seg_counted && t->matched <= e->o->count_limit);
+}
+
 /* start plus the block-max bounds of sc[0..n) at d: no document in
  * [d, *upto] scores above it (*upto: the end of the shortest block). */
 static inline double match_root_range_bound(match_ctx *e, match_sc *const *sc, uint32_t n,
@@ -112,6 +123,14 @@ static inline double match_root_score(match_ctx *e, match_root *r, uint32_t d)
         if (k->doc == d && match_sc_confirm(e, k)) v += match_sc_score(e, k);
     }
     return v;
+}
+
+/* A candidate d that the positive clauses match but that cannot enter t
+ * (a bound says so): counted as match_root_collect would, not scored. */
+static inline void match_root_count(match_ctx *e, match_root *r, match_topk *t, uint32_t d)
+{
+    if (e->deleted && del_has(e->deleted, d)) return;
+    if (!match_root_excluded(e, r, d)) t->matched++;
 }
 
 /* A candidate d that the positive clauses match (and no bound ruled out):

@@ -96,6 +96,7 @@ void match_sc_free(match_sc *s)
     free(s->terms);
     free(s->by_df);
     free(s->rel);
+    free(s->need);
     free(s->kids);
     free(s->occur);
     free(s);
@@ -174,14 +175,23 @@ static match_sc *sc_phrase(match_ctx *e, const qparse_node *n)
         if (absent) break;
     }
     s->slop = n->slop;
+    s->unordered = n->unordered;
     if (!absent && !e->rc) {
         s->by_df = malloc(s->n_terms * sizeof *s->by_df);
-        if (!s->by_df) {
+        s->need = s->unordered ? calloc(s->n_terms, sizeof *s->need) : NULL;
+        if (!s->by_df || (s->unordered && !s->need)) {
             match_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
             return s;
         }
         memcpy(s->by_df, s->terms, s->n_terms * sizeof *s->by_df);
         qsort(s->by_df, s->n_terms, sizeof *s->by_df, cmp_df);
+        for (uint32_t i = 0; s->unordered && i < s->n_terms; i++) {
+            uint32_t j = 0;
+            while (s->terms[j]->key_len != s->terms[i]->key_len ||
+                   memcmp(s->terms[j]->key, s->terms[i]->key, s->terms[i]->key_len))
+                j++;
+            s->need[j]++;
+        }
     }
     s->idf = idf;
     s->label_term = n->field == QF_AUTHOR || n->field == QF_CATEGORY;
@@ -388,6 +398,41 @@ static uint32_t phrase_count(uint32_t n, uint32_t *const *pos, const uint32_t *c
     return found;
 }
 
+/* Unordered occurrences (NEAR, docs/QUERY.md): windows of `window` + 1
+ * positions holding every term as often as the query names it (need[i] for
+ * the first of equal terms, 0 for the others), counted by their first
+ * position, which is a position of some term; so a document's count is at
+ * most the sum of the terms' frequencies. The terms' sorted positions are
+ * merged into ev_pos/ev_term (room for all of them) and a window slides over
+ * them, each side moving forward only. */
+static uint32_t near_count(uint32_t n, uint32_t *const *pos, const uint32_t *cnt,
+                           const uint32_t *need, uint32_t window, uint32_t *ev_pos,
+                           uint32_t *ev_term)
+{
+    uint32_t at[MATCH_PHRASE_MAX_TERMS] = {0}, have[MATCH_PHRASE_MAX_TERMS] = {0};
+    uint32_t m = 0, groups = 0;
+    for (uint32_t i = 0; i < n; i++)
+        groups += need[i] > 0;
+    for (;;) {
+        uint32_t best = n;
+        for (uint32_t i = 0; i < n; i++)
+            if (need[i] && at[i] < cnt[i] && (best == n || pos[i][at[i]] < pos[best][at[best]]))
+                best = i;
+        if (best == n) break;
+        ev_pos[m] = pos[best][at[best]++];
+        ev_term[m++] = best;
+    }
+    uint32_t found = 0, full = 0, end = 0;
+    for (uint32_t j = 0; j < m; j++) {
+        uint64_t last = (uint64_t)ev_pos[j] + window;
+        for (; end < m && ev_pos[end] <= last; end++)
+            full += ++have[ev_term[end]] == need[ev_term[end]];
+        found += full == groups;
+        full -= have[ev_term[j]]-- == need[ev_term[j]];
+    }
+    return found;
+}
+
 /* The largest position term i can need when the pivot's last position is
  * `last`: last - rel_pivot + rel_i, saturating (a field where even that is
  * below 0 needs nothing, and position 0 stays decodable, so 0 is safe). */
@@ -431,17 +476,20 @@ static int phrase_positions(match_ctx *e, match_sc *s)
 {
     size_t need = 0;
     uint32_t pivot = 0;
+    int exact = s->slop == 0 && !s->unordered;
     for (uint32_t i = 0; i < s->n_terms; i++) {
         seg_cursor *c = &s->terms[i]->cur;
         need += (size_t)c->tf_title + c->tf_body;
         seg_cursor *pc = &s->terms[pivot]->cur;
         if (c->tf_title + c->tf_body < pc->tf_title + pc->tf_body) pivot = i;
     }
-    if (need > e->pos_cap) {
-        uint32_t *p = realloc(e->pos, need * sizeof *p);
+    /* NEAR merges the positions into two more arrays as long (near_count). */
+    size_t room = s->unordered ? 3 * need : need;
+    if (room > e->pos_cap) {
+        uint32_t *p = realloc(e->pos, room * sizeof *p);
         if (!p) return match_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
         e->pos = p;
-        e->pos_cap = need;
+        e->pos_cap = room;
     }
     uint32_t *tp[MATCH_PHRASE_MAX_TERMS], *bp[MATCH_PHRASE_MAX_TERMS];
     uint32_t tc[MATCH_PHRASE_MAX_TERMS], bc[MATCH_PHRASE_MAX_TERMS];
@@ -460,7 +508,7 @@ static int phrase_positions(match_ctx *e, match_sc *s)
     for (uint32_t i = 0; i < s->n_terms; i++) {
         if (i == pivot) continue;
         uint32_t tmax = UINT32_MAX, bmax = UINT32_MAX;
-        if (s->slop == 0) {
+        if (exact) {
             /* Term i sits at pivot position - rel[pivot] + rel[i]; an empty
              * field of the pivot needs nothing of the others (max below 0). */
             tmax = tc[pivot] ? pos_limit(tp[pivot][tc[pivot] - 1], s->rel[i], s->rel[pivot]) : 0;
@@ -470,7 +518,14 @@ static int phrase_positions(match_ctx *e, match_sc *s)
                                       e->err);
         if (r) return match_fail(e, r);
     }
-    if (s->slop == 0) {
+    if (s->unordered) {
+        uint32_t window = s->rel[s->n_terms - 1] + s->slop;
+        uint32_t *ev_pos = e->pos + need, *ev_term = e->pos + 2 * need;
+        s->pf_title = near_count(s->n_terms, tp, tc, s->need, window, ev_pos, ev_term);
+        s->pf_body = s->field == QF_TITLE
+                         ? 0
+                         : near_count(s->n_terms, bp, bc, s->need, window, ev_pos, ev_term);
+    } else if (exact) {
         s->pf_title = phrase_count_exact(s->n_terms, tp, tc, s->rel, pivot);
         s->pf_body =
             s->field == QF_TITLE ? 0 : phrase_count_exact(s->n_terms, bp, bc, s->rel, pivot);
@@ -509,23 +564,34 @@ void match_phrase_approx(match_ctx *e, match_sc *s, uint32_t target)
 }
 
 /* The second phase: decodes positions at the current candidate, unless even
- * the best phrase frequency the term frequencies allow (the smallest of
- * them) cannot lift the document into the top k. */
+ * the best phrase frequency the term frequencies allow cannot lift the
+ * document into the top k. An exact phrase occurs at most as often as its
+ * rarest term here; a sloppy one counts the first term's positions, whose
+ * occurrences may share the other terms' (`of of the`~1 holds two), so only
+ * the first term's frequency bounds it; a NEAR's, the sum of its terms'
+ * (near_count). */
 int match_phrase_confirm(match_ctx *e, match_sc *s)
 {
     if (s->confirmed || s->doc == SEG_END) return 1;
     if (s->other_max < INFINITY && e->theta > -INFINITY) {
         uint32_t tft = UINT32_MAX, tfb = UINT32_MAX;
-        for (uint32_t i = 0; i < s->n_terms; i++) {
+        if (s->unordered) {
+            uint64_t st = 0, sb = 0;
+            for (uint32_t i = 0; i < s->n_terms; i++)
+                if (s->need[i]) {
+                    st += s->terms[i]->cur.tf_title;
+                    sb += s->terms[i]->cur.tf_body;
+                }
+            tft = st < UINT32_MAX ? (uint32_t)st : UINT32_MAX;
+            tfb = sb < UINT32_MAX ? (uint32_t)sb : UINT32_MAX;
+        }
+        for (uint32_t i = 0; !s->unordered && i < (s->slop ? 1 : s->n_terms); i++) {
             const seg_cursor *c = &s->terms[i]->cur;
             tft = c->tf_title < tft ? c->tf_title : tft;
             tfb = c->tf_body < tfb ? c->tf_body : tfb;
         }
         double bound = s->idf * match_sat(e, s->field, s->label_term, s->doc, tft, tfb);
-        if (match_cannot_beat(bound + s->other_max, e->theta)) {
-            e->pruned = 1;
-            return 0;
-        }
+        if (match_cannot_beat(bound + s->other_max, e->theta)) return 0;
     }
     if (phrase_positions(e, s)) {
         s->doc = SEG_END;

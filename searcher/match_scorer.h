@@ -39,10 +39,10 @@ typedef struct match_ctx {
     const match_options *o;
     bm25_params p;
     double n_docs;
-    int bounds_ok; /* stored block bounds are valid for these parameters */
-    double theta;  /* the score a new hit must beat now; -inf when none (or exhaustive) */
-    int pruned;    /* some document was skipped by a bound: totals are lower bounds */
-    int rc;        /* sticky first error */
+    int bounds_ok;   /* stored block bounds are valid for these parameters */
+    double theta;    /* the score a new hit must beat now; -inf when none (or exhaustive) */
+    int seg_counted; /* this segment's matches are already counted (match_root.c) */
+    int rc;          /* sticky first error */
     idx_err *err;
     /* per-document length norms, cached for the document being scored */
     uint32_t norm_doc;
@@ -148,6 +148,9 @@ struct match_sc {
     match_sc **by_df; /* the same, rarest first: the order the leapfrog moves them in */
     uint32_t *rel;    /* relative positions */
     uint32_t n_terms, slop;
+    int unordered;  /* NEAR: the terms in any order (qparse_node.unordered) */
+    uint32_t *need; /* NEAR: term i's count in the query if it is the first of
+                     * them, else 0 (`a NEAR a` needs two positions of a) */
     uint32_t pf_title, pf_body;
     int confirmed; /* positions checked at `doc` (two-phase matching) */
     /* MATCH_SC_PREFIX and MATCH_SC_BOOL children */

@@ -170,7 +170,8 @@ static void sort_heap_add(sort_heap *q, sort_key k)
 }
 
 /* Visits the runs in order, feeding every match to q; returns matches seen.
- * Stops (and sets e->pruned) at the first run that cannot place a document. */
+ * Stops at the first run that cannot place a document once more than the
+ * count limit were seen (before, hopeless runs are only counted). */
 static uint64_t sort_collect(match_ctx *e, const qparse_tree *q, const sort_run *runs, size_t n,
                              sort_heap *hq)
 {
@@ -183,10 +184,7 @@ static uint64_t sort_collect(match_ctx *e, const qparse_tree *q, const sort_run 
         /* a run that cannot place a hit: the end, or (counting) count only */
         int hopeless =
             hq->n == hq->cap && (!hq->cap || !sort_before(run->best, hq->h[0].k, hq->desc));
-        if (hopeless && !e->o->exhaustive && hq->cap) {
-            e->pruned = 1;
-            break;
-        }
+        if (hopeless && !e->o->exhaustive && total > e->o->count_limit) break;
         if (run->best.seg != cur || run->best.doc < pos) {
             /* cursors only move forward: a run behind them needs new ones */
             if (cur != UINT32_MAX) match_root_free(&r);
@@ -253,9 +251,8 @@ int match_sort_search(idx_index *ix, const qparse_tree *q, const match_options *
     if (!rc) {
         match_ctx e;
         match_ctx_init(&e, ix, o, err);
-        out->total = sort_collect(&e, q, runs, n, &hq);
+        match_result_set_total(out, sort_collect(&e, q, runs, n, &hq), o);
         sort_score(&e, q, hq.h, hq.n);
-        out->total_exact = !e.pruned;
         match_ctx_fini(&e);
         rc = e.rc;
     }

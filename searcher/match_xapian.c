@@ -27,10 +27,20 @@ static int match_xapian_phrase(xap_query *xq, const qparse_node *n, idx_err *err
             lens[i] = 0;
         terms[i] = keys[i];
     }
+    /* Xapian's OP_NEAR never takes one position for two equal terms, and
+     * finds no `a NEAR a`: say so rather than answer differently. */
+    for (uint32_t i = 0; n->unordered && i < n->nterms; i++)
+        for (uint32_t j = 0; j < i; j++)
+            if (n->terms[i].len == n->terms[j].len &&
+                !memcmp(n->terms[i].text, n->terms[j].text, n->terms[i].len))
+                return err_set(err, IDX_EUSAGE,
+                               "query: NEAR with a repeated word is not available with the "
+                               "xapian engine");
     /* Xapian's window counts the positions a match spans: the phrase's own
      * span plus the slop, as match_scorer.c's phrase_count allows. */
     uint32_t window = n->terms[n->nterms - 1].pos + 1 + n->slop;
-    return xap_query_phrase(xq, match_xapian_scope(n->field), terms, lens, n->nterms, window, err);
+    return xap_query_phrase(xq, match_xapian_scope(n->field), terms, lens, n->nterms, window,
+                            n->unordered, err);
 }
 
 static int match_xapian_bool(xap_query *xq, const qparse_node *n, int *filter, idx_err *err)
@@ -118,9 +128,11 @@ int match_xapian_search(idx_index *ix, const qparse_tree *q, const match_options
     if (!xh || !hits) rc = err_set(err, IDX_ENOMEM, "out of memory");
     if (!rc) rc = match_xapian_node(xq, q->root, &filter, err);
     uint32_t n = 0;
+    uint64_t counted = 0;
+    int exact = 0;
     if (!rc)
-        rc = xap_query_run(xq, o->offset, o->k, o->exhaustive, xh, &n, &out->total,
-                           &out->total_exact, err);
+        rc = xap_query_run(xq, o->offset, o->k, o->exhaustive ? UINT64_MAX : o->count_limit + 1, xh,
+                           &n, &counted, &exact, err);
     xap_query_free(xq);
     if (rc) {
         free(xh);
@@ -132,5 +144,9 @@ int match_xapian_search(idx_index *ix, const qparse_tree *q, const match_options
     free(xh);
     out->hits = hits;
     out->n_hits = n;
+    /* Xapian counted every match up to count_limit + 1 (xap.h), so an
+     * inexact count is past the limit. */
+    match_result_set_total(out, exact || counted > o->count_limit ? counted : o->count_limit + 1,
+                           o);
     return 0;
 }

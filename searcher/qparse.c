@@ -6,6 +6,7 @@
  *   conj   = unary { "AND" unary }
  *   unary  = { "NOT" } [ "+" | "-" ] primary
  *   primary= field ":" primary | date | "(" disj [")"] | '"' text ['"'] ["~" N] | word ["*"]
+ *          | word { "NEAR" ["/" N] word }
  *
  * Recursion only happens through parentheses, whose depth is capped, so the C
  * stack is bounded whatever the input; NOT chains and field chains are loops.
@@ -84,7 +85,17 @@ typedef struct parser {
 
 #define OCC_DEFAULT (-1) /* no explicit +, -, NOT: the enclosing operator decides */
 
-typedef enum tok_kind { T_END, T_LPAREN, T_RPAREN, T_QUOTE, T_AND, T_OR, T_NOT, T_WORD } tok_kind;
+typedef enum tok_kind {
+    T_END,
+    T_LPAREN,
+    T_RPAREN,
+    T_QUOTE,
+    T_AND,
+    T_OR,
+    T_NOT,
+    T_NEAR,
+    T_WORD
+} tok_kind;
 
 static void *p_alloc(parser *p, size_t n)
 {
@@ -201,6 +212,14 @@ static int is_op(const parser *p, size_t i, const char *op, size_t len)
     return p->n - i >= len && memcmp(p->s + i, op, len) == 0 && is_delim(p, i + len);
 }
 
+/* `NEAR` or `NEAR/...` standing alone at s[i] (the distance is read by
+ * parse_near, which rejects a malformed one). */
+static int is_near(const parser *p, size_t i)
+{
+    return p->n - i >= 4 && memcmp(p->s + i, "NEAR", 4) == 0 &&
+           (is_delim(p, i + 4) || p->s[i + 4] == '/');
+}
+
 /* Classifies the token at the cursor (after skipping spaces) without consuming it. */
 static tok_kind peek(parser *p)
 {
@@ -220,6 +239,7 @@ static tok_kind peek(parser *p)
     if (is_op(p, p->i, "AND", 3)) return T_AND;
     if (is_op(p, p->i, "OR", 2)) return T_OR;
     if (is_op(p, p->i, "NOT", 3)) return T_NOT;
+    if (is_near(p, p->i)) return T_NEAR;
     return T_WORD;
 }
 
@@ -653,6 +673,86 @@ static int parse_prefix(parser *p, qparse_field f, size_t start, size_t a, size_
     return 0;
 }
 
+/* Reads the NEAR operator at the cursor: NEAR (distance QPARSE_NEAR_DEFAULT)
+ * or NEAR/N. */
+static int read_near(parser *p, uint32_t *dist)
+{
+    size_t at = p->i, e = word_end(p, at);
+    p->i = e;
+    *dist = QPARSE_NEAR_DEFAULT;
+    if (e == at + 4) return 0;
+    uint64_t v = 0;
+    size_t k = at + 5;
+    if (k == e)
+        return syntax(p, "'NEAR/' at column %u needs a number, as in a NEAR/3 b", col(p, at));
+    for (; k < e; k++) {
+        if (p->s[k] < '0' || p->s[k] > '9')
+            return syntax(p, "'NEAR/' at column %u needs a number, as in a NEAR/3 b", col(p, at));
+        v = v * 10 + (uint64_t)(p->s[k] - '0');
+        if (v > QPARSE_MAX_SLOP)
+            return syntax(p, "proximity 'NEAR/' at column %u is larger than %u", col(p, at),
+                          QPARSE_MAX_SLOP);
+    }
+    *dist = (uint32_t)v;
+    return 0;
+}
+
+/* word { NEAR[/N] word }, the first word already analysed into p->toks: an
+ * unordered Q_PHRASE in field f. Every operand is one plain word that
+ * analyses to one term; one chain has one distance. */
+static int parse_near(parser *p, qparse_field f, size_t start, qparse_node **out)
+{
+    char q[48];
+    if (p->ntoks != 1)
+        return syntax(p, "'NEAR' at column %u needs a single word before it", col(p, p->i));
+    size_t cap = 4, n = 0;
+    qparse_term *t = p_alloc(p, cap * sizeof *t);
+    if (!t) return p->err->code;
+    t[n++] = p->toks[0];
+    uint32_t dist = 0;
+    size_t first_op = p->i;
+    while (peek(p) == T_NEAR) {
+        size_t at = p->i;
+        uint32_t d;
+        int rc = read_near(p, &d);
+        if (rc) return rc;
+        if (at != first_op && d != dist)
+            return syntax(p,
+                          "'NEAR' at column %u has another distance than the NEAR before it "
+                          "(one chain, one distance)",
+                          col(p, at));
+        dist = d;
+        if (peek(p) != T_WORD)
+            return syntax(p, "'NEAR' at column %u is missing a word after it", col(p, at));
+        size_t a = p->i, e = word_end(p, a);
+        p->i = e;
+        rc = analyze(p, a, e);
+        if (rc) return rc;
+        if (p->ntoks != 1 || p->s[e - 1] == '*')
+            return syntax(p, "'NEAR' at column %u joins single words; '%s' at column %u is not one",
+                          col(p, at), quote_text(p, a, e, q), col(p, a));
+        if (n == cap) {
+            qparse_term *v = p_alloc(p, 2 * cap * sizeof *v);
+            if (!v) return p->err->code;
+            memcpy(v, t, n * sizeof *t);
+            t = v;
+            cap *= 2;
+        }
+        t[n] = p->toks[0];
+        t[n].pos = (uint32_t)n;
+        n++;
+    }
+    t[0].pos = 0;
+    qparse_node *node = new_node(p, Q_PHRASE, f, start, p->i);
+    if (!node) return p->err->code;
+    node->terms = t;
+    node->nterms = (uint32_t)n;
+    node->slop = dist;
+    node->unordered = 1;
+    *out = node;
+    return 0;
+}
+
 /* primary: field-scoped item, date, group, phrase, prefix or word. Operator
  * keywords reaching here (after +, - or field:) are plain words. */
 static int parse_primary(parser *p, qparse_field f, qparse_node **out)
@@ -691,6 +791,7 @@ static int parse_primary(parser *p, qparse_field f, qparse_node **out)
     if (b < e) return parse_prefix(p, f, start, a, b, e, out);
     int rc = analyze(p, a, e);
     if (rc) return rc;
+    if (peek(p) == T_NEAR) return parse_near(p, f, start, out);
     return words_node(p, f, start, e, 0, out);
 }
 
@@ -762,6 +863,11 @@ static int parse_list(parser *p, qparse_field f, qparse_node **out, unsigned *it
                 p,
                 "'AND' at column %u is missing a term before it (lowercase 'and' is a plain word)",
                 col(p, p->i));
+        if (k == T_NEAR)
+            return syntax(p,
+                          "'NEAR' at column %u needs a single word before it (lowercase 'near' "
+                          "is a plain word)",
+                          col(p, p->i));
         if (!starts_unary(k)) break;
         qparse_node *n;
         int o, rc = parse_conj(p, f, &n, &o);
@@ -948,7 +1054,7 @@ static void dump(wr *w, const qparse_node *n)
         puts_(w, "*");
         break;
     case Q_PHRASE:
-        puts_(w, "(PHRASE ");
+        puts_(w, n->unordered ? "(NEAR " : "(PHRASE ");
         put_field(w, n->field);
         for (uint32_t k = 0; k < n->nterms; k++) {
             if (k) puts_(w, " ");
@@ -956,7 +1062,7 @@ static void dump(wr *w, const qparse_node *n)
             if (k > 0 && n->terms[k].pos != n->terms[k - 1].pos + 1)
                 putf(w, "@%u", n->terms[k].pos);
         }
-        if (n->slop) putf(w, " ~%u", n->slop);
+        if (n->slop || n->unordered) putf(w, " ~%u", n->slop);
         puts_(w, ")");
         break;
     case Q_DATE:

@@ -31,7 +31,8 @@
 
 typedef enum qparse_kind {
     Q_TERM,   /* one analysed term: terms[0] */
-    Q_PHRASE, /* >= 2 analysed terms with relative positions, and a slop */
+    Q_PHRASE, /* >= 2 analysed terms with relative positions, and a slop; or, from
+               * NEAR, >= 2 terms in any order (unordered) */
     Q_PREFIX, /* terms[0] is a folded, unstemmed prefix of >= 2 characters */
     Q_BOOL,   /* clauses[0..nclauses) */
     Q_DATE    /* date_lo..date_hi inclusive, as YYYYMMDD integers; a filter, scores 0 */
@@ -91,6 +92,10 @@ struct qparse_node {
     /* Q_PHRASE: 0 = exact; N (from "..."~N) = the terms in order, the matched
      * span may exceed the phrase's own span by at most N positions */
     uint32_t slop;
+    /* Q_PHRASE from `a NEAR/N b ...`: the terms in any order, each at its own
+     * position, spanning at most N positions more than nterms - 1 (the span
+     * of the words side by side); terms[k].pos == k, slop == N. */
+    int unordered;
     /* Q_BOOL */
     const qparse_clause *clauses;
     uint32_t nclauses;
@@ -113,6 +118,7 @@ typedef struct qparse_options {
 
 #define QPARSE_MAX_DEPTH_DEFAULT 100
 #define QPARSE_MAX_SLOP 10000
+#define QPARSE_NEAR_DEFAULT 10 /* N of a bare NEAR, as in Xapian's QueryParser */
 /* Queries longer than this are rejected (offsets are 32-bit); callers impose a much smaller cap. */
 #define QPARSE_MAX_LEN (64u << 20)
 
@@ -132,7 +138,7 @@ void qparse_free(qparse_tree *t);
  * cap, always NUL-terminated when cap > 0, truncated if short) and returns
  * the length the full dump needs, excluding the NUL (snprintf-style).
  * Format (docs/QUERY.md): `word`, `title:word`, `econom*`, `(PHRASE a b)`,
- * `(PHRASE a c@2 ~3)`, `date:20190101..20200630`, `(OR a b)` when all clauses
+ * `(PHRASE a c@2 ~3)`, `(NEAR a b ~10)`, `date:20190101..20200630`, `(OR a b)` when all clauses
  * are SHOULD, `(AND a b)` when all are MUST, else `(BOOL +a b -c)`. */
 size_t qparse_dump(const qparse_tree *t, char *buf, size_t cap);
 size_t qparse_dump_node(const qparse_node *n, char *buf, size_t cap);

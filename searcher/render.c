@@ -289,8 +289,8 @@ static void text_results(buf *b, const render_query *q, const search_hit *h, siz
         text_chars(b, q->suggestion, q->suggestion_len);
         buf_put_u8(b, '\n');
     }
-    buf_printf(b, "%s%" PRIu64 " result%s (%.1f ms)", q->total_exact ? "" : "at least ", q->total,
-               q->total == 1 ? "" : "s", q->took_ms);
+    buf_printf(b, "%s%" PRIu64 " result%s (%.1f ms)", q->total_exact ? "" : "more than ", q->total,
+               q->total == 1 && q->total_exact ? "" : "s", q->took_ms);
     if (q->sort && strcmp(q->sort, "relevance"))
         buf_puts(b, strcmp(q->sort, "date") ? ", newest first" : ", oldest first");
     buf_put_u8(b, '\n');

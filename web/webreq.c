@@ -425,7 +425,7 @@ static void html_similar(buf *b, const search_ctx *s, const char *id, size_t id_
     buf_puts(b, "\">");
     render_html_text(b, id, id_len);
     buf_printf(b, "</a>: %s%" PRIu64 " result%s <span class=\"took\">(%.1f ms)</span></p>\n",
-               s->total_exact ? "" : "at least ", s->total, s->total == 1 ? "" : "s", s->took_ms);
+               s->total_exact ? "" : "more than ", s->total, s->total == 1 ? "" : "s", s->took_ms);
     buf_printf(b, "<ol class=\"results\" start=\"%ld\">\n", offset + 1);
     for (uint32_t i = 0; i < s->n_hits; i++)
         html_hit(b, &s->hits[i], NULL, 0);
@@ -456,8 +456,8 @@ static void html_results(buf *b, const search_ctx *s, const char *q, size_t q_le
         html_foot(b);
         return;
     }
-    buf_printf(b, "<p class=\"count\">%s%" PRIu64 " result%s", s->total_exact ? "" : "at least ",
-               s->total, s->total == 1 ? "" : "s");
+    buf_printf(b, "<p class=\"count\">%s%" PRIu64 " result%s", s->total_exact ? "" : "more than ",
+               s->total, s->total == 1 && s->total_exact ? "" : "s");
     if (offset > 0)
         buf_printf(b, ", showing %ld\xE2\x80\x93%ld", offset + 1, offset + (long)s->n_hits);
     buf_printf(b, " <span class=\"took\">(%.1f ms)</span></p>\n", s->took_ms);

@@ -228,7 +228,11 @@ p = P(); p.feed(open(sys.argv[1], encoding="utf-8").read())
 want = [h["title"] or h["id"] for h in json.load(open(sys.argv[2]))["hits"]]
 assert want and p.titles == want, (p.titles, want)
 EOF
-search "html page 2" 200 html "$W1 $W2" k=5 offset=5 && body_has "html page 2" 'rel="prev"'
+# honest count: both pages show the JSON's exact total
+total=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["total"] if d["total_exact"] else "inexact")' "$T/page.json")
+grep -qF "<p class=\"count\">$total results" "$T/page.html" || bad "html page: count line is not '$total results'"
+search "html page 2" 200 html "$W1 $W2" k=5 offset=5 && body_has "html page 2" 'rel="prev"' &&
+    body_has "html page 2" "<p class=\"count\">$total results, showing 6"
 search "html no results" 200 html "nothingmatcheszzz" && body_has "html no results" "fewer words"
 get "html empty form" 200 "/search" && body_has "html empty form" "autofocus"
 get "html q= empty" 200 "/search?q=" && check_html "html q= empty"

@@ -565,16 +565,26 @@ static inline qparse_tree *eo_parse(ana *a, const char *q, int all_required, int
     return t;
 }
 
-static inline void eo_search(idx_index *ix, const qparse_tree *t, uint32_t k, uint32_t offset,
-                             int exhaustive, match_result *res, const char *q)
+/* A search with totals exact up to count_limit (match.h). */
+static inline void eo_search_limit(idx_index *ix, const qparse_tree *t, uint32_t k, uint32_t offset,
+                                   int exhaustive, uint64_t count_limit, match_result *res,
+                                   const char *q)
 {
     match_options o = match_options_default(ix);
     o.k = k;
     o.offset = offset;
     o.exhaustive = exhaustive;
+    o.count_limit = count_limit;
     idx_err err = {0};
     int rc = match_search(ix, t, &o, res, &err);
     EO_REQUIRE(rc == 0, "match_search(%s): %d %s", q, rc, err.msg);
+}
+
+/* A search with the default count limit. */
+static inline void eo_search(idx_index *ix, const qparse_tree *t, uint32_t k, uint32_t offset,
+                             int exhaustive, match_result *res, const char *q)
+{
+    eo_search_limit(ix, t, k, offset, exhaustive, MATCH_COUNT_LIMIT, res, q);
 }
 
 #endif

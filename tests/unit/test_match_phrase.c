@@ -8,6 +8,12 @@
  * phrase's own (N = 0: consecutive). A phrase never spans title and body.
  * Exact phrases also have their frequency checked through match_explain.
  *
+ * Unordered proximity (`a NEAR/N b`, also title-scoped, three words, a word
+ * twice) likewise: a document matches when some window of N + (words - 1)
+ * positions holds every word as often as the query names it, in any order;
+ * its frequency (checked too) is the number of positions of the words that
+ * start such a window.
+ *
  * The oracle analyses every stored title and body with ana_run and searches
  * every combination of positions; it shares nothing with the evaluator. The
  * phrases go in turn to the index in one, 2 and 7 segments (docids over
@@ -20,7 +26,7 @@
 typedef struct phrase {
     uint32_t t[PHRASE_MAX], n, slop;
     uint32_t rel[PHRASE_MAX];
-    int title_only;
+    int title_only, unordered;
     char text[256];
 } phrase;
 
@@ -40,9 +46,36 @@ static int match_from(const eo_field *f, const phrase *p, uint32_t k, uint32_t p
     return 0;
 }
 
+/* NEAR occurrences: positions j of a query term whose window [j, j + n - 1 +
+ * slop] holds every query term at least as often as the query names it. */
+static uint32_t count_near(const eo_field *f, const phrase *p)
+{
+    uint32_t c = 0;
+    for (uint32_t j = 0; j < f->n; j++) {
+        int in_query = 0;
+        for (uint32_t k = 0; k < p->n; k++)
+            in_query |= f->t[j].term == p->t[k];
+        if (!in_query) continue;
+        uint64_t limit = (uint64_t)f->t[j].pos + p->n - 1 + p->slop;
+        int ok = 1;
+        for (uint32_t k = 0; k < p->n && ok; k++) {
+            uint32_t want = 0, have = 0;
+            for (uint32_t i = 0; i < p->n; i++)
+                want += p->t[i] == p->t[k];
+            for (uint32_t i = 0; i < f->n; i++)
+                have +=
+                    f->t[i].term == p->t[k] && f->t[i].pos >= f->t[j].pos && f->t[i].pos <= limit;
+            ok = have >= want;
+        }
+        c += (uint32_t)ok;
+    }
+    return c;
+}
+
 /* Occurrences: positions of the first term that start a match. */
 static uint32_t count_field(const eo_field *f, const phrase *p)
 {
+    if (p->unordered) return count_near(f, p);
     uint32_t c = 0;
     for (uint32_t j = 0; j < f->n; j++) {
         if (f->t[j].term != p->t[0]) continue;
@@ -53,7 +86,7 @@ static uint32_t count_field(const eo_field *f, const phrase *p)
 }
 
 typedef struct stats {
-    uint32_t queries, matched_docs, empty, sloppy, freq_checked;
+    uint32_t queries, matched_docs, empty, sloppy, freq_checked, near;
 } stats;
 
 static void check_phrase(idx_index *ix, eo_model *m, ana *a, phrase *p, stats *st)
@@ -62,14 +95,16 @@ static void check_phrase(idx_index *ix, eo_model *m, ana *a, phrase *p, stats *s
     qparse_tree *t = eo_parse(a, p->text, 0, &rc);
     EO_REQUIRE(rc == 0, "query [%s] rejected", p->text);
     const qparse_node *r = t->root;
-    EO_REQUIRE(r->kind == Q_PHRASE && r->nterms == p->n && r->slop == p->slop,
+    EO_REQUIRE(r->kind == Q_PHRASE && r->nterms == p->n && r->slop == p->slop &&
+                   r->unordered == p->unordered,
                "query [%s]: not parsed as the phrase meant", p->text);
     for (uint32_t i = 0; i < p->n; i++)
         EO_REQUIRE(r->terms[i].pos == p->rel[i], "query [%s]: positions", p->text);
     uint32_t N = m->n_docs;
     match_result res;
     eo_search(ix, t, N, 0, 1, &res, p->text);
-    /* Brute force: every document containing the first term. */
+    /* Brute force: every document containing the first term (a NEAR needs
+     * it too). */
     uint8_t *want = calloc(N, 1);
     uint32_t *pf = calloc(2 * (size_t)N, sizeof *pf);
     uint32_t n_want = 0;
@@ -94,8 +129,8 @@ static void check_phrase(idx_index *ix, eo_model *m, ana *a, phrase *p, stats *s
                    p->text, d);
     EO_REQUIRE(res.total == n_want && res.total_exact, "query [%s]: total %llu, want %u", p->text,
                (unsigned long long)res.total, n_want);
-    /* Phrase frequencies of exact phrases (match_explain reports them). */
-    for (uint32_t i = 0; i < res.n_hits && i < 3 && p->slop == 0; i++) {
+    /* Phrase frequencies of exact phrases and NEARs (match_explain reports them). */
+    for (uint32_t i = 0; i < res.n_hits && i < 3 && (p->slop == 0 || p->unordered); i++) {
         match_options o = match_options_default(ix);
         match_part *parts = NULL;
         size_t np = 0;
@@ -113,6 +148,7 @@ static void check_phrase(idx_index *ix, eo_model *m, ana *a, phrase *p, stats *s
     st->matched_docs += n_want;
     st->empty += n_want == 0;
     st->sloppy += p->slop > 0;
+    st->near += p->unordered;
     free(want);
     free(pf);
     free(got);
@@ -123,6 +159,17 @@ static void check_phrase(idx_index *ix, eo_model *m, ana *a, phrase *p, stats *s
 /* Writes p->text from the words of the chosen tokens. */
 static void phrase_text(eo_model *m, phrase *p, const uint32_t *words)
 {
+    if (p->unordered) {
+        size_t at = (size_t)snprintf(p->text, sizeof p->text, "%s", p->title_only ? "title:" : "");
+        for (uint32_t k = 0; k < p->n; k++) {
+            if (k && p->slop == QPARSE_NEAR_DEFAULT)
+                at += (size_t)snprintf(p->text + at, sizeof p->text - at, " NEAR ");
+            else if (k)
+                at += (size_t)snprintf(p->text + at, sizeof p->text - at, " NEAR/%u ", p->slop);
+            at += (size_t)snprintf(p->text + at, sizeof p->text - at, "%s", m->words.s[words[k]]);
+        }
+        return;
+    }
     size_t at = (size_t)snprintf(p->text, sizeof p->text, "%s\"", p->title_only ? "title:" : "");
     for (uint32_t k = 0; k < p->n; k++)
         at += (size_t)snprintf(p->text + at, sizeof p->text - at, "%s%s", k ? " " : "",
@@ -172,6 +219,22 @@ static int gen_phrase(eo_model *m, eo_rng *r, phrase *p)
         words[0] = a->word, words[1] = b->word;
         p->slop = eo_below(r, 7);
     }
+    /* A quarter become NEARs of the same words (each must be one term on
+     * its own), some reversed, some with a word twice. */
+    if (eo_below(r, 4) == 0) {
+        for (uint32_t k = 0; k < p->n; k++)
+            if (eo_word_term(m, m->words.s[words[k]], "") != p->t[k]) return 0;
+        p->unordered = 1;
+        p->slop = eo_below(r, 4) == 0 ? QPARSE_NEAR_DEFAULT : eo_below(r, 7);
+        if (eo_below(r, 2)) {
+            uint32_t tt = p->t[0], w = words[0];
+            p->t[0] = p->t[p->n - 1], words[0] = words[p->n - 1];
+            p->t[p->n - 1] = tt, words[p->n - 1] = w;
+        }
+        if (eo_below(r, 6) == 0) p->t[1] = p->t[0], words[1] = words[0];
+        for (uint32_t k = 0; k < p->n; k++)
+            p->rel[k] = k;
+    }
     phrase_text(m, p, words);
     return 1;
 }
@@ -198,9 +261,10 @@ static void run_corpus(idx_index *const *all, const char *name, uint32_t n_queri
     ck_assert_uint_gt(st.sloppy, n_queries / 5);
     ck_assert_uint_gt(st.empty, 0);
     ck_assert_uint_lt(st.empty, n_queries / 2);
-    printf("%s: %u phrases (%u with ~N, %u matching nothing), %u matching documents, "
+    ck_assert_uint_gt(st.near, n_queries / 10);
+    printf("%s: %u phrases (%u with ~N, %u NEAR, %u matching nothing), %u matching documents, "
            "%u frequencies checked\n",
-           name, st.queries, st.sloppy, st.empty, st.matched_docs, st.freq_checked);
+           name, st.queries, st.sloppy, st.near, st.empty, st.matched_docs, st.freq_checked);
     ana_free(a);
     eo_model_free(&m);
 }

@@ -2,8 +2,9 @@
  * corpora (cranfield, cacm, a subset of enwiki-2015-sample), the top k of the
  * pruned evaluator (MaxScore, block-max, leapfrog) equals exhaustive
  * evaluation exactly: the same (segment, docid) in the same order, scores
- * bit-for-bit equal, and equal totals whenever the pruned run claims its
- * total is exact.
+ * bit-for-bit equal. Totals follow match.h's rule on every page: exact up
+ * to the count limit, the limit marked inexact past it (checked at limits
+ * below, at and above each query's count, offsets 0, 10, 20, ...).
  *
  * The same documents built as 2 and 7 segments (a test-only build option)
  * give the same answers: the same documents in the same order, scores
@@ -14,7 +15,8 @@
  *
  * Queries are made of words drawn from the documents' own text across the
  * document-frequency range (rare, medium, frequent), phrases of adjacent
- * words, title:, author: and date: clauses, prefixes, +/- modifiers and
+ * words (and the same words reversed as NEAR/0, NEAR/1), title:, author:
+ * and date: clauses, prefixes, +/- modifiers and
  * AND/OR/NOT with parentheses; k is 1, 10 or 100. Fixed seeds: a failure
  * prints the query and reproduces. */
 #include <stdarg.h>
@@ -64,6 +66,13 @@ static void gen_phrase(gen *g, sbuf *b)
         return;
     }
     if (f == EO_TITLE && eo_below(&g->r, 2)) sb_add(b, "title:");
+    if (eo_below(&g->r, 4) == 0) { /* the same words NEAR each other, reversed */
+        uint32_t dist = eo_below(&g->r, 4);
+        for (uint32_t k = n; k-- > 0;)
+            sb_add(b, "%s%s", k + 1 < n ? (dist ? " NEAR/1 " : " NEAR/0 ") : "",
+                   g->m->words.s[g->m->docs[d].f[f].t[at + k].word]);
+        return;
+    }
     sb_add(b, "\"");
     for (uint32_t k = 0; k < n; k++)
         sb_add(b, "%s%s", k ? " " : "", g->m->words.s[g->m->docs[d].f[f].t[at + k].word]);
@@ -199,8 +208,13 @@ static void check_split(idx_index *ix, const qparse_tree *t, const char *q, cons
     }
 }
 
+static void check_total(const char *q, uint32_t k, uint32_t offset, uint64_t limit,
+                        const match_result *r, uint64_t exact);
+
 /* Pruned runs of t on ix at k = 1, 10, 100 return the top of ex, ix's
- * exhaustive run (k 100), and its total when they claim an exact one. */
+ * exhaustive run (k 100). They count nothing exactly (limit 0), so that
+ * pruning starts at the first match, as past the limit on a large
+ * collection. */
 static void check_pruned(idx_index *ix, const qparse_tree *t, const char *q, const match_result *ex,
                          stats *st)
 {
@@ -208,18 +222,42 @@ static void check_pruned(idx_index *ix, const qparse_tree *t, const char *q, con
     for (int i = 0; i < 3; i++) {
         uint32_t k = ks[i];
         match_result pr;
-        eo_search(ix, t, k, 0, 0, &pr, q);
+        eo_search_limit(ix, t, k, 0, 0, 0, &pr, q);
         same_hits(q, k, &pr, ex->hits, ex->n_hits < k ? ex->n_hits : k);
-        if (pr.total_exact)
-            EO_REQUIRE(pr.total == ex->total, "query [%s] k=%u: exact total %llu, expected %llu", q,
-                       k, (unsigned long long)pr.total, (unsigned long long)ex->total);
-        else {
-            EO_REQUIRE(pr.total <= ex->total, "query [%s] k=%u: total %llu above %llu", q, k,
-                       (unsigned long long)pr.total, (unsigned long long)ex->total);
-            st->pruned_inexact++;
-        }
+        check_total(q, k, 0, 0, &pr, ex->total);
+        st->pruned_inexact += !pr.total_exact;
         match_result_free(&pr);
     }
+}
+
+/* match.h's total rule: up to the limit the exact count, past it the limit,
+ * marked inexact. */
+static void check_total(const char *q, uint32_t k, uint32_t offset, uint64_t limit,
+                        const match_result *r, uint64_t exact)
+{
+    int want_exact = exact <= limit;
+    EO_REQUIRE(r->total_exact == want_exact && r->total == (want_exact ? exact : limit),
+               "query [%s] k=%u offset %u limit %llu: total %llu%s, %llu matches", q, k, offset,
+               (unsigned long long)limit, (unsigned long long)r->total,
+               r->total_exact ? " exact" : "", (unsigned long long)exact);
+}
+
+/* Every page of t (k 10) reports the same total, by the count rule, under
+ * limits below, at and above ex's total; the hits stay the exhaustive
+ * ones. */
+static void check_pages(idx_index *ix, const qparse_tree *t, const char *q, const match_result *ex)
+{
+    const uint64_t limits[4] = {0, ex->total / 2, ex->total, MATCH_COUNT_LIMIT};
+    for (int l = 0; l < 4; l++)
+        for (uint32_t off = 0; off < ex->n_hits + 10 && off <= 60; off += 10) {
+            match_result pr;
+            eo_search_limit(ix, t, 10, off, 0, limits[l], &pr, q);
+            check_total(q, 10, off, limits[l], &pr, ex->total);
+            uint32_t n = ex->n_hits > off ? ex->n_hits - off : 0;
+            same_hits(q, 10 + off, &pr, ex->hits + (off < ex->n_hits ? off : ex->n_hits),
+                      n < 10 ? n : 10);
+            match_result_free(&pr);
+        }
 }
 
 /* all[0] is the one-segment index; the others the same documents split;
@@ -251,11 +289,12 @@ static void check_query(idx_index *const *all, idx_index *del, ana *a, const cha
                    "query [%s]: exhaustive ranks %u/%u out of order", q, i, i + 1);
     }
     check_pruned(ix, t, q, &ex, st);
+    if (eo_below(&g->r, 4) == 0) check_pages(ix, t, q, &ex);
     /* Paging: offset o, k 10 is ranks o+1..o+10 of the full order. */
     if (eo_below(&g->r, 8) == 0 && ex.n_hits > 5) {
         uint32_t off = 1 + eo_below(&g->r, 60);
         match_result pr;
-        eo_search(ix, t, 10, off, 0, &pr, q);
+        eo_search_limit(ix, t, 10, off, 0, 0, &pr, q);
         uint32_t n = ex.n_hits > off ? ex.n_hits - off : 0;
         same_hits(q, 10 + off, &pr, ex.hits + (off < ex.n_hits ? off : ex.n_hits), n < 10 ? n : 10);
         match_result_free(&pr);
@@ -265,6 +304,7 @@ static void check_query(idx_index *const *all, idx_index *del, ana *a, const cha
     match_result_free(&ex);
     eo_search(del, t, 100, 0, 1, &ex, q);
     check_pruned(del, t, q, &ex, st);
+    if (eo_below(&g->r, 4) == 0) check_pages(del, t, q, &ex);
     match_result_free(&ex);
     qparse_free(t);
 }

@@ -190,7 +190,7 @@ START_TEST(test_engine_roundtrip)
     uint32_t nh;
     uint64_t total;
     int exact;
-    ck_assert_int_eq(xap_query_run(q, 0, 4, 1, h, &nh, &total, &exact, &e), 0);
+    ck_assert_int_eq(xap_query_run(q, 0, 4, UINT64_MAX, h, &nh, &total, &exact, &e), 0);
     ck_assert_uint_eq(nh, 2);
     ck_assert_uint_eq(total, 2);
     double tfw = 3.0 * 1 * (1.0 / bm25_norm(&bp, 2, 1.0)) + 2 * (1.0 / bm25_norm(&bp, 10, 5.0));
@@ -205,7 +205,7 @@ START_TEST(test_engine_roundtrip)
     const xap_occur occ[3] = {XAP_SHOULD, XAP_SHOULD, XAP_MUST};
     const int filter[3] = {0, 0, 1};
     ck_assert_int_eq(xap_query_bool(q, 3, occ, filter, &e), 0);
-    ck_assert_int_eq(xap_query_run(q, 0, 4, 1, h, &nh, &total, &exact, &e), 0);
+    ck_assert_int_eq(xap_query_run(q, 0, 4, UINT64_MAX, h, &nh, &total, &exact, &e), 0);
     ck_assert_uint_eq(nh, 1);
     double title = bm25_sat(&bp, 3.0 * 1 * (1.0 / bm25_norm(&bp, 2, 1.0)));
     ck_assert_double_eq_tol(h[0].score, bm25_idf(3, 2) * title + bm25_idf(3, 1) * bm25_sat(&bp, 1),
@@ -318,7 +318,7 @@ START_TEST(test_engine_update)
         int exact;
         ck_assert_int_eq(xap_query_new(db, &p, &q, &e), 0);
         ck_assert_int_eq(xap_query_term(q, XAP_FIELDS, words[i], strlen(words[i]), &e), 0);
-        ck_assert_int_eq(xap_query_run(q, 0, 4, 1, h, &nh, &total, &exact, &e), 0);
+        ck_assert_int_eq(xap_query_run(q, 0, 4, UINT64_MAX, h, &nh, &total, &exact, &e), 0);
         ck_assert_uint_eq(nh, 1);
         ck_assert_uint_eq(h[0].docid, i ? 4 : 1);
         xap_query_free(q);
