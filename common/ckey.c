@@ -75,9 +75,9 @@ uint64_t ckey_of(const char *title, size_t title_len, const char *body, size_t b
 {
     /* A different start than ckey_exact's, so that the two rules' keys never meet. */
     uint64_t h = ckey_mix(CKEY_FNV_OFFSET, 'L');
-    size_t lead = ckey_norm(&h, title, title_len);
+    ckey_norm(&h, title, title_len);
     h = ckey_mix(h, 0); /* no normalised byte is 0: ends the title */
-    lead += ckey_norm(&h, body, ckey_first_paragraph(body, body_len));
+    size_t lead = ckey_norm(&h, body, ckey_first_paragraph(body, body_len));
     if (lead < CKEY_MIN_LEAD) return ckey_exact(title, title_len, body, body_len);
     return ckey_finish(h);
 }

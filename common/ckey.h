@@ -9,11 +9,13 @@
  * ends trimmed): the same wire story filed twice with a different tail,
  * dateline or byline. The first paragraph is the body up to its first blank
  * line (a line of nothing but spaces, tabs or CR), or the whole body. When
- * the normalised title and first paragraph together are shorter than
- * CKEY_MIN_LEAD bytes (an empty title and a one-line body, say) they say too
- * little: the key is then the whole text's, so only identical articles
- * share it. Identical text always gives the same normalised lead, so the
- * second rule includes the first and one key serves both.
+ * the normalised first paragraph is shorter than CKEY_MIN_LEAD bytes (a
+ * greeting, a quoting line of a newsgroup reply, a headline-only brief) it
+ * says too little: the key is then the whole text's, so only identical
+ * articles share it. Identical text always gives the same normalised lead,
+ * so the second rule includes the first and one key serves both. The
+ * threshold and the rules were measured on the shared collections
+ * (bench/collapse_groups.py, bench/RESULTS.md).
  *
  * Keys are computed once per article at build time by the analysis workers
  * and stored per document; `idx merge` copies them, `idx check` recomputes
@@ -27,7 +29,7 @@
 #include <stdint.h>
 
 #define CKEY_NONE 0
-#define CKEY_MIN_LEAD 40 /* normalised bytes of title + first paragraph */
+#define CKEY_MIN_LEAD 100 /* normalised bytes of the first paragraph */
 
 /* The collapse key of an article with this stored title and body. */
 uint64_t ckey_of(const char *title, size_t title_len, const char *body, size_t body_len);

@@ -33,6 +33,8 @@ static const char query_help[] =
     "  --sort ORDER           relevance (default), date (oldest first) or -date (newest\n"
     "                         first); undated articles come last either way\n"
     "  --explain              show how each hit's score adds up\n"
+    "  --no-collapse          show every duplicate (default: one hit per story, with\n"
+    "                         \"(+N like it)\"; --format trec never collapses)\n"
     "  --k1 X, --b X, --title-weight X   BM25 parameters (default: the index's)\n"
     "  --color WHEN           text highlights in bold: auto (default, when stdout is a\n"
     "                         terminal and NO_COLOR is unset), always, never\n"
@@ -47,8 +49,9 @@ typedef struct cmd_query_opts {
     long long k, offset;
     int format; /* -1 until given */
     int all, count, explain, batch;
-    int color;        /* -1 auto, 0 never, 1 always */
-    int sort;         /* match_sort */
+    int color; /* -1 auto, 0 never, 1 always */
+    int sort;  /* match_sort */
+    int no_collapse;
     bm25_params bm25; /* the flags' values, over the defaults */
     int have_k1, have_b, have_tw;
 } cmd_query_opts;
@@ -88,7 +91,8 @@ enum {
     O_BATCH,
     O_COLOR,
     O_HELP,
-    O_SORT
+    O_SORT,
+    O_NO_COLLAPSE
 };
 
 static const struct {
@@ -98,7 +102,7 @@ static const struct {
                  {"all", O_ALL, 0},     {"count", O_COUNT, 0},   {"explain", O_EXPLAIN, 0},
                  {"k1", O_K1, 1},       {"b", O_B, 1},           {"title-weight", O_TW, 1},
                  {"batch", O_BATCH, 0}, {"color", O_COLOR, 1},   {"help", O_HELP, 0},
-                 {"k", O_K, 1},         {"sort", O_SORT, 1}};
+                 {"k", O_K, 1},         {"sort", O_SORT, 1},     {"no-collapse", O_NO_COLLAPSE, 0}};
 
 /* Applies one option; returns -1 on success, else the exit status. */
 static int apply_opt(cmd_query_opts *o, int id, const char *v)
@@ -156,6 +160,9 @@ static int apply_opt(cmd_query_opts *o, int id, const char *v)
     case O_SORT:
         if ((o->sort = match_sort_parse(v)) < 0)
             return usage("--sort must be relevance, date or -date");
+        break;
+    case O_NO_COLLAPSE:
+        o->no_collapse = 1;
         break;
     }
     return -1;
@@ -303,6 +310,8 @@ int cmd_query(int argc, char **argv)
         c.s.eo.offset = (uint32_t)o.offset;
         c.s.eo.exhaustive = o.count;
         c.s.eo.sort = (match_sort)o.sort;
+        /* trec runs are judged per document, duplicates included */
+        c.s.eo.collapse = !o.no_collapse && c.fmt != RENDER_TREC;
         c.s.suggest = c.fmt != RENDER_TREC;
         if (o.have_k1) c.s.eo.bm25.k1 = o.bm25.k1;
         if (o.have_b) c.s.eo.bm25.b = o.bm25.b;

@@ -68,9 +68,13 @@ typedef struct match_options {
     int exhaustive;  /* 1: score every match, exact total (--count, tests) */
     bm25_params bm25;
     match_sort sort;
+    /* 1: one hit per collapse key (docs/QUERY.md "Duplicates"); relevance
+     * order on the native engine with keys, ignored otherwise */
+    int collapse;
 } match_options;
 
-/* Defaults: k 10, offset 0, pruning on, the index's recorded BM25 parameters. */
+/* Defaults: k 10, offset 0, pruning on, the index's recorded BM25
+ * parameters, collapsing on. */
 match_options match_options_default(const idx_index *ix);
 
 typedef struct match_hit {
@@ -83,6 +87,9 @@ typedef struct match_result {
     uint32_t n_hits;
     uint64_t total; /* matching documents: exact, or a lower bound */
     int total_exact;
+    /* per hit: other matches of its collapse key folded into it (at least
+     * that many); NULL when the search did not collapse */
+    uint32_t *collapsed;
 } match_result;
 
 /* Runs the query. On success the caller frees the result with match_result_free.

@@ -190,6 +190,23 @@ static void html_page_link(buf *b, const char *q, size_t q_len, long k, long off
         buf_printf(b, "&amp;sort=%s", match_sort_name((match_sort)sort));
 }
 
+/* "N more like it" under a hit that stands for duplicates: a link to the
+ * same query with every duplicate shown. */
+static void html_more_like_it(buf *b, const search_hit *h, const char *q, size_t q_len, long k,
+                              int sort)
+{
+    if (!h->collapsed) return;
+    buf_puts(b, "<p class=\"more\"><a href=\"");
+    html_page_link(b, q, q_len, k, 0, sort);
+    buf_printf(b, "&amp;collapse=0\">%" PRIu32 " more like it</a></p>\n", h->collapsed);
+}
+
+/* The pager's links keep collapse=0 (the pages of one ranking). */
+static void html_collapse_param(buf *b, const search_ctx *s)
+{
+    if (!s->eo.collapse) buf_puts(b, "&amp;collapse=0");
+}
+
 /* href="/doc?id=…[&amp;q=…]" */
 static void html_doc_link(buf *b, const char *id, size_t id_len, const char *q, size_t q_len)
 {
@@ -337,6 +354,7 @@ static void html_results(buf *b, const search_ctx *s, const char *q, size_t q_le
             render_html_snippet(b, &h->snip->body);
             buf_puts(b, "</p>\n");
         }
+        html_more_like_it(b, h, q, q_len, k, s->eo.sort);
         buf_puts(b, "</li>\n");
     }
     buf_puts(b, "</ol>\n");
@@ -348,12 +366,14 @@ static void html_results(buf *b, const search_ctx *s, const char *q, size_t q_le
         if (offset > 0) {
             buf_puts(b, "<a rel=\"prev\" href=\"");
             html_page_link(b, q, q_len, k, offset > k ? offset - k : 0, s->eo.sort);
+            html_collapse_param(b, s);
             buf_puts(b, "\">\xE2\x86\x90 Previous</a>\n");
         }
         buf_printf(b, "<span class=\"page\">Page %ld</span>\n", offset / k + 1);
         if (more) {
             buf_puts(b, "<a rel=\"next\" href=\"");
             html_page_link(b, q, q_len, k, next, s->eo.sort);
+            html_collapse_param(b, s);
             buf_puts(b, "\">Next \xE2\x86\x92</a>\n");
         }
         buf_puts(b, "</nav>\n");
@@ -423,7 +443,7 @@ static void route_health(web_worker *w, web_req *r)
 /* Finds the known parameters in the raw query string (values still
  * encoded). Unknown ones are ignored. Returns the name of a known one given
  * twice (an error for the caller; the first value is kept) or NULL. */
-enum { P_Q, P_K, P_OFFSET, P_FORMAT, P_ID, P_SORT, P_N };
+enum { P_Q, P_K, P_OFFSET, P_FORMAT, P_ID, P_SORT, P_COLLAPSE, P_N };
 typedef struct web_raw {
     const char *v[P_N];
     size_t n[P_N];
@@ -432,7 +452,7 @@ typedef struct web_raw {
 
 static const char *split_params(web_worker *w, const char *qs, web_raw *raw)
 {
-    static const char *const names[P_N] = {"q", "k", "offset", "format", "id", "sort"};
+    static const char *const names[P_N] = {"q", "k", "offset", "format", "id", "sort", "collapse"};
     const char *dup = NULL;
     memset(raw, 0, sizeof *raw);
     const char *p = qs, *end = qs + strlen(qs);
@@ -524,6 +544,18 @@ static int split_common(web_worker *w, web_req *r, const char *qs, web_raw *raw)
     return 0;
 }
 
+/* collapse=0 or collapse=1; 0, or -1 after answering with the error. */
+static int route_collapse(web_worker *w, web_req *r, const web_raw *raw)
+{
+    long v = decode_num(w, raw->v[P_COLLAPSE], raw->n[P_COLLAPSE], 0, 1);
+    if (v < 0) {
+        fail(w, r, 400, "collapse must be 0 or 1");
+        return -1;
+    }
+    r->no_collapse = v == 0;
+    return 0;
+}
+
 static void route_search(web_worker *w, web_req *r, const char *qs)
 {
     web_raw raw;
@@ -553,6 +585,7 @@ static void route_search(web_worker *w, web_req *r, const char *qs)
             return;
         }
     }
+    if (raw.seen[P_COLLAPSE] && route_collapse(w, r, &raw)) return;
     if (!r->q || !r->q_len) {
         if (r->html) {
             r->status = 200;
@@ -569,8 +602,8 @@ static void route_search(web_worker *w, web_req *r, const char *qs)
     buf *key = &w->tmp;
     key->len = 0;
     if (w->env->cache) {
-        uint32_t kk[4] = {(uint32_t)r->html, (uint32_t)r->k, (uint32_t)r->offset,
-                          (uint32_t)r->sort};
+        uint32_t kk[5] = {(uint32_t)r->html, (uint32_t)r->k, (uint32_t)r->offset, (uint32_t)r->sort,
+                          (uint32_t)r->no_collapse};
         buf_put(key, &w->serial, sizeof w->serial);
         buf_put(key, kk, sizeof kk);
         buf_put(key, r->q, r->q_len);
@@ -591,6 +624,7 @@ static void route_search(web_worker *w, web_req *r, const char *qs)
     s->eo.k = (uint32_t)r->k;
     s->eo.offset = (uint32_t)r->offset;
     s->eo.sort = (match_sort)r->sort;
+    s->eo.collapse = !r->no_collapse;
     s->deadline_ms = search_now_ms() + w->env->timeout_ms;
     s->suggest = 1;
     idx_err err = {0};

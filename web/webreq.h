@@ -74,7 +74,8 @@ typedef struct web_req {
     const char *q; /* decoded, in w->q; NULL when absent or undecodable */
     size_t q_len;
     long k, offset;
-    int sort; /* match_sort */
+    int sort;        /* match_sort */
+    int no_collapse; /* collapse=0: every duplicate shown */
 } web_req;
 
 /* Answers one request. method, path (DOCUMENT_URI) and qs (QUERY_STRING)
