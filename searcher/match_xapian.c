@@ -78,6 +78,18 @@ static int match_xapian_node(xap_query *xq, const qparse_node *n, int *filter, i
     return err_set(err, IDX_EINTERNAL, "query: unknown node kind %d", (int)n->kind);
 }
 
+/* The collapse counts Xapian gave, as the native engine's out->collapsed. */
+static int match_xapian_collapsed(const match_options *o, const xap_hit *xh, uint32_t n,
+                                  match_result *out, idx_err *err)
+{
+    if (!o->collapse || o->sort != MATCH_SORT_RELEVANCE) return 0;
+    out->collapsed = malloc((n ? n : 1) * sizeof *out->collapsed);
+    if (!out->collapsed) return err_set(err, IDX_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < n; i++)
+        out->collapsed[i] = xh[i].collapsed;
+    return 0;
+}
+
 int match_xapian_search(idx_index *ix, const qparse_tree *q, const match_options *o,
                         match_result *out, idx_err *err)
 {
@@ -98,6 +110,8 @@ int match_xapian_search(idx_index *ix, const qparse_tree *q, const match_options
     match_hit *hits = malloc((o->k ? o->k : 1) * sizeof *hits);
     if (!xh || !hits) rc = err_set(err, IDX_ENOMEM, "out of memory");
     if (!rc) rc = match_xapian_node(xq, q->root, &filter, err);
+    /* Relevance order only, as the native engine (match.h) */
+    if (o->collapse && o->sort == MATCH_SORT_RELEVANCE) xap_query_collapse(xq);
     uint32_t n = 0;
     if (!rc)
         rc = xap_query_run(xq, o->offset, o->k, o->exhaustive, xh, &n, &out->total,
@@ -110,7 +124,12 @@ int match_xapian_search(idx_index *ix, const qparse_tree *q, const match_options
     }
     for (uint32_t i = 0; i < n; i++)
         hits[i] = (match_hit){0, xh[i].docid, xh[i].score};
+    rc = match_xapian_collapsed(o, xh, n, out, err);
     free(xh);
+    if (rc) {
+        free(hits);
+        return rc;
+    }
     out->hits = hits;
     out->n_hits = n;
     return 0;

@@ -5,8 +5,8 @@
 # tails, spread over three segments — a ranked query shows one hit per story
 # with "(+N like it)" (text) and "collapsed":N (JSON), --no-collapse shows
 # them all, pages follow on from each other, and the same holds after a
-# merge and after deleting a story's best copy; `idx check` verifies the
-# keys and a damaged key column is exit 3. Then the web page and JSON
+# merge and after deleting a story's best copy, and on the xapian engine;
+# `idx check` verifies the keys and a damaged key column is exit 3. Then the web page and JSON
 # (collapse=0) when nginx is there, and the bbc corpus's byte-identical
 # articles when the shared corpora are.
 set -euo pipefail
@@ -93,6 +93,10 @@ collapsed_ok_deleted() {
     check "deleted: 14 hits" [ "$(wc -w <<< "$got")" = 14 ]
 }
 collapsed_ok_deleted
+
+# The xapian engine: Enquire::set_collapse_key over the same keys
+quiet "$IDX" build -q --threads 1 --engine xapian -o "$T/xix" "$T/a.jsonl" "$T/b.jsonl" "$T/c.jsonl"
+ix=$T/xix collapsed_ok "xapian" "w1:2" "w2:1"
 
 # A damaged key column is damage: exit 3 from check and from a collapsing query.
 quiet "$IDX" merge -i "$ix"
