@@ -1109,8 +1109,8 @@ extern "C" int xap_query_run(xap_query *q, uint32_t offset, uint32_t k, int exha
         Xapian::doccount all = q->db->db.get_doccount();
         Xapian::MSet m = enq.get_mset(offset, k, exhaustive ? all : 0);
         for (auto it = m.begin(); it != m.end() && *n_hits < k; ++it)
-            hits[(*n_hits)++] = xap_hit{*it, it.get_weight(),
-                                        q->collapse ? (uint32_t)it.get_collapse_count() : 0};
+            hits[(*n_hits)++] =
+                xap_hit{*it, it.get_weight(), q->collapse ? (uint32_t)it.get_collapse_count() : 0};
         *total = m.get_matches_estimated();
         *total_exact = m.get_matches_lower_bound() == m.get_matches_upper_bound();
         return IDX_OK;
