@@ -30,6 +30,12 @@
 //
 // Usage: query_bench --idx DIR --xapian DIR --fts5 FILE --queries TSV
 //                    --times OUT --sanity OUT [--rounds N] [--warmup N]
+// common/index.h has C11 _Atomic members (and includes <stdatomic.h>, which
+// C++ before C++23 lacks): the same type in C++ is std::atomic, which is what
+// GCC's <stdatomic.h> itself maps it to in C++23.
+#include <atomic>
+#define _Atomic(T) std::atomic<T>
+#define _STDATOMIC_H
 extern "C" {
 #include "common/analyze.h"
 #include "common/index.h"

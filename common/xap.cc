@@ -1111,8 +1111,19 @@ extern "C" int xap_query_run(xap_query *q, uint32_t offset, uint32_t k, int exha
         for (auto it = m.begin(); it != m.end() && *n_hits < k; ++it)
             hits[(*n_hits)++] =
                 xap_hit{*it, it.get_weight(), q->collapse ? (uint32_t)it.get_collapse_count() : 0};
-        *total = m.get_matches_estimated();
-        *total_exact = m.get_matches_lower_bound() == m.get_matches_upper_bound();
+        if (q->collapse && exhaustive) {
+            // The total counts documents, duplicates included, as the native
+            // engine's. Every candidate was checked, so the lower bound is the
+            // count; the upper bound stays loose where a phrase was involved.
+            *total = m.get_uncollapsed_matches_lower_bound();
+        } else if (q->collapse) {
+            *total = m.get_uncollapsed_matches_estimated();
+            *total_exact =
+                m.get_uncollapsed_matches_lower_bound() == m.get_uncollapsed_matches_upper_bound();
+        } else {
+            *total = m.get_matches_estimated();
+            *total_exact = m.get_matches_lower_bound() == m.get_matches_upper_bound();
+        }
         return IDX_OK;
     });
 }

@@ -1,6 +1,7 @@
 #include "searcher/collapse.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 int collapse_init(collapse *c, uint32_t cap, idx_err *err)
 {
@@ -9,13 +10,15 @@ int collapse_init(collapse *c, uint32_t cap, idx_err *err)
     while (size < 2 * (uint64_t)cap)
         size *= 2;
     size_t n = cap ? cap : 1;
-    c->key = malloc(n * sizeof *c->key);
-    c->count = malloc(n * sizeof *c->count);
-    c->table = calloc((size_t)size, sizeof *c->table);
-    if (!c->key || !c->count || !c->table) {
-        collapse_free(c);
-        return err_set(err, IDX_ENOMEM, "out of memory");
-    }
+    /* keys first: the block's alignment suits them */
+    uint8_t *p = malloc(n * (sizeof *c->key + 3 * sizeof(uint32_t)) + size * sizeof *c->table);
+    if (!p) return err_set(err, IDX_ENOMEM, "out of memory");
+    c->key = (uint64_t *)p;
+    c->count = (uint32_t *)(c->key + n);
+    c->slot = c->count + n;
+    c->gid = c->slot + n;
+    c->table = c->gid + n;
+    memset(c->table, 0, size * sizeof *c->table);
     c->mask = (uint32_t)(size - 1);
     return 0;
 }
@@ -23,8 +26,6 @@ int collapse_init(collapse *c, uint32_t cap, idx_err *err)
 void collapse_free(collapse *c)
 {
     free(c->key);
-    free(c->count);
-    free(c->table);
     *c = (collapse){0};
 }
 
@@ -41,46 +42,41 @@ static uint32_t collapse_probe(const collapse *c, uint64_t key)
 uint32_t collapse_find(const collapse *c, uint64_t key)
 {
     uint32_t e = c->table[collapse_probe(c, key)];
-    return e ? e - 1 : COLLAPSE_NOT_FOUND;
+    return e ? c->slot[e - 1] : COLLAPSE_NOT_FOUND;
 }
 
-void collapse_take(collapse *c, uint32_t slot, uint64_t key)
+/* Group g (its slot set) now has key and count 0, and is in the table. */
+static void collapse_enter(collapse *c, uint32_t g, uint64_t key)
 {
-    c->key[slot] = key;
-    c->count[slot] = 0;
-    if (key != CKEY_NONE) c->table[collapse_probe(c, key)] = slot + 1;
+    c->key[g] = key;
+    c->count[g] = 0;
+    if (key != CKEY_NONE) c->table[collapse_probe(c, key)] = g + 1;
 }
 
-void collapse_release(collapse *c, uint32_t slot)
+void collapse_add(collapse *c, uint32_t slot, uint64_t key)
 {
-    uint64_t key = c->key[slot];
-    if (key == CKEY_NONE) return;
-    /* Backward-shift deletion: later entries of the probe run that may live
-     * in the hole move into it, so lookups never need tombstones. */
-    uint32_t hole = collapse_probe(c, key);
-    for (uint32_t j = (hole + 1) & c->mask; c->table[j]; j = (j + 1) & c->mask) {
-        uint32_t home = (uint32_t)c->key[c->table[j] - 1] & c->mask;
-        /* entry j may fill the hole unless its home lies cyclically in (hole, j] */
-        int stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
-        if (stays) continue;
-        c->table[hole] = c->table[j];
-        hole = j;
+    /* the heap grows one slot at a time: slot is also the next group id */
+    c->gid[slot] = slot;
+    c->slot[slot] = slot;
+    collapse_enter(c, slot, key);
+}
+
+void collapse_replace(collapse *c, uint32_t slot, uint64_t key)
+{
+    uint32_t g = c->gid[slot];
+    if (c->key[g] != CKEY_NONE) {
+        /* Backward-shift deletion: later entries of the probe run that may
+         * live in the hole move into it, so lookups never need tombstones. */
+        uint32_t hole = collapse_probe(c, c->key[g]);
+        for (uint32_t j = (hole + 1) & c->mask; c->table[j]; j = (j + 1) & c->mask) {
+            uint32_t home = (uint32_t)c->key[c->table[j] - 1] & c->mask;
+            /* entry j stays unless its home lies cyclically outside (hole, j] */
+            int stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+            if (stays) continue;
+            c->table[hole] = c->table[j];
+            hole = j;
+        }
+        c->table[hole] = 0;
     }
-    c->table[hole] = 0;
-}
-
-void collapse_swap(collapse *c, uint32_t a, uint32_t b)
-{
-    uint64_t ka = c->key[a], kb = c->key[b];
-    uint32_t ca = c->count[a];
-    /* The table entries point at slots: find both before repointing either
-     * (a probe compares the keys the slots hold). */
-    uint32_t ea = ka != CKEY_NONE ? collapse_probe(c, ka) : COLLAPSE_NOT_FOUND;
-    uint32_t eb = kb != CKEY_NONE ? collapse_probe(c, kb) : COLLAPSE_NOT_FOUND;
-    if (ea != COLLAPSE_NOT_FOUND) c->table[ea] = b + 1;
-    if (eb != COLLAPSE_NOT_FOUND) c->table[eb] = a + 1;
-    c->key[a] = kb;
-    c->key[b] = ka;
-    c->count[a] = c->count[b];
-    c->count[b] = ca;
+    collapse_enter(c, g, key);
 }

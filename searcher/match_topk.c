@@ -53,7 +53,7 @@ static void match_topk_insert_collapsed(match_topk *t, match_hit h)
     uint64_t key = collapse_key_of(co, h.doc);
     uint32_t i = key != CKEY_NONE ? collapse_find(co, key) : COLLAPSE_NOT_FOUND;
     if (i != COLLAPSE_NOT_FOUND) {
-        co->count[i]++;
+        (*collapse_count(co, i))++;
         if (!match_topk_worse(&t->h[i], &h)) return;
         /* The group's new best: a better hit moves away from the min-heap's root. */
         t->h[i] = h;
@@ -61,12 +61,11 @@ static void match_topk_insert_collapsed(match_topk *t, match_hit h)
     } else if (t->n < t->cap) {
         i = t->n++;
         t->h[i] = h;
-        collapse_take(co, i, key);
+        collapse_add(co, i, key);
         match_topk_sift_up(t, i);
     } else if (t->cap && match_topk_worse(&t->h[0], &h)) {
-        collapse_release(co, 0); /* the worst group leaves, and its count with it */
+        collapse_replace(co, 0, key); /* the worst group leaves, and its count with it */
         t->h[0] = h;
-        collapse_take(co, 0, key);
         match_topk_sift_down(t, 0);
     }
 }
@@ -103,7 +102,8 @@ static void match_topk_sort_collapsed(match_topk *t, uint32_t *counts)
         t->n++;
     }
     t->n = n;
-    memcpy(counts, t->co->count, n * sizeof *counts);
+    for (uint32_t i = 0; i < n; i++)
+        counts[i] = *collapse_count(t->co, i);
 }
 
 int match_topk_finish(match_topk *t, uint32_t offset, match_result *out, idx_err *err)

@@ -11,15 +11,21 @@
  *     with collapsing, pruned and exhaustive, at several k and offsets,
  *     equals the model built from the exhaustive uncollapsed ranking and
  *     the stored keys, pages follow on from each other, and --no-collapse
- *     (collapse 0) gives the plain ranking. */
+ *     (collapse 0) gives the plain ranking;
+ *   - the same index with a segment written before keys existed (its key
+ *     section removed): it opens, checks and searches, and merges into a
+ *     segment without keys. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cfile.h"
 #include "common/ckey.h"
 #include "common/index.h"
+#include "common/segfmt.h"
 #include "indexer/build.h"
+#include "indexer/merge.h"
 #include "searcher/collapse.h"
 #include "searcher/match.h"
 #include "searcher/match_topk.h"
@@ -263,6 +269,75 @@ static void search(idx_index *ix, const qparse_tree *t, uint32_t k, uint32_t off
     OKM(match_search(ix, t, &o, r, &err) == 0, "search: %s", err.msg);
 }
 
+/* The key match_search sees for a hit: CKEY_NONE in a segment without keys. */
+static uint64_t hit_key(idx_index *ix, const match_hit *h)
+{
+    idx_err err = {0};
+    seg *sg = ix->segs[h->seg];
+    if (!seg_has_ckeys(sg)) return CKEY_NONE;
+    const uint8_t *col = seg_ckeys(sg, &err);
+    ck_assert_ptr_nonnull(col);
+    return seg_ckey_at(col, h->doc);
+}
+
+/* Collapsed searches of q, pruned and exhaustive, at several k and offsets,
+ * against the model built from the exhaustive uncollapsed ranking; returns
+ * how many hits the model folds. */
+static uint32_t check_query(idx_index *ix, ana *a, const char *q)
+{
+    idx_err err = {0};
+    qparse_tree *t;
+    OKM(qparse_parse(a, q, strlen(q), NULL, &t, &err) == 0, "parse: %s", err.msg);
+    match_result all;
+    search(ix, t, N_DOCS, 0, 0, 1, &all);
+    ck_assert_ptr_null(all.collapsed);
+    size_t cap = all.n_hits ? all.n_hits : 1;
+    khit *h = malloc(cap * sizeof *h), *groups = malloc(cap * sizeof *h);
+    uint32_t *sizes = malloc(cap * sizeof *sizes);
+    ck_assert(h && groups && sizes);
+    for (uint32_t i = 0; i < all.n_hits; i++)
+        h[i] = (khit){all.hits[i], hit_key(ix, &all.hits[i])};
+    uint32_t ng = model(h, all.n_hits, groups, sizes);
+    for (uint32_t k = 1; k <= 25; k += 6)
+        for (uint32_t offset = 0; offset <= 30; offset += k)
+            for (int exhaustive = 0; exhaustive < 2; exhaustive++) {
+                match_result r;
+                search(ix, t, k, offset, 1, exhaustive, &r);
+                uint32_t want = ng > offset ? ng - offset : 0;
+                if (want > k) want = k;
+                OKM(r.n_hits == want, "[%s] k %u offset %u: %u hits, model %u", q, k, offset,
+                    r.n_hits, want);
+                for (uint32_t i = 0; i < want; i++) {
+                    const match_hit *m = &groups[offset + i].h;
+                    OKM(r.hits[i].seg == m->seg && r.hits[i].doc == m->doc &&
+                            r.hits[i].score == m->score,
+                        "[%s] k %u offset %u%s rank %u: (%u,%u), model (%u,%u)", q, k, offset,
+                        exhaustive ? " exhaustive" : "", offset + i + 1, r.hits[i].seg,
+                        r.hits[i].doc, m->seg, m->doc);
+                    OK(!r.collapsed || r.collapsed[i] <= sizes[offset + i]);
+                }
+                match_result_free(&r);
+            }
+    /* uncollapsed: the plain ranking */
+    match_result plain;
+    search(ix, t, 10, 0, 0, 0, &plain);
+    ck_assert_ptr_null(plain.collapsed);
+    for (uint32_t i = 0; i < plain.n_hits; i++)
+        OK(plain.hits[i].doc == all.hits[i].doc && plain.hits[i].seg == all.hits[i].seg);
+    uint32_t folded = all.n_hits - ng;
+    match_result_free(&plain);
+    match_result_free(&all);
+    free(h);
+    free(groups);
+    free(sizes);
+    qparse_free(t);
+    return folded;
+}
+
+static const char *const queries[] = {"river",         "solar wind", "stone OR cloud",
+                                      "+engine story", "report",     "\"lead paragraph\" river",
+                                      "tail"};
+
 START_TEST(index_against_model)
 {
     idx_index *ix;
@@ -271,64 +346,68 @@ START_TEST(index_against_model)
     EQ(ix->n_segs, 3);
     ana *a;
     OK(index_ana_new(ix, &a, &err) == 0);
-    static const char *const queries[] = {"river",         "solar wind", "stone OR cloud",
-                                          "+engine story", "report",     "\"lead paragraph\" river",
-                                          "tail"};
     uint64_t planted = 0;
-    for (size_t qi = 0; qi < sizeof queries / sizeof *queries; qi++) {
-        qparse_tree *t;
-        const char *q = queries[qi];
-        OKM(qparse_parse(a, q, strlen(q), NULL, &t, &err) == 0, "parse: %s", err.msg);
-        match_result all;
-        search(ix, t, N_DOCS, 0, 0, 1, &all);
-        ck_assert_ptr_null(all.collapsed);
-        khit *h = malloc((all.n_hits ? all.n_hits : 1) * sizeof *h);
-        khit *groups = malloc((all.n_hits ? all.n_hits : 1) * sizeof *h);
-        uint32_t *sizes = malloc((all.n_hits ? all.n_hits : 1) * sizeof *sizes);
-        ck_assert(h && groups && sizes);
-        for (uint32_t i = 0; i < all.n_hits; i++) {
-            const uint8_t *col = seg_ckeys(ix->segs[all.hits[i].seg], &err);
-            ck_assert_ptr_nonnull(col);
-            h[i] = (khit){all.hits[i], seg_ckey_at(col, all.hits[i].doc)};
-        }
-        uint32_t ng = model(h, all.n_hits, groups, sizes);
-        planted += all.n_hits - ng;
-        for (uint32_t k = 1; k <= 25; k += 6)
-            for (uint32_t offset = 0; offset <= 30; offset += k) {
-                for (int exhaustive = 0; exhaustive < 2; exhaustive++) {
-                    match_result r;
-                    search(ix, t, k, offset, 1, exhaustive, &r);
-                    uint32_t want = ng > offset ? ng - offset : 0;
-                    if (want > k) want = k;
-                    OKM(r.n_hits == want, "[%s] k %u offset %u: %u hits, model %u", q, k, offset,
-                        r.n_hits, want);
-                    for (uint32_t i = 0; i < want; i++) {
-                        const match_hit *m = &groups[offset + i].h;
-                        OKM(r.hits[i].seg == m->seg && r.hits[i].doc == m->doc &&
-                                r.hits[i].score == m->score,
-                            "[%s] k %u offset %u%s rank %u: (%u,%u), model (%u,%u)", q, k, offset,
-                            exhaustive ? " exhaustive" : "", offset + i + 1, r.hits[i].seg,
-                            r.hits[i].doc, m->seg, m->doc);
-                        OK(r.collapsed[i] <= sizes[offset + i]);
-                    }
-                    match_result_free(&r);
-                }
-            }
-        /* uncollapsed: the plain ranking */
-        match_result plain;
-        search(ix, t, 10, 0, 0, 0, &plain);
-        ck_assert_ptr_null(plain.collapsed);
-        for (uint32_t i = 0; i < plain.n_hits; i++)
-            OK(plain.hits[i].doc == all.hits[i].doc && plain.hits[i].seg == all.hits[i].seg);
-        match_result_free(&plain);
-        match_result_free(&all);
-        free(h);
-        free(groups);
-        free(sizes);
-        qparse_free(t);
-    }
+    for (size_t qi = 0; qi < sizeof queries / sizeof *queries; qi++)
+        planted += check_query(ix, a, queries[qi]);
     /* the planted copies did collapse */
     OKM(planted > 20, "only %llu hits folded", (unsigned long long)planted);
+    ana_free(a);
+    index_close(ix);
+}
+END_TEST
+
+/* Rewrites a segment's doc table without its collapse-key section, as an idx
+ * from before keys wrote it: the section lies between by_id and the trailer,
+ * and every offset in the trailer is below it. */
+static void strip_keys(const char *name)
+{
+    char path[256], tmp[300];
+    snprintf(path, sizeof path, "%s/%s.docs", dir, name);
+    snprintf(tmp, sizeof tmp, "%s.new", path);
+    idx_err err = {0};
+    cfr *r;
+    OKM(cfr_open(path, "docs", &r, &err) == 0, "%s", err.msg);
+    uint64_t end = cfr_body_end(r), trailer = end - SEGFMT_DOCS_TRAILER_SIZE;
+    const uint8_t *t = cfr_get(r, trailer, SEGFMT_DOCS_TRAILER_SIZE, &err);
+    ck_assert_ptr_nonnull(t);
+    uint64_t keys = trailer - segfmt_ckey_size(rd_u64(t + SEGFMT_DOCS_TRAILER_DOCS));
+    const uint8_t *body = cfr_get(r, CFILE_HEADER, keys - CFILE_HEADER, &err);
+    ck_assert_ptr_nonnull(body);
+    ck_assert_int_eq(memcmp(body + (keys - CFILE_HEADER), SEGFMT_CKEY_MAGIC, 4), 0);
+    cfw *w;
+    OK(cfw_create(tmp, "docs", &w, &err) == 0);
+    cfw_write(w, body, keys - CFILE_HEADER);
+    cfw_write(w, t, SEGFMT_DOCS_TRAILER_SIZE);
+    OKM(cfw_close(w, &err) == 0, "%s", err.msg);
+    cfr_close(r);
+    OK(rename(tmp, path) == 0);
+}
+
+/* An index whose first segment was written before keys existed: it opens,
+ * checks and searches (that segment's documents never collapse), and a
+ * merge with it keeps no keys. */
+START_TEST(segment_without_keys)
+{
+    strip_keys("s0001");
+    idx_index *ix;
+    idx_err err = {0};
+    OKM(index_open(dir, &ix, &err) == 0, "open: %s", err.msg);
+    OK(!seg_has_ckeys(ix->segs[0]) && seg_has_ckeys(ix->segs[1]));
+    ck_assert_ptr_null(seg_ckeys(ix->segs[0], &err));
+    OKM(index_check(ix, &err) == 0, "check: %s", err.msg);
+    ana *a;
+    OK(index_ana_new(ix, &a, &err) == 0);
+    for (size_t qi = 0; qi < sizeof queries / sizeof *queries; qi++)
+        check_query(ix, a, queries[qi]);
+    index_close(ix);
+    merge_summary sum;
+    OKM(merge_run(dir, 1, &sum, &err) == 0, "merge: %s", err.msg);
+    OKM(index_open(dir, &ix, &err) == 0, "open: %s", err.msg);
+    EQ(ix->n_segs, 1);
+    OK(!seg_has_ckeys(ix->segs[0]));
+    OKM(index_check(ix, &err) == 0, "check: %s", err.msg);
+    for (size_t qi = 0; qi < sizeof queries / sizeof *queries; qi++)
+        EQ(check_query(ix, a, queries[qi]), 0);
     ana_free(a);
     index_close(ix);
 }
@@ -346,6 +425,7 @@ int main(void)
     tcase_add_checked_fixture(ti, setup, teardown);
     tcase_set_timeout(ti, 60);
     tcase_add_test(ti, index_against_model);
+    tcase_add_test(ti, segment_without_keys);
     suite_add_tcase(s, ti);
     return test_run(s);
 }
