@@ -1089,7 +1089,7 @@ static int check_ckeys(seg *s, idx_err *err)
     buf scratch = {0};
     int rc = 0;
     for (uint32_t d = 0; d < s->n_docs && !rc; d++) {
-        seg_doc doc;
+        seg_doc doc = {0};
         rc = seg_doc_get(s, d, &scratch, &doc, err);
         if (!rc && seg_ckey_at(keys, d) != ckey_of(doc.field[FIELD_TITLE], doc.len[FIELD_TITLE],
                                                    doc.field[FIELD_BODY], doc.len[FIELD_BODY]))
