@@ -10,11 +10,13 @@
  *
  * Collapsing (match_topk_collapse): the queue then keeps the `cap` best
  * *groups*, one hit per collapse key (collapse.h), the key's best hit, and
- * counts per kept hit the other hits of its key it is offered. The
- * threshold is the cap-th group's best score, so pruning stays exact: a
- * document that cannot beat it can neither enter as a new group nor become
- * a kept group's best (it can only be one of the group's others, which the
- * count then misses: counts are lower bounds, docs/QUERY.md).
+ * counts per kept hit the other hits of its key that reach the slow path
+ * (a hit below the threshold is rejected by the one comparison, as without
+ * collapsing, and not looked up). The threshold is the cap-th group's best
+ * score, so pruning stays exact: a document that cannot beat it can neither
+ * enter as a new group nor become a kept group's best (it can only be one
+ * of the group's others, which the count then misses: counts are lower
+ * bounds, docs/QUERY.md).
  *
  * The caller owns the struct; match_topk_init allocates the heap and
  * match_topk_finish hands it to a match_result (or match_topk_free frees
