@@ -325,9 +325,10 @@ struct Fts {
 
 void usage()
 {
-    std::fprintf(
-        stderr, "usage: query_bench --idx DIR --xapian DIR --fts5 FILE --queries TSV "
-                "--times OUT --sanity OUT [--rounds N] [--warmup N] [--engines idx,xapian,fts5]\n");
+    std::fprintf(stderr,
+                 "usage: query_bench --idx DIR --xapian DIR --fts5 FILE --queries TSV "
+                 "--times OUT --sanity OUT [--rounds N] [--warmup N] [--engines idx,xapian,fts5]\n"
+                 "       [--idx-collapse 0|1]\n");
     std::exit(2);
 }
 
@@ -337,7 +338,7 @@ int main(int argc, char **argv)
 {
     const char *idx_dir = nullptr, *xap_dir = nullptr, *fts_file = nullptr, *qfile = nullptr,
                *times_out = nullptr, *sanity_out = nullptr;
-    int rounds = 5, warmup = 1;
+    int rounds = 5, warmup = 1, idx_collapse = 1;
     std::string engines = "idx,xapian,fts5";
     const char *facets = nullptr;
     for (int i = 1; i < argc; i++) {
@@ -364,6 +365,8 @@ int main(int argc, char **argv)
             engines = v;
         else if (a == "--facets")
             facets = v;
+        else if (a == "--idx-collapse")
+            idx_collapse = std::atoi(v);
         else
             usage();
     }
@@ -414,6 +417,7 @@ int main(int argc, char **argv)
             std::fprintf(stderr, "query_bench: --facets: %s\n", ferr.msg);
             return 2;
         }
+        idx.eo.collapse = idx_collapse; // --idx-collapse 0: every duplicate ranked
         if (want[1]) xap.open(xap_dir);
         if (want[2]) fts.open(fts_file);
     } catch (const Xapian::Error &e) {

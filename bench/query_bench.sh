@@ -31,6 +31,8 @@
 #   --workdir DIR     use DIR as the work directory (created if missing)
 #   --keep            keep the work directory; with --workdir, indexes and the
 #                     input copy already in it are reused (delete them to rebuild)
+#   --no-collapse     idx ranks every duplicate (docs/QUERY.md "Duplicates"; default:
+#                     collapsed, as idx query); run both ways to measure collapsing
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -48,6 +50,7 @@ IDX="$ROOT/build/idx"
 LIBDIR="$ROOT/build"
 OUT=""
 KEEP=0
+COLLAPSE=1
 WORK=""
 
 die() { echo "query_bench: $*" >&2; exit 2; }
@@ -66,6 +69,7 @@ while [ $# -gt 0 ]; do
     --out) OUT=$2; shift 2 ;;
     --workdir) WORK=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
+    --no-collapse) COLLAPSE=0; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option: $1 (see --help)" ;;
   esac
@@ -293,7 +297,7 @@ log "running: $ROUNDS timed rounds after $WARMUP warm-up round(s), engines $ENGI
 set +e
 "$WORK/query_bench" --idx "$IX_IDX" --xapian "$IX_XAP" --fts5 "$IX_FTS" --engines "$ENGINES" \
   --queries "$QUERIES" --times "$TIMES" --sanity "$SANITY" --rounds "$ROUNDS" --warmup "$WARMUP" \
-  2>"$WORK/driver.log"
+  --idx-collapse "$COLLAPSE" 2>"$WORK/driver.log"
 RC=$?
 set -e
 cat "$WORK/driver.log" >&2

@@ -310,6 +310,20 @@ static inline void segfmt_docs_trailer_get(const uint8_t *p, segfmt_docs_trailer
         t->off[i] = rd_u64(p + SEGFMT_DOCS_TRAILER_SECTION_OFF + (size_t)8 * i);
 }
 
+/* ---- collapse keys (.docs, between by_id and the trailer; §6.1) ---- */
+
+/* Optional: a segment written before the section existed has by_id ending
+ * at the trailer. The section is a head (magic, u32 reserved 0) and then
+ * u64[n_docs] keys (common/ckey.h), so its size tells it from damage. */
+#define SEGFMT_CKEY_MAGIC "CKEY"
+#define SEGFMT_CKEY_HEAD 8
+#define SEGFMT_CKEY_ENTRY ((uint64_t)8)
+
+static inline uint64_t segfmt_ckey_size(uint64_t n_docs)
+{
+    return SEGFMT_CKEY_HEAD + SEGFMT_CKEY_ENTRY * n_docs;
+}
+
 /* ---- document store (.store): blocks, block table, trailer (§7) ---- */
 
 #define SEGFMT_STORE_ENTRY_SIZE 20

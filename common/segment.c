@@ -1,6 +1,7 @@
 #include "common/segment.h"
 
 #include "common/bm25.h"
+#include "common/ckey.h"
 #include "common/fields.h"
 #include "common/segfmt.h"
 #include "common/termfilter.h"
@@ -27,6 +28,7 @@ struct seg {
     seg_stats stats;
     const uint8_t *len_title, *len_body; /* verified at open: read by every query */
     uint64_t off_date, off_store_rec, off_id_off, off_id_blob, off_by_id;
+    uint64_t off_ckey; /* the collapse keys' u64[n], 0 when the segment has none */
     uint64_t id_blob_len;
     /* store */
     uint64_t store_blocks, store_table;
@@ -97,6 +99,17 @@ static int seg_open_lex(seg *s, idx_err *err)
     return t.filter_off ? seg_open_filter(s, t.filter_off, err) : 0;
 }
 
+/* Where the optional collapse-key section (FORMAT.md §6.1) between
+ * [at, end) puts the keys; -1 when its size is neither none nor n keys'. */
+static int seg_open_ckeys(seg *s, uint64_t at, uint64_t end)
+{
+    s->off_ckey = 0;
+    if (at == end) return 0;
+    if (end - at != segfmt_ckey_size(s->n_docs)) return -1;
+    s->off_ckey = at + SEGFMT_CKEY_HEAD;
+    return 0;
+}
+
 static int seg_open_docs(seg *s, idx_err *err)
 {
     const uint8_t *p = seg_trailer(s, SEG_DOCS, SEGFMT_DOCS_TRAILER_SIZE, err);
@@ -123,9 +136,19 @@ static int seg_open_docs(seg *s, idx_err *err)
         s->off_date != off[SEGFMT_DOCS_LEN_BODY] + a || s->off_store_rec != s->off_date + a ||
         s->off_id_off != s->off_store_rec + a ||
         s->off_id_blob != s->off_id_off + SEGFMT_DOCS_ID_OFF_ENTRY * (n + 1) ||
-        s->off_by_id > end || s->off_by_id < s->off_id_blob || end - s->off_by_id != a)
+        s->off_by_id > end || s->off_by_id < s->off_id_blob || end - s->off_by_id < a ||
+        seg_open_ckeys(s, s->off_by_id + a, end))
         return seg_bad(err, s, SEG_DOCS, end, "document table trailer inconsistent");
     s->id_blob_len = s->off_by_id - s->off_id_blob;
+    if (s->off_ckey) {
+        /* Only the head is read here: the keys are verified when first used. */
+        const uint8_t *h =
+            cfr_get(s->f[SEG_DOCS], s->off_ckey - SEGFMT_CKEY_HEAD, SEGFMT_CKEY_HEAD, err);
+        if (!h) return IDX_EDATA;
+        if (memcmp(h, SEGFMT_CKEY_MAGIC, 4) || rd_u32(h + 4))
+            return seg_bad(err, s, SEG_DOCS, s->off_ckey - SEGFMT_CKEY_HEAD,
+                           "collapse key section: bad head");
+    }
     s->len_title = cfr_get(s->f[SEG_DOCS], off[SEGFMT_DOCS_LEN_TITLE], a, err);
     s->len_body = s->len_title ? cfr_get(s->f[SEG_DOCS], off[SEGFMT_DOCS_LEN_BODY], a, err) : NULL;
     return s->len_body ? 0 : IDX_EDATA;
@@ -669,6 +692,17 @@ uint32_t seg_doc_date(const seg *s, uint32_t doc)
     return p ? rd_u32(p) : 0;
 }
 
+int seg_has_ckeys(const seg *s)
+{
+    return s->off_ckey != 0;
+}
+
+const uint8_t *seg_ckeys(seg *s, idx_err *err)
+{
+    if (!s->off_ckey) return NULL;
+    return cfr_get(s->f[SEG_DOCS], s->off_ckey, SEGFMT_CKEY_ENTRY * s->n_docs, err);
+}
+
 const char *seg_doc_id(seg *s, uint32_t doc, size_t *len, idx_err *err)
 {
     assert(doc < s->n_docs);
@@ -1121,6 +1155,26 @@ static int check_filter(seg *s, idx_err *err)
     return 0;
 }
 
+/* Every stored collapse key is the one its article's stored text gives. */
+static int check_ckeys(seg *s, idx_err *err)
+{
+    if (!s->off_ckey) return 0;
+    const uint8_t *keys = seg_ckeys(s, err);
+    if (!keys) return IDX_EDATA;
+    buf scratch = {0};
+    int rc = 0;
+    for (uint32_t d = 0; d < s->n_docs && !rc; d++) {
+        seg_doc doc = {0};
+        rc = seg_doc_get(s, d, &scratch, &doc, err);
+        if (!rc && seg_ckey_at(keys, d) != ckey_of(doc.field[FIELD_TITLE], doc.len[FIELD_TITLE],
+                                                   doc.field[FIELD_BODY], doc.len[FIELD_BODY]))
+            rc = seg_bad(err, s, SEG_DOCS, s->off_ckey + SEGFMT_CKEY_ENTRY * d,
+                         "collapse key does not match the stored article");
+    }
+    buf_free(&scratch);
+    return rc;
+}
+
 int seg_check(seg *s, const bm25_params *p, idx_err *err)
 {
     for (int i = 0; i < SEG_NFILES; i++) {
@@ -1134,5 +1188,6 @@ int seg_check(seg *s, const bm25_params *p, idx_err *err)
     if (!rc) rc = check_lexicon(s, &k, err);
     if (!rc) rc = check_store(s, err);
     if (!rc) rc = check_docs(s, err);
+    if (!rc) rc = check_ckeys(s, err);
     return rc;
 }

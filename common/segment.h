@@ -137,6 +137,16 @@ int seg_cursor_positions_upto(seg_cursor *c, uint32_t title_max, uint32_t body_m
 /* Per-document data. Out-of-range docids are the caller's bug (asserted). */
 void seg_doc_lens(const seg *s, uint32_t doc, uint32_t *len_title, uint32_t *len_body);
 uint32_t seg_doc_date(const seg *s, uint32_t doc); /* YYYYMMDD, 0 if none */
+/* Collapse keys (common/ckey.h; FORMAT.md §6.1). Segments written before
+ * keys existed have none: seg_has_ckeys 0, seg_ckeys NULL with err
+ * untouched. Otherwise seg_ckeys gives the whole column, u64[n_docs] read
+ * with seg_ckey_at, every page verified (NULL and IDX_EDATA on damage). */
+int seg_has_ckeys(const seg *s);
+const uint8_t *seg_ckeys(seg *s, idx_err *err);
+static inline uint64_t seg_ckey_at(const uint8_t *keys, uint32_t doc)
+{
+    return rd_u64(keys + (uint64_t)8 * doc);
+}
 /* The external id (not NUL-terminated), or NULL on damage. */
 const char *seg_doc_id(seg *s, uint32_t doc, size_t *len, idx_err *err);
 /* 1 and *doc if an article with this id exists, 0 if not, <0 on damage. */

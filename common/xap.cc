@@ -153,6 +153,8 @@ constexpr Xapian::valueno DATE_SLOT = 0;
 // document's field lengths ("TITLE BODY"), which its length no longer encodes.
 const char LAYOUT_KEY[] = "Xlayout";
 constexpr Xapian::valueno LENGTHS_SLOT = 1;
+// The collapse key (common/ckey.h), 8 bytes little-endian.
+constexpr Xapian::valueno CKEY_SLOT = 2;
 // The weight's bound travels in the wqf as a fraction of k1 + 1 in 1/BOUND_STEPS.
 constexpr uint32_t BOUND_STEPS = 65535;
 
@@ -349,6 +351,7 @@ struct xap_query {
     xap_params p;
     std::vector<Xapian::Query> stack;
     uint64_t parts; /* counted against p.max_parts */
+    bool collapse = false;
 };
 
 extern "C" int xap_writer_create(const char *path, xap_writer **out, idx_err *err)
@@ -510,6 +513,22 @@ extern "C" int xap_writer_begin(xap_writer *w, const char *id, size_t id_len, co
         w->wdf_sum = 0;
         return IDX_OK;
     });
+}
+
+extern "C" int xap_writer_ckey(xap_writer *w, uint64_t key, idx_err *err)
+{
+    return guarded(err, w->path.c_str(), [&]() -> int {
+        char v[8];
+        for (int i = 0; i < 8; i++)
+            v[i] = (char)(key >> (8 * i));
+        w->doc.add_value(CKEY_SLOT, std::string(v, 8));
+        return IDX_OK;
+    });
+}
+
+extern "C" void xap_query_collapse(xap_query *q)
+{
+    q->collapse = true;
 }
 
 extern "C" int xap_writer_term(xap_writer *w, const char *term, size_t len, int label,
@@ -1104,15 +1123,24 @@ extern "C" int xap_query_run(xap_query *q, uint32_t offset, uint32_t k, uint64_t
             by_date.add_value(DATE_SLOT, q->p.sort_date < 0, q->p.sort_date < 0 ? "" : "~");
             enq.set_sort_by_key(&by_date, false);
         }
+        if (q->collapse) enq.set_collapse_key(CKEY_SLOT);
         Xapian::doccount all = q->db->db.get_doccount();
-        Xapian::MSet m =
-            enq.get_mset(offset, k, check_at_least < all ? (Xapian::doccount)check_at_least : all);
+        Xapian::doccount want = check_at_least < all ? (Xapian::doccount)check_at_least : all;
+        Xapian::MSet m = enq.get_mset(offset, k, want);
         for (auto it = m.begin(); it != m.end() && *n_hits < k; ++it)
-            hits[(*n_hits)++] = xap_hit{*it, it.get_weight()};
+            hits[(*n_hits)++] =
+                xap_hit{*it, it.get_weight(), q->collapse ? (uint32_t)it.get_collapse_count() : 0};
         // The bound, not the estimate: checking check_at_least matches makes
-        // it exact below that, and a count that passed it says so.
-        *total = m.get_matches_lower_bound();
-        *total_exact = m.get_matches_lower_bound() == m.get_matches_upper_bound();
+        // it exact below that (fewer matches than asked to check means every
+        // candidate was seen, even where a phrase leaves the upper bound
+        // loose), and a count that passed it says so. Collapsing, the total
+        // still counts documents, duplicates included, as the native engine's.
+        Xapian::doccount lo = q->collapse ? m.get_uncollapsed_matches_lower_bound()
+                                          : m.get_matches_lower_bound();
+        Xapian::doccount hi = q->collapse ? m.get_uncollapsed_matches_upper_bound()
+                                          : m.get_matches_upper_bound();
+        *total = lo;
+        *total_exact = lo == hi || lo < want || want == all;
         return IDX_OK;
     });
 }

@@ -103,6 +103,10 @@ int xap_writer_begin(xap_writer *w, const char *id, size_t id_len, const void *r
                      size_t record_len, uint32_t len_title, uint32_t len_body, uint32_t date,
                      int replace, idx_err *err);
 
+/* The current document's collapse key (common/ckey.h), kept in a value
+ * slot for Enquire::set_collapse_key (docs/ENGINES.md). */
+int xap_writer_ckey(xap_writer *w, uint64_t key, idx_err *err);
+
 /* Adds one analysed term of the current document. label: an author:/
  * category: term (prefix included; no length normalisation). pos holds the
  * tf_title title positions, then the tf_body body positions, each field's
@@ -245,7 +249,12 @@ int xap_query_bool(xap_query *q, uint32_t n, const xap_occur *occur, const int *
 typedef struct xap_hit {
     uint32_t docid;
     double score;
+    uint32_t collapsed; /* with xap_query_collapse: Xapian's collapse count */
 } xap_hit;
+
+/* One hit per collapse key from now on (Enquire::set_collapse_key);
+ * documents without a key (built before keys existed) stand alone. */
+void xap_query_collapse(xap_query *q);
 
 /* Runs the one query left on the stack: ranks offset+1 .. offset+k into
  * hits (k slots), best first, ties by docid. Every match up to

@@ -49,6 +49,18 @@ int doctable_add(doctable *t, const char *id, size_t id_len, uint32_t len_title,
     return t->ids.oom ? -1 : 0;
 }
 
+int doctable_set_ckey(doctable *t, uint32_t docid, uint64_t key)
+{
+    if (t->cap_ckey < t->cap) {
+        uint64_t *p = realloc(t->ckey, t->cap * sizeof *p);
+        if (!p) return -1;
+        t->ckey = p;
+        t->cap_ckey = t->cap;
+    }
+    t->ckey[docid] = key;
+    return 0;
+}
+
 void doctable_tokens(const doctable *t, uint64_t *title, uint64_t *body)
 {
     *title = *body = 0;
@@ -68,6 +80,7 @@ void doctable_free(doctable *t)
     free(t->len_title);
     free(t->len_body);
     free(t->date);
+    free(t->ckey);
     free(t->id_off);
     free(t->id_len);
     buf_free(&t->ids);

@@ -14,6 +14,8 @@
 
 typedef struct doctable {
     uint32_t *len_title, *len_body, *date;
+    uint64_t *ckey; /* collapse keys; cap_ckey entries allocated */
+    size_t cap_ckey;
     uint32_t *id_off, *id_len; /* into ids */
     buf ids;
     size_t n, cap;
@@ -30,6 +32,10 @@ void doctable_free(doctable *t);
  * supersedes an earlier one. 0, or -1 out of memory (or past 2^32 docs). */
 int doctable_add(doctable *t, const char *id, size_t id_len, uint32_t len_title, uint32_t len_body,
                  uint32_t date, uint32_t *docid, int *replaced);
+
+/* Records the collapse key of provisional docid `docid` (already added).
+ * 0, or -1 out of memory. */
+int doctable_set_ckey(doctable *t, uint32_t docid, uint64_t key);
 
 /* Documents that were not superseded. */
 static inline uint64_t doctable_live(const doctable *t)

@@ -28,6 +28,7 @@ typedef struct merge_plan {
     segw_docs docs;  /* the merged doc table, what segwrite takes */
     uint32_t *rec;   /* store_rec, filled by the store copy */
     uint32_t *id_len;
+    uint64_t *ckey; /* collapse keys, NULL when some input segment has none */
 } merge_plan;
 
 static void plan_free(merge_plan *p)
@@ -36,6 +37,17 @@ static void plan_free(merge_plan *p)
     free(p->remap);
     free(p->u32);
     free(p->id);
+    free(p->ckey);
+}
+
+/* The merged segment keeps collapse keys only if every input has them: a
+ * merge copies keys, it never computes them (the store is not analysed). */
+static int plan_ckeys(merge_plan *p, size_t cap, idx_err *err)
+{
+    for (uint32_t i = 0; i < p->in->n; i++)
+        if (!seg_has_ckeys(p->in->segs[i])) return 0;
+    p->ckey = malloc(cap * sizeof *p->ckey);
+    return p->ckey ? 0 : err_set(err, IDX_ENOMEM, "out of memory");
 }
 
 static int plan_make(const merge_input *in, merge_plan *p, idx_err *err)
@@ -58,9 +70,13 @@ static int plan_make(const merge_input *in, merge_plan *p, idx_err *err)
     uint32_t *len_title = p->u32, *len_body = len_title + cap, *date = len_body + cap;
     p->rec = date + cap;
     p->id_len = p->rec + cap;
+    int rc = plan_ckeys(p, cap, err);
+    if (rc) return rc;
     uint32_t k = 0;
     for (uint32_t i = 0; i < in->n; i++) {
         seg *s = in->segs[i];
+        const uint8_t *keys = p->ckey ? seg_ckeys(s, err) : NULL;
+        if (p->ckey && !keys) return IDX_EDATA;
         for (uint32_t d = 0; d < seg_ndocs(s); d++) {
             uint32_t *to = &p->remap[p->first[i] + d];
             *to = UINT32_MAX;
@@ -70,12 +86,13 @@ static int plan_make(const merge_input *in, merge_plan *p, idx_err *err)
             if (!id) return IDX_EDATA;
             seg_doc_lens(s, d, &len_title[k], &len_body[k]);
             date[k] = seg_doc_date(s, d);
+            if (keys) p->ckey[k] = seg_ckey_at(keys, d);
             p->id[k] = id;
             p->id_len[k] = (uint32_t)len;
             *to = k++;
         }
     }
-    p->docs = (segw_docs){k, len_title, len_body, date, p->rec, p->id, p->id_len, k};
+    p->docs = (segw_docs){k, len_title, len_body, date, p->rec, p->id, p->id_len, k, p->ckey};
     return 0;
 }
 

@@ -55,6 +55,7 @@ static void batch_free(batch *b)
     free(b->len_title);
     free(b->len_body);
     free(b->date);
+    free(b->ckey);
 }
 
 /* Fills b with records; 1 if more may follow, 0 at the end, <0 on error. */

@@ -38,6 +38,7 @@ typedef struct batch {
     buf bundles;        /* per record: a document bundle (bundle.h) */
     size_t *bundle_off; /* n + 1 offsets */
     uint32_t *len_title, *len_body, *date;
+    uint64_t *ckey; /* collapse keys (common/ckey.h) */
     buf store;      /* deflated store blocks, back to back */
     buf store_meta; /* per block: u32 packed len, u32 raw len, u32 records */
     uint64_t invalid_utf8;

@@ -247,6 +247,16 @@ static void segw_sort_by_id(uint32_t *order, const segw_docs *d)
     qsort_r(order, d->n_docs, sizeof *order, segw_id_cmp, (void *)d);
 }
 
+/* The collapse-key section (FORMAT.md §6.1) into b, when there are keys. */
+static void segw_put_ckeys(buf *b, const segw_docs *d)
+{
+    if (!d->ckey) return;
+    buf_put(b, SEGFMT_CKEY_MAGIC, 4);
+    buf_put_u32(b, 0);
+    for (uint32_t i = 0; i < d->n_docs; i++)
+        buf_put_u64(b, d->ckey[i]);
+}
+
 static int segw_write_docs(segw *w, idx_err *err)
 {
     const segw_docs *d = w->dt;
@@ -290,6 +300,7 @@ static int segw_write_docs(segw *w, idx_err *err)
     for (uint32_t i = 0; i < d->n_docs; i++)
         buf_put_u32(&b, order[i]);
     free(order);
+    segw_put_ckeys(&b, d);
     cfw_write(f, b.p, b.len);
     b.len = 0;
     t.n_docs = d->n_docs;

@@ -25,6 +25,8 @@ typedef struct segw_docs {
     const char *const *id;                /* external ids */
     const uint32_t *id_len;
     uint64_t store_records; /* records in the store, superseded ones included */
+    /* collapse keys (common/ckey.h), or NULL: the segment gets no key section */
+    const uint64_t *ckey;
 } segw_docs;
 
 typedef struct segw segw;

@@ -122,6 +122,7 @@ typedef struct native_plan {
     uint32_t *remap; /* provisional docid -> docid in its segment, or UINT32_MAX */
     const char **ids;
     uint32_t *len_title, *len_body, *date, *rec, *id_len; /* by segment, then final docid */
+    uint64_t *ckey;
     segw_docs sd[INDEX_MAX_SEGMENTS];
 } native_plan;
 
@@ -132,7 +133,9 @@ static int native_plan_make(const native *s, const doctable *t, native_plan *p, 
     p->remap = malloc(n * sizeof *p->remap);
     p->ids = malloc(n * sizeof *p->ids);
     p->len_title = malloc(n * sizeof(uint32_t) * 5);
-    if (!p->remap || !p->ids || !p->len_title) return err_set(err, IDX_ENOMEM, "out of memory");
+    p->ckey = malloc(n * sizeof *p->ckey);
+    if (!p->remap || !p->ids || !p->len_title || !p->ckey)
+        return err_set(err, IDX_ENOMEM, "out of memory");
     p->len_body = p->len_title + n;
     p->date = p->len_body + n;
     p->rec = p->date + n;
@@ -153,6 +156,7 @@ static int native_plan_make(const native *s, const doctable *t, native_plan *p, 
             p->len_title[k] = t->len_title[i];
             p->len_body[k] = t->len_body[i];
             p->date[k] = t->date[i];
+            p->ckey[k] = t->ckey[i];
             p->rec[k] = (uint32_t)(i - lo); /* the store keeps every record in arrival order */
             p->ids[k] = (const char *)t->ids.p + t->id_off[i];
             p->id_len[k] = t->id_len[i];
@@ -160,7 +164,8 @@ static int native_plan_make(const native *s, const doctable *t, native_plan *p, 
         }
         p->sd[g] = (segw_docs){
             (uint32_t)(k - first), p->len_title + first, p->len_body + first, p->date + first,
-            p->rec + first,        p->ids + first,       p->id_len + first,   hi - lo};
+            p->rec + first,        p->ids + first,       p->id_len + first,   hi - lo,
+            p->ckey + first};
     }
     return 0;
 }
@@ -170,6 +175,7 @@ static void native_plan_free(native_plan *p)
     free(p->remap);
     free(p->ids);
     free(p->len_title);
+    free(p->ckey);
 }
 
 /* An update's new segments join the transaction's next generation, after

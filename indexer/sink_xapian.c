@@ -107,6 +107,7 @@ static int xapian_add_doc(xapian *s, const batch *b, uint32_t d, int replaced, i
     if (s->rec.oom) return err_set(err, IDX_ENOMEM, "out of memory");
     int rc = xap_writer_begin(s->xw, f[FIELD_ID], b->len[d][FIELD_ID], s->rec.p, s->rec.len,
                               b->len_title[d], b->len_body[d], b->date[d], replaced, err);
+    if (!rc) rc = xap_writer_ckey(s->xw, b->ckey[d], err);
     bundle_iter it;
     bundle_entry e;
     if (!rc && bundle_iter_init(&it, b->bundles.p + b->bundle_off[d],

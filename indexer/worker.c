@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/ckey.h"
 #include "common/fields.h"
 #include "common/segment.h"
 #include "common/strmap.h"
@@ -260,11 +261,13 @@ int worker_batch(void *ctx, batch *b, idx_err *err)
     free(b->len_title);
     free(b->len_body);
     free(b->date);
+    free(b->ckey);
     b->bundle_off = malloc((b->n + 1) * sizeof *b->bundle_off);
     b->len_title = malloc(b->n * sizeof *b->len_title);
     b->len_body = malloc(b->n * sizeof *b->len_body);
     b->date = malloc(b->n * sizeof *b->date);
-    if (!b->bundle_off || !b->len_title || !b->len_body || !b->date)
+    b->ckey = malloc(b->n * sizeof *b->ckey);
+    if (!b->bundle_off || !b->len_title || !b->len_body || !b->date || !b->ckey)
         return err_set(w->err, IDX_ENOMEM, "out of memory");
     worker_trim(w);
     uint64_t bad_before = ana_invalid_utf8(w->a);
@@ -291,6 +294,7 @@ int worker_batch(void *ctx, batch *b, idx_err *err)
             rc = worker_labels(w, f[FIELD_CATEGORY], len[FIELD_CATEGORY], FIELD_PREFIX_CATEGORY);
         if (!rc) rc = worker_bundle(w, &b->bundles);
         b->date[d] = build_parse_date(f[FIELD_DATE], len[FIELD_DATE]);
+        b->ckey[d] = ckey_of(f[FIELD_TITLE], len[FIELD_TITLE], f[FIELD_BODY], len[FIELD_BODY]);
         if (!w->cfg.pack_store) continue;
         uint64_t cut = w->cfg.store_cut;
         if (cut && in_block && (b->first + d) % cut == 0) {

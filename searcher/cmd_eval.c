@@ -206,6 +206,7 @@ int cmd_eval(int argc, char **argv)
         if (!rc) {
             ctx.eo = match_options_default(ctx.ix);
             ctx.eo.k = (uint32_t)k;
+            ctx.eo.collapse = 0; /* judgments are per document, duplicates included */
             if (have_k1) ctx.eo.bm25.k1 = bm25.k1;
             if (have_b) ctx.eo.bm25.b = bm25.b;
             if (have_tw) ctx.eo.bm25.title_weight = bm25.title_weight;

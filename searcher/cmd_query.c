@@ -37,6 +37,8 @@ static const char query_help[] =
     "  --explain              show how each hit's score adds up\n"
     "  --expand               add the distinctive terms of the top hits to the query\n"
     "                         (pseudo-relevance feedback)\n"
+    "  --no-collapse          show every duplicate (default: one hit per story, with\n"
+    "                         \"(+N like it)\"; --format trec never collapses)\n"
     "  --k1 X, --b X, --title-weight X   BM25 parameters (default: the index's)\n"
     "  --color WHEN           text highlights in bold: auto (default, when stdout is a\n"
     "                         terminal and NO_COLOR is unset), always, never\n"
@@ -52,8 +54,9 @@ typedef struct cmd_query_opts {
     int format; /* -1 until given */
     int all, count, explain, batch;
     int expand;
-    int color;        /* -1 auto, 0 never, 1 always */
-    int sort;         /* match_sort */
+    int color; /* -1 auto, 0 never, 1 always */
+    int sort;  /* match_sort */
+    int no_collapse;
     bm25_params bm25; /* the flags' values, over the defaults */
     int have_k1, have_b, have_tw;
     facets_spec facets;
@@ -96,18 +99,30 @@ enum {
     O_HELP,
     O_SORT,
     O_FACETS,
-    O_EXPAND
+    O_EXPAND,
+    O_NO_COLLAPSE
 };
 
 static const struct {
     const char *name;
     int id, has_value;
-} long_opts[] = {{"index", O_INDEX, 1},  {"offset", O_OFFSET, 1}, {"format", O_FORMAT, 1},
-                 {"all", O_ALL, 0},      {"count", O_COUNT, 0},   {"explain", O_EXPLAIN, 0},
-                 {"k1", O_K1, 1},        {"b", O_B, 1},           {"title-weight", O_TW, 1},
-                 {"batch", O_BATCH, 0},  {"color", O_COLOR, 1},   {"help", O_HELP, 0},
-                 {"k", O_K, 1},          {"sort", O_SORT, 1},     {"facets", O_FACETS, 1},
-                 {"expand", O_EXPAND, 0}};
+} long_opts[] = {{"index", O_INDEX, 1},
+                 {"offset", O_OFFSET, 1},
+                 {"format", O_FORMAT, 1},
+                 {"all", O_ALL, 0},
+                 {"count", O_COUNT, 0},
+                 {"explain", O_EXPLAIN, 0},
+                 {"k1", O_K1, 1},
+                 {"b", O_B, 1},
+                 {"title-weight", O_TW, 1},
+                 {"batch", O_BATCH, 0},
+                 {"color", O_COLOR, 1},
+                 {"help", O_HELP, 0},
+                 {"k", O_K, 1},
+                 {"sort", O_SORT, 1},
+                 {"facets", O_FACETS, 1},
+                 {"expand", O_EXPAND, 0},
+                 {"no-collapse", O_NO_COLLAPSE, 0}};
 
 /* Applies one option; returns -1 on success, else the exit status. */
 static int apply_opt(cmd_query_opts *o, int id, const char *v)
@@ -174,6 +189,9 @@ static int apply_opt(cmd_query_opts *o, int id, const char *v)
         if (facets_parse(v, strlen(v), &o->facets, &err)) return usage(err.msg);
         break;
     }
+    case O_NO_COLLAPSE:
+        o->no_collapse = 1;
+        break;
     }
     return -1;
 }
@@ -323,6 +341,8 @@ int cmd_query(int argc, char **argv)
         c.s.eo.exhaustive = o.count;
         c.s.eo.sort = (match_sort)o.sort;
         c.s.facets = o.facets;
+        /* trec runs are judged per document, duplicates included */
+        c.s.eo.collapse = !o.no_collapse && c.fmt != RENDER_TREC;
         c.s.suggest = c.fmt != RENDER_TREC;
         c.s.expand = o.expand;
         if (o.have_k1) c.s.eo.bm25.k1 = o.bm25.k1;

@@ -35,7 +35,7 @@ static const match_engine *match_engine_of(const idx_index *ix)
 
 match_options match_options_default(const idx_index *ix)
 {
-    return (match_options){10, 0, 0, ix->meta.bm25, MATCH_SORT_RELEVANCE, MATCH_COUNT_LIMIT};
+    return (match_options){10, 0, 0, ix->meta.bm25, MATCH_SORT_RELEVANCE, MATCH_COUNT_LIMIT, 1};
 }
 
 void match_result_set_total(match_result *r, uint64_t counted, const match_options *o)
@@ -72,6 +72,7 @@ int match_search(idx_index *ix, const qparse_tree *q, const match_options *o, ma
 void match_result_free(match_result *r)
 {
     free(r->hits);
+    free(r->collapsed);
     memset(r, 0, sizeof *r);
 }
 

@@ -76,10 +76,13 @@ typedef struct match_options {
     /* Otherwise the total is exact up to this many matches and "more than
      * count_limit" beyond (match_result.total) */
     uint64_t count_limit;
+    /* 1: one hit per collapse key (docs/QUERY.md "Duplicates"); relevance
+     * order on the native engine with keys, ignored otherwise */
+    int collapse;
 } match_options;
 
 /* Defaults: k 10, offset 0, pruning on, the index's recorded BM25
- * parameters, totals exact up to MATCH_COUNT_LIMIT. */
+ * parameters, totals exact up to MATCH_COUNT_LIMIT, collapsing on. */
 match_options match_options_default(const idx_index *ix);
 
 typedef struct match_hit {
@@ -96,6 +99,9 @@ typedef struct match_result {
      * count_limit". */
     uint64_t total;
     int total_exact;
+    /* per hit: other matches of its collapse key folded into it (at least
+     * that many); NULL when the search did not collapse */
+    uint32_t *collapsed;
 } match_result;
 
 /* Sets r's total from `counted` matches, which must be exact whenever they

@@ -76,6 +76,15 @@ void match_root_run(match_ctx *e, match_root *r, match_topk *t)
         match_maxscore_run(e, r, t);
 }
 
+/* Collapsing is worth its state only when some segment has keys. */
+static int match_root_collapses(const idx_index *ix, const match_options *o)
+{
+    if (!o->collapse) return 0;
+    for (uint32_t s = 0; s < ix->n_segs; s++)
+        if (seg_has_ckeys(ix->segs[s])) return 1;
+    return 0;
+}
+
 int match_root_search(idx_index *ix, const qparse_tree *q, const match_options *o,
                       match_result *out, idx_err *err)
 {
@@ -84,8 +93,24 @@ int match_root_search(idx_index *ix, const qparse_tree *q, const match_options *
     match_topk t;
     int rc = match_topk_init(&t, o->offset + o->k, err);
     if (rc) return rc;
+    collapse co = {0};
+    if (match_root_collapses(ix, o)) {
+        if ((rc = collapse_init(&co, t.cap, err))) {
+            match_topk_free(&t);
+            return rc;
+        }
+        match_topk_collapse(&t, &co);
+    }
     for (uint32_t s = 0; s < ix->n_segs && !e.rc; s++) {
         match_ctx_segment(&e, s);
+        if (t.co) {
+            const uint8_t *col = seg_ckeys(e.s, err);
+            if (!col && seg_has_ckeys(e.s)) {
+                e.rc = IDX_EDATA; /* a damaged key column */
+                break;
+            }
+            collapse_segment(&co, col);
+        }
         match_root r;
         if (!match_root_build(&e, q->root, &r)) {
             /* One term's count in a segment without deletions is its df:
@@ -102,10 +127,12 @@ int match_root_search(idx_index *ix, const qparse_tree *q, const match_options *
     match_ctx_fini(&e);
     if (e.rc) {
         match_topk_free(&t);
+        collapse_free(&co);
         return e.rc;
     }
     uint64_t counted = t.matched;
-    match_topk_finish(&t, o->offset, out);
-    match_result_set_total(out, counted, o);
-    return 0;
+    rc = match_topk_finish(&t, o->offset, out, err);
+    collapse_free(&co);
+    if (!rc) match_result_set_total(out, counted, o);
+    return rc;
 }

@@ -8,6 +8,16 @@
  * order, so a newcomer that only ties the worst kept hit always loses:
  * match_topk_threshold is a strict bar, which the pruning relies on.
  *
+ * Collapsing (match_topk_collapse): the queue then keeps the `cap` best
+ * *groups*, one hit per collapse key (collapse.h), the key's best hit, and
+ * counts per kept hit the other hits of its key that reach the slow path
+ * (a hit below the threshold is rejected by the one comparison, as without
+ * collapsing, and not looked up). The threshold is the cap-th group's best
+ * score, so pruning stays exact: a document that cannot beat it can neither
+ * enter as a new group nor become a kept group's best (it can only be one
+ * of the group's others, which the count then misses: counts are lower
+ * bounds, docs/QUERY.md).
+ *
  * The caller owns the struct; match_topk_init allocates the heap and
  * match_topk_finish hands it to a match_result (or match_topk_free frees
  * it). Not thread-safe; no I/O. */
@@ -18,18 +28,27 @@
 #include <stdint.h>
 
 #include "common/status.h"
+#include "searcher/collapse.h"
 #include "searcher/match.h"
 
 typedef struct match_topk {
     match_hit *h; /* min-heap: the worst hit kept at h[0] */
     uint32_t n, cap;
     uint64_t matched; /* hits offered, kept or not */
+    collapse *co;     /* NULL: no collapsing */
 } match_topk;
 
 /* An empty queue keeping at most cap hits (0 is allowed: it only counts).
  * IDX_ENOMEM on failure (*t is then empty and needs no free). */
 int match_topk_init(match_topk *t, uint32_t cap, idx_err *err);
 void match_topk_free(match_topk *t);
+
+/* Collapses by key from now on (before the first hit); co, initialised for
+ * the same cap, stays the caller's and must outlive t's use. */
+static inline void match_topk_collapse(match_topk *t, collapse *co)
+{
+    t->co = co;
+}
 
 /* 1 when a ranks below b: a lower score, or an equal one and a later
  * (seg, doc). */
@@ -67,7 +86,8 @@ static inline void match_topk_add(match_topk *t, uint32_t seg, uint32_t doc, dou
 
 /* Sorts the kept hits best first, drops the first `offset` (paging) and
  * hands the rest to out->hits / out->n_hits (out->total = matched; the
- * caller sets total_exact). *t is left empty. */
-void match_topk_finish(match_topk *t, uint32_t offset, match_result *out);
+ * caller sets total_exact); when collapsing, out->collapsed gets each hit's
+ * count. *t is left empty. IDX_ENOMEM (out untouched, t freed). */
+int match_topk_finish(match_topk *t, uint32_t offset, match_result *out, idx_err *err);
 
 #endif

@@ -114,6 +114,18 @@ int match_xapian_date_counts(idx_index *ix, const qparse_tree *q, xap_value_fn f
     return rc;
 }
 
+/* The collapse counts Xapian gave, as the native engine's out->collapsed. */
+static int match_xapian_collapsed(const match_options *o, const xap_hit *xh, uint32_t n,
+                                  match_result *out, idx_err *err)
+{
+    if (!o->collapse || o->sort != MATCH_SORT_RELEVANCE) return 0;
+    out->collapsed = malloc((n ? n : 1) * sizeof *out->collapsed);
+    if (!out->collapsed) return err_set(err, IDX_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < n; i++)
+        out->collapsed[i] = xh[i].collapsed;
+    return 0;
+}
+
 int match_xapian_search(idx_index *ix, const qparse_tree *q, const match_options *o,
                         match_result *out, idx_err *err)
 {
@@ -127,6 +139,8 @@ int match_xapian_search(idx_index *ix, const qparse_tree *q, const match_options
     match_hit *hits = malloc((o->k ? o->k : 1) * sizeof *hits);
     if (!xh || !hits) rc = err_set(err, IDX_ENOMEM, "out of memory");
     if (!rc) rc = match_xapian_node(xq, q->root, &filter, err);
+    /* Relevance order only, as the native engine (match.h) */
+    if (o->collapse && o->sort == MATCH_SORT_RELEVANCE) xap_query_collapse(xq);
     uint32_t n = 0;
     uint64_t counted = 0;
     int exact = 0;
@@ -141,7 +155,12 @@ int match_xapian_search(idx_index *ix, const qparse_tree *q, const match_options
     }
     for (uint32_t i = 0; i < n; i++)
         hits[i] = (match_hit){0, xh[i].docid, xh[i].score};
+    rc = match_xapian_collapsed(o, xh, n, out, err);
     free(xh);
+    if (rc) {
+        free(hits);
+        return rc;
+    }
     out->hits = hits;
     out->n_hits = n;
     /* Xapian counted every match up to count_limit + 1 (xap.h), so an

@@ -186,6 +186,7 @@ static void json_results(buf *b, const render_query *q, const search_hit *h, siz
         render_json_string(b, h[i].author, h[i].author_len);
         buf_puts(b, ",\"category\":");
         render_json_string(b, h[i].category, h[i].category_len);
+        if (h[i].collapsed) buf_printf(b, ",\"collapsed\":%" PRIu32, h[i].collapsed);
         if (h[i].snip) json_snip(b, "snippet", "highlights", &h[i].snip->body);
         if (h[i].parts) {
             buf_puts(b, ",\"explain\":[");
@@ -309,6 +310,7 @@ static void text_results(buf *b, const render_query *q, const search_hit *h, siz
             text_chars(b, h[i].date, h[i].date_len);
             buf_put_u8(b, ')');
         }
+        if (h[i].collapsed) buf_printf(b, " (+%" PRIu32 " like it)", h[i].collapsed);
         buf_put_u8(b, '\n');
         if (h[i].snip && h[i].snip->body.len) {
             buf_puts(b, "   ");

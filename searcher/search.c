@@ -133,6 +133,7 @@ static int fetch_hits(search_ctx *c, const qparse_tree *q, const match_result *r
         memset(&refs[i], 0, sizeof refs[i]);
         rh->rank = c->eo.offset + i + 1;
         rh->score = h->score;
+        rh->collapsed = r->collapsed ? r->collapsed[i] : 0;
         int rc = past_deadline(c, err);
         if (rc) return rc;
         if (c->ids_only) {

@@ -26,6 +26,9 @@ typedef struct search_hit {
     size_t author_len;
     const char *category;
     size_t category_len;
+    /* other matches of the hit's collapse key folded into it (at least that
+     * many; docs/QUERY.md "Duplicates"); 0 when none or not collapsing */
+    uint32_t collapsed;
 } search_hit;
 
 #endif

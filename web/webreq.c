@@ -191,12 +191,13 @@ static void html_page_link(buf *b, const char *q, size_t q_len, long k, long off
 }
 
 /* html_page_link for a link from the results of search s, which keeps
- * its expansion (&amp;expand=1) */
+ * its expansion, facets and collapse=0 */
 static void html_search_link(buf *b, const search_ctx *s, const char *q, size_t q_len, long k,
                              long offset)
 {
     html_page_link(b, q, q_len, k, offset, s->eo.sort);
     if (s->expand) buf_puts(b, "&amp;expand=1");
+    if (!s->eo.collapse) buf_puts(b, "&amp;collapse=0");
     if (facets_any(&s->facets)) {
         buf_puts(b, "&amp;facets=");
         facets_format(&s->facets, b);
@@ -208,6 +209,17 @@ static void html_similar_link(buf *b, const char *id, size_t id_len)
 {
     buf_puts(b, "/search?similar=");
     url_encode(b, id, id_len);
+}
+
+/* "N more like it" under a hit that stands for duplicates: a link to the
+ * same query with every duplicate shown. */
+static void html_more_like_it(buf *b, const search_hit *h, const char *q, size_t q_len, long k,
+                              int sort)
+{
+    if (!h->collapsed) return;
+    buf_puts(b, "<p class=\"more\"><a href=\"");
+    html_page_link(b, q, q_len, k, 0, sort);
+    buf_printf(b, "&amp;collapse=0\">%" PRIu32 " more like it</a></p>\n", h->collapsed);
 }
 
 /* href="/doc?id=…[&amp;q=…]" */
@@ -356,8 +368,10 @@ static void html_facets(buf *b, const search_ctx *s, const char *q, size_t q_len
 }
 
 /* One hit of a result list: title (linked to its url or its article
- * page), meta line with a link to similar articles, snippet. */
-static void html_hit(buf *b, const search_hit *h, const char *q, size_t q_len)
+ * page), meta line with a link to similar articles, snippet, and on a
+ * result page (q given) the duplicates folded into it. */
+static void html_hit(buf *b, const search_ctx *s, const search_hit *h, const char *q, size_t q_len,
+                     long k)
 {
     int link = h->url_len && (starts_with_ci(h->url, h->url_len, "http://") ||
                               starts_with_ci(h->url, h->url_len, "https://"));
@@ -401,6 +415,7 @@ static void html_hit(buf *b, const search_hit *h, const char *q, size_t q_len)
         render_html_snippet(b, &h->snip->body);
         buf_puts(b, "</p>\n");
     }
+    if (q) html_more_like_it(b, h, q, q_len, k, s->eo.sort);
     buf_puts(b, "</li>\n");
 }
 
@@ -428,7 +443,7 @@ static void html_similar(buf *b, const search_ctx *s, const char *id, size_t id_
                s->total_exact ? "" : "more than ", s->total, s->total == 1 ? "" : "s", s->took_ms);
     buf_printf(b, "<ol class=\"results\" start=\"%ld\">\n", offset + 1);
     for (uint32_t i = 0; i < s->n_hits; i++)
-        html_hit(b, &s->hits[i], NULL, 0);
+        html_hit(b, s, &s->hits[i], NULL, 0, k);
     buf_puts(b, "</ol>\n");
     html_foot(b);
 }
@@ -464,7 +479,7 @@ static void html_results(buf *b, const search_ctx *s, const char *q, size_t q_le
     html_facets(b, s, q, q_len, k);
     buf_printf(b, "<ol class=\"results\" start=\"%ld\">\n", offset + 1);
     for (uint32_t i = 0; i < s->n_hits; i++) {
-        html_hit(b, &s->hits[i], q, q_len);
+        html_hit(b, s, &s->hits[i], q, q_len, k);
     }
     buf_puts(b, "</ol>\n");
     int more = s->total_exact ? (uint64_t)offset + s->n_hits < s->total : s->n_hits == (size_t)k;
@@ -550,7 +565,7 @@ static void route_health(web_worker *w, web_req *r)
 /* Finds the known parameters in the raw query string (values still
  * encoded). Unknown ones are ignored. Returns the name of a known one given
  * twice (an error for the caller; the first value is kept) or NULL. */
-enum { P_Q, P_K, P_OFFSET, P_FORMAT, P_ID, P_SORT, P_FACETS, P_EXPAND, P_SIMILAR, P_N };
+enum { P_Q, P_K, P_OFFSET, P_FORMAT, P_ID, P_SORT, P_FACETS, P_EXPAND, P_SIMILAR, P_COLLAPSE, P_N };
 typedef struct web_raw {
     const char *v[P_N];
     size_t n[P_N];
@@ -559,8 +574,8 @@ typedef struct web_raw {
 
 static const char *split_params(web_worker *w, const char *qs, web_raw *raw)
 {
-    static const char *const names[P_N] = {"q",    "k",      "offset", "format", "id",
-                                           "sort", "facets", "expand", "similar"};
+    static const char *const names[P_N] = {"q",    "k",      "offset", "format",  "id",
+                                           "sort", "facets", "expand", "similar", "collapse"};
     const char *dup = NULL;
     memset(raw, 0, sizeof *raw);
     const char *p = qs, *end = qs + strlen(qs);
@@ -703,6 +718,7 @@ static void route_similar(web_worker *w, web_req *r, const web_raw *raw)
     if (decode_id(w, r, "similar", raw->v[P_SIMILAR], raw->n[P_SIMILAR], &w->id)) return;
     search_ctx *s = &w->s;
     memset(&s->facets, 0, sizeof s->facets); /* not counted for similar articles */
+    s->eo.collapse = !r->no_collapse;
     s->eo.k = (uint32_t)r->k;
     s->eo.offset = (uint32_t)r->offset;
     s->deadline_ms = search_now_ms() + w->env->timeout_ms;
@@ -727,6 +743,18 @@ static void route_similar(web_worker *w, web_req *r, const web_raw *raw)
         fail(w, r, 400, err.msg);
     else
         fail_hidden(w, r, "similar", rc, &err);
+}
+
+/* collapse=0 or collapse=1; 0, or -1 after answering with the error. */
+static int route_collapse(web_worker *w, web_req *r, const web_raw *raw)
+{
+    long v = decode_num(w, raw->v[P_COLLAPSE], raw->n[P_COLLAPSE], 0, 1);
+    if (v < 0) {
+        fail(w, r, 400, "collapse must be 0 or 1");
+        return -1;
+    }
+    r->no_collapse = v == 0;
+    return 0;
 }
 
 static void route_search(web_worker *w, web_req *r, const char *qs)
@@ -758,6 +786,7 @@ static void route_search(web_worker *w, web_req *r, const char *qs)
             return;
         }
     }
+    if (raw.seen[P_COLLAPSE] && route_collapse(w, r, &raw)) return;
     facets_spec facets;
     if (web_facets(w, r, &raw, &facets)) return;
     if (raw.seen[P_EXPAND]) {
@@ -788,8 +817,8 @@ static void route_search(web_worker *w, web_req *r, const char *qs)
     buf *key = &w->tmp;
     key->len = 0;
     if (w->env->cache) {
-        uint32_t kk[5] = {(uint32_t)r->html, (uint32_t)r->k, (uint32_t)r->offset, (uint32_t)r->sort,
-                          (uint32_t)r->expand};
+        uint32_t kk[6] = {(uint32_t)r->html, (uint32_t)r->k,      (uint32_t)r->offset,
+                          (uint32_t)r->sort, (uint32_t)r->expand, (uint32_t)r->no_collapse};
         buf_put(key, &w->serial, sizeof w->serial);
         buf_put(key, kk, sizeof kk);
         buf_put(key, &facets, sizeof facets);
@@ -812,6 +841,7 @@ static void route_search(web_worker *w, web_req *r, const char *qs)
     s->eo.offset = (uint32_t)r->offset;
     s->eo.sort = (match_sort)r->sort;
     s->facets = facets;
+    s->eo.collapse = !r->no_collapse;
     s->deadline_ms = search_now_ms() + w->env->timeout_ms;
     s->suggest = 1;
     s->expand = r->expand;

@@ -76,8 +76,9 @@ typedef struct web_req {
     const char *q; /* decoded, in w->q; NULL when absent or undecodable */
     size_t q_len;
     long k, offset;
-    int sort;    /* match_sort */
-    long expand; /* expand=1: --expand */
+    int sort;        /* match_sort */
+    long expand;     /* expand=1: --expand */
+    int no_collapse; /* collapse=0: every duplicate shown */
 } web_req;
 
 /* Answers one request. method, path (DOCUMENT_URI) and qs (QUERY_STRING)

@@ -8,7 +8,8 @@
  * memory (index_open_mem: the same decoders as index_open, without a file
  * write, open, mmap and munmap per input, which took a third of the time):
  * one of 13 queries through match_search (terms, phrases, prefixes,
- * fields, dates, booleans), seg_doc_get of the first hits and of one more
+ * fields, dates, booleans; collapsing, so reading the collapse keys),
+ * seg_doc_get of the first hits and of one more
  * document, index_find_id of a live and a deleted id, seg_lex iteration,
  * and (flag bit 1) seg_check. Errors are
  * expected; crashes, hangs, leaks and sanitizer reports are not.
@@ -223,6 +224,9 @@ static void exercise(uint8_t flags)
         for (uint32_t i = 0; i < res.n_hits && i < 2; i++) {
             const match_hit *h = &res.hits[i];
             FZ_CHECK(h->seg < x->n_segs && h->doc < seg_ndocs(x->segs[h->seg]), "hit out of range");
+            /* collapsing (on by default) read the key column; counts are of matches */
+            FZ_CHECK(!res.collapsed || res.collapsed[i] < res.total,
+                     "collapse count past the total");
             err_clear(&err);
             (void)seg_doc_get(x->segs[h->seg], h->doc, &scratch, &doc, &err);
         }

@@ -57,7 +57,7 @@ static void check_against_model(const match_hit *h, const match_hit *sorted, uin
     EQ(t.matched, n);
     EQ(t.n, n < offset + k ? n : offset + k);
     match_result r = {0};
-    match_topk_finish(&t, offset, &r);
+    ck_assert_int_eq(match_topk_finish(&t, offset, &r, &err), 0);
     ck_assert_ptr_null(t.h);
     EQ(r.total, n);
     uint32_t want = n > offset ? (n - offset < k ? n - offset : k) : 0;
@@ -139,7 +139,7 @@ START_TEST(threshold_semantics)
     ck_assert(match_topk_threshold(&t) == 3.0);
     EQ(t.matched, 7);
     match_result r = {0};
-    match_topk_finish(&t, 0, &r);
+    ck_assert_int_eq(match_topk_finish(&t, 0, &r, &err), 0);
     EQ(r.n_hits, 3);
     EQ(r.total, 7);
     EQ(r.hits[0].doc, 10);
@@ -170,7 +170,7 @@ START_TEST(k_zero)
     match_topk_insert(&t, 0, 99, 100.0); /* even the slow path keeps nothing */
     EQ(t.n, 0);
     match_result r = {0};
-    match_topk_finish(&t, 0, &r);
+    ck_assert_int_eq(match_topk_finish(&t, 0, &r, &err), 0);
     EQ(r.n_hits, 0);
     EQ(r.total, 50);
     match_result_free(&r);
@@ -189,7 +189,7 @@ START_TEST(k_one)
     match_topk_add(&t, 1, 3, 2.0);
     match_topk_add(&t, 2, 0, 1.0);
     match_result r = {0};
-    match_topk_finish(&t, 0, &r);
+    ck_assert_int_eq(match_topk_finish(&t, 0, &r, &err), 0);
     EQ(r.n_hits, 1);
     EQ(r.total, 4);
     EQ(r.hits[0].seg, 0);
@@ -218,7 +218,7 @@ START_TEST(offset_paging)
         for (uint32_t i = 0; i < n; i++)
             match_topk_add(&t, h[i].seg, h[i].doc, h[i].score);
         match_result r = {0};
-        match_topk_finish(&t, off, &r);
+        ck_assert_int_eq(match_topk_finish(&t, off, &r, &err), 0);
         EQ(r.total, n);
         for (uint32_t i = 0; i < r.n_hits; i++) {
             EQ(r.hits[i].seg, sorted[seen].seg);

@@ -117,8 +117,9 @@ static match_part parts[] = {{"dog", 1, 2, 1.25, 3.5}};
 
 static search_hit hits[2] = {
     {1, 3.5, "d1", "Dog \"days\"", "http://x/?a=1&b=2", "2019-01-02", 2, 10, 17, 10, &sr, parts, 1,
-     "Ann <a>", 7, "pets", 4},
-    {2, 0.123456789, "doc two", NULL, NULL, NULL, 7, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, 0},
+     "Ann <a>", 7, "pets", 4, 0},
+    /* a hit with two duplicates collapsed into it */
+    {2, 0.123456789, "doc two", NULL, NULL, NULL, 7, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, 0, 2},
 };
 
 static const char *render(render_format f, const render_query *q, size_t n)
@@ -164,7 +165,7 @@ START_TEST(json_results)
         "\"highlights\":[[8,11]],"
         "\"explain\":[{\"what\":\"dog\",\"tf_title\":1,\"tf_body\":2,\"idf\":1.25,\"score\":3.5}]},"
         "{\"rank\":2,\"id\":\"doc two\",\"score\":0.123456789,\"title\":\"\",\"url\":\"\","
-        "\"date\":\"\",\"author\":\"\",\"category\":\"\"}]}\n");
+        "\"date\":\"\",\"author\":\"\",\"category\":\"\",\"collapsed\":2}]}\n");
     /* the highlight offsets point at "dog" in the snippet string as written */
     const char *snippet = RENDER_ELLIPSIS " the dog barks";
     ck_assert_int_eq(memcmp(snippet + 8, "dog", 3), 0);
@@ -193,7 +194,7 @@ START_TEST(text_results)
                      "\n1. 3.5000 d1 Dog \"days\" (2019-01-02)\n"
                      "   " RENDER_ELLIPSIS " the dog barks " RENDER_ELLIPSIS "\n"
                      "   =    3.5000  dog  tf title 1 body 2  idf 1.2500\n"
-                     "\n2. 0.1235 doc two\n");
+                     "\n2. 0.1235 doc two (+2 like it)\n");
     q.color = 1;
     ck_assert_str_eq(render(RENDER_TEXT, &q, 1),
                      "2 results (0.2 ms)\n"
