@@ -1107,7 +1107,10 @@ static int check_docs(seg *s, idx_err *err)
     return rc;
 }
 
-static int check_store(seg *s, idx_err *err)
+/* Every stored record decodes, in block order. With rec_keys (one per
+ * record), each record's collapse key is computed on the way, so that
+ * check_ckeys inflates nothing itself. */
+static int check_store(seg *s, uint64_t *rec_keys, idx_err *err)
 {
     buf scratch = {0};
     uint64_t expect = 0;
@@ -1133,6 +1136,9 @@ static int check_store(seg *s, idx_err *err)
                              "undecodable stored record");
                 break;
             }
+            if (rec_keys && expect < s->stats.store_records)
+                rec_keys[expect] = ckey_of(d.field[FIELD_TITLE], d.len[FIELD_TITLE],
+                                           d.field[FIELD_BODY], d.len[FIELD_BODY]);
             off += a;
             expect++;
         }
@@ -1155,24 +1161,21 @@ static int check_filter(seg *s, idx_err *err)
     return 0;
 }
 
-/* Every stored collapse key is the one its article's stored text gives. */
-static int check_ckeys(seg *s, idx_err *err)
+/* Every stored collapse key is the one its article's stored text gives
+ * (rec_keys: check_store's key of each store record). */
+static int check_ckeys(seg *s, const uint64_t *rec_keys, idx_err *err)
 {
-    if (!s->off_ckey) return 0;
     const uint8_t *keys = seg_ckeys(s, err);
     if (!keys) return IDX_EDATA;
-    buf scratch = {0};
-    int rc = 0;
-    for (uint32_t d = 0; d < s->n_docs && !rc; d++) {
-        seg_doc doc = {0};
-        rc = seg_doc_get(s, d, &scratch, &doc, err);
-        if (!rc && seg_ckey_at(keys, d) != ckey_of(doc.field[FIELD_TITLE], doc.len[FIELD_TITLE],
-                                                   doc.field[FIELD_BODY], doc.len[FIELD_BODY]))
-            rc = seg_bad(err, s, SEG_DOCS, s->off_ckey + SEGFMT_CKEY_ENTRY * d,
-                         "collapse key does not match the stored article");
+    for (uint32_t d = 0; d < s->n_docs; d++) {
+        uint32_t rec;
+        int rc = seg_doc_record(s, d, &rec, err);
+        if (rc) return rc;
+        if (rec >= s->stats.store_records || seg_ckey_at(keys, d) != rec_keys[rec])
+            return seg_bad(err, s, SEG_DOCS, s->off_ckey + SEGFMT_CKEY_ENTRY * d,
+                           "collapse key does not match the stored article");
     }
-    buf_free(&scratch);
-    return rc;
+    return 0;
 }
 
 int seg_check(seg *s, const bm25_params *p, idx_err *err)
@@ -1186,8 +1189,14 @@ int seg_check(seg *s, const bm25_params *p, idx_err *err)
                    s->n_docs ? (double)s->stats.tokens_body / s->n_docs : 0};
     int rc = check_filter(s, err);
     if (!rc) rc = check_lexicon(s, &k, err);
-    if (!rc) rc = check_store(s, err);
+    uint64_t *rec_keys = NULL;
+    if (!rc && s->off_ckey &&
+        !(rec_keys = malloc((s->stats.store_records ? s->stats.store_records : 1) *
+                            sizeof *rec_keys)))
+        rc = err_set(err, IDX_ENOMEM, "check: out of memory");
+    if (!rc) rc = check_store(s, rec_keys, err);
     if (!rc) rc = check_docs(s, err);
-    if (!rc) rc = check_ckeys(s, err);
+    if (!rc && rec_keys) rc = check_ckeys(s, rec_keys, err);
+    free(rec_keys);
     return rc;
 }

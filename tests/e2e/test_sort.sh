@@ -79,7 +79,7 @@ R=$T/reuters
 quiet "$IDX" build -q -o "$R" "$DOCS"
 # newest first: dates never increase, and the 10 are the 10 newest matches
 "$IDX" query -i "$R" --sort -date -k 10 --format json oil > "$T/new.json"
-"$IDX" query -i "$R" -k 10000 --format json oil > "$T/all.json"
+"$IDX" query -i "$R" -k 10000 --no-collapse --format json oil > "$T/all.json"
 check "reuters: oil newest first are the newest matches" python3 - "$T/new.json" "$T/all.json" <<'EOF'
 import json, sys
 new = json.load(open(sys.argv[1]))
