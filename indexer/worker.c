@@ -43,7 +43,8 @@ struct worker {
     const char *prefix;
     size_t prefix_len;
     buf raw, packed;
-    idx_err *err; /* the current batch's */
+    docstore_packer *packer; /* with cfg.pack_store */
+    idx_err *err;            /* the current batch's */
 };
 
 static int worker_local(worker *w, const char *term, size_t len, uint32_t *out)
@@ -228,7 +229,7 @@ static int worker_bundle(worker *w, buf *out)
 static int worker_flush_store(worker *w, batch *b, uint32_t records)
 {
     if (!records) return 0;
-    int rc = docstore_pack(&w->raw, &w->packed, w->err);
+    int rc = docstore_packer_pack(w->packer, &w->raw, &w->packed, w->err);
     if (rc) return rc;
     buf_put(&b->store, w->packed.p, w->packed.len);
     buf_put_u32(&b->store_meta, (uint32_t)w->packed.len);
@@ -313,6 +314,7 @@ int worker_new(const worker_cfg *cfg, worker **out, idx_err *err)
     ac.cjk_unigrams = 1;
     int rc = ana_new(&ac, &w->a, err);
     if (!rc && !(w->terms = strmap_new(1 << 14))) rc = err_set(err, IDX_ENOMEM, "out of memory");
+    if (!rc && cfg->pack_store) rc = docstore_packer_new(&w->packer, err);
     if (rc) {
         worker_free(w);
         return rc;
@@ -330,6 +332,7 @@ void worker_free(worker *w)
     buf_free(&w->keys);
     buf_free(&w->raw);
     buf_free(&w->packed);
+    docstore_packer_free(w->packer);
     free(w->key_off);
     free(w->key_len);
     free(w->seen);
