@@ -24,6 +24,7 @@ struct worker {
     uint32_t *word_lid; /* analyzer word id -> local id, saving a hash lookup a token */
     size_t word_cap;
     uint64_t word_gen; /* ana_generation word_lid belongs to */
+    uint64_t epoch;    /* bumped when local ids are reused (bundle_vocab) */
     buf keys;          /* local id -> term text */
     uint32_t *key_off, *key_len, *seen, *slot_of;
     size_t n_local, cap_local;
@@ -108,6 +109,7 @@ static void worker_trim(worker *w)
     strmap_clear(w->terms);
     w->keys.len = 0;
     w->n_local = 0;
+    w->epoch++;
     for (size_t i = 0; i < w->word_cap; i++)
         w->word_lid[i] = UINT32_MAX;
 }
@@ -216,7 +218,7 @@ static int worker_bundle(worker *w, buf *out)
         uint32_t tft = 0;
         while (i + tft < end && sorted[i + tft].field == 0)
             tft++;
-        bundle_term(out, (const char *)w->keys.p + w->key_off[lid], w->key_len[lid], tft,
+        bundle_term(out, lid, (const char *)w->keys.p + w->key_off[lid], w->key_len[lid], tft,
                     count[s] - tft);
         for (size_t k = i; k < end; k++)
             bundle_position(out, k == i || k == i + tft, sorted[k].pos,
@@ -255,6 +257,7 @@ int worker_batch(void *ctx, batch *b, idx_err *err)
     if (!b->bundle_off || !b->len_title || !b->len_body || !b->date)
         return err_set(w->err, IDX_ENOMEM, "out of memory");
     worker_trim(w);
+    b->vocab = (bundle_vocab){w, w->epoch};
     uint64_t bad_before = ana_invalid_utf8(w->a);
     uint32_t in_block = 0;
     int rc = 0;
