@@ -29,9 +29,10 @@
 /* The stem cache grows to hundreds of thousands of words, so a lookup there
  * costs a cache miss or two; a small direct-mapped table in front, holding
  * short words inline, answers the frequent ones (Zipf: a few thousand words
- * are most of any text) from memory the CPU keeps close. */
-#define ANA_L1_SLOTS 4096 /* power of two */
-#define ANA_L1_KEY 16     /* longest word kept inline */
+ * are most of any text) from memory the CPU keeps close. On the enwiki
+ * sample 4096 slots missed 22% of the words, 16384 miss 13%. */
+#define ANA_L1_SLOTS 16384 /* power of two: 640 KiB, within a core's L2 */
+#define ANA_L1_KEY 16      /* longest word kept inline */
 
 enum {
     K_SEP = 0,

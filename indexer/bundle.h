@@ -1,10 +1,15 @@
 /* bundle: one analysed document's terms and positions, as the analysis
  * workers hand them to the writer (the inverter or the xapian sink).
  *
- * Format: varint n_terms, then per distinct term: varint length, the term
- * bytes, varint tf_title, varint tf_body, then tf_title + tf_body position
- * varints (title first; each field's first position absolute, the others
- * gaps from the previous one).
+ * Format: varint n_terms, then per distinct term: varint id, varint length,
+ * the term bytes, varint tf_title, varint tf_body, then tf_title + tf_body
+ * position varints (title first; each field's first position absolute, the
+ * others gaps from the previous one).
+ *
+ * A term's id is dense and names the same term in every bundle made in one
+ * vocabulary (bundle_vocab: one worker between two resets of its term map),
+ * so a reader can map terms to its own data with an array instead of a hash
+ * lookup per posting.
  *
  * The encoder appends to a buf (its oom flag reports failure); the decoder
  * is an iterator over a bundle in memory. Both are inline: they run once per
@@ -18,6 +23,12 @@
 #include "common/buf.h"
 #include "common/codec.h"
 
+/* Whose ids a bundle's are; equal values, equal vocabularies. */
+typedef struct bundle_vocab {
+    const void *owner;
+    uint64_t epoch;
+} bundle_vocab;
+
 /* ---- encoder: bundle_begin, then per term bundle_term and its positions ---- */
 
 static inline void bundle_begin(buf *out, size_t n_terms)
@@ -25,9 +36,10 @@ static inline void bundle_begin(buf *out, size_t n_terms)
     codec_put_varint(out, n_terms);
 }
 
-static inline void bundle_term(buf *out, const char *term, size_t len, uint32_t tf_title,
-                               uint32_t tf_body)
+static inline void bundle_term(buf *out, uint32_t id, const char *term, size_t len,
+                               uint32_t tf_title, uint32_t tf_body)
 {
+    codec_put_varint(out, id);
     codec_put_varint(out, len);
     buf_put(out, term, len);
     codec_put_varint(out, tf_title);
@@ -48,6 +60,7 @@ typedef struct bundle_iter {
 } bundle_iter;
 
 typedef struct bundle_entry {
+    uint32_t id;
     const char *term;
     size_t len;
     uint32_t tf_title, tf_body;
@@ -70,12 +83,16 @@ static inline int bundle_next(bundle_iter *it, bundle_entry *e)
 {
     if (!it->left) return 0;
     size_t avail = (size_t)(it->end - it->p);
+    size_t i = codec_get_varint32(it->p, avail, &e->id);
+    if (!i) return -1;
+    const uint8_t *t = it->p + i;
+    avail -= i;
     uint64_t tlen;
-    size_t a = codec_get_varint(it->p, avail, &tlen);
+    size_t a = codec_get_varint(t, avail, &tlen);
     if (!a || tlen > avail - a) return -1;
-    e->term = (const char *)it->p + a;
+    e->term = (const char *)t + a;
     e->len = (size_t)tlen;
-    const uint8_t *q = it->p + a + tlen;
+    const uint8_t *q = t + a + tlen;
     avail = (size_t)(it->end - q);
     size_t b = codec_get_varint32(q, avail, &e->tf_title);
     size_t c = b ? codec_get_varint32(q + b, avail - b, &e->tf_body) : 0;

@@ -36,29 +36,59 @@ int docstore_block_full(size_t block_len, size_t rec_len)
     return block_len > 0 && block_len + rec_len > DOCSTORE_BLOCK;
 }
 
-int docstore_pack(const buf *raw, buf *out, idx_err *err)
+struct docstore_packer {
+    z_stream zs;
+};
+
+int docstore_packer_new(docstore_packer **out, idx_err *err)
 {
+    docstore_packer *p = calloc(1, sizeof *p);
     /* Raw deflate, without zlib's header and Adler-32: the file's page CRCs
      * already guard the bytes, and skipping Adler-32 saves time both ways. */
-    z_stream zs = {0};
-    if (deflateInit2(&zs, DOCSTORE_LEVEL, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return err_set(err, IDX_ENOMEM, "out of memory compressing documents");
-    uLong cap = deflateBound(&zs, (uLong)raw->len);
-    out->len = 0;
-    if (buf_reserve(out, cap)) {
-        deflateEnd(&zs);
+    if (!p ||
+        deflateInit2(&p->zs, DOCSTORE_LEVEL, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        free(p);
         return err_set(err, IDX_ENOMEM, "out of memory compressing documents");
     }
-    zs.next_in = raw->p;
-    zs.avail_in = (uInt)raw->len;
-    zs.next_out = out->p;
-    zs.avail_out = (uInt)cap;
-    int z = deflate(&zs, Z_FINISH);
-    out->len = cap - zs.avail_out;
-    deflateEnd(&zs);
+    *out = p;
+    return 0;
+}
+
+void docstore_packer_free(docstore_packer *p)
+{
+    if (!p) return;
+    deflateEnd(&p->zs);
+    free(p);
+}
+
+int docstore_packer_pack(docstore_packer *p, const buf *raw, buf *out, idx_err *err)
+{
+    z_stream *zs = &p->zs;
+    if (deflateReset(zs) != Z_OK)
+        return err_set(err, IDX_EINTERNAL, "zlib failed to compress a document block");
+    uLong cap = deflateBound(zs, (uLong)raw->len);
+    out->len = 0;
+    if (buf_reserve(out, cap))
+        return err_set(err, IDX_ENOMEM, "out of memory compressing documents");
+    zs->next_in = raw->p;
+    zs->avail_in = (uInt)raw->len;
+    zs->next_out = out->p;
+    zs->avail_out = (uInt)cap;
+    int z = deflate(zs, Z_FINISH);
+    out->len = cap - zs->avail_out;
     if (z != Z_STREAM_END)
         return err_set(err, IDX_EINTERNAL, "zlib failed to compress a document block");
     return 0;
+}
+
+int docstore_pack(const buf *raw, buf *out, idx_err *err)
+{
+    docstore_packer *p;
+    int rc = docstore_packer_new(&p, err);
+    if (rc) return rc;
+    rc = docstore_packer_pack(p, raw, out, err);
+    docstore_packer_free(p);
+    return rc;
 }
 
 int docstore_create(const char *dir, const char *name, docstore **out, idx_err *err)

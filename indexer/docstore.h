@@ -25,9 +25,10 @@
  * after the overflow) for a store 1.6% larger (bench/RESULTS.md). */
 #define DOCSTORE_BLOCK ((size_t)16 * 1024)
 
-/* zlib level 5: on Wikipedia text within 0.5% of level 6's size at nearly
- * twice its speed (level 6 only searches longer match chains). */
-#define DOCSTORE_LEVEL 5
+/* zlib level 2: deflating the store was a third of the build's CPU at level
+ * 5; on 16 KiB blocks of Wikipedia text level 2 deflates 1.7x as fast for a
+ * store about 7% larger (level 1: 1.8x, 10% larger; bench/RESULTS.md). */
+#define DOCSTORE_LEVEL 2
 
 /* 1 when a record of rec_len raw bytes (docstore_put_record's fields, or
  * the record's bytes as stored) must start a new block instead of joining
@@ -40,7 +41,16 @@ int docstore_block_full(size_t block_len, size_t rec_len);
 void docstore_put_record(buf *raw, const char *const field[FIELD_STORED],
                          const size_t len[FIELD_STORED]);
 
+/* A deflate stream kept from block to block: zlib's setup per block (a
+ * quarter MiB allocated and cleared) cost more than 10% of the deflating.
+ * One per thread; free with docstore_packer_free. */
+typedef struct docstore_packer docstore_packer;
+int docstore_packer_new(docstore_packer **out, idx_err *err);
+void docstore_packer_free(docstore_packer *p);
+
 /* Deflates raw into out (replacing its contents). */
+int docstore_packer_pack(docstore_packer *p, const buf *raw, buf *out, idx_err *err);
+/* The same with a packer of its own, for the occasional block. */
 int docstore_pack(const buf *raw, buf *out, idx_err *err);
 
 typedef struct docstore docstore;

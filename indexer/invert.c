@@ -32,6 +32,13 @@ typedef struct inv_term {
     uint32_t key_off, key_len; /* term text in v->keys */
 } inv_term;
 
+/* One vocabulary's term ids (bundle.h) -> index in terms, UINT32_MAX unknown. */
+typedef struct inv_vmap {
+    bundle_vocab vocab;
+    uint32_t *term;
+    size_t cap;
+} inv_vmap;
+
 struct inv {
     size_t budget;
     char *tmpdir;
@@ -44,6 +51,8 @@ struct inv {
     uint32_t chunk_used;
     uint32_t runs;
     buf scratch;
+    inv_vmap *vmaps;
+    size_t n_vmaps;
 };
 
 int inv_new(size_t budget, const char *tmpdir, inv **out, idx_err *err)
@@ -67,6 +76,8 @@ static void inv_reset(inv *v)
     v->chunk_used = INV_CHUNK;
     v->n_terms = 0;
     v->keys.len = 0;
+    for (size_t i = 0; i < v->n_vmaps; i++)
+        memset(v->vmaps[i].term, 0xff, v->vmaps[i].cap * sizeof *v->vmaps[i].term);
     /* A new map rather than strmap_clear: the old table was sized for the
      * whole run and would keep counting against the budget. */
     strmap_free(v->dict);
@@ -82,6 +93,9 @@ void inv_free(inv *v)
     free(v->terms);
     buf_free(&v->keys);
     buf_free(&v->scratch);
+    for (size_t i = 0; i < v->n_vmaps; i++)
+        free(v->vmaps[i].term);
+    free(v->vmaps);
     strmap_free(v->dict);
     free(v->tmpdir);
     free(v);
@@ -175,37 +189,77 @@ static const uint8_t *inv_bytes(inv *v, const inv_term *t)
 
 static int inv_spill(inv *v, idx_err *err);
 
-int inv_add_doc(inv *v, uint32_t docid, const uint8_t *bundle, size_t len, idx_err *err)
+/* The map of vocab's ids, emptied if its owner reused them. NULL: no memory. */
+static inv_vmap *inv_vmap_of(inv *v, bundle_vocab vocab)
+{
+    inv_vmap *m = NULL;
+    for (size_t i = 0; i < v->n_vmaps && !m; i++)
+        if (v->vmaps[i].vocab.owner == vocab.owner) m = &v->vmaps[i];
+    if (!m) {
+        inv_vmap *p = realloc(v->vmaps, (v->n_vmaps + 1) * sizeof *p);
+        if (!p) return NULL;
+        v->vmaps = p;
+        m = &p[v->n_vmaps++];
+        *m = (inv_vmap){vocab, NULL, 0};
+    } else if (m->vocab.epoch != vocab.epoch) {
+        memset(m->term, 0xff, m->cap * sizeof *m->term);
+        m->vocab.epoch = vocab.epoch;
+    }
+    return m;
+}
+
+/* The index in v->terms of e's term, added if new; UINT32_MAX: no memory. */
+static uint32_t inv_term_of(inv *v, inv_vmap *m, const bundle_entry *e)
+{
+    if (e->id < m->cap && m->term[e->id] != UINT32_MAX) return m->term[e->id];
+    if (e->id >= m->cap) {
+        size_t cap = m->cap ? m->cap : 1 << 14;
+        while (cap <= e->id)
+            cap *= 2;
+        uint32_t *p = realloc(m->term, cap * sizeof *p);
+        if (!p) return UINT32_MAX;
+        memset(p + m->cap, 0xff, (cap - m->cap) * sizeof *p);
+        m->term = p;
+        m->cap = cap;
+    }
+    int inserted;
+    uint32_t *slot = strmap_put(v->dict, e->term, e->len, (uint32_t)v->n_terms, &inserted);
+    if (!slot) return UINT32_MAX;
+    if (inserted) {
+        if (v->n_terms == v->cap_terms) {
+            size_t cap = v->cap_terms ? v->cap_terms * 2 : 1 << 16;
+            inv_term *t = realloc(v->terms, cap * sizeof *t);
+            if (!t) return UINT32_MAX;
+            v->terms = t;
+            v->cap_terms = cap;
+        }
+        inv_term *t = &v->terms[v->n_terms++];
+        memset(t, 0, sizeof *t);
+        t->head = t->tail = inv_slice(v, 0);
+        if (t->head == UINT32_MAX) return UINT32_MAX;
+        t->key_off = (uint32_t)v->keys.len;
+        t->key_len = (uint32_t)e->len;
+        buf_put(&v->keys, e->term, e->len);
+    }
+    m->term[e->id] = *slot;
+    return *slot;
+}
+
+int inv_add_doc(inv *v, uint32_t docid, const uint8_t *bundle, size_t len, bundle_vocab vocab,
+                idx_err *err)
 {
     bundle_iter it;
     bundle_entry e;
     if (bundle_iter_init(&it, bundle, len))
         return err_set(err, IDX_EINTERNAL, "malformed document bundle");
+    inv_vmap *m = inv_vmap_of(v, vocab);
+    if (!m) return err_set(err, IDX_ENOMEM, "out of memory");
     uint8_t hdr[30];
     int got;
     while ((got = bundle_next(&it, &e)) > 0) {
-        const char *term = e.term;
-        size_t tlen = e.len;
-        int inserted;
-        uint32_t *slot = strmap_put(v->dict, term, tlen, (uint32_t)v->n_terms, &inserted);
-        if (!slot) return err_set(err, IDX_ENOMEM, "out of memory");
-        if (inserted) {
-            if (v->n_terms == v->cap_terms) {
-                size_t cap = v->cap_terms ? v->cap_terms * 2 : 1 << 16;
-                inv_term *t = realloc(v->terms, cap * sizeof *t);
-                if (!t) return err_set(err, IDX_ENOMEM, "out of memory");
-                v->terms = t;
-                v->cap_terms = cap;
-            }
-            inv_term *t = &v->terms[v->n_terms++];
-            memset(t, 0, sizeof *t);
-            t->head = t->tail = inv_slice(v, 0);
-            if (t->head == UINT32_MAX) return err_set(err, IDX_ENOMEM, "out of memory");
-            t->key_off = (uint32_t)v->keys.len;
-            t->key_len = (uint32_t)tlen;
-            buf_put(&v->keys, term, tlen);
-        }
-        inv_term *t = &v->terms[*slot];
+        uint32_t ti = inv_term_of(v, m, &e);
+        if (ti == UINT32_MAX) return err_set(err, IDX_ENOMEM, "out of memory");
+        inv_term *t = &v->terms[ti];
         /* Docid delta from the term's previous posting in this run (the
          * first is absolute), then the frequencies and positions as given. */
         buf h = {hdr, 0, sizeof hdr, 0};

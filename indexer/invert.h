@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "common/status.h"
+#include "indexer/bundle.h"
 #include "indexer/segwrite.h"
 
 typedef struct inv inv;
@@ -20,7 +21,12 @@ typedef struct inv inv;
 int inv_new(size_t budget, const char *tmpdir, inv **out, idx_err *err);
 void inv_free(inv *v);
 
-int inv_add_doc(inv *v, uint32_t docid, const uint8_t *bundle, size_t len, idx_err *err);
+/* vocab: whose term ids the bundle carries. Per vocabulary the inverter
+ * keeps an array from those ids to its own terms (4 bytes per id, outside
+ * the budget: bounded by the workers' term maps, worker.c), so a term is
+ * looked up by its text once per vocabulary and run, not once per posting. */
+int inv_add_doc(inv *v, uint32_t docid, const uint8_t *bundle, size_t len, bundle_vocab vocab,
+                idx_err *err);
 
 /* Bytes currently held in memory (for progress and accounting). */
 size_t inv_mem(const inv *v);

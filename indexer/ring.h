@@ -19,6 +19,7 @@
 #include "common/buf.h"
 #include "common/fields.h"
 #include "common/status.h"
+#include "indexer/bundle.h"
 #include "indexer/reader.h"
 
 #define RING_BATCH_BYTES (1u << 20) /* input text per batch */
@@ -36,6 +37,7 @@ typedef struct batch {
     size_t cap;
     /* filled by a worker (worker.h) */
     buf bundles;        /* per record: a document bundle (bundle.h) */
+    bundle_vocab vocab; /* the bundles' term ids */
     size_t *bundle_off; /* n + 1 offsets */
     uint32_t *len_title, *len_body, *date;
     uint64_t *ckey; /* collapse keys (common/ckey.h) */

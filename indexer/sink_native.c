@@ -98,7 +98,7 @@ static int native_add(void *self, const batch *b, const uint32_t *docid, const u
     (void)replaced; /* the doctable's remap drops superseded documents at commit */
     for (uint32_t d = 0; d < b->n; d++) {
         int rc = inv_add_doc(s->inv, docid[d], b->bundles.p + b->bundle_off[d],
-                             b->bundle_off[d + 1] - b->bundle_off[d], err);
+                             b->bundle_off[d + 1] - b->bundle_off[d], b->vocab, err);
         if (rc) return rc;
     }
     size_t at = 0;

@@ -25,6 +25,7 @@ struct worker {
     uint32_t *word_lid; /* analyzer word id -> local id, saving a hash lookup a token */
     size_t word_cap;
     uint64_t word_gen; /* ana_generation word_lid belongs to */
+    uint64_t epoch;    /* bumped when local ids are reused (bundle_vocab) */
     buf keys;          /* local id -> term text */
     uint32_t *key_off, *key_len, *seen, *slot_of;
     size_t n_local, cap_local;
@@ -44,7 +45,8 @@ struct worker {
     const char *prefix;
     size_t prefix_len;
     buf raw, packed;
-    idx_err *err; /* the current batch's */
+    docstore_packer *packer; /* with cfg.pack_store */
+    idx_err *err;            /* the current batch's */
 };
 
 static int worker_local(worker *w, const char *term, size_t len, uint32_t *out)
@@ -108,6 +110,7 @@ static void worker_trim(worker *w)
     strmap_clear(w->terms);
     w->keys.len = 0;
     w->n_local = 0;
+    w->epoch++;
     for (size_t i = 0; i < w->word_cap; i++)
         w->word_lid[i] = UINT32_MAX;
 }
@@ -229,7 +232,7 @@ static int worker_bundle(worker *w, buf *out)
         uint32_t tft = 0;
         while (i + tft < end && sorted[i + tft].field == 0)
             tft++;
-        bundle_term(out, (const char *)w->keys.p + w->key_off[lid], w->key_len[lid], tft,
+        bundle_term(out, lid, (const char *)w->keys.p + w->key_off[lid], w->key_len[lid], tft,
                     count[s] - tft);
         for (size_t k = i; k < end; k++)
             bundle_position(out, k == i || k == i + tft, sorted[k].pos,
@@ -242,7 +245,7 @@ static int worker_bundle(worker *w, buf *out)
 static int worker_flush_store(worker *w, batch *b, uint32_t records)
 {
     if (!records) return 0;
-    int rc = docstore_pack(&w->raw, &w->packed, w->err);
+    int rc = docstore_packer_pack(w->packer, &w->raw, &w->packed, w->err);
     if (rc) return rc;
     buf_put(&b->store, w->packed.p, w->packed.len);
     buf_put_u32(&b->store_meta, (uint32_t)w->packed.len);
@@ -270,6 +273,7 @@ int worker_batch(void *ctx, batch *b, idx_err *err)
     if (!b->bundle_off || !b->len_title || !b->len_body || !b->date || !b->ckey)
         return err_set(w->err, IDX_ENOMEM, "out of memory");
     worker_trim(w);
+    b->vocab = (bundle_vocab){w, w->epoch};
     uint64_t bad_before = ana_invalid_utf8(w->a);
     uint32_t in_block = 0;
     int rc = 0;
@@ -335,6 +339,7 @@ int worker_new(const worker_cfg *cfg, worker **out, idx_err *err)
     ac.cjk_unigrams = 1;
     int rc = ana_new(&ac, &w->a, err);
     if (!rc && !(w->terms = strmap_new(1 << 14))) rc = err_set(err, IDX_ENOMEM, "out of memory");
+    if (!rc && cfg->pack_store) rc = docstore_packer_new(&w->packer, err);
     if (rc) {
         worker_free(w);
         return rc;
@@ -352,6 +357,7 @@ void worker_free(worker *w)
     buf_free(&w->keys);
     buf_free(&w->raw);
     buf_free(&w->packed);
+    docstore_packer_free(w->packer);
     free(w->key_off);
     free(w->key_len);
     free(w->seen);
