@@ -111,6 +111,9 @@ static const char build_help[] =
     "  --threads N            analysis threads (default: all cores)\n"
     "  --language LANG        Snowball stemming language (default english; none = no stemming)\n"
     "  --no-accent-folding    keep accents (default: résumé matches resume)\n"
+    "  --index-field NAME     index the JSONL member NAME (a string or an array of strings)\n"
+    "                         as a label field, searchable as NAME:word; repeatable (up to\n"
+    "                         9; native engine; docs/INPUT.md)\n"
     "  --k1 X, --b X, --title-weight X   BM25 parameters the block bounds are computed with\n"
     "                         (k1 0..1000, b 0..1, title weight 0..1000)\n"
     "  --engine ENGINE        native (default) or xapian (docs/ENGINES.md)\n"
@@ -145,7 +148,8 @@ static int cmd_build(int argc, char **argv)
         O_FORCE,
         O_NOMERGE,
         O_SEGDOCS,
-        O_SHARD
+        O_SHARD,
+        O_INDEX_FIELD
     };
     static const struct option opts[] = {{"output", required_argument, 0, 'o'},
                                          {"format", required_argument, 0, O_FORMAT},
@@ -161,12 +165,14 @@ static int cmd_build(int argc, char **argv)
                                          {"force", no_argument, 0, O_FORCE},
                                          {"no-merge", no_argument, 0, O_NOMERGE},
                                          {"shard", required_argument, 0, O_SHARD},
+                                         {"index-field", required_argument, 0, O_INDEX_FIELD},
                                          /* tests only (docs/FORMAT.md): not in --help */
                                          {"segment-docs", required_argument, 0, O_SEGDOCS},
                                          {"quiet", no_argument, 0, 'q'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     build_opts o = build_opts_default(NULL, NULL, 0);
+    const char *index_fields[FIELD_USER_MAX];
     int quiet = 0, no_merge = 0, c, li = 0;
     long long v;
     while ((c = getopt_long(argc, argv, "o:qh", opts, &li)) != -1) {
@@ -233,6 +239,13 @@ static int cmd_build(int argc, char **argv)
             o.shard_n = (uint32_t)sn;
             break;
         }
+        case O_INDEX_FIELD:
+            if (o.n_index_fields == FIELD_USER_MAX)
+                return usage_error("build", "--index-field: at most 9 fields");
+            index_fields[o.n_index_fields++] = optarg;
+            o.index_fields = index_fields;
+            o.given |= BUILD_GIVEN_INDEX_FIELD;
+            break;
         case O_FORCE:
             o.force = 1;
             break;
@@ -490,6 +503,8 @@ static int cmd_stats(int argc, char **argv)
            m->language, m->ana.fold_accents, m->ana.cjk_bigrams, m->ana.max_token_len);
     printf("bm25         k1=%g b=%g title_weight=%g\n", m->bm25.k1, m->bm25.b,
            m->bm25.title_weight);
+    for (uint32_t i = 0; i < m->n_fields; i++)
+        printf("index field  %s\n", m->field[i]);
     uint64_t total = 0;
     idx_err err = {0};
     int rc = index_stats(ix, stats_part, &total, &err);

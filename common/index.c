@@ -34,6 +34,8 @@ int index_meta_write(const char *dir, const index_meta *m, idx_err *err)
     META_PUT("analyzer.cjk_bigrams %d\n", m->ana.cjk_bigrams);
     META_PUT("analyzer.max_token_len %u\n", m->ana.max_token_len);
     META_PUT("analyzer.version %u\n", m->analyzer_version);
+    for (uint32_t i = 0; i < m->n_fields; i++)
+        META_PUT("index.field %s\n", m->field[i]);
     META_PUT("bm25.k1 %.17g\n", m->bm25.k1);
     META_PUT("bm25.b %.17g\n", m->bm25.b);
     META_PUT("bm25.title_weight %.17g\n", m->bm25.title_weight);
@@ -253,6 +255,13 @@ static int meta_parse(const char *path, char *text, size_t n, index_meta *m, idx
         } else if (!strcmp(key, "generation")) {
             bad = meta_u64(val, INT64_MAX, &m->generation);
             have_generation = 1;
+        } else if (!strcmp(key, "index.field")) {
+            /* In order: the i-th is user field i + 1 (fields.h). */
+            for (uint32_t k = 0; k < m->n_fields && !bad; k++)
+                bad = !strcmp(m->field[k], val);
+            if (bad || m->n_fields == FIELD_USER_MAX || field_user_name_check(val))
+                return err_set(err, IDX_EDATA, "%s: bad index.field line", path);
+            memcpy(m->field[m->n_fields++], val, strlen(val) + 1);
         } else if (!strcmp(key, "segment")) {
             if (m->n_segments == INDEX_MAX_SEGMENTS || meta_segment(line, m))
                 return err_set(err, IDX_EDATA, "%s: bad segment line", path);

@@ -26,6 +26,7 @@
 #include "common/analyze.h"
 #include "common/bm25.h"
 #include "common/engine.h"
+#include "common/fields.h"
 #include "common/segment.h"
 #include "common/status.h"
 #include "common/xap.h"
@@ -55,6 +56,10 @@ typedef struct index_meta {
     ana_config ana;            /* ana.language points at `language` */
     unsigned analyzer_version; /* INDEX_ANALYZER_VERSION of the build that made it */
     bm25_params bm25;
+    /* The user fields (`index.field NAME` lines, fields.h): field[i] has the
+     * term prefix of user field i + 1. */
+    uint32_t n_fields;
+    char field[FIELD_USER_MAX][FIELD_USER_NAME_MAX];
     uint64_t generation; /* 0 for a version 2 index */
     /* live documents and their tokens; terms, postings and positions are the
      * segment files' sums (deleted documents included until merged away) */

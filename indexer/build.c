@@ -50,6 +50,10 @@ typedef struct build {
     ana_config ana;
     bm25_params bm25;
     char language[32];
+    /* The user fields in force (the options', or the appended index's). */
+    char field[FIELD_USER_MAX][FIELD_USER_NAME_MAX];
+    const char *fields[FIELD_USER_MAX];
+    size_t n_fields;
     reader *rd;
     worker **ws;
     int nw;
@@ -72,6 +76,41 @@ static void build_report(const build *bd, int merging)
     bd->o->progress(bd->o->progress_ctx, &p);
 }
 
+/* Whether the user fields `names` are the index's, in the same order. */
+static int build_same_fields(const char *const *names, size_t n, const index_meta *m)
+{
+    if (n != m->n_fields) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(names[i], m->field[i])) return 0;
+    return 1;
+}
+
+/* Takes the user fields of a new index from the options, refusing what
+ * could not be searched as NAME: (build.h). */
+static int build_fields(build *bd, idx_err *err)
+{
+    const build_opts *o = bd->o;
+    if (o->n_index_fields > FIELD_USER_MAX)
+        return err_set(err, IDX_EUSAGE, "--index-field: at most %d fields", FIELD_USER_MAX);
+    if (o->n_index_fields && !strcmp(bd->ops->engine, "xapian"))
+        return err_set(err, IDX_EUSAGE, "--index-field is not available with the xapian engine");
+    for (size_t i = 0; i < o->n_index_fields; i++) {
+        const char *name = o->index_fields[i];
+        int bad = field_user_name_check(name);
+        if (bad)
+            return err_set(err, IDX_EUSAGE, "--index-field %s: %s", name,
+                           bad == -1 ? "a field idx knows already"
+                                     : "a name must be [a-z][a-z0-9_]*, at most 31 bytes");
+        for (size_t k = 0; k < i; k++)
+            if (!strcmp(name, bd->field[k]))
+                return err_set(err, IDX_EUSAGE, "--index-field %s: given twice", name);
+        memcpy(bd->field[i], name, strlen(name) + 1);
+        bd->fields[i] = bd->field[i];
+    }
+    bd->n_fields = o->n_index_fields;
+    return 0;
+}
+
 /* An explicit setting that differs from the appended index's. */
 static int build_contradicts(const build *bd, const index_meta *m, idx_err *err)
 {
@@ -89,6 +128,16 @@ static int build_contradicts(const build *bd, const index_meta *m, idx_err *err)
         what = "--b";
     else if ((o->given & BUILD_GIVEN_TITLE_WEIGHT) && o->bm25.title_weight != m->bm25.title_weight)
         what = "--title-weight";
+    if (!what && (o->given & BUILD_GIVEN_INDEX_FIELD) &&
+        !build_same_fields(o->index_fields, o->n_index_fields, m)) {
+        char list[FIELD_USER_MAX * FIELD_USER_NAME_MAX] = "";
+        for (uint32_t i = 0; i < m->n_fields; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), " %s", m->field[i]);
+        return err_set(err, IDX_EUSAGE,
+                       "--index-field contradicts the fields of %s (index fields:%s): an append "
+                       "uses the index's",
+                       bd->pub.out, m->n_fields ? list : " none");
+    }
     if (!what) return 0;
     return err_set(err, IDX_EUSAGE,
                    "%s contradicts the settings of %s (engine %s, language %s, accent folding "
@@ -111,6 +160,7 @@ static int build_prepare(build *bd, idx_err *err)
     int append = o->append && !access(meta, F_OK);
     int rc = publish_begin(&bd->pub, o->out, err);
     if (!rc && append) rc = txn_begin(bd->pub.out, &bd->txn, err);
+    if (!rc && !append) rc = build_fields(bd, err);
     if (rc || !append) return rc;
     const index_meta *m = &txn_index(bd->txn)->meta;
     if (!(bd->ops = sink_named(m->engine)))
@@ -128,6 +178,10 @@ static int build_prepare(build *bd, idx_err *err)
     snprintf(bd->language, sizeof bd->language, "%s", m->language);
     bd->ana.language = bd->language;
     bd->bm25 = m->bm25;
+    memcpy(bd->field, m->field, sizeof bd->field);
+    for (uint32_t i = 0; i < m->n_fields; i++)
+        bd->fields[i] = bd->field[i];
+    bd->n_fields = m->n_fields;
     return rc;
 }
 
@@ -186,6 +240,7 @@ static int build_consume(build *bd, idx_err *err)
 {
     /* The redirect table comes on top of --mem, bounded by as much again. */
     reader_set_alias_limit(bd->rd, bd->o->mem_bytes);
+    reader_set_index_fields(bd->rd, bd->fields, bd->n_fields);
     ring *r;
     int rc = ring_start(bd->rd, bd->nw, worker_batch, (void *const *)bd->ws, &r, err);
     if (rc) return rc;
@@ -249,6 +304,8 @@ static int build_commit(build *bd, build_summary *sum, idx_err *err)
                     .bm25 = bd->bm25};
     snprintf(m.engine, sizeof m.engine, "%s", bd->ops->engine);
     snprintf(m.language, sizeof m.language, "%s", bd->ana.language);
+    memcpy(m.field, bd->field, sizeof m.field);
+    m.n_fields = (uint32_t)bd->n_fields;
     m.created = (int64_t)time(NULL);
     m.docs = doctable_live(&bd->docs);
     doctable_tokens(&bd->docs, &m.tokens_title, &m.tokens_body);

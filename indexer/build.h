@@ -53,7 +53,8 @@ enum {
     BUILD_GIVEN_FOLD = 4,
     BUILD_GIVEN_K1 = 8,
     BUILD_GIVEN_B = 16,
-    BUILD_GIVEN_TITLE_WEIGHT = 32
+    BUILD_GIVEN_TITLE_WEIGHT = 32,
+    BUILD_GIVEN_INDEX_FIELD = 64
 };
 
 typedef struct build_opts {
@@ -69,6 +70,13 @@ typedef struct build_opts {
     ana_config ana;
     bm25_params bm25;
     int force; /* publish even if most records were rejected */
+    /* JSONL members indexed as user fields (`--index-field`, common/fields.h),
+     * in order; borrowed. A name field_user_name_check refuses, a repeated
+     * one, more than FIELD_USER_MAX or any with the xapian engine is
+     * IDX_EUSAGE; an append takes the index's (a different list given is
+     * IDX_EUSAGE). */
+    const char *const *index_fields;
+    size_t n_index_fields;
     /* xapian engine: build or change shard shard_i of shard_n in the shard
      * layout (docs/ENGINES.md); shard_n 0: no --shard */
     uint32_t shard_i, shard_n;

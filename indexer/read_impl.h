@@ -124,6 +124,10 @@ struct rdr_file {
  * parsers keep offsets relative to src.pos. */
 int rdr_fill(rdr_file *f, idx_err *err);
 
+/* The user field number (1-based) of the member named key[0..n), or 0 when
+ * it is not indexed (reader_set_index_fields). */
+unsigned rdr_index_field(const rdr_file *f, const char *key, size_t n);
+
 /* Warnings through the caller's callback; rdr_bad also counts a skipped record. */
 void rdr_warn(rdr_file *f, uint64_t line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -411,10 +411,42 @@ static void extra_key(buf *extra, const char *raw, size_t raw_len, const rec_fie
     buf_put_u8(extra, '"');
 }
 
+/* The value at j->p of member `name`, indexed as user field `field`
+ * (rdr_index_field): a string, or an array of strings joined by "; ", is
+ * decoded in place (its text was copied to extra already) and appended to
+ * user as FIELD_USER describes; null adds nothing. 0, or -1 with st->why. */
+static int user_value(jp *j, unsigned field, const rec_field *name, buf *user)
+{
+    rec_field v = {0};
+    int rc = 0;
+    if (j->p < j->e && *j->p == '"') {
+        rc = jstring(j, &v);
+    } else if (j->p < j->e && *j->p == '[') {
+        rc = jarray_join(j, &v, "");
+    } else if (j->p < j->e && *j->p == 'n') {
+        rc = jliteral(j, "null");
+    } else {
+        rc = -1;
+    }
+    if (rc) {
+        snprintf(j->st->why, sizeof j->st->why,
+                 "\"%.*s\" is an --index-field: it must be a string or an array of strings",
+                 (int)(name->len < 64 ? name->len : 64), name->ptr);
+        return -1;
+    }
+    if (!v.len) return 0;
+    buf_put_u8(user, (uint8_t)field);
+    buf_put_u32(user, (uint32_t)v.len);
+    buf_put(user, v.ptr, v.len);
+    return 0;
+}
+
 /* Parses the line start[0..n) (start[n] is '\n' or NUL). Returns 1 with a
  * record, 0 for a blank line, -1 with st->why for a bad record. The members
- * of unknown keys go to extra as one JSON object text, each as written. */
-static int parse_line(jl_state *st, char *start, size_t n, rec *out, buf *extra)
+ * of unknown keys go to extra as one JSON object text, each as written; the
+ * values of those f indexes go to user as well (user_value). */
+static int parse_line(const rdr_file *f, jl_state *st, char *start, size_t n, rec *out, buf *extra,
+                      buf *user)
 {
     jp j = {start, start + n, start, st, NULL};
     jws(&j);
@@ -428,6 +460,7 @@ static int parse_line(jl_state *st, char *start, size_t n, rec *out, buf *extra)
     rec_field text = {0};
     int have_id = 0, have_body = 0, have_text = 0;
     extra->len = 0;
+    user->len = 0;
     static const char *const names[] = {"",    "id",   "body",   "text",    "title",
                                         "url", "date", "author", "category"};
     if (j.p < j.e && *j.p == '}') {
@@ -446,10 +479,13 @@ static int parse_line(jl_state *st, char *start, size_t n, rec *out, buf *extra)
             int kind = key_kind(&key);
             if (kind == K_OTHER) {
                 char *after_key = member + key_raw;
+                jp value = j;
                 if (jskip(&j, 1)) return -1;
                 buf_put_u8(extra, extra->len ? ',' : '{');
                 extra_key(extra, member, key_raw, &key);
                 buf_put(extra, after_key, (size_t)(j.p - after_key));
+                unsigned uf = rdr_index_field(f, key.ptr, key.len);
+                if (uf && user_value(&value, uf, &key, user)) return -1;
             } else if (j.p < j.e && *j.p == '"') {
                 if (jstring(&j, &val)) return -1;
                 switch (kind) {
@@ -542,6 +578,10 @@ static int parse_line(jl_state *st, char *start, size_t n, rec *out, buf *extra)
         out->extra.ptr = (const char *)extra->p;
         out->extra.len = extra->len;
     }
+    if (user->len) {
+        out->user.ptr = (const char *)user->p;
+        out->user.len = user->len;
+    }
     return 1;
 }
 
@@ -604,14 +644,14 @@ static int jl_next(rdr_file *f, rec *out, idx_err *err)
         }
         uint64_t lone = st->lone_surrogates;
         memset(out, 0, sizeof *out); /* no field of an earlier bad line may leak */
-        int rc = parse_line(st, base, n, out, &f->out[0]);
+        int rc = parse_line(f, st, base, n, out, &f->out[0], &f->out[1]);
         if (rc < 0) {
             rdr_bad(f, line, "%s", st->why);
             rdr_claim_utf8(f, rdr_abs(f, s->pos), 0);
             continue;
         }
         if (rc == 0) continue;
-        if (f->out[0].oom) return err_set(err, IDX_ENOMEM, "out of memory");
+        if (f->out[0].oom || f->out[1].oom) return err_set(err, IDX_ENOMEM, "out of memory");
         rdr_claim_utf8(f, rdr_abs(f, s->pos), line);
         if (st->lone_surrogates != lone) {
             rdr_stats(f)->utf8_replaced += st->lone_surrogates - lone;

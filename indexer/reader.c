@@ -61,6 +61,9 @@ struct reader {
     int scanned;    /* the first look at the MediaWiki inputs was taken */
     int first_look; /* this reader is a first look: redirects only, silent, borrowing */
 
+    const char *const *index_fields; /* reader_set_index_fields */
+    size_t n_index_fields;
+
     reader_stats st;
     char msg[1024];
     char date[DATES_ISO_MAX]; /* the yielded record's date, normalised */
@@ -660,6 +663,21 @@ void reader_set_max_record(reader *r, size_t bytes)
 void reader_set_alias_limit(reader *r, size_t bytes)
 {
     r->alias_limit = bytes;
+}
+
+void reader_set_index_fields(reader *r, const char *const *names, size_t n)
+{
+    r->index_fields = names;
+    r->n_index_fields = n;
+}
+
+unsigned rdr_index_field(const rdr_file *f, const char *key, size_t n)
+{
+    const reader *r = f->r;
+    for (size_t i = 0; i < r->n_index_fields; i++)
+        if (strlen(r->index_fields[i]) == n && !memcmp(r->index_fields[i], key, n))
+            return (unsigned)i + 1;
+    return 0;
 }
 
 /* ------------------------------------------------------------- dispatch */

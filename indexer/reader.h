@@ -97,6 +97,9 @@ typedef struct rec {
      * input, each followed by '\n' (docs/INPUT.md, "Redirects"). Analysed
      * as title words, never stored or shown. */
     rec_field alias;
+    /* JSONL only: the values of the members named by reader_set_index_fields,
+     * as FIELD_USER describes (common/fields.h); also kept in extra. */
+    rec_field user;
     const char *file;     /* path as given on the command line + relative part */
     uint64_t line;        /* 1-based line where the record starts */
     reader_format format; /* the format the file was read as (never FMT_AUTO) */
@@ -146,6 +149,13 @@ void reader_set_max_record(reader *r, size_t bytes);
 /* Bounds the table of MediaWiki redirects (indexer/alias.h; default
  * READER_ALIAS_MEM). Call before the first reader_next. */
 void reader_set_alias_limit(reader *r, size_t bytes);
+
+/* The JSONL members whose values go to rec.user, names[i] as user field
+ * i + 1 (at most FIELD_USER_MAX; `idx build --index-field`). Such a member
+ * must be a string, an array of strings or null, else the record is bad.
+ * The names are borrowed: they must outlive the reader. Call before the
+ * first reader_next. */
+void reader_set_index_fields(reader *r, const char *const *names, size_t n);
 
 /* 1: *out holds a record; 0: end of input; negative: fatal error (err filled). */
 int reader_next(reader *r, rec *out, idx_err *err);

@@ -69,8 +69,8 @@ static int batch_read(reader *rd, batch *b, idx_err *err)
         got = reader_next(rd, &r, err);
         if (got <= 0) break;
         if (b->n == b->cap && batch_grow(b)) return err_set(err, IDX_ENOMEM, "out of memory");
-        const rec_field *f[FIELD_BATCH] = {&r.id,       &r.title, &r.url,   &r.date, &r.author,
-                                           &r.category, &r.body,  &r.extra, &r.alias};
+        const rec_field *f[FIELD_BATCH] = {&r.id,       &r.title, &r.url,   &r.date,  &r.author,
+                                           &r.category, &r.body,  &r.extra, &r.alias, &r.user};
         for (int k = 0; k < FIELD_BATCH; k++) {
             b->off[b->n][k] = b->text.len;
             b->len[b->n][k] = f[k]->len;

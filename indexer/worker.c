@@ -203,6 +203,22 @@ static int worker_labels(worker *w, const char *text, size_t len, const char *pr
     return worker_values(w, text, len, "; ", 1, prefix, 0, NULL, 0);
 }
 
+/* The user fields' values (FIELD_USER, common/fields.h), each as a label
+ * field with its own prefix. The reader wrote the text, so it is well formed. */
+static int worker_user(worker *w, const char *text, size_t len)
+{
+    int rc = 0;
+    for (size_t at = 0; !rc && at + 5 <= len;) {
+        unsigned field = (uint8_t)text[at];
+        uint32_t n = rd_u32((const uint8_t *)text + at + 1);
+        char prefix[FIELD_USER_PREFIX_LEN + 1];
+        field_user_prefix(field, prefix);
+        rc = worker_labels(w, text + at + 5, n, prefix);
+        at += 5 + (size_t)n;
+    }
+    return rc;
+}
+
 /* Groups the document's tokens by term and appends its bundle. */
 static int worker_bundle(worker *w, buf *out)
 {
@@ -296,6 +312,7 @@ int worker_batch(void *ctx, batch *b, idx_err *err)
         if (!rc) rc = worker_labels(w, f[FIELD_AUTHOR], len[FIELD_AUTHOR], FIELD_PREFIX_AUTHOR);
         if (!rc)
             rc = worker_labels(w, f[FIELD_CATEGORY], len[FIELD_CATEGORY], FIELD_PREFIX_CATEGORY);
+        if (!rc && len[FIELD_USER]) rc = worker_user(w, f[FIELD_USER], len[FIELD_USER]);
         if (!rc) rc = worker_bundle(w, &b->bundles);
         b->date[d] = build_parse_date(f[FIELD_DATE], len[FIELD_DATE]);
         b->ckey[d] = ckey_of(f[FIELD_TITLE], len[FIELD_TITLE], f[FIELD_BODY], len[FIELD_BODY]);

@@ -59,7 +59,9 @@ typedef struct eval_ctx {
 static int answer(void *ctx, const char *qid, const char *text, size_t len, idx_err *err)
 {
     eval_ctx *c = ctx;
-    qparse_options qo = {0};
+    qparse_options qo = {.n_fields = c->ix->meta.n_fields};
+    for (uint32_t i = 0; i < qo.n_fields; i++)
+        qo.fields[i] = c->ix->meta.field[i];
     qparse_tree *q = NULL;
     int rc = qparse_parse(c->a, text, len, &qo, &q, err);
     if (rc) return rc;

@@ -90,8 +90,11 @@ int match_explain(idx_index *ix, const qparse_tree *q, const match_options *o, u
 int match_term_key(qparse_field field, const char *t, size_t len, char *out, size_t cap,
                    size_t *out_len)
 {
+    char user[FIELD_USER_PREFIX_LEN + 1];
+    if (field >= QF_USER) field_user_prefix((unsigned)(field - QF_USER) + 1, user);
     const char *prefix = field == QF_AUTHOR     ? FIELD_PREFIX_AUTHOR
                          : field == QF_CATEGORY ? FIELD_PREFIX_CATEGORY
+                         : field >= QF_USER     ? user
                                                 : "";
     size_t pl = strlen(prefix);
     if (pl + len > cap) return -1;

@@ -107,7 +107,7 @@ static match_sc *sc_term(match_ctx *e, const char *key, size_t len, qparse_field
 {
     match_sc *s = sc_alloc(e, MATCH_SC_TERM, field);
     if (!s) return NULL;
-    s->label_term = field == QF_AUTHOR || field == QF_CATEGORY;
+    s->label_term = qparse_field_is_label(field);
     if (len > SEG_MAX_TERM) return s; /* longer than any stored term: matches nothing */
     memcpy(s->key, key, len);
     s->key_len = len;
@@ -194,7 +194,7 @@ static match_sc *sc_phrase(match_ctx *e, const qparse_node *n)
         }
     }
     s->idf = idf;
-    s->label_term = n->field == QF_AUTHOR || n->field == QF_CATEGORY;
+    s->label_term = qparse_field_is_label(n->field);
     s->max_score = idf * (e->p.k1 + 1.0);
     if (!absent && !e->rc) match_phrase_advance(e, s, 0);
     return s;

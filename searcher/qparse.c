@@ -75,6 +75,8 @@ typedef struct parser {
     idx_err *err;
     struct qparse_arena *ar;
     int all_required;
+    const char *const *fields; /* qparse_options.fields */
+    unsigned n_fields;
     unsigned depth, max_depth;
     /* tokens of the latest analyze() call; heap, reused across calls */
     qparse_term *toks;
@@ -541,24 +543,32 @@ static int parse_disj(parser *p, qparse_field f, qparse_node **out);
 
 static const struct {
     const char *name;
-    size_t len;
     int field; /* qparse_field, or -1 for date */
 } FIELDS[] = {
-    {"title", 5, QF_TITLE},
-    {"author", 6, QF_AUTHOR},
-    {"category", 8, QF_CATEGORY},
-    {"date", 4, -1},
+    {"title", QF_TITLE},
+    {"author", QF_AUTHOR},
+    {"category", QF_CATEGORY},
+    {"date", -1},
 };
 
+#define N_FIELDS ((int)(sizeof FIELDS / sizeof FIELDS[0]))
+
+/* The name of field k of field_at: FIELDS[k], or user field k - N_FIELDS. */
+static const char *field_name(const parser *p, int k)
+{
+    return k < N_FIELDS ? FIELDS[k].name : p->fields[k - N_FIELDS];
+}
+
 /* Field name at s[i] followed by ':' (ASCII case-insensitive, so Title: works
- * too); returns the FIELDS index or -1. Unknown names are not fields: the
- * colon is then just punctuation for the analyzer (`c:windows`, URLs). */
+ * too); returns the FIELDS index, N_FIELDS + i for the index's user field
+ * fields[i], or -1. Unknown names are not fields: the colon is then just
+ * punctuation for the analyzer (`c:windows`, URLs). */
 static int field_at(const parser *p, size_t i)
 {
-    for (int k = 0; k < (int)(sizeof FIELDS / sizeof FIELDS[0]); k++) {
-        size_t L = FIELDS[k].len;
-        if (p->n - i > L && strncasecmp(p->s + i, FIELDS[k].name, L) == 0 && p->s[i + L] == ':')
-            return k;
+    for (int k = 0; k < N_FIELDS + (int)p->n_fields; k++) {
+        const char *name = field_name(p, k);
+        size_t L = strlen(name);
+        if (p->n - i > L && strncasecmp(p->s + i, name, L) == 0 && p->s[i + L] == ':') return k;
     }
     return -1;
 }
@@ -765,8 +775,8 @@ static int parse_primary(parser *p, qparse_field f, qparse_node **out)
         int k = field_at(p, p->i);
         if (k < 0) break;
         size_t fstart = p->i;
-        p->i += FIELDS[k].len + 1;
-        if (FIELDS[k].field < 0) {
+        p->i += strlen(field_name(p, k)) + 1;
+        if (k < N_FIELDS && FIELDS[k].field < 0) {
             if (p->i < p->n && (p->s[p->i] == '(' || p->s[p->i] == '"'))
                 return syntax(p,
                               "'date:' at column %u takes a date or range, not a group or "
@@ -777,10 +787,10 @@ static int parse_primary(parser *p, qparse_field f, qparse_node **out)
             p->i = e;
             return parse_date(p, fstart, a, e, out);
         }
-        f = (qparse_field)FIELDS[k].field;
+        f = k < N_FIELDS ? (qparse_field)FIELDS[k].field : (qparse_field)(QF_USER + k - N_FIELDS);
         if (p->i >= p->n || (is_delim(p, p->i) && p->s[p->i] != '(' && p->s[p->i] != '"'))
             return syntax(p, "'%s:' at column %u needs a word, a \"phrase\" or a (group)",
-                          FIELDS[k].name, col(p, fstart));
+                          field_name(p, k), col(p, fstart));
     }
     if (p->i < p->n && p->s[p->i] == '(') return parse_group(p, f, out);
     if (p->i < p->n && p->s[p->i] == '"') return parse_phrase(p, f, start, out);
@@ -938,6 +948,8 @@ int qparse_parse(ana *a, const char *text, size_t len, const qparse_options *opt
                 .err = err,
                 .ar = &ar,
                 .all_required = opt ? opt->all_required : 0,
+                .fields = opt ? opt->fields : NULL,
+                .n_fields = opt && opt->n_fields <= FIELD_USER_MAX ? opt->n_fields : 0,
                 .max_depth = opt && opt->max_depth ? opt->max_depth : QPARSE_MAX_DEPTH_DEFAULT};
     qparse_node *root = NULL;
     int rc = parse_disj(&p, QF_ANY, &root);
@@ -983,8 +995,14 @@ const char *qparse_field_name(qparse_field f)
     case QF_CATEGORY:
         return "category";
     case QF_ANY:
-    default:
         return "any";
+    default: {
+        /* A user field by its term prefix: the tree does not hold names. */
+        static const char *const user[FIELD_USER_MAX] = {"x1", "x2", "x3", "x4", "x5",
+                                                         "x6", "x7", "x8", "x9"};
+        unsigned u = (unsigned)f - QF_USER;
+        return u < FIELD_USER_MAX ? user[u] : "any";
+    }
     }
 }
 

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "common/analyze.h"
+#include "common/fields.h"
 #include "common/status.h"
 
 typedef enum qparse_kind {
@@ -42,8 +43,17 @@ typedef enum qparse_field {
     QF_ANY, /* title and body (the default scope) */
     QF_TITLE,
     QF_AUTHOR,
-    QF_CATEGORY
+    QF_CATEGORY,
+    /* QF_USER + i: the index's user field i + 1 (qparse_options.fields[i],
+     * term prefix "x<i+1>:", common/fields.h), up to FIELD_USER_MAX. */
+    QF_USER
 } qparse_field;
+
+/* Label fields are scored without length normalisation (bm25.h). */
+static inline int qparse_field_is_label(qparse_field f)
+{
+    return f == QF_AUTHOR || f == QF_CATEGORY || f >= QF_USER;
+}
 
 typedef enum qparse_occur {
     Q_SHOULD,  /* optional, adds to the score; a BOOL without MUST needs >= 1 SHOULD */
@@ -114,6 +124,10 @@ typedef struct qparse_tree {
 typedef struct qparse_options {
     int all_required;   /* 1: bare words are MUST (idx query --all); 0: SHOULD (ranked OR) */
     unsigned max_depth; /* parenthesis nesting limit; 0 means QPARSE_MAX_DEPTH_DEFAULT */
+    /* The index's user fields (index_meta.field), searchable as `NAME:`;
+     * borrowed for the call; n_fields <= FIELD_USER_MAX. */
+    const char *fields[FIELD_USER_MAX];
+    unsigned n_fields;
 } qparse_options;
 
 #define QPARSE_MAX_DEPTH_DEFAULT 100
@@ -151,7 +165,8 @@ size_t qparse_dump_node(const qparse_node *n, char *buf, size_t cap);
 typedef int (*qparse_term_fn)(void *ctx, const qparse_node *leaf, const qparse_term *term);
 int qparse_positive_terms(const qparse_tree *t, qparse_term_fn fn, void *ctx);
 
-/* Names for messages and dumps: "any", "title", "author", "category". */
+/* Names for messages and dumps: "any", "title", "author", "category", and
+ * for a user field its term prefix without the ':' ("x1"). */
 const char *qparse_field_name(qparse_field f);
 
 /* 1-based column (UTF-8 characters) of byte offset `off` in text, for messages. */

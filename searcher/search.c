@@ -35,6 +35,9 @@ int search_init(search_ctx *c, idx_index *ix, int ids_only, idx_err *err)
         return rc;
     }
     c->eo = match_options_default(ix);
+    for (uint32_t i = 0; i < ix->meta.n_fields; i++)
+        c->qo.fields[i] = ix->meta.field[i];
+    c->qo.n_fields = ix->meta.n_fields;
     return 0;
 }
 

@@ -100,7 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *text = malloc(size ? size : 1);
     FZ_CHECK(text != NULL, "out of memory");
     memcpy(text, data, size);
-    qparse_options opt = {(int)(size & 1), (size & 2) ? 5u : 0u};
+    qparse_options opt = {.all_required = (int)(size & 1), .max_depth = (size & 2) ? 5u : 0u};
     qparse_tree *t = NULL;
     idx_err err = {0};
     int rc = qparse_parse(fz_ana, text, size, &opt, &t, &err);

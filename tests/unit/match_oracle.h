@@ -558,7 +558,7 @@ static inline int eo_pick_run(eo_model *m, eo_rng *r, int f, uint32_t n, uint32_
 
 static inline qparse_tree *eo_parse(ana *a, const char *q, int all_required, int *rc)
 {
-    qparse_options o = {all_required, 0};
+    qparse_options o = {.all_required = all_required};
     qparse_tree *t = NULL;
     idx_err err = {0};
     *rc = qparse_parse(a, q, strlen(q), &o, &t, &err);

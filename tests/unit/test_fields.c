@@ -61,6 +61,39 @@ START_TEST(predicate_on_prefixes)
 }
 END_TEST
 
+/* User fields (--index-field): prefixes x1: .. x9:, names the query
+ * language can spell and idx does not know. */
+START_TEST(user_fields)
+{
+    for (unsigned i = 1; i <= FIELD_USER_MAX; i++) {
+        char p[FIELD_USER_PREFIX_LEN + 1], t[16];
+        field_user_prefix(i, p);
+        int n = snprintf(t, sizeof t, "%susa", p);
+        EQ(field_is_label_term(t, (size_t)n), 1);
+        EQ(field_is_label_term(t, FIELD_USER_PREFIX_LEN - 1), 0);
+        char key[64];
+        size_t kl;
+        EQ(match_term_key((qparse_field)(QF_USER + i - 1), "usa", 3, key, sizeof key, &kl), 0);
+        EQ(kl, (size_t)n);
+        ck_assert(!memcmp(key, t, kl));
+    }
+    EQ(field_is_label_term("x0:usa", 6), 0);
+    EQ(field_is_label_term("xa:usa", 6), 0);
+    EQ(field_is_label_term("x1usa", 5), 0);
+    EQ(field_user_name_check("places"), 0);
+    EQ(field_user_name_check("text_type2"), 0);
+    EQ(field_user_name_check("author"), -1);
+    EQ(field_user_name_check("text"), -1);
+    EQ(field_user_name_check("id"), -1);
+    EQ(field_user_name_check("Places"), -2);
+    EQ(field_user_name_check("_x"), -2);
+    EQ(field_user_name_check("a-b"), -2);
+    EQ(field_user_name_check(""), -2);
+    EQ(field_user_name_check("abcdefghijklmnopqrstuvwxyz01234"), 0); /* 31 bytes */
+    EQ(field_user_name_check("abcdefghijklmnopqrstuvwxyz012345"), -2);
+}
+END_TEST
+
 typedef struct seen {
     int n, labels;
 } seen;
@@ -182,6 +215,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, table_is_consistent);
     tcase_add_test(tc, predicate_on_prefixes);
+    tcase_add_test(tc, user_fields);
     tcase_add_test(tc, analysed_words_are_never_labels);
     tcase_add_test(tc, query_keys_agree);
     tcase_add_test(tc, index_terms_agree);

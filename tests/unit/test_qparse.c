@@ -668,6 +668,45 @@ START_TEST(test_fuzz)
 }
 END_TEST
 
+/* The index's user fields (--index-field): NAME: scopes like author:, in
+ * options order (QF_USER + i, dumped by term prefix); other NAME: stay
+ * punctuation, and a parse without the options knows none. */
+START_TEST(test_user_fields)
+{
+    static const struct {
+        const char *q, *dump;
+    } cases[] = {
+        {"places:usa", "x1:usa"},
+        {"Topics:crude", "x2:crude"},
+        {"places:\"west germany\"", "(PHRASE x1:west germani)"},
+        {"places:(usa uk) oil", "(OR x1:usa x1:uk oil)"},
+        {"places:west*", "x1:west*"},
+        {"title:places:usa", "x1:usa"},
+        {"organization:acme", "(PHRASE organ acm)"},
+        {"placesx:usa", "(PHRASE placesx usa)"},
+    };
+    qparse_options o = {.fields = {"places", "topics"}, .n_fields = 2};
+    char buf[256];
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        qparse_tree *t = NULL;
+        idx_err e = {0};
+        ck_assert_int_eq(qparse_parse(A, cases[k].q, strlen(cases[k].q), &o, &t, &e), 0);
+        qparse_dump(t, buf, sizeof buf);
+        ck_assert_msg(!strcmp(buf, cases[k].dump), "%s: got %s, want %s", cases[k].q, buf,
+                      cases[k].dump);
+        if (k == 0) {
+            ck_assert_int_eq(t->root->field, QF_USER);
+            ck_assert(qparse_field_is_label(t->root->field));
+        }
+        qparse_free(t);
+    }
+    ck_assert_str_eq(run("places:usa", 10, 0, buf, sizeof buf), "(PHRASE place usa)");
+    idx_err e = {0};
+    ck_assert_int_eq(parse_err("places:", 7, &o, &e), IDX_EUSAGE);
+    ck_assert_str_eq(e.msg, "query: 'places:' at column 1 needs a word, a \"phrase\" or a (group)");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("qparse");
@@ -678,6 +717,7 @@ int main(void)
     tcase_add_loop_test(tc, test_malformed_table, 0, (int)(sizeof BAD / sizeof BAD[0]));
     tcase_add_test(tc, test_messages);
     tcase_add_test(tc, test_offsets_and_fields);
+    tcase_add_test(tc, test_user_fields);
     tcase_add_test(tc, test_phrase_gap);
     tcase_add_test(tc, test_nul_and_invalid_utf8);
     tcase_add_test(tc, test_positive_terms);
