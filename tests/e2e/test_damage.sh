@@ -190,7 +190,9 @@ def sane(what, res):
     1), which is well-formed as long as idx check reports the damage."""
     for name in ("check", "query", "get"):
         rc, out, err = res[name]
-        if name == "get" and rc == 1 and one_line(err) and "no article with id" in err:
+        lines = err.splitlines()
+        if (name == "get" and rc == 1 and lines and
+                all(l.startswith("idx: get: no article with id") for l in lines)):
             if res["check"][0] != 3:
                 fails.append(f"{what}: idx get lost an article but idx check passed")
             forged["get not found"] += 1
