@@ -1096,6 +1096,13 @@ extern "C" int xap_query_bool(xap_query *q, uint32_t n, const xap_occur *occur, 
     });
 }
 
+/* A query is run once it is built into exactly one Xapian::Query. */
+static int single_query(const xap_query *q, idx_err *err)
+{
+    if (q->stack.size() == 1) return IDX_OK;
+    return err_set(err, IDX_EINTERNAL, "query: %zu queries left to run, want 1", q->stack.size());
+}
+
 extern "C" int xap_query_run(xap_query *q, uint32_t offset, uint32_t k, uint64_t check_at_least,
                              xap_hit *hits, uint32_t *n_hits, uint64_t *total, int *total_exact,
                              idx_err *err)
@@ -1104,9 +1111,7 @@ extern "C" int xap_query_run(xap_query *q, uint32_t offset, uint32_t k, uint64_t
     *total = 0;
     *total_exact = 1;
     return on_db(q->db, err, "query", [&]() -> int {
-        if (q->stack.size() != 1)
-            return err_set(err, IDX_EINTERNAL, "query: %zu queries left to run, want 1",
-                           q->stack.size());
+        if (int rc = single_query(q, err)) return rc;
         Xapian::Enquire enq(q->db->db);
         enq.set_query(q->stack[0]);
         /* The shard layout: Xapian's own BM25 with idx's k1 and b (the
@@ -1155,9 +1160,7 @@ extern "C" int xap_query_date_counts(xap_query *q, xap_value_fn fn, void *ctx, u
 {
     *matches = 0;
     return on_db(q->db, err, "query", [&]() -> int {
-        if (q->stack.size() != 1)
-            return err_set(err, IDX_EINTERNAL, "query: %zu queries left to run, want 1",
-                           q->stack.size());
+        if (int rc = single_query(q, err)) return rc;
         Xapian::Enquire enq(q->db->db);
         enq.set_query(q->stack[0]);
         enq.set_weighting_scheme(Xapian::BoolWeight()); // counting needs no scores
