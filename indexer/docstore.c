@@ -83,7 +83,7 @@ int docstore_packer_pack(docstore_packer *p, const buf *raw, buf *out, idx_err *
 
 int docstore_pack(const buf *raw, buf *out, idx_err *err)
 {
-    docstore_packer *p;
+    docstore_packer *p = NULL;
     int rc = docstore_packer_new(&p, err);
     if (rc) return rc;
     rc = docstore_packer_pack(p, raw, out, err);

@@ -497,6 +497,7 @@ static int add_entry(reader *r, const char *path, const char *textid, int cmdlin
     e->path = strdup(path);
     e->textid = strdup(textid);
     e->cmdline = cmdline;
+    e->scanned = 0;
     if (!e->path || !e->textid) {
         free(e->path);
         free(e->textid);
