@@ -144,6 +144,17 @@ static void json_expanded(buf *b, const render_query *q)
     render_json_string(b, q->expanded, q->expanded_len);
 }
 
+/* ,"fields":{…}: the record's members idx does not know, as the build kept
+ * them (a JSON object written by the indexer, not user text: spliced as
+ * is, like idx get does; anything but an object is left out). Nested under
+ * one key so that no member can clash with a hit's own keys. */
+static void json_extra(buf *b, const char *extra, size_t len)
+{
+    if (len < 2 || extra[0] != '{' || extra[len - 1] != '}') return;
+    buf_puts(b, ",\"fields\":");
+    buf_put(b, extra, len);
+}
+
 static void json_results(buf *b, const render_query *q, const search_hit *h, size_t n)
 {
     buf_put_u8(b, '{');
@@ -186,6 +197,7 @@ static void json_results(buf *b, const render_query *q, const search_hit *h, siz
         render_json_string(b, h[i].author, h[i].author_len);
         buf_puts(b, ",\"category\":");
         render_json_string(b, h[i].category, h[i].category_len);
+        json_extra(b, h[i].extra, h[i].extra_len);
         if (h[i].collapsed) buf_printf(b, ",\"collapsed\":%" PRIu32, h[i].collapsed);
         if (h[i].snip) json_snip(b, "snippet", "highlights", &h[i].snip->body);
         if (h[i].parts) {

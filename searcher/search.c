@@ -11,7 +11,7 @@
 
 /* Offsets of a hit's stored strings in fields_, turned into pointers only
  * once every hit is in (the buffer moves as it grows). */
-enum { REF_ID, REF_TITLE, REF_URL, REF_DATE, REF_AUTHOR, REF_CATEGORY, REF_N };
+enum { REF_ID, REF_TITLE, REF_URL, REF_DATE, REF_AUTHOR, REF_CATEGORY, REF_EXTRA, REF_N };
 struct search_field_ref {
     size_t off[REF_N], len[REF_N];
 };
@@ -125,8 +125,8 @@ int search_body_has(void *probe, const qparse_node *leaf)
 /* Fills hits[0..n) for r: stored fields, snippets, explanations. */
 static int fetch_hits(search_ctx *c, const qparse_tree *q, const match_result *r, idx_err *err)
 {
-    static const int which[REF_N] = {FIELD_ID,   FIELD_TITLE,  FIELD_URL,
-                                     FIELD_DATE, FIELD_AUTHOR, FIELD_CATEGORY};
+    static const int which[REF_N] = {FIELD_ID,     FIELD_TITLE,    FIELD_URL,  FIELD_DATE,
+                                     FIELD_AUTHOR, FIELD_CATEGORY, FIELD_EXTRA};
     search_field_ref *refs = c->refs_;
     c->fields_.len = 0;
     for (uint32_t i = 0; i < r->n_hits; i++) {
@@ -186,6 +186,8 @@ static int fetch_hits(search_ctx *c, const qparse_tree *q, const match_result *r
         rh->author_len = refs[i].len[REF_AUTHOR];
         rh->category = base + refs[i].off[REF_CATEGORY];
         rh->category_len = refs[i].len[REF_CATEGORY];
+        rh->extra = base + refs[i].off[REF_EXTRA];
+        rh->extra_len = refs[i].len[REF_EXTRA];
     }
     return 0;
 }

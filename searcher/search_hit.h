@@ -29,6 +29,11 @@ typedef struct search_hit {
     /* other matches of the hit's collapse key folded into it (at least that
      * many; docs/QUERY.md "Duplicates"); 0 when none or not collapsing */
     uint32_t collapsed;
+    /* the input record's members idx does not know, as one JSON object text
+     * written at build time ("{\"places\":[\"usa\"]}"; fields.h FIELD_EXTRA):
+     * only when snippets are made; len 0 when there are none */
+    const char *extra;
+    size_t extra_len;
 } search_hit;
 
 #endif

@@ -100,6 +100,26 @@ g = json.loads(got)
 assert got.count('"places"') == (1 if "places" in want else 0), got
 assert g.get("places") == want.get("places") and g.get("topics") == want.get("topics"), got
 EOF
+# Search results (JSON) carry every kept member of each hit under "fields".
+"$IDX" query -i "$T/ix" -k 50 --no-collapse --format json oil > "$T/hits.json"
+check "JSON hits carry the kept members under fields" python3 - "$T/hits.json" "$T/a.jsonl" \
+    "$T/b.jsonl" << 'EOF'
+import json, sys
+hits = json.load(open(sys.argv[1]))["hits"]
+recs = {}
+for path in sys.argv[2:]:
+    for line in open(path):
+        try:
+            r = json.loads(line)
+        except ValueError:
+            continue
+        recs[r["id"]] = r
+known = {"id", "title", "body", "url", "date", "author", "category"}
+assert len(hits) > 5, len(hits)
+for h in hits:
+    want = {k: v for k, v in recs[h["id"]].items() if k not in known}
+    assert h.get("fields", {}) == want, (h["id"], h.get("fields"), want)
+EOF
 check "check passes" quiet "$IDX" check -i "$T/ix"
 
 # Refused names and settings: exit 2.

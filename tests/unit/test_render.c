@@ -116,10 +116,29 @@ static snip_result sr = {{"Dog \"days\"", 10, 0, 0, title_sp, 1},
 static match_part parts[] = {{"dog", 1, 2, 1.25, 3.5}};
 
 static search_hit hits[2] = {
-    {1, 3.5, "d1", "Dog \"days\"", "http://x/?a=1&b=2", "2019-01-02", 2, 10, 17, 10, &sr, parts, 1,
-     "Ann <a>", 7, "pets", 4, 0},
+    {1,
+     3.5,
+     "d1",
+     "Dog \"days\"",
+     "http://x/?a=1&b=2",
+     "2019-01-02",
+     2,
+     10,
+     17,
+     10,
+     &sr,
+     parts,
+     1,
+     "Ann <a>",
+     7,
+     "pets",
+     4,
+     0,
+     "{\"places\":[\"uk\"]}",
+     17},
     /* a hit with two duplicates collapsed into it */
-    {2, 0.123456789, "doc two", NULL, NULL, NULL, 7, 0, 0, 0, NULL, NULL, 0, NULL, 0, NULL, 0, 2},
+    {2,    0.123456789, "doc two", NULL, NULL, NULL, 7, 0, 0,    0,
+     NULL, NULL,        0,         NULL, 0,    NULL, 0, 2, NULL, 0},
 };
 
 static const char *render(render_format f, const render_query *q, size_t n)
@@ -161,6 +180,7 @@ START_TEST(json_results)
         "{\"rank\":1,\"id\":\"d1\",\"score\":3.5,\"title\":\"Dog \\\"days\\\"\","
         "\"title_highlights\":[[0,3]],\"url\":\"http://x/?a=1\\u0026b=2\",\"date\":\"2019-01-02\","
         "\"author\":\"Ann \\u003ca\\u003e\",\"category\":\"pets\","
+        "\"fields\":{\"places\":[\"uk\"]},"
         "\"snippet\":\"" RENDER_ELLIPSIS " the dog barks " RENDER_ELLIPSIS "\","
         "\"highlights\":[[8,11]],"
         "\"explain\":[{\"what\":\"dog\",\"tf_title\":1,\"tf_body\":2,\"idf\":1.25,\"score\":3.5}]},"
