@@ -279,7 +279,10 @@ static void text_feedback(buf *b, const render_query *q)
         buf_puts(b, "Similar to ");
         text_chars(b, q->similar, q->similar_len);
         buf_puts(b, ": ");
-        text_chars(b, q->query, q->query_len);
+        if (q->query_len)
+            text_chars(b, q->query, q->query_len);
+        else /* every word of it is unique to it or too common to tell */
+            buf_puts(b, "(no words it shares with a few other articles)");
         buf_put_u8(b, '\n');
     } else if (q->expanded) {
         buf_puts(b, "Expanded with: ");
@@ -293,7 +296,10 @@ static void text_results(buf *b, const render_query *q, const search_hit *h, siz
     if (q->qid) {
         text_chars(b, q->qid, strlen(q->qid));
         buf_puts(b, ": ");
-        text_chars(b, q->query, q->query_len);
+        if (q->query_len)
+            text_chars(b, q->query, q->query_len);
+        else /* every word of it is unique to it or too common to tell */
+            buf_puts(b, "(no words it shares with a few other articles)");
         buf_put_u8(b, '\n');
     }
     text_feedback(b, q);

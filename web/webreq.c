@@ -133,10 +133,25 @@ static void html_sort_select(buf *b, int sort)
     buf_puts(b, "</select>\n");
 }
 
+/* Hidden inputs that carry the choices of search s (expansion, facets,
+ * collapse=0) into the next search typed in its form, as its links carry
+ * them; the facet filters themselves live in the query text. */
+static void html_form_keep(buf *b, const search_ctx *s)
+{
+    if (s->expand) buf_puts(b, "<input type=\"hidden\" name=\"expand\" value=\"1\">\n");
+    if (!s->eo.collapse) buf_puts(b, "<input type=\"hidden\" name=\"collapse\" value=\"0\">\n");
+    if (facets_any(&s->facets)) {
+        buf_puts(b, "<input type=\"hidden\" name=\"facets\" value=\"");
+        facets_format(&s->facets, b);
+        buf_puts(b, "\">\n");
+    }
+}
+
 /* The page up to and including the search form, titled `title` (the
- * query when NULL). q may be NULL. */
+ * query when NULL). q may be NULL; keep (may be NULL) is the search whose
+ * choices the form carries (html_form_keep). */
 static void html_head_titled(buf *b, const char *title, size_t title_len, const char *q,
-                             size_t q_len, long k, int sort)
+                             size_t q_len, long k, int sort, const search_ctx *keep)
 {
     buf_puts(b, "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -161,15 +176,16 @@ static void html_head_titled(buf *b, const char *title, size_t title_len, const 
     buf_puts(b, "\" autofocus aria-label=\"Search\" placeholder=\"Search\" maxlength=\"1024\" "
                 "autocomplete=\"off\" spellcheck=\"false\">\n");
     if (k != WEB_DEFAULT_K) buf_printf(b, "<input type=\"hidden\" name=\"k\" value=\"%ld\">\n", k);
+    if (keep) html_form_keep(b, keep);
     html_sort_select(b, sort);
     buf_puts(b, "<button type=\"submit\">Search</button>\n</form>\n");
     buf_puts(b, tips_html);
     buf_puts(b, "</header>\n<main>\n");
 }
 
-static void html_head(buf *b, const char *q, size_t q_len, long k, int sort)
+static void html_head(buf *b, const char *q, size_t q_len, long k, int sort, const search_ctx *keep)
 {
-    html_head_titled(b, NULL, 0, q, q_len, k, sort);
+    html_head_titled(b, NULL, 0, q, q_len, k, sort, keep);
 }
 
 static void html_foot(buf *b)
@@ -274,7 +290,7 @@ static void html_date(buf *b, const char *d, size_t n)
 static void html_message(buf *b, const char *q, size_t q_len, long k, int sort, const char *cls,
                          const char *msg)
 {
-    html_head(b, q, q_len, k, sort);
+    html_head(b, q, q_len, k, sort, NULL);
     buf_printf(b, "<p class=\"%s\">", cls);
     render_html_text(b, msg, strlen(msg));
     buf_puts(b, "</p>\n");
@@ -434,7 +450,7 @@ static void html_expanded(buf *b, const search_ctx *s)
 static void html_similar(buf *b, const search_ctx *s, const char *id, size_t id_len, long k,
                          long offset)
 {
-    html_head(b, NULL, 0, k, MATCH_SORT_RELEVANCE);
+    html_head(b, NULL, 0, k, MATCH_SORT_RELEVANCE, NULL);
     buf_puts(b, "<p class=\"count\">Articles like <a href=\"");
     html_doc_link(b, id, id_len, NULL, 0);
     buf_puts(b, "\">");
@@ -451,7 +467,7 @@ static void html_similar(buf *b, const search_ctx *s, const char *id, size_t id_
 static void html_results(buf *b, const search_ctx *s, const char *q, size_t q_len, long k,
                          long offset)
 {
-    html_head(b, q, q_len, k, s->eo.sort);
+    html_head(b, q, q_len, k, s->eo.sort, s);
     html_suggestion(b, s, q, q_len, k);
     html_expanded(b, s);
     if (s->n_hits == 0) {
@@ -804,7 +820,7 @@ static void route_search(web_worker *w, web_req *r, const char *qs)
     if (!r->q || !r->q_len) {
         if (r->html) {
             r->status = 200;
-            html_head(&w->body, r->q, r->q_len, r->k, r->sort);
+            html_head(&w->body, r->q, r->q_len, r->k, r->sort, NULL);
             buf_puts(&w->body, "<p class=\"intro\">Search the index.</p>\n");
             html_foot(&w->body);
         } else {
@@ -920,7 +936,7 @@ static void html_doc(buf *b, const seg_doc *d, const snip_result *sr, const char
     size_t title_len = d->len[FIELD_TITLE], url_len = d->len[FIELD_URL];
     html_head_titled(b, title_len ? title : d->field[FIELD_ID],
                      title_len ? title_len : d->len[FIELD_ID], q, q_len, WEB_DEFAULT_K,
-                     MATCH_SORT_RELEVANCE);
+                     MATCH_SORT_RELEVANCE, NULL);
     buf_puts(b, "<article class=\"doc\">\n<p class=\"back\"><a href=\"");
     if (q_len)
         html_page_link(b, q, q_len, WEB_DEFAULT_K, 0, MATCH_SORT_RELEVANCE);

@@ -76,6 +76,12 @@ check "similar --offset 4 -k 4 = ranks 5-8" [ "$p2" = "$(echo "$all" | cut -d' '
 # text and json
 out=$("$IDX" similar -i "$IX" -k 2 g1d0)
 check "text names the article" grep -q "^Similar to g1d0: grp1x" <<< "$out"
+printf '%s\n' '{"id":"lone1","body":"quokka wombat"}' '{"id":"lone2","body":"kestrel heron"}' \
+    > "$T/lone.jsonl"
+quiet "$IDX" build -q -o "$T/lone" "$T/lone.jsonl"
+out=$("$IDX" similar -i "$T/lone" lone1)
+check "text: an article sharing no words says so" \
+    grep -q "^Similar to lone1: (no words it shares with a few other articles)" <<< "$out"
 "$IDX" similar -i "$IX" -k 4 --format json g1d0 > "$T/sim.json"
 check "json: similar, query of terms, 4 hits of group 1" python3 - "$T/sim.json" <<'EOF'
 import json, sys

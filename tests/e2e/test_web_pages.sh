@@ -19,7 +19,13 @@ cat > "$T/docs.jsonl" <<JSON
 {"id":"x1","title":"<script>alert(1)</script> zebra","url":"javascript:alert(1)","author":"Eve <b>bold</b>","category":"<i>cat</i>","date":"1987-04-01T05:01:32","body":"zebra </mark> <b>bold</b> & ampersand zebra\n\nSecond paragraph: zebras <img src=x onerror=alert(1)>."}
 {"id":"x2","title":"Zebra crossings","url":"https://example.org/zebra?a=1&b=2","author":"Ann","date":"2019-05","body":"A zebra crossing is a road crossing."}
 {"id":"long","title":"Long $LONGWORD","url":"https://example.org/$LONGWORD","date":"1974","body":"okapi $LONGWORD okapi"}
+{"id":"x3","title":"Road crossings","date":"2001-02-03","body":"A road crossing for walkers: crossing guards stop the road."}
 JSON
+# Unrelated articles, so that the words x2 and x3 share are distinctive (in
+# under a fifth of the articles) for similar articles and expansion.
+for i in 1 2 3 4 5 6; do
+    echo "{\"id\":\"f$i\",\"title\":\"Filler $i\",\"body\":\"Unrelated text $i about weather.\"}"
+done >> "$T/docs.jsonl"
 "$IDX" build -q -o "$T/ix" "$T/docs.jsonl"
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -45,6 +51,10 @@ doc-404	1000x700	/doc?id=nosuch	document.querySelector(".error").textContent == 
 path-404	1000x700	/nope	document.querySelector(".error") && document.querySelector("#q")
 facets	1000x900	/search?q=zebra&facets=category,year,author	$HITS.length == 2 && document.querySelectorAll("aside.facets section").length == 3 && [...document.querySelectorAll("aside.facets a")].some(a => a.textContent == "<i>cat</i>") && [...document.querySelectorAll("aside.facets a")].map(a => a.textContent).join("|").includes("1987|2019") && [...document.querySelectorAll("aside.facets a")].every(a => a.getAttribute("href").includes("facets=category,year,author")) && !document.querySelector(".refine")
 phone-facets	phone	/search?q=zebra&facets=category,year,author	window.innerWidth == 390 && document.querySelectorAll("aside.facets li").length == 5
+sort-newest	1000x900	/search?q=zebra+okapi&sort=-date	[...document.querySelectorAll("li.hit .date time")].map(t => t.textContent).join("|") == "May 2019|1 Apr 1987|1974" && document.querySelector("select[name=sort]").value == "-date"
+suggestion	1000x700	/search?q=zebar	document.querySelector(".suggest a").textContent == "zebra" && $HITS.length == 2
+similar	1000x700	/search?similar=x3	$HITS.length == 1 && document.querySelector("li.hit h2").textContent == "Zebra crossings"
+expand	1000x900	/search?q=crossing&expand=1&facets=category	document.querySelector(".expanded").textContent.includes("zebra") && $HITS.length == 3 && document.querySelector("form.search input[name=expand]").value == "1" && document.querySelector("form.search input[name=facets]").value == "category"
 refine-link	1000x700	/search?q=zebra	document.querySelector(".refine a").getAttribute("href") == "/search?q=zebra&facets=category,year,author" && !document.querySelector("aside.facets")
 TSV
 
