@@ -30,6 +30,8 @@
 #     e2e_web_ready            sets IDX_BUILD, FCGI (idx-fcgi, or its memcheck wrapper), SERVE
 #                              (web/serve); skips (77) unless nginx, spawn-fcgi, curl,
 #                              python3 and idx-fcgi are there
+#     e2e_serve_start INDEX    web/serve on INDEX at a free port, run dir $RUN: sets PORT and
+#                              URL; on failure prints serve's errors and exits 1
 
 : "${IDX:?IDX must point at the idx binary}"
 E2E=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -93,6 +95,17 @@ e2e_web_ready() {
     command -v python3 > /dev/null || why="python3 not installed"
     [ -x "$FCGI" ] || why="$FCGI not built (libfcgi-dev missing?)"
     if [ -n "$why" ]; then e2e_skip "$why"; fi
+}
+
+e2e_serve_start() {
+    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    URL=http://127.0.0.1:$PORT
+    if ! bash "$SERVE" start "$1" --port "$PORT" --run "$RUN" --fcgi "$FCGI" --threads 2 \
+        > "$T/start.out" 2> "$T/start.err"; then
+        cat "$T/start.err"
+        echo "FAIL web/serve start"
+        exit 1
+    fi
 }
 
 e2e_shared_corpora() {

@@ -186,14 +186,7 @@ fi
 chmod 755 "$T"
 RUN=$T/run
 trap 'bash "$SERVE" stop --run "$RUN" > /dev/null 2>&1 || true; rm -rf "$T"' EXIT
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-URL=http://127.0.0.1:$PORT
-if ! bash "$SERVE" start "$IX" --port "$PORT" --run "$RUN" --fcgi "$FCGI" --threads 2 \
-    > "$T/start.out" 2> "$T/start.err"; then
-    cat "$T/start.err"
-    echo "FAIL web/serve start"
-    exit 1
-fi
+e2e_serve_start "$IX"
 web() { # STATUS-FILE BODY-FILE ARGS... (curl --get --data-urlencode ARGS)
     local st=$1 body=$2 a args=()
     shift 2

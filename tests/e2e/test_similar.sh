@@ -150,14 +150,7 @@ fi
 e2e_web_ready
 RUN=$T/run
 trap 'bash "$SERVE" stop --run "$RUN" > /dev/null 2>&1 || true; rm -rf "$T"' EXIT
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-URL=http://127.0.0.1:$PORT
-if ! bash "$SERVE" start "$IX" --port "$PORT" --run "$RUN" --fcgi "$FCGI" --threads 2 \
-    > "$T/start.out" 2> "$T/start.err"; then
-    cat "$T/start.err"
-    echo "FAIL web/serve start"
-    exit 1
-fi
+e2e_serve_start "$IX"
 # status PATH: the HTTP status, body in $T/body
 status() { curl -sS --max-time 10 -o "$T/body" -w '%{http_code}' "$URL$1"; }
 check "web similar json: 200" [ "$(status '/search?similar=g1d0&format=json&k=4')" = 200 ]

@@ -44,14 +44,7 @@ cat > "$T/hostile.jsonl" <<'EOF'
 EOF
 "$IDX" build -q -o "$T/ix" "$CORPUS" "$T/hostile.jsonl"
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-URL=http://127.0.0.1:$PORT
-if ! bash "$SERVE" start "$T/ix" --port "$PORT" --run "$RUN" --fcgi "$FCGI" --threads 2 \
-    > "$T/start.out" 2> "$T/start.err"; then
-    cat "$T/start.err"
-    echo "FAIL web/serve start"
-    exit 1
-fi
+e2e_serve_start "$T/ix"
 echo "ok   server up at $URL"
 
 # get NAME WANT_STATUS PATH [curl args...]: body in $T/body, headers in $T/hdr

@@ -34,9 +34,7 @@ else
 fi
 "$IDX" build -q -o "$T/ix" "$CORPUS"
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-bash "$SERVE" start "$T/ix" --port "$PORT" --run "$RUN" --fcgi "$FCGI" --threads 2 \
-    > "$T/start.out" 2> "$T/start.err" || { cat "$T/start.err"; echo "FAIL web/serve start"; exit 1; }
+e2e_serve_start "$T/ix"
 KEEPER=$(cat "$RUN/idx-fcgi.pid")
 
 python3 "$E2E/web_load.py" "http://127.0.0.1:$PORT" "$QUERIES" "$N" "$T/load.json" \

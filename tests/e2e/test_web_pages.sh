@@ -28,13 +28,7 @@ for i in 1 2 3 4 5 6; do
 done >> "$T/docs.jsonl"
 "$IDX" build -q -o "$T/ix" "$T/docs.jsonl"
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-if ! bash "$SERVE" start "$T/ix" --port "$PORT" --run "$RUN" --fcgi "$FCGI" --threads 2 \
-    > "$T/start.out" 2> "$T/start.err"; then
-    cat "$T/start.err"
-    echo "FAIL web/serve start"
-    exit 1
-fi
+e2e_serve_start "$T/ix"
 
 # The pages: name, viewport (WxH, or "phone": 390x844 with a touch screen), path,
 # and a JavaScript expression that must be true in the page. Add a line per new page
