@@ -30,9 +30,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
+    EQ(test_rmtree(tmpdir), 0);
 }
 
 static void new_path(char *path, size_t cap)

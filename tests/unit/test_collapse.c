@@ -252,9 +252,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    OK(system(cmd) == 0);
+    EQ(test_rmtree(tmpdir), 0);
 }
 
 static void search(idx_index *ix, const qparse_tree *t, uint32_t k, uint32_t offset, int collapse,

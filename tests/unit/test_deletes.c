@@ -24,9 +24,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    OK(system(cmd) == 0);
+    EQ(test_rmtree(dir), 0);
 }
 
 /* A bitmap of about one document in eleven, the last one included. */

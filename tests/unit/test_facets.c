@@ -265,9 +265,7 @@ START_TEST(counts_match_the_stored_articles)
 
     ana_free(a);
     index_close(ix);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    EQ(system(cmd), 0);
+    EQ(test_rmtree(dir), 0);
 }
 END_TEST
 

@@ -202,9 +202,7 @@ START_TEST(index_terms_agree)
     ck_assert_int_ge(labels, 5); /* a:ann, a:smith0..2, c:science, c:x */
     ck_assert_int_gt(plain, 10);
     index_close(ix);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    EQ(system(cmd), 0);
+    EQ(test_rmtree(dir), 0);
 }
 END_TEST
 

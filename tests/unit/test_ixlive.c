@@ -85,9 +85,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
+    EQ(test_rmtree(tmpdir), 0);
 }
 
 static ixlive *open_ok(int check_ms)

@@ -382,9 +382,7 @@ static void setup(void)
 static void teardown(void)
 {
     index_close(ix);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    EQ(system(cmd), 0);
+    EQ(test_rmtree(tmpdir), 0);
 }
 
 /* ---------------------------------------------------------------- tests */

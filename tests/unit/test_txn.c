@@ -51,9 +51,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    OK(system(cmd) == 0);
+    EQ(test_rmtree(tmpdir), 0);
 }
 
 static int exists(const char *name)

@@ -3,6 +3,7 @@
 #define IDX_TESTUTIL_H
 
 #include <check.h>
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,20 @@ static inline void test_shared_path(char *out, size_t cap, const char *rel)
         snprintf(out, cap, "%s/%s", shared, rel);
     else
         snprintf(out, cap, "%s/../shared/%s", src ? src : ".", rel);
+}
+
+static inline int test_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+    (void)st, (void)flag, (void)f;
+    return remove(path);
+}
+
+/* Removes the directory dir and everything in it (a test's mkdtemp
+ * directory); 0, or -1 with errno set. Symbolic links are removed, never
+ * followed. */
+static inline int test_rmtree(const char *dir)
+{
+    return nftw(dir, test_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* Runs a suite; the process exit status says whether every test passed. */
