@@ -31,7 +31,16 @@ static int sort_before(sort_key a, sort_key b, int desc)
 typedef struct sort_run {
     sort_key best;
     uint32_t end;
+    int done; /* visited out of turn, by a segment's forward pass (sort_collect) */
 } sort_run;
+
+/* Runs visited against the direction of a segment's cursors (newest first
+ * over documents appended oldest first) cost a new root each: its term
+ * lookups, first blocks and the positions skipped to reach the run. A
+ * query that needs a second run of a segment (few matches, or counting
+ * them up to the limit) visits the segment's remaining runs in document
+ * order instead, under one root. */
+#define SORT_MAX_REBUILDS 1
 
 /* qsort orders of sort_run and sort_hit, which both begin with their key. */
 static int cmp_key_asc(const void *a, const void *b)
@@ -169,37 +178,97 @@ static void sort_heap_add(sort_heap *q, sort_key k)
     q->h[i] = (sort_hit){k, 0};
 }
 
+/* A run that cannot place a hit in hq: it is only counted. */
+static int sort_hopeless(const sort_heap *hq, const sort_run *run)
+{
+    return hq->n == hq->cap && (!hq->cap || !sort_before(run->best, hq->h[0].k, hq->desc));
+}
+
+/* Feeds run's matches under root r (its cursors at or before the run) to
+ * hq, or only counts them when the run is hopeless; returns them. */
+static uint64_t sort_visit(match_ctx *e, match_root *r, const sort_run *run, sort_heap *hq)
+{
+    uint64_t n = 0;
+    int hopeless = sort_hopeless(hq, run);
+    seg *sg = e->ix->segs[run->best.seg];
+    for (uint32_t d = run->best.doc; (d = sort_next(e, r, d, run->end)) != SEG_END; d++) {
+        n++;
+        if (!hopeless) sort_heap_add(hq, (sort_key){seg_doc_date(sg, d), run->best.seg, d});
+    }
+    return n;
+}
+
+static int cmp_run_doc(const void *a, const void *b)
+{
+    uint32_t x = (*(sort_run *const *)a)->best.doc, y = (*(sort_run *const *)b)->best.doc;
+    return (x > y) - (x < y);
+}
+
+/* The forward pass of segment s: its runs from runs[from] on not yet
+ * visited, in document order under one new root r. *total: the matches
+ * seen so far; once past the count limit, hopeless runs are skipped. */
+static void sort_forward(match_ctx *e, const qparse_tree *q, sort_run *runs, size_t from, size_t n,
+                         uint32_t s, match_root *r, sort_heap *hq, uint64_t *total)
+{
+    size_t m = 0;
+    for (size_t j = from; j < n; j++)
+        m += runs[j].best.seg == s && !runs[j].done;
+    sort_run **order = malloc((m ? m : 1) * sizeof *order);
+    if (!order) {
+        e->rc = err_set(e->err, IDX_ENOMEM, "out of memory");
+        return;
+    }
+    m = 0;
+    for (size_t j = from; j < n; j++)
+        if (runs[j].best.seg == s && !runs[j].done) order[m++] = &runs[j];
+    qsort(order, m, sizeof *order, cmp_run_doc);
+    match_ctx_segment(e, s);
+    if (!match_root_build(e, q->root, r))
+        for (size_t j = 0; j < m && !e->rc; j++) {
+            order[j]->done = 1;
+            if (sort_hopeless(hq, order[j]) && !e->o->exhaustive && *total > e->o->count_limit)
+                continue;
+            *total += sort_visit(e, r, order[j], hq);
+        }
+    free(order);
+}
+
 /* Visits the runs in order, feeding every match to q; returns matches seen.
  * Stops at the first run that cannot place a document once more than the
  * count limit were seen (before, hopeless runs are only counted). */
-static uint64_t sort_collect(match_ctx *e, const qparse_tree *q, const sort_run *runs, size_t n,
+static uint64_t sort_collect(match_ctx *e, const qparse_tree *q, sort_run *runs, size_t n,
                              sort_heap *hq)
 {
     uint64_t total = 0;
     match_root r;
     memset(&r, 0, sizeof r);
     uint32_t cur = UINT32_MAX, pos = 0;
+    uint32_t *rebuilds = calloc(e->ix->n_segs ? e->ix->n_segs : 1, sizeof *rebuilds);
+    if (!rebuilds) {
+        e->rc = err_set(e->err, IDX_ENOMEM, "out of memory");
+        return 0;
+    }
     for (size_t i = 0; i < n && !e->rc; i++) {
-        const sort_run *run = &runs[i];
-        /* a run that cannot place a hit: the end, or (counting) count only */
-        int hopeless =
-            hq->n == hq->cap && (!hq->cap || !sort_before(run->best, hq->h[0].k, hq->desc));
-        if (hopeless && !e->o->exhaustive && total > e->o->count_limit) break;
+        sort_run *run = &runs[i];
+        if (run->done) continue;
+        if (sort_hopeless(hq, run) && !e->o->exhaustive && total > e->o->count_limit) break;
         if (run->best.seg != cur || run->best.doc < pos) {
             /* cursors only move forward: a run behind them needs new ones */
             if (cur != UINT32_MAX) match_root_free(&r);
             cur = run->best.seg;
+            if (++rebuilds[cur] > SORT_MAX_REBUILDS) {
+                sort_forward(e, q, runs, i, n, cur, &r, hq, &total);
+                pos = UINT32_MAX; /* the segment is done: any run of it needs a new root */
+                continue;
+            }
             match_ctx_segment(e, cur);
             if (match_root_build(e, q->root, &r)) break;
         }
-        seg *sg = e->ix->segs[cur];
-        for (uint32_t d = run->best.doc; (d = sort_next(e, &r, d, run->end)) != SEG_END; d++) {
-            total++;
-            if (!hopeless) sort_heap_add(hq, (sort_key){seg_doc_date(sg, d), cur, d});
-        }
+        total += sort_visit(e, &r, run, hq);
         pos = run->end;
     }
     if (cur != UINT32_MAX) match_root_free(&r);
+    free(rebuilds);
     return total;
 }
 
@@ -243,7 +312,8 @@ int match_sort_search(idx_index *ix, const qparse_tree *q, const match_options *
             int dated = row[1] != 0;
             runs[n++] =
                 (sort_run){{dated ? row[desc] : 0, s, start},
-                           docs - start < INDEX_DATE_CHUNK ? docs : start + INDEX_DATE_CHUNK};
+                           docs - start < INDEX_DATE_CHUNK ? docs : start + INDEX_DATE_CHUNK,
+                           0};
         }
     }
     /* Exhaustive counting visits everything anyway, in index order. */

@@ -96,4 +96,26 @@ for a, b in zip(new["hits"], new["hits"][1:]):
 assert new["total_exact"] and alls["total_exact"], (new, alls["total_exact"])
 assert new["total"] == alls["total"] == len(alls["hits"]), (new["total"], alls["total"])
 EOF
+# Queries of few to many matches spread over many runs of 1,024 articles: both
+# orders, two pages, equal to every match sorted here (the day, then index order)
+for q in 'oil' 'opec quota' '"interest rates"' 'coffee -brazil' '+"the who" +uk' 'yen date:1987-03'; do
+    "$IDX" query -i "$R" -k 10000 --no-collapse --format json -- "$q" > "$T/all.json"
+    for s in date -date; do
+        for off in 0 10; do
+            "$IDX" query -i "$R" --sort "$s" --offset "$off" -k 10 --no-collapse --format json -- "$q" \
+                > "$T/page.json"
+            check "reuters: $s [$q] offset $off" python3 - "$T/page.json" "$T/all.json" "$s" "$off" <<'EOF'
+import json, sys
+page, alls = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+desc, off = sys.argv[3] == "-date", int(sys.argv[4])
+day = lambda h: int(h["date"][:10].replace("-", "")) if h.get("date") else 0
+key = lambda h: (day(h) == 0, -day(h) if desc else day(h), int(h["id"]))
+want = [h["id"] for h in sorted(alls["hits"], key=key)][off:off + 10]
+got = [h["id"] for h in page["hits"]]
+assert got == want, (got, want)
+assert page["total"] == alls["total"], (page["total"], alls["total"])
+EOF
+        done
+    done
+done
 e2e_finish
