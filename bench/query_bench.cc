@@ -33,9 +33,17 @@
 // facets_count over every match (engine "idx+facets"); Xapian runs get_mset
 // with one ValueCountMatchSpy per value slot 0..2 and check_at_least = doccount
 // (every match seen), reading each spy's top 10 (engine "xapian+spy").
+// The Xapian database is bench/xapian_build's: slots 1..3 hold the year,
+// category and author.
+//
+// --sort-date adds, the same way, the query ordered newest first: idx with
+// match_options.sort = MATCH_SORT_DATE_DESC (engine "idx+sort"), Xapian with
+// set_sort_by_value_then_relevance on slot 0, the stored date (engine
+// "xapian+sort"); both top 10 with default counting.
 //
 // Usage: query_bench --idx DIR --xapian DIR --fts5 FILE --queries TSV
 //                    --times OUT --sanity OUT [--rounds N] [--warmup N] [--facets LIST]
+//                    [--sort-date 1]
 // common/index.h has C11 atomic members; before C++23 <stdatomic.h> gives C++
 // no _Atomic(T). The driver never touches them, and an atomic pointer has a
 // plain pointer's size and alignment, so the spelling below keeps the layout.
@@ -136,11 +144,12 @@ struct Idx {
     }
     // Timed: parse + search. ids (external) only when wanted, after the clock.
     long long run(const std::string &text, int exhaustive, Result *res, uint32_t *nhits,
-                  bool with_facets = false)
+                  bool with_facets = false, bool newest_first = false)
     {
         idx_err err = {};
         match_options o = eo;
         o.exhaustive = exhaustive;
+        if (newest_first) o.sort = MATCH_SORT_DATE_DESC;
         qparse_tree *q = nullptr;
         match_result r;
         std::memset(&r, 0, sizeof r);
@@ -204,7 +213,7 @@ struct Xap {
         return data.substr(p, e == std::string::npos ? std::string::npos : e - p);
     }
     long long run(const std::string &text, int exhaustive, Result *res, uint32_t *nhits,
-                  bool with_spy = false)
+                  bool with_spy = false, bool newest_first = false)
     {
         try {
             long long t0 = now_ns();
@@ -212,9 +221,10 @@ struct Xap {
             Xapian::Enquire enq(db);
             enq.set_query(q);
             enq.set_weighting_scheme(bm25);
-            Xapian::ValueCountMatchSpy spy[3] = {Xapian::ValueCountMatchSpy(0),
-                                                 Xapian::ValueCountMatchSpy(1),
-                                                 Xapian::ValueCountMatchSpy(2)};
+            if (newest_first) enq.set_sort_by_value_then_relevance(0, true);
+            Xapian::ValueCountMatchSpy spy[3] = {Xapian::ValueCountMatchSpy(1),
+                                                 Xapian::ValueCountMatchSpy(2),
+                                                 Xapian::ValueCountMatchSpy(3)};
             if (with_spy)
                 for (auto &sp : spy)
                     enq.add_matchspy(&sp);
@@ -328,7 +338,7 @@ void usage()
     std::fprintf(stderr,
                  "usage: query_bench --idx DIR --xapian DIR --fts5 FILE --queries TSV "
                  "--times OUT --sanity OUT [--rounds N] [--warmup N] [--engines idx,xapian,fts5]\n"
-                 "       [--idx-collapse 0|1]\n");
+                 "       [--idx-collapse 0|1] [--facets LIST] [--sort-date 1]\n");
     std::exit(2);
 }
 
@@ -341,6 +351,7 @@ int main(int argc, char **argv)
     int rounds = 5, warmup = 1, idx_collapse = 1;
     std::string engines = "idx,xapian,fts5";
     const char *facets = nullptr;
+    bool sort_date = false;
     for (int i = 1; i < argc; i++) {
         std::string a = argv[i];
         if (i + 1 >= argc) usage();
@@ -365,6 +376,8 @@ int main(int argc, char **argv)
             engines = v;
         else if (a == "--facets")
             facets = v;
+        else if (a == "--sort-date")
+            sort_date = std::strcmp(v, "0") != 0;
         else if (a == "--idx-collapse")
             idx_collapse = std::atoi(v);
         else
@@ -502,6 +515,15 @@ int main(int argc, char **argv)
                         std::fprintf(out, "%s\t%s\t%s\t%d\t%lld\t%u\n",
                                      e ? "xapian+spy" : "idx+facets", w.c_str(), q.qid.c_str(),
                                      round, fns, fh);
+                    }
+                    if (sort_date && e < 2) { // the same query newest first, right after
+                        g_engine = e ? "xapian+sort" : "idx+sort";
+                        uint32_t sh = 0;
+                        long long sns = e ? xap.run(q.q[1], 0, nullptr, &sh, false, true)
+                                          : idx.run(q.q[0], 0, nullptr, &sh, false, true);
+                        std::fprintf(out, "%s\t%s\t%s\t%d\t%lld\t%u\n",
+                                     e ? "xapian+sort" : "idx+sort", w.c_str(), q.qid.c_str(),
+                                     round, sns, sh);
                     }
                     if (rp) { // idx pruned top-10, checked against the exhaustive one by the report
                         std::string ids;

@@ -33,6 +33,11 @@
 #                     input copy already in it are reused (delete them to rebuild)
 #   --no-collapse     idx ranks every duplicate (docs/QUERY.md "Duplicates"; default:
 #                     collapsed, as idx query); run both ways to measure collapsing
+#   --facets LIST     also run every idx and Xapian query with facets (idx facets_count,
+#                     Xapian ValueCountMatchSpy on the year/category/author slots) and
+#                     report the per-query overhead
+#   --sort-date       also run every idx and Xapian query newest first (idx --sort -date,
+#                     Xapian sort by the date value) and report the per-query overhead
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -51,6 +56,8 @@ LIBDIR="$ROOT/build"
 OUT=""
 KEEP=0
 COLLAPSE=1
+FACETS=""
+SORT_DATE=0
 WORK=""
 
 die() { echo "query_bench: $*" >&2; exit 2; }
@@ -70,6 +77,8 @@ while [ $# -gt 0 ]; do
     --workdir) WORK=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --no-collapse) COLLAPSE=0; shift ;;
+    --facets) FACETS=$2; shift 2 ;;
+    --sort-date) SORT_DATE=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option: $1 (see --help)" ;;
   esac
@@ -297,7 +306,8 @@ log "running: $ROUNDS timed rounds after $WARMUP warm-up round(s), engines $ENGI
 set +e
 "$WORK/query_bench" --idx "$IX_IDX" --xapian "$IX_XAP" --fts5 "$IX_FTS" --engines "$ENGINES" \
   --queries "$QUERIES" --times "$TIMES" --sanity "$SANITY" --rounds "$ROUNDS" --warmup "$WARMUP" \
-  --idx-collapse "$COLLAPSE" 2>"$WORK/driver.log"
+  --idx-collapse "$COLLAPSE" --sort-date "$SORT_DATE" ${FACETS:+--facets "$FACETS"} \
+  2>"$WORK/driver.log"
 RC=$?
 set -e
 cat "$WORK/driver.log" >&2
@@ -421,6 +431,32 @@ for label, ws in groups:
 print("\nTop-10 overlap = |idx ∩ other| / max(|idx|, |other|) over the top-10 external ids, mean over "
       "queries where either engine has a hit. The engines rank differently (idx BM25F with Lucene idf, "
       "Xapian BM25, FTS5 bm25; Porter vs Snowball stemming), so this is a sanity check, not a quality score.\n")
+
+# --facets / --sort-date: each query's cost with the feature minus without, per engine
+features = [(x, lab) for x, lab in (("+facets", "facets"), ("+spy", "facets"), ("+sort", "newest first"))
+            if any(k[0].endswith(x) for k in samples)]
+if features:
+    print("### Feature costs: the same queries with a feature, run right after the plain ones\n")
+    print("Overhead = per query, its median with the feature minus its median without; then p50/p99 "
+          "over the queries.\n")
+    print("| feature | engine | queries | plain p50 µs | with p50 µs | with p99 µs | overhead p50 µs | overhead p99 µs |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for x, lab in features:
+        for e in ("idx", "xapian"):
+            fe = e + x
+            plain, extra = [], []
+            for (e2, w, qid), v in samples.items():
+                if e2 != fe or (e, w, qid) not in samples:
+                    continue
+                a, b = statistics.median(samples[(e, w, qid)]) / 1000, statistics.median(v) / 1000
+                plain.append(a)
+                extra.append((b, b - a))
+            if not extra:
+                continue
+            print(f"| {lab} | {names[e]} | {len(extra)} | {f(pct(plain, 50))} | {f(pct([b for b, _ in extra], 50))} "
+                  f"| {f(pct([b for b, _ in extra], 99))} | {f(pct([d for _, d in extra], 50))} "
+                  f"| {f(pct([d for _, d in extra], 99))} |")
+    print()
 
 # idx pruned vs exhaustive top-10 (pruning must not change the result)
 bad = [(w, q) for (w, q), ids in pruned.items()

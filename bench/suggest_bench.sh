@@ -10,7 +10,10 @@
 # suggestion stems like the original word), another suggestion, none, and
 # false alarms (a suggestion for the original, correctly spelt word); then
 # the time per suggestion over all cases (p50, p99, microseconds, each the
-# median of three runs, in process: suggest_bench.c).
+# median of three runs, in process: suggest_bench.c). The same cases go to
+# Xapian's Database::get_spelling_suggestion (edit distance 2) on a database
+# of the same collection built with spelling data (xapian_spell.cc), counted
+# over the same cases (a case is "in the index" by idx's lexicon).
 # usage: bench/suggest_bench.sh [--cases N] [--seed S]   (N: total, default 1000)
 # SUGGEST_BENCH_KEEP=FILE also keeps the per-case lines.
 set -euo pipefail
@@ -33,6 +36,8 @@ B="$ROOT/build"
 gcc -O2 -std=gnu11 -Wall -Wextra -I"$ROOT" -o "$WORK/suggest_bench" "$HERE/suggest_bench.c" \
     "$B/libidxsearcher.a" "$B/libidxcommon.a" \
     $(pkg-config --cflags --libs xapian-core zlib libutf8proc) -lstdc++ -lpthread -lm
+g++ -O2 -std=c++17 -o "$WORK/xapian_spell" "$HERE/xapian_spell.cc" \
+    $(pkg-config --cflags --libs xapian-core jansson)
 
 COLLS=()
 for q in "$CORPORA"/*/qrels.txt; do
@@ -70,32 +75,41 @@ for w in words[:per]:
     print(w + "\t" + t)
 PY
     "$WORK/suggest_bench" "$WORK/$c.ix" < "$WORK/$c.cases" | sed "s/^/$c\t/" >> "$WORK/all.tsv"
+    "$WORK/xapian_spell" "$WORK/$c.xapian" "$CORPORA/$c/docs.jsonl" < "$WORK/$c.cases" |
+        sed "s/^/$c\t/" >> "$WORK/xapian.tsv"
 done
 # SUGGEST_BENCH_KEEP=FILE keeps the per-case lines (collection, word, misspelling, suggestion, ...)
 if [ -n "${SUGGEST_BENCH_KEEP:-}" ]; then cp "$WORK/all.tsv" "$SUGGEST_BENCH_KEEP"; fi
-python3 - "$WORK/all.tsv" <<'PY'
+python3 - "$WORK/all.tsv" "$WORK/xapian.tsv" <<'PY'
 import sys
-rows = {}
-for line in open(sys.argv[1], encoding="utf-8"):
-    c, orig, typo, sugg, ok, fa, present, us = line.rstrip("\n").split("\t")
-    rows.setdefault(c, []).append((sugg, int(ok), int(fa), int(present), float(us)))
+def load(path, present_of=None):
+    rows, present = {}, {}
+    for line in open(path, encoding="utf-8"):
+        c, orig, typo, sugg, ok, fa, pr, us = line.rstrip("\n").split("\t")
+        pr = present_of[(c, orig, typo)] if present_of else int(pr)
+        present[(c, orig, typo)] = pr
+        rows.setdefault(c, []).append((sugg, int(ok), int(fa), pr, float(us)))
+    return rows, present
+idx_rows, idx_present = load(sys.argv[1])
+xap_rows, _ = load(sys.argv[2], idx_present)
 def pct(v, p):
     v = sorted(v)
     return v[max(0, min(len(v) - 1, -(-len(v) * p // 100) - 1))]
 def share(k, n):
     return f"{k}/{n} ({100 * k / max(n, 1):.1f}%)"
-print("| collection | cases | in the index | restored | other suggestion | none | false alarms | p50 µs | p99 µs |")
-print("|---|---|---|---|---|---|---|---|---|")
-every = []
-for c in sorted(rows) + ["all"]:
-    r = every if c == "all" else rows[c]
-    if c != "all":
-        every += r
-    p = [x for x in r if x[3]]
-    ok = sum(x[1] for x in p)
-    none = sum(1 for x in p if x[0] == "-")
-    fa = sum(x[2] for x in p)
-    us = [x[4] for x in r]
-    print(f"| {c} | {len(r)} | {len(p)} | {share(ok, len(p))} | {len(p) - ok - none} | {none} "
-          f"| {share(fa, len(p))} | {pct(us, 50):.0f} | {pct(us, 99):.0f} |")
+print("| collection | engine | cases | in the index | restored | other suggestion | none | false alarms | p50 µs | p99 µs |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+every = {"idx": [], "Xapian": []}
+for c in sorted(idx_rows) + ["all"]:
+    for engine, rows in (("idx", idx_rows), ("Xapian", xap_rows)):
+        r = every[engine] if c == "all" else rows.get(c, [])
+        if c != "all":
+            every[engine] += r
+        p = [x for x in r if x[3]]
+        ok = sum(x[1] for x in p)
+        none = sum(1 for x in p if x[0] == "-")
+        fa = sum(x[2] for x in p)
+        us = [x[4] for x in r]
+        print(f"| {c} | {engine} | {len(r)} | {len(p)} | {share(ok, len(p))} | {len(p) - ok - none} | {none} "
+              f"| {share(fa, len(p))} | {pct(us, 50):.0f} | {pct(us, 99):.0f} |")
 PY

@@ -15,6 +15,9 @@
 //   - title, then (increase_termpos) body indexed unprefixed, with positions;
 //   - data = JSON of the stored fields id,title,body,url,date,author,category
 //     (those present), so the database holds the document as idx does;
+//   - value slots for sorting and facets, as idx keeps a date column and
+//     facet columns: 0 the date as stored (ISO 8601 sorts as text), 1 its
+//     year, 2 the category, 3 the author (those present);
 //   - boolean term "Q"+id and replace_document("Q"+id, doc) for id uniqueness;
 //   - one commit at the end (Xapian still flushes by itself every
 //     XAPIAN_FLUSH_THRESHOLD documents, 10000 by default).
@@ -111,7 +114,14 @@ int main(int argc, char **argv)
             if (!parse_only) {
                 std::string author = field(obj, "author");
                 std::string category = field(obj, "category");
+                std::string date = field(obj, "date");
                 Xapian::Document doc;
+                if (!date.empty()) {
+                    doc.add_value(0, date);
+                    doc.add_value(1, date.substr(0, 4));
+                }
+                if (!category.empty()) doc.add_value(2, category);
+                if (!author.empty()) doc.add_value(3, author);
                 tg.set_document(doc);
                 tg.index_text(title, 1, "S");
                 if (!author.empty()) tg.index_text(author, 1, "A");
