@@ -846,6 +846,42 @@ extern "C" int xap_find_id(xap_db *db, const char *id, size_t len, uint32_t *doc
     });
 }
 
+extern "C" int xap_termfreq(xap_db *db, const char *term, size_t len, uint64_t *df, idx_err *err)
+{
+    *df = 0;
+    return on_db(db, err, db->path.c_str(), [&]() -> int {
+        *df = db->db.get_termfreq(std::string(term, len));
+        return IDX_OK;
+    });
+}
+
+extern "C" int xap_terms(xap_db *db, const char *prefix, size_t len, xap_term_fn fn, void *ctx,
+                         idx_err *err)
+{
+    return on_db(db, err, db->path.c_str(), [&]() -> int {
+        std::string p(prefix, len);
+        for (auto t = db->db.allterms_begin(p); t != db->db.allterms_end(p); ++t) {
+            const std::string &s = *t;
+            if (is_internal(s)) continue;
+            if (fn(ctx, s.data(), s.size(), t.get_termfreq())) break;
+        }
+        return IDX_OK;
+    });
+}
+
+extern "C" int xap_term_docs(xap_db *db, const char *term, size_t len, uint32_t max, uint32_t *docs,
+                             uint32_t *n, idx_err *err)
+{
+    *n = 0;
+    return on_db(db, err, db->path.c_str(), [&]() -> int {
+        *n = 0; /* again after a reconnection */
+        std::string t(term, len);
+        for (auto p = db->db.postlist_begin(t); p != db->db.postlist_end(t) && *n < max; ++p)
+            docs[(*n)++] = *p;
+        return IDX_OK;
+    });
+}
+
 extern "C" int xap_check(const char *path, idx_err *err)
 {
     return guarded(err, path, [&]() -> int {

@@ -187,6 +187,17 @@ int xap_doc_data(xap_db *db, uint32_t docid, buf *out, idx_err *err);
 /* 1 and *docid when a document has this id, 0 when none does, <0 on error. */
 int xap_find_id(xap_db *db, const char *id, size_t len, uint32_t *docid, idx_err *err);
 
+/* The database's analysed terms, for spelling suggestions (searcher/suggest.c):
+ * the number of documents holding term (0 when absent); every analysed term
+ * beginning with prefix, in byte order, with its document count, until fn
+ * returns nonzero (internal prefixed terms are skipped); the first (lowest)
+ * docids holding term, at most max of them, into docs[0..*n). */
+int xap_termfreq(xap_db *db, const char *term, size_t len, uint64_t *df, idx_err *err);
+typedef int (*xap_term_fn)(void *ctx, const char *term, size_t len, uint64_t df);
+int xap_terms(xap_db *db, const char *prefix, size_t len, xap_term_fn fn, void *ctx, idx_err *err);
+int xap_term_docs(xap_db *db, const char *term, size_t len, uint32_t max, uint32_t *docs,
+                  uint32_t *n, idx_err *err);
+
 /* Xapian's full consistency check of the database at path (`idx check`). */
 int xap_check(const char *path, idx_err *err);
 

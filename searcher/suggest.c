@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "common/segment.h"
+#include "common/xap.h"
 #include "searcher/lexmerge.h"
 
 #define WORD_MAX 64 /* longer words are left alone */
@@ -48,10 +49,11 @@ static int stem(sg_ctx *c, const char *w, size_t n, char *out, size_t *len)
     return r == 0 && s.n == 1;
 }
 
-/* The number of documents holding term t (deleted ones included). */
+/* The number of documents holding term t (native: deleted ones included). */
 static int term_df(sg_ctx *c, const char *t, size_t n, uint64_t *df)
 {
     *df = 0;
+    if (c->ix->xap) return xap_termfreq(c->ix->xap, t, n, df, c->err);
     for (uint32_t i = 0; i < c->ix->n_segs; i++) {
         seg_term st;
         int r = seg_lookup(c->ix->segs[i], t, n, &st, c->err);
@@ -77,12 +79,29 @@ static int has_word(const char *t, size_t len, const char *w, size_t n)
     return 0;
 }
 
+/* Whether article doc of segment seg spells w[0..n) so: 1, 0, or <0. */
+static int spells(sg_ctx *c, uint32_t seg, uint32_t doc, const char *w, size_t n)
+{
+    seg_doc d;
+    int r = index_doc_get(c->ix, seg, doc, &c->scratch, &d, c->err);
+    if (r) return r;
+    return has_word(d.field[FIELD_TITLE], d.len[FIELD_TITLE], w, n) ||
+           has_word(d.field[FIELD_BODY], d.len[FIELD_BODY], w, n);
+}
+
 /* Whether the typed word w[0..n), whose stem s is in the index, is a word
  * the articles really use (`governess`) rather than a misspelling that
  * stems like one (`goverment`): the first few articles of the stem are
  * searched for it. 1, 0, or <0 on error. */
 static int attested(sg_ctx *c, const char *w, size_t n, const char *s, size_t ns)
 {
+    if (c->ix->xap) {
+        uint32_t docs[SUGGEST_ATTEST_DOCS], nd;
+        int r = xap_term_docs(c->ix->xap, s, ns, SUGGEST_ATTEST_DOCS, docs, &nd, c->err);
+        for (uint32_t i = 0; !r && i < nd; i++)
+            r = spells(c, 0, docs[i], w, n);
+        return r;
+    }
     int seen = 0;
     for (uint32_t i = 0; i < c->ix->n_segs && seen < SUGGEST_ATTEST_DOCS; i++) {
         seg_term st;
@@ -95,15 +114,8 @@ static int attested(sg_ctx *c, const char *w, size_t n, const char *s, size_t ns
         if (!cur) return err_set(c->err, IDX_ENOMEM, "out of memory");
         r = seg_cursor_open(c->ix->segs[i], &st, cur, c->err);
         while (!r && cur->doc != SEG_END && seen < SUGGEST_ATTEST_DOCS) {
-            seg_doc d;
-            r = index_doc_get(c->ix, i, cur->doc, &c->scratch, &d, c->err);
-            if (r) break;
             seen++;
-            if (has_word(d.field[FIELD_TITLE], d.len[FIELD_TITLE], w, n) ||
-                has_word(d.field[FIELD_BODY], d.len[FIELD_BODY], w, n))
-                r = 1;
-            else
-                r = seg_cursor_next(cur, c->err);
+            if (!(r = spells(c, i, cur->doc, w, n))) r = seg_cursor_next(cur, c->err);
         }
         free(cur);
         if (r) return r;
@@ -186,30 +198,57 @@ static unsigned distance(const char *w, size_t n, const char *s, size_t ns, cons
     return d <= max_d ? 2 * d : FAR_AWAY;
 }
 
+/* The search of best_term: the typed word, its stem, and the best so far. */
+typedef struct best_search {
+    const char *w, *s;
+    size_t n, ns;
+    uint64_t need;  /* the least frequency a candidate needs */
+    unsigned max_d; /* two edits only in a longer stem: in a short one they reach any word */
+    cand *best;
+    int found;
+} best_search;
+
+/* Offers lexicon term t (in df documents) to the search b; always 0 (go on). */
+static int best_offer(void *ctx, const char *t, size_t len, uint64_t df)
+{
+    best_search *b = ctx;
+    if (df < b->need || len > WORD_MAX || !all_lower(t, len)) return 0;
+    unsigned d = distance(b->w, b->n, b->s, b->ns, t, len, b->max_d);
+    if (d == 0 || d == FAR_AWAY) return 0;
+    cand x = {.len = len, .dist = d, .df = df};
+    memcpy(x.term, t, len);
+    if (!b->found || cand_better(&x, b->best)) *b->best = x;
+    b->found = 1;
+    return 0;
+}
+
 /* The best lexicon term for the typed word w[0..n) with stem s[0..ns) of
- * frequency df_s: 1 and *best, 0 when none qualifies. */
+ * frequency df_s among the terms with its first letter (which is kept): 1
+ * and *best, 0 when none qualifies. */
 static int best_term(sg_ctx *c, const char *w, size_t n, const char *s, size_t ns, uint64_t df_s,
                      cand *best)
 {
+    best_search b = {w,
+                     s,
+                     n,
+                     ns,
+                     df_s ? df_s * SUGGEST_MORE_FREQUENT : 1,
+                     ns >= SUGGEST_TWO_EDITS_FROM ? SUGGEST_MAX_EDITS : 1,
+                     best,
+                     0};
+    if (c->ix->xap) {
+        int r = xap_terms(c->ix->xap, s, 1, best_offer, &b, c->err);
+        return r < 0 ? r : b.found;
+    }
     if (!c->m && !(c->m = malloc(sizeof *c->m)))
         return err_set(c->err, IDX_ENOMEM, "out of memory");
-    uint64_t need = df_s ? df_s * SUGGEST_MORE_FREQUENT : 1;
-    /* two edits only in a longer stem: in a short one they reach any word */
-    unsigned max_d = ns >= SUGGEST_TWO_EDITS_FROM ? SUGGEST_MAX_EDITS : 1;
-    int found = 0, r = lexmerge_seek(c->ix, c->m, s, 1, c->err);
+    int r = lexmerge_seek(c->ix, c->m, s, 1, c->err);
     while (!r && (r = lexmerge_next(c->m, c->err)) == 1) {
         r = 0;
-        const lexmerge *m = c->m;
-        if (m->term[0] != s[0]) break; /* the first letter is kept */
-        if (m->df < need || m->len > WORD_MAX || !all_lower(m->term, m->len)) continue;
-        unsigned d = distance(w, n, s, ns, m->term, m->len, max_d);
-        if (d == 0 || d == FAR_AWAY) continue;
-        cand x = {.len = m->len, .dist = d, .df = m->df};
-        memcpy(x.term, m->term, m->len);
-        if (!found || cand_better(&x, best)) *best = x;
-        found = 1;
+        if (c->m->term[0] != s[0]) break;
+        best_offer(&b, c->m->term, c->m->len, c->m->df);
     }
-    return r < 0 ? r : found;
+    return r < 0 ? r : b.found;
 }
 
 /* Whether w[0..n) stems to t[0..nt): 1, 0, or <0 on error. */
@@ -338,10 +377,15 @@ static int correctable(const char *text, size_t len, size_t a, size_t b)
 int suggest_query(idx_index *ix, ana *a, const char *text, size_t len, buf *out, idx_err *err)
 {
     out->len = 0;
-    if (!ix->n_segs) return 0; /* not the native engine */
     sg_ctx c = {.ix = ix, .a = a, .err = err};
-    for (uint32_t i = 0; i < ix->n_segs; i++)
-        c.n_docs += seg_ndocs(ix->segs[i]);
+    if (ix->xap) {
+        int r = xap_doccount(ix->xap, &c.n_docs, err);
+        if (r) return r;
+    } else {
+        for (uint32_t i = 0; i < ix->n_segs; i++)
+            c.n_docs += seg_ndocs(ix->segs[i]);
+    }
+    if (!c.n_docs) return 0;
     int changed = 0, r = 0;
     size_t done = 0; /* text[0..done) is in out */
     for (size_t i = 0; i < len && r >= 0;) {

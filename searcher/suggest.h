@@ -17,7 +17,8 @@
  * Only plain words are corrected: ASCII letters, at least 4 of them, not an
  * operator, not excluded (`-word`), not scoped to author: or category:, not
  * a prefix (`word*`). Everything else of the query is kept byte for byte.
- * The native engine only: for other engines there is never a suggestion.
+ * Both engines: the xapian engine's database terms are the same stems
+ * (common/xap.h's xap_terms, xap_termfreq, xap_term_docs).
  *
  * Library code: never prints; the analyzer is the caller's (it must be the
  * index's, index_ana_new) and is used for folding and stemming. */

@@ -48,6 +48,13 @@ check "text: the run is announced" \
     [ "$(text_line "$tmp/ix" runing)" = "No results; showing results for: running" ]
 check "trec: no suggestion, no run" [ -z "$("$IDX" query -i "$tmp/ix" --format trec runing)" ]
 
+# The xapian engine suggests from its own terms (the same stems) by the same
+# rules: the same answers as the native index of the same articles.
+"$IDX" build -q --engine xapian -o "$tmp/xix" "$tmp/docs.jsonl"
+for q in goverment governess government 'Goverment -markets "prime minster"' runing author:smiht; do
+    check "xapian engine: [$q] as native" [ "$(sugg "$tmp/xix" "$q")" = "$(sugg "$tmp/ix" "$q")" ]
+done
+
 BBC=$SHARED/corpora/bbc/docs.jsonl.gz
 if [ -f "$BBC" ]; then
     "$IDX" build -q -o "$tmp/bbc" "$BBC"
@@ -56,6 +63,10 @@ if [ -f "$BBC" ]; then
     check "bbc: chancelor" [ "$(sugg "$tmp/bbc" chancelor | cut -d' ' -f1-2)" = "chancellor True" ]
     for q in governess "economy growth" "Tony Blair" "chancellor Gordon Brown"; do
         check "bbc: $q is left alone" [ "$(sugg "$tmp/bbc" "$q" | cut -d' ' -f1)" = - ]
+    done
+    "$IDX" build -q --engine xapian -o "$tmp/xbbc" "$BBC"
+    for q in goverment parliment chancelor governess "economy growth" "minster of finanse"; do
+        check "bbc, xapian engine: [$q] as native" [ "$(sugg "$tmp/xbbc" "$q")" = "$(sugg "$tmp/bbc" "$q")" ]
     done
 else
     echo "note: no $BBC: synthetic corpus only"
