@@ -390,21 +390,7 @@ static int get_one(idx_index *ix, const char *id, int json, buf *scratch, buf *o
     out->len = 0;
     if (json) {
         buf_put_u8(out, '{');
-        for (int f = 0, first = 1; f < FIELD_COUNT; f++) {
-            if (f != FIELD_ID && f != FIELD_BODY && d.len[f] == 0) continue;
-            if (!first) buf_put_u8(out, ',');
-            const char *key = field_table[f].json_key;
-            render_json_string(out, key, strlen(key));
-            buf_put_u8(out, ':');
-            render_json_string(out, d.field[f], d.len[f]);
-            first = 0;
-        }
-        /* The unknown members as the input wrote them: the object's inside
-         * (the writer made it "{...}", at least one member). */
-        if (d.len[FIELD_EXTRA] > 2) {
-            buf_put_u8(out, ',');
-            buf_put(out, d.field[FIELD_EXTRA] + 1, d.len[FIELD_EXTRA] - 2);
-        }
+        render_json_article(out, &d, 0);
         buf_put(out, "}\n", 2);
     } else {
         for (int f = 0; f < FIELD_COUNT; f++) {

@@ -76,6 +76,49 @@ static void json_chars(buf *b, const char *str, size_t n)
     buf_put(b, s + run, n - run);
 }
 
+/* JSON text s[0..n) as written by the indexer (a kept record's members),
+ * with the characters json_chars escapes for HTML and JavaScript escaped
+ * too: `<` `>` `&` and U+2028/U+2029 can only occur inside its strings,
+ * where \u escapes mean the same. */
+static void json_verbatim(buf *b, const char *s, size_t n)
+{
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *esc = c == '<' ? "\\u003c" : c == '>' ? "\\u003e" : c == '&' ? "\\u0026" : NULL;
+        size_t len = 1;
+        if (c == 0xE2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
+            ((unsigned char)s[i + 2] == 0xA8 || (unsigned char)s[i + 2] == 0xA9)) {
+            esc = (unsigned char)s[i + 2] == 0xA8 ? "\\u2028" : "\\u2029";
+            len = 3;
+        }
+        if (!esc) continue;
+        buf_put(b, s + run, i - run);
+        buf_puts(b, esc);
+        i += len - 1;
+        run = i + 1;
+    }
+    buf_put(b, s + run, n - run);
+}
+
+void render_json_article(buf *b, const seg_doc *d, int all_fields)
+{
+    for (int f = 0, first = 1; f < FIELD_COUNT; f++) {
+        if (!all_fields && f != FIELD_ID && f != FIELD_BODY && d->len[f] == 0) continue;
+        if (!first) buf_put_u8(b, ',');
+        const char *key = field_table[f].json_key;
+        render_json_string(b, key, strlen(key));
+        buf_put_u8(b, ':');
+        render_json_string(b, d->field[f], d->len[f]);
+        first = 0;
+    }
+    /* The object's inside (the writer made it "{...}", at least one member). */
+    if (d->len[FIELD_EXTRA] > 2) {
+        buf_put_u8(b, ',');
+        json_verbatim(b, d->field[FIELD_EXTRA] + 1, d->len[FIELD_EXTRA] - 2);
+    }
+}
+
 void render_json_string(buf *b, const char *s, size_t n)
 {
     buf_put_u8(b, '"');
@@ -152,7 +195,7 @@ static void json_extra(buf *b, const char *extra, size_t len)
 {
     if (len < 2 || extra[0] != '{' || extra[len - 1] != '}') return;
     buf_puts(b, ",\"fields\":");
-    buf_put(b, extra, len);
+    json_verbatim(b, extra, len);
 }
 
 static void json_results(buf *b, const render_query *q, const search_hit *h, size_t n)

@@ -69,6 +69,11 @@ void render_error(buf *b, render_format f, const char *qid, const char *query, s
  * invalid subsequence (Unicode's recommended practice). */
 void render_json_string(buf *b, const char *s, size_t n);
 
+/* The members of stored article d, no braces, as `idx get` writes them:
+ * every known field by its key (the empty ones too when all_fields, else
+ * only id and body), then the kept members of its JSONL record verbatim. */
+void render_json_article(buf *b, const seg_doc *d, int all_fields);
+
 /* Appends s[0..n) as one column of a TREC run file, which is
  * whitespace-separated: whitespace and control bytes become '_', an empty
  * id "-". idx eval -i scores ids in this form, as a run file would hold them. */

@@ -899,16 +899,12 @@ static void route_search(web_worker *w, web_req *r, const char *qs)
 }
 
 /* The article as JSON: every stored field by its `idx get` key ("" when
- * absent), plus the highlights of q in title and body when q was given. */
+ * absent) and the record's kept members, as `idx get` writes them, plus the
+ * highlights of q in title and body when q was given. */
 static void json_doc(buf *b, const seg_doc *d, const snip_result *sr, int highlights)
 {
-    for (int f = 0; f < FIELD_COUNT; f++) {
-        buf_put_u8(b, f ? ',' : '{');
-        const char *key = field_table[f].json_key;
-        render_json_string(b, key, strlen(key));
-        buf_put_u8(b, ':');
-        render_json_string(b, d->field[f], d->len[f]);
-    }
+    buf_put_u8(b, '{');
+    render_json_article(b, d, 1);
     for (int t = 0; t < 2 && highlights; t++) {
         const snip_text *x = t ? &sr->body : &sr->title;
         buf_puts(b, t ? ",\"highlights\":[" : ",\"title_highlights\":[");

@@ -38,7 +38,7 @@ else
     W2=$(sed -n 2p "$QSRC" | cut -f2)
 fi
 cat > "$T/hostile.jsonl" <<'EOF'
-{"id":"x1","title":"<script>alert(1)</script> zebra","url":"javascript:alert(1)","author":"Eve \"q\" <b>bold</b>","category":"<i>cat</i>","date":"2020-01-02T05:01:32","body":"zebra </mark> <b>bold</b> & ampersand zebra \"quoted\" 'single'\n\nSecond paragraph: zebras <img src=x onerror=alert(1)>."}
+{"id":"x1","title":"<script>alert(1)</script> zebra","url":"javascript:alert(1)","author":"Eve \"q\" <b>bold</b>","category":"<i>cat</i>","date":"2020-01-02T05:01:32","body":"zebra </mark> <b>bold</b> & ampersand zebra \"quoted\" 'single'\n\nSecond paragraph: zebras <img src=x onerror=alert(1)>.","places":["uk","<fr>"]}
 {"id":"x2","title":"Quagga page","url":"https://example.org/quagga?a=1&b=\"2\"","author":"Ann","date":"2019-05-06","body":"quagga stripes quagga"}
 {"id":"x 3&<>","title":"","date":"1958-12","body":"okapi okapi"}
 EOF
@@ -291,6 +291,7 @@ import json, sys
 o = json.load(open(sys.argv[1], encoding="utf-8"))
 b = o["body"].encode()
 assert o["id"] == "x1" and o["category"] == "<i>cat</i>" and o["date"] == "2020-01-02T05:01:32"
+assert o["places"] == ["uk", "<fr>"] and o["url"] == "javascript:alert(1)", o
 assert [b[s:e] for s, e in o["highlights"]] == [b"zebra", b"zebra", b"zebras"], o["highlights"]
 t = o["title"].encode()
 assert [t[s:e] for s, e in o["title_highlights"]] == [b"zebra"]
