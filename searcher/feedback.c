@@ -331,6 +331,7 @@ int feedback_expand(feedback *f, idx_index *ix, buf *scratch, const qparse_tree 
     fo.k = FEEDBACK_EXPAND_DOCS;
     fo.offset = 0;
     fo.exhaustive = 0;
+    fo.count_limit = 0; /* only its best hits are used: counting would only cost */
     fo.sort = MATCH_SORT_RELEVANCE;
     match_result r;
     int xapian = ix->ops->id == ENGINE_XAPIAN;
