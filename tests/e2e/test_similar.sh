@@ -9,7 +9,7 @@
 # Xapian's ESet chooses. Then the
 # web endpoint (when nginx and friends are there): /search?similar=ID as
 # JSON and as a page, its 404 and 400s, the "similar" link on every hit, and
-# expand=1.
+# expand=1; similar= and expand=1 again over the xapian index.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_tmpdir similar
@@ -212,4 +212,25 @@ EOF
 check "web expand=1 page: the added terms shown" \
     bash -c "[ \"\$(curl -sS '$URL/search?q=uniquemarker&expand=1' | grep -c 'Also searched for: grp3x')\" = 1 ]"
 check "web expand=2: 400" [ "$(status '/search?q=a&expand=2&format=json')" = 400 ]
+# the same endpoints over the xapian index: its CLI answers
+bash "$SERVE" stop --run "$RUN" > /dev/null 2>&1
+if ! bash "$SERVE" start "$XIX" --port "$PORT" --run "$RUN" --fcgi "$FCGI" --threads 2 \
+    > "$T/start.out" 2> "$T/start.err"; then
+    cat "$T/start.err"
+    echo "FAIL web/serve start (xapian)"
+    exit 1
+fi
+check "web xapian similar json: 200" [ "$(status '/search?similar=g1d0&format=json&k=4')" = 200 ]
+check "web xapian similar json: the CLI's hits and terms" python3 - "$T/body" "$T/xsim.json" <<'EOF'
+import json, sys
+w, c = (json.load(open(p)) for p in sys.argv[1:3])
+assert [h["id"] for h in w["hits"]] == [h["id"] for h in c["hits"]], (w, c)
+assert w["similar"] == "g1d0" and w["query"] == c["query"], (w, c)
+EOF
+check "web xapian expand=1: 200" [ "$(status '/search?q=uniquemarker&expand=1&format=json')" = 200 ]
+check "web xapian expand=1: the CLI's expansion" python3 - "$T/body" "$T/xexp.json" <<'EOF'
+import json, sys
+w, c = (json.load(open(p)) for p in sys.argv[1:3])
+assert w["expanded"] == c["expanded"], (w, c)
+EOF
 e2e_finish
