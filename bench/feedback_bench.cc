@@ -13,12 +13,15 @@
 //            re-analysed) + match_search of 11 (the article dropped);
 //            Xapian: the article's docid (its Q term) as the RSet,
 //            get_eset(25), OR of the terms, get_mset(0, 11)
+// idx-xapian is idx's code over an index of its xapian engine, where
+// Xapian's ESet picks the terms inside feedback_expand / feedback_similar.
 // Every round runs every case on every engine and mode in turn (interleaved,
 // so machine noise is spread over them); a case's time is its median over
 // the rounds. Queries with fewer than 3 hits are left out (nothing to
 // expand). Prints one TSV line per engine and mode: n, p50 and p99 in µs.
 //
-// Usage: feedback_bench IDX_DIR XAPIAN_DIR QUERIES IDS ROUNDS
+// Usage: feedback_bench IDX_DIR IDX_XAPIAN_DIR XAPIAN_DIR QUERIES IDS ROUNDS
+//   IDX_XAPIAN_DIR: the same articles built with idx build --engine xapian.
 //   QUERIES: one query a line; IDS: one article id a line.
 #include <atomic>
 // index.h's C11 atomic member, spelt the C++ way (the same layout)
@@ -162,19 +165,18 @@ struct Xap {
     {
         try {
             long long t0 = now_ns();
-            Xapian::Query q =
-                qp.parse_query(text, Xapian::QueryParser::FLAG_PHRASE |
-                                         Xapian::QueryParser::FLAG_LOVEHATE |
-                                         Xapian::QueryParser::FLAG_BOOLEAN);
+            Xapian::Query q = qp.parse_query(text, Xapian::QueryParser::FLAG_PHRASE |
+                                                       Xapian::QueryParser::FLAG_LOVEHATE |
+                                                       Xapian::QueryParser::FLAG_BOOLEAN);
             if (mode == 1) {
                 Xapian::MSet top = run(q, 3);
                 Xapian::RSet rs;
                 for (Xapian::MSetIterator it = top.begin(); it != top.end(); ++it)
                     rs.add_document(*it);
                 if (!rs.empty())
-                    q = Xapian::Query(Xapian::Query::OP_OR, q,
-                                      Xapian::Query(Xapian::Query::OP_SCALE_WEIGHT,
-                                                    eset_query(rs, 30), 0.3));
+                    q = Xapian::Query(
+                        Xapian::Query::OP_OR, q,
+                        Xapian::Query(Xapian::Query::OP_SCALE_WEIGHT, eset_query(rs, 30), 0.3));
             }
             Xapian::MSet m = run(q, 10);
             return now_ns() - t0;
@@ -217,16 +219,18 @@ void report(const char *engine, const char *mode, std::vector<long long> v)
 
 int main(int argc, char **argv)
 {
-    if (argc != 6) die("usage", "feedback_bench IDX_DIR XAPIAN_DIR QUERIES IDS ROUNDS");
-    Idx idx;
+    if (argc != 7)
+        die("usage", "feedback_bench IDX_DIR IDX_XAPIAN_DIR XAPIAN_DIR QUERIES IDS ROUNDS");
+    Idx idx, idx_xap;
     idx.open(argv[1]);
+    idx_xap.open(argv[2]);
     Xap xap;
-    xap.open(argv[2]);
-    std::vector<std::string> qs = lines(argv[3]), ids = lines(argv[4]);
-    int rounds = std::atoi(argv[5]);
+    xap.open(argv[3]);
+    std::vector<std::string> qs = lines(argv[4]), ids = lines(argv[5]);
+    int rounds = std::atoi(argv[6]);
     // times[engine][mode][case][round]; modes: plain, expand, similar
-    std::vector<std::vector<long long>> t[2][3];
-    for (int e = 0; e < 2; e++) {
+    std::vector<std::vector<long long>> t[3][3];
+    for (int e = 0; e < 3; e++) {
         t[e][0].assign(qs.size(), {});
         t[e][1].assign(qs.size(), {});
         t[e][2].assign(ids.size(), {});
@@ -242,22 +246,26 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < qs.size(); i++)
             for (int m = 0; m < 2 && fed[i]; m++) {
                 uint32_t h;
-                long long a = idx.query(qs[i], m, &h), b = xap.query(qs[i], m);
-                if (r >= 0 && a >= 0 && b >= 0) {
+                long long a = idx.query(qs[i], m, &h), b = xap.query(qs[i], m),
+                          c = idx_xap.query(qs[i], m, &h);
+                if (r >= 0 && a >= 0 && b >= 0 && c >= 0) {
                     t[0][m][i].push_back(a);
                     t[1][m][i].push_back(b);
+                    t[2][m][i].push_back(c);
                 }
             }
         for (size_t i = 0; i < ids.size(); i++) {
-            long long a = idx.similar(ids[i]), b = xap.similar(ids[i]);
-            if (r >= 0 && a >= 0 && b >= 0) {
+            long long a = idx.similar(ids[i]), b = xap.similar(ids[i]), c = idx_xap.similar(ids[i]);
+            if (r >= 0 && a >= 0 && b >= 0 && c >= 0) {
                 t[0][2][i].push_back(a);
                 t[1][2][i].push_back(b);
+                t[2][2][i].push_back(c);
             }
         }
     }
-    const char *engines[2] = {"idx", "xapian"}, *modes[3] = {"plain", "expand", "similar"};
-    for (int e = 0; e < 2; e++)
+    const char *engines[3] = {"idx", "xapian", "idx-xapian"},
+               *modes[3] = {"plain", "expand", "similar"};
+    for (int e = 0; e < 3; e++)
         for (int m = 0; m < 3; m++) {
             std::vector<long long> med;
             for (auto &c : t[e][m])

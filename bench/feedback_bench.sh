@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # feedback_bench.sh: the cost of similar articles and of query expansion
-# (docs/QUERY.md), for idx and for Xapian's RSet + ESet doing the same, in
+# (docs/QUERY.md), for idx (both engines) and for Xapian's RSet + ESet doing the same, in
 # one process (bench/feedback_bench.cc says exactly what is timed): p50 and
 # p99 in µs of plain queries, expanded queries and similar-article queries.
 # Corpus: reuters21578 (news, where "similar articles" is at home); queries:
@@ -27,6 +27,7 @@ trap 'rm -rf "$WORK"' EXIT
 B="$ROOT/build"
 zcat "$DOCS" > "$WORK/docs.jsonl"
 "$B/idx" build -q -o "$WORK/idx" "$WORK/docs.jsonl"
+"$B/idx" build -q --engine xapian -o "$WORK/idxx" "$WORK/docs.jsonl"
 # shellcheck disable=SC2046
 g++ -O2 -std=c++17 -o "$WORK/xapian_build" "$HERE/xapian_build.cc" \
     $(pkg-config --cflags --libs xapian-core jansson)
@@ -43,4 +44,4 @@ for i in random.Random(int(sys.argv[3])).sample(ids, int(sys.argv[2])):
     print(i)
 PY
 printf 'engine\tmode\tn\tp50_us\tp99_us\n'
-"$WORK/feedback_bench" "$WORK/idx" "$WORK/xap" "$WORK/queries.txt" "$WORK/ids.txt" "$ROUNDS"
+"$WORK/feedback_bench" "$WORK/idx" "$WORK/idxx" "$WORK/xap" "$WORK/queries.txt" "$WORK/ids.txt" "$ROUNDS"

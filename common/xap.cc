@@ -155,6 +155,11 @@ const char LAYOUT_KEY[] = "Xlayout";
 constexpr Xapian::valueno LENGTHS_SLOT = 1;
 // The collapse key (common/ckey.h), 8 bytes little-endian.
 constexpr Xapian::valueno CKEY_SLOT = 2;
+// The author and category fields whole, for their facets; a database has
+// them when its metadata holds LABELS_KEY (xap_writer_labels).
+constexpr Xapian::valueno AUTHOR_SLOT = 3;
+constexpr Xapian::valueno CATEGORY_SLOT = 4;
+const char LABELS_KEY[] = "Xlabels";
 // The weight's bound travels in the wqf as a fraction of k1 + 1 in 1/BOUND_STEPS.
 constexpr uint32_t BOUND_STEPS = 65535;
 
@@ -333,6 +338,7 @@ struct xap_writer {
     uint64_t removed = 0;
     bool shard = false; /* the shard layout (xap_writer_set_shard) */
     uint32_t shard_i = 0, shard_n = 1, tw = 1;
+    bool labels = false; /* author and category values are kept (LABELS_KEY) */
 };
 
 struct xap_db {
@@ -365,6 +371,8 @@ extern "C" int xap_writer_create(const char *path, xap_writer **out, idx_err *er
          * database someone holds open for writing is reported as locked. */
         w->db = Xapian::WritableDatabase(path, Xapian::DB_CREATE_OR_OVERWRITE |
                                                    Xapian::DB_BACKEND_GLASS | Xapian::DB_NO_SYNC);
+        w->db.set_metadata(LABELS_KEY, "1");
+        w->labels = true;
         *out = w.release();
         return IDX_OK;
     });
@@ -403,6 +411,7 @@ extern "C" int xap_writer_open(const char *path, const xap_totals *current, xap_
         if (!totals_unpack(w->db.get_metadata(TOTALS_KEY), &w->tot)) w->tot = *current;
         std::string layout = w->db.get_metadata(LAYOUT_KEY);
         w->shard = layout_parse(layout, &w->shard_i, &w->shard_n, &w->tw);
+        w->labels = !w->db.get_metadata(LABELS_KEY).empty();
         w->first_new = w->db.get_lastdocid() + 1;
         /* One transaction: no automatic commit makes half an append visible. */
         w->db.begin_transaction(true);
@@ -522,6 +531,17 @@ extern "C" int xap_writer_ckey(xap_writer *w, uint64_t key, idx_err *err)
         for (int i = 0; i < 8; i++)
             v[i] = (char)(key >> (8 * i));
         w->doc.add_value(CKEY_SLOT, std::string(v, 8));
+        return IDX_OK;
+    });
+}
+
+extern "C" int xap_writer_labels(xap_writer *w, const char *author, size_t author_len,
+                                 const char *category, size_t category_len, idx_err *err)
+{
+    return guarded(err, w->path.c_str(), [&]() -> int {
+        if (!w->labels) return IDX_OK;
+        if (author_len) w->doc.add_value(AUTHOR_SLOT, std::string(author, author_len));
+        if (category_len) w->doc.add_value(CATEGORY_SLOT, std::string(category, category_len));
         return IDX_OK;
     });
 }
@@ -1191,27 +1211,108 @@ extern "C" int xap_query_run(xap_query *q, uint32_t offset, uint32_t k, uint64_t
     });
 }
 
-extern "C" int xap_query_date_counts(xap_query *q, xap_value_fn fn, void *ctx, uint64_t *matches,
-                                     idx_err *err)
+extern "C" int xap_query_scale(xap_query *q, double factor, idx_err *err)
+{
+    return guarded(err, "query", [&]() -> int {
+        if (q->stack.empty()) return err_set(err, IDX_EINTERNAL, "query: stack underflow");
+        q->stack.back() = scaled(q->stack.back(), factor);
+        return IDX_OK;
+    });
+}
+
+extern "C" int xap_query_value_counts(xap_query *q, unsigned want, xap_value_fn fn, void *ctx,
+                                      uint64_t *matches, idx_err *err)
 {
     *matches = 0;
+    static const Xapian::valueno slot_of[] = {DATE_SLOT, AUTHOR_SLOT, CATEGORY_SLOT};
+    constexpr unsigned n_slots = sizeof slot_of / sizeof *slot_of;
     return on_db(q->db, err, "query", [&]() -> int {
         if (int rc = single_query(q, err)) return rc;
+        if ((want & ~(1u << XAP_VALUE_DATE)) && q->db->db.get_metadata(LABELS_KEY).empty())
+            return err_set(err, IDX_EUSAGE,
+                           "facets: category and author are not available on this xapian index "
+                           "(built before they were kept; rebuild it for them; year and month "
+                           "work)");
         Xapian::Enquire enq(q->db->db);
         enq.set_query(q->stack[0]);
         enq.set_weighting_scheme(Xapian::BoolWeight()); // counting needs no scores
-        Xapian::ValueCountMatchSpy spy(DATE_SLOT);
-        enq.add_matchspy(&spy);
+        std::unique_ptr<Xapian::ValueCountMatchSpy> spy[n_slots];
+        for (unsigned i = 0; i < n_slots; i++) {
+            if (!(want & 1u << i)) continue;
+            spy[i] = std::make_unique<Xapian::ValueCountMatchSpy>(slot_of[i]);
+            enq.add_matchspy(spy[i].get());
+        }
         // a spy sees the documents the match looks at: check_at_least = all makes that every match
         Xapian::doccount all = q->db->db.get_doccount();
         Xapian::MSet m = enq.get_mset(0, 0, all);
-        for (auto it = spy.values_begin(); it != spy.values_end(); ++it) {
-            std::string v = *it;
-            fn(ctx, v.data(), v.size(), it.get_termfreq());
+        for (unsigned i = 0; i < n_slots; i++) {
+            if (!spy[i]) continue;
+            for (auto it = spy[i]->values_begin(); it != spy[i]->values_end(); ++it) {
+                std::string v = *it;
+                fn(ctx, (xap_value)i, v.data(), v.size(), it.get_termfreq());
+            }
         }
         *matches = m.get_matches_lower_bound();
         return IDX_OK;
     });
+}
+
+namespace
+{
+
+/* The candidates of xap_eset (xap.h says which). */
+class eset_decider : public Xapian::ExpandDecider
+{
+    const Xapian::Database &db_;
+    uint64_t min_df_, max_df_;
+    int (*skip_)(void *, const char *, size_t);
+    void *skip_ctx_;
+
+  public:
+    eset_decider(const Xapian::Database &db, uint64_t min_df, uint64_t max_df,
+                 int (*skip)(void *, const char *, size_t), void *skip_ctx)
+        : db_(db), min_df_(min_df), max_df_(max_df), skip_(skip), skip_ctx_(skip_ctx)
+    {
+    }
+
+    bool operator()(const std::string &t) const override
+    {
+        if (t.empty() || is_internal(t) || field_is_label_term(t.data(), t.size())) return false;
+        Xapian::doccount df = db_.get_termfreq(t);
+        if (df < min_df_ || df > max_df_) return false;
+        return !skip_ || !skip_(skip_ctx_, t.data(), t.size());
+    }
+};
+
+} // namespace
+
+extern "C" int xap_eset(xap_db *db, const uint32_t *docids, uint32_t n, uint32_t n_terms,
+                        uint64_t min_df, uint64_t max_df,
+                        int (*skip)(void *ctx, const char *term, size_t len), void *skip_ctx,
+                        xap_term_fn fn, void *ctx, idx_err *err)
+{
+    struct pick {
+        std::string term;
+        uint64_t df;
+        double weight;
+    };
+    std::vector<pick> picks;
+    int rc = on_db(db, err, "expand set", [&]() -> int {
+        picks.clear();
+        Xapian::RSet rs;
+        for (uint32_t i = 0; i < n; i++)
+            rs.add_document(docids[i]);
+        Xapian::Enquire enq(db->db);
+        eset_decider keep(db->db, min_df, max_df, skip, skip_ctx);
+        Xapian::ESet es = enq.get_eset(n_terms, rs, &keep);
+        for (auto it = es.begin(); it != es.end(); ++it)
+            picks.push_back(pick{*it, db->db.get_termfreq(*it), it.get_weight()});
+        return IDX_OK;
+    });
+    // fn is C code outside the lock and the catch ladder
+    for (size_t i = 0; !rc && i < picks.size(); i++)
+        rc = fn(ctx, picks[i].term.data(), picks[i].term.size(), picks[i].df, picks[i].weight, err);
+    return rc;
 }
 
 extern "C" int xap_compact(const char *src, const char *dst, idx_err *err)

@@ -107,6 +107,14 @@ int xap_writer_begin(xap_writer *w, const char *id, size_t id_len, const void *r
  * slot for Enquire::set_collapse_key (docs/ENGINES.md). */
 int xap_writer_ckey(xap_writer *w, uint64_t key, idx_err *err);
 
+/* The current document's author and category fields as stored (values
+ * joined by "; "), kept whole in value slots for the facet counts
+ * (xap_query_value_counts); empty fields are not stored. A database built
+ * before these slots existed (no "Xlabels" key in its metadata) keeps none
+ * on update, so that its counts never cover only part of it. */
+int xap_writer_labels(xap_writer *w, const char *author, size_t author_len, const char *category,
+                      size_t category_len, idx_err *err);
+
 /* Adds one analysed term of the current document. label: an author:/
  * category: term (prefix included; no length normalisation). pos holds the
  * tf_title title positions, then the tf_body body positions, each field's
@@ -275,13 +283,39 @@ void xap_query_collapse(xap_query *q);
 int xap_query_run(xap_query *q, uint32_t offset, uint32_t k, uint64_t check_at_least, xap_hit *hits,
                   uint32_t *n_hits, uint64_t *total, int *total_exact, idx_err *err);
 
-/* Counts the matches of the one query left on the stack per value of the
- * date slot (Xapian's ValueCountMatchSpy over every match, nothing
- * scored): fn once per distinct stored date ("YYYYMMDD") with its number of
- * matches; *matches: every match. Undated documents have no value. */
-typedef void (*xap_value_fn)(void *ctx, const char *value, size_t len, uint64_t count);
-int xap_query_date_counts(xap_query *q, xap_value_fn fn, void *ctx, uint64_t *matches,
-                          idx_err *err);
+/* Multiplies the score of the query on top of the stack by factor (> 0),
+ * as qparse_node.weight asks (OP_SCALE_WEIGHT). */
+int xap_query_scale(xap_query *q, double factor, idx_err *err);
+
+/* The values xap_query_value_counts can count: the date ("YYYYMMDD"), and
+ * the author and category fields whole, as xap_writer_labels stored them. */
+typedef enum xap_value { XAP_VALUE_DATE, XAP_VALUE_AUTHOR, XAP_VALUE_CATEGORY } xap_value;
+
+/* Counts the matches of the one query left on the stack per value of each
+ * slot whose bit (1u << XAP_VALUE_*) is in `want` (one Xapian
+ * ValueCountMatchSpy per slot over every match, nothing scored): fn once
+ * per slot and distinct stored value with its number of matches; *matches:
+ * every match. Documents without the value (undated, no author) are in no
+ * count. Author or category on a database built without them
+ * (xap_writer_labels) is IDX_EUSAGE saying so. */
+typedef void (*xap_value_fn)(void *ctx, xap_value slot, const char *value, size_t len,
+                             uint64_t count);
+int xap_query_value_counts(xap_query *q, unsigned want, xap_value_fn fn, void *ctx,
+                           uint64_t *matches, idx_err *err);
+
+/* Xapian's expand set (Enquire::get_eset, its "trad" weighting) of the
+ * relevance set docids[0..n): the n_terms best terms of those documents,
+ * best first, through fn(ctx, term, len, df, weight) (term valid during the
+ * call only). Only idx's own title/body terms are candidates: never the
+ * internal ones, nor author:/category: terms, nor those held by fewer than
+ * min_df or more than max_df documents, nor those skip(skip_ctx, term, len)
+ * refuses (skip may be NULL). Docids must exist; an error of fn (< 0) stops
+ * and is returned. */
+typedef int (*xap_term_fn)(void *ctx, const char *term, size_t len, uint64_t df, double weight,
+                           idx_err *err);
+int xap_eset(xap_db *db, const uint32_t *docids, uint32_t n, uint32_t n_terms, uint64_t min_df,
+             uint64_t max_df, int (*skip)(void *ctx, const char *term, size_t len), void *skip_ctx,
+             xap_term_fn fn, void *ctx, idx_err *err);
 
 /* Writes a compacted copy of the database at src to the new directory dst
  * (Xapian::Database::compact: every table rewritten full, user metadata

@@ -108,6 +108,9 @@ static int xapian_add_doc(xapian *s, const batch *b, uint32_t d, int replaced, i
     int rc = xap_writer_begin(s->xw, f[FIELD_ID], b->len[d][FIELD_ID], s->rec.p, s->rec.len,
                               b->len_title[d], b->len_body[d], b->date[d], replaced, err);
     if (!rc) rc = xap_writer_ckey(s->xw, b->ckey[d], err);
+    if (!rc)
+        rc = xap_writer_labels(s->xw, f[FIELD_AUTHOR], b->len[d][FIELD_AUTHOR], f[FIELD_CATEGORY],
+                               b->len[d][FIELD_CATEGORY], err);
     bundle_iter it;
     bundle_entry e;
     if (!rc && bundle_iter_init(&it, b->bundles.p + b->bundle_off[d],

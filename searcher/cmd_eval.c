@@ -212,8 +212,7 @@ int cmd_eval(int argc, char **argv)
             if (have_k1) ctx.eo.bm25.k1 = bm25.k1;
             if (have_b) ctx.eo.bm25.b = bm25.b;
             if (have_tw) ctx.eo.bm25.title_weight = bm25.title_weight;
-            if (expand) rc = feedback_supported(ctx.ix, "--expand", &err);
-            if (!rc && expand && !(ctx.fb = feedback_new(ctx.a, ctx.eo.bm25.title_weight)))
+            if (expand && !(ctx.fb = feedback_new(ctx.a, ctx.eo.bm25.title_weight)))
                 rc = err_set(&err, IDX_ENOMEM, "out of memory");
         }
         if (!rc) {

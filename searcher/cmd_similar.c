@@ -21,8 +21,8 @@ static const char similar_help[] =
     "  -k N                   hits to show (default 10, at most 10000)\n"
     "  --offset N             skip the first N hits (paging)\n"
     "  --format FMT           text (default), json or trec\n"
-    "Exit: 0 ok (also no hits), 2 usage, unknown ID or a xapian index, 3 index\n"
-    "missing or damaged, 1 other errors.\n";
+    "Exit: 0 ok (also no hits), 2 usage or unknown ID, 3 index missing or damaged,\n"
+    "1 other errors.\n";
 
 static int usage(const char *msg)
 {

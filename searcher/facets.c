@@ -467,10 +467,40 @@ static void run_free(facet_run *run)
     free(run->month.touched);
 }
 
-/* A stored date's matches (xap_query_date_counts) into the year and month totals. */
-static void run_date(void *ctx, const char *v, size_t len, uint64_t n)
+/* The length of the value of a "; "-joined field that starts at *at;
+ * *at moves past it and its separator. */
+static size_t label_value(const char *text, size_t len, size_t *at)
+{
+    const char *sep = memmem(text + *at, len - *at, "; ", 2);
+    size_t end = sep ? (size_t)(sep - text) : len, n = end - *at;
+    *at = end + 2;
+    return n;
+}
+
+/* An author or category field's matches into each of its values, once per
+ * value as the native columns count them. */
+static void run_label(facet_run *run, int f, const char *text, size_t len, uint64_t n)
+{
+    for (size_t at = 0; at < len;) {
+        size_t start = at, vl = label_value(text, len, &at);
+        int seen = !vl;
+        for (size_t b = 0; !seen && b < start;) {
+            size_t bs = b, bl = label_value(text, start, &b);
+            seen = bl == vl && !memcmp(text + bs, text + start, vl);
+        }
+        if (!seen && acc_add(&run->acc[f], text + start, vl, n)) run->failed = 1;
+    }
+}
+
+/* A stored value's matches (xap_query_value_counts) into the totals: a
+ * date into its year and month, a field into its values. */
+static void run_value(void *ctx, xap_value slot, const char *v, size_t len, uint64_t n)
 {
     facet_run *run = ctx;
+    if (slot != XAP_VALUE_DATE) {
+        run_label(run, slot == XAP_VALUE_AUTHOR ? FACET_AUTHOR : FACET_CATEGORY, v, len, n);
+        return;
+    }
     char key[8];
     if (len != 8) return; /* not a date idx stored */
     memcpy(key, v, 4);
@@ -481,21 +511,20 @@ static void run_date(void *ctx, const char *v, size_t len, uint64_t n)
         run->failed = 1;
 }
 
-/* The xapian engine: dates only, from Xapian's ValueCountMatchSpy over the
- * date value; authors and categories are not values of its documents. */
+/* The xapian engine: Xapian's ValueCountMatchSpy over the date, author and
+ * category values (an index built before the last two were kept: IDX_EUSAGE). */
 static int count_xapian(idx_index *ix, const qparse_tree *q, const facets_spec *sp,
                         facets_result *out, idx_err *err)
 {
-    if (sp->top[FACET_CATEGORY] || sp->top[FACET_AUTHOR])
-        return err_set(err, IDX_EUSAGE,
-                       "facets: category and author are not available with the xapian engine "
-                       "(year and month are)");
+    unsigned want = (sp->top[FACET_YEAR] || sp->top[FACET_MONTH] ? 1u << XAP_VALUE_DATE : 0) |
+                    (sp->top[FACET_AUTHOR] ? 1u << XAP_VALUE_AUTHOR : 0) |
+                    (sp->top[FACET_CATEGORY] ? 1u << XAP_VALUE_CATEGORY : 0);
     facet_run run = {.spec = sp, .seg = UINT32_MAX};
     int rc = 0;
     for (int f = 0; f < FACET_N && !rc; f++)
         if (!(run.acc[f].ids = strmap_new(64)))
             rc = err_set(err, IDX_ENOMEM, "facets: out of memory");
-    if (!rc) rc = match_xapian_date_counts(ix, q, run_date, &run, &run.matches, err);
+    if (!rc) rc = match_xapian_value_counts(ix, q, want, run_value, &run, &run.matches, err);
     if (!rc && run.failed) rc = err_set(err, IDX_ENOMEM, "facets: out of memory");
     if (!rc) rc = run_result(&run, sp, out, err);
     out->matches = run.matches;

@@ -15,8 +15,9 @@
  * articles count in no year or month; deleted articles count nowhere. Each
  * facet keeps its top N values by count, ties by value in byte order.
  *
- * The xapian engine counts years and months with its ValueCountMatchSpy
- * (match_xapian.h); authors and categories there are IDX_EUSAGE.
+ * The xapian engine counts with Xapian's ValueCountMatchSpy over the date,
+ * author and category values (match_xapian.h), by the same rules; authors
+ * and categories of a xapian index built before it kept them are IDX_EUSAGE.
  * Thread-safe over a shared index; a result belongs to its caller. */
 #ifndef IDX_FACETS_H
 #define IDX_FACETS_H
@@ -75,7 +76,7 @@ typedef struct facets_result {
 
 /* Counts q's matches in ix into *out (zeroed first; free it with
  * facets_result_free, also after an error). IDX_EUSAGE for category or
- * author on the xapian engine, IDX_ENOMEM, IDX_EDATA when a stored record
+ * author on an old xapian index (above), IDX_ENOMEM, IDX_EDATA when a stored record
  * is damaged (or the xapian database's error). */
 int facets_count(idx_index *ix, const qparse_tree *q, const facets_spec *spec, facets_result *out,
                  idx_err *err);

@@ -7,6 +7,7 @@
 #include "common/engine.h"
 #include "common/fields.h"
 #include "common/strmap.h"
+#include "common/xap.h"
 
 /* Terms are rows of the map; acc is the sum over the articles of their
  * length-normalised frequency, cur one article's raw frequency (the rows it
@@ -20,9 +21,11 @@ struct feedback {
     uint32_t n_rows, cap_rows, n_touched;
     double cur_len;
     int in_title;
-    /* the selection: sel[0..n_sel) with texts in sel_text */
+    /* the selection, with texts in sel_text; n_sel_xap counts it while
+     * Xapian's expand set fills it */
     feedback_term *sel;
     buf sel_text;
+    size_t n_sel_xap;
 };
 
 feedback_opts feedback_opts_default(void)
@@ -128,6 +131,30 @@ static int cmp_terms(const void *a, const void *b)
     return better(x, y) ? -1 : better(y, x) ? 1 : 0;
 }
 
+/* The selection's array, made on first use. */
+static int sel_alloc(feedback *f, idx_err *err)
+{
+    if (!f->sel && !(f->sel = malloc((FEEDBACK_MAX_TERMS + 1) * sizeof *f->sel)))
+        return err_set(err, IDX_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Ends a selection of n terms whose texts sel_text holds in order, each
+ * NUL-terminated: points the terms at them and sorts them best first. */
+static int sel_finish(feedback *f, size_t n, const feedback_term **out, size_t *n_out, idx_err *err)
+{
+    if (f->sel_text.oom) return err_set(err, IDX_ENOMEM, "out of memory");
+    const char *p = (const char *)f->sel_text.p;
+    for (size_t i = 0; i < n; i++) {
+        f->sel[i].text = p;
+        p += f->sel[i].len + 1;
+    }
+    qsort(f->sel, n, sizeof *f->sel, cmp_terms);
+    *out = f->sel;
+    *n_out = n;
+    return 0;
+}
+
 int feedback_select(feedback *f, const feedback_opts *o, uint64_t n_docs, feedback_df_fn df_fn,
                     void *df_ctx, int (*skip)(void *ctx, const char *term, size_t len),
                     void *skip_ctx, const feedback_term **out, size_t *n_out, idx_err *err)
@@ -138,8 +165,7 @@ int feedback_select(feedback *f, const feedback_opts *o, uint64_t n_docs, feedba
     /* cppcheck-suppress knownConditionTrueFalse ; this file's callers never
      * ask for 0 terms, other callers may */
     if (!want) return 0;
-    if (!f->sel && !(f->sel = malloc((FEEDBACK_MAX_TERMS + 1) * sizeof *f->sel)))
-        return err_set(err, IDX_ENOMEM, "out of memory");
+    if (sel_alloc(f, err)) return err->code;
     /* the best `want` so far, kept sorted by insertion (want is small);
      * texts point into the map's arena until copied below */
     size_t n = 0, cursor = 0, klen;
@@ -165,16 +191,38 @@ int feedback_select(feedback *f, const feedback_opts *o, uint64_t n_docs, feedba
         buf_put(&f->sel_text, f->sel[i].text, f->sel[i].len);
         buf_put_u8(&f->sel_text, 0);
     }
-    if (f->sel_text.oom) return err_set(err, IDX_ENOMEM, "out of memory");
-    const char *p = (const char *)f->sel_text.p;
-    for (size_t i = 0; i < n; i++) {
-        f->sel[i].text = p;
-        p += f->sel[i].len + 1;
-    }
-    qsort(f->sel, n, sizeof *f->sel, cmp_terms);
-    *out = f->sel;
-    *n_out = n;
+    return sel_finish(f, n, out, n_out, err);
+}
+
+/* One term of Xapian's expand set into the selection (xap_term_fn). */
+static int on_eset_term(void *ctx, const char *term, size_t len, uint64_t df, double weight,
+                        idx_err *err)
+{
+    feedback *f = ctx;
+    (void)err;
+    f->sel[f->n_sel_xap++] = (feedback_term){NULL, (uint32_t)len, df, weight};
+    buf_put(&f->sel_text, term, len);
+    buf_put_u8(&f->sel_text, 0);
     return 0;
+}
+
+/* The xapian engine's selection: Xapian's ESet of its documents docids[0..n)
+ * (xap_eset), with o's term count and df bounds; its weights are the scores. */
+static int select_xapian(feedback *f, idx_index *ix, const uint32_t *docids, uint32_t n,
+                         const feedback_opts *o,
+                         int (*skip)(void *ctx, const char *term, size_t len), void *skip_ctx,
+                         const feedback_term **out, size_t *n_out, idx_err *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (sel_alloc(f, err)) return err->code;
+    f->sel_text.len = 0;
+    f->n_sel_xap = 0;
+    uint32_t want = o->n_terms < FEEDBACK_MAX_TERMS ? o->n_terms : FEEDBACK_MAX_TERMS;
+    uint64_t max_df = (uint64_t)(o->max_df_frac * (double)ix->meta.docs);
+    int rc =
+        xap_eset(ix->xap, docids, n, want, o->min_df, max_df, skip, skip_ctx, on_eset_term, f, err);
+    return rc ? rc : sel_finish(f, f->n_sel_xap, out, n_out, err);
 }
 
 int feedback_index_df(void *ctx, const char *term, size_t len, uint64_t *df, idx_err *err)
@@ -243,12 +291,6 @@ void feedback_terms_string(buf *out, const feedback_term *terms, size_t n)
     }
 }
 
-int feedback_supported(const idx_index *ix, const char *what, idx_err *err)
-{
-    if (ix->ops->id == ENGINE_NATIVE) return 0;
-    return err_set(err, IDX_EUSAGE, "%s is not available with the %s engine", what, ix->ops->name);
-}
-
 static int add_doc(feedback *f, idx_index *ix, buf *scratch, uint32_t seg, uint32_t doc,
                    idx_err *err)
 {
@@ -284,23 +326,28 @@ int feedback_expand(feedback *f, idx_index *ix, buf *scratch, const qparse_tree 
 {
     *terms = NULL;
     *n_terms = 0;
-    int rc = feedback_supported(ix, "--expand", err);
-    if (rc) return rc;
     feedback_clear(f);
     match_options fo = *o;
     fo.k = FEEDBACK_EXPAND_DOCS;
     fo.offset = 0;
     fo.exhaustive = 0;
+    fo.count_limit = 0; /* only its best hits are used: counting would only cost */
     fo.sort = MATCH_SORT_RELEVANCE;
     match_result r;
-    rc = match_search(ix, q, &fo, &r, err);
-    for (uint32_t i = 0; !rc && i < r.n_hits; i++)
-        rc = add_doc(f, ix, scratch, r.hits[i].seg, r.hits[i].doc, err);
+    int xapian = ix->ops->id == ENGINE_XAPIAN;
+    uint32_t docids[FEEDBACK_EXPAND_DOCS];
+    int rc = match_search(ix, q, &fo, &r, err);
+    for (uint32_t i = 0; !rc && i < r.n_hits; i++) {
+        docids[i] = r.hits[i].doc;
+        if (!xapian) rc = add_doc(f, ix, scratch, r.hits[i].seg, r.hits[i].doc, err);
+    }
     uint32_t n_fb = r.n_hits;
     match_result_free(&r);
     feedback_opts so = feedback_opts_default();
     so.n_terms = FEEDBACK_EXPAND_TERMS;
-    if (!rc && n_fb)
+    if (!rc && n_fb && xapian)
+        rc = select_xapian(f, ix, docids, n_fb, &so, in_query, (void *)q, terms, n_terms, err);
+    else if (!rc && n_fb)
         rc = feedback_select(f, &so, ix->meta.docs, feedback_index_df, ix, in_query, (void *)q,
                              terms, n_terms, err);
     if (!rc) rc = feedback_query_build(fq, q, *terms, *n_terms, FEEDBACK_EXPAND_WEIGHT, err);
@@ -312,12 +359,12 @@ int feedback_similar(feedback *f, idx_index *ix, buf *scratch, uint32_t seg, uin
 {
     *terms = NULL;
     *n_terms = 0;
-    int rc = feedback_supported(ix, "similar articles", err);
-    if (rc) return rc;
     feedback_clear(f);
-    rc = add_doc(f, ix, scratch, seg, doc, err);
     feedback_opts so = feedback_opts_default();
-    if (!rc)
+    int rc = 0;
+    if (ix->ops->id == ENGINE_XAPIAN)
+        rc = select_xapian(f, ix, &doc, 1, &so, NULL, NULL, terms, n_terms, err);
+    else if (!(rc = add_doc(f, ix, scratch, seg, doc, err)))
         rc = feedback_select(f, &so, ix->meta.docs, feedback_index_df, ix, NULL, NULL, terms,
                              n_terms, err);
     if (!rc) rc = feedback_query_build(fq, NULL, *terms, *n_terms, 1.0, err);

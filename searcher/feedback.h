@@ -15,6 +15,11 @@
  * anything) are skipped; the n_terms best are kept, best first, ties by
  * the term's bytes so that the choice never depends on hashing.
  *
+ * On an index of the xapian engine feedback_expand and feedback_similar
+ * let Xapian choose instead: its ESet over the articles as the relevance
+ * set (xap_eset), with the same term counts and df bounds, its expand
+ * weights as the scores; the analyzer is not used there.
+ *
  * feedback_query turns the selection into a ranked OR of weighted terms
  * (qparse_node.weight), optionally joined to an original query whose
  * clauses keep their weight of 1.
@@ -100,19 +105,13 @@ int feedback_query_build(feedback_query *q, const qparse_tree *orig, const feedb
                          size_t n, double scale, idx_err *err);
 void feedback_query_free(feedback_query *q);
 
-/* 0 when ix's engine can do feedback, else IDX_EUSAGE "WHAT is not
- * available with the xapian engine": the xapian engine has no lexicon here
- * and its evaluator no term weights. */
-int feedback_supported(const idx_index *ix, const char *what, idx_err *err);
-
 /* Pseudo-relevance feedback (--expand): the FEEDBACK_EXPAND_TERMS best
  * terms of q's FEEDBACK_EXPAND_DOCS best hits under o's BM25 parameters
  * that q lacks, as *fq: q's clauses with weight 1 and the terms' at most
  * FEEDBACK_EXPAND_WEIGHT. The three were chosen on the seven judged
  * collections together (docs/RELEVANCE.md, "Query expansion"). *terms / *n_terms: the terms added
  * (f's). The feedback is cleared first; scratch is for the stored articles. With no hits, *fq is
- * q's root alone. IDX_EUSAGE for an index of the xapian engine; the index's errors. On error *fq
- * needs no freeing. */
+ * q's root alone. The index's errors. On error *fq needs no freeing. */
 #define FEEDBACK_EXPAND_DOCS 3
 #define FEEDBACK_EXPAND_TERMS 30
 #define FEEDBACK_EXPAND_WEIGHT 0.3

@@ -73,8 +73,12 @@ static int match_xapian_node(xap_query *xq, const qparse_node *n, int *filter, i
     case Q_TERM:
     case Q_PREFIX:
         if (match_term_key(n->field, n->terms[0].text, n->terms[0].len, key, sizeof key, &kl) ||
-            n->kind == Q_TERM)
-            return xap_query_term(xq, match_xapian_scope(n->field), key, kl, err);
+            n->kind == Q_TERM) {
+            int rc = xap_query_term(xq, match_xapian_scope(n->field), key, kl, err);
+            /* weighted terms come from searcher/feedback.h's queries */
+            if (!rc && n->weight != 0 && n->weight != 1) rc = xap_query_scale(xq, n->weight, err);
+            return rc;
+        }
         return xap_query_prefix(xq, match_xapian_scope(n->field), key, kl, MATCH_PREFIX_MAX_TERMS,
                                 err);
     case Q_PHRASE:
@@ -100,8 +104,8 @@ static xap_params match_xapian_params(const idx_index *ix, const match_options *
                         o->sort == MATCH_SORT_DATE ? 1 : o->sort == MATCH_SORT_DATE_DESC ? -1 : 0};
 }
 
-int match_xapian_date_counts(idx_index *ix, const qparse_tree *q, xap_value_fn fn, void *ctx,
-                             uint64_t *matches, idx_err *err)
+int match_xapian_value_counts(idx_index *ix, const qparse_tree *q, unsigned want, xap_value_fn fn,
+                              void *ctx, uint64_t *matches, idx_err *err)
 {
     match_options o = match_options_default(ix);
     xap_params p = match_xapian_params(ix, &o);
@@ -109,7 +113,7 @@ int match_xapian_date_counts(idx_index *ix, const qparse_tree *q, xap_value_fn f
     int filter, rc = xap_query_new(ix->xap, &p, &xq, err);
     if (rc) return rc;
     rc = match_xapian_node(xq, q->root, &filter, err);
-    if (!rc) rc = xap_query_date_counts(xq, fn, ctx, matches, err);
+    if (!rc) rc = xap_query_value_counts(xq, want, fn, ctx, matches, err);
     xap_query_free(xq);
     return rc;
 }

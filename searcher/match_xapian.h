@@ -18,9 +18,10 @@
 int match_xapian_search(idx_index *ix, const qparse_tree *q, const match_options *o,
                         match_result *out, idx_err *err);
 
-/* q's matches counted per stored date (xap_query_date_counts: fn once per
- * distinct YYYYMMDD with its count), *matches all of them. For facets.h. */
-int match_xapian_date_counts(idx_index *ix, const qparse_tree *q, xap_value_fn fn, void *ctx,
-                             uint64_t *matches, idx_err *err);
+/* q's matches counted per stored value of the slots in want
+ * (xap_query_value_counts: fn once per slot and distinct value with its
+ * count), *matches all of them. For facets.h. */
+int match_xapian_value_counts(idx_index *ix, const qparse_tree *q, unsigned want, xap_value_fn fn,
+                              void *ctx, uint64_t *matches, idx_err *err);
 
 #endif

@@ -132,6 +132,7 @@ static void make_db(char *path)
     ck_assert_int_eq(xap_writer_begin(w, "d1", 2, "rec1", 4, 2, 10, 20190301, 0, &e), 0);
     ck_assert_int_eq(xap_writer_term(w, "solar", 5, 0, 1, 2, p1, &e), 0);
     ck_assert_int_eq(xap_writer_term(w, "a:smith", 7, 1, 0, 1, p3, &e), 0);
+    ck_assert_int_eq(xap_writer_labels(w, "Ann; Bob; Ann", 13, "Sport", 5, &e), 0);
     ck_assert_int_eq(xap_writer_end(w, &e), 0);
     ck_assert_int_eq(xap_writer_begin(w, "d2", 2, "rec2", 4, 0, 4, 0, 0, &e), 0);
     ck_assert_int_eq(xap_writer_term(w, "solar", 5, 0, 0, 1, p2, &e), 0);
@@ -242,6 +243,95 @@ START_TEST(test_engine_locked_and_corrupt)
     ck_assert_ptr_nonnull(strstr(e.msg, "Corrupt"));
     err_clear(&e);
     ck_assert_int_eq(xap_open("/nonexistent/idx-xap", &db, &e), IDX_EDATA);
+    remove_db(path);
+}
+END_TEST
+
+/* b's bytes as a C string (a NUL kept past its end) */
+static const char *cstr(buf *b)
+{
+    buf_put_u8(b, 0);
+    b->len--;
+    return (const char *)b->p;
+}
+
+/* Collects xap_eset's terms, "a b " */
+static int eset_cat(void *ctx, const char *term, size_t len, uint64_t df, double weight,
+                    idx_err *err)
+{
+    (void)err;
+    ck_assert(weight > 0);
+    ck_assert_uint_ge(df, 1);
+    buf_put(ctx, term, len);
+    buf_put_u8(ctx, ' ');
+    return 0;
+}
+
+static int refuse_solar(void *ctx, const char *term, size_t len)
+{
+    (void)ctx;
+    return len == 5 && !memcmp(term, "solar", 5);
+}
+
+/* The values xap_query_value_counts reports, "slot:value=count " */
+static void value_cat(void *ctx, xap_value slot, const char *value, size_t len, uint64_t count)
+{
+    buf_printf(ctx, "%d:%.*s=%llu ", (int)slot, (int)len, value, (unsigned long long)count);
+}
+
+START_TEST(test_engine_eset_values_scale)
+{
+    char path[64];
+    make_db(path);
+    xap_db *db = NULL;
+    idx_err e = {0};
+    ck_assert_int_eq(xap_open(path, &db, &e), 0);
+    uint32_t d1;
+    ck_assert_int_eq(xap_find_id(db, "d1", 2, &d1, &e), 1);
+    /* d1's own title/body terms only: not a:smith, nor the internal S, Q, L terms */
+    buf b = {0};
+    ck_assert_int_eq(xap_eset(db, &d1, 1, 10, 1, 3, NULL, NULL, eset_cat, &b, &e), 0);
+    ck_assert_str_eq(cstr(&b), "solar ");
+    /* the df bounds and the skip callback */
+    b.len = 0;
+    ck_assert_int_eq(xap_eset(db, &d1, 1, 10, 3, 3, NULL, NULL, eset_cat, &b, &e), 0);
+    ck_assert_int_eq((int)b.len, 0);
+    ck_assert_int_eq(xap_eset(db, &d1, 1, 10, 1, 1, NULL, NULL, eset_cat, &b, &e), 0);
+    ck_assert_int_eq((int)b.len, 0);
+    ck_assert_int_eq(xap_eset(db, &d1, 1, 10, 1, 3, refuse_solar, NULL, eset_cat, &b, &e), 0);
+    ck_assert_int_eq((int)b.len, 0);
+
+    /* every match's stored values, per slot; fields whole */
+    xap_params p = {1.2, 0.75, 3.0, 3.0, 1.0, 5.0, 1000, 0};
+    xap_query *q = NULL;
+    uint64_t matches = 0;
+    ck_assert_int_eq(xap_query_new(db, &p, &q, &e), 0);
+    ck_assert_int_eq(xap_query_term(q, XAP_FIELDS, "solar", 5, &e), 0);
+    ck_assert_int_eq(xap_query_value_counts(q,
+                                            1u << XAP_VALUE_DATE | 1u << XAP_VALUE_AUTHOR |
+                                                1u << XAP_VALUE_CATEGORY,
+                                            value_cat, &b, &matches, &e),
+                     0);
+    ck_assert_str_eq(cstr(&b), "0:20190301=1 1:Ann; Bob; Ann=1 2:Sport=1 ");
+    ck_assert_uint_eq(matches, 2);
+
+    /* a weight multiplies the term's score */
+    xap_hit h[4], hs[4];
+    uint32_t nh;
+    uint64_t total;
+    int exact;
+    ck_assert_int_eq(xap_query_run(q, 0, 4, UINT64_MAX, h, &nh, &total, &exact, &e), 0);
+    xap_query_free(q);
+    ck_assert_int_eq(xap_query_new(db, &p, &q, &e), 0);
+    ck_assert_int_eq(xap_query_term(q, XAP_FIELDS, "solar", 5, &e), 0);
+    ck_assert_int_eq(xap_query_scale(q, 0.25, &e), 0);
+    ck_assert_int_eq(xap_query_run(q, 0, 4, UINT64_MAX, hs, &nh, &total, &exact, &e), 0);
+    ck_assert_uint_eq(nh, 2);
+    ck_assert_uint_eq(hs[0].docid, h[0].docid);
+    ck_assert_double_eq_tol(hs[0].score, 0.25 * h[0].score, 1e-12);
+    xap_query_free(q);
+    buf_free(&b);
+    xap_close(db);
     remove_db(path);
 }
 END_TEST
@@ -370,6 +460,7 @@ int main(void)
     tcase_add_test(te, test_engine_locked_and_corrupt);
     tcase_add_test(te, test_engine_update);
     tcase_add_test(te, test_engine_update_own_totals);
+    tcase_add_test(te, test_engine_eset_values_scale);
     suite_add_tcase(s, te);
     return test_run(s);
 }
