@@ -875,7 +875,7 @@ extern "C" int xap_termfreq(xap_db *db, const char *term, size_t len, uint64_t *
     });
 }
 
-extern "C" int xap_terms(xap_db *db, const char *prefix, size_t len, xap_term_fn fn, void *ctx,
+extern "C" int xap_terms(xap_db *db, const char *prefix, size_t len, xap_lexicon_fn fn, void *ctx,
                          idx_err *err)
 {
     return on_db(db, err, db->path.c_str(), [&]() -> int {

@@ -201,8 +201,9 @@ int xap_find_id(xap_db *db, const char *id, size_t len, uint32_t *docid, idx_err
  * returns nonzero (internal prefixed terms are skipped); the first (lowest)
  * docids holding term, at most max of them, into docs[0..*n). */
 int xap_termfreq(xap_db *db, const char *term, size_t len, uint64_t *df, idx_err *err);
-typedef int (*xap_term_fn)(void *ctx, const char *term, size_t len, uint64_t df);
-int xap_terms(xap_db *db, const char *prefix, size_t len, xap_term_fn fn, void *ctx, idx_err *err);
+typedef int (*xap_lexicon_fn)(void *ctx, const char *term, size_t len, uint64_t df);
+int xap_terms(xap_db *db, const char *prefix, size_t len, xap_lexicon_fn fn, void *ctx,
+              idx_err *err);
 int xap_term_docs(xap_db *db, const char *term, size_t len, uint32_t max, uint32_t *docs,
                   uint32_t *n, idx_err *err);
 
