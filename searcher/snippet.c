@@ -838,8 +838,6 @@ static int pos_window(snip *s, size_t n, uint32_t stride, size_t len, unsigned W
     return 0;
 }
 
-static int make_text(snip *s, const char *t, size_t len, unsigned W, snip_text *out);
-
 /* Analyses t[rb..re) as the field's text (tokens keep their offsets in t). */
 static int run_region(snip *s, const char *t, size_t rb, size_t re)
 {
