@@ -6,7 +6,10 @@
  *   fetch:    index_doc_get (find the store block, inflate up to the record)
  *   analysis: snip_doc (analyse title and body, pick and copy the window),
  *             with the postings' hint of which query words the body holds
- *             (search_body_has, as search.c gives it) unless --hint 0
+ *             (search_body_has, as search.c gives it) unless --hint 0, and
+ *             the passage located from the postings' positions and the
+ *             record's position table (search_body_positions, as search.c
+ *             gives them) unless --positions 0
  * with clock_gettime(CLOCK_MONOTONIC), `--rounds` times over the whole query
  * set (after one untimed warm-up round). The search itself is not timed.
  *
@@ -16,7 +19,7 @@
  * times are written too (round qid rank fetch_ns snip_ns inflated body).
  *
  * Usage: snippet_bench --idx DIR --queries TSV [--rounds N] [--k K]
- *                      [--hint 0|1] [--times FILE] */
+ *                      [--hint 0|1] [--positions 0|1] [--times FILE] */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdio.h>
@@ -70,7 +73,7 @@ int main(int argc, char **argv)
     const char *dir = NULL, *qfile = NULL, *tfile = NULL;
     int rounds = 3;
     unsigned k = 10;
-    int hint = 1;
+    int hint = 1, positions = 1;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--idx"))
             dir = argv[i + 1];
@@ -82,12 +85,14 @@ int main(int argc, char **argv)
             k = (unsigned)atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--hint"))
             hint = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--positions"))
+            positions = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--times"))
             tfile = argv[i + 1];
     }
     if (!dir || !qfile || rounds < 1 || k < 1) {
         fprintf(stderr, "usage: snippet_bench --idx DIR --queries TSV [--rounds N] [--k K] "
-                        "[--hint 0|1] [--times FILE]\n");
+                        "[--hint 0|1] [--positions 0|1] [--times FILE]\n");
         return 2;
     }
     idx_err err = {0};
@@ -152,11 +157,14 @@ int main(int argc, char **argv)
                 double t1 = now_us();
                 search_body_probe probe = {ix, mr.hits[h].seg, mr.hits[h].doc};
                 if (hint) snip_set_body_hint(sn, search_body_has, &probe);
+                if (positions)
+                    snip_set_body_index(sn, search_body_positions, &probe, d.posmap, d.posmap_len);
                 if (snip_doc(sn, q, d.field[FIELD_TITLE], d.len[FIELD_TITLE], d.field[FIELD_BODY],
                              d.len[FIELD_BODY], &sr, &err))
                     die("snippet", &err);
                 double t2 = now_us();
                 snip_set_body_hint(sn, NULL, NULL);
+                snip_set_body_index(sn, NULL, NULL, NULL, 0);
                 snip_result_free(&sr);
                 if (r == 0) continue;
                 if (ns == caps) {

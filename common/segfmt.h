@@ -324,6 +324,11 @@ static inline uint64_t segfmt_ckey_size(uint64_t n_docs)
     return SEGFMT_CKEY_HEAD + SEGFMT_CKEY_ENTRY * n_docs;
 }
 
+/* ---- a stored record's position table (§7.1) ---- */
+
+/* The table's first byte; a reader skips a table of another version. */
+#define SEGFMT_POSMAP_VERSION 1
+
 /* ---- document store (.store): blocks, block table, trailer (§7) ---- */
 
 #define SEGFMT_STORE_ENTRY_SIZE 20

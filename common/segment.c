@@ -764,15 +764,48 @@ size_t seg_record_parse(const uint8_t *p, size_t avail, seg_doc *out)
     size_t used = 0;
     out->field[FIELD_EXTRA] = "";
     out->len[FIELD_EXTRA] = 0;
+    out->posmap = NULL;
+    out->posmap_len = 0;
+    /* Two empty fields announce the position table (FORMAT.md §7.1). */
+    if (avail > 1 && p[0] == 0 && p[1] == 0) {
+        uint64_t len;
+        size_t a = codec_get_varint(p + 2, avail - 2, &len);
+        if (!a || len == 0 || len > avail - 2 - a) return 0;
+        out->posmap = p + 2 + a;
+        out->posmap_len = (size_t)len;
+        used = 2 + a + (size_t)len;
+    }
     /* An empty first field (no article has an empty id) announces the
      * extra field before the id (FORMAT.md §7). */
-    if (avail && p[0] == 0) {
-        used = 1;
+    if (avail > used && p[used] == 0) {
+        used++;
         if (record_field(p, avail, &used, out, FIELD_EXTRA) || out->len[FIELD_EXTRA] == 0) return 0;
     }
     for (int f = 0; f < FIELD_COUNT; f++)
         if (record_field(p, avail, &used, out, f)) return 0;
     return used;
+}
+
+int seg_posmap_decode(const uint8_t *p, size_t len, size_t body_len, uint32_t *stride,
+                      uint32_t **off, size_t *cap, size_t *n)
+{
+    *n = 0;
+    uint32_t st;
+    size_t a;
+    if (len < 2 || p[0] != SEGFMT_POSMAP_VERSION ||
+        !(a = codec_get_varint32(p + 1, len - 1, &st)) || st == 0)
+        return -1;
+    uint64_t at = 0;
+    for (size_t i = 1 + a; i < len; i += a) {
+        uint32_t d;
+        if (!(a = codec_get_varint32(p + i, len - i, &d))) return -1;
+        at += d;
+        if (at > body_len) return -1;
+        if (buf_grow(off, cap, *n + 1, sizeof **off)) return IDX_ENOMEM;
+        (*off)[(*n)++] = (uint32_t)at;
+    }
+    *stride = st;
+    return 0;
 }
 
 /* Inflates block b of the store into scratch, but only as far as record
@@ -1113,6 +1146,8 @@ static int check_docs(seg *s, idx_err *err)
 static int check_store(seg *s, uint64_t *rec_keys, idx_err *err)
 {
     buf scratch = {0};
+    uint32_t *pm_off = NULL;
+    size_t pm_cap = 0;
     uint64_t expect = 0;
     int rc = 0;
     for (uint64_t b = 0; b < s->store_blocks && !rc; b++) {
@@ -1136,6 +1171,19 @@ static int check_store(seg *s, uint64_t *rec_keys, idx_err *err)
                              "undecodable stored record");
                 break;
             }
+            if (d.posmap) {
+                uint32_t stride;
+                size_t n;
+                int pm = seg_posmap_decode(d.posmap, d.posmap_len, d.len[FIELD_BODY], &stride,
+                                           &pm_off, &pm_cap, &n);
+                if (pm) {
+                    rc = pm == IDX_ENOMEM ? err_set(err, IDX_ENOMEM, "out of memory")
+                                          : seg_bad(err, s, SEG_STORE,
+                                                    s->store_table + b * SEGFMT_STORE_ENTRY_SIZE,
+                                                    "stored position table undecodable");
+                    break;
+                }
+            }
             if (rec_keys && expect < s->stats.store_records)
                 rec_keys[expect] = ckey_of(d.field[FIELD_TITLE], d.len[FIELD_TITLE],
                                            d.field[FIELD_BODY], d.len[FIELD_BODY]);
@@ -1144,6 +1192,7 @@ static int check_store(seg *s, uint64_t *rec_keys, idx_err *err)
         }
     }
     buf_free(&scratch);
+    free(pm_off);
     if (!rc && expect != s->stats.store_records)
         rc = seg_bad(err, s, SEG_STORE, s->store_table, "store record count mismatch");
     return rc;

@@ -157,6 +157,10 @@ int seg_find_id(seg *s, const char *id, size_t len, uint32_t *doc, idx_err *err)
 typedef struct seg_doc {
     const char *field[FIELD_STORED];
     size_t len[FIELD_STORED];
+    /* The record's position table (FORMAT.md §7.1) as stored, NULL (and 0)
+     * when it has none; decode it with seg_posmap_decode. */
+    const uint8_t *posmap;
+    size_t posmap_len;
 } seg_doc;
 
 int seg_doc_get(seg *s, uint32_t doc, buf *scratch, seg_doc *out, idx_err *err);
@@ -181,6 +185,15 @@ int seg_store_block_inflate(seg *s, uint64_t b, buf *raw, idx_err *err);
  * returns the bytes it takes, 0 if it is not a whole record. The Xapian
  * engine keeps the same record as its document data. */
 size_t seg_record_parse(const uint8_t *p, size_t avail, seg_doc *out);
+
+/* Decodes a record's position table (seg_doc.posmap) against its body of
+ * body_len bytes: *stride, and off[k] (k < *n) the body's byte offset of its
+ * first token at position (k + 1) × *stride or later. off is grown with
+ * buf_grow (*cap elements; the caller frees it). 0; IDX_ENOMEM; or -1 when
+ * the table is of another version or malformed (an offset past the body),
+ * which `idx check` reports and readers treat as no table. */
+int seg_posmap_decode(const uint8_t *p, size_t len, size_t body_len, uint32_t *stride,
+                      uint32_t **off, size_t *cap, size_t *n);
 
 /* Component files and sizes, for `idx stats`. */
 enum { SEG_LEX, SEG_POST, SEG_POS, SEG_DOCS, SEG_STORE, SEG_NFILES };

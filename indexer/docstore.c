@@ -31,6 +31,51 @@ void docstore_put_record(buf *raw, const char *const field[FIELD_STORED],
     }
 }
 
+void docstore_posmap_reset(docstore_posmap *m)
+{
+    m->table.len = 0;
+    buf_put_u8(&m->table, SEGFMT_POSMAP_VERSION);
+    codec_put_varint(&m->table, DOCSTORE_POSMAP_STRIDE);
+    m->next_pos = DOCSTORE_POSMAP_STRIDE;
+    m->last_off = 0;
+    m->n = 0;
+}
+
+void docstore_posmap_token(docstore_posmap *m, uint32_t pos, uint32_t start)
+{
+    /* Token starts only move forward; a word dropped for its length leaves
+     * a position without a token, so an entry may repeat the next token. */
+    if (start < m->last_off) start = m->last_off;
+    while (pos >= m->next_pos) {
+        codec_put_varint(&m->table, start - m->last_off);
+        m->last_off = start;
+        m->n++;
+        m->next_pos += DOCSTORE_POSMAP_STRIDE;
+    }
+}
+
+size_t docstore_posmap_size(const docstore_posmap *m)
+{
+    if (m->n < DOCSTORE_POSMAP_MIN) return 0;
+    uint8_t v[CODEC_VARINT_MAX];
+    return 2 + codec_varint_encode(v, m->table.len) + m->table.len;
+}
+
+void docstore_put_posmap(buf *raw, const docstore_posmap *m)
+{
+    if (m->n < DOCSTORE_POSMAP_MIN) return;
+    /* Two empty fields: no record starts so otherwise (FORMAT.md §7.1). */
+    buf_put_u8(raw, 0);
+    buf_put_u8(raw, 0);
+    codec_put_varint(raw, m->table.len);
+    buf_put(raw, m->table.p, m->table.len);
+}
+
+void docstore_posmap_free(docstore_posmap *m)
+{
+    buf_free(&m->table);
+}
+
 int docstore_block_full(size_t block_len, size_t rec_len)
 {
     return block_len > 0 && block_len + rec_len > DOCSTORE_BLOCK;

@@ -41,6 +41,37 @@ int docstore_block_full(size_t block_len, size_t rec_len);
 void docstore_put_record(buf *raw, const char *const field[FIELD_STORED],
                          const size_t len[FIELD_STORED]);
 
+/* A record's position table (FORMAT.md §7.1), built while its body is
+ * analysed: the body's byte offset of the token at every
+ * DOCSTORE_POSMAP_STRIDE-th position, so that a snippet, knowing from the
+ * postings where the query's words are, analyses only the passage around
+ * them instead of the body up to there. A stride of 32 positions (~200
+ * bytes of English) costs ~2 bytes per 32 words (bench/RESULTS.md); bodies
+ * of fewer than DOCSTORE_POSMAP_MIN strides get no table (analysing them
+ * whole is as cheap as the passage). */
+#define DOCSTORE_POSMAP_STRIDE 32
+#define DOCSTORE_POSMAP_MIN 4
+
+typedef struct docstore_posmap {
+    buf table;         /* version, stride, offset deltas (varints) */
+    uint32_t next_pos; /* the position the next entry is for */
+    uint32_t last_off; /* the last entry's offset */
+    uint32_t n;        /* entries */
+} docstore_posmap;
+
+/* Starts the table of a new body (keeps the memory). */
+void docstore_posmap_reset(docstore_posmap *m);
+/* Records a body token at byte `start` at position pos; tokens come in
+ * analysis order. A no-op unless pos >= m->next_pos, so the analysis loop
+ * calls it only then. */
+void docstore_posmap_token(docstore_posmap *m, uint32_t pos, uint32_t start);
+/* The bytes docstore_put_posmap will add to a record (0: none). */
+size_t docstore_posmap_size(const docstore_posmap *m);
+/* Appends the table's record prefix to raw, before docstore_put_record's
+ * fields, when the body was long enough to get one. */
+void docstore_put_posmap(buf *raw, const docstore_posmap *m);
+void docstore_posmap_free(docstore_posmap *m);
+
 /* A deflate stream kept from block to block: zlib's setup per block (a
  * quarter MiB allocated and cleared) cost more than 10% of the deflating.
  * One per thread; free with docstore_packer_free. */

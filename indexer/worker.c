@@ -47,6 +47,9 @@ struct worker {
     buf raw, packed;
     docstore_packer *packer; /* with cfg.pack_store */
     idx_err *err;            /* the current batch's */
+
+    docstore_posmap posmap; /* the body's position table, built while in_body */
+    int in_body;
 };
 
 static int worker_local(worker *w, const char *term, size_t len, uint32_t *out)
@@ -118,6 +121,8 @@ static void worker_trim(worker *w)
 static int worker_on_token(void *ctx, const ana_token *t)
 {
     worker *w = ctx;
+    if (w->in_body && t->pos >= w->posmap.next_pos)
+        docstore_posmap_token(&w->posmap, t->pos, t->start);
     char key[SEG_MAX_TERM + 8];
     const char *term = t->term;
     size_t len = t->len;
@@ -308,7 +313,10 @@ int worker_batch(void *ctx, batch *b, idx_err *err)
         if (!rc && len[FIELD_ALIAS])
             rc = worker_values(w, f[FIELD_ALIAS], len[FIELD_ALIAS], "\n", 0, NULL,
                                *lt ? w->last_pos + 2 : 0, lt, *lt + FIELD_ALIAS_MAX_TOKENS);
+        docstore_posmap_reset(&w->posmap);
+        w->in_body = w->cfg.pack_store;
         if (!rc) rc = worker_field(w, f[FIELD_BODY], len[FIELD_BODY], 1, NULL, &b->len_body[d]);
+        w->in_body = 0;
         if (!rc) rc = worker_labels(w, f[FIELD_AUTHOR], len[FIELD_AUTHOR], FIELD_PREFIX_AUTHOR);
         if (!rc)
             rc = worker_labels(w, f[FIELD_CATEGORY], len[FIELD_CATEGORY], FIELD_PREFIX_CATEGORY);
@@ -322,13 +330,14 @@ int worker_batch(void *ctx, batch *b, idx_err *err)
             if (!rc) rc = worker_flush_store(w, b, in_block);
             in_block = 0;
         }
-        size_t rec_len = 0;
+        size_t rec_len = docstore_posmap_size(&w->posmap);
         for (int k = 0; k < FIELD_STORED; k++)
             rec_len += len[k];
         if (in_block && docstore_block_full(w->raw.len, rec_len)) {
             if (!rc) rc = worker_flush_store(w, b, in_block);
             in_block = 0;
         }
+        docstore_put_posmap(&w->raw, &w->posmap);
         docstore_put_record(&w->raw, f, len);
         in_block++;
         if (w->raw.len >= DOCSTORE_BLOCK) {
@@ -342,6 +351,7 @@ int worker_batch(void *ctx, batch *b, idx_err *err)
     b->invalid_utf8 = ana_invalid_utf8(w->a) - bad_before;
     if (!rc && (b->bundles.oom || b->store.oom || b->store_meta.oom || w->raw.oom))
         rc = err_set(w->err, IDX_ENOMEM, "out of memory");
+    if (!rc && w->posmap.table.oom) rc = err_set(w->err, IDX_ENOMEM, "out of memory");
     return rc;
 }
 
@@ -373,6 +383,7 @@ void worker_free(worker *w)
     free(w->word_lid);
     buf_free(&w->keys);
     buf_free(&w->raw);
+    docstore_posmap_free(&w->posmap);
     buf_free(&w->packed);
     docstore_packer_free(w->packer);
     free(w->key_off);

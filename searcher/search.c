@@ -122,6 +122,30 @@ int search_body_has(void *probe, const qparse_node *leaf)
     return 1;
 }
 
+int search_body_positions(void *probe, const char *term, size_t len, uint32_t **pos, size_t *cap,
+                          size_t *n)
+{
+    const search_body_probe *p = probe;
+    *n = 0;
+    if (p->ix->ops->id != ENGINE_NATIVE || p->seg >= p->ix->n_segs) return -1;
+    if (len > SEG_MAX_TERM) return 0; /* never stored */
+    seg *s = p->ix->segs[p->seg];
+    idx_err err = {0};
+    seg_term t;
+    seg_cursor c;
+    int rc = seg_lookup(s, term, len, &t, &err);
+    if (rc <= 0) return rc;
+    if (seg_cursor_open(s, &t, &c, &err) || seg_cursor_seek(&c, p->doc, &err)) return -1;
+    if (c.doc != p->doc || !c.tf_body) return 0;
+    if (buf_grow(pos, cap, c.tf_body, sizeof **pos)) return -1;
+    /* Title positions are not wanted: at most one (position 0) is stored. */
+    uint32_t title[1], n_title, n_body;
+    if (seg_cursor_positions_upto(&c, 0, UINT32_MAX, title, &n_title, *pos, &n_body, &err))
+        return -1;
+    *n = n_body;
+    return 0;
+}
+
 /* Fills hits[0..n) for r: stored fields, snippets, explanations. */
 static int fetch_hits(search_ctx *c, const qparse_tree *q, const match_result *r, idx_err *err)
 {
@@ -159,9 +183,11 @@ static int fetch_hits(search_ctx *c, const qparse_tree *q, const match_result *r
         }
         search_body_probe probe = {c->ix, h->seg, h->doc};
         snip_set_body_hint(c->sn, search_body_has, &probe);
+        snip_set_body_index(c->sn, search_body_positions, &probe, d.posmap, d.posmap_len);
         rc = snip_doc(c->sn, q, d.field[FIELD_TITLE], d.len[FIELD_TITLE], d.field[FIELD_BODY],
                       d.len[FIELD_BODY], &c->sr_[i], err);
         snip_set_body_hint(c->sn, NULL, NULL);
+        snip_set_body_index(c->sn, NULL, NULL, NULL, 0);
         if (rc) return rc;
         rh->snip = &c->sr_[i];
         if (c->explain) {

@@ -114,6 +114,11 @@ typedef struct search_body_probe {
     uint32_t seg, doc; /* as match_hit */
 } search_body_probe;
 int search_body_has(void *probe, const qparse_node *leaf);
+/* The snippet's body positions (snip_body_pos_fn) of one hit, from the
+ * postings; < 0 (unsure) for the xapian engine and when the index is
+ * damaged. Reads the index; no state. */
+int search_body_positions(void *probe, const char *term, size_t len, uint32_t **pos, size_t *cap,
+                          size_t *n);
 
 /* search_run + render_results(f) appended to out + search_release: exactly
  * what `idx query --format f` writes for one query. qid as render_query. */

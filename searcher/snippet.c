@@ -18,6 +18,7 @@
 #include <utf8proc.h>
 
 #include "common/buf.h"
+#include "common/segment.h"
 #include "common/strmap.h"
 
 /* How far (characters) a window edge may move to reach a word boundary;
@@ -57,6 +58,13 @@ typedef struct match {
     uint32_t bstart, bend, cstart, cend, unit;
 } match;
 
+/* A match known from the index's positions: [ps, pe] of one unit, and
+ * [bs, be) its estimated bytes (pos_byte). */
+typedef struct pmatch {
+    uint32_t ps, pe, unit;
+    uint64_t bs, be;
+} pmatch;
+
 struct snip {
     ana *a;
     snip_options o;
@@ -94,10 +102,30 @@ struct snip {
     /* early stop: next byte offset to check at, and where to stop (0: not yet known) */
     size_t check_at, stop_at;
     unsigned window;
-    int full; /* snip_doc_full: whole fields, analysed to the end */
+    int full;                  /* snip_doc_full: whole fields, analysed to the end */
     snip_body_has_fn body_has; /* snip_set_body_hint */
     void *body_has_ctx;
     size_t n_needed; /* units with needed set */
+
+    /* snip_set_body_index, and the passage it locates */
+    snip_body_pos_fn body_pos;
+    void *body_pos_ctx;
+    const uint8_t *table;
+    size_t table_len;
+    int fast;            /* this field's passage comes from the positions */
+    size_t base;         /* byte offset of the analysed text in the field */
+    size_t ws, we;       /* make_text's window, bytes of the field */
+    size_t win_d, win_o; /* and its distinct units and matches */
+    uint32_t *poff;      /* the decoded table */
+    size_t cap_poff;
+    uint32_t *tpos; /* body_pos's output */
+    size_t cap_tpos;
+    uint32_t *qpos; /* every query term's positions, back to back */
+    size_t n_qpos, cap_qpos;
+    size_t *qoff, *qn; /* qid -> its positions in qpos; qn SIZE_MAX: not fetched */
+    size_t cap_qoff, cap_qn;
+    pmatch *pm;
+    size_t n_pm, cap_pm;
 };
 
 static int nomem(snip *s)
@@ -130,9 +158,24 @@ void snip_set_body_hint(snip *s, snip_body_has_fn fn, void *ctx)
     s->body_has_ctx = ctx;
 }
 
+void snip_set_body_index(snip *s, snip_body_pos_fn fn, void *ctx, const uint8_t *table,
+                         size_t table_len)
+{
+    s->body_pos = fn;
+    s->body_pos_ctx = ctx;
+    s->table = table;
+    s->table_len = table_len;
+}
+
 void snip_free(snip *s)
 {
     if (!s) return;
+    free(s->poff);
+    free(s->tpos);
+    free(s->qpos);
+    free(s->qoff);
+    free(s->qn);
+    free(s->pm);
     free(s->leaves);
     free(s->units);
     strmap_free(s->ukeys);
@@ -215,7 +258,7 @@ static int prepare_field(snip *s, int is_title)
         unit *u = &s->units[s->n_units];
         u->leaf = n;
         u->first_qid = 0;
-        u->needed = is_title || !s->body_has || s->body_has(s->body_has_ctx, n);
+        u->needed = is_title || s->fast || !s->body_has || s->body_has(s->body_has_ctx, n);
         s->n_needed += (size_t)u->needed;
         if (n->kind == Q_TERM) {
             if (qterm_id(s, n->terms[0].text, n->terms[0].len, &u->first_qid)) return s->err->code;
@@ -281,8 +324,9 @@ static int check_stop(snip *s, size_t at)
 static int on_token(void *ctx, const ana_token *t)
 {
     snip *s = ctx;
-    if (t->start >= s->check_at) {
-        int rc = check_stop(s, t->start);
+    size_t start = s->base + t->start, end = s->base + t->end;
+    if (start >= s->check_at) {
+        int rc = check_stop(s, start);
         if (rc) return rc;
     }
     int32_t qid = -1;
@@ -296,17 +340,21 @@ static int on_token(void *ctx, const ana_token *t)
             pm |= (uint64_t)1 << k;
     }
     if (qid < 0 && !pm) return 0;
-    /* Token starts only move forward; recount from 0 if one ever did not. */
-    if (t->start < s->cur_b) s->cur_b = s->cur_c = 0;
-    s->cur_c += count_chars(s->text, s->cur_b, t->start);
-    s->cur_b = t->start;
+    /* Token starts only move forward; recount from the analysed text's
+     * start if one ever did not. */
+    if (start < s->cur_b) {
+        s->cur_b = s->base;
+        s->cur_c = 0;
+    }
+    s->cur_c += count_chars(s->text, s->cur_b, start);
+    s->cur_b = start;
     if (buf_grow(&s->toks, &s->cap_toks, s->n_toks + 1, sizeof *s->toks)) return nomem(s);
     stok *k = &s->toks[s->n_toks++];
     k->pos = t->pos;
-    k->bstart = t->start;
-    k->bend = t->end;
+    k->bstart = (uint32_t)start;
+    k->bend = (uint32_t)end;
     k->cstart = (uint32_t)s->cur_c;
-    k->cend = (uint32_t)(s->cur_c + count_chars(s->text, t->start, t->end));
+    k->cend = (uint32_t)(s->cur_c + count_chars(s->text, start, end));
     k->qid = qid;
     k->pmask = pm;
     return 0;
@@ -484,7 +532,7 @@ static int window_spans(snip *s, size_t ws, size_t we, size_t o, snip_text *out)
 static int make_text(snip *s, const char *t, size_t len, unsigned W, snip_text *out)
 {
     memset(out, 0, sizeof *out);
-    size_t total_c = s->cur_c + count_chars(t, s->cur_b, len);
+    s->win_d = s->win_o = 0;
     size_t bs = 0, be = 0, cs = 0, ce = 0;
     if (s->n_m) {
         qsort(s->m, s->n_m, sizeof *s->m, match_cmp);
@@ -504,6 +552,8 @@ static int make_text(snip *s, const char *t, size_t len, unsigned W, snip_text *
             }
             distinct -= --s->cnt[s->m[i].unit] == 0;
         }
+        s->win_d = best_d;
+        s->win_o = best_o;
         bs = s->m[best_i].bstart;
         cs = s->m[best_i].cstart;
         for (size_t k = best_i; k < best_j; k++) {
@@ -522,7 +572,13 @@ static int make_text(snip *s, const char *t, size_t len, unsigned W, snip_text *
     /* Widen to W characters: a third of the slack before the matches, the
      * rest after, giving either side's unused share to the other. */
     size_t extra = W > ce - cs ? W - (ce - cs) : 0;
-    size_t before_avail = cs, after_avail = total_c - ce;
+    /* Only up to `extra` characters either side matter: counted no further
+     * (character offsets are relative to the analysed text's start). */
+    size_t before_avail = 0, after_avail = 0;
+    for (size_t p = bs; p > 0 && before_avail < extra; before_avail++)
+        p = prev_char(t, p);
+    for (size_t p = be; p < len && after_avail < extra; after_avail++)
+        p = next_char(t, len, p);
     size_t before = extra / 3 < before_avail ? extra / 3 : before_avail;
     size_t after = extra - before < after_avail ? extra - before : after_avail;
     before = extra - after < before_avail ? extra - after : before_avail;
@@ -580,7 +636,8 @@ static int make_text(snip *s, const char *t, size_t len, unsigned W, snip_text *
     if (o > 0 && out->text[o - 1] == ' ') o--;
     out->text[o] = '\0';
     out->len = o;
-
+    s->ws = ws;
+    s->we = we;
     return window_spans(s, ws, we, o, out);
 }
 
@@ -633,17 +690,255 @@ static int make_full(snip *s, const char *t, size_t len, snip_text *out)
     return window_spans(s, 0, len, len, out);
 }
 
+/* ---- the passage from the index's positions (snip_set_body_index) ---- */
+
+/* Fetches the positions of query term qid (text tx[0..tl)) once per field;
+ * 1 when the index cannot tell. */
+static int term_positions(snip *s, uint32_t qid, const char *tx, size_t tl)
+{
+    if (s->qn[qid] != SIZE_MAX) return 0;
+    size_t n = 0;
+    if (s->body_pos(s->body_pos_ctx, tx, tl, &s->tpos, &s->cap_tpos, &n) < 0) return 1;
+    if (buf_grow(&s->qpos, &s->cap_qpos, s->n_qpos + n, sizeof *s->qpos)) return nomem(s);
+    if (n) memcpy(s->qpos + s->n_qpos, s->tpos, n * sizeof *s->qpos);
+    s->qoff[qid] = s->n_qpos;
+    s->qn[qid] = n;
+    s->n_qpos += n;
+    return 0;
+}
+
+static int add_pmatch(snip *s, uint32_t ps, uint32_t pe, size_t u)
+{
+    if (buf_grow(&s->pm, &s->cap_pm, s->n_pm + 1, sizeof *s->pm)) return nomem(s);
+    s->pm[s->n_pm++] = (pmatch){ps, pe, (uint32_t)u, 0, 0};
+    return 0;
+}
+
+/* First of the n positions p[] that is >= v. */
+static size_t pos_lower(const uint32_t *p, size_t n, uint64_t v)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (p[mid] < v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* A phrase's occurrences by phrase_matches' rule, on the positions. */
+static int pos_phrase(snip *s, size_t ui)
+{
+    const qparse_node *n = s->units[ui].leaf;
+    const uint32_t *q = s->pq + s->units[ui].first_qid;
+    const uint32_t *p0 = s->qpos + s->qoff[q[0]];
+    for (size_t a = 0; a < s->qn[q[0]]; a++) {
+        uint32_t ps = p0[a], pe = p0[a];
+        int ok = 1;
+        for (uint32_t i = 1; i < n->nterms && ok; i++) {
+            uint64_t want = (uint64_t)p0[a] + n->terms[i].pos;
+            uint64_t lo = want > n->slop ? want - n->slop : 0, hi = want + n->slop;
+            const uint32_t *pi = s->qpos + s->qoff[q[i]];
+            size_t b = pos_lower(pi, s->qn[q[i]], lo);
+            ok = b < s->qn[q[i]] && pi[b] <= hi;
+            if (ok) {
+                ps = pi[b] < ps ? pi[b] : ps;
+                pe = pi[b] > pe ? pi[b] : pe;
+            }
+        }
+        if (ok && add_pmatch(s, ps, pe, ui)) return s->err->code;
+    }
+    return 0;
+}
+
+/* Every unit's matches in the body, from the positions; 1 when the index
+ * cannot tell for some term. */
+static int pos_matches(snip *s)
+{
+    size_t nq = strmap_count(s->qterms);
+    if (buf_grow(&s->qoff, &s->cap_qoff, nq, sizeof *s->qoff) ||
+        buf_grow(&s->qn, &s->cap_qn, nq, sizeof *s->qn))
+        return nomem(s);
+    for (size_t i = 0; i < nq; i++)
+        s->qn[i] = SIZE_MAX;
+    s->n_qpos = s->n_pm = 0;
+    for (size_t u = 0; u < s->n_units; u++) {
+        const qparse_node *n = s->units[u].leaf;
+        int single = n->kind == Q_TERM;
+        for (uint32_t k = 0; k < n->nterms; k++) {
+            uint32_t qid = single ? s->units[u].first_qid : s->pq[s->units[u].first_qid + k];
+            int rc = term_positions(s, qid, n->terms[k].text, n->terms[k].len);
+            if (rc) return rc;
+        }
+        if (!single) {
+            if (pos_phrase(s, u)) return s->err->code;
+            continue;
+        }
+        const uint32_t *p = s->qpos + s->qoff[s->units[u].first_qid];
+        for (size_t i = 0; i < s->qn[s->units[u].first_qid]; i++)
+            if (add_pmatch(s, p[i], p[i], u)) return s->err->code;
+    }
+    return 0;
+}
+
+static int pmatch_cmp(const void *a, const void *b)
+{
+    const pmatch *x = a, *y = b;
+    if (x->ps != y->ps) return x->ps < y->ps ? -1 : 1;
+    if (x->pe != y->pe) return x->pe < y->pe ? -1 : 1;
+    return (x->unit > y->unit) - (x->unit < y->unit);
+}
+
+/* The body's byte offset of position p, estimated between the table's
+ * entries around it (n entries every `stride` positions; the body's end
+ * follows the last entry within a stride). */
+static uint64_t pos_byte(const snip *s, size_t n, uint32_t stride, size_t len, uint64_t p)
+{
+    uint64_t k = p / stride, a, b, at = p - k * stride;
+    if (k >= n) {
+        a = s->poff[n - 1];
+        b = len;
+        at = p - (uint64_t)n * stride < stride ? p - (uint64_t)n * stride : stride;
+    } else {
+        a = k ? s->poff[k - 1] : 0;
+        b = s->poff[k];
+    }
+    return a + (b - a) * at / stride;
+}
+
+/* Picks, as make_text does over characters, the span of matches within W
+ * estimated bytes (bytes >= characters) holding the most distinct units,
+ * then the most matches, earliest first: [*lo, *hi) estimated bytes. */
+static int pos_window(snip *s, uint64_t W, uint64_t *lo, uint64_t *hi)
+{
+    if (buf_grow(&s->cnt, &s->cap_cnt, s->n_units, sizeof *s->cnt)) return nomem(s);
+    memset(s->cnt, 0, s->n_units * sizeof *s->cnt);
+    size_t best_i = 0, best_j = 1, best_d = 0, best_o = 0, j = 0, distinct = 0;
+    for (size_t i = 0; i < s->n_pm; i++) {
+        while (j < s->n_pm && (j <= i || s->pm[j].be - s->pm[i].bs <= W)) {
+            distinct += s->cnt[s->pm[j].unit]++ == 0;
+            j++;
+        }
+        if (distinct > best_d || (distinct == best_d && j - i > best_o)) {
+            best_d = distinct;
+            best_o = j - i;
+            best_i = i;
+            best_j = j;
+        }
+        distinct -= --s->cnt[s->pm[i].unit] == 0;
+    }
+    *lo = s->pm[best_i].bs;
+    *hi = 0;
+    for (size_t k = best_i; k < best_j; k++)
+        *hi = s->pm[k].be > *hi ? s->pm[k].be : *hi;
+    return 0;
+}
+
+/* Analyses t[rb..re) as the field's text (tokens keep their offsets in t). */
+static int run_region(snip *s, const char *t, size_t rb, size_t re)
+{
+    s->n_toks = 0;
+    s->base = rb;
+    s->cur_b = rb;
+    s->cur_c = 0;
+    int rc = ana_run(s->a, t + rb, re - rb, on_token, s, s->err);
+    if (rc) return rc < 0 ? rc : s->err->code ? s->err->code : IDX_EINTERNAL;
+    return find_matches(s);
+}
+
+/* The excerpt around the estimated bytes [lo, hi) into *out: the table's
+ * entries around them, with room for the context make_text adds (a third of
+ * the slack before the matches, the rest after); wider once if the window
+ * still reaches past them (estimates, or characters of several bytes).
+ * 0 done, 1 when it never fits (the caller analyses the body). */
+static int region_text(snip *s, size_t n, const char *t, size_t len, unsigned W, uint64_t lo,
+                       uint64_t hi, snip_text *out)
+{
+    for (uint64_t margin = W; margin <= (uint64_t)4 * W; margin *= 4) {
+        uint64_t from = lo > margin ? lo - margin : 0, to = hi + margin + margin / 2;
+        size_t ka = pos_lower(s->poff, n, from + 1), kb = pos_lower(s->poff, n, to);
+        size_t rb = ka ? s->poff[ka - 1] : 0, re = kb < n ? s->poff[kb] : len;
+        int rc = run_region(s, t, rb, re);
+        if (rc || (rc = make_text(s, t, len, W, out))) return rc;
+        if ((s->ws >= rb || rb == 0) && (s->we <= re || re == len)) return 0;
+        free(out->text);
+        free(out->spans);
+        memset(out, 0, sizeof *out);
+    }
+    return 1;
+}
+
+/* The body's excerpt from the positions: 0 done, 1 when the positions or
+ * the table cannot serve (the caller analyses the body instead). */
+static int fast_field(snip *s, const char *t, size_t len, unsigned W, snip_text *out)
+{
+    uint32_t stride;
+    size_t n;
+    int rc = seg_posmap_decode(s->table, s->table_len, len, &stride, &s->poff, &s->cap_poff, &n);
+    if (rc == IDX_ENOMEM) return nomem(s);
+    if (rc || n == 0) return 1;
+    if ((rc = pos_matches(s))) return rc;
+    if (!s->n_pm) return make_text(s, t, len, W, out); /* the start of the body */
+    qsort(s->pm, s->n_pm, sizeof *s->pm, pmatch_cmp);
+    for (size_t i = 0; i < s->n_pm; i++) {
+        s->pm[i].bs = pos_byte(s, n, stride, len, s->pm[i].ps);
+        s->pm[i].be = pos_byte(s, n, stride, len, (uint64_t)s->pm[i].pe + 1);
+    }
+    /* Byte estimates err near the window's size: the best span within W
+     * bytes and the best within a quarter more are both made into excerpts
+     * (one when they coincide) and the better excerpt is kept, the earlier
+     * on a tie, as make_text would choose between them. (4/5 W and 5/4 W
+     * lost more passages to the old analysis on the enwiki sample.) */
+    uint64_t lo[2] = {0, 0}, hi[2] = {0, 0};
+    if ((rc = pos_window(s, W, &lo[0], &hi[0])) ||
+        (rc = pos_window(s, (uint64_t)W + W / 4, &lo[1], &hi[1])))
+        return rc;
+    if ((rc = region_text(s, n, t, len, W, lo[0], hi[0], out))) return rc;
+    if (lo[1] == lo[0] && hi[1] == hi[0]) return 0;
+    size_t d0 = s->win_d, o0 = s->win_o, ws0 = s->ws;
+    snip_text alt;
+    rc = region_text(s, n, t, len, W, lo[1], hi[1], &alt);
+    if (rc < 0) return rc;
+    if (rc == 0 && (s->win_d > d0 || (s->win_d == d0 && s->win_o > o0) ||
+                    (s->win_d == d0 && s->win_o == o0 && s->ws < ws0))) {
+        free(out->text);
+        free(out->spans);
+        *out = alt;
+    } else if (rc == 0) {
+        free(alt.text);
+        free(alt.spans);
+    }
+    return 0;
+}
+
 static int do_field(snip *s, int is_title, const char *t, size_t len, unsigned W, snip_text *out)
 {
+    s->fast = !is_title && !s->full && s->body_pos && s->table && len;
     int rc = prepare_field(s, is_title);
     if (rc) return rc;
     s->n_toks = 0;
     s->n_m = 0;
     s->text = t;
+    s->base = 0;
     s->cur_b = s->cur_c = 0;
-    s->check_at = s->full ? SIZE_MAX : SNIP_CHECK_BYTES;
+    s->check_at = s->full || s->fast ? SIZE_MAX : SNIP_CHECK_BYTES;
     s->stop_at = 0;
     s->window = W;
+    if (s->fast && !s->n_pref) {
+        rc = fast_field(s, t, len, W, out);
+        if (rc <= 0) return rc;
+    }
+    if (s->fast) { /* a prefix, or the index could not tell: as without one */
+        s->fast = 0;
+        if ((rc = prepare_field(s, is_title))) return rc;
+        s->n_toks = 0;
+        s->n_m = 0;
+        s->base = 0;
+        s->cur_b = s->cur_c = 0;
+        s->check_at = SNIP_CHECK_BYTES;
+    }
     if (len && s->n_needed) {
         rc = ana_run(s->a, t, len, on_token, s, s->err);
         if (rc && rc != SNIP_STOP) return rc < 0 ? rc : s->err->code ? s->err->code : IDX_EINTERNAL;

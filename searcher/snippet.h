@@ -41,6 +41,10 @@
  * a hit of `a b` whose body has no `b` does not analyse SNIP_SCAN_MAX bytes
  * looking for it, and a body with none of them is not analysed at all.
  *
+ * A caller that also has the body's positions of the query's words and the
+ * article's position table (snip_set_body_index) gets the body's best
+ * passage over the whole article, analysing only a few hundred bytes.
+ *
  * No match in the body: the start of the body. Library code: never prints. */
 #ifndef IDX_SNIPPET_H
 #define IDX_SNIPPET_H
@@ -117,5 +121,26 @@ typedef int (*snip_body_has_fn)(void *ctx, const qparse_node *leaf);
  * answer of 0 for a leaf that does match in the body only stops analysis too
  * early; the excerpt stays well-formed. */
 void snip_set_body_hint(snip *s, snip_body_has_fn fn, void *ctx);
+
+/* The body positions of term[0..len) (an analysed query term) in the
+ * article about to be snipped, ascending: stores them in *pos (grown with
+ * buf_grow, *cap elements; the snip owns and frees the array) and their
+ * number in *n (0: the body lacks the term). Returns 0, or < 0 when it
+ * cannot tell (the snip then analyses the body as without an index). */
+typedef int (*snip_body_pos_fn)(void *ctx, const char *term, size_t len, uint32_t **pos,
+                                size_t *cap, size_t *n);
+
+/* Installs, for the following snip_doc calls until changed, where the
+ * article's body holds the query's words: fn (as snip_body_has_fn, per
+ * article) and table[0..table_len), the article's stored position table
+ * (seg_doc.posmap; FORMAT.md §7.1). With both, and no prefix leaf for the
+ * body, snip_doc picks the body's passage from the positions alone (the
+ * window of about window_chars with the most distinct leaves, then the most
+ * matches, over the whole body) and analyses only the bytes around it that
+ * the table locates, a few hundred whatever the body's length; the excerpt is
+ * then made from them as above. fn NULL or table NULL: the whole-body
+ * analysis described above. The body hint is not asked then. */
+void snip_set_body_index(snip *s, snip_body_pos_fn fn, void *ctx, const uint8_t *table,
+                         size_t table_len);
 
 #endif

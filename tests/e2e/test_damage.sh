@@ -8,7 +8,8 @@
 #     offset for the checksummed files (meta, a text file with one CRC,
 #     cannot say where);
 #   - `idx query --batch` (JSON, with snippets: lexicon, postings, positions,
-#     store) and `idx get` of ids spread over the store either answer exactly
+#     store, with the position tables of the records of 128 words or more:
+#     FORMAT.md 7.1) and `idx get` of ids spread over the store either answer exactly
 #     as on the undamaged index (the damage is where they do not read) or print
 #     a prefix of those answers and exit 3 with one `idx: ` line: no crash, no
 #     hang, no garbage.

@@ -12,7 +12,9 @@
  * seg_doc_get of the first hits and of one more
  * document, index_find_id of a live and a deleted id, seg_lex iteration,
  * and (flag bit 1) seg_check. Errors are
- * expected; crashes, hangs, leaks and sanitizer reports are not.
+ * expected; crashes, hangs, leaks and sanitizer reports are not. The hits
+ * fetched also get their snippets, the passage located from the postings'
+ * positions and the record's position table as search.c does it.
  *
  * Input: byte 0 holds flags; bit 0 set: after patching, recompute the
  * checksums (cfile page CRCs, page table CRC and footer CRC; the meta file's
@@ -40,6 +42,8 @@
 #include "common/txn.h"
 #include "searcher/match.h"
 #include "searcher/qparse.h"
+#include "searcher/search.h"
+#include "searcher/snippet.h"
 #include "tests/fuzz/fuzz_util.h"
 
 #define FZ_MAX_FILES 16
@@ -56,6 +60,7 @@ static size_t n_files;
 static const uint8_t *cur_data[FZ_MAX_FILES];
 static size_t cur_len[FZ_MAX_FILES];
 static ana *fz_ana;
+static snip *fz_snip;
 static qparse_tree *queries[16];
 static size_t n_queries;
 
@@ -127,6 +132,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
     ana_config cfg = ana_config_default();
     FZ_CHECK(ana_new(&cfg, &fz_ana, &err) == 0, "ana_new: %s", err.msg);
+    FZ_CHECK(snip_new(fz_ana, NULL, &fz_snip, &err) == 0, "snip_new: %s", err.msg);
     static const char *const qs[] = {"alpha",
                                      "new york economy",
                                      "\"new york\"",
@@ -228,7 +234,15 @@ static void exercise(uint8_t flags)
             FZ_CHECK(!res.collapsed || res.collapsed[i] < res.total,
                      "collapse count past the total");
             err_clear(&err);
-            (void)seg_doc_get(x->segs[h->seg], h->doc, &scratch, &doc, &err);
+            if (seg_doc_get(x->segs[h->seg], h->doc, &scratch, &doc, &err)) continue;
+            search_body_probe probe = {x, h->seg, h->doc};
+            snip_set_body_index(fz_snip, search_body_positions, &probe, doc.posmap, doc.posmap_len);
+            snip_result sr;
+            if (!snip_doc(fz_snip, queries[(flags >> 2 & 15) % n_queries], doc.field[FIELD_TITLE],
+                          doc.len[FIELD_TITLE], doc.field[FIELD_BODY], doc.len[FIELD_BODY], &sr,
+                          &err))
+                snip_result_free(&sr);
+            snip_set_body_index(fz_snip, NULL, NULL, NULL, 0);
         }
         match_result_free(&res);
     }

@@ -47,6 +47,7 @@ static void same_store(seg *a, seg *b)
     ck_assert_uint_eq(seg_ndocs(a), seg_ndocs(b));
     buf sa = {0}, sb = {0};
     idx_err err = {0};
+    uint32_t tables = 0;
     for (uint32_t d = 0; d < seg_ndocs(a); d++) {
         seg_doc x, y;
         ck_assert_msg(seg_doc_get(a, d, &sa, &x, &err) == 0, "%s", err.msg);
@@ -54,7 +55,13 @@ static void same_store(seg *a, seg *b)
         for (int f = 0; f < FIELD_COUNT; f++)
             OKM(x.len[f] == y.len[f] && !memcmp(x.field[f], y.field[f], x.len[f]),
                 "document %u, field %d differs", d, f);
+        /* the position table (FORMAT.md §7.1) is copied with its record */
+        OKM(x.posmap_len == y.posmap_len &&
+                (!x.posmap_len || !memcmp(x.posmap, y.posmap, x.posmap_len)),
+            "document %u, position table differs", d);
+        tables += x.posmap_len > 0;
     }
+    OKM(tables > 0, "no record has a position table");
     buf_free(&sa);
     buf_free(&sb);
 }

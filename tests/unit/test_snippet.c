@@ -3,11 +3,15 @@
  * check_invariants: valid UTF-8, no raw whitespace runs, spans sorted,
  * non-overlapping, inside the text and on character boundaries. */
 #include <check.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/segfmt.h"
+#include "common/segment.h"
+#include "indexer/docstore.h"
 #include "searcher/snippet.h"
 #include "tests/unit/testutil.h"
 
@@ -469,6 +473,267 @@ START_TEST(whole_article)
 }
 END_TEST
 
+/* ---- the passage from an index's positions (snip_set_body_index) ---- */
+
+/* A one-article index of `body`, made as the build makes it: the indexing
+ * analyzer's body positions of each term (fake_pos) and the stored record
+ * with its position table (rec, parsed into d). */
+typedef struct fake_ix {
+    ana *a; /* configured as the build's workers: CJK unigrams too */
+    const char *body;
+    buf rec;
+    seg_doc d;
+    const char *term; /* fake_pos's current term */
+    size_t len, n, *cap;
+    uint32_t **pos;
+    int calls, fail;
+} fake_ix;
+
+static int fake_table_tok(void *ctx, const ana_token *t)
+{
+    docstore_posmap *m = ctx;
+    if (t->pos >= m->next_pos) docstore_posmap_token(m, t->pos, t->start);
+    return 0;
+}
+
+static int fake_term_tok(void *ctx, const ana_token *t)
+{
+    fake_ix *f = ctx;
+    if (t->len == f->len && !memcmp(t->term, f->term, f->len) &&
+        (f->n == 0 || (*f->pos)[f->n - 1] != t->pos)) {
+        ck_assert_int_eq(buf_grow(f->pos, f->cap, f->n + 1, sizeof **f->pos), 0);
+        (*f->pos)[f->n++] = t->pos;
+    }
+    return 0;
+}
+
+/* snip_body_pos_fn over the fake index; fails (-1) when f->fail is set. */
+static int fake_pos(void *ctx, const char *term, size_t len, uint32_t **pos, size_t *cap, size_t *n)
+{
+    fake_ix *f = ctx;
+    f->calls++;
+    if (f->fail) return -1;
+    f->term = term;
+    f->len = len;
+    f->pos = pos;
+    f->cap = cap;
+    f->n = 0;
+    idx_err e = {0};
+    ck_assert_int_eq(ana_run(f->a, f->body, strlen(f->body), fake_term_tok, f, &e), 0);
+    *n = f->n;
+    return 0;
+}
+
+static void fake_open(fake_ix *f, const char *body)
+{
+    memset(f, 0, sizeof *f);
+    ana_config c = ana_config_default();
+    c.cjk_unigrams = 1;
+    idx_err e = {0};
+    ck_assert_int_eq(ana_new(&c, &f->a, &e), 0);
+    f->body = body;
+    docstore_posmap m = {0};
+    docstore_posmap_reset(&m);
+    ck_assert_int_eq(ana_run(f->a, body, strlen(body), fake_table_tok, &m, &e), 0);
+    const char *field[FIELD_STORED] = {"x", "", "", "", "", "", body, ""};
+    size_t len[FIELD_STORED] = {1, 0, 0, 0, 0, 0, strlen(body), 0};
+    docstore_put_posmap(&f->rec, &m);
+    docstore_put_record(&f->rec, field, len);
+    /* the size the build counts for the record's block is what it takes */
+    buf plain = {0};
+    docstore_put_record(&plain, field, len);
+    ck_assert_uint_eq(f->rec.len, docstore_posmap_size(&m) + plain.len);
+    buf_free(&plain);
+    ck_assert_uint_eq(seg_record_parse(f->rec.p, f->rec.len, &f->d), f->rec.len);
+    ck_assert_uint_eq(f->d.len[FIELD_BODY], strlen(body));
+    docstore_posmap_free(&m);
+    snip_set_body_index(S, fake_pos, f, f->d.posmap, f->d.posmap_len);
+}
+
+static void fake_close(fake_ix *f)
+{
+    snip_set_body_index(S, NULL, NULL, NULL, 0);
+    buf_free(&f->rec);
+    ana_free(f->a);
+}
+
+static void same_text(const snip_text *x, const snip_text *y)
+{
+    ck_assert_str_eq(x->text, y->text);
+    ck_assert_int_eq(x->cut_before, y->cut_before);
+    ck_assert_int_eq(x->cut_after, y->cut_after);
+    ck_assert_uint_eq(x->n_spans, y->n_spans);
+    for (size_t k = 0; k < x->n_spans; k++) {
+        ck_assert_uint_eq(x->spans[k].start, y->spans[k].start);
+        ck_assert_uint_eq(x->spans[k].end, y->spans[k].end);
+    }
+}
+
+/* The excerpt of body for query with the fake index equals the one without. */
+static void same_with_index(const char *query, const char *body)
+{
+    snip_result r0 = run(query, NULL, body);
+    fake_ix f;
+    fake_open(&f, body);
+    snip_result r1 = run(query, NULL, body);
+    same_text(&r0.body, &r1.body);
+    fake_close(&f);
+    snip_result_free(&r0);
+    snip_result_free(&r1);
+}
+
+START_TEST(index_passage)
+{
+    /* The best passage of the whole body, not the first with every word:
+     * "alpha beta" three times together 14 KB in wins over the pair at the
+     * start (stops_at_first_full_window shows it without the index). */
+    buf b = {0};
+    early_then_dense(&b);
+    fake_ix f;
+    fake_open(&f, (const char *)b.p);
+    ck_assert_ptr_nonnull(f.d.posmap);
+    snip_result r = run("alpha beta", NULL, (const char *)b.p);
+    ck_assert_int_eq(f.calls, 2); /* once per term */
+    ck_assert_uint_eq(r.body.n_spans, 6);
+    for (size_t k = 0; k < 6; k++)
+        ck_assert_str_eq(span_str(&r.body, k), k % 2 ? "beta" : "alpha");
+    ck_assert_int_eq(r.body.cut_before, 1);
+    ck_assert_msg(strstr(r.body.text, "filler alpha beta alpha beta alpha beta.") != NULL, "%s",
+                  r.body.text);
+    snip_result_free(&r);
+
+    /* A term the body lacks (here only in the title): no position, the other
+     * word's passage; the title is analysed as always. */
+    r = run("gamma beta", "gamma title", (const char *)b.p);
+    ck_assert_uint_eq(r.body.n_spans, 3);
+    ck_assert_str_eq(span_str(&r.body, 0), "beta");
+    ck_assert_uint_eq(r.title.n_spans, 1);
+    snip_result_free(&r);
+
+    /* None of the words in the body: its start, unhighlighted, as without. */
+    r = run("gamma", NULL, (const char *)b.p);
+    ck_assert_uint_eq(r.body.n_spans, 0);
+    ck_assert_int_eq(r.body.cut_before, 0);
+    ck_assert_msg(!strncmp(r.body.text, "alpha beta. filler", 18), "%s", r.body.text);
+    snip_result_free(&r);
+    fake_close(&f);
+    buf_free(&b);
+
+    /* When the first passage is the best, the same excerpt as analysing
+     * the body from its start (dense_window's text, longer). */
+    b.len = 0;
+    buf_puts(&b, "alpha opens the text.");
+    for (int i = 0; i < 100; i++)
+        buf_puts(&b, " nothing here");
+    buf_puts(&b, " then alpha beta and gamma appear together.");
+    for (int i = 0; i < 100; i++)
+        buf_puts(&b, " more words");
+    buf_put_u8(&b, 0);
+    same_with_index("alpha beta gamma", (const char *)b.p);
+    same_with_index("beta", (const char *)b.p);
+    same_with_index("\"beta and gamma\"", (const char *)b.p);
+    buf_free(&b);
+}
+END_TEST
+
+START_TEST(index_phrase)
+{
+    /* The phrase's words apart first, then together: only the phrase is
+     * highlighted, as one span, and its passage is chosen. */
+    buf b = {0};
+    buf_puts(&b, "New ideas.");
+    for (int i = 0; i < 300; i++)
+        buf_puts(&b, " filler");
+    buf_puts(&b, " York stone.");
+    for (int i = 0; i < 300; i++)
+        buf_puts(&b, " filler");
+    buf_puts(&b, " They moved to New\n York in May.");
+    for (int i = 0; i < 300; i++)
+        buf_puts(&b, " filler");
+    buf_put_u8(&b, 0);
+    fake_ix f;
+    fake_open(&f, (const char *)b.p);
+    snip_result r = run("\"new york\"", NULL, (const char *)b.p);
+    ck_assert_uint_eq(r.body.n_spans, 1);
+    ck_assert_str_eq(span_str(&r.body, 0), "New York");
+    ck_assert_msg(strstr(r.body.text, "moved to New York in May") != NULL, "%s", r.body.text);
+    snip_result_free(&r);
+    /* a phrase with a word between (slop) and a term beside it */
+    r = run("\"moved york\"~2 may", NULL, (const char *)b.p);
+    ck_assert_uint_eq(r.body.n_spans, 2);
+    ck_assert_str_eq(span_str(&r.body, 0), "moved to New York");
+    ck_assert_str_eq(span_str(&r.body, 1), "May");
+    snip_result_free(&r);
+    fake_close(&f);
+    buf_free(&b);
+}
+END_TEST
+
+START_TEST(index_fallbacks)
+{
+    buf b = {0};
+    early_then_dense(&b);
+    const char *body = (const char *)b.p;
+    /* A prefix leaf: its terms are not looked up; the body is analysed. */
+    same_with_index("alph* beta", body);
+    /* The index cannot tell: as without it. */
+    snip_result r0 = run("alpha beta", NULL, body);
+    fake_ix f;
+    fake_open(&f, body);
+    f.fail = 1;
+    snip_result r1 = run("alpha beta", NULL, body);
+    same_text(&r0.body, &r1.body);
+    snip_result_free(&r1);
+    /* A table of another version, or one past the body: ignored. */
+    f.fail = 0;
+    uint8_t *t = (uint8_t *)(uintptr_t)f.d.posmap;
+    t[0] = SEGFMT_POSMAP_VERSION + 1;
+    r1 = run("alpha beta", NULL, body);
+    same_text(&r0.body, &r1.body);
+    snip_result_free(&r1);
+    t[0] = SEGFMT_POSMAP_VERSION;
+    snip_set_body_index(S, fake_pos, &f, f.d.posmap, f.d.posmap_len);
+    size_t body_len = strlen(body);
+    uint32_t stride;
+    uint32_t *off = NULL;
+    size_t cap = 0, n;
+    ck_assert_int_eq(
+        seg_posmap_decode(f.d.posmap, f.d.posmap_len, body_len, &stride, &off, &cap, &n), 0);
+    ck_assert_uint_eq(stride, DOCSTORE_POSMAP_STRIDE);
+    ck_assert_uint_eq(n, 2007 / DOCSTORE_POSMAP_STRIDE);        /* positions 0..2007 */
+    ck_assert_uint_eq(off[0], strlen("alpha beta. ") + 30 * 7); /* position 32 */
+    for (size_t k = 1; k < n; k++)
+        ck_assert_uint_eq(off[k] - off[k - 1], DOCSTORE_POSMAP_STRIDE * 7);
+    ck_assert_int_eq(
+        seg_posmap_decode(f.d.posmap, f.d.posmap_len, off[n - 1] - 1, &stride, &off, &cap, &n), -1);
+    ck_assert_int_eq(
+        seg_posmap_decode(f.d.posmap, f.d.posmap_len - 1, body_len, &stride, &off, &cap, &n), -1);
+    r1 = run("alpha beta", NULL, body);
+    ck_assert_uint_eq(r1.body.n_spans, 6); /* the table works again */
+    snip_result_free(&r1);
+    free(off);
+    fake_close(&f);
+    snip_result_free(&r0);
+    /* Short bodies get no table, CJK text (three bytes a character) works. */
+    fake_open(&f, "alpha beta gamma");
+    ck_assert_ptr_null(f.d.posmap);
+    fake_close(&f);
+    b.len = 0;
+    for (int i = 0; i < 200; i++)
+        buf_puts(
+            &b,
+            "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae\xe6\x96\x87\xe7\xab\xa0\xe3\x80\x82");
+    buf_puts(&b, "\xe6\x9d\xb1\xe4\xba\xac\xe3\x81\xb8\xe8\xa1\x8c\xe3\x81\x8f\xe3\x80\x82");
+    for (int i = 0; i < 200; i++)
+        buf_puts(
+            &b,
+            "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae\xe6\x96\x87\xe7\xab\xa0\xe3\x80\x82");
+    buf_put_u8(&b, 0);
+    same_with_index("\xe6\x9d\xb1\xe4\xba\xac", (const char *)b.p);
+    buf_free(&b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("snippet");
@@ -486,6 +751,9 @@ int main(void)
     tcase_add_test(tc, dense_window);
     tcase_add_test(tc, reuse_many);
     tcase_add_test(tc, whole_article);
+    tcase_add_test(tc, index_passage);
+    tcase_add_test(tc, index_phrase);
+    tcase_add_test(tc, index_fallbacks);
     suite_add_tcase(s, tc);
     return test_run(s);
 }
