@@ -28,6 +28,7 @@ void match_ctx_init(match_ctx *e, idx_index *ix, const match_options *o, idx_err
     e->p = o->bm25;
     e->err = err;
     e->theta = -INFINITY;
+    e->count_bar = -INFINITY;
     e->n_docs = (double)ix->meta.docs;
     /* Stored bounds hold for the parameters they were computed with, the
      * index's own; each segment's factor bound_scale adapts them to the
@@ -472,8 +473,46 @@ static uint32_t phrase_count_exact(uint32_t n, uint32_t *const *pos, const uint3
     return found;
 }
 
-static int phrase_positions(match_ctx *e, match_sc *s)
+/* Whether an exact phrase occurs at all, the pivot's positions decoded (in
+ * tp/bp, counts tc/bc): the other terms' positions are decoded only as far
+ * as the pivot's first m positions in each field need them, m growing
+ * eightfold, so an occurrence near a field's start (the common case for
+ * frequent words) costs a few positions rather than the whole lists. Sets
+ * pf_title/pf_body to the occurrences among the pivot positions tried; they
+ * are the full counts when every pivot position was tried (then returns 0,
+ * and pf_partial stays 0). Returns 1 when stopped early at an occurrence, or
+ * the error. */
+static int phrase_exists(match_ctx *e, match_sc *s, uint32_t pivot, uint32_t **tp, uint32_t *tc,
+                         uint32_t **bp, uint32_t *bc)
 {
+    uint32_t ptc = tc[pivot], pbc0 = bc[pivot], pbc = s->field == QF_TITLE ? 0 : pbc0;
+    for (uint32_t m = 4;; m *= 8) {
+        uint32_t mt = m < ptc ? m : ptc, mb = m < pbc ? m : pbc;
+        for (uint32_t i = 0; i < s->n_terms; i++) {
+            if (i == pivot) continue;
+            uint32_t tmax = mt ? pos_limit(tp[pivot][mt - 1], s->rel[i], s->rel[pivot]) : 0;
+            uint32_t bmax = mb ? pos_limit(bp[pivot][mb - 1], s->rel[i], s->rel[pivot]) : 0;
+            int r = seg_cursor_positions_upto(&s->terms[i]->cur, tmax, bmax, tp[i], &tc[i], bp[i],
+                                              &bc[i], e->err);
+            if (r) return match_fail(e, r);
+        }
+        tc[pivot] = mt;
+        bc[pivot] = mb;
+        s->pf_title = phrase_count_exact(s->n_terms, tp, tc, s->rel, pivot);
+        s->pf_body = mb ? phrase_count_exact(s->n_terms, bp, bc, s->rel, pivot) : 0;
+        tc[pivot] = ptc;
+        bc[pivot] = pbc0;
+        if (mt == ptc && mb == pbc) return 0;
+        if (s->pf_title + s->pf_body) return 1;
+    }
+}
+
+/* Decodes the positions at the current candidate and counts the phrase's
+ * occurrences into pf_title/pf_body; with `exists`, an exact phrase stops at
+ * its first occurrences (phrase_exists: then pf_partial is set). */
+static int phrase_positions(match_ctx *e, match_sc *s, int exists)
+{
+    s->pf_partial = 0;
     size_t need = 0;
     uint32_t pivot = 0;
     int exact = s->slop == 0 && !s->unordered;
@@ -505,6 +544,12 @@ static int phrase_positions(match_ctx *e, match_sc *s)
     int r = seg_cursor_positions_upto(&s->terms[pivot]->cur, UINT32_MAX, UINT32_MAX, tp[pivot],
                                       &tc[pivot], bp[pivot], &bc[pivot], e->err);
     if (r) return match_fail(e, r);
+    if (exact && exists) {
+        r = phrase_exists(e, s, pivot, tp, tc, bp, bc);
+        if (r < 0) return r;
+        s->pf_partial = r;
+        return 0;
+    }
     for (uint32_t i = 0; i < s->n_terms; i++) {
         if (i == pivot) continue;
         uint32_t tmax = UINT32_MAX, bmax = UINT32_MAX;
@@ -563,42 +608,58 @@ void match_phrase_approx(match_ctx *e, match_sc *s, uint32_t target)
     }
 }
 
-/* The second phase: decodes positions at the current candidate, unless even
- * the best phrase frequency the term frequencies allow cannot lift the
- * document into the top k. An exact phrase occurs at most as often as its
- * rarest term here; a sloppy one counts the first term's positions, whose
+/* The most a phrase's frequency can be at its candidate, from its terms'
+ * frequencies there. An exact phrase occurs at most as often as its rarest
+ * term here; a sloppy one counts the first term's positions, whose
  * occurrences may share the other terms' (`of of the`~1 holds two), so only
  * the first term's frequency bounds it; a NEAR's, the sum of its terms'
  * (near_count). */
+double match_phrase_bound(match_ctx *e, const match_sc *s)
+{
+    uint32_t tft = UINT32_MAX, tfb = UINT32_MAX;
+    if (s->unordered) {
+        uint64_t st = 0, sb = 0;
+        for (uint32_t i = 0; i < s->n_terms; i++)
+            if (s->need[i]) {
+                st += s->terms[i]->cur.tf_title;
+                sb += s->terms[i]->cur.tf_body;
+            }
+        tft = st < UINT32_MAX ? (uint32_t)st : UINT32_MAX;
+        tfb = sb < UINT32_MAX ? (uint32_t)sb : UINT32_MAX;
+    }
+    for (uint32_t i = 0; !s->unordered && i < (s->slop ? 1 : s->n_terms); i++) {
+        const seg_cursor *c = &s->terms[i]->cur;
+        tft = c->tf_title < tft ? c->tf_title : tft;
+        tfb = c->tf_body < tfb ? c->tf_body : tfb;
+    }
+    return s->idf * match_sat(e, s->field, s->label_term, s->doc, tft, tfb);
+}
+
+/* The second phase: decodes positions at the current candidate, unless even
+ * the phrase's frequency bound (match_phrase_bound) cannot lift the document
+ * into the top k. While every match is counted, a root candidate the bound
+ * keeps out of the top k needs only one occurrence found (phrase_exists):
+ * the root counts it unscored, or match_sc_score counts the rest. */
 int match_phrase_confirm(match_ctx *e, match_sc *s)
 {
     if (s->confirmed || s->doc == SEG_END) return 1;
-    if (s->other_max < INFINITY && e->theta > -INFINITY) {
-        uint32_t tft = UINT32_MAX, tfb = UINT32_MAX;
-        if (s->unordered) {
-            uint64_t st = 0, sb = 0;
-            for (uint32_t i = 0; i < s->n_terms; i++)
-                if (s->need[i]) {
-                    st += s->terms[i]->cur.tf_title;
-                    sb += s->terms[i]->cur.tf_body;
-                }
-            tft = st < UINT32_MAX ? (uint32_t)st : UINT32_MAX;
-            tfb = sb < UINT32_MAX ? (uint32_t)sb : UINT32_MAX;
-        }
-        for (uint32_t i = 0; !s->unordered && i < (s->slop ? 1 : s->n_terms); i++) {
-            const seg_cursor *c = &s->terms[i]->cur;
-            tft = c->tf_title < tft ? c->tf_title : tft;
-            tfb = c->tf_body < tfb ? c->tf_body : tfb;
-        }
-        double bound = s->idf * match_sat(e, s->field, s->label_term, s->doc, tft, tfb);
-        if (match_cannot_beat(bound + s->other_max, e->theta)) return 0;
+    int exists = 0;
+    if (s->other_max < INFINITY && (e->theta > -INFINITY || e->count_bar > -INFINITY)) {
+        double bound = match_phrase_bound(e, s) + s->other_max;
+        if (match_cannot_beat(bound, e->theta)) return 0;
+        exists = match_cannot_beat(bound, e->count_bar);
     }
-    if (phrase_positions(e, s)) {
+    if (phrase_positions(e, s, exists)) {
         s->doc = SEG_END;
         return 0;
     }
     s->confirmed = s->pf_title + s->pf_body > 0;
     return s->confirmed;
+}
+
+void match_phrase_count(match_ctx *e, match_sc *s)
+{
+    phrase_positions(e, s, 0); /* an error is e->rc's: the search fails */
 }
 
 void match_phrase_advance(match_ctx *e, match_sc *s, uint32_t target)
