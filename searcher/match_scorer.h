@@ -157,6 +157,11 @@ struct match_sc {
     uint32_t *need; /* NEAR: term i's count in the query if it is the first of
                      * them, else 0 (`a NEAR a` needs two positions of a) */
     uint32_t pf_title, pf_body;
+    /* The first bound_terms terms' block bounds bound the phrase's score (a
+     * phrase occurs at most as often as any of its terms; a sloppy one as its
+     * first term): n_terms, 1, or 0 for none (NEAR, labels, foreign BM25
+     * parameters) */
+    uint32_t bound_terms;
     int confirmed;  /* positions checked at `doc` (two-phase matching) */
     int pf_partial; /* confirmed by an occurrence, pf_* not counted yet (match_sc_score does) */
     /* MATCH_SC_PREFIX and MATCH_SC_BOOL children */
@@ -183,6 +188,8 @@ void match_phrase_advance(match_ctx *e, match_sc *s, uint32_t target);
 /* A root phrase's score bound at its current candidate, from its terms'
  * frequencies there (no positions decoded). */
 double match_phrase_bound(match_ctx *e, const match_sc *s);
+/* The phrase part of match_sc_block_bound (s->bound_terms > 0). */
+double match_phrase_block_bound(match_ctx *e, match_sc *s, uint32_t target, uint32_t *upto);
 /* Counts the occurrences of a phrase confirmed with pf_partial set. */
 void match_phrase_count(match_ctx *e, match_sc *s);
 void match_bool_advance(match_ctx *e, match_sc *s, uint32_t target);
@@ -332,6 +339,8 @@ static inline double match_sc_block_bound(match_ctx *e, match_sc *s, uint32_t ta
         *upto = s->blk_upto;
         return s->blk_bound;
     }
+    if (s->kind == MATCH_SC_PHRASE && s->bound_terms)
+        return match_phrase_block_bound(e, s, target, upto);
     *upto = SEG_END;
     return s->max_score;
 }
