@@ -16,7 +16,7 @@ size_t codec_skip_varints(const uint8_t *p, size_t avail, size_t count)
         /* Bytes below 0x80 (non-negative as int8) end a varint: 1 each, summed. */
         __m128i one = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(-1)), _mm_set1_epi8(1));
         __m128i sum = _mm_sad_epu8(one, _mm_setzero_si128());
-        size_t ends = (size_t)(_mm_cvtsi128_si32(sum) + _mm_extract_epi16(sum, 4));
+        size_t ends = (size_t)_mm_cvtsi128_si32(sum) + (size_t)_mm_extract_epi16(sum, 4);
         if (ends >= count) break;
         count -= ends;
         i += 16;
@@ -129,11 +129,12 @@ int codec_posrd_seek(codec_posrd *r, uint64_t target)
             __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(r->p + r->used));
             if (!_mm_movemask_epi8(_mm_or_si128(v, _mm_cmpeq_epi8(v, _mm_setzero_si128())))) {
                 __m128i sad = _mm_sad_epu8(v, _mm_setzero_si128());
-                sum = (uint64_t)(_mm_cvtsi128_si32(sad) + _mm_extract_epi16(sad, 4));
+                sum = (uint64_t)_mm_cvtsi128_si32(sad) + (uint64_t)_mm_extract_epi16(sad, 4);
                 run = r->at + sum < target ? 16 : 0;
             }
         }
 #endif
+        /* cppcheck-suppress knownConditionTrueFalse ; run is always 0 here only without SSE2 */
         if (!run && r->started && r->left >= 8 && r->avail - r->used >= 8) {
             /* Eight bytes summed in four 16-bit lanes, added by a multiply. */
             uint64_t w;
