@@ -83,4 +83,27 @@ static inline size_t codec_packed_size(size_t n, unsigned w)
  * width byte is invalid or the block does not fit in avail. */
 size_t codec_unpack(const uint8_t *p, size_t avail, size_t n, uint32_t *out);
 
+/* A forward reader of one field's position list (docs/FORMAT.md §5.2: n
+ * varints, the first absolute, the others gaps >= 1) that seeks by value:
+ * runs of eight one-byte gaps (most of a frequent word's) are summed a word
+ * at a time instead of decoded one by one. The caller owns it; it reads the
+ * bytes it was given and never past them. */
+typedef struct codec_posrd {
+    const uint8_t *p;
+    size_t avail, used;
+    uint32_t left; /* varints not read yet */
+    int started;   /* `at` holds the last position read */
+    uint64_t at;
+} codec_posrd;
+
+static inline void codec_posrd_init(codec_posrd *r, const uint8_t *p, size_t avail, uint32_t n)
+{
+    *r = (codec_posrd){p, avail, 0, n, 0, 0};
+}
+
+/* Moves to the first position >= target (none moves when the last one read
+ * is already there): 1 with it in r->at, 0 when the list ends first, -1 when
+ * the bytes are damaged (truncated, a zero gap, a position past 32 bits). */
+int codec_posrd_seek(codec_posrd *r, uint64_t target);
+
 #endif

@@ -625,10 +625,10 @@ static size_t pos_decode_upto(const uint8_t *p, size_t avail, uint32_t n, uint32
     return used;
 }
 
-int seg_cursor_positions_upto(seg_cursor *c, uint32_t title_max, uint32_t body_max, uint32_t *title,
-                              uint32_t *n_title, uint32_t *body, uint32_t *n_body, idx_err *err)
+int seg_cursor_pos_bytes(seg_cursor *c, const uint8_t **p, size_t *avail, idx_err *err)
 {
-    *n_title = *n_body = 0;
+    *p = NULL;
+    *avail = 0;
     if (c->doc == SEG_END) return 0;
     /* Only this block's positions: the next block's offset bounds them. */
     uint64_t start = c->block_pos_off;
@@ -638,9 +638,9 @@ int seg_cursor_positions_upto(seg_cursor *c, uint32_t title_max, uint32_t body_m
                        : c->t.pos_off + c->t.pos_len;
     if (end > c->t.pos_off + c->t.pos_len || start > end)
         return cur_bad(c, err, "position offset out of range");
-    const uint8_t *p = cfr_get(c->s->f[SEG_POS], start, end - start, err);
-    if (!p) return IDX_EDATA;
-    size_t avail = (size_t)(end - start);
+    const uint8_t *b = cfr_get(c->s->f[SEG_POS], start, end - start, err);
+    if (!b) return IDX_EDATA;
+    size_t len = (size_t)(end - start);
     /* Skip the positions of the block's earlier documents, resuming where the
      * last call stopped when the cursor only moved forward. */
     if (c->pos_done_doc > c->i) {
@@ -652,18 +652,30 @@ int seg_cursor_positions_upto(seg_cursor *c, uint32_t title_max, uint32_t body_m
         skip += (uint64_t)c->tft[k] + c->tfb[k];
     size_t off = (size_t)c->pos_done_off;
     if (skip) {
-        size_t a = codec_skip_varints(p + off, avail - off, skip);
+        size_t a = codec_skip_varints(b + off, len - off, skip);
         if (!a) return seg_bad(err, c->s, SEG_POS, start, "position list truncated");
         off += a;
     }
     c->pos_done_doc = c->i;
     c->pos_done_off = off;
-    size_t a = pos_decode_upto(p + off, avail - off, c->tf_title, title_max, title, n_title);
-    if (!a && c->tf_title)
-        return seg_bad(err, c->s, SEG_POS, start + off, "undecodable position list");
-    size_t b = pos_decode_upto(p + off + a, avail - off - a, c->tf_body, body_max, body, n_body);
-    if (!b && c->tf_body)
-        return seg_bad(err, c->s, SEG_POS, start + off, "undecodable position list");
+    *p = b + off;
+    *avail = len - off;
+    return 0;
+}
+
+int seg_cursor_positions_upto(seg_cursor *c, uint32_t title_max, uint32_t body_max, uint32_t *title,
+                              uint32_t *n_title, uint32_t *body, uint32_t *n_body, idx_err *err)
+{
+    *n_title = *n_body = 0;
+    const uint8_t *p;
+    size_t avail;
+    int rc = seg_cursor_pos_bytes(c, &p, &avail, err);
+    if (rc || !p) return rc;
+    uint64_t at = c->block_pos_off + c->pos_done_off; /* for the messages */
+    size_t a = pos_decode_upto(p, avail, c->tf_title, title_max, title, n_title);
+    if (!a && c->tf_title) return seg_bad(err, c->s, SEG_POS, at, "undecodable position list");
+    size_t b = pos_decode_upto(p + a, avail - a, c->tf_body, body_max, body, n_body);
+    if (!b && c->tf_body) return seg_bad(err, c->s, SEG_POS, at, "undecodable position list");
     return 0;
 }
 
@@ -1240,8 +1252,8 @@ int seg_check(seg *s, const bm25_params *p, idx_err *err)
     if (!rc) rc = check_lexicon(s, &k, err);
     uint64_t *rec_keys = NULL;
     if (!rc && s->off_ckey &&
-        !(rec_keys = malloc((s->stats.store_records ? s->stats.store_records : 1) *
-                            sizeof *rec_keys)))
+        !(rec_keys =
+              malloc((s->stats.store_records ? s->stats.store_records : 1) * sizeof *rec_keys)))
         rc = err_set(err, IDX_ENOMEM, "check: out of memory");
     if (!rc) rc = check_store(s, rec_keys, err);
     if (!rc) rc = check_docs(s, err);

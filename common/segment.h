@@ -134,6 +134,14 @@ int seg_cursor_positions(seg_cursor *c, uint32_t *title, uint32_t *body, idx_err
 int seg_cursor_positions_upto(seg_cursor *c, uint32_t title_max, uint32_t body_max, uint32_t *title,
                               uint32_t *n_title, uint32_t *body, uint32_t *n_body, idx_err *err);
 
+/* Points *p at the current document's positions as stored (FORMAT.md
+ * §5.2: tf_title then tf_body varints), *avail bytes readable from there
+ * (to the end of the block's positions: a decoder must count the varints
+ * and check every one). The bytes are the segment's, valid while it is
+ * open. The earlier documents' positions are skipped as by
+ * seg_cursor_positions. *p is NULL at SEG_END. */
+int seg_cursor_pos_bytes(seg_cursor *c, const uint8_t **p, size_t *avail, idx_err *err);
+
 /* Per-document data. Out-of-range docids are the caller's bug (asserted). */
 void seg_doc_lens(const seg *s, uint32_t doc, uint32_t *len_title, uint32_t *len_body);
 uint32_t seg_doc_date(const seg *s, uint32_t doc); /* YYYYMMDD, 0 if none */

@@ -28,6 +28,7 @@ void match_maxscore_run(match_ctx *e, match_root *r, match_topk *t)
         int counting = match_root_exhaustive(e, t);
         double theta = exhaustive ? -INFINITY : match_topk_threshold(t);
         e->theta = counting ? -INFINITY : theta;
+        e->count_bar = theta;
         uint32_t p = 0; /* ord[0..p) are non-essential */
         if (!counting)
             while (p < n && match_cannot_beat(ub[p], theta))
@@ -40,10 +41,11 @@ void match_maxscore_run(match_ctx *e, match_root *r, match_topk *t)
         int skip = 0;
         if (counting && !exhaustive && match_topk_full(t)) {
             /* The lists' maximum scores: the block bounds would cost more
-             * than the scoring they spare. */
+             * than the scoring they spare (a phrase's frequency bound does not:
+             * its scoring decodes positions). */
             double bound = 0;
             for (uint32_t i = 0; i < n; i++)
-                if (ord[i]->doc == d) bound += ord[i]->max_score;
+                if (ord[i]->doc == d) bound += match_sc_doc_bound(e, ord[i]);
             skip = match_cannot_beat(bound, theta);
         } else if (!exhaustive && match_topk_full(t)) {
             /* Block-max over a range: if no list's block can lift any

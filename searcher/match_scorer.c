@@ -28,6 +28,7 @@ void match_ctx_init(match_ctx *e, idx_index *ix, const match_options *o, idx_err
     e->p = o->bm25;
     e->err = err;
     e->theta = -INFINITY;
+    e->count_bar = -INFINITY;
     e->n_docs = (double)ix->meta.docs;
     /* Stored bounds hold for the parameters they were computed with, the
      * index's own; each segment's factor bound_scale adapts them to the
@@ -196,6 +197,17 @@ static match_sc *sc_phrase(match_ctx *e, const qparse_node *n)
     s->idf = idf;
     s->label_term = qparse_field_is_label(n->field);
     s->max_score = idf * (e->p.k1 + 1.0);
+    /* Its terms' stored bounds bound the phrase too (match_phrase_bound's
+     * reasoning, over all documents); author:/category: phrases are scored
+     * without length norms, which the stored bounds do not assume. */
+    if (!absent && !e->rc && e->bounds_ok && !s->label_term && !s->unordered)
+        s->bound_terms = s->slop ? 1 : s->n_terms;
+    for (uint32_t i = 0; i < s->bound_terms; i++) {
+        /* Not absent: every term has its scorer.
+         * NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
+        double b = idf * e->ix->bound_scale[e->seg_no] * (double)s->terms[i]->cur.t.bound;
+        if (b < s->max_score) s->max_score = b;
+    }
     if (!absent && !e->rc) match_phrase_advance(e, s, 0);
     return s;
 }
@@ -433,56 +445,90 @@ static uint32_t near_count(uint32_t n, uint32_t *const *pos, const uint32_t *cnt
     return found;
 }
 
-/* The largest position term i can need when the pivot's last position is
- * `last`: last - rel_pivot + rel_i, saturating (a field where even that is
- * below 0 needs nothing, and position 0 stays decodable, so 0 is safe). */
-static uint32_t pos_limit(uint32_t last, uint32_t rel_i, uint32_t rel_pivot)
+/* Occurrences of an exact phrase in one field, from its terms' position
+ * readers: the pivot (the term with the fewest positions in the field) is
+ * read in order, each of its positions fixes where every other term must be,
+ * and their readers seek there, only forward, skipping runs of positions a
+ * word at a time (codec_posrd_seek): the cost follows the rare term and the
+ * frequent terms' bytes, not their positions one by one, which matters when
+ * a phrase holds "the". With `one`, stops at the first. Returns the count,
+ * or -1 when the positions are damaged. */
+static int64_t phrase_field_exact(uint32_t n, codec_posrd *rd, const uint32_t *rel, uint32_t pivot,
+                                  int one)
 {
-    uint64_t v = (uint64_t)last + rel_i;
-    return v < rel_pivot ? 0 : (uint32_t)(v - rel_pivot > UINT32_MAX ? UINT32_MAX : v - rel_pivot);
-}
-
-/* Exact-phrase occurrences, driven by the pivot term (the one with the fewest
- * positions here): each of its positions fixes where every other term must
- * be, which a binary search checks. Costs pivot positions x log(others)
- * instead of walking every list, which matters when a phrase holds "the". */
-static uint32_t phrase_count_exact(uint32_t n, uint32_t *const *pos, const uint32_t *cnt,
-                                   const uint32_t *rel, uint32_t pivot)
-{
-    uint32_t found = 0;
-    for (uint32_t a = 0; a < cnt[pivot]; a++) {
-        if (pos[pivot][a] < rel[pivot]) continue;
-        uint64_t start = pos[pivot][a] - rel[pivot];
+    int64_t found = 0;
+    codec_posrd *pr = &rd[pivot];
+    for (;;) {
+        int r = codec_posrd_seek(pr, pr->started ? pr->at + 1 : 0);
+        if (r <= 0) return r ? -1 : found;
+        if (pr->at < rel[pivot]) continue;
+        uint64_t start = pr->at - rel[pivot];
         uint32_t i = 0;
         for (; i < n; i++) {
             if (i == pivot) continue;
-            uint64_t want = start + rel[i];
-            uint32_t lo = 0, hi = cnt[i];
-            while (lo < hi) {
-                uint32_t mid = lo + (hi - lo) / 2;
-                if (pos[i][mid] < want)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            if (lo == cnt[i] || pos[i][lo] != want) break;
+            r = codec_posrd_seek(&rd[i], start + rel[i]);
+            /* A term past its end: no later start can be completed either. */
+            if (r <= 0) return r ? -1 : found;
+            if (rd[i].at != start + rel[i]) break;
         }
-        found += i == n;
+        if (i == n && ++found && one) return found;
     }
-    return found;
 }
 
-static int phrase_positions(match_ctx *e, match_sc *s)
+/* An exact phrase's occurrences at the current candidate into
+ * pf_title/pf_body, read in place from the stored positions; with `exists`,
+ * only until one is found (then pf_partial is set). */
+static int phrase_exact(match_ctx *e, match_sc *s, int exists)
 {
-    size_t need = 0;
-    uint32_t pivot = 0;
-    int exact = s->slop == 0 && !s->unordered;
+    const uint8_t *p[MATCH_PHRASE_MAX_TERMS];
+    size_t avail[MATCH_PHRASE_MAX_TERMS];
+    codec_posrd rd[MATCH_PHRASE_MAX_TERMS];
+    uint32_t tp = 0, bp = 0;
     for (uint32_t i = 0; i < s->n_terms; i++) {
         seg_cursor *c = &s->terms[i]->cur;
-        need += (size_t)c->tf_title + c->tf_body;
-        seg_cursor *pc = &s->terms[pivot]->cur;
-        if (c->tf_title + c->tf_body < pc->tf_title + pc->tf_body) pivot = i;
+        int r = seg_cursor_pos_bytes(c, &p[i], &avail[i], e->err);
+        if (r) return match_fail(e, r);
+        codec_posrd_init(&rd[i], p[i], avail[i], c->tf_title);
+        if (c->tf_title < s->terms[tp]->cur.tf_title) tp = i;
+        if (c->tf_body < s->terms[bp]->cur.tf_body) bp = i;
     }
+    int64_t t = phrase_field_exact(s->n_terms, rd, s->rel, tp, exists), b = 0;
+    if (t > 0 && exists) {
+        s->pf_title = (uint32_t)t;
+        s->pf_body = 0;
+        s->pf_partial = 1;
+        return 0;
+    }
+    for (uint32_t i = 0; t >= 0 && s->field != QF_TITLE && i < s->n_terms; i++) {
+        /* The body follows the title's varints. */
+        uint32_t tft = s->terms[i]->cur.tf_title;
+        size_t a = tft ? codec_skip_varints(p[i], avail[i], tft) : 0;
+        if (tft && !a) t = -1;
+        codec_posrd_init(&rd[i], p[i] + a, avail[i] - a, s->terms[i]->cur.tf_body);
+    }
+    if (t >= 0 && s->field != QF_TITLE) b = phrase_field_exact(s->n_terms, rd, s->rel, bp, exists);
+    if (t < 0 || b < 0)
+        return match_fail(e,
+                          err_set(e->err, IDX_EDATA, "corrupt index: undecodable position list"));
+    s->pf_title = (uint32_t)t;
+    s->pf_body = (uint32_t)b;
+    s->pf_partial = exists && t + b > 0;
+    return 0;
+}
+
+/* Decodes the positions at the current candidate and counts the phrase's
+ * occurrences into pf_title/pf_body; with `exists`, an exact phrase stops at
+ * its first occurrences (phrase_exists: then pf_partial is set). */
+static int phrase_positions(match_ctx *e, match_sc *s, int exists)
+{
+    s->pf_partial = 0;
+    /* A phrase has at least two terms (qparse), or is absent and never
+     * reaches here; saying so spares the analyser paths through empty arrays. */
+    if (s->n_terms < 2) return match_fail(e, IDX_EINTERNAL);
+    if (s->slop == 0 && !s->unordered) return phrase_exact(e, s, exists);
+    size_t need = 0;
+    for (uint32_t i = 0; i < s->n_terms; i++)
+        need += (size_t)s->terms[i]->cur.tf_title + s->terms[i]->cur.tf_body;
     /* NEAR merges the positions into two more arrays as long (near_count). */
     size_t room = s->unordered ? 3 * need : need;
     if (room > e->pos_cap) {
@@ -499,23 +545,8 @@ static int phrase_positions(match_ctx *e, match_sc *s)
         tp[i] = e->pos + at;
         bp[i] = e->pos + at + c->tf_title;
         at += (size_t)c->tf_title + c->tf_body;
-    }
-    /* The pivot first: its last positions bound how far the others matter. A phrase has at
-     * least two terms, so tp[pivot] is set. NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage) */
-    int r = seg_cursor_positions_upto(&s->terms[pivot]->cur, UINT32_MAX, UINT32_MAX, tp[pivot],
-                                      &tc[pivot], bp[pivot], &bc[pivot], e->err);
-    if (r) return match_fail(e, r);
-    for (uint32_t i = 0; i < s->n_terms; i++) {
-        if (i == pivot) continue;
-        uint32_t tmax = UINT32_MAX, bmax = UINT32_MAX;
-        if (exact) {
-            /* Term i sits at pivot position - rel[pivot] + rel[i]; an empty
-             * field of the pivot needs nothing of the others (max below 0). */
-            tmax = tc[pivot] ? pos_limit(tp[pivot][tc[pivot] - 1], s->rel[i], s->rel[pivot]) : 0;
-            bmax = bc[pivot] ? pos_limit(bp[pivot][bc[pivot] - 1], s->rel[i], s->rel[pivot]) : 0;
-        }
-        r = seg_cursor_positions_upto(&s->terms[i]->cur, tmax, bmax, tp[i], &tc[i], bp[i], &bc[i],
-                                      e->err);
+        int r = seg_cursor_positions_upto(c, UINT32_MAX, UINT32_MAX, tp[i], &tc[i], bp[i], &bc[i],
+                                          e->err);
         if (r) return match_fail(e, r);
     }
     if (s->unordered) {
@@ -525,10 +556,6 @@ static int phrase_positions(match_ctx *e, match_sc *s)
         s->pf_body = s->field == QF_TITLE
                          ? 0
                          : near_count(s->n_terms, bp, bc, s->need, window, ev_pos, ev_term);
-    } else if (exact) {
-        s->pf_title = phrase_count_exact(s->n_terms, tp, tc, s->rel, pivot);
-        s->pf_body =
-            s->field == QF_TITLE ? 0 : phrase_count_exact(s->n_terms, bp, bc, s->rel, pivot);
     } else {
         s->pf_title = phrase_count(s->n_terms, tp, tc, s->rel, s->slop);
         s->pf_body = s->field == QF_TITLE ? 0 : phrase_count(s->n_terms, bp, bc, s->rel, s->slop);
@@ -563,42 +590,76 @@ void match_phrase_approx(match_ctx *e, match_sc *s, uint32_t target)
     }
 }
 
-/* The second phase: decodes positions at the current candidate, unless even
- * the best phrase frequency the term frequencies allow cannot lift the
- * document into the top k. An exact phrase occurs at most as often as its
- * rarest term here; a sloppy one counts the first term's positions, whose
+/* The most a phrase's frequency can be at its candidate, from its terms'
+ * frequencies there. An exact phrase occurs at most as often as its rarest
+ * term here; a sloppy one counts the first term's positions, whose
  * occurrences may share the other terms' (`of of the`~1 holds two), so only
  * the first term's frequency bounds it; a NEAR's, the sum of its terms'
  * (near_count). */
+double match_phrase_bound(match_ctx *e, const match_sc *s)
+{
+    uint32_t tft = UINT32_MAX, tfb = UINT32_MAX;
+    if (s->unordered) {
+        uint64_t st = 0, sb = 0;
+        for (uint32_t i = 0; i < s->n_terms; i++)
+            if (s->need[i]) {
+                st += s->terms[i]->cur.tf_title;
+                sb += s->terms[i]->cur.tf_body;
+            }
+        tft = st < UINT32_MAX ? (uint32_t)st : UINT32_MAX;
+        tfb = sb < UINT32_MAX ? (uint32_t)sb : UINT32_MAX;
+    }
+    for (uint32_t i = 0; !s->unordered && i < (s->slop ? 1 : s->n_terms); i++) {
+        const seg_cursor *c = &s->terms[i]->cur;
+        tft = c->tf_title < tft ? c->tf_title : tft;
+        tfb = c->tf_body < tfb ? c->tf_body : tfb;
+    }
+    return s->idf * match_sat(e, s->field, s->label_term, s->doc, tft, tfb);
+}
+
+/* The second phase: decodes positions at the current candidate, unless even
+ * the phrase's frequency bound (match_phrase_bound) cannot lift the document
+ * into the top k. While every match is counted, a root candidate the bound
+ * keeps out of the top k needs only one occurrence found (phrase_exists):
+ * the root counts it unscored, or match_sc_score counts the rest. */
 int match_phrase_confirm(match_ctx *e, match_sc *s)
 {
     if (s->confirmed || s->doc == SEG_END) return 1;
-    if (s->other_max < INFINITY && e->theta > -INFINITY) {
-        uint32_t tft = UINT32_MAX, tfb = UINT32_MAX;
-        if (s->unordered) {
-            uint64_t st = 0, sb = 0;
-            for (uint32_t i = 0; i < s->n_terms; i++)
-                if (s->need[i]) {
-                    st += s->terms[i]->cur.tf_title;
-                    sb += s->terms[i]->cur.tf_body;
-                }
-            tft = st < UINT32_MAX ? (uint32_t)st : UINT32_MAX;
-            tfb = sb < UINT32_MAX ? (uint32_t)sb : UINT32_MAX;
-        }
-        for (uint32_t i = 0; !s->unordered && i < (s->slop ? 1 : s->n_terms); i++) {
-            const seg_cursor *c = &s->terms[i]->cur;
-            tft = c->tf_title < tft ? c->tf_title : tft;
-            tfb = c->tf_body < tfb ? c->tf_body : tfb;
-        }
-        double bound = s->idf * match_sat(e, s->field, s->label_term, s->doc, tft, tfb);
-        if (match_cannot_beat(bound + s->other_max, e->theta)) return 0;
+    int exists = 0;
+    if (s->other_max < INFINITY && (e->theta > -INFINITY || e->count_bar > -INFINITY)) {
+        double bound = match_phrase_bound(e, s) + s->other_max;
+        if (match_cannot_beat(bound, e->theta)) return 0;
+        exists = match_cannot_beat(bound, e->count_bar);
     }
-    if (phrase_positions(e, s)) {
+    if (phrase_positions(e, s, exists)) {
         s->doc = SEG_END;
         return 0;
     }
     s->confirmed = s->pf_title + s->pf_body > 0;
     return s->confirmed;
+}
+
+/* The least of the bounding terms' block bounds, rescaled from the term's
+ * idf to the phrase's, over that term's block. */
+double match_phrase_block_bound(match_ctx *e, match_sc *s, uint32_t target, uint32_t *upto)
+{
+    double best = s->max_score;
+    *upto = SEG_END;
+    for (uint32_t i = 0; i < s->bound_terms; i++) {
+        match_sc *t = s->terms[i];
+        uint32_t last;
+        double b = match_sc_block_bound(e, t, target, &last) / t->idf * s->idf;
+        if (b < best) {
+            best = b;
+            *upto = last;
+        }
+    }
+    return best;
+}
+
+void match_phrase_count(match_ctx *e, match_sc *s)
+{
+    phrase_positions(e, s, 0); /* an error is e->rc's: the search fails */
 }
 
 void match_phrase_advance(match_ctx *e, match_sc *s, uint32_t target)

@@ -39,8 +39,13 @@ typedef struct match_ctx {
     const match_options *o;
     bm25_params p;
     double n_docs;
-    int bounds_ok;   /* stored block bounds are valid for these parameters */
-    double theta;    /* the score a new hit must beat now; -inf when none (or exhaustive) */
+    int bounds_ok; /* stored block bounds are valid for these parameters */
+    double theta;  /* the score a new hit must beat now; -inf when none (or exhaustive) */
+    /* The same bar while every match is still counted (theta is -inf then;
+     * -inf when the root algorithm does not say): a root phrase candidate
+     * whose frequency bound stays below it must only be found to occur, not
+     * counted (match_phrase_confirm), as the root will count it unscored. */
+    double count_bar;
     int seg_counted; /* this segment's matches are already counted (match_root.c) */
     int rc;          /* sticky first error */
     idx_err *err;
@@ -152,7 +157,13 @@ struct match_sc {
     uint32_t *need; /* NEAR: term i's count in the query if it is the first of
                      * them, else 0 (`a NEAR a` needs two positions of a) */
     uint32_t pf_title, pf_body;
-    int confirmed; /* positions checked at `doc` (two-phase matching) */
+    /* The first bound_terms terms' block bounds bound the phrase's score (a
+     * phrase occurs at most as often as any of its terms; a sloppy one as its
+     * first term): n_terms, 1, or 0 for none (NEAR, labels, foreign BM25
+     * parameters) */
+    uint32_t bound_terms;
+    int confirmed;  /* positions checked at `doc` (two-phase matching) */
+    int pf_partial; /* confirmed by an occurrence, pf_* not counted yet (match_sc_score does) */
     /* MATCH_SC_PREFIX and MATCH_SC_BOOL children */
     match_sc **kids;
     qparse_occur *occur;
@@ -174,6 +185,13 @@ void match_sc_free(match_sc *s);
 void match_phrase_approx(match_ctx *e, match_sc *s, uint32_t target);
 int match_phrase_confirm(match_ctx *e, match_sc *s);
 void match_phrase_advance(match_ctx *e, match_sc *s, uint32_t target);
+/* A root phrase's score bound at its current candidate, from its terms'
+ * frequencies there (no positions decoded). */
+double match_phrase_bound(match_ctx *e, const match_sc *s);
+/* The phrase part of match_sc_block_bound (s->bound_terms > 0). */
+double match_phrase_block_bound(match_ctx *e, match_sc *s, uint32_t target, uint32_t *upto);
+/* Counts the occurrences of a phrase confirmed with pf_partial set. */
+void match_phrase_count(match_ctx *e, match_sc *s);
 void match_bool_advance(match_ctx *e, match_sc *s, uint32_t target);
 void match_date_advance(match_ctx *e, match_sc *s, uint32_t target);
 
@@ -254,6 +272,7 @@ static inline double match_sc_score(match_ctx *e, match_sc *s)
         v = s->idf * match_sat(e, s->field, s->label_term, s->doc, s->cur.tf_title, s->cur.tf_body);
         break;
     case MATCH_SC_PHRASE:
+        if (s->pf_partial) match_phrase_count(e, s);
         v = s->idf * match_sat(e, s->field, s->label_term, s->doc, s->pf_title, s->pf_body);
         break;
     case MATCH_SC_PREFIX:
@@ -280,6 +299,13 @@ static inline double match_sc_score(match_ctx *e, match_sc *s)
     s->scored_doc = s->doc;
     s->score = v;
     return v;
+}
+
+/* An upper bound of s's score at its current document, without decoding
+ * positions: a phrase's frequency bound, any other scorer's maximum. */
+static inline double match_sc_doc_bound(match_ctx *e, const match_sc *s)
+{
+    return s->kind == MATCH_SC_PHRASE ? match_phrase_bound(e, s) : s->max_score;
 }
 
 /* An upper bound of s's score for documents in [target, *upto]. */
@@ -313,6 +339,8 @@ static inline double match_sc_block_bound(match_ctx *e, match_sc *s, uint32_t ta
         *upto = s->blk_upto;
         return s->blk_bound;
     }
+    if (s->kind == MATCH_SC_PHRASE && s->bound_terms)
+        return match_phrase_block_bound(e, s, target, upto);
     *upto = SEG_END;
     return s->max_score;
 }

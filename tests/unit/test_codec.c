@@ -186,6 +186,99 @@ START_TEST(skip_varints)
 }
 END_TEST
 
+/* Long random varint streams (mostly one-byte, as positions are): the
+ * word-at-a-time skip agrees with counting ends byte by byte. */
+START_TEST(skip_varints_long)
+{
+    for (int round = 0; round < 200; round++) {
+        buf b = {0};
+        size_t n = 1 + rnd() % 400;
+        for (size_t i = 0; i < n; i++)
+            codec_put_varint(&b, rnd() % 8 ? rnd() % 128 : rnd() % 100000);
+        for (size_t count = 0; count <= n; count++) {
+            size_t want = 0;
+            for (size_t c = 0; c < count; want++)
+                c += !(b.p[want] & 0x80);
+            EQ(codec_skip_varints(b.p, b.len, count), want);
+        }
+        EQ(codec_skip_varints(b.p, b.len, n + 1), 0);
+        buf_free(&b);
+    }
+}
+END_TEST
+
+/* codec_posrd_seek finds the first position >= each target as a linear scan
+ * does, over lists whose gaps are mostly one byte (the word-at-a-time path)
+ * with some longer ones, read from a buffer of exactly their size. */
+START_TEST(posrd_seek_matches_scan)
+{
+    for (int round = 0; round < 300; round++) {
+        uint32_t n = 1 + (uint32_t)(rnd() % 300), pos[300];
+        uint64_t at = rnd() % 1000;
+        buf b = {0};
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t gap = rnd() % 10 ? 1 + rnd() % 127 : 128 + rnd() % 5000;
+            at = i ? at + gap : at;
+            pos[i] = (uint32_t)at;
+            codec_put_varint(&b, i ? gap : at);
+        }
+        uint8_t *exact = malloc(b.len);
+        memcpy(exact, b.p, b.len);
+        codec_posrd r;
+        codec_posrd_init(&r, exact, b.len, n);
+        uint64_t target = 0;
+        uint32_t k = 0;
+        for (;;) {
+            target += rnd() % 3 ? rnd() % 200 : rnd() % 3000;
+            while (k < n && pos[k] < target)
+                k++;
+            int got = codec_posrd_seek(&r, target);
+            if (k == n) {
+                EQ(got, 0);
+                break;
+            }
+            EQ(got, 1);
+            OKM(r.at == pos[k], "round %d target %llu: at %llu, want %u", round,
+                (unsigned long long)target, (unsigned long long)r.at, pos[k]);
+        }
+        free(exact);
+        buf_free(&b);
+    }
+}
+END_TEST
+
+/* Damage is reported, never skipped by the word-at-a-time path: a zero gap
+ * among eight one-byte gaps, a list cut short, a position past 32 bits. */
+START_TEST(posrd_damage)
+{
+    const uint8_t zero_gap[] = {5, 1, 1, 1, 0, 1, 1, 1, 1, 1};
+    codec_posrd r;
+    codec_posrd_init(&r, zero_gap, sizeof zero_gap, 10);
+    EQ(codec_posrd_seek(&r, 1000), -1);
+    const uint8_t ok[] = {5, 1, 1, 1, 2, 1, 1, 1, 1, 1};
+    codec_posrd_init(&r, ok, sizeof ok, 10);
+    EQ(codec_posrd_seek(&r, 14), 1);
+    EQ(r.at, 14);
+    EQ(codec_posrd_seek(&r, 15), 1); /* the last: 5 6 7 8 10 11 12 13 14 15 */
+    EQ(r.at, 15);
+    EQ(codec_posrd_seek(&r, 16), 0);
+    codec_posrd_init(&r, ok, 6, 10); /* six of ten varints */
+    EQ(codec_posrd_seek(&r, 1000), -1);
+    const uint8_t cut[] = {5, 0x80};
+    codec_posrd_init(&r, cut, sizeof cut, 2);
+    EQ(codec_posrd_seek(&r, 6), -1);
+    buf b = {0};
+    codec_put_varint(&b, UINT32_MAX - 10);
+    for (int i = 0; i < 9; i++)
+        codec_put_varint(&b, 2);
+    codec_posrd_init(&r, b.p, b.len, 10);
+    EQ(codec_posrd_seek(&r, UINT32_MAX), 1);
+    EQ(r.at, UINT32_MAX);
+    EQ(codec_posrd_seek(&r, (uint64_t)UINT32_MAX + 1), -1);
+    buf_free(&b);
+}
+END_TEST
+
 /* Packs v[0..n), checks size and width byte, unpacks (also from a buffer of
  * exactly that size), and checks every shorter `avail` is refused. */
 static void check_pack(const uint32_t *v, size_t n)
@@ -338,6 +431,9 @@ static Suite *codec_suite(void)
     tcase_add_test(tc, varint_sequence);
     tcase_add_test(tc, varint_malformed);
     tcase_add_test(tc, skip_varints);
+    tcase_add_test(tc, skip_varints_long);
+    tcase_add_test(tc, posrd_seek_matches_scan);
+    tcase_add_test(tc, posrd_damage);
     suite_add_tcase(s, tc);
     tc = tcase_create("bitpack");
     tcase_set_timeout(tc, 120);

@@ -7,6 +7,8 @@
  * the previous one, the matched span at most N positions longer than the
  * phrase's own (N = 0: consecutive). A phrase never spans title and body.
  * Exact phrases also have their frequency checked through match_explain.
+ * Pruned searches (k 1 and 10, counting every match or none) return the
+ * exhaustive top k exactly, scores bit-for-bit.
  *
  * Unordered proximity (`a NEAR/N b`, also title-scoped, three words, a word
  * twice) likewise: a document matches when some window of N + (words - 1)
@@ -86,8 +88,42 @@ static uint32_t count_field(const eo_field *f, const phrase *p)
 }
 
 typedef struct stats {
-    uint32_t queries, matched_docs, empty, sloppy, freq_checked, near;
+    uint32_t queries, matched_docs, empty, sloppy, freq_checked, near, pruned;
 } stats;
+
+/* The pruned top k (k 1 and 10) equals the top of res, the exhaustive run:
+ * counting every match up to the default limit (candidates that cannot enter
+ * the top k are only found to occur, not counted) and counting nothing
+ * (candidates are rejected by their frequency bound). Same documents, scores
+ * bit-for-bit, totals by match.h's rule. */
+static void check_pruned(idx_index *ix, const qparse_tree *t, const char *q,
+                         const match_result *res, stats *st)
+{
+    static const uint32_t ks[2] = {1, 10};
+    static const uint64_t limits[2] = {MATCH_COUNT_LIMIT, 0};
+    for (int i = 0; i < 2; i++)
+        for (int l = 0; l < 2; l++) {
+            match_result pr;
+            eo_search_limit(ix, t, ks[i], 0, 0, limits[l], &pr, q);
+            uint32_t n = res->n_hits < ks[i] ? res->n_hits : ks[i];
+            EO_REQUIRE(pr.n_hits == n, "query [%s] k=%u limit %llu: %u hits, want %u", q, ks[i],
+                       (unsigned long long)limits[l], pr.n_hits, n);
+            for (uint32_t h = 0; h < n; h++)
+                EO_REQUIRE(pr.hits[h].seg == res->hits[h].seg &&
+                               pr.hits[h].doc == res->hits[h].doc &&
+                               pr.hits[h].score == res->hits[h].score,
+                           "query [%s] k=%u limit %llu rank %u: doc %u %.17g, want doc %u %.17g", q,
+                           ks[i], (unsigned long long)limits[l], h + 1, pr.hits[h].doc,
+                           pr.hits[h].score, res->hits[h].doc, res->hits[h].score);
+            int exact = res->total <= limits[l];
+            EO_REQUIRE(pr.total_exact == exact && pr.total == (exact ? res->total : limits[l]),
+                       "query [%s] k=%u limit %llu: total %llu, %llu matches", q, ks[i],
+                       (unsigned long long)limits[l], (unsigned long long)pr.total,
+                       (unsigned long long)res->total);
+            match_result_free(&pr);
+        }
+    st->pruned += res->total > 10;
+}
 
 static void check_phrase(idx_index *ix, eo_model *m, ana *a, phrase *p, stats *st)
 {
@@ -144,6 +180,7 @@ static void check_phrase(idx_index *ix, eo_model *m, ana *a, phrase *p, stats *s
         st->freq_checked++;
         free(parts);
     }
+    check_pruned(ix, t, p->text, &res, st);
     st->queries++;
     st->matched_docs += n_want;
     st->empty += n_want == 0;
@@ -262,9 +299,11 @@ static void run_corpus(idx_index *const *all, const char *name, uint32_t n_queri
     ck_assert_uint_gt(st.empty, 0);
     ck_assert_uint_lt(st.empty, n_queries / 2);
     ck_assert_uint_gt(st.near, n_queries / 10);
+    ck_assert_uint_gt(st.pruned, n_queries / 10);
     printf("%s: %u phrases (%u with ~N, %u NEAR, %u matching nothing), %u matching documents, "
-           "%u frequencies checked\n",
-           name, st.queries, st.sloppy, st.near, st.empty, st.matched_docs, st.freq_checked);
+           "%u frequencies checked, %u with more than 10 matches pruned\n",
+           name, st.queries, st.sloppy, st.near, st.empty, st.matched_docs, st.freq_checked,
+           st.pruned);
     ana_free(a);
     eo_model_free(&m);
 }
