@@ -324,6 +324,18 @@ static inline uint64_t segfmt_ckey_size(uint64_t n_docs)
     return SEGFMT_CKEY_HEAD + SEGFMT_CKEY_ENTRY * n_docs;
 }
 
+/* ---- facet columns (.docs, between by_id and the collapse keys; §6.2) ---- */
+
+/* Optional like the keys: a head (magic, u32 version, u32 fields, u32 0),
+ * then per field (author, category) u32 n_vals, u32 n_ids, u32 pool_len,
+ * u32 0, u32 start[n_docs + 1], u32 ids[n_ids], u32 val_off[n_vals + 1]
+ * and the values' bytes, zero-padded to a multiple of 4. The heads give its
+ * size, so the keys after it are still found (common/fcol.h reads it). */
+#define SEGFMT_FCOL_MAGIC "FCOL"
+#define SEGFMT_FCOL_VERSION 1
+#define SEGFMT_FCOL_HEAD 16
+#define SEGFMT_FCOL_FIELD_HEAD 16
+
 /* ---- document store (.store): blocks, block table, trailer (§7) ---- */
 
 #define SEGFMT_STORE_ENTRY_SIZE 20
