@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/cfile.h"
+#include "common/codec.h"
 #include "common/fields.h"
 #include "common/segfmt.h"
 #include "common/strmap.h"
@@ -111,11 +112,13 @@ static void write_field(const fcol_build *b, const fcol_bfield *bf, const uint32
     for (int i = 0; i < 4; i++)
         buf_put_u32(out, 0);
     for (uint32_t d = 0; d < n_docs; d++) {
-        buf_put_u32(out, (uint32_t)n_ids);
         build_doc_range(b, bf, doc_of ? doc_of[d] : d, &lo, &hi);
+        codec_put_varint(out, hi - lo);
         n_ids += hi - lo;
     }
-    buf_put_u32(out, (uint32_t)n_ids);
+    size_t counts_len = out->len - head - SEGFMT_FCOL_FIELD_HEAD;
+    static const uint8_t zero[4] = {0};
+    buf_put(out, zero, (4 - counts_len % 4) % 4);
     buf order = {0}; /* builder ids by local id */
     for (uint32_t d = 0; d < n_docs; d++) {
         build_doc_range(b, bf, doc_of ? doc_of[d] : d, &lo, &hi);
@@ -143,7 +146,6 @@ static void write_field(const fcol_build *b, const fcol_bfield *bf, const uint32
         size_t end = g + 1 < n_global ? u32_of(&bf->val_off, g + 1) : bf->pool.len;
         buf_put(out, bf->pool.p + at, end - at);
     }
-    static const uint8_t zero[4] = {0};
     buf_put(out, zero, (4 - pool_len % 4) % 4);
     if (order.oom) out->oom = 1;
     buf_free(&order);
@@ -151,6 +153,7 @@ static void write_field(const fcol_build *b, const fcol_bfield *bf, const uint32
     segfmt_wr_u32(out->p + head, n_vals);
     segfmt_wr_u32(out->p + head + 4, (uint32_t)n_ids);
     segfmt_wr_u32(out->p + head + 8, pool_len);
+    segfmt_wr_u32(out->p + head + 12, (uint32_t)counts_len);
 }
 
 int fcol_write(const fcol_build *b, const uint32_t *doc_of, uint32_t n_docs, buf *out)
@@ -172,6 +175,15 @@ int fcol_write(const fcol_build *b, const uint32_t *doc_of, uint32_t n_docs, buf
 
 /* ---- reading ---- */
 
+/* Zero padding after n bytes at p, to a multiple of 4: its length, or -1. */
+static int64_t padding(const uint8_t *p, uint64_t n)
+{
+    uint64_t pad = (4 - n % 4) % 4;
+    for (uint64_t i = 0; i < pad; i++)
+        if (p[n + i]) return -1;
+    return (int64_t)pad;
+}
+
 /* One field at p[*at..len): counts, then every array checked. */
 static int parse_field(const uint8_t *p, uint64_t len, uint64_t *at, uint32_t n_docs, fcol_field *f,
                        const char **why)
@@ -182,19 +194,28 @@ static int parse_field(const uint8_t *p, uint64_t len, uint64_t *at, uint32_t n_
     f->n_vals = rd_u32(h);
     f->n_ids = rd_u32(h + 4);
     uint32_t pool_len = rd_u32(h + 8);
-    uint64_t pad = (4 - pool_len % 4) % 4;
-    uint64_t need = 4 * ((uint64_t)n_docs + 1 + f->n_ids + f->n_vals + 1) + pool_len + pad;
-    if (rd_u32(h + 12)) return *why = "facet field head: reserved word not 0", -1;
-    if (len - *at - SEGFMT_FCOL_FIELD_HEAD < need) return -1;
-    f->start = h + SEGFMT_FCOL_FIELD_HEAD;
-    f->ids = f->start + 4 * ((size_t)n_docs + 1);
+    f->counts_len = rd_u32(h + 12);
+    uint64_t need = segfmt_fcol_field_size(f->n_vals, f->n_ids, pool_len, f->counts_len);
+    if (len - *at < need) return -1;
+    f->counts = h + SEGFMT_FCOL_FIELD_HEAD;
+    f->ids = f->counts + segfmt_fcol_pad4(f->counts_len);
     f->val_off = f->ids + 4 * (size_t)f->n_ids;
     f->pool = (const char *)f->val_off + 4 * ((size_t)f->n_vals + 1);
-    *at += SEGFMT_FCOL_FIELD_HEAD + need;
-    *why = "facet document starts out of order";
-    if (fcol_at(f->start, 0) || fcol_at(f->start, n_docs) != f->n_ids) return -1;
-    for (uint32_t d = 0; d < n_docs; d++)
-        if (fcol_at(f->start, d) > fcol_at(f->start, d + 1)) return -1;
+    *at += need;
+    *why = "facet padding not zero";
+    if (padding(f->counts, f->counts_len) < 0 || padding((const uint8_t *)f->pool, pool_len) < 0)
+        return -1;
+    *why = "facet document counts do not add up";
+    uint64_t sum = 0;
+    size_t pos = 0;
+    for (uint32_t d = 0; d < n_docs; d++) {
+        uint64_t c;
+        size_t used = codec_get_varint(f->counts + pos, f->counts_len - pos, &c);
+        if (!used) return -1;
+        pos += used;
+        sum += c;
+    }
+    if (pos != f->counts_len || sum != f->n_ids) return -1;
     /* numbered by first use: an id is one seen before or the next one */
     uint32_t next = 0;
     *why = "facet value ids not numbered by first use";
@@ -208,9 +229,18 @@ static int parse_field(const uint8_t *p, uint64_t len, uint64_t *at, uint32_t n_
     if (fcol_at(f->val_off, 0) || fcol_at(f->val_off, f->n_vals) != pool_len) return -1;
     for (uint32_t v = 0; v < f->n_vals; v++)
         if (fcol_at(f->val_off, v) >= fcol_at(f->val_off, v + 1)) return -1;
-    for (uint64_t i = 0; i < pad; i++)
-        if (f->pool[pool_len + i]) return *why = "facet padding not zero", -1;
     return 0;
+}
+
+void fcol_starts(const fcol_field *f, uint32_t n_docs, uint32_t *start)
+{
+    size_t pos = 0;
+    start[0] = 0;
+    for (uint32_t d = 0; d < n_docs; d++) {
+        uint64_t c = 0;
+        pos += codec_get_varint(f->counts + pos, f->counts_len - pos, &c);
+        start[d + 1] = start[d] + (uint32_t)c;
+    }
 }
 
 int fcol_parse(const uint8_t *p, uint64_t len, uint32_t n_docs, fcol_view *v, const char **why)

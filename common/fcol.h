@@ -51,8 +51,8 @@ int fcol_write(const fcol_build *b, const uint32_t *doc_of, uint32_t n_docs, buf
 /* ---- reading ---- */
 
 typedef struct fcol_field {
-    uint32_t n_vals, n_ids;
-    const uint8_t *start;   /* u32[n_docs + 1]: document d's ids are ids[start[d]..start[d+1]) */
+    uint32_t n_vals, n_ids, counts_len;
+    const uint8_t *counts;  /* per document its number of ids, varints: see fcol_starts */
     const uint8_t *ids;     /* u32[n_ids], each < n_vals */
     const uint8_t *val_off; /* u32[n_vals + 1] into pool */
     const char *pool;
@@ -66,6 +66,10 @@ typedef struct fcol_view {
 /* Checks the len bytes at p as the section of a segment of n_docs
  * documents and fills *v (pointers into p). 0, or -1 with *why set. */
 int fcol_parse(const uint8_t *p, uint64_t len, uint32_t n_docs, fcol_view *v, const char **why);
+
+/* Decodes f's counts into start[n_docs + 1]: document d's ids are
+ * ids[start[d] .. start[d+1]). f must come from fcol_parse. */
+void fcol_starts(const fcol_field *f, uint32_t n_docs, uint32_t *start);
 
 /* The u32 at index i of one of a view's arrays. */
 static inline uint32_t fcol_at(const uint8_t *a, uint32_t i)

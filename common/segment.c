@@ -129,9 +129,7 @@ static int seg_open_fcols(seg *s, uint64_t at, uint64_t end, uint64_t *ckey_at, 
             return seg_bad(err, s, SEG_DOCS, at, "facet column section truncated");
         if (!(h = cfr_get(s->f[SEG_DOCS], at + size, SEGFMT_FCOL_FIELD_HEAD, err)))
             return IDX_EDATA;
-        uint32_t n_vals = rd_u32(h), n_ids = rd_u32(h + 4), pool_len = rd_u32(h + 8);
-        size += SEGFMT_FCOL_FIELD_HEAD + 4 * ((uint64_t)s->n_docs + 1 + n_ids + n_vals + 1) +
-                pool_len + (4 - pool_len % 4) % 4;
+        size += segfmt_fcol_field_size(rd_u32(h), rd_u32(h + 4), rd_u32(h + 8), rd_u32(h + 12));
         if (size > end - at) return seg_bad(err, s, SEG_DOCS, at, "facet column section truncated");
     }
     s->off_fcol = at;

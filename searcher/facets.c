@@ -161,8 +161,7 @@ static facet_col *col_load(seg *s, idx_err *err)
         const fcol_field *vf = &v.f[f];
         uint32_t *start = w, *ids = start + n + 1, *val_off = ids + vf->n_ids;
         w = val_off + vf->n_vals + 1;
-        for (uint32_t d = 0; d <= n; d++)
-            start[d] = fcol_at(vf->start, d);
+        fcol_starts(vf, n, start);
         for (uint32_t k = 0; k < vf->n_ids; k++)
             ids[k] = fcol_at(vf->ids, k);
         for (uint32_t i = 0; i <= vf->n_vals; i++)
