@@ -29,8 +29,9 @@ struct seg {
     seg_stats stats;
     const uint8_t *len_title, *len_body; /* verified at open: read by every query */
     uint64_t off_date, off_store_rec, off_id_off, off_id_blob, off_by_id;
-    uint64_t off_ckey;           /* the collapse keys' u64[n], 0 when the segment has none */
-    uint64_t off_fcol, len_fcol; /* the facet columns (§6.2), 0 when the segment has none */
+    uint64_t off_ckey; /* the collapse keys' u64[n], 0 when the segment has none */
+    /* the facet columns (§6.2), 0 when the segment has none */
+    uint64_t off_fcol, len_fcol;
     uint64_t id_blob_len;
     /* store */
     uint64_t store_blocks, store_table;
@@ -1265,8 +1266,8 @@ int seg_check(seg *s, const bm25_params *p, idx_err *err)
     if (!rc) rc = check_lexicon(s, &k, err);
     uint64_t *rec_keys = NULL;
     if (!rc && s->off_ckey &&
-        !(rec_keys =
-              malloc((s->stats.store_records ? s->stats.store_records : 1) * sizeof *rec_keys)))
+        !(rec_keys = malloc((s->stats.store_records ? s->stats.store_records : 1) *
+                            sizeof *rec_keys)))
         rc = err_set(err, IDX_ENOMEM, "check: out of memory");
     if (!rc) rc = check_store(s, rec_keys, err);
     if (!rc) rc = check_docs(s, err);
