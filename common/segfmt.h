@@ -329,6 +329,32 @@ static inline uint64_t segfmt_ckey_size(uint64_t n_docs)
 /* The table's first byte; a reader skips a table of another version. */
 #define SEGFMT_POSMAP_VERSION 1
 
+/* ---- facet columns (.docs, between by_id and the collapse keys; §6.2) ---- */
+
+/* Optional like the keys: a head (magic, u32 version, u32 fields, u32 0),
+ * then per field (author, category) u32 n_vals, u32 n_ids, u32 pool_len,
+ * u32 counts_len; per document its number of ids as a varint (counts_len
+ * bytes, zero-padded to a multiple of 4), u32 ids[n_ids], u32 val_off[n_vals
+ * + 1] and the values' bytes, zero-padded. The heads give its size, so the
+ * keys after it are still found (common/fcol.h reads it). */
+#define SEGFMT_FCOL_MAGIC "FCOL"
+#define SEGFMT_FCOL_VERSION 1
+#define SEGFMT_FCOL_HEAD 16
+#define SEGFMT_FCOL_FIELD_HEAD 16
+
+static inline uint64_t segfmt_fcol_pad4(uint64_t n)
+{
+    return (n + 3) / 4 * 4;
+}
+
+/* The bytes of one field, head included. */
+static inline uint64_t segfmt_fcol_field_size(uint32_t n_vals, uint32_t n_ids, uint32_t pool_len,
+                                              uint32_t counts_len)
+{
+    return SEGFMT_FCOL_FIELD_HEAD + segfmt_fcol_pad4(counts_len) + 4 * (uint64_t)n_ids +
+           4 * ((uint64_t)n_vals + 1) + segfmt_fcol_pad4(pool_len);
+}
+
 /* ---- document store (.store): blocks, block table, trailer (§7) ---- */
 
 #define SEGFMT_STORE_ENTRY_SIZE 20

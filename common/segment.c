@@ -2,6 +2,7 @@
 
 #include "common/bm25.h"
 #include "common/ckey.h"
+#include "common/fcol.h"
 #include "common/fields.h"
 #include "common/segfmt.h"
 #include "common/termfilter.h"
@@ -29,6 +30,8 @@ struct seg {
     const uint8_t *len_title, *len_body; /* verified at open: read by every query */
     uint64_t off_date, off_store_rec, off_id_off, off_id_blob, off_by_id;
     uint64_t off_ckey; /* the collapse keys' u64[n], 0 when the segment has none */
+    /* the facet columns (§6.2), 0 when the segment has none */
+    uint64_t off_fcol, len_fcol;
     uint64_t id_blob_len;
     /* store */
     uint64_t store_blocks, store_table;
@@ -110,6 +113,32 @@ static int seg_open_ckeys(seg *s, uint64_t at, uint64_t end)
     return 0;
 }
 
+/* Finds the optional facet-column section (FORMAT.md §6.2) at `at`, right
+ * after by_id and before the collapse keys if any: its head and its two
+ * field heads give its size. *ckey_at is where the keys would start. */
+static int seg_open_fcols(seg *s, uint64_t at, uint64_t end, uint64_t *ckey_at, idx_err *err)
+{
+    s->off_fcol = s->len_fcol = 0;
+    *ckey_at = at;
+    if (end - at < SEGFMT_FCOL_HEAD) return 0;
+    const uint8_t *h = cfr_get(s->f[SEG_DOCS], at, 4, err);
+    if (!h) return IDX_EDATA;
+    if (memcmp(h, SEGFMT_FCOL_MAGIC, 4)) return 0;
+    uint64_t size = SEGFMT_FCOL_HEAD;
+    for (int f = 0; f < FCOL_FIELDS; f++) {
+        if (end - at - size < SEGFMT_FCOL_FIELD_HEAD)
+            return seg_bad(err, s, SEG_DOCS, at, "facet column section truncated");
+        if (!(h = cfr_get(s->f[SEG_DOCS], at + size, SEGFMT_FCOL_FIELD_HEAD, err)))
+            return IDX_EDATA;
+        size += segfmt_fcol_field_size(rd_u32(h), rd_u32(h + 4), rd_u32(h + 8), rd_u32(h + 12));
+        if (size > end - at) return seg_bad(err, s, SEG_DOCS, at, "facet column section truncated");
+    }
+    s->off_fcol = at;
+    s->len_fcol = size;
+    *ckey_at = at + size;
+    return 0;
+}
+
 static int seg_open_docs(seg *s, idx_err *err)
 {
     const uint8_t *p = seg_trailer(s, SEG_DOCS, SEGFMT_DOCS_TRAILER_SIZE, err);
@@ -130,6 +159,11 @@ static int seg_open_docs(seg *s, idx_err *err)
     s->off_by_id = off[SEGFMT_DOCS_BY_ID];
     uint64_t a = SEGFMT_DOCS_U32 * n;
     uint64_t end = cfr_body_end(s->f[SEG_DOCS]) - SEGFMT_DOCS_TRAILER_SIZE;
+    uint64_t ckey_at = s->off_by_id + a;
+    if (s->off_by_id <= end && end - s->off_by_id >= a) {
+        int rc = seg_open_fcols(s, s->off_by_id + a, end, &ckey_at, err);
+        if (rc) return rc;
+    }
     /* Sections are laid out back to back in this order; anything else is damage. */
     if (off[SEGFMT_DOCS_LEN_TITLE] != CFILE_HEADER ||
         off[SEGFMT_DOCS_LEN_BODY] != off[SEGFMT_DOCS_LEN_TITLE] + a ||
@@ -137,7 +171,7 @@ static int seg_open_docs(seg *s, idx_err *err)
         s->off_id_off != s->off_store_rec + a ||
         s->off_id_blob != s->off_id_off + SEGFMT_DOCS_ID_OFF_ENTRY * (n + 1) ||
         s->off_by_id > end || s->off_by_id < s->off_id_blob || end - s->off_by_id < a ||
-        seg_open_ckeys(s, s->off_by_id + a, end))
+        seg_open_ckeys(s, ckey_at, end))
         return seg_bad(err, s, SEG_DOCS, end, "document table trailer inconsistent");
     s->id_blob_len = s->off_by_id - s->off_id_blob;
     if (s->off_ckey) {
@@ -715,6 +749,23 @@ const uint8_t *seg_ckeys(seg *s, idx_err *err)
     return cfr_get(s->f[SEG_DOCS], s->off_ckey, SEGFMT_CKEY_ENTRY * s->n_docs, err);
 }
 
+const uint8_t *seg_dates(seg *s, idx_err *err)
+{
+    return cfr_get(s->f[SEG_DOCS], s->off_date, SEGFMT_DOCS_U32 * s->n_docs, err);
+}
+
+int seg_has_fcols(const seg *s)
+{
+    return s->off_fcol != 0;
+}
+
+const uint8_t *seg_fcols(seg *s, uint64_t *len, idx_err *err)
+{
+    *len = s->len_fcol;
+    if (!s->off_fcol) return NULL;
+    return cfr_get(s->f[SEG_DOCS], s->off_fcol, s->len_fcol, err);
+}
+
 const char *seg_doc_id(seg *s, uint32_t doc, size_t *len, idx_err *err)
 {
     assert(doc < s->n_docs);
@@ -1239,6 +1290,30 @@ static int check_ckeys(seg *s, const uint64_t *rec_keys, idx_err *err)
     return 0;
 }
 
+/* The facet columns are whole (fcol_parse) and are the ones the stored
+ * articles give, byte for byte (the section is canonical: fcol.h). */
+static int check_fcols(seg *s, idx_err *err)
+{
+    uint64_t len;
+    const uint8_t *col = seg_fcols(s, &len, err);
+    if (!col) return IDX_EDATA;
+    fcol_view v;
+    const char *why;
+    if (fcol_parse(col, len, s->n_docs, &v, &why))
+        return seg_bad(err, s, SEG_DOCS, s->off_fcol, why);
+    buf want = {0};
+    int rc = fcol_rebuild(s, &want, err);
+    if (!rc && (want.len != len || memcmp(want.p, col, len))) {
+        uint64_t at = 0;
+        while (at < len && at < want.len && want.p[at] == col[at])
+            at++;
+        rc = seg_bad(err, s, SEG_DOCS, s->off_fcol + at,
+                     "facet columns do not match the stored articles");
+    }
+    buf_free(&want);
+    return rc;
+}
+
 int seg_check(seg *s, const bm25_params *p, idx_err *err)
 {
     for (int i = 0; i < SEG_NFILES; i++) {
@@ -1258,6 +1333,7 @@ int seg_check(seg *s, const bm25_params *p, idx_err *err)
     if (!rc) rc = check_store(s, rec_keys, err);
     if (!rc) rc = check_docs(s, err);
     if (!rc && rec_keys) rc = check_ckeys(s, rec_keys, err);
+    if (!rc && s->off_fcol) rc = check_fcols(s, err);
     free(rec_keys);
     return rc;
 }

@@ -155,6 +155,16 @@ static inline uint64_t seg_ckey_at(const uint8_t *keys, uint32_t doc)
 {
     return rd_u64(keys + (uint64_t)8 * doc);
 }
+/* The whole date column, u32[n_docs] read with rd_u32, every page verified
+ * (NULL and IDX_EDATA on damage): for a reader of every date, where a
+ * damaged page must be an error rather than "no date". */
+const uint8_t *seg_dates(seg *s, idx_err *err);
+/* Facet columns (FORMAT.md §6.2; read with common/fcol.h). Segments written
+ * before they existed have none: seg_has_fcols 0, seg_fcols NULL with err
+ * untouched. Otherwise seg_fcols gives the whole section's *len bytes,
+ * every page verified (NULL and IDX_EDATA on damage). */
+int seg_has_fcols(const seg *s);
+const uint8_t *seg_fcols(seg *s, uint64_t *len, idx_err *err);
 /* The external id (not NUL-terminated), or NULL on damage. */
 const char *seg_doc_id(seg *s, uint32_t doc, size_t *len, idx_err *err);
 /* 1 and *doc if an article with this id exists, 0 if not, <0 on damage. */

@@ -226,7 +226,9 @@ static int build_batch(build *bd, const batch *b, idx_err *err)
         int rep;
         if (doctable_add(&bd->docs, batch_field(b, d, FIELD_ID), b->len[d][FIELD_ID],
                          b->len_title[d], b->len_body[d], b->date[d], &docid[d], &rep) ||
-            doctable_set_ckey(&bd->docs, docid[d], b->ckey[d]))
+            doctable_set_ckey(&bd->docs, docid[d], b->ckey[d]) ||
+            doctable_set_labels(&bd->docs, batch_field(b, d, FIELD_AUTHOR), b->len[d][FIELD_AUTHOR],
+                                batch_field(b, d, FIELD_CATEGORY), b->len[d][FIELD_CATEGORY]))
             return err_set(err, IDX_ENOMEM, "out of memory (document table)");
         replaced[d] = (uint8_t)rep;
         bd->replaced += (uint64_t)rep;

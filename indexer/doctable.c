@@ -5,7 +5,7 @@
 int doctable_init(doctable *t)
 {
     *t = (doctable){0};
-    return (t->by_id = strmap_new(1 << 12)) ? 0 : -1;
+    return (t->by_id = strmap_new(1 << 12)) && (t->fcol = fcol_build_new()) ? 0 : -1;
 }
 
 int doctable_add(doctable *t, const char *id, size_t id_len, uint32_t len_title, uint32_t len_body,
@@ -61,6 +61,15 @@ int doctable_set_ckey(doctable *t, uint32_t docid, uint64_t key)
     return 0;
 }
 
+int doctable_set_labels(doctable *t, const char *author, size_t author_len, const char *category,
+                        size_t category_len)
+{
+    if (fcol_build_doc(t->fcol) || fcol_build_labels(t->fcol, FCOL_AUTHOR, author, author_len) ||
+        fcol_build_labels(t->fcol, FCOL_CATEGORY, category, category_len))
+        return -1;
+    return 0;
+}
+
 void doctable_tokens(const doctable *t, uint64_t *title, uint64_t *body)
 {
     *title = *body = 0;
@@ -86,4 +95,5 @@ void doctable_free(doctable *t)
     buf_free(&t->ids);
     strmap_free(t->by_id);
     free(t->superseded);
+    fcol_build_free(t->fcol);
 }

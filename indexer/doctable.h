@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
+#include "common/fcol.h"
 #include "common/strmap.h"
 
 typedef struct doctable {
@@ -22,6 +23,7 @@ typedef struct doctable {
     strmap *by_id;
     uint32_t *superseded; /* provisional docids replaced by a later record */
     size_t n_superseded, cap_superseded;
+    fcol_build *fcol; /* authors and categories, a document per provisional docid */
 } doctable;
 
 /* 0, or -1 out of memory. */
@@ -36,6 +38,11 @@ int doctable_add(doctable *t, const char *id, size_t id_len, uint32_t len_title,
 /* Records the collapse key of provisional docid `docid` (already added).
  * 0, or -1 out of memory. */
 int doctable_set_ckey(doctable *t, uint32_t docid, uint64_t key);
+
+/* Records the author and category (stored text) of the document just
+ * added, for the facet columns. 0, or -1 out of memory. */
+int doctable_set_labels(doctable *t, const char *author, size_t author_len, const char *category,
+                        size_t category_len);
 
 /* Documents that were not superseded. */
 static inline uint64_t doctable_live(const doctable *t)

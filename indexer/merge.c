@@ -12,6 +12,7 @@
 
 #include "common/buf.h"
 #include "common/deletes.h"
+#include "common/fcol.h"
 #include "common/fields.h"
 #include "common/xap.h"
 #include "indexer/docstore.h"
@@ -28,7 +29,11 @@ typedef struct merge_plan {
     segw_docs docs;  /* the merged doc table, what segwrite takes */
     uint32_t *rec;   /* store_rec, filled by the store copy */
     uint32_t *id_len;
-    uint64_t *ckey; /* collapse keys, NULL when some input segment has none */
+    uint64_t *ckey;       /* collapse keys, NULL when some input segment has none */
+    fcol_build *fcol;     /* facet columns, a document per merged docid */
+    buf fcol_own;         /* an input's columns rebuilt from its store, when it has none */
+    uint32_t *fcol_start; /* an input's fcol_starts, per field n_docs + 1 */
+    size_t fcol_start_cap;
 } merge_plan;
 
 static void plan_free(merge_plan *p)
@@ -38,6 +43,9 @@ static void plan_free(merge_plan *p)
     free(p->u32);
     free(p->id);
     free(p->ckey);
+    fcol_build_free(p->fcol);
+    buf_free(&p->fcol_own);
+    free(p->fcol_start);
 }
 
 /* The merged segment keeps collapse keys only if every input has them: a
@@ -48,6 +56,23 @@ static int plan_ckeys(merge_plan *p, size_t cap, idx_err *err)
         if (!seg_has_ckeys(p->in->segs[i])) return 0;
     p->ckey = malloc(cap * sizeof *p->ckey);
     return p->ckey ? 0 : err_set(err, IDX_ENOMEM, "out of memory");
+}
+
+/* Input segment s's document d's facet values (v: its columns, start: its
+ * fcol_starts, field after field) as the merged segment's next document:
+ * copied by value, nothing re-analysed. */
+static int plan_fcol_doc(fcol_build *b, const fcol_view *v, const uint32_t *start, uint32_t d)
+{
+    if (fcol_build_doc(b)) return -1;
+    for (int f = 0; f < FCOL_FIELDS; f++) {
+        const fcol_field *cf = &v->f[f];
+        const uint32_t *st = start + (size_t)f * (v->n_docs + 1);
+        for (uint32_t k = st[d]; k < st[d + 1]; k++) {
+            uint32_t id = fcol_at(cf->ids, k), at = fcol_at(cf->val_off, id);
+            if (fcol_build_value(b, f, cf->pool + at, fcol_at(cf->val_off, id + 1) - at)) return -1;
+        }
+    }
+    return 0;
 }
 
 static int plan_make(const merge_input *in, merge_plan *p, idx_err *err)
@@ -72,11 +97,19 @@ static int plan_make(const merge_input *in, merge_plan *p, idx_err *err)
     p->id_len = p->rec + cap;
     int rc = plan_ckeys(p, cap, err);
     if (rc) return rc;
+    if (!(p->fcol = fcol_build_new())) return err_set(err, IDX_ENOMEM, "out of memory");
     uint32_t k = 0;
     for (uint32_t i = 0; i < in->n; i++) {
         seg *s = in->segs[i];
         const uint8_t *keys = p->ckey ? seg_ckeys(s, err) : NULL;
         if (p->ckey && !keys) return IDX_EDATA;
+        fcol_view fv;
+        if ((rc = fcol_of_segment(s, &p->fcol_own, &fv, err))) return rc;
+        if (buf_grow(&p->fcol_start, &p->fcol_start_cap, FCOL_FIELDS * ((size_t)seg_ndocs(s) + 1),
+                     sizeof *p->fcol_start))
+            return err_set(err, IDX_ENOMEM, "out of memory");
+        for (int f = 0; f < FCOL_FIELDS; f++)
+            fcol_starts(&fv.f[f], seg_ndocs(s), p->fcol_start + (size_t)f * (seg_ndocs(s) + 1));
         for (uint32_t d = 0; d < seg_ndocs(s); d++) {
             uint32_t *to = &p->remap[p->first[i] + d];
             *to = UINT32_MAX;
@@ -84,6 +117,8 @@ static int plan_make(const merge_input *in, merge_plan *p, idx_err *err)
             size_t len;
             const char *id = seg_doc_id(s, d, &len, err);
             if (!id) return IDX_EDATA;
+            if (plan_fcol_doc(p->fcol, &fv, p->fcol_start, d))
+                return err_set(err, IDX_ENOMEM, "out of memory");
             seg_doc_lens(s, d, &len_title[k], &len_body[k]);
             date[k] = seg_doc_date(s, d);
             if (keys) p->ckey[k] = seg_ckey_at(keys, d);
@@ -92,7 +127,9 @@ static int plan_make(const merge_input *in, merge_plan *p, idx_err *err)
             *to = k++;
         }
     }
-    p->docs = (segw_docs){k, len_title, len_body, date, p->rec, p->id, p->id_len, k, p->ckey};
+    /* merged docid k is the facet builder's document k */
+    p->docs = (segw_docs){k,         len_title, len_body, date,    p->rec, p->id,
+                          p->id_len, k,         p->ckey,  p->fcol, NULL};
     return 0;
 }
 

@@ -8,6 +8,7 @@
 #include "common/buf.h"
 #include "common/cfile.h"
 #include "common/codec.h"
+#include "common/fcol.h"
 #include "common/fields.h"
 #include "common/segfmt.h"
 #include "common/segment.h"
@@ -300,6 +301,7 @@ static int segw_write_docs(segw *w, idx_err *err)
     for (uint32_t i = 0; i < d->n_docs; i++)
         buf_put_u32(&b, order[i]);
     free(order);
+    if (d->fcol && fcol_write(d->fcol, d->fcol_doc, d->n_docs, &b)) b.oom = 1;
     segw_put_ckeys(&b, d);
     cfw_write(f, b.p, b.len);
     b.len = 0;

@@ -27,6 +27,10 @@ typedef struct segw_docs {
     uint64_t store_records; /* records in the store, superseded ones included */
     /* collapse keys (common/ckey.h), or NULL: the segment gets no key section */
     const uint64_t *ckey;
+    /* facet columns (common/fcol.h): document d's values are fcol's document
+     * fcol_doc[d]; fcol NULL: the segment gets no facet section */
+    const struct fcol_build *fcol;
+    const uint32_t *fcol_doc;
 } segw_docs;
 
 typedef struct segw segw;

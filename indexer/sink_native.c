@@ -123,6 +123,7 @@ typedef struct native_plan {
     const char **ids;
     uint32_t *len_title, *len_body, *date, *rec, *id_len; /* by segment, then final docid */
     uint64_t *ckey;
+    uint32_t *fdoc; /* by segment, then final docid: its provisional docid (facet columns) */
     segw_docs sd[INDEX_MAX_SEGMENTS];
 } native_plan;
 
@@ -134,7 +135,8 @@ static int native_plan_make(const native *s, const doctable *t, native_plan *p, 
     p->ids = malloc(n * sizeof *p->ids);
     p->len_title = malloc(n * sizeof(uint32_t) * 5);
     p->ckey = malloc(n * sizeof *p->ckey);
-    if (!p->remap || !p->ids || !p->len_title || !p->ckey)
+    p->fdoc = malloc(n * sizeof *p->fdoc);
+    if (!p->remap || !p->ids || !p->len_title || !p->ckey || !p->fdoc)
         return err_set(err, IDX_ENOMEM, "out of memory");
     p->len_body = p->len_title + n;
     p->date = p->len_body + n;
@@ -157,15 +159,18 @@ static int native_plan_make(const native *s, const doctable *t, native_plan *p, 
             p->len_body[k] = t->len_body[i];
             p->date[k] = t->date[i];
             p->ckey[k] = t->ckey[i];
+            p->fdoc[k] = (uint32_t)i;
             p->rec[k] = (uint32_t)(i - lo); /* the store keeps every record in arrival order */
             p->ids[k] = (const char *)t->ids.p + t->id_off[i];
             p->id_len[k] = t->id_len[i];
             k++;
         }
-        p->sd[g] = (segw_docs){
-            (uint32_t)(k - first), p->len_title + first, p->len_body + first, p->date + first,
-            p->rec + first,        p->ids + first,       p->id_len + first,   hi - lo,
-            p->ckey + first};
+        p->sd[g] = (segw_docs){(uint32_t)(k - first), p->len_title + first,
+                               p->len_body + first,   p->date + first,
+                               p->rec + first,        p->ids + first,
+                               p->id_len + first,     hi - lo,
+                               p->ckey + first,       t->fcol,
+                               p->fdoc + first};
     }
     return 0;
 }
@@ -176,6 +181,7 @@ static void native_plan_free(native_plan *p)
     free(p->ids);
     free(p->len_title);
     free(p->ckey);
+    free(p->fdoc);
 }
 
 /* An update's new segments join the transaction's next generation, after

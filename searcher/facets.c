@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "common/engine.h"
-#include "common/fields.h"
+#include "common/fcol.h"
 #include "common/strmap.h"
 #include "searcher/match.h"
 #include "searcher/match_xapian.h"
@@ -78,7 +78,7 @@ void facets_format(const facets_spec *spec, buf *b)
 
 /* ---- the per-segment columns ---- */
 
-enum { COL_AUTHOR, COL_CATEGORY, COL_N };
+enum { COL_AUTHOR = FCOL_AUTHOR, COL_CATEGORY = FCOL_CATEGORY, COL_N = FCOL_FIELDS };
 
 typedef struct col_field {
     uint32_t n_vals;
@@ -97,79 +97,32 @@ typedef struct facet_col {
     const char *pool;
 } facet_col;
 
-/* One label field while building: value ids by value, and per stored record
- * its ids (records, not documents: a record superseded by a later duplicate
- * belongs to no document). */
-typedef struct col_build {
-    strmap *vals;
-    buf pool, val_off, rec_start, rec_ids; /* val_off, rec_start, rec_ids: u32 */
-} col_build;
-
-static uint32_t u32_at(const buf *b, size_t i)
-{
-    uint32_t v = 0;
-    if (b->p) memcpy(&v, b->p + 4 * i, 4); /* an empty buf has no array at all */
-    return v;
-}
-
-/* Adds record's values of one label field: "; "-separated, empty ones skipped. */
-static int col_add_record(col_build *cb, const char *text, size_t len)
-{
-    size_t first = cb->rec_ids.len / 4;
-    buf_put_u32(&cb->rec_start, (uint32_t)first);
-    for (size_t at = 0; at < len;) {
-        const char *sep = memmem(text + at, len - at, "; ", 2);
-        size_t end = sep ? (size_t)(sep - text) : len;
-        if (end > at) {
-            int fresh = 0;
-            uint32_t *id =
-                strmap_put(cb->vals, text + at, end - at, (uint32_t)strmap_count(cb->vals), &fresh);
-            if (!id) return -1;
-            if (fresh) {
-                buf_put_u32(&cb->val_off, (uint32_t)cb->pool.len);
-                buf_put(&cb->pool, text + at, end - at);
-            }
-            size_t k = first;
-            while (k < cb->rec_ids.len / 4 && u32_at(&cb->rec_ids, k) != *id)
-                k++;
-            if (k == cb->rec_ids.len / 4) buf_put_u32(&cb->rec_ids, *id);
-        }
-        at = end + 2;
-    }
-    return cb->pool.oom || cb->val_off.oom || cb->rec_start.oom || cb->rec_ids.oom ? -1 : 0;
-}
-
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return (x > y) - (x < y);
 }
 
-/* Packs the built columns of segment s into one block. */
-static facet_col *col_pack(seg *s, col_build cb[COL_N], uint32_t n_recs, idx_err *err)
+/* Segment s's columns (fcol_of_segment: its facet section, or one rebuilt
+ * from the store for a segment written before the section existed) and
+ * month numbers from its date column, copied into one aligned block. A
+ * damaged page of either is an error: counts are never silently short. */
+static facet_col *col_load(seg *s, idx_err *err)
 {
+    buf own = {0};
+    fcol_view v;
     uint32_t n = seg_ndocs(s);
-    uint32_t *doc_rec = malloc(((size_t)n + 1) * sizeof *doc_rec);
-    uint32_t *months = malloc(((size_t)n + 1) * sizeof *months);
-    size_t n_ids[COL_N] = {0}, pool_len = 0, n_months = 0;
+    uint32_t *months = NULL;
     facet_col *c = NULL;
-    if (!doc_rec || !months) {
+    const uint8_t *dates = seg_dates(s, err);
+    if (!dates || fcol_of_segment(s, &own, &v, err)) goto out;
+    if (!(months = malloc(((size_t)n + 1) * sizeof *months))) {
         err_set(err, IDX_ENOMEM, "facets: out of memory");
         goto out;
     }
+    size_t n_months = 0, pool_len = 0;
     for (uint32_t d = 0; d < n; d++) {
-        if (seg_doc_record(s, d, &doc_rec[d], err)) goto out;
-        if (doc_rec[d] >= n_recs) {
-            err_set(err, IDX_EDATA, "facets: document %u has no stored record", d);
-            goto out;
-        }
-        for (int f = 0; f < COL_N; f++) {
-            uint32_t r = doc_rec[d];
-            uint32_t end = r + 1 < n_recs ? u32_at(&cb[f].rec_start, r + 1)
-                                          : (uint32_t)(cb[f].rec_ids.len / 4);
-            n_ids[f] += end - u32_at(&cb[f].rec_start, r);
-        }
-        uint32_t date = seg_doc_date(s, d);
+        uint32_t date = rd_u32(dates + 4 * (size_t)d);
         if (date) months[n_months++] = date / 100;
     }
     qsort(months, n_months, sizeof *months, cmp_u32);
@@ -179,8 +132,8 @@ static facet_col *col_pack(seg *s, col_build cb[COL_N], uint32_t n_recs, idx_err
     n_months = distinct;
     size_t words = (size_t)n + n_months; /* month_of, months */
     for (int f = 0; f < COL_N; f++) {
-        words += (size_t)n + 1 + n_ids[f] + strmap_count(cb[f].vals) + 1;
-        pool_len += cb[f].pool.len;
+        words += (size_t)n + 1 + v.f[f].n_ids + v.f[f].n_vals + 1;
+        pool_len += fcol_at(v.f[f].val_off, v.f[f].n_vals);
     }
     size_t head = (sizeof *c + alignof(uint32_t) - 1) / alignof(uint32_t) * alignof(uint32_t);
     c = malloc(head + words * sizeof(uint32_t) + pool_len + 1);
@@ -197,93 +150,41 @@ static facet_col *col_pack(seg *s, col_build cb[COL_N], uint32_t n_recs, idx_err
     uint32_t *month_of = w;
     w += n;
     for (uint32_t d = 0; d < n; d++) {
-        uint32_t date = seg_doc_date(s, d);
+        uint32_t date = rd_u32(dates + 4 * (size_t)d);
         const uint32_t *m =
             date ? bsearch(&(uint32_t){date / 100}, c->months, n_months, sizeof *w, cmp_u32) : NULL;
         month_of[d] = m ? (uint32_t)(m - c->months) + 1 : 0;
     }
     c->month_of = month_of;
-    size_t pool_at = 0;
+    uint32_t pool_at = 0;
     for (int f = 0; f < COL_N; f++) {
-        col_field *cf = &c->f[f];
-        uint32_t nv = (uint32_t)strmap_count(cb[f].vals);
-        uint32_t *start = w, *ids = w + n + 1, *val_off = ids + n_ids[f];
-        w = val_off + nv + 1;
-        uint32_t at = 0;
-        for (uint32_t d = 0; d < n; d++) {
-            uint32_t r = doc_rec[d];
-            uint32_t b = u32_at(&cb[f].rec_start, r);
-            uint32_t e = r + 1 < n_recs ? u32_at(&cb[f].rec_start, r + 1)
-                                        : (uint32_t)(cb[f].rec_ids.len / 4);
-            start[d] = at;
-            memcpy(ids + at, cb[f].rec_ids.p + 4 * (size_t)b, 4 * (size_t)(e - b));
-            at += e - b;
-        }
-        start[n] = at;
-        for (uint32_t v = 0; v < nv; v++)
-            val_off[v] = (uint32_t)pool_at + u32_at(&cb[f].val_off, v);
-        val_off[nv] = (uint32_t)(pool_at + cb[f].pool.len);
-        if (cb[f].pool.len) memcpy(pool + pool_at, cb[f].pool.p, cb[f].pool.len);
-        pool_at += cb[f].pool.len;
-        *cf = (col_field){nv, start, ids, val_off};
+        const fcol_field *vf = &v.f[f];
+        uint32_t *start = w, *ids = start + n + 1, *val_off = ids + vf->n_ids;
+        w = val_off + vf->n_vals + 1;
+        fcol_starts(vf, n, start);
+        for (uint32_t k = 0; k < vf->n_ids; k++)
+            ids[k] = fcol_at(vf->ids, k);
+        for (uint32_t i = 0; i <= vf->n_vals; i++)
+            val_off[i] = pool_at + fcol_at(vf->val_off, i);
+        uint32_t len = fcol_at(vf->val_off, vf->n_vals);
+        memcpy(pool + pool_at, vf->pool, len);
+        pool_at += len;
+        c->f[f] = (col_field){vf->n_vals, start, ids, val_off};
     }
     c->pool = pool;
 out:
-    free(doc_rec);
     free(months);
+    buf_free(&own);
     return c;
 }
 
-/* Reads every stored record of segment s once (block by block: inflating a
- * block per document would cost a block per document) into its columns. */
-static facet_col *col_build_segment(seg *s, idx_err *err)
-{
-    col_build cb[COL_N];
-    memset(cb, 0, sizeof cb);
-    buf raw = {0};
-    facet_col *c = NULL;
-    uint32_t n_recs = 0;
-    int rc = 0;
-    for (int f = 0; f < COL_N; f++)
-        if (!(cb[f].vals = strmap_new(256))) rc = err_set(err, IDX_ENOMEM, "facets: out of memory");
-    for (uint64_t b = 0; !rc && b < seg_store_blocks(s); b++) {
-        seg_store_block sb;
-        if ((rc = seg_store_block_get(s, b, &sb, err)) ||
-            (rc = seg_store_block_inflate(s, b, &raw, err)))
-            break;
-        size_t at = 0;
-        for (uint32_t i = 0; i < sb.n_records && !rc; i++, n_recs++) {
-            seg_doc d;
-            size_t used = seg_record_parse(raw.p + at, raw.len - at, &d);
-            if (!used || sb.first_rec + i != n_recs) {
-                rc = err_set(err, IDX_EDATA, "facets: stored record %u is damaged", n_recs);
-                break;
-            }
-            at += used;
-            if (col_add_record(&cb[COL_AUTHOR], d.field[FIELD_AUTHOR], d.len[FIELD_AUTHOR]) ||
-                col_add_record(&cb[COL_CATEGORY], d.field[FIELD_CATEGORY], d.len[FIELD_CATEGORY]))
-                rc = err_set(err, IDX_ENOMEM, "facets: out of memory");
-        }
-    }
-    if (!rc) c = col_pack(s, cb, n_recs, err);
-    for (int f = 0; f < COL_N; f++) {
-        strmap_free(cb[f].vals);
-        buf_free(&cb[f].pool);
-        buf_free(&cb[f].val_off);
-        buf_free(&cb[f].rec_start);
-        buf_free(&cb[f].rec_ids);
-    }
-    buf_free(&raw);
-    return c;
-}
-
-/* Segment sn's columns, built on first use and published with one
+/* Segment sn's columns, loaded on first use and published with one
  * compare-and-swap (as match_sort.c's date runs). */
 static const facet_col *col_of(idx_index *ix, uint32_t sn, idx_err *err)
 {
     void *c = atomic_load_explicit(&ix->facet_cols[sn], memory_order_acquire);
     if (c) return c;
-    c = col_build_segment(ix->segs[sn], err);
+    c = col_load(ix->segs[sn], err);
     if (!c) return NULL;
     void *none = NULL;
     if (!atomic_compare_exchange_strong_explicit(&ix->facet_cols[sn], &none, c,

@@ -5,9 +5,11 @@
  * exhaustive pass over the matches (match_each), unscored and unpruned,
  * beside the ranked search. Per document it reads columns, never the stored
  * article: the date column (seg_doc_date) and, per segment, the ids of the
- * document's author and category values. Those are built from the stored
- * records the first time a segment is faceted and kept on the open index
- * (idx_index.facet_cols), so a long-lived server pays for them once.
+ * document's author and category values, which the build and merge write
+ * in each segment (common/fcol.h, FORMAT.md §6.2). They are loaded the first
+ * time a segment is faceted and kept on the open index (idx_index.facet_cols);
+ * a segment written before the columns existed has them rebuilt from its
+ * stored records instead (every store block inflated once).
  *
  * Counting rules: a value counts once per article (an article listing the
  * same category twice counts once); an article with several authors or

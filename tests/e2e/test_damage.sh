@@ -7,9 +7,9 @@
 #   - `idx check` exits 3 with one `idx: ` line naming the file, and the
 #     offset for the checksummed files (meta, a text file with one CRC,
 #     cannot say where);
-#   - `idx query --batch` (JSON, with snippets: lexicon, postings, positions,
-#     store, with the position tables of the records of 128 words or more:
-#     FORMAT.md 7.1) and `idx get` of ids spread over the store either answer exactly
+#   - `idx query --batch` (JSON, with snippets and facets: lexicon, postings,
+#     positions, store with the position tables of the records of 128 words or
+#     more (FORMAT.md 7.1), dates and facet columns) and `idx get` of ids spread over the store either answer exactly
 #     as on the undamaged index (the damage is where they do not read) or print
 #     a prefix of those answers and exit 3 with one `idx: ` line: no crash, no
 #     hang, no garbage.
@@ -66,8 +66,8 @@ def start():
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 preexec_fn=limit_memory)
     return [("check", popen(["check", "-i", ix]), None),
-            ("query", popen(["query", "-i", ix, "--batch", "--format", "json", "-k", "5"],
-                            qtext), qtext),
+            ("query", popen(["query", "-i", ix, "--batch", "--format", "json", "-k", "5",
+                             "--facets", "category,year,author"], qtext), qtext),
             ("get", popen(["get", "-i", ix, *ids]), None)]
 
 

@@ -127,6 +127,8 @@ compare_all() { # LABEL DELETED-FILE|-
             > "$T/got/$s"
     done
     python3 "$T/expect.py" "$T/docs.json" "$2" --check "$1" "$T/got/"* || fail=1
+    # the facet columns every build, append and merge writes match the stored articles
+    check "$1: idx check" quiet "$IDX" check -i "$IX"
 }
 compare_all "3 segments" -
 

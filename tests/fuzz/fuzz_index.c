@@ -9,7 +9,8 @@
  * write, open, mmap and munmap per input, which took a third of the time):
  * one of 13 queries through match_search (terms, phrases, prefixes,
  * fields, dates, booleans; collapsing, so reading the collapse keys),
- * seg_doc_get of the first hits and of one more
+ * its facet counts (the facet columns of every segment), seg_doc_get of
+ * the first hits and of one more
  * document, index_find_id of a live and a deleted id, seg_lex iteration,
  * and (flag bit 1) seg_check. Errors are
  * expected; crashes, hangs, leaks and sanitizer reports are not. The hits
@@ -40,6 +41,7 @@
 #include "common/index.h"
 #include "common/segment.h"
 #include "common/txn.h"
+#include "searcher/facets.h"
 #include "searcher/match.h"
 #include "searcher/qparse.h"
 #include "searcher/search.h"
@@ -246,6 +248,13 @@ static void exercise(uint8_t flags)
         }
         match_result_free(&res);
     }
+    /* the facet columns (FORMAT.md §6.2) of every segment, over all matches */
+    facets_spec fsp = {{10, 10, 0, 10}};
+    facets_result fr;
+    err_clear(&err);
+    if (!facets_count(x, queries[(flags >> 2 & 15) % n_queries], &fsp, &fr, &err))
+        FZ_CHECK(fr.n[FACET_CATEGORY] <= 10 && fr.n[FACET_AUTHOR] <= 10, "too many facet values");
+    facets_result_free(&fr);
     uint32_t fs, fd;
     err_clear(&err);
     (void)index_find_id(x, "doc42", 5, &fs, &fd, &err);

@@ -1,16 +1,21 @@
 /* Unit tests of searcher/facets.h: list parsing and formatting, and the
  * counts of a real index of several segments
  * against counts made here the slow way, from the stored articles of every
- * hit of an exhaustive ranked search. */
+ * hit of an exhaustive ranked search; also with segments that have no facet
+ * columns (common/fcol.h), merged, and with forged columns. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cfile.h"
 #include "common/deletes.h"
+#include "common/fcol.h"
 #include "common/fields.h"
 #include "common/index.h"
+#include "common/segfmt.h"
 #include "indexer/build.h"
+#include "indexer/merge.h"
 #include "searcher/facets.h"
 #include "searcher/match.h"
 #include "searcher/qparse.h"
@@ -191,13 +196,15 @@ static void check_query(idx_index *ix, ana *a, const char *text, const facets_sp
     qparse_free(q);
 }
 
-START_TEST(counts_match_the_stored_articles)
+/* Builds dir/ix from 900 generated articles in four segments (dir is made
+ * here and removed by test_rmtree). */
+static void build_fixture(char *dir, size_t dir_size, char *out, size_t out_size)
 {
-    char dir[64], in[96], out[96];
-    snprintf(dir, sizeof dir, "/tmp/idx-test-facets-XXXXXX");
+    char in[96];
+    snprintf(dir, dir_size, "/tmp/idx-test-facets-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(in, sizeof in, "%s/in.jsonl", dir);
-    snprintf(out, sizeof out, "%s/ix", dir);
+    snprintf(out, out_size, "%s/ix", dir);
     FILE *f = fopen(in, "w");
     ck_assert_ptr_nonnull(f);
     static const char *const cats[] = {"Sport", "Politics", "Science Fiction", "Art", "Law"};
@@ -226,12 +233,12 @@ START_TEST(counts_match_the_stored_articles)
     build_summary sum;
     idx_err err = {0};
     OKM(build_run(&o, &sum, &err) == 0, "build: %s", err.msg);
-    idx_index *ix = NULL;
-    EQ(index_open(out, &ix, &err), 0);
-    ck_assert_uint_ge(ix->n_segs, 3);
-    ana *a = NULL;
-    EQ(index_ana_new(ix, &a, &err), 0);
+}
 
+/* Every query with two specs against the stored articles. */
+static void check_all_queries(idx_index *ix, ana *a)
+{
+    idx_err err = {0};
     facets_spec all, few;
     EQ(parse("category,year,month,author:50", &all, &err), 0);
     EQ(parse("category:2,author:3,year:2", &few, &err), 0);
@@ -242,6 +249,19 @@ START_TEST(counts_match_the_stored_articles)
         check_query(ix, a, queries[i], &all);
         check_query(ix, a, queries[i], &few);
     }
+}
+
+START_TEST(counts_match_the_stored_articles)
+{
+    char dir[64], out[96];
+    build_fixture(dir, sizeof dir, out, sizeof out);
+    idx_index *ix = NULL;
+    idx_err err = {0};
+    EQ(index_open(out, &ix, &err), 0);
+    ck_assert_uint_ge(ix->n_segs, 3);
+    ana *a = NULL;
+    EQ(index_ana_new(ix, &a, &err), 0);
+    check_all_queries(ix, a);
 
     /* a date range within one year adds months (when years are asked) */
     qparse_tree *q = NULL;
@@ -269,6 +289,100 @@ START_TEST(counts_match_the_stored_articles)
 }
 END_TEST
 
+/* Rewrites ix/name.docs with its facet-column section (FORMAT.md §6.2)
+ * left out, as an idx from before the section wrote it (it lies between
+ * by_id and the collapse keys, and every trailer offset is below it); or,
+ * with forge, kept but with the first byte of its last value changed and
+ * every checksum valid, as a faulty writer would leave it. */
+static void rewrite_docs(const char *ix, const char *name, int forge)
+{
+    char path[256], tmp[300];
+    snprintf(path, sizeof path, "%s/%s.docs", ix, name);
+    snprintf(tmp, sizeof tmp, "%s.new", path);
+    idx_err err = {0};
+    cfr *r;
+    OKM(cfr_open(path, "docs", &r, &err) == 0, "%s", err.msg);
+    uint64_t trailer = cfr_body_end(r) - SEGFMT_DOCS_TRAILER_SIZE;
+    const uint8_t *t = cfr_get(r, trailer, SEGFMT_DOCS_TRAILER_SIZE, &err);
+    ck_assert_ptr_nonnull(t);
+    segfmt_docs_trailer dt;
+    segfmt_docs_trailer_get(t, &dt);
+    uint64_t at = dt.off[SEGFMT_DOCS_BY_ID] + SEGFMT_DOCS_U32 * dt.n_docs;
+    uint64_t end = trailer - segfmt_ckey_size(dt.n_docs); /* the build wrote keys */
+    const uint8_t *body =
+        cfr_get(r, CFILE_HEADER, trailer + SEGFMT_DOCS_TRAILER_SIZE - CFILE_HEADER, &err);
+    ck_assert_ptr_nonnull(body);
+    const uint8_t *sec = body + (at - CFILE_HEADER);
+    fcol_view v;
+    const char *why = "";
+    OKM(fcol_parse(sec, end - at, (uint32_t)dt.n_docs, &v, &why) == 0, "%s", why);
+    cfw *w;
+    OK(cfw_create(tmp, "docs", &w, &err) == 0);
+    cfw_write(w, body, at - CFILE_HEADER);
+    if (forge) {
+        uint8_t *copy = malloc(end - at);
+        ck_assert_ptr_nonnull(copy);
+        memcpy(copy, sec, end - at);
+        const fcol_field *cf = &v.f[FCOL_CATEGORY];
+        copy[(const uint8_t *)cf->pool - sec + fcol_at(cf->val_off, cf->n_vals - 1)] ^= 0x20;
+        cfw_write(w, copy, end - at);
+        free(copy);
+    }
+    cfw_write(w, body + (end - CFILE_HEADER), trailer + SEGFMT_DOCS_TRAILER_SIZE - end);
+    OKM(cfw_close(w, &err) == 0, "%s", err.msg);
+    cfr_close(r);
+    OK(rename(tmp, path) == 0);
+}
+
+/* Segments written before the facet columns existed: counted the same (the
+ * columns rebuilt from the stored articles), `idx check` passes, and a
+ * merge of old and new segments writes the columns, with the same counts.
+ * Columns that parse but differ from the stored articles fail the check. */
+START_TEST(segments_without_columns)
+{
+    char dir[64], out[96];
+    build_fixture(dir, sizeof dir, out, sizeof out);
+    idx_index *ix = NULL;
+    idx_err err = {0};
+    EQ(index_open(out, &ix, &err), 0);
+    for (uint32_t s = 0; s < ix->n_segs; s++)
+        OK(seg_has_fcols(ix->segs[s]));
+    index_close(ix);
+    rewrite_docs(out, "s0001", 0);
+    rewrite_docs(out, "s0003", 0);
+    EQ(index_open(out, &ix, &err), 0);
+    OK(!seg_has_fcols(ix->segs[0]) && seg_has_fcols(ix->segs[1]) && !seg_has_fcols(ix->segs[2]));
+    uint64_t len = 1;
+    ck_assert_ptr_null(seg_fcols(ix->segs[0], &len, &err));
+    EQ(len, 0);
+    EQ(err.code, 0);
+    OKM(index_check(ix, &err) == 0, "check: %s", err.msg);
+    ana *a = NULL;
+    EQ(index_ana_new(ix, &a, &err), 0);
+    check_all_queries(ix, a);
+    index_close(ix);
+
+    merge_summary sum;
+    OKM(merge_run(out, 1, &sum, &err) == 0, "merge: %s", err.msg);
+    EQ(index_open(out, &ix, &err), 0);
+    EQ(ix->n_segs, 1);
+    OK(seg_has_fcols(ix->segs[0]));
+    OKM(index_check(ix, &err) == 0, "check: %s", err.msg);
+    check_all_queries(ix, a);
+    char name[32];
+    snprintf(name, sizeof name, "%s", ix->meta.segment[0]);
+    index_close(ix);
+
+    rewrite_docs(out, name, 1);
+    EQ(index_open(out, &ix, &err), 0);
+    EQ(index_check(ix, &err), IDX_EDATA);
+    OKM(strstr(err.msg, "facet columns do not match the stored articles") != NULL, "%s", err.msg);
+    index_close(ix);
+    ana_free(a);
+    EQ(test_rmtree(dir), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("facets");
@@ -276,6 +390,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, parse_lists);
     tcase_add_test(tc, counts_match_the_stored_articles);
+    tcase_add_test(tc, segments_without_columns);
     suite_add_tcase(s, tc);
     return test_run(s);
 }
