@@ -114,6 +114,11 @@ typedef struct idx_index {
      * and published the same way on the first facet count; freed by
      * index_close. */
     _Atomic(void *) facet_cols[INDEX_MAX_SEGMENTS];
+    /* Whether two documents share a collapse key (common/ckey.h): 0 not yet
+     * known, 1 yes (or not checked), 2 no. Worked out by the first
+     * collapsing search (searcher/match_root.c), which then skips reading
+     * keys on a collection without copies. */
+    _Atomic(int) ckeys_repeat;
     /* The engines' data, filled by ops->open: native: segs, n_segs,
      * inv_norm, deleted and bound_scale; xapian: xap (n_segs is 0). */
     xap_db *xap;

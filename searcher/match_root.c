@@ -1,5 +1,6 @@
 #include "searcher/match_root.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,25 +77,77 @@ void match_root_run(match_ctx *e, match_root *r, match_topk *t)
         match_maxscore_run(e, r, t);
 }
 
-/* Collapsing is worth its state only when some segment has keys. */
-static int match_root_collapses(const idx_index *ix, const match_options *o)
+/* Documents the repeat check below hashes at most: beyond, the first
+ * collapsing search would pay too much (16 to 32 bytes of table a document). */
+#define MATCH_REPEAT_CHECK_MAX (1u << 22)
+
+/* Whether two documents of ix share a collapse key (deleted ones included):
+ * one pass over every segment's keys into a hash set. 1 also when there
+ * are too many documents to check or memory is short, so that the search
+ * collapses; -1 on a damaged key column (err set). */
+static int match_root_keys_repeat(idx_index *ix, idx_err *err)
+{
+    uint64_t n = 0;
+    for (uint32_t s = 0; s < ix->n_segs; s++)
+        n += seg_ndocs(ix->segs[s]);
+    if (n > MATCH_REPEAT_CHECK_MAX) return 1;
+    uint64_t size = 2;
+    while (size < 2 * n)
+        size *= 2;
+    uint64_t *set = calloc(size, sizeof *set); /* CKEY_NONE (0) marks a free entry */
+    if (!set) return 1;
+    int repeat = 0;
+    for (uint32_t s = 0; s < ix->n_segs && !repeat; s++) {
+        if (!seg_has_ckeys(ix->segs[s])) continue;
+        const uint8_t *col = seg_ckeys(ix->segs[s], err);
+        if (!col) {
+            repeat = -1;
+            break;
+        }
+        for (uint32_t d = 0; d < seg_ndocs(ix->segs[s]) && !repeat; d++) {
+            uint64_t k = seg_ckey_at(col, d), i = k & (size - 1);
+            if (k == CKEY_NONE) continue;
+            while (set[i] && set[i] != k)
+                i = (i + 1) & (size - 1);
+            repeat = set[i] == k;
+            set[i] = k;
+        }
+    }
+    free(set);
+    return repeat;
+}
+
+/* 1 when the search must collapse: o asks for it and some documents share
+ * a key. Whether any do is worked out on the index's first collapsing
+ * search and kept in it (idx_index.ckeys_repeat): on a collection without
+ * copies a search then reads no key at all. -1 on a damaged key column. */
+static int match_root_collapses(idx_index *ix, const match_options *o, idx_err *err)
 {
     if (!o->collapse) return 0;
+    int known = atomic_load_explicit(&ix->ckeys_repeat, memory_order_relaxed);
+    if (known) return known == 1;
+    int has_keys = 0;
     for (uint32_t s = 0; s < ix->n_segs; s++)
-        if (seg_has_ckeys(ix->segs[s])) return 1;
-    return 0;
+        has_keys |= seg_has_ckeys(ix->segs[s]);
+    int repeat = has_keys ? match_root_keys_repeat(ix, err) : 0;
+    if (repeat < 0) return -1;
+    /* Two threads racing here compute the same answer; either store wins. */
+    atomic_store_explicit(&ix->ckeys_repeat, repeat ? 1 : 2, memory_order_relaxed);
+    return repeat;
 }
 
 int match_root_search(idx_index *ix, const qparse_tree *q, const match_options *o,
                       match_result *out, idx_err *err)
 {
+    int collapsing = match_root_collapses(ix, o, err);
+    if (collapsing < 0) return IDX_EDATA;
     match_ctx e;
     match_ctx_init(&e, ix, o, err);
     match_topk t;
     int rc = match_topk_init(&t, o->offset + o->k, err);
     if (rc) return rc;
     collapse co = {0};
-    if (match_root_collapses(ix, o)) {
+    if (collapsing) {
         if ((rc = collapse_init(&co, t.cap, err))) {
             match_topk_free(&t);
             return rc;

@@ -349,6 +349,7 @@ START_TEST(index_against_model)
         planted += check_query(ix, a, queries[qi]);
     /* the planted copies did collapse */
     OKM(planted > 20, "only %llu hits folded", (unsigned long long)planted);
+    EQ(atomic_load(&ix->ckeys_repeat), 1); /* the search knows copies exist */
     ana_free(a);
     index_close(ix);
 }
@@ -411,6 +412,52 @@ START_TEST(segment_without_keys)
 }
 END_TEST
 
+/* An index without copies: the first collapsing search finds that no key
+ * repeats and records it in the index, and collapsing searches then return
+ * the plain ranking, nothing folded. */
+START_TEST(index_without_copies)
+{
+    char in[160], udir[160];
+    snprintf(in, sizeof in, "%s/unique.jsonl", tmpdir);
+    snprintf(udir, sizeof udir, "%s/unique", tmpdir);
+    FILE *f = fopen(in, "w");
+    ck_assert_ptr_nonnull(f);
+    for (int d = 0; d < 60; d++)
+        fprintf(f, "{\"id\":\"u-%d\",\"title\":\"story %d\",\"body\":\"river %d stone\"}\n", d, d,
+                d * 7);
+    fclose(f);
+    const char *inputs[] = {in};
+    build_opts o = build_opts_default(udir, inputs, 1);
+    o.engine = BUILD_ENGINE_NATIVE;
+    o.segment_docs = 25;
+    build_summary bs;
+    idx_err err = {0};
+    OKM(build_run(&o, &bs, &err) == 0, "build: %s", err.msg);
+    idx_index *ix;
+    OKM(index_open(udir, &ix, &err) == 0, "open: %s", err.msg);
+    EQ(atomic_load(&ix->ckeys_repeat), 0);
+    ana *a;
+    OK(index_ana_new(ix, &a, &err) == 0);
+    qparse_tree *t;
+    OK(qparse_parse(a, "river stone", 11, NULL, &t, &err) == 0);
+    match_result c, p;
+    search(ix, t, 10, 5, 1, 0, &c);
+    EQ(atomic_load(&ix->ckeys_repeat), 2);
+    search(ix, t, 10, 5, 0, 0, &p);
+    EQ(c.n_hits, 10);
+    EQ(c.total, 60);
+    ck_assert_ptr_null(c.collapsed);
+    for (uint32_t i = 0; i < c.n_hits; i++)
+        OK(c.hits[i].seg == p.hits[i].seg && c.hits[i].doc == p.hits[i].doc &&
+           c.hits[i].score == p.hits[i].score);
+    match_result_free(&c);
+    match_result_free(&p);
+    qparse_free(t);
+    ana_free(a);
+    index_close(ix);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("collapse");
@@ -424,6 +471,7 @@ int main(void)
     tcase_set_timeout(ti, 60);
     tcase_add_test(ti, index_against_model);
     tcase_add_test(ti, segment_without_keys);
+    tcase_add_test(ti, index_without_copies);
     suite_add_tcase(s, ti);
     return test_run(s);
 }
