@@ -20,7 +20,8 @@ struct seg {
     uint64_t n_terms, n_blocks;
     const uint8_t *lex_index;
     uint64_t lex_index_off;
-    uint64_t lex_blocks_end; /* the entry blocks end here: filter or index */
+    uint64_t lex_blocks_end; /* the entry blocks end here: keys, filter or index */
+    uint64_t lex_keys_off;   /* the blocks' keys (§4.2), 0 when absent */
     /* term filter (§4.1): blocks at filter_blocks_off, 0 of them when absent */
     uint64_t filter_off, filter_blocks_off, filter_blocks;
     /* doc table */
@@ -67,15 +68,23 @@ static int seg_open_filter(seg *s, uint64_t filter_off, idx_err *err)
     segfmt_filter_header h;
     segfmt_filter_header_get(p, &h);
     uint64_t blocks_off = segfmt_filter_blocks_off(filter_off);
-    if (h.scheme != SEGFMT_FILTER_SBBF || h.reserved || h.n_blocks == 0 ||
-        h.n_blocks > ((uint64_t)1 << 32) || s->n_terms == 0 || blocks_off > index_off ||
-        (index_off - blocks_off) / TERMFILTER_BLOCK != h.n_blocks ||
+    if (h.scheme != SEGFMT_FILTER_SBBF || (h.flags & ~(uint32_t)SEGFMT_FILTER_HAS_KEYS) ||
+        h.n_blocks == 0 || h.n_blocks > ((uint64_t)1 << 32) || s->n_terms == 0 ||
+        blocks_off > index_off || (index_off - blocks_off) / TERMFILTER_BLOCK != h.n_blocks ||
         (index_off - blocks_off) % TERMFILTER_BLOCK)
         return seg_bad(err, s, SEG_LEX, filter_off, bad);
     s->filter_off = filter_off;
     s->filter_blocks_off = blocks_off;
     s->filter_blocks = h.n_blocks;
     s->lex_blocks_end = filter_off;
+    if (h.flags & SEGFMT_FILTER_HAS_KEYS) {
+        /* The keys end at the header; only their place is checked here. */
+        uint64_t keys_len = s->n_blocks * SEGFMT_LEX_KEY_SIZE;
+        if (filter_off - CFILE_HEADER < keys_len)
+            return seg_bad(err, s, SEG_LEX, filter_off, "lexicon block keys out of place");
+        s->lex_keys_off = filter_off - keys_len;
+        s->lex_blocks_end = s->lex_keys_off;
+    }
     return 0;
 }
 
@@ -337,6 +346,54 @@ static int lex_first_term(seg *s, uint64_t b, const char **term, size_t *len, id
     return 0;
 }
 
+/* Block b's key (§4.2) in *k. */
+static int lex_key(seg *s, uint64_t b, uint64_t *k, idx_err *err)
+{
+    const uint8_t *p =
+        cfr_get(s->f[SEG_LEX], s->lex_keys_off + b * SEGFMT_LEX_KEY_SIZE, SEGFMT_LEX_KEY_SIZE, err);
+    if (!p) return IDX_EDATA;
+    *k = segfmt_lex_key_get(p);
+    return 0;
+}
+
+/* The first block in [lo, hi) whose key is above k (or, with `equal`, not
+ * below k); hi when none is. */
+static int lex_key_bound(seg *s, uint64_t k, int equal, uint64_t lo, uint64_t *hi, idx_err *err)
+{
+    uint64_t h = *hi;
+    while (lo < h) {
+        uint64_t mid = lo + (h - lo) / 2, mk;
+        int rc = lex_key(s, mid, &mk, err);
+        if (rc) return rc;
+        if (mk < k || (!equal && mk == k))
+            lo = mid + 1;
+        else
+            h = mid;
+    }
+    *hi = lo;
+    return 0;
+}
+
+/* Narrows [*lo, *hi], the range lex_seek searches by first terms, with the
+ * block keys: blocks whose key is below the term's start before it, blocks
+ * whose key is above start after it, so only blocks with an equal key (in
+ * practice none or one) are left to compare whole. */
+static int lex_key_narrow(seg *s, const char *key, size_t len, uint64_t *lo, uint64_t *hi,
+                          idx_err *err)
+{
+    uint8_t kb[SEGFMT_LEX_KEY_SIZE];
+    segfmt_lex_key_put(kb, key, len);
+    uint64_t k = segfmt_lex_key_get(kb), below = s->n_blocks, upto;
+    int rc = lex_key_bound(s, k, 1, 0, &below, err);
+    upto = s->n_blocks;
+    if (!rc) rc = lex_key_bound(s, k, 0, below, &upto, err);
+    if (rc) return rc;
+    /* block below - 1 starts before the term; block upto after it */
+    *lo = below ? below - 1 : 0;
+    *hi = upto > *lo ? upto : *lo + 1;
+    return 0;
+}
+
 /* Positions `it` so that the next seg_lex_next returns the first term >= key,
  * and also returns that term's entry via *peek (1), or 0 when none is. */
 static int lex_seek(seg *s, const char *key, size_t len, seg_lex_iter *it, seg_term *peek,
@@ -348,8 +405,13 @@ static int lex_seek(seg *s, const char *key, size_t len, seg_lex_iter *it, seg_t
         return 0;
     }
     /* Binary search the last block whose first term is <= key, reading only
-     * each probed block's first term (stored whole). */
+     * each probed block's first term (stored whole), within the range the
+     * block keys leave when the segment has them. */
     uint64_t lo = 0, hi = s->n_blocks;
+    if (s->lex_keys_off) {
+        int rc = lex_key_narrow(s, key, len, &lo, &hi, err);
+        if (rc) return rc;
+    }
     while (hi - lo > 1) {
         uint64_t mid = lo + (hi - lo) / 2;
         const char *first = NULL;
@@ -998,6 +1060,21 @@ static int check_filter_has(seg *s, const char *term, size_t len, idx_err *err)
     return rc < 0 ? rc : 0;
 }
 
+/* A block's key (§4.2) must be its first term's, or seeks go astray. */
+static int check_lex_key(seg *s, const seg_lex_iter *it, idx_err *err)
+{
+    if (!s->lex_keys_off || it->in_block != 1) return 0;
+    uint8_t want[SEGFMT_LEX_KEY_SIZE];
+    segfmt_lex_key_put(want, it->term, it->term_len);
+    uint64_t k;
+    int rc = lex_key(s, it->block, &k, err);
+    if (rc) return rc;
+    if (k != segfmt_lex_key_get(want))
+        return seg_bad(err, s, SEG_LEX, s->lex_keys_off + it->block * SEGFMT_LEX_KEY_SIZE,
+                       "lexicon block key differs from the block's first term");
+    return 0;
+}
+
 static int check_lexicon(seg *s, const check_ctx *k, idx_err *err)
 {
     seg_lex_iter it;
@@ -1018,6 +1095,7 @@ static int check_lexicon(seg *s, const check_ctx *k, idx_err *err)
         count++;
         rc = check_postings(s, k, &t, it.term, it.term_len, err);
         if (!rc) rc = check_filter_has(s, it.term, it.term_len, err);
+        if (!rc) rc = check_lex_key(s, &it, err);
     }
     if (rc < 0) return rc;
     if (count != s->n_terms)
@@ -1191,8 +1269,8 @@ int seg_check(seg *s, const bm25_params *p, idx_err *err)
     if (!rc) rc = check_lexicon(s, &k, err);
     uint64_t *rec_keys = NULL;
     if (!rc && s->off_ckey &&
-        !(rec_keys = malloc((s->stats.store_records ? s->stats.store_records : 1) *
-                            sizeof *rec_keys)))
+        !(rec_keys =
+              malloc((s->stats.store_records ? s->stats.store_records : 1) * sizeof *rec_keys)))
         rc = err_set(err, IDX_ENOMEM, "check: out of memory");
     if (!rc) rc = check_store(s, rec_keys, err);
     if (!rc) rc = check_docs(s, err);
