@@ -219,10 +219,7 @@ static inline void segfmt_lex_key_put(uint8_t *p, const char *term, size_t len)
 
 static inline uint64_t segfmt_lex_key_get(const uint8_t *p)
 {
-    uint64_t v = 0;
-    for (int i = 0; i < SEGFMT_LEX_KEY_SIZE; i++)
-        v = v << 8 | p[i];
-    return v;
+    return __builtin_bswap64(rd_u64(p)); /* rd_u64 reads little-endian */
 }
 
 /* ---- postings (.post): a term's skip table, then its blocks (§5.1) ---- */

@@ -394,19 +394,12 @@ static int lex_key_narrow(seg *s, const char *key, size_t len, uint64_t *lo, uin
     return 0;
 }
 
-/* Positions `it` so that the next seg_lex_next returns the first term >= key,
- * and also returns that term's entry via *peek (1), or 0 when none is. */
-static int lex_seek(seg *s, const char *key, size_t len, seg_lex_iter *it, seg_term *peek,
-                    idx_err *err)
+/* The block a seek for key scans: the last whose first term is <= key (0
+ * when none is). Binary search reading only each probed block's first term
+ * (stored whole), within the range the block keys leave when the segment
+ * has them. The segment must have terms. */
+static int lex_find_block(seg *s, const char *key, size_t len, uint64_t *block, idx_err *err)
 {
-    if (s->n_terms == 0) {
-        memset(it, 0, sizeof *it);
-        it->s = s;
-        return 0;
-    }
-    /* Binary search the last block whose first term is <= key, reading only
-     * each probed block's first term (stored whole), within the range the
-     * block keys leave when the segment has them. */
     uint64_t lo = 0, hi = s->n_blocks;
     if (s->lex_keys_off) {
         int rc = lex_key_narrow(s, key, len, &lo, &hi, err);
@@ -423,7 +416,17 @@ static int lex_seek(seg *s, const char *key, size_t len, seg_lex_iter *it, seg_t
         else
             hi = mid;
     }
-    int rc = lex_block_open(s, lo, it, err);
+    *block = lo;
+    return 0;
+}
+
+/* Positions `it` at block `block` so that the next seg_lex_next returns the
+ * first term >= key, and also returns that term's entry via *peek (1), or 0
+ * when none is. */
+static int lex_scan(seg *s, uint64_t block, const char *key, size_t len, seg_lex_iter *it,
+                    seg_term *peek, idx_err *err)
+{
+    int rc = lex_block_open(s, block, it, err);
     if (rc) return rc;
     for (;;) {
         rc = seg_lex_next(it, peek, err);
@@ -435,6 +438,20 @@ static int lex_seek(seg *s, const char *key, size_t len, seg_lex_iter *it, seg_t
             return 1;
         }
     }
+}
+
+/* lex_find_block, then lex_scan; 0 at once without terms. */
+static int lex_seek(seg *s, const char *key, size_t len, seg_lex_iter *it, seg_term *peek,
+                    idx_err *err)
+{
+    if (s->n_terms == 0) {
+        memset(it, 0, sizeof *it);
+        it->s = s;
+        return 0;
+    }
+    uint64_t block;
+    int rc = lex_find_block(s, key, len, &block, err);
+    return rc ? rc : lex_scan(s, block, key, len, it, peek, err);
 }
 
 int seg_lex_seek(seg *s, const char *from, size_t len, seg_lex_iter *it, idx_err *err)
@@ -462,16 +479,69 @@ int seg_may_contain(seg *s, const char *term, size_t len, idx_err *err)
     return rc ? rc : !block || termfilter_block_has(block, h);
 }
 
+/* 1 and *out when the scan positioned `it` on the term itself. */
+static int lex_found(const seg_lex_iter *it, const seg_term *t, const char *term, size_t len,
+                     seg_term *out)
+{
+    if (it->term_len != len || memcmp(it->term, term, len) != 0) return 0;
+    *out = *t;
+    return 1;
+}
+
 int seg_lookup(seg *s, const char *term, size_t len, seg_term *out, idx_err *err)
 {
     if (len > SEG_MAX_TERM) return 0;
     seg_lex_iter it;
     seg_term t;
     int rc = lex_seek(s, term, len, &it, &t, err);
-    if (rc <= 0) return rc;
-    if (it.term_len != len || memcmp(it.term, term, len) != 0) return 0;
-    *out = t;
-    return 1;
+    return rc <= 0 ? rc : lex_found(&it, &t, term, len, out);
+}
+
+/* Cache lines of a lexicon block prefetched by seg_lookup_prepare: a block
+ * of 32 entries of the enwiki sample averages ~500 bytes. */
+#define LEX_PREFETCH_LINES 8
+
+int seg_lookup_prepare(seg *s, const char *term, size_t len, uint64_t *block, idx_err *err)
+{
+    *block = UINT64_MAX;
+    if (len > SEG_MAX_TERM || s->n_terms == 0) return 0;
+    int rc = lex_find_block(s, term, len, block, err);
+    if (!rc) __builtin_prefetch(s->lex_index + *block * SEGFMT_LEX_INDEX_SIZE);
+    return rc;
+}
+
+int seg_lookup_prefetch(seg *s, uint64_t block, idx_err *err)
+{
+    if (block == UINT64_MAX) return 0;
+    const uint8_t *e = s->lex_index + block * SEGFMT_LEX_INDEX_SIZE;
+    uint64_t off = segfmt_lex_index_block_off(e);
+    uint64_t end = block + 1 < s->n_blocks ? segfmt_lex_index_block_off(e + SEGFMT_LEX_INDEX_SIZE)
+                                           : s->lex_blocks_end;
+    uint64_t n = off < end ? end - off : 0;
+    if (n > 64 * LEX_PREFETCH_LINES) n = 64 * LEX_PREFETCH_LINES;
+    const uint8_t *p = n ? cfr_get(s->f[SEG_LEX], off, n, err) : NULL;
+    if (!p) return n ? IDX_EDATA : 0;
+    for (uint64_t i = 0; i < n; i += 64)
+        __builtin_prefetch(p + i);
+    return 0;
+}
+
+int seg_lookup_finish(seg *s, uint64_t block, const char *term, size_t len, seg_term *out,
+                      idx_err *err)
+{
+    if (block == UINT64_MAX) return 0;
+    seg_lex_iter it;
+    seg_term t;
+    int rc = lex_scan(s, block, term, len, &it, &t, err);
+    return rc <= 0 ? rc : lex_found(&it, &t, term, len, out);
+}
+
+void seg_term_prefetch(seg *s, const seg_term *t)
+{
+    uint64_t n = t->post_len < 256 ? t->post_len : 256;
+    const uint8_t *p = n ? cfr_get(s->f[SEG_POST], t->post_off, n, NULL) : NULL;
+    for (uint64_t i = 0; p && i < n; i += 64)
+        __builtin_prefetch(p + i);
 }
 
 /* ---- postings ---- */

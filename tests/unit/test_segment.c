@@ -1194,6 +1194,16 @@ START_TEST(block_keys)
      * says: to the first term not below the key. */
     for (size_t i = 0; i < n; i++) {
         EQ(seg_lookup(m, term[i], len[i], &t, &err), 1);
+        uint64_t b;
+        seg_term u;
+        EQ(seg_lookup_prepare(m, term[i], len[i], &b, &err), 0);
+        EQ(seg_lookup_prefetch(m, b, &err), 0);
+        EQ(seg_lookup_finish(m, b, term[i], len[i], &u, &err), 1);
+        EQ(u.df, t.df);
+        EQ(u.cf, t.cf);
+        EQ(u.post_off, t.post_off);
+        EQ(u.pos_off, t.pos_off);
+        EQ(u.post_len, t.post_len);
         for (int v = 0; v < 2; v++) {
             char key[SEG_MAX_TERM + 2];
             memcpy(key, term[i], len[i]);
@@ -1203,6 +1213,12 @@ START_TEST(block_keys)
                 want++;
             EQ(seg_lex_seek(m, key, kl, &it, &err), 0);
             EQ(seg_lex_next(&it, &t, &err), want < n);
+            /* the lookup in steps (match_terms.c) agrees with seg_lookup */
+            uint64_t b;
+            seg_term u;
+            EQ(seg_lookup_prepare(m, key, kl, &b, &err), 0);
+            EQ(seg_lookup_prefetch(m, b, &err), 0);
+            EQ(seg_lookup_finish(m, b, key, kl, &u, &err), seg_lookup(m, key, kl, &t, &err));
             if (want < n)
                 OKM(!lexcmp(it.term, it.term_len, term[want], len[want]), "seek '%.*s'", (int)kl,
                     key);
