@@ -287,6 +287,7 @@ static int lex_decode(seg_lex_iter *it, seg_term *out, idx_err *err)
         e.pos_len > pos_end - it->pos_off)
         return seg_bad(err, it->s, SEG_LEX, 0, "undecodable lexicon entry");
     memcpy(it->term + e.shared, e.suffix, (size_t)e.suffix_len);
+    it->shared = (size_t)e.shared;
     it->term_len = (size_t)(e.shared + e.suffix_len);
     it->term[it->term_len] = '\0';
     out->df = (uint32_t)e.df;
@@ -428,15 +429,26 @@ static int lex_scan(seg *s, uint64_t block, const char *key, size_t len, seg_lex
 {
     int rc = lex_block_open(s, block, it, err);
     if (rc) return rc;
+    /* Front coding decides most comparisons: with m the bytes the previous
+     * term (below key) shares with key, a term sharing fewer than m bytes
+     * with that previous term is above key, one sharing more is below it;
+     * only one sharing exactly m is compared, from byte m on. m restarts at
+     * each block, whose first term is stored whole. */
+    size_t m = 0;
     for (;;) {
         rc = seg_lex_next(it, peek, err);
         if (rc <= 0) return rc;
-        if (lex_cmp(it->term, it->term_len, key, len) >= 0) {
-            /* left for the caller's next seg_lex_next */
-            it->pending = 1;
-            it->peek = *peek;
-            return 1;
+        if (it->in_block == 1) m = 0;
+        if (it->shared > m) continue;
+        if (it->shared == m) {
+            while (m < it->term_len && m < len && it->term[m] == key[m])
+                m++;
+            if (m < len && (m == it->term_len || (uint8_t)it->term[m] < (uint8_t)key[m])) continue;
         }
+        /* left for the caller's next seg_lex_next */
+        it->pending = 1;
+        it->peek = *peek;
+        return 1;
     }
 }
 

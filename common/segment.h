@@ -91,6 +91,7 @@ typedef struct seg_lex_iter {
     uint64_t post_off, pos_off;
     char term[SEG_MAX_TERM + 1];
     size_t term_len;
+    size_t shared; /* bytes `term` shares with the term before it in its block */
     /* seg_lex_seek decodes the first term >= `from` to find it; the next
      * seg_lex_next returns it from here instead of decoding it again */
     int pending;
