@@ -421,6 +421,14 @@ static int lex_find_block(seg *s, const char *key, size_t len, uint64_t *block, 
     return 0;
 }
 
+/* An iterator with nothing to return: an empty lexicon's, or what a failed
+ * seek leaves. */
+static void lex_iter_none(seg *s, seg_lex_iter *it)
+{
+    memset(it, 0, sizeof *it);
+    it->s = s;
+}
+
 /* Positions `it` at block `block` so that the next seg_lex_next returns the
  * first term >= key, and also returns that term's entry via *peek (1), or 0
  * when none is. */
@@ -428,7 +436,10 @@ static int lex_scan(seg *s, uint64_t block, const char *key, size_t len, seg_lex
                     seg_term *peek, idx_err *err)
 {
     int rc = lex_block_open(s, block, it, err);
-    if (rc) return rc;
+    if (rc) {
+        lex_iter_none(s, it);
+        return rc;
+    }
     /* Front coding decides most comparisons: with m the bytes the previous
      * term (below key) shares with key, a term sharing fewer than m bytes
      * with that previous term is above key, one sharing more is below it;
@@ -457,12 +468,12 @@ static int lex_seek(seg *s, const char *key, size_t len, seg_lex_iter *it, seg_t
                     idx_err *err)
 {
     if (s->n_terms == 0) {
-        memset(it, 0, sizeof *it);
-        it->s = s;
+        lex_iter_none(s, it);
         return 0;
     }
     uint64_t block;
     int rc = lex_find_block(s, key, len, &block, err);
+    if (rc) lex_iter_none(s, it);
     return rc ? rc : lex_scan(s, block, key, len, it, peek, err);
 }
 
@@ -509,9 +520,11 @@ int seg_lookup(seg *s, const char *term, size_t len, seg_term *out, idx_err *err
     return rc <= 0 ? rc : lex_found(&it, &t, term, len, out);
 }
 
-/* Cache lines of a lexicon block prefetched by seg_lookup_prepare: a block
- * of 32 entries of the enwiki sample averages ~500 bytes. */
-#define LEX_PREFETCH_LINES 8
+/* Bytes of a lexicon block seg_lookup_prefetch prefetches (a block of 32
+ * entries of the enwiki sample averages ~500), and of a posting list
+ * seg_term_prefetch does (a short list's block, a long one's skip table). */
+#define LEX_PREFETCH_BLOCK 512
+#define LEX_PREFETCH_POSTINGS 256
 
 int seg_lookup_prepare(seg *s, const char *term, size_t len, uint64_t *block, idx_err *err)
 {
@@ -530,7 +543,7 @@ int seg_lookup_prefetch(seg *s, uint64_t block, idx_err *err)
     uint64_t end = block + 1 < s->n_blocks ? segfmt_lex_index_block_off(e + SEGFMT_LEX_INDEX_SIZE)
                                            : s->lex_blocks_end;
     uint64_t n = off < end ? end - off : 0;
-    if (n > 64 * LEX_PREFETCH_LINES) n = 64 * LEX_PREFETCH_LINES;
+    if (n > LEX_PREFETCH_BLOCK) n = LEX_PREFETCH_BLOCK;
     const uint8_t *p = n ? cfr_get(s->f[SEG_LEX], off, n, err) : NULL;
     if (!p) return n ? IDX_EDATA : 0;
     for (uint64_t i = 0; i < n; i += 64)
@@ -550,10 +563,10 @@ int seg_lookup_finish(seg *s, uint64_t block, const char *term, size_t len, seg_
 
 void seg_term_prefetch(seg *s, const seg_term *t)
 {
-    uint64_t n = t->post_len < 256 ? t->post_len : 256;
-    const uint8_t *p = n ? cfr_get(s->f[SEG_POST], t->post_off, n, NULL) : NULL;
-    for (uint64_t i = 0; p && i < n; i += 64)
-        __builtin_prefetch(p + i);
+    uint64_t n = t->post_len < LEX_PREFETCH_POSTINGS ? t->post_len : LEX_PREFETCH_POSTINGS;
+    const uint8_t *p = cfr_get(s->f[SEG_POST], t->post_off, n, NULL);
+    for (const uint8_t *q = p; q && q < p + n; q += 64)
+        __builtin_prefetch(q);
 }
 
 /* ---- postings ---- */
