@@ -170,28 +170,29 @@ static inline void segfmt_lex_trailer_get(const uint8_t *p, segfmt_lex_trailer *
  * filter's blocks (termfilter.h) from the next multiple of 32 (zero padding
  * between), up to the block index. */
 #define SEGFMT_FILTER_HEADER_SIZE 16
-#define SEGFMT_FILTER_SCHEME 0   /* u32, SEGFMT_FILTER_SBBF */
-#define SEGFMT_FILTER_RESERVED 4 /* u32, 0 */
-#define SEGFMT_FILTER_BLOCKS 8   /* u64, 1 .. 2^32 */
-#define SEGFMT_FILTER_SBBF 1     /* the only scheme: termfilter.h */
+#define SEGFMT_FILTER_SCHEME 0 /* u32, SEGFMT_FILTER_SBBF */
+#define SEGFMT_FILTER_FLAGS 4  /* u32, SEGFMT_FILTER_HAS_KEYS or 0 */
+#define SEGFMT_FILTER_BLOCKS 8 /* u64, 1 .. 2^32 */
+#define SEGFMT_FILTER_SBBF 1   /* the only scheme: termfilter.h */
 #define SEGFMT_FILTER_ALIGN 32
+#define SEGFMT_FILTER_HAS_KEYS 1 /* flag: block keys (§4.2) end at filter_off */
 
 typedef struct segfmt_filter_header {
-    uint32_t scheme, reserved;
+    uint32_t scheme, flags;
     uint64_t n_blocks;
 } segfmt_filter_header;
 
 static inline void segfmt_filter_header_put(uint8_t *p, const segfmt_filter_header *h)
 {
     segfmt_wr_u32(p + SEGFMT_FILTER_SCHEME, h->scheme);
-    segfmt_wr_u32(p + SEGFMT_FILTER_RESERVED, h->reserved);
+    segfmt_wr_u32(p + SEGFMT_FILTER_FLAGS, h->flags);
     segfmt_wr_u64(p + SEGFMT_FILTER_BLOCKS, h->n_blocks);
 }
 
 static inline void segfmt_filter_header_get(const uint8_t *p, segfmt_filter_header *h)
 {
     h->scheme = rd_u32(p + SEGFMT_FILTER_SCHEME);
-    h->reserved = rd_u32(p + SEGFMT_FILTER_RESERVED);
+    h->flags = rd_u32(p + SEGFMT_FILTER_FLAGS);
     h->n_blocks = rd_u64(p + SEGFMT_FILTER_BLOCKS);
 }
 
@@ -201,6 +202,24 @@ static inline uint64_t segfmt_filter_blocks_off(uint64_t filter_off)
 {
     uint64_t end = filter_off + SEGFMT_FILTER_HEADER_SIZE;
     return (end + SEGFMT_FILTER_ALIGN - 1) / SEGFMT_FILTER_ALIGN * SEGFMT_FILTER_ALIGN;
+}
+
+/* Block keys (§4.2): per lexicon block, the first 8 bytes of its first term,
+ * zero-padded, stored as they are. Read as a big-endian number they order
+ * like the terms (a < b implies key(a) <= key(b)), so a binary search over
+ * them narrows a seek to the blocks whose keys equal the term's. */
+#define SEGFMT_LEX_KEY_SIZE 8
+
+static inline void segfmt_lex_key_put(uint8_t *p, const char *term, size_t len)
+{
+    size_t n = len < SEGFMT_LEX_KEY_SIZE ? len : SEGFMT_LEX_KEY_SIZE;
+    memset(p, 0, SEGFMT_LEX_KEY_SIZE);
+    memcpy(p, term, n);
+}
+
+static inline uint64_t segfmt_lex_key_get(const uint8_t *p)
+{
+    return __builtin_bswap64(rd_u64(p)); /* rd_u64 reads little-endian */
 }
 
 /* ---- postings (.post): a term's skip table, then its blocks (§5.1) ---- */

@@ -21,7 +21,8 @@ struct seg {
     uint64_t n_terms, n_blocks;
     const uint8_t *lex_index;
     uint64_t lex_index_off;
-    uint64_t lex_blocks_end; /* the entry blocks end here: filter or index */
+    uint64_t lex_blocks_end; /* the entry blocks end here: keys, filter or index */
+    uint64_t lex_keys_off;   /* the blocks' keys (§4.2), 0 when absent */
     /* term filter (§4.1): blocks at filter_blocks_off, 0 of them when absent */
     uint64_t filter_off, filter_blocks_off, filter_blocks;
     /* doc table */
@@ -70,15 +71,23 @@ static int seg_open_filter(seg *s, uint64_t filter_off, idx_err *err)
     segfmt_filter_header h;
     segfmt_filter_header_get(p, &h);
     uint64_t blocks_off = segfmt_filter_blocks_off(filter_off);
-    if (h.scheme != SEGFMT_FILTER_SBBF || h.reserved || h.n_blocks == 0 ||
-        h.n_blocks > ((uint64_t)1 << 32) || s->n_terms == 0 || blocks_off > index_off ||
-        (index_off - blocks_off) / TERMFILTER_BLOCK != h.n_blocks ||
+    if (h.scheme != SEGFMT_FILTER_SBBF || (h.flags & ~(uint32_t)SEGFMT_FILTER_HAS_KEYS) ||
+        h.n_blocks == 0 || h.n_blocks > ((uint64_t)1 << 32) || s->n_terms == 0 ||
+        blocks_off > index_off || (index_off - blocks_off) / TERMFILTER_BLOCK != h.n_blocks ||
         (index_off - blocks_off) % TERMFILTER_BLOCK)
         return seg_bad(err, s, SEG_LEX, filter_off, bad);
     s->filter_off = filter_off;
     s->filter_blocks_off = blocks_off;
     s->filter_blocks = h.n_blocks;
     s->lex_blocks_end = filter_off;
+    if (h.flags & SEGFMT_FILTER_HAS_KEYS) {
+        /* The keys end at the header; only their place is checked here. */
+        uint64_t keys_len = s->n_blocks * SEGFMT_LEX_KEY_SIZE;
+        if (filter_off - CFILE_HEADER < keys_len)
+            return seg_bad(err, s, SEG_LEX, filter_off, "lexicon block keys out of place");
+        s->lex_keys_off = filter_off - keys_len;
+        s->lex_blocks_end = s->lex_keys_off;
+    }
     return 0;
 }
 
@@ -312,6 +321,7 @@ static int lex_decode(seg_lex_iter *it, seg_term *out, idx_err *err)
         e.pos_len > pos_end - it->pos_off)
         return seg_bad(err, it->s, SEG_LEX, 0, "undecodable lexicon entry");
     memcpy(it->term + e.shared, e.suffix, (size_t)e.suffix_len);
+    it->shared = (size_t)e.shared;
     it->term_len = (size_t)(e.shared + e.suffix_len);
     it->term[it->term_len] = '\0';
     out->df = (uint32_t)e.df;
@@ -371,19 +381,65 @@ static int lex_first_term(seg *s, uint64_t b, const char **term, size_t *len, id
     return 0;
 }
 
-/* Positions `it` so that the next seg_lex_next returns the first term >= key,
- * and also returns that term's entry via *peek (1), or 0 when none is. */
-static int lex_seek(seg *s, const char *key, size_t len, seg_lex_iter *it, seg_term *peek,
-                    idx_err *err)
+/* Block b's key (§4.2) in *k. */
+static int lex_key(seg *s, uint64_t b, uint64_t *k, idx_err *err)
 {
-    if (s->n_terms == 0) {
-        memset(it, 0, sizeof *it);
-        it->s = s;
-        return 0;
+    const uint8_t *p =
+        cfr_get(s->f[SEG_LEX], s->lex_keys_off + b * SEGFMT_LEX_KEY_SIZE, SEGFMT_LEX_KEY_SIZE, err);
+    if (!p) return IDX_EDATA;
+    *k = segfmt_lex_key_get(p);
+    return 0;
+}
+
+/* The first block in [lo, hi) whose key is above k (or, with `equal`, not
+ * below k); hi when none is. */
+static int lex_key_bound(seg *s, uint64_t k, int equal, uint64_t lo, uint64_t *hi, idx_err *err)
+{
+    uint64_t h = *hi;
+    while (lo < h) {
+        uint64_t mid = lo + (h - lo) / 2, mk;
+        int rc = lex_key(s, mid, &mk, err);
+        if (rc) return rc;
+        if (mk < k || (!equal && mk == k))
+            lo = mid + 1;
+        else
+            h = mid;
     }
-    /* Binary search the last block whose first term is <= key, reading only
-     * each probed block's first term (stored whole). */
+    *hi = lo;
+    return 0;
+}
+
+/* Narrows [*lo, *hi], the range lex_seek searches by first terms, with the
+ * block keys: blocks whose key is below the term's start before it, blocks
+ * whose key is above start after it, so only blocks with an equal key (in
+ * practice none or one) are left to compare whole. */
+static int lex_key_narrow(seg *s, const char *key, size_t len, uint64_t *lo, uint64_t *hi,
+                          idx_err *err)
+{
+    uint8_t kb[SEGFMT_LEX_KEY_SIZE];
+    segfmt_lex_key_put(kb, key, len);
+    uint64_t k = segfmt_lex_key_get(kb), below = s->n_blocks, upto;
+    int rc = lex_key_bound(s, k, 1, 0, &below, err);
+    upto = s->n_blocks;
+    if (!rc) rc = lex_key_bound(s, k, 0, below, &upto, err);
+    if (rc) return rc;
+    /* block below - 1 starts before the term; block upto after it */
+    *lo = below ? below - 1 : 0;
+    *hi = upto > *lo ? upto : *lo + 1;
+    return 0;
+}
+
+/* The block a seek for key scans: the last whose first term is <= key (0
+ * when none is). Binary search reading only each probed block's first term
+ * (stored whole), within the range the block keys leave when the segment
+ * has them. The segment must have terms. */
+static int lex_find_block(seg *s, const char *key, size_t len, uint64_t *block, idx_err *err)
+{
     uint64_t lo = 0, hi = s->n_blocks;
+    if (s->lex_keys_off) {
+        int rc = lex_key_narrow(s, key, len, &lo, &hi, err);
+        if (rc) return rc;
+    }
     while (hi - lo > 1) {
         uint64_t mid = lo + (hi - lo) / 2;
         const char *first = NULL;
@@ -395,18 +451,64 @@ static int lex_seek(seg *s, const char *key, size_t len, seg_lex_iter *it, seg_t
         else
             hi = mid;
     }
-    int rc = lex_block_open(s, lo, it, err);
-    if (rc) return rc;
+    *block = lo;
+    return 0;
+}
+
+/* An iterator with nothing to return: an empty lexicon's, or what a failed
+ * seek leaves. */
+static void lex_iter_none(seg *s, seg_lex_iter *it)
+{
+    memset(it, 0, sizeof *it);
+    it->s = s;
+}
+
+/* Positions `it` at block `block` so that the next seg_lex_next returns the
+ * first term >= key, and also returns that term's entry via *peek (1), or 0
+ * when none is. */
+static int lex_scan(seg *s, uint64_t block, const char *key, size_t len, seg_lex_iter *it,
+                    seg_term *peek, idx_err *err)
+{
+    int rc = lex_block_open(s, block, it, err);
+    if (rc) {
+        lex_iter_none(s, it);
+        return rc;
+    }
+    /* Front coding decides most comparisons: with m the bytes the previous
+     * term (below key) shares with key, a term sharing fewer than m bytes
+     * with that previous term is above key, one sharing more is below it;
+     * only one sharing exactly m is compared, from byte m on. m restarts at
+     * each block, whose first term is stored whole. */
+    size_t m = 0;
     for (;;) {
         rc = seg_lex_next(it, peek, err);
         if (rc <= 0) return rc;
-        if (lex_cmp(it->term, it->term_len, key, len) >= 0) {
-            /* left for the caller's next seg_lex_next */
-            it->pending = 1;
-            it->peek = *peek;
-            return 1;
+        if (it->in_block == 1) m = 0;
+        if (it->shared > m) continue;
+        if (it->shared == m) {
+            while (m < it->term_len && m < len && it->term[m] == key[m])
+                m++;
+            if (m < len && (m == it->term_len || (uint8_t)it->term[m] < (uint8_t)key[m])) continue;
         }
+        /* left for the caller's next seg_lex_next */
+        it->pending = 1;
+        it->peek = *peek;
+        return 1;
     }
+}
+
+/* lex_find_block, then lex_scan; 0 at once without terms. */
+static int lex_seek(seg *s, const char *key, size_t len, seg_lex_iter *it, seg_term *peek,
+                    idx_err *err)
+{
+    if (s->n_terms == 0) {
+        lex_iter_none(s, it);
+        return 0;
+    }
+    uint64_t block;
+    int rc = lex_find_block(s, key, len, &block, err);
+    if (rc) lex_iter_none(s, it);
+    return rc ? rc : lex_scan(s, block, key, len, it, peek, err);
 }
 
 int seg_lex_seek(seg *s, const char *from, size_t len, seg_lex_iter *it, idx_err *err)
@@ -434,16 +536,71 @@ int seg_may_contain(seg *s, const char *term, size_t len, idx_err *err)
     return rc ? rc : !block || termfilter_block_has(block, h);
 }
 
+/* 1 and *out when the scan positioned `it` on the term itself. */
+static int lex_found(const seg_lex_iter *it, const seg_term *t, const char *term, size_t len,
+                     seg_term *out)
+{
+    if (it->term_len != len || memcmp(it->term, term, len) != 0) return 0;
+    *out = *t;
+    return 1;
+}
+
 int seg_lookup(seg *s, const char *term, size_t len, seg_term *out, idx_err *err)
 {
     if (len > SEG_MAX_TERM) return 0;
     seg_lex_iter it;
     seg_term t;
     int rc = lex_seek(s, term, len, &it, &t, err);
-    if (rc <= 0) return rc;
-    if (it.term_len != len || memcmp(it.term, term, len) != 0) return 0;
-    *out = t;
-    return 1;
+    return rc <= 0 ? rc : lex_found(&it, &t, term, len, out);
+}
+
+/* Bytes of a lexicon block seg_lookup_prefetch prefetches (a block of 32
+ * entries of the enwiki sample averages ~500), and of a posting list
+ * seg_term_prefetch does (a short list's block, a long one's skip table). */
+#define LEX_PREFETCH_BLOCK 512
+#define LEX_PREFETCH_POSTINGS 256
+
+int seg_lookup_prepare(seg *s, const char *term, size_t len, uint64_t *block, idx_err *err)
+{
+    *block = UINT64_MAX;
+    if (len > SEG_MAX_TERM || s->n_terms == 0) return 0;
+    int rc = lex_find_block(s, term, len, block, err);
+    if (!rc) __builtin_prefetch(s->lex_index + *block * SEGFMT_LEX_INDEX_SIZE);
+    return rc;
+}
+
+int seg_lookup_prefetch(seg *s, uint64_t block, idx_err *err)
+{
+    if (block == UINT64_MAX) return 0;
+    const uint8_t *e = s->lex_index + block * SEGFMT_LEX_INDEX_SIZE;
+    uint64_t off = segfmt_lex_index_block_off(e);
+    uint64_t end = block + 1 < s->n_blocks ? segfmt_lex_index_block_off(e + SEGFMT_LEX_INDEX_SIZE)
+                                           : s->lex_blocks_end;
+    uint64_t n = off < end ? end - off : 0;
+    if (n > LEX_PREFETCH_BLOCK) n = LEX_PREFETCH_BLOCK;
+    const uint8_t *p = n ? cfr_get(s->f[SEG_LEX], off, n, err) : NULL;
+    if (!p) return n ? IDX_EDATA : 0;
+    for (uint64_t i = 0; i < n; i += 64)
+        __builtin_prefetch(p + i);
+    return 0;
+}
+
+int seg_lookup_finish(seg *s, uint64_t block, const char *term, size_t len, seg_term *out,
+                      idx_err *err)
+{
+    if (block == UINT64_MAX) return 0;
+    seg_lex_iter it;
+    seg_term t;
+    int rc = lex_scan(s, block, term, len, &it, &t, err);
+    return rc <= 0 ? rc : lex_found(&it, &t, term, len, out);
+}
+
+void seg_term_prefetch(seg *s, const seg_term *t)
+{
+    uint64_t n = t->post_len < LEX_PREFETCH_POSTINGS ? t->post_len : LEX_PREFETCH_POSTINGS;
+    const uint8_t *p = cfr_get(s->f[SEG_POST], t->post_off, n, NULL);
+    for (const uint8_t *q = p; q && q < p + n; q += 64)
+        __builtin_prefetch(q);
 }
 
 /* ---- postings ---- */
@@ -1094,6 +1251,21 @@ static int check_filter_has(seg *s, const char *term, size_t len, idx_err *err)
     return rc < 0 ? rc : 0;
 }
 
+/* A block's key (§4.2) must be its first term's, or seeks go astray. */
+static int check_lex_key(seg *s, const seg_lex_iter *it, idx_err *err)
+{
+    if (!s->lex_keys_off || it->in_block != 1) return 0;
+    uint8_t want[SEGFMT_LEX_KEY_SIZE];
+    segfmt_lex_key_put(want, it->term, it->term_len);
+    uint64_t k;
+    int rc = lex_key(s, it->block, &k, err);
+    if (rc) return rc;
+    if (k != segfmt_lex_key_get(want))
+        return seg_bad(err, s, SEG_LEX, s->lex_keys_off + it->block * SEGFMT_LEX_KEY_SIZE,
+                       "lexicon block key differs from the block's first term");
+    return 0;
+}
+
 static int check_lexicon(seg *s, const check_ctx *k, idx_err *err)
 {
     seg_lex_iter it;
@@ -1114,6 +1286,7 @@ static int check_lexicon(seg *s, const check_ctx *k, idx_err *err)
         count++;
         rc = check_postings(s, k, &t, it.term, it.term_len, err);
         if (!rc) rc = check_filter_has(s, it.term, it.term_len, err);
+        if (!rc) rc = check_lex_key(s, &it, err);
     }
     if (rc < 0) return rc;
     if (count != s->n_terms)

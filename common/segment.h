@@ -65,6 +65,23 @@ int seg_may_contain(seg *s, const char *term, size_t len, idx_err *err);
 /* 1 and *out filled if the term exists, 0 if not, negative on damage. */
 int seg_lookup(seg *s, const char *term, size_t len, seg_term *out, idx_err *err);
 
+/* seg_lookup in three steps, for a caller looking a term up in many
+ * segments: prepare finds the lexicon block to scan (*block; from the block
+ * keys, §4.2, without touching other blocks when the segment has them) and
+ * prefetches its index entry; prefetch prefetches the block's first bytes;
+ * finish scans it and returns as seg_lookup. Doing each step for every
+ * segment before the next step overlaps the cache misses, which dominate a
+ * lookup (match_terms.c). Negative on damage. */
+int seg_lookup_prepare(seg *s, const char *term, size_t len, uint64_t *block, idx_err *err);
+int seg_lookup_prefetch(seg *s, uint64_t block, idx_err *err);
+int seg_lookup_finish(seg *s, uint64_t block, const char *term, size_t len, seg_term *out,
+                      idx_err *err);
+
+/* Prefetches the start of t's posting list (t from this segment's
+ * lexicon), where opening a cursor on it will read first; a damaged span is
+ * left for that read to report. */
+void seg_term_prefetch(seg *s, const seg_term *t);
+
 /* Lexicon iteration in byte order from the first term >= `from`. */
 typedef struct seg_lex_iter {
     seg *s;
@@ -74,6 +91,7 @@ typedef struct seg_lex_iter {
     uint64_t post_off, pos_off;
     char term[SEG_MAX_TERM + 1];
     size_t term_len;
+    size_t shared; /* bytes `term` shares with the term before it in its block */
     /* seg_lex_seek decodes the first term >= `from` to find it; the next
      * seg_lex_next returns it from here instead of decoding it again */
     int pending;

@@ -25,6 +25,7 @@ struct segw {
 
     /* lexicon being built */
     buf lex_block, lex_index;
+    buf lex_keys; /* every block's key (FORMAT.md §4.2), written before the filter */
     uint32_t lex_in_block;
     char prev_term[SEG_MAX_TERM + 1];
     size_t prev_len;
@@ -195,6 +196,9 @@ static void segw_lex_add(segw *w, uint64_t post_len, uint64_t pos_len)
         uint8_t bytes[SEGFMT_LEX_INDEX_SIZE];
         segfmt_lex_index_put(bytes, &ix);
         buf_put(&w->lex_index, bytes, sizeof bytes);
+        uint8_t key[SEGFMT_LEX_KEY_SIZE];
+        segfmt_lex_key_put(key, w->term, w->term_len);
+        buf_put(&w->lex_keys, key, sizeof key);
         w->prev_len = 0; /* a block's first term is stored whole */
     }
     size_t shared = 0;
@@ -323,13 +327,15 @@ static int segw_write_docs(segw *w, idx_err *err)
     return cfw_close(f, err);
 }
 
-/* Writes the term filter (FORMAT.md §4.1) of the terms so far at the end of
- * the lexicon; its offset, or 0 when the segment has no term. Every segment
- * gets one, a single-segment index too: the segment may become one of many
- * by the next append, and 10 bits a term are 0.3% of a one-shot index. */
+/* Writes the block keys (FORMAT.md §4.2) and the term filter (§4.1) of the
+ * terms so far at the end of the lexicon; the filter's offset, or 0 when the
+ * segment has no term. Every segment gets one, a single-segment index too: the segment may become
+ * one of many by the next append, and 10 bits a term are 0.3% of a one-shot index. */
 static uint64_t segw_write_filter(segw *w)
 {
     if (w->totals.terms == 0) return 0;
+    /* The block keys (§4.2) end where the filter's header begins. */
+    cfw_write(w->lex, w->lex_keys.p, w->lex_keys.len);
     uint64_t off = cfw_tell(w->lex), n_blocks = termfilter_blocks(w->totals.terms);
     size_t pad = (size_t)(segfmt_filter_blocks_off(off) - off - SEGFMT_FILTER_HEADER_SIZE);
     size_t len = (size_t)(n_blocks * TERMFILTER_BLOCK);
@@ -338,7 +344,7 @@ static uint64_t segw_write_filter(segw *w)
         w->lex_block.oom = 1;
         return 0;
     }
-    segfmt_filter_header h = {SEGFMT_FILTER_SBBF, 0, n_blocks};
+    segfmt_filter_header h = {SEGFMT_FILTER_SBBF, SEGFMT_FILTER_HAS_KEYS, n_blocks};
     segfmt_filter_header_put(f, &h);
     uint8_t *blocks = f + SEGFMT_FILTER_HEADER_SIZE + pad;
     for (uint64_t i = 0; i < w->totals.terms; i++)
@@ -352,7 +358,7 @@ int segw_close(segw *w, segw_totals *totals, idx_err *err)
 {
     if (w->lex_block.len) cfw_write(w->lex, w->lex_block.p, w->lex_block.len);
     uint64_t filter_off = segw_write_filter(w);
-    if (w->lex_block.oom) {
+    if (w->lex_block.oom || w->lex_keys.oom) {
         segw_abort(w);
         return err_set(err, IDX_ENOMEM, "out of memory writing the lexicon");
     }
@@ -385,6 +391,7 @@ void segw_abort(segw *w)
     cfw_abort(w->pos);
     buf_free(&w->lex_block);
     buf_free(&w->lex_index);
+    buf_free(&w->lex_keys);
     free(w->hashes);
     buf_free(&w->skips);
     buf_free(&w->blocks);

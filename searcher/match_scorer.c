@@ -59,6 +59,11 @@ void match_ctx_fini(match_ctx *e)
     free(e->exp);
     e->exp = NULL;
     e->n_exp = 0;
+    while (e->spare) {
+        match_sc *s = e->spare;
+        e->spare = s->next_spare;
+        free(s);
+    }
 }
 
 /* ---- building the tree ---- */
@@ -72,11 +77,15 @@ static match_sc *sc_alloc(match_ctx *e, match_sc_kind kind, qparse_field field)
                               MATCH_MAX_SCORERS));
         return NULL;
     }
-    match_sc *s = calloc(1, sizeof *s);
-    if (!s) {
+    match_sc *s = e->spare;
+    if (s) {
+        e->spare = s->next_spare;
+        memset(s, 0, sizeof *s);
+    } else if (!(s = calloc(1, sizeof *s))) {
         match_fail(e, err_set(e->err, IDX_ENOMEM, "out of memory"));
         return NULL;
     }
+    s->pool = &e->spare;
     s->kind = kind;
     s->field = field;
     s->doc = SEG_END;
@@ -100,7 +109,8 @@ void match_sc_free(match_sc *s)
     free(s->need);
     free(s->kids);
     free(s->occur);
-    free(s);
+    s->next_spare = *s->pool;
+    *s->pool = s;
 }
 
 /* A term scorer; `key` is the term as stored (field prefix included). */

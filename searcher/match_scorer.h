@@ -64,6 +64,10 @@ typedef struct match_ctx {
     /* the search's prefix expansions, likewise (match_scorer.c) */
     struct match_expansion *exp;
     uint32_t n_exp;
+    /* scorers freed by match_sc_free, reused by the next segment's tree:
+     * one allocation per scorer per search, not per segment (owned;
+     * match_ctx_fini frees them) */
+    struct match_sc *spare;
 } match_ctx;
 
 /* A context for a search of ix with o (both must outlive it); err receives
@@ -172,12 +176,15 @@ struct match_sc {
     int musts_match; /* some MUST clause is more than a filter: SHOULDs are optional */
     /* MATCH_SC_DATE */
     uint32_t lo, hi;
+    /* the context's spare list match_sc_free returns the scorer to, and its link there */
+    match_sc **pool, *next_spare;
 };
 
 /* The scorer of query node n in the context's segment, positioned on its
  * first match. NULL only when even the scorer could not be allocated (or
  * MATCH_MAX_SCORERS was passed); otherwise check e->rc. Free with
- * match_sc_free (the whole subtree; NULL is fine). */
+ * match_sc_free (the whole subtree; NULL is fine), before match_ctx_fini:
+ * it returns the scorers to the context. */
 match_sc *match_sc_build(match_ctx *e, const qparse_node *n);
 void match_sc_free(match_sc *s);
 

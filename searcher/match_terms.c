@@ -79,14 +79,27 @@ static int terms_add(match_terms *t, const char *key, size_t len, uint32_t *row,
     seg_term *ent = t->ent + (size_t)r * n;
     uint64_t df = 0, hash = termfilter_hash(key, len);
     const uint8_t *block[INDEX_MAX_SEGMENTS];
+    uint64_t lex_block[INDEX_MAX_SEGMENTS];
     int rc = terms_filter(t, hash, block, err);
     if (rc) return rc;
+    /* In passes over the segments, so that each pass's cache misses (filter
+     * blocks, lexicon index entries, lexicon blocks, posting starts)
+     * overlap: on many segments they are most of a lookup. */
     for (uint32_t i = 0; i < n; i++) {
+        lex_block[i] = UINT64_MAX;
         rc = block[i] && !termfilter_block_has(block[i], hash)
                  ? 0
-                 : seg_lookup(t->ix->segs[i], key, len, &ent[i], err);
+                 : seg_lookup_prepare(t->ix->segs[i], key, len, &lex_block[i], err);
+        if (rc < 0) return rc;
+    }
+    for (uint32_t i = 0; i < n && !rc; i++)
+        rc = seg_lookup_prefetch(t->ix->segs[i], lex_block[i], err);
+    if (rc) return rc;
+    for (uint32_t i = 0; i < n; i++) {
+        rc = seg_lookup_finish(t->ix->segs[i], lex_block[i], key, len, &ent[i], err);
         if (rc < 0) return rc;
         if (rc == 0) ent[i].df = 0;
+        if (rc && n > 1) seg_term_prefetch(t->ix->segs[i], &ent[i]);
         df += ent[i].df;
     }
     if (!strmap_put(t->rows, key, len, r, NULL)) return err_set(err, IDX_ENOMEM, "out of memory");

@@ -10,7 +10,9 @@
  * segments' requests are answered from memory, so a term costs S lookups per
  * search, one per segment, as on a merged index. On more than one segment,
  * each segment's term filter (FORMAT.md §4.1) is asked first, and segments
- * it rules out are not searched: a rare term is in few of them.
+ * it rules out are not searched: a rare term is in few of them. The other
+ * lookups go step by step over all segments (seg_lookup_prepare, _prefetch,
+ * _finish), so that their cache misses overlap instead of adding up.
  *
  * Ownership: match_terms_new allocates, match_terms_free frees; the index
  * must outlive it. Not thread-safe: one per search (match_ctx). Errors: a

@@ -122,7 +122,7 @@ START_TEST(lexicon_index_and_trailer)
         uint8_t hb[SEGFMT_FILTER_HEADER_SIZE];
         segfmt_filter_header_put(hb, &h);
         EQ(le(hb, 4), h.scheme);
-        EQ(le(hb + 4, 4), h.reserved);
+        EQ(le(hb + 4, 4), h.flags);
         EQ(le(hb + 8, 8), h.n_blocks);
         segfmt_filter_header_get(hb, &g);
         ck_assert(!memcmp(&h, &g, sizeof h));

@@ -1030,8 +1030,9 @@ END_TEST
 /* Rewrites the lexicon in mem[1] through the container writer (so every
  * checksum is right): its filter dropped as an index written before filters
  * existed has none (drop), or kept with its blocks forged to zero bits
- * (zero) or its scheme to an unknown one (scheme). */
-enum { LEX_DROP_FILTER, LEX_ZERO_FILTER, LEX_BAD_SCHEME };
+ * (zero) or its scheme to an unknown one (scheme); or its block keys (§4.2)
+ * forged to zero (keys) or an unknown flag set (flag). */
+enum { LEX_DROP_FILTER, LEX_ZERO_FILTER, LEX_BAD_SCHEME, LEX_ZERO_KEYS, LEX_BAD_FLAG };
 static void lex_rewrite(int how)
 {
     const uint8_t *f = mem[1].data;
@@ -1051,6 +1052,10 @@ static void lex_rewrite(int how)
     uint64_t blocks = segfmt_filter_blocks_off(t.filter_off);
     if (how == LEX_ZERO_FILTER) memset(body + (blocks - CFILE_HEADER), 0, t.index_off - blocks);
     if (how == LEX_BAD_SCHEME) body[t.filter_off - CFILE_HEADER + SEGFMT_FILTER_SCHEME] = 2;
+    if (how == LEX_BAD_FLAG) body[t.filter_off - CFILE_HEADER + SEGFMT_FILTER_FLAGS] |= 2;
+    if (how == LEX_ZERO_KEYS)
+        memset(body + (t.filter_off - t.n_blocks * SEGFMT_LEX_KEY_SIZE - CFILE_HEADER), 0,
+               t.n_blocks * SEGFMT_LEX_KEY_SIZE);
     cfw_write(w, body, keep - CFILE_HEADER);
     free(body);
     cfw_write(w, f + t.index_off, end - SEGFMT_LEX_TRAILER_SIZE - t.index_off);
@@ -1135,6 +1140,109 @@ START_TEST(term_filter)
 }
 END_TEST
 
+/* The block keys (FORMAT.md §4.2) over terms that share their first 8 bytes
+ * across many blocks: every seek, present or absent, lands where a scan of
+ * the lexicon says; forged keys are found by the check, unknown flags at
+ * open. */
+START_TEST(block_keys)
+{
+    char in[400], out[400];
+    snprintf(in, sizeof in, "%s/keys.jsonl", tmpdir);
+    snprintf(out, sizeof out, "%s/keys", tmpdir);
+    FILE *f = fopen(in, "w");
+    ck_assert_ptr_nonnull(f);
+    /* 20 x 19 words "blockkeyXY" (consonants only: nothing for a stemmer to
+     * take) and their 8-byte prefix alone, around words before and after. */
+    static const char cons[] = "bcdfghjklmnpqrtvwxz";
+    for (int d = 0; d < 20; d++) {
+        fprintf(f, "{\"id\":\"k%d\",\"body\":\"aardvark blockkey zygote", d);
+        for (int k = 0; k < 19; k++)
+            fprintf(f, " blockkey%c%c", cons[d % 19], cons[k]);
+        fprintf(f, " blockkez%c\"}\n", cons[d % 19]);
+    }
+    EQ(fclose(f), 0);
+    const char *inputs[1] = {in};
+    build_opts o = build_opts_default(out, inputs, 1);
+    o.mem_bytes = 64u << 20;
+    idx_err err = {0};
+    build_summary sum;
+    OKM(build_run(&o, &sum, &err) == 0, "build: %s", err.msg);
+    idx_index *x = NULL;
+    OKM(index_open(out, &x, &err) == 0, "open: %s", err.msg);
+    seg *m = x->segs[0];
+    /* The lexicon in order, by a scan from the start. */
+    char(*term)[SEG_MAX_TERM + 1] = calloc(seg_nterms(m), sizeof *term);
+    size_t *len = calloc(seg_nterms(m), sizeof *len);
+    seg_lex_iter it;
+    seg_term t;
+    size_t n = 0, same_key = 0;
+    EQ(seg_lex_seek(m, "", 0, &it, &err), 0);
+    while (seg_lex_next(&it, &t, &err) == 1) {
+        memcpy(term[n], it.term, it.term_len + 1);
+        len[n] = it.term_len;
+        /* blocks whose first term starts like the previous block's */
+        if (n % SEGFMT_LEX_BLOCK == 0 && n && !strncmp(term[n], term[n - SEGFMT_LEX_BLOCK], 8))
+            same_key++;
+        n++;
+    }
+    EQ(n, seg_nterms(m));
+    ck_assert_uint_ge(same_key, 5);
+    /* Every term, and keys just after each (term + "\x01") and before or
+     * between them (the term without its last byte), seek where the scan
+     * says: to the first term not below the key. */
+    for (size_t i = 0; i < n; i++) {
+        EQ(seg_lookup(m, term[i], len[i], &t, &err), 1);
+        uint64_t b;
+        seg_term u;
+        EQ(seg_lookup_prepare(m, term[i], len[i], &b, &err), 0);
+        EQ(seg_lookup_prefetch(m, b, &err), 0);
+        EQ(seg_lookup_finish(m, b, term[i], len[i], &u, &err), 1);
+        EQ(u.df, t.df);
+        EQ(u.cf, t.cf);
+        EQ(u.post_off, t.post_off);
+        EQ(u.pos_off, t.pos_off);
+        EQ(u.post_len, t.post_len);
+        for (int v = 0; v < 2; v++) {
+            char key[SEG_MAX_TERM + 2];
+            memcpy(key, term[i], len[i]);
+            key[len[i]] = '\x01';
+            size_t kl = v ? len[i] - 1 : len[i] + 1, want = 0;
+            while (want < n && lexcmp(term[want], len[want], key, kl) < 0)
+                want++;
+            EQ(seg_lex_seek(m, key, kl, &it, &err), 0);
+            EQ(seg_lex_next(&it, &t, &err), want < n);
+            /* the lookup in steps (match_terms.c) agrees with seg_lookup */
+            uint64_t b;
+            seg_term u;
+            EQ(seg_lookup_prepare(m, key, kl, &b, &err), 0);
+            EQ(seg_lookup_prefetch(m, b, &err), 0);
+            EQ(seg_lookup_finish(m, b, key, kl, &u, &err), seg_lookup(m, key, kl, &t, &err));
+            if (want < n)
+                OKM(!lexcmp(it.term, it.term_len, term[want], len[want]), "seek '%.*s'", (int)kl,
+                    key);
+        }
+    }
+    free(term);
+    free(len);
+    index_close(x);
+
+    /* Forged keys behind correct checksums: found by the check. */
+    mem_load();
+    lex_rewrite(LEX_ZERO_KEYS);
+    cfr_source src = {mem_get, NULL};
+    OKM(index_open_mem(&src, "memix", &x, &err) == 0, "index_open_mem: %s", err.msg);
+    EQ(seg_check(x->segs[0], &x->meta.bm25, &err), IDX_EDATA);
+    OKM(strstr(err.msg, "lexicon block key differs from the block's first term") != NULL, "%s",
+        err.msg);
+    index_close(x);
+    mem_free();
+    mem_load();
+    lex_rewrite(LEX_BAD_FLAG);
+    mem_open_error("term filter header inconsistent");
+    mem_free();
+}
+END_TEST
+
 static Suite *segment_suite(void)
 {
     Suite *s = suite_create("segment");
@@ -1152,6 +1260,7 @@ static Suite *segment_suite(void)
     tcase_add_test(tc, rebuild_is_deterministic);
     tcase_add_test(tc, open_from_memory);
     tcase_add_test(tc, term_filter);
+    tcase_add_test(tc, block_keys);
     suite_add_tcase(s, tc);
     return s;
 }
