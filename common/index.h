@@ -35,7 +35,7 @@
  * 4: segments may carry collapse keys in `.docs` (FORMAT.md §6.1), which a
  * version 3 reader would take for damage. Versions 2 and 3 stay readable
  * (version 2: generation 0, no deletions). */
-#define INDEX_FORMAT_VERSION 4
+#define INDEX_FORMAT_VERSION 5
 #define INDEX_FORMAT_OLDEST 2
 #define INDEX_MAX_SEGMENTS 64
 #define INDEX_META_MAX 8192 /* bytes; a longer meta file is damaged */
