@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lucene.sh: sourced by bench/build_bench.sh and bench/query_bench.sh.
 #
 # lucene_setup WORKDIR compiles LuceneBench.java with javac against Debian's
@@ -5,6 +6,7 @@
 # command words that run it: java -cp ... LuceneBench). When java, javac or a
 # jar is missing it returns 1 with the reason in LUCENE_NOTE, so the caller can
 # skip the engine and say why.
+# shellcheck disable=SC2034 # LUCENE_NOTE and LUCENE_JAVA are read by the caller
 LUCENE_JARDIR="${LUCENE_JARDIR:-/usr/share/java}"
 LUCENE_INSTALL="apt-get install -y liblucene8-java default-jdk-headless"
 
