@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# build_bench.sh: index-build benchmark of idx against Xapian and SQLite FTS5.
+# build_bench.sh: index-build benchmark of idx against Xapian, SQLite FTS5 and
+# Apache Lucene.
 #
 # Each engine builds an index of the same uncompressed JSONL file as a whole
 # process, timed by GNU time (wall seconds, peak RSS). Engines run interleaved
@@ -11,11 +12,15 @@
 #   --input FILE      JSONL or JSONL.gz (default: the enwiki-2015-sample corpus
 #                     in ../shared/corpora beside the repository)
 #   --rounds N        rounds of every engine (default 3)
-#   --engines LIST    comma list of idx,xapian,fts5 (default all three)
+#   --engines LIST    comma list of idx,xapian,fts5,lucene (default all four;
+#                     lucene is skipped with a note when Java or Debian's
+#                     liblucene8-java jars are missing)
 #   --scale K         build a K-times corpus: the input repeated K times with
 #                     ids rewritten to ID#1..ID#K so they stay unique
-#   --mem MB          passed to `idx build --mem MB`
-#   --threads N       passed to `idx build --threads N`
+#   --mem MB          passed to `idx build --mem MB` (and to Lucene as its
+#                     ramBufferSizeMB; default 512, idx's default)
+#   --threads N       passed to `idx build --threads N` (and to Lucene as its
+#                     number of indexing threads; default one per core)
 #   --idx PATH        the idx binary (default: build/idx in the repository)
 #   --out FILE        also write the Markdown report to FILE
 #   --keep            keep the work directory (input copy, last indexes)
@@ -29,7 +34,7 @@ TIME=/usr/bin/time
 
 INPUT="$ROOT/../shared/corpora/enwiki-2015-sample/docs.jsonl.gz"
 ROUNDS=3
-ENGINES="idx,xapian,fts5"
+ENGINES="idx,xapian,fts5,lucene"
 SCALE=1
 MEM=""
 THREADS=""
@@ -69,7 +74,7 @@ done
 [ -x "$PY" ] || die "$PY missing: apt-get install -y python3"
 IFS=, read -r -a ENGLIST <<<"$ENGINES"
 for e in "${ENGLIST[@]}"; do
-  case "$e" in idx|xapian|fts5) ;; *) die "unknown engine '$e'" ;; esac
+  case "$e" in idx|xapian|fts5|lucene) ;; *) die "unknown engine '$e'" ;; esac
 done
 want() { [[ ",$ENGINES," == *",$1,"* ]]; }
 
@@ -93,6 +98,16 @@ fi
 WORK=$(mktemp -d "$WORKBASE/idx-build-bench.XXXXXX")
 cleanup() { if [ "$KEEP" = 1 ]; then log "kept work directory $WORK"; else rm -rf "$WORK"; fi; }
 trap cleanup EXIT
+
+LUCENE_NOTE="" LUCENE_JAVA=()
+if want lucene; then
+  # shellcheck source=bench/lucene/lucene.sh
+  . "$HERE/lucene/lucene.sh"
+  if ! lucene_setup "$WORK"; then
+    log "$LUCENE_NOTE"
+    ENGLIST=("${ENGLIST[@]/lucene}")
+  fi
+fi
 
 RAW="$WORK/input.jsonl"
 case "$INPUT" in
@@ -147,6 +162,10 @@ engine_cmd() { # engine outpath -> command words in CMD
       CMD+=("$RAW") ;;
     xapian) CMD=("$WORK/xapian_build" "$out" "$RAW") ;;
     fts5)   CMD=("$PY" "$HERE/fts5_build.py" "$out" "$RAW") ;;
+    lucene)
+      CMD=("${LUCENE_JAVA[@]}" build "$out" "$RAW")
+      [ -z "$MEM" ] || CMD+=(--mem "$MEM")
+      [ -z "$THREADS" ] || CMD+=(--threads "$THREADS") ;;
   esac
 }
 
@@ -190,6 +209,10 @@ if want fts5; then
   "$TIME" -f '%e %M' -o "$WORK/time.parse.fts5" -- "$PY" "$HERE/fts5_build.py" --parse-only - "$RAW" 2>/dev/null
   printf 'fts5\t%s\n' "$(tail -n 1 "$WORK/time.parse.fts5" | cut -d' ' -f1)" >>"$PARSE"
 fi
+if [[ " ${ENGLIST[*]} " == *" lucene "* ]]; then
+  "$TIME" -f '%e %M' -o "$WORK/time.parse.lucene" -- "${LUCENE_JAVA[@]}" build --parse-only - "$RAW" 2>/dev/null
+  printf 'lucene\t%s\n' "$(tail -n 1 "$WORK/time.parse.lucene" | cut -d' ' -f1)" >>"$PARSE"
+fi
 
 for ((r = 1; r <= ROUNDS; r++)); do
   for e in "${ENGLIST[@]}"; do
@@ -204,28 +227,30 @@ idx_flags="build -o DIR --quiet"
 [ -z "$THREADS" ] || idx_flags+=" --threads $THREADS"
 REPORT="$WORK/report.md"
 "$PY" - "$RESULTS" "$PARSE" "$WORK/idx_components.tsv" "$RAW_BYTES" "$RAW_DOCS" \
-  "$INPUT" "$SCALE" "$ROUNDS" "$idx_flags" "$IDX_NOTE" >"$REPORT" <<'EOF'
+  "$INPUT" "$SCALE" "$ROUNDS" "$idx_flags" "$IDX_NOTE" "$LUCENE_NOTE" >"$REPORT" <<'EOF'
 import os, statistics, sys
-res, parse, comp, raw, docs, inp, scale, rounds, idx_flags, idx_note = sys.argv[1:]
+res, parse, comp, raw, docs, inp, scale, rounds, idx_flags, idx_note, lucene_note = sys.argv[1:]
 raw, docs = int(raw), int(docs)
 rows = {}
 for line in open(res):
     e, r, wall, rss, cpu, size, status = line.rstrip("\n").split("\t")
     rows.setdefault(e, []).append((float(wall), int(rss), int(size), status, float(cpu)))
 parse_s = dict(l.rstrip("\n").split("\t") for l in open(parse) if l.strip())
-names = {"idx": "idx", "xapian": "Xapian 1.4 (C++ API)", "fts5": "SQLite FTS5 (Python sqlite3)"}
+names = {"idx": "idx", "xapian": "Xapian 1.4 (C++ API)", "fts5": "SQLite FTS5 (Python sqlite3)",
+         "lucene": "Lucene 8 (Java)"}
 print(f"## Build benchmark\n")
 print(f"Input: `{os.path.basename(inp)}`" + (f" x{scale} (ids suffixed #1..#{scale})" if scale != "1" else "")
       + f", decompressed once: {raw:,} bytes, {docs:,} docs; every engine reads the same uncompressed file.")
 print(f"Rounds: {rounds}, interleaved; wall = median of rounds, peak RSS = max of rounds. "
       f"MB = 10^6 bytes; RSS in MiB; CPU = user + system seconds (less sensitive to a busy machine than wall). "
       f"idx flags: `{idx_flags}`.\n")
-if idx_note:
-    print(f"*{idx_note}*\n")
+for note in (idx_note, lucene_note):
+    if note:
+        print(f"*{note}*\n")
 print("| engine | wall s (median) | MB/s | CPU s (median) | peak RSS MiB | index bytes | index/raw | wall s per round |")
 print("|---|---:|---:|---:|---:|---:|---:|---|")
 med, medcpu = {}, {}
-for e in ("idx", "xapian", "fts5"):
+for e in ("idx", "xapian", "fts5", "lucene"):
     if e not in rows:
         continue
     ok = [x for x in rows[e] if x[3] == "ok"]
@@ -245,7 +270,7 @@ if parse_s:
     for e, s in parse_s.items():
         s = float(s)
         share = f" = {100 * s / med[e]:.0f}% of its median build" if e in med else ""
-        what = "jansson (C)" if e == "xapian" else "Python json.loads"
+        what = {"xapian": "jansson (C)", "fts5": "Python json.loads", "lucene": "a small Java parser"}[e]
         print(f"- JSON parsing alone in the {names[e]} helper ({what}): {s:.2f} s{share}.")
 if os.path.exists(comp) and os.path.getsize(comp):
     print("\n### idx index components (last successful round)\n")
@@ -256,14 +281,15 @@ if os.path.exists(comp) and os.path.getsize(comp):
     for name, b in items:
         print(f"| {name} | {int(b):,} | {100 * int(b) / total:.1f}% |")
 print("\n### Throughput ratios (higher is better for idx)\n")
-for other, target in (("fts5", 3), ("xapian", 40)):
+for other, target in (("fts5", 3), ("xapian", 40), ("lucene", 1)):
+    goal = f"target >= {target}x" if other != "lucene" else "idx must stay ahead: > 1x"
     if "idx" in med and other in med:
         ratio = med[other] / med["idx"]
         verdict = "meets" if ratio >= target else "misses"
         cpu = f"; by CPU seconds {medcpu[other] / medcpu['idx']:.2f}x" if medcpu.get("idx") else ""
-        print(f"- idx / {names[other]}: {ratio:.2f}x by wall time (target >= {target}x: {verdict}){cpu}")
+        print(f"- idx / {names[other]}: {ratio:.2f}x by wall time ({goal}: {verdict}){cpu}")
     else:
-        print(f"- idx / {names[other]}: n/a (target >= {target}x)")
+        print(f"- idx / {names[other]}: n/a ({goal})")
 EOF
 cat "$REPORT"
 [ -z "$OUT" ] || cp "$REPORT" "$OUT"

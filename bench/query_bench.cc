@@ -28,6 +28,15 @@
 //                --sanity engine workload qid status total nhits ids(comma) message
 // If an engine crashes, a signal handler prints the engine and query first.
 //
+// --lucene-cmd CMD adds Apache Lucene (bench/lucene/LuceneBench.java). The JVM
+// cannot share this process, so CMD (run by /bin/sh) starts the Java query
+// worker with its stdin and stdout on pipes to this driver, and the driver
+// hands it its turn: the sanity pass after the others' ("sanity"), then in
+// every round, after FTS5 on each workload, "run<TAB>round<TAB>workload"; the
+// worker answers "ok" when done and writes its own times and sanity lines
+// (engine "lucene"), which query_bench.sh appends to these files. The query
+// file then has a sixth column, the Lucene query.
+//
 // --facets LIST (facets.h's list) adds, right after each query's idx and
 // Xapian runs, the same query with facets: idx runs match_search then
 // facets_count over every match (engine "idx+facets"); Xapian runs get_mset
@@ -72,6 +81,7 @@ extern "C" {
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
 
@@ -79,10 +89,10 @@ namespace
 {
 
 struct Query {
-    std::string workload, qid, q[3]; // 0 idx, 1 Xapian, 2 FTS5
+    std::string workload, qid, q[4]; // 0 idx, 1 Xapian, 2 FTS5, 3 Lucene (optional column)
 };
 
-const char *const kEngine[3] = {"idx", "xapian", "fts5"};
+const char *const kEngine[4] = {"idx", "xapian", "fts5", "lucene"};
 
 volatile size_t spy_sink;
 
@@ -333,12 +343,67 @@ struct Fts {
     }
 };
 
+// ---- Lucene: a Java worker process in lockstep ------------------------------------
+struct Lucene {
+    FILE *to = nullptr, *from = nullptr;
+    pid_t pid = -1;
+
+    void start(const char *cmd)
+    {
+        int down[2], up[2];
+        if (pipe(down) || pipe(up)) {
+            std::perror("query_bench: lucene: pipe");
+            std::exit(1);
+        }
+        pid = fork();
+        if (pid < 0) {
+            std::perror("query_bench: lucene: fork");
+            std::exit(1);
+        }
+        if (pid == 0) {
+            dup2(down[0], 0);
+            dup2(up[1], 1);
+            close(down[0]);
+            close(down[1]);
+            close(up[0]);
+            close(up[1]);
+            execl("/bin/sh", "sh", "-c", cmd, (char *)nullptr);
+            _exit(127);
+        }
+        close(down[0]);
+        close(up[1]);
+        to = fdopen(down[1], "w");
+        from = fdopen(up[0], "r");
+        signal(SIGPIPE, SIG_IGN); // a dead worker shows as a missing answer below
+    }
+    // Sends one command and waits for the worker's "ok"; dies if it does not come.
+    void cmd(const std::string &c)
+    {
+        char line[64];
+        if (std::fprintf(to, "%s\n", c.c_str()) < 0 || std::fflush(to) ||
+            !std::fgets(line, sizeof line, from) || std::strcmp(line, "ok\n") != 0) {
+            std::fprintf(stderr, "query_bench: lucene worker failed on command: %s\n", c.c_str());
+            std::exit(1);
+        }
+    }
+    void stop()
+    {
+        if (pid < 0) return;
+        std::fprintf(to, "quit\n");
+        std::fclose(to);
+        std::fclose(from);
+        int st = 0;
+        waitpid(pid, &st, 0);
+        pid = -1;
+    }
+};
+
 void usage()
 {
     std::fprintf(stderr,
                  "usage: query_bench --idx DIR --xapian DIR --fts5 FILE --queries TSV "
                  "--times OUT --sanity OUT [--rounds N] [--warmup N] [--engines idx,xapian,fts5]\n"
-                 "       [--idx-collapse 0|1] [--facets LIST] [--sort-date 1]\n");
+                 "       [--idx-collapse 0|1] [--facets LIST] [--sort-date 1] [--lucene-cmd CMD]\n");
     std::exit(2);
 }
 
@@ -350,7 +415,7 @@ int main(int argc, char **argv)
                *times_out = nullptr, *sanity_out = nullptr;
     int rounds = 5, warmup = 1, idx_collapse = 1;
     std::string engines = "idx,xapian,fts5";
-    const char *facets = nullptr;
+    const char *facets = nullptr, *lucene_cmd = nullptr;
     bool sort_date = false;
     for (int i = 1; i < argc; i++) {
         std::string a = argv[i];
@@ -380,15 +445,19 @@ int main(int argc, char **argv)
             sort_date = std::strcmp(v, "0") != 0;
         else if (a == "--idx-collapse")
             idx_collapse = std::atoi(v);
+        else if (a == "--lucene-cmd")
+            lucene_cmd = v;
         else
             usage();
     }
     if (!qfile || !times_out || !sanity_out || rounds < 1 || warmup < 0) usage();
-    bool want[3];
-    for (int e = 0; e < 3; e++)
+    bool want[4];
+    for (int e = 0; e < 4; e++)
         want[e] =
             ("," + engines + ",").find(std::string(",") + kEngine[e] + ",") != std::string::npos;
-    if ((want[0] && !idx_dir) || (want[1] && !xap_dir) || (want[2] && !fts_file)) usage();
+    if ((want[0] && !idx_dir) || (want[1] && !xap_dir) || (want[2] && !fts_file) ||
+        (want[3] && !lucene_cmd))
+        usage();
 
     signal(SIGSEGV, on_crash);
     signal(SIGBUS, on_crash);
@@ -404,14 +473,15 @@ int main(int argc, char **argv)
             if (line.empty()) continue;
             Query q;
             size_t p = 0;
-            std::string *f[5] = {&q.workload, &q.qid, &q.q[0], &q.q[1], &q.q[2]};
-            for (int k = 0; k < 5; k++) {
-                size_t t = k < 4 ? line.find('\t', p) : std::string::npos;
+            std::string *f[6] = {&q.workload, &q.qid, &q.q[0], &q.q[1], &q.q[2], &q.q[3]};
+            for (int k = 0; k < 6; k++) {
+                size_t t = line.find('\t', p);
                 if (k < 4 && t == std::string::npos) {
                     std::fprintf(stderr, "query_bench: bad query line: %s\n", line.c_str());
                     return 2;
                 }
                 *f[k] = line.substr(p, t == std::string::npos ? std::string::npos : t - p);
+                if (t == std::string::npos) break;
                 p = t + 1;
             }
             if (workloads.empty() || workloads.back() != q.workload)
@@ -423,6 +493,8 @@ int main(int argc, char **argv)
     Idx idx;
     Xap xap;
     Fts fts;
+    Lucene luc;
+    if (want[3]) luc.start(lucene_cmd);
     try {
         if (want[0]) idx.open(idx_dir);
         idx_err ferr = {};
@@ -480,6 +552,10 @@ int main(int argc, char **argv)
                              q.workload.c_str(), q.qid.c_str(), q.q[e].c_str(), r.msg.c_str());
         }
     std::fclose(san);
+    if (want[3]) {
+        g_engine = "lucene";
+        luc.cmd("sanity");
+    }
 
     if (facets && want[0] && !qs.empty()) { // the facet columns are built once per open index
         uint32_t nh = 0;
@@ -497,8 +573,13 @@ int main(int argc, char **argv)
     for (int round = 1 - warmup; round <= rounds; round++) {
         long long rt0 = now_ns();
         for (const std::string &w : workloads)
-            for (int e = 0; e < 3; e++) {
+            for (int e = 0; e < 4; e++) {
                 if (!want[e]) continue;
+                if (e == 3) { // Lucene's turn, in its own process
+                    g_engine = "lucene";
+                    luc.cmd("run\t" + std::to_string(round) + "\t" + w);
+                    continue;
+                }
                 for (const Query &q : qs) {
                     if (q.workload != w) continue;
                     uint32_t nh = 0;
@@ -538,5 +619,6 @@ int main(int argc, char **argv)
                      round < 1 ? " (warm-up)" : "", (now_ns() - rt0) / 1e9);
     }
     std::fclose(out);
+    luc.stop();
     return 0;
 }

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# query_bench.sh: query-latency benchmark of idx against Xapian and SQLite FTS5.
+# query_bench.sh: query-latency benchmark of idx against Xapian, SQLite FTS5 and
+# Apache Lucene.
 #
-# Builds the three indexes of one corpus once, then runs the same queries on
-# every engine inside ONE process (query_bench.cc, warm caches), timing each
-# query in-process around the search only (top-10 ids; no documents, no
-# snippets). Rounds are interleaved: in every round each workload runs on idx,
-# then Xapian, then FTS5; a warm-up round is discarded. The report gives, per
+# Builds the indexes of one corpus once, then runs the same queries on every
+# engine inside ONE process (query_bench.cc, warm caches; Lucene in one Java
+# worker process that the driver runs in lockstep), timing each query
+# in-process around the search only (top-10 ids; no documents, no snippets).
+# Rounds are interleaved: in every round each workload runs on idx, then
+# Xapian, then FTS5, then Lucene; a warm-up round is discarded. The report gives, per
 # workload and engine, p50/p95/p99 of each query's median over the rounds, the
 # ratios to idx, and sanity columns (exact matches per engine, top-10 overlap
 # of idx with Xapian and with FTS5). See bench/README.md.
@@ -24,7 +26,9 @@
 #   --warmup N        discarded warm-up rounds (default 1)
 #   --per-workload N  queries per generated workload (default 200)
 #   --seed N          seed of the generated workloads (default 42)
-#   --engines LIST    comma list of idx,xapian,fts5 (default all three)
+#   --engines LIST    comma list of idx,xapian,fts5,lucene (default all four;
+#                     lucene is skipped with a note when Java or Debian's
+#                     liblucene8-java jars are missing)
 #   --idx PATH        the idx binary (default: build/idx in the repository);
 #                     the driver links build/libidxsearcher.a, libidxcommon.a
 #   --out FILE        also write the Markdown report to FILE
@@ -50,7 +54,7 @@ ROUNDS=5
 WARMUP=1
 PER=200
 SEED=42
-ENGINES="idx,xapian,fts5"
+ENGINES="idx,xapian,fts5,lucene"
 IDX="$ROOT/build/idx"
 LIBDIR="$ROOT/build"
 OUT=""
@@ -92,7 +96,7 @@ done
 [ -d "$QDIR" ] || die "no query directory $QDIR"
 IFS=, read -r -a ENGLIST <<<"$ENGINES"
 for e in "${ENGLIST[@]}"; do
-  case "$e" in idx|xapian|fts5) ;; *) die "unknown engine '$e'" ;; esac
+  case "$e" in idx|xapian|fts5|lucene) ;; *) die "unknown engine '$e'" ;; esac
 done
 want() { [[ ",$ENGINES," == *",$1,"* ]]; }
 
@@ -118,6 +122,16 @@ fi
 cleanup() { if [ "$KEEP" = 1 ]; then log "kept work directory $WORK"; else rm -rf "$WORK"; fi; }
 trap cleanup EXIT
 
+LUCENE_NOTE="" LUCENE_JAVA=()
+if want lucene; then
+  # shellcheck source=bench/lucene/lucene.sh
+  . "$HERE/lucene/lucene.sh"
+  if ! lucene_setup "$WORK"; then
+    log "$LUCENE_NOTE"
+    ENGINES=$(echo ",$ENGINES," | sed 's/,lucene,/,/; s/^,//; s/,$//')
+  fi
+fi
+
 LOAD_START=$(uptime)
 log "load at start: $LOAD_START"
 
@@ -134,6 +148,7 @@ fi
 
 # ---- indexes (built once; reused with --keep) ----------------------------------
 IX_IDX="$WORK/index.idx" IX_XAP="$WORK/index.xapian" IX_FTS="$WORK/index.fts5.db"
+IX_LUC="$WORK/index.lucene"
 build_index() { # engine target; builds into target.tmp, renamed when complete
   local e=$1 out=$2
   if [ "$KEEP" = 1 ] && [ -e "$out" ]; then log "reusing $e index $out"; return; fi
@@ -148,6 +163,7 @@ build_index() { # engine target; builds into target.tmp, renamed when complete
         $(pkg-config --cflags --libs xapian-core jansson)
       "$WORK/xapian_build" "$out.tmp" "$RAW" ;;
     fts5) "$PY" "$HERE/fts5_build.py" "$out.tmp" "$RAW" ;;
+    lucene) "${LUCENE_JAVA[@]}" build "$out.tmp" "$RAW" ;;
   esac
   mv "$out.tmp" "$out"
   log "$e index built in $((SECONDS - t0)) s"
@@ -155,6 +171,7 @@ build_index() { # engine target; builds into target.tmp, renamed when complete
 want idx && build_index idx "$IX_IDX"
 want xapian && build_index xapian "$IX_XAP"
 want fts5 && build_index fts5 "$IX_FTS"
+want lucene && build_index lucene "$IX_LUC"
 
 # ---- driver ------------------------------------------------------------------
 log "compiling query_bench.cc"
@@ -164,7 +181,7 @@ log "compiling query_bench.cc"
   $(pkg-config --cflags --libs xapian-core sqlite3 zlib libutf8proc) -lpthread -lm)
 
 # ---- queries: AOL categories + generated workloads, translated per engine ---------
-QUERIES="$WORK/queries.tsv"   # workload qid idx-query xapian-query fts5-query
+QUERIES="$WORK/queries.tsv"   # workload qid idx-query xapian-query fts5-query lucene-query
 log "preparing queries (seed $SEED, $PER per generated workload)"
 "$PY" - "$RAW" "$QDIR" "$SEED" "$PER" >"$QUERIES" <<'EOF'
 import glob, json, os, random, re, sys
@@ -213,9 +230,21 @@ def to_xapian(q):
     # reads the same syntax: "+a b" = a AND_MAYBE b, "+a -b" = a AND_NOT b.
     return " ".join(op + ('"' + " ".join(w) + '"' if p else w[0]) for op, p, w in parse(q))
 
+# Lucene's classic QueryParser (default OR) reads the same syntax. Words are
+# lower-cased (the analyzer folds case anyway), so AND/OR/NOT stay words, and
+# its syntax characters are escaped; inside quotes only " and \ are special.
+LUCENE_SPECIAL = re.compile(r'([+\-!():^\[\]"{}~*?|&/\\])')
+
+def to_lucene(q):
+    def item(p, w):
+        if p:
+            return '"' + " ".join(x.replace("\\", "\\\\").replace('"', '\\"') for x in w) + '"'
+        return LUCENE_SPECIAL.sub(r"\\\1", w[0].lower())
+    return " ".join(op + item(p, w) for op, p, w in parse(q))
+
 def emit(workload, qid, q):
     q = " ".join(q.split())
-    out.write(f"{workload}\t{qid}\t{q}\t{to_xapian(q)}\t{to_fts5(q)}\n")
+    out.write(f"{workload}\t{qid}\t{q}\t{to_xapian(q)}\t{to_fts5(q)}\t{to_lucene(q)}\n")
 
 # -- AOL workloads, in a fixed order ------------------------------------------------
 order = ["term", "union", "intersection", "phrase", "intersection_union", "negated", "two-phase-critic"]
@@ -303,13 +332,22 @@ log "$(wc -l <"$QUERIES") queries in $QUERIES"
 # ---- run -----------------------------------------------------------------------
 TIMES="$WORK/times.tsv" SANITY="$WORK/sanity.tsv"
 log "running: $ROUNDS timed rounds after $WARMUP warm-up round(s), engines $ENGINES"
+LUCENE_ARGS=()
+if want lucene; then # the Java worker writes its own files, appended below
+  LUCENE_ARGS=(--lucene-cmd "$(printf '%q ' "${LUCENE_JAVA[@]}" query "$IX_LUC" "$QUERIES" \
+    "$WORK/times.lucene.tsv" "$WORK/sanity.lucene.tsv")")
+fi
 set +e
 "$WORK/query_bench" --idx "$IX_IDX" --xapian "$IX_XAP" --fts5 "$IX_FTS" --engines "$ENGINES" \
   --queries "$QUERIES" --times "$TIMES" --sanity "$SANITY" --rounds "$ROUNDS" --warmup "$WARMUP" \
   --idx-collapse "$COLLAPSE" --sort-date "$SORT_DATE" ${FACETS:+--facets "$FACETS"} \
-  2>"$WORK/driver.log"
+  "${LUCENE_ARGS[@]}" 2>"$WORK/driver.log"
 RC=$?
 set -e
+if [ "$RC" = 0 ] && want lucene; then
+  cat "$WORK/times.lucene.tsv" >>"$TIMES"
+  cat "$WORK/sanity.lucene.tsv" >>"$SANITY"
+fi
 cat "$WORK/driver.log" >&2
 [ "$RC" = 0 ] || die "driver failed (exit $RC); see the lines above (a crash names the engine and query)"
 LOAD_END=$(uptime)
@@ -318,18 +356,18 @@ log "load at end: $LOAD_END"
 # ---- report ------------------------------------------------------------------
 REPORT="$WORK/report.md"
 "$PY" - "$TIMES" "$SANITY" "$QUERIES" "$WORK/driver.log" "$INPUT" "$ROUNDS" "$WARMUP" "$SEED" \
-  "$LOAD_START" "$LOAD_END" "$(nproc)" >"$REPORT" <<'EOF'
+  "$LOAD_START" "$LOAD_END" "$(nproc)" "$LUCENE_NOTE" >"$REPORT" <<'EOF'
 import os, statistics, sys
 from collections import defaultdict
-times, sanity, queries, dlog, inp, rounds, warmup, seed, load0, load1, ncpu = sys.argv[1:]
+times, sanity, queries, dlog, inp, rounds, warmup, seed, load0, load1, ncpu, lucene_note = sys.argv[1:]
 
-names = {"idx": "idx", "xapian": "Xapian", "fts5": "SQLite FTS5"}
+names = {"idx": "idx", "xapian": "Xapian", "fts5": "SQLite FTS5", "lucene": "Lucene"}
 wl_order, qtext = [], {}
 for line in open(queries, encoding="utf-8"):
-    w, qid, qi, qx, qf = line.rstrip("\n").split("\t")
+    w, qid, qi, qx, qf, ql = line.rstrip("\n").split("\t")
     if w not in wl_order:
         wl_order.append(w)
-    qtext[(w, qid)] = (qi, qx, qf)
+    qtext[(w, qid)] = (qi, qx, qf, ql)
 
 samples = defaultdict(list)     # (engine, workload, qid) -> [ns]
 pruned = {}
@@ -346,7 +384,7 @@ san = {}
 for line in open(sanity, encoding="utf-8"):
     e, w, qid, status, total, nh, ids, msg = line.rstrip("\n").split("\t")
     san[(e, w, qid)] = (status, int(total), int(nh), [x for x in ids.split(",") if x], msg)
-engines = [e for e in ("idx", "xapian", "fts5") if any(k[0] == e for k in san)]
+engines = [e for e in ("idx", "xapian", "fts5", "lucene") if any(k[0] == e for k in san)]
 
 def pct(v, p):  # nearest rank
     v = sorted(v)
@@ -385,23 +423,25 @@ def f(x, d=1):
 print("## Query benchmark\n")
 print(f"Corpus: `{os.path.basename(inp)}`. One process per run, indexes opened once (warm caches); "
       f"{rounds} timed rounds after {warmup} warm-up round(s), interleaved per workload "
-      f"(idx, Xapian, FTS5). Latency = each query's median over the rounds, in µs; p50/p95/p99 "
+      f"(idx, Xapian, FTS5, Lucene). Latency = each query's median over the rounds, in µs; p50/p95/p99 "
       f"(nearest rank) over the queries of the workload. k = 10; top-10 ids only. "
       f"Generated workloads: seed {seed}. Machine: {ncpu} CPUs.\n")
 print(f"- load at start: `{load0.strip()}`")
 print(f"- load at end:   `{load1.strip()}`")
 for line in open(dlog, encoding="utf-8"):
-    if "Xapian" in line and "SQLite" in line or "prepare" in line:
-        print("- " + line.strip().replace("query_bench: ", ""))
+    if "Xapian" in line and "SQLite" in line or "prepare" in line or "LuceneBench: Lucene" in line:
+        print("- " + line.strip().replace("query_bench: ", "").replace("LuceneBench: ", ""))
+if lucene_note:
+    print(f"- {lucene_note}")
 print()
 
 print("Columns: *matches* = mean exact number of matching documents (sanity pass: idx exhaustive, "
-      "Xapian check_at_least = all docs, FTS5 count(*)); *0-hit* = share of queries with no match; "
+      "Xapian check_at_least = all docs, FTS5 count(*), Lucene TopScoreDocCollector counting every hit); *0-hit* = share of queries with no match; "
       "*err* = queries the engine rejected or failed.\n")
 for w in wl_order:
     print(f"### {w}\n")
     ex = qtext[next(k for k in qtext if k[0] == w)]
-    print(f"Example: idx `{ex[0]}` · Xapian `{ex[1]}` · FTS5 `{ex[2]}`\n")
+    print(f"Example: idx `{ex[0]}` · Xapian `{ex[1]}` · FTS5 `{ex[2]}` · Lucene `{ex[3]}`\n")
     print("| engine | queries | p50 µs | p95 µs | p99 µs | mean µs | matches | 0-hit % | err |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for e in engines:
@@ -412,8 +452,9 @@ for w in wl_order:
 
 print("### Summary: ratios to idx (> 1 means idx is faster)\n")
 print("| workload | queries | idx p50 µs | idx p99 µs | Xapian/idx p50 | Xapian/idx p99 | FTS5/idx p50 | FTS5/idx p99 "
-      "| top-10 overlap idx·Xapian | top-10 overlap idx·FTS5 |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+      "| Lucene/idx p50 | Lucene/idx p99 | top-10 overlap idx·Xapian | top-10 overlap idx·FTS5 "
+      "| top-10 overlap idx·Lucene |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 groups = [(w, {w}) for w in wl_order]
 groups += [("**all AOL**", {w for w in wl_order if w.startswith("aol:")}),
            ("**all generated**", {w for w in wl_order if w.startswith("gen:")}),
@@ -425,12 +466,13 @@ for label, ws in groups:
         return f(st[e][p] / i[p], 2) if i and e in st and i[p] == i[p] and i[p] > 0 else "n/a"
     ox, nx = mean_overlap("xapian", ws) if "xapian" in engines else (float("nan"), 0)
     of, nf = mean_overlap("fts5", ws) if "fts5" in engines else (float("nan"), 0)
+    ol, nl = mean_overlap("lucene", ws) if "lucene" in engines else (float("nan"), 0)
     print(f"| {label} | {i['n'] if i else 'n/a'} | {f(i['p50']) if i else 'n/a'} | {f(i['p99']) if i else 'n/a'} "
           f"| {ratio('xapian', 'p50')} | {ratio('xapian', 'p99')} | {ratio('fts5', 'p50')} | {ratio('fts5', 'p99')} "
-          f"| {f(ox, 2)} | {f(of, 2)} |")
+          f"| {ratio('lucene', 'p50')} | {ratio('lucene', 'p99')} | {f(ox, 2)} | {f(of, 2)} | {f(ol, 2)} |")
 print("\nTop-10 overlap = |idx ∩ other| / max(|idx|, |other|) over the top-10 external ids, mean over "
       "queries where either engine has a hit. The engines rank differently (idx BM25F with Lucene idf, "
-      "Xapian BM25, FTS5 bm25; Porter vs Snowball stemming), so this is a sanity check, not a quality score.\n")
+      "Xapian BM25, FTS5 bm25, Lucene BM25 over title+body as one field; Porter vs Snowball stemming), so this is a sanity check, not a quality score.\n")
 
 # --facets / --sort-date: each query's cost with the feature minus without, per engine
 features = [(x, lab) for x, lab in (("+facets", "facets"), ("+spy", "facets"), ("+sort", "newest first"))
@@ -469,7 +511,7 @@ errs = [(k, v) for k, v in san.items() if v[0] != "ok"]
 if errs:
     print("\nErrors:\n")
     for (e, w, q), v in errs[:50]:
-        print(f"- {names[e]} {w} {q} `{qtext[(w, q)][('idx', 'xapian', 'fts5').index(e)]}`: {v[4]}")
+        print(f"- {names[e]} {w} {q} `{qtext[(w, q)][('idx', 'xapian', 'fts5', 'lucene').index(e)]}`: {v[4]}")
 EOF
 cat "$REPORT"
 [ -z "$OUT" ] || cp "$REPORT" "$OUT"
