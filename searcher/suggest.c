@@ -397,7 +397,7 @@ int suggest_query(idx_index *ix, ana *a, const char *text, size_t len, buf *out,
         while (b < len && is_letter((unsigned char)text[b]))
             b++;
         char fix[WORD_MAX];
-        size_t fl;
+        size_t fl = 0;
         if (correctable(text, len, i, b) &&
             (r = correct_word(&c, text + i, b - i, fix, &fl)) == 1) {
             buf_put(out, text + done, i - done);

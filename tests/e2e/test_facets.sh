@@ -128,7 +128,10 @@ compare_all() { # LABEL DELETED-FILE|-
     done
     python3 "$T/expect.py" "$T/docs.json" "$2" --check "$1" "$T/got/"* || fail=1
     # the facet columns every build, append and merge writes match the stored articles
-    check "$1: idx check" quiet "$IDX" check -i "$IX"
+    # (libxapian's Database::check trips ASan's new_delete_type_mismatch, a
+    # defect of the library: test_xapian_engine.sh)
+    check "$1: idx check" quiet env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}new_delete_type_mismatch=0" \
+        "$IDX" check -i "$IX"
 }
 compare_all "3 segments" -
 
