@@ -392,8 +392,8 @@ static int get_varint_file(FILE *f, uint64_t *x)
 
 static int inv_src_advance(inv *v, inv_src *s, idx_err *err)
 {
-    if (!s->f) {
-        if (s->next >= v->n_terms) {
+    if (!s->f) { /* the in-memory source (a source with neither holds nothing) */
+        if (!s->order || s->next >= v->n_terms) {
             s->done = 1;
             return 0;
         }
