@@ -58,7 +58,8 @@ typedef struct build {
     worker **ws;
     int nw;
     doctable docs;
-    uint64_t invalid_utf8, replaced;
+    uint32_t seg_docs; /* input records per segment (sink_cfg.seg_docs) */
+    uint64_t invalid_utf8;
     double t0;
 } build;
 
@@ -192,11 +193,31 @@ static int build_workers(build *bd, idx_err *err)
     bd->nw = o->threads > 0 ? o->threads : 1;
     bd->ws = calloc((size_t)bd->nw, sizeof *bd->ws);
     if (!bd->ws) return err_set(err, IDX_ENOMEM, "out of memory");
-    worker_cfg wc = {&bd->ana, bd->ops->wants_store_blocks, o->segment_docs};
+    worker_cfg wc = {&bd->ana, bd->ops->wants_store_blocks, bd->seg_docs};
     int rc = 0;
     for (int i = 0; i < bd->nw && !rc; i++)
         rc = worker_new(&wc, &bd->ws[i], err);
     return rc;
+}
+
+/* Commit-time state per document of the segment being written, rounded up
+ * from sink_native.c's arrays and segwrite's (about 70 bytes) plus an id. */
+#define BUILD_DOC_STATE_BYTES 128
+/* The ids are looked up in memory (and duplicates reported as they come)
+ * until their map takes this fraction of --mem (doctable.h). */
+#define BUILD_ID_MAP_SHARE 16
+
+/* The document table, in the temporary directory, and the segments' size:
+ * the per-document state of the segment being written at commit is held in
+ * a quarter of --mem, the reserve the batches in flight no longer use by
+ * then. */
+static int build_doctable(build *bd, idx_err *err)
+{
+    const build_opts *o = bd->o;
+    uint64_t span = o->mem_bytes / 4 / BUILD_DOC_STATE_BYTES;
+    bd->seg_docs = o->segment_docs ? o->segment_docs : (uint32_t)(span ? span : 1);
+    return doctable_init(&bd->docs, bd->pub.tmp, !bd->ops->late_duplicates,
+                         o->mem_bytes / BUILD_ID_MAP_SHARE, err);
 }
 
 /* Phase 2: the sink, within the memory left by the batches in flight. */
@@ -208,11 +229,11 @@ static int build_sink(build *bd, idx_err *err)
     size_t reserve = ring_slots(bd->nw) * 6 * RING_BATCH_BYTES + (16u << 20);
     size_t budget = o->mem_bytes > reserve + (16u << 20) ? o->mem_bytes - reserve : (16u << 20);
     if (!bd->txn) {
-        sink_cfg cfg = {bd->pub.tmp, bd->pub.tmp, budget,     bd->bm25, o->segment_docs,
+        sink_cfg cfg = {bd->pub.tmp, bd->pub.tmp, budget,     bd->bm25, bd->seg_docs,
                         NULL,        o->shard_i,  o->shard_n, &bd->ana};
         return bd->ops->create(&cfg, &bd->sink, err);
     }
-    sink_cfg cfg = {txn_dir(bd->txn), bd->pub.tmp, budget,     bd->bm25, o->segment_docs,
+    sink_cfg cfg = {txn_dir(bd->txn), bd->pub.tmp, budget,     bd->bm25, bd->seg_docs,
                     bd->txn,          o->shard_i,  o->shard_n, &bd->ana};
     return bd->ops->open(&cfg, &bd->sink, err);
 }
@@ -224,14 +245,14 @@ static int build_batch(build *bd, const batch *b, idx_err *err)
     uint8_t replaced[RING_BATCH_DOCS];
     for (uint32_t d = 0; d < b->n; d++) {
         int rep;
-        if (doctable_add(&bd->docs, batch_field(b, d, FIELD_ID), b->len[d][FIELD_ID],
-                         b->len_title[d], b->len_body[d], b->date[d], &docid[d], &rep) ||
-            doctable_set_ckey(&bd->docs, docid[d], b->ckey[d]) ||
-            doctable_set_labels(&bd->docs, batch_field(b, d, FIELD_AUTHOR), b->len[d][FIELD_AUTHOR],
-                                batch_field(b, d, FIELD_CATEGORY), b->len[d][FIELD_CATEGORY]))
-            return err_set(err, IDX_ENOMEM, "out of memory (document table)");
+        doctable_labels labels = {batch_field(b, d, FIELD_AUTHOR),
+                                  batch_field(b, d, FIELD_CATEGORY), b->len[d][FIELD_AUTHOR],
+                                  b->len[d][FIELD_CATEGORY]};
+        int rc = doctable_add(&bd->docs, batch_field(b, d, FIELD_ID), b->len[d][FIELD_ID],
+                              b->len_title[d], b->len_body[d], b->date[d], b->ckey[d], &labels,
+                              &docid[d], &rep, err);
+        if (rc) return rc;
         replaced[d] = (uint8_t)rep;
-        bd->replaced += (uint64_t)rep;
     }
     bd->invalid_utf8 += b->invalid_utf8;
     return bd->ops->add(bd->sink, b, docid, replaced, err);
@@ -299,6 +320,9 @@ static int build_commit_append(build *bd, build_summary *sum, idx_err *err)
 /* Phase 5: the sink finishes its files; meta records what they hold. */
 static int build_commit(build *bd, build_summary *sum, idx_err *err)
 {
+    int rc = doctable_finish(&bd->docs, err);
+    if (rc) return rc;
+    sum->replaced += bd->docs.n_superseded;
     if (bd->txn) return build_commit_append(bd, sum, err);
     index_meta m = {.version = INDEX_FORMAT_VERSION,
                     .ana = bd->ana,
@@ -310,10 +334,11 @@ static int build_commit(build *bd, build_summary *sum, idx_err *err)
     m.n_fields = (uint32_t)bd->n_fields;
     m.created = (int64_t)time(NULL);
     m.docs = doctable_live(&bd->docs);
-    doctable_tokens(&bd->docs, &m.tokens_title, &m.tokens_body);
+    m.tokens_title = bd->docs.tokens_title;
+    m.tokens_body = bd->docs.tokens_body;
     void *sink = bd->sink;
     bd->sink = NULL; /* commit frees it */
-    int rc = bd->ops->commit(sink, &bd->docs, &m, sum, err);
+    rc = bd->ops->commit(sink, &bd->docs, &m, sum, err);
     if (!rc) rc = index_meta_write(bd->pub.tmp, &m, err);
     sum->docs = m.docs;
     sum->terms = m.terms;
@@ -339,7 +364,6 @@ static void build_summarise(build *bd, build_summary *sum)
         sum->bytes_raw = rs->bytes_raw;
         sum->bytes_in = rs->bytes_in;
     }
-    sum->replaced += bd->replaced;
     sum->invalid_utf8 = bd->invalid_utf8;
     sum->seconds = now_seconds() - bd->t0;
 }
@@ -376,8 +400,8 @@ int build_run(const build_opts *o, build_summary *sum, idx_err *err)
     memset(sum, 0, sizeof *sum);
     if (!bd.ops) return err_set(err, IDX_EUSAGE, "unknown engine");
     int rc = bm25_params_check(&o->bm25, err);
-    if (!rc && doctable_init(&bd.docs)) rc = err_set(err, IDX_ENOMEM, "out of memory");
     if (!rc) rc = build_prepare(&bd, err);
+    if (!rc) rc = build_doctable(&bd, err);
     if (!rc) rc = publish_check_inputs(&bd.pub, o->inputs, o->n_inputs, err);
     if (!rc) rc = build_workers(&bd, err);
     if (!rc) rc = build_sink(&bd, err);
@@ -389,6 +413,7 @@ int build_run(const build_opts *o, build_summary *sum, idx_err *err)
      * can stop until its directory is swapped in. */
     if (!rc && bd.txn) rc = build_stopped(&bd, err);
     if (!rc) rc = build_commit(&bd, sum, err);
+    doctable_free(&bd.docs); /* its files must not be published */
     if (!rc && !sum->appended) rc = build_stopped(&bd, err);
     if (!rc && !sum->appended) rc = publish_commit(&bd.pub, o->stop, err);
     build_summarise(&bd, sum);

@@ -50,6 +50,8 @@ struct inv {
     uint32_t n_chunks, cap_chunks;
     uint32_t chunk_used;
     uint32_t runs;
+    uint32_t *cut; /* cut[k]: the first run of segment k + 1 */
+    uint32_t n_cuts;
     buf scratch;
     inv_vmap *vmaps;
     size_t n_vmaps;
@@ -96,6 +98,7 @@ void inv_free(inv *v)
     for (size_t i = 0; i < v->n_vmaps; i++)
         free(v->vmaps[i].term);
     free(v->vmaps);
+    free(v->cut);
     strmap_free(v->dict);
     free(v->tmpdir);
     free(v);
@@ -348,6 +351,17 @@ static int inv_spill(inv *v, idx_err *err)
     return v->dict ? 0 : err_set(err, IDX_ENOMEM, "out of memory");
 }
 
+int inv_cut(inv *v, idx_err *err)
+{
+    uint32_t *c = realloc(v->cut, (v->n_cuts + 1) * sizeof *c);
+    if (!c) return err_set(err, IDX_ENOMEM, "out of memory");
+    v->cut = c;
+    int rc = inv_spill(v, err);
+    if (rc) return rc;
+    v->cut[v->n_cuts++] = v->runs;
+    return 0;
+}
+
 /* ---- merge ---- */
 
 typedef struct inv_src {
@@ -378,8 +392,8 @@ static int get_varint_file(FILE *f, uint64_t *x)
 
 static int inv_src_advance(inv *v, inv_src *s, idx_err *err)
 {
-    if (!s->f) {
-        if (s->next >= v->n_terms) {
+    if (!s->f) { /* the in-memory source (a source with neither holds nothing) */
+        if (!s->order || s->next >= v->n_terms) {
             s->done = 1;
             return 0;
         }
@@ -451,33 +465,36 @@ static int inv_emit(const inv_src *s, const inv_out *out, pos_scratch *ps, idx_e
             /* Gaps restart at the first position of each field. */
             ps->p[i] = (i == 0 || i == tft) ? x : ps->p[i - 1] + x;
         }
-        uint32_t final = out->remap[doc];
+        uint32_t final = out->remap[doc - out->base];
         if (final == UINT32_MAX) continue;
-        segw *w = out->n_w > 1 ? out->w[doc / out->span] : out->w[0];
-        int rc = segw_posting(w, final, tft, tfb, ps->p, ps->p + tft, err);
+        int rc = segw_posting(out->w, final, tft, tfb, ps->p, ps->p + tft, err);
         if (rc) return rc;
     }
     return 0;
 }
 
-int inv_finish(inv *v, const inv_out *out, idx_err *err)
+int inv_finish(inv *v, uint32_t seg, const inv_out *out, idx_err *err)
 {
-    uint32_t n_src = v->runs + 1;
-    inv_src *src = calloc(n_src, sizeof *src);
+    if (seg > v->n_cuts) return err_set(err, IDX_EINTERNAL, "segment %u was never cut", seg);
+    /* The segment's runs, then for the last one the memory. */
+    uint32_t first = seg ? v->cut[seg - 1] : 0, last = seg < v->n_cuts ? v->cut[seg] : v->runs;
+    int memory = seg == v->n_cuts;
+    uint32_t n_src = last - first + (uint32_t)memory;
+    inv_src *src = calloc(n_src ? n_src : 1, sizeof *src);
     pos_scratch ps = {0};
     if (!src) return err_set(err, IDX_ENOMEM, "out of memory");
     int rc = 0;
     /* Runs first, in the order written (older docids), memory last. */
-    for (uint32_t r = 0; r < v->runs && !rc; r++) {
+    for (uint32_t r = first; r < last && !rc; r++) {
         char path[4200];
         inv_run_path(v, r, path, sizeof path);
-        src[r].f = fopen(path, "rb");
-        if (!src[r].f)
+        src[r - first].f = fopen(path, "rb");
+        if (!src[r - first].f)
             rc = err_errno(err, IDX_EIO, errno, "%s", path);
         else
-            setvbuf(src[r].f, NULL, _IOFBF, 1 << 20);
+            setvbuf(src[r - first].f, NULL, _IOFBF, 1 << 20);
     }
-    if (!rc && !(src[v->runs].order = inv_sorted(v)))
+    if (!rc && memory && !(src[n_src - 1].order = inv_sorted(v)))
         rc = err_set(err, IDX_ENOMEM, "out of memory");
     for (uint32_t r = 0; r < n_src && !rc; r++)
         rc = inv_src_advance(v, &src[r], err);
@@ -487,22 +504,20 @@ int inv_finish(inv *v, const inv_out *out, idx_err *err)
             if (!src[r].done && (!min || src_cmp(&src[r], min) < 0)) min = &src[r];
         if (!min) break;
         inv_src key = *min; /* copy of the key only; data stays with the source */
-        /* Every segment gets the term; those it has no posting in drop it. */
-        for (uint32_t i = 0; i < out->n_w && !rc; i++)
-            rc = segw_term_begin(out->w[i], key.key, key.key_len, err);
+        /* A term whose documents were all superseded is dropped by the writer. */
+        rc = segw_term_begin(out->w, key.key, key.key_len, err);
         for (uint32_t r = 0; r < n_src && !rc; r++) {
             if (src[r].done || src_cmp(&src[r], &key) != 0) continue;
             rc = inv_emit(&src[r], out, &ps, err);
             if (!rc) rc = inv_src_advance(v, &src[r], err);
         }
-        for (uint32_t i = 0; i < out->n_w && !rc; i++)
-            rc = segw_term_end(out->w[i], err);
+        if (!rc) rc = segw_term_end(out->w, err);
     }
     for (uint32_t r = 0; r < n_src; r++) {
         if (src[r].f) {
             fclose(src[r].f);
             char path[4200];
-            inv_run_path(v, r, path, sizeof path);
+            inv_run_path(v, first + r, path, sizeof path);
             unlink(path);
         }
         free(src[r].order);

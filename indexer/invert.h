@@ -32,17 +32,24 @@ int inv_add_doc(inv *v, uint32_t docid, const uint8_t *bundle, size_t len, bundl
 size_t inv_mem(const inv *v);
 uint32_t inv_runs(const inv *v);
 
-/* Where inv_finish writes: provisional docid d goes to segment w[d / span]
- * (w[0] when n_w is 1) as docid remap[d] of that segment, or nowhere if
- * remap[d] is UINT32_MAX (a superseded document). */
+/* Ends the current segment: the postings held go to a run of their own, so
+ * that every run belongs to one segment and inv_finish can write the
+ * segments one after another, each holding only its own documents' state.
+ * Segments are numbered from 0 in the order they are cut. */
+int inv_cut(inv *v, idx_err *err);
+
+/* Where inv_finish writes a segment: provisional docid d of the segment goes
+ * to w as docid remap[d - base], or nowhere if that is UINT32_MAX (a
+ * superseded document). */
 typedef struct inv_out {
-    segw *const *w;
-    uint32_t n_w;
-    uint32_t span;
+    segw *w;
+    uint32_t base;
     const uint32_t *remap;
 } inv_out;
 
-/* Merges every run and the in-memory postings into the segment writers. */
-int inv_finish(inv *v, const inv_out *out, idx_err *err);
+/* Merges the runs of segment seg (and for the last segment, the in-memory
+ * postings) into its writer; the runs are deleted. Each segment once, in
+ * order. */
+int inv_finish(inv *v, uint32_t seg, const inv_out *out, idx_err *err);
 
 #endif

@@ -68,6 +68,9 @@ typedef struct sink_ops {
     int (*open)(const sink_cfg *cfg, void **self, idx_err *err);
     /* Deletes the live document with this id: 1 deleted, 0 none has it. */
     int (*delete_id)(void *self, const char *id, size_t len, idx_err *err);
+    /* 1: add's replaced flags are not used (always 0) and the document table
+     * resolves duplicates before commit, in bounded memory (doctable.h). */
+    int late_duplicates;
 } sink_ops;
 
 extern const sink_ops sink_native;

@@ -1,10 +1,14 @@
 /* The native engine's sink: postings through the inverter (invert.h),
  * records through the docstore, segments through segwrite (FORMAT.md).
  *
- * Segments: by default one, s0001. With seg_docs N (tests of multi-segment
- * indexes), input records [kN, (k+1)N) make segment k+1; duplicates are
- * resolved over the whole input before any segment is written, so a
- * superseded record survives in no segment.
+ * Segments: input records [kN, (k+1)N) make segment k+1 for seg_docs N
+ * (one segment when it is 0). The postings are cut into runs at the
+ * segments' boundaries (inv_cut), so the segments are written one after the
+ * other at commit, each from its own runs and its own documents' part of
+ * the document table (read back from its file): the state per document held
+ * in memory is one segment's. Duplicates are resolved over the whole input
+ * before any segment is written, so a superseded record survives in no
+ * segment.
  *
  * A change of an existing index (open) writes its segments into the index
  * directory under names from the transaction, and at commit deletes the
@@ -16,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/fcol.h"
 #include "common/segment.h"
 #include "indexer/docstore.h"
 #include "indexer/invert.h"
@@ -56,12 +61,18 @@ static void native_abort(void *self)
     free(s);
 }
 
+/* The segment of input record i: the last one an index may have takes
+ * every record past the others' (bounded memory ends there, docs/CLI.md). */
+static uint32_t native_seg_of(const native *s, uint64_t i)
+{
+    uint64_t k = s->cfg.seg_docs ? i / s->cfg.seg_docs : 0;
+    return k < INDEX_MAX_SEGMENTS ? (uint32_t)k : INDEX_MAX_SEGMENTS - 1;
+}
+
 /* The store a block starting at record s->records belongs in. */
 static int native_store(native *s, docstore **out, idx_err *err)
 {
-    uint64_t k = s->cfg.seg_docs ? s->records / s->cfg.seg_docs : 0;
-    if (k >= INDEX_MAX_SEGMENTS)
-        return err_set(err, IDX_EUSAGE, "more than %d segments", INDEX_MAX_SEGMENTS);
+    uint32_t k = native_seg_of(s, s->records);
     while (s->n_store <= k) {
         int rc = seg_name_next(s, err);
         if (!rc) rc = docstore_create(s->cfg.dir, s->name[s->n_store], &s->store[s->n_store], err);
@@ -97,6 +108,10 @@ static int native_add(void *self, const batch *b, const uint32_t *docid, const u
     native *s = self;
     (void)replaced; /* the doctable's remap drops superseded documents at commit */
     for (uint32_t d = 0; d < b->n; d++) {
+        if (docid[d] && native_seg_of(s, docid[d]) != native_seg_of(s, docid[d] - 1)) {
+            int rc = inv_cut(s->inv, err);
+            if (rc) return rc;
+        }
         int rc = inv_add_doc(s->inv, docid[d], b->bundles.p + b->bundle_off[d],
                              b->bundle_off[d + 1] - b->bundle_off[d], b->vocab, err);
         if (rc) return rc;
@@ -116,64 +131,17 @@ static int native_add(void *self, const batch *b, const uint32_t *docid, const u
     return 0;
 }
 
-/* Per segment: the final docids of the live documents among its records,
- * and the per-document arrays segwrite takes. */
+/* One segment's documents: the final docids of the live ones among its
+ * records, and the per-document arrays segwrite takes. */
 typedef struct native_plan {
-    uint32_t *remap; /* provisional docid -> docid in its segment, or UINT32_MAX */
+    uint32_t *remap; /* provisional docid - base -> docid in the segment, or UINT32_MAX */
     const char **ids;
-    uint32_t *len_title, *len_body, *date, *rec, *id_len; /* by segment, then final docid */
+    uint32_t *len_title, *len_body, *date, *rec, *id_len; /* by final docid */
     uint64_t *ckey;
-    uint32_t *fdoc; /* by segment, then final docid: its provisional docid (facet columns) */
-    segw_docs sd[INDEX_MAX_SEGMENTS];
+    buf id_bytes;
+    fcol_build *fcol; /* the live documents' authors and categories, in docid order */
+    segw_docs sd;
 } native_plan;
-
-static int native_plan_make(const native *s, const doctable *t, native_plan *p, uint32_t n_seg,
-                            idx_err *err)
-{
-    size_t n = t->n ? t->n : 1;
-    p->remap = malloc(n * sizeof *p->remap);
-    p->ids = malloc(n * sizeof *p->ids);
-    p->len_title = malloc(n * sizeof(uint32_t) * 5);
-    p->ckey = malloc(n * sizeof *p->ckey);
-    p->fdoc = malloc(n * sizeof *p->fdoc);
-    if (!p->remap || !p->ids || !p->len_title || !p->ckey || !p->fdoc)
-        return err_set(err, IDX_ENOMEM, "out of memory");
-    p->len_body = p->len_title + n;
-    p->date = p->len_body + n;
-    p->rec = p->date + n;
-    p->id_len = p->rec + n;
-    for (size_t i = 0; i < t->n; i++)
-        p->remap[i] = 0;
-    for (size_t i = 0; i < t->n_superseded; i++)
-        p->remap[t->superseded[i]] = UINT32_MAX;
-    uint64_t span = s->cfg.seg_docs ? s->cfg.seg_docs : t->n;
-    size_t k = 0; /* live documents placed so far */
-    for (uint32_t g = 0; g < n_seg; g++) {
-        size_t lo = (size_t)(g * span), hi = g + 1 == n_seg ? t->n : (size_t)((g + 1) * span);
-        if (hi > t->n) hi = t->n; /* n_seg is ceil(n / span): only the last may be short */
-        size_t first = k;
-        for (size_t i = lo; i < hi; i++) {
-            if (p->remap[i] == UINT32_MAX) continue;
-            p->remap[i] = (uint32_t)(k - first);
-            p->len_title[k] = t->len_title[i];
-            p->len_body[k] = t->len_body[i];
-            p->date[k] = t->date[i];
-            p->ckey[k] = t->ckey[i];
-            p->fdoc[k] = (uint32_t)i;
-            p->rec[k] = (uint32_t)(i - lo); /* the store keeps every record in arrival order */
-            p->ids[k] = (const char *)t->ids.p + t->id_off[i];
-            p->id_len[k] = t->id_len[i];
-            k++;
-        }
-        p->sd[g] = (segw_docs){(uint32_t)(k - first), p->len_title + first,
-                               p->len_body + first,   p->date + first,
-                               p->rec + first,        p->ids + first,
-                               p->id_len + first,     hi - lo,
-                               p->ckey + first,       t->fcol,
-                               p->fdoc + first};
-    }
-    return 0;
-}
 
 static void native_plan_free(native_plan *p)
 {
@@ -181,32 +149,108 @@ static void native_plan_free(native_plan *p)
     free(p->ids);
     free(p->len_title);
     free(p->ckey);
-    free(p->fdoc);
+    buf_free(&p->id_bytes);
+    fcol_build_free(p->fcol);
+    *p = (native_plan){0};
 }
 
-/* An update's new segments join the transaction's next generation, after
- * the older copies of their ids are deleted. */
-static int native_register(native *s, const native_plan *p, const segw_totals *st, uint32_t n_seg,
+/* Reads the n records of the next segment from r into p. */
+static int native_plan_make(const doctable *t, doctable_reader *r, uint64_t lo, size_t n,
+                            native_plan *p, idx_err *err)
+{
+    size_t cap = n ? n : 1;
+    p->remap = malloc(cap * sizeof *p->remap);
+    p->ids = malloc(cap * sizeof *p->ids);
+    p->len_title = malloc(cap * sizeof(uint32_t) * 5);
+    p->ckey = malloc(cap * sizeof *p->ckey);
+    p->fcol = fcol_build_new();
+    if (!p->remap || !p->ids || !p->len_title || !p->ckey || !p->fcol)
+        return err_set(err, IDX_ENOMEM, "out of memory");
+    p->len_body = p->len_title + cap;
+    p->date = p->len_body + cap;
+    p->rec = p->date + cap;
+    p->id_len = p->rec + cap;
+    uint32_t k = 0; /* live documents placed so far */
+    for (size_t i = 0; i < n; i++) {
+        doctable_rec rec;
+        int got = doctable_read_next(r, &rec, err);
+        if (got <= 0) return got ? got : err_set(err, IDX_EINTERNAL, "document table too short");
+        p->remap[i] = UINT32_MAX;
+        if (doctable_superseded(t, lo + i)) continue;
+        p->remap[i] = k;
+        p->len_title[k] = rec.len_title;
+        p->len_body[k] = rec.len_body;
+        p->date[k] = rec.date;
+        p->ckey[k] = rec.ckey;
+        p->rec[k] = (uint32_t)i; /* the store keeps every record in arrival order */
+        p->id_len[k] = rec.id_len;
+        buf_put(&p->id_bytes, rec.id, rec.id_len);
+        if (fcol_build_doc(p->fcol) ||
+            fcol_build_labels(p->fcol, FCOL_AUTHOR, rec.labels.author, rec.labels.author_len) ||
+            fcol_build_labels(p->fcol, FCOL_CATEGORY, rec.labels.category, rec.labels.category_len))
+            return err_set(err, IDX_ENOMEM, "out of memory");
+        k++;
+    }
+    if (p->id_bytes.oom) return err_set(err, IDX_ENOMEM, "out of memory");
+    size_t at = 0; /* pointers only now: the blob moved as it grew */
+    for (uint32_t d = 0; d < k; d++) {
+        p->ids[d] = (const char *)p->id_bytes.p + at;
+        at += p->id_len[d];
+    }
+    /* the builder holds the segment's documents only: document d is its d */
+    p->sd = (segw_docs){k, p->len_title, p->len_body, p->date, p->rec, p->ids, p->id_len,
+                        n, p->ckey,      p->fcol,     NULL};
+    return 0;
+}
+
+/* An update's new segment joins the transaction's next generation, after
+ * the older copies of its ids are deleted. The segments of one build share
+ * no id (duplicates were resolved first), so segment by segment is safe. */
+static int native_register(native *s, uint32_t g, const segw_docs *sd, const segw_totals *st,
                            build_summary *sum, idx_err *err)
 {
-    for (uint32_t g = 0; g < n_seg; g++)
-        for (uint32_t d = 0; d < p->sd[g].n_docs; d++) {
-            int r = txn_delete_id(s->cfg.txn, p->sd[g].id[d], p->sd[g].id_len[d], err);
-            if (r < 0) return r;
-            sum->replaced += (uint64_t)r;
-        }
-    for (uint32_t g = 0; g < n_seg; g++) {
-        const segw_docs *sd = &p->sd[g];
-        txn_segment ts = {s->name[g],     sd->n_docs,     0, 0, st[g].terms,
-                          st[g].postings, st[g].positions};
-        for (uint32_t d = 0; d < sd->n_docs; d++) {
-            ts.tokens_title += sd->len_title[d];
-            ts.tokens_body += sd->len_body[d];
-        }
-        int rc = txn_add_segment(s->cfg.txn, &ts, err);
-        if (rc) return rc;
+    for (uint32_t d = 0; d < sd->n_docs; d++) {
+        int r = txn_delete_id(s->cfg.txn, sd->id[d], sd->id_len[d], err);
+        if (r < 0) return r;
+        sum->replaced += (uint64_t)r;
     }
-    return 0;
+    txn_segment ts = {s->name[g], sd->n_docs, 0, 0, st->terms, st->postings, st->positions};
+    for (uint32_t d = 0; d < sd->n_docs; d++) {
+        ts.tokens_title += sd->len_title[d];
+        ts.tokens_body += sd->len_body[d];
+    }
+    return txn_add_segment(s->cfg.txn, &ts, err);
+}
+
+/* Writes segment g, records [lo, lo + n) of the table, from its runs. */
+static int native_segment(native *s, const doctable *t, doctable_reader *r, uint32_t g, uint64_t lo,
+                          size_t n, index_meta *m, build_summary *sum, segw_totals *tot,
+                          idx_err *err)
+{
+    native_plan p = {0};
+    segw *w = NULL;
+    segw_totals st = {0};
+    int rc = native_plan_make(t, r, lo, n, &p, err);
+    if (!rc) rc = segw_open(s->cfg.dir, s->name[g], &p.sd, s->cfg.bm25, &w, err);
+    if (!rc) {
+        inv_out out = {w, (uint32_t)lo, p.remap};
+        rc = inv_finish(s->inv, g, &out, err);
+        if (rc)
+            segw_abort(w);
+        else
+            rc = segw_close(w, &st, err);
+    }
+    tot->terms += st.terms;
+    tot->postings += st.postings;
+    tot->positions += st.positions;
+    if (!rc && s->cfg.txn) {
+        rc = native_register(s, g, &p.sd, &st, sum, err); /* the txn computes meta */
+    } else if (!rc) {
+        snprintf(m->segment[g], sizeof m->segment[g], "%s", s->name[g]);
+        m->segment_docs[g] = p.sd.n_docs;
+    }
+    native_plan_free(&p);
+    return rc;
 }
 
 static int native_commit(void *self, const doctable *t, index_meta *m, build_summary *sum,
@@ -219,49 +263,28 @@ static int native_commit(void *self, const doctable *t, index_meta *m, build_sum
         if (!rc) rc = r;
     }
     s->n_store = 0;
-    uint32_t n_seg =
-        s->cfg.seg_docs ? (uint32_t)((t->n + s->cfg.seg_docs - 1) / s->cfg.seg_docs) : 1;
-    if (!t->n) n_seg = s->cfg.txn ? 0 : 1; /* see native_start */
-    native_plan p = {0};
-    segw *w[INDEX_MAX_SEGMENTS] = {0};
-    segw_totals st[INDEX_MAX_SEGMENTS] = {{0}};
-    uint32_t n_w = 0;
+    uint32_t n_seg = t->n ? native_seg_of(s, t->n - 1) + 1 : s->cfg.txn ? 0 : 1; /* native_start */
     if (!rc && n_seg > s->n_named)
         rc = err_set(err, IDX_EINTERNAL, "%u segments planned, %u named", n_seg, s->n_named);
-    if (!rc) rc = native_plan_make(s, t, &p, n_seg, err);
     sum->runs = inv_runs(s->inv);
-    for (; !rc && n_w < n_seg; n_w++) {
-        rc = segw_open(s->cfg.dir, s->name[n_w], &p.sd[n_w], s->cfg.bm25, &w[n_w], err);
-        if (rc) break;
-    }
-    if (!rc) {
-        inv_out out = {w, n_seg, s->cfg.seg_docs, p.remap};
-        rc = inv_finish(s->inv, &out, err);
-    }
+    doctable_reader r;
+    if (!rc)
+        rc = doctable_read_open(t, &r, err);
+    else
+        r = (doctable_reader){0};
+    uint64_t span = s->cfg.seg_docs;
     segw_totals tot = {0};
-    for (uint32_t i = 0; i < n_w; i++) {
-        if (rc) {
-            segw_abort(w[i]);
-            continue;
-        }
-        rc = segw_close(w[i], &st[i], err);
-        tot.terms += st[i].terms;
-        tot.postings += st[i].postings;
-        tot.positions += st[i].positions;
+    for (uint32_t g = 0; !rc && g < n_seg; g++) {
+        uint64_t lo = g * span, hi = g + 1 == n_seg ? t->n : (g + 1) * span;
+        rc = native_segment(s, t, &r, g, lo, (size_t)(hi - lo), m, sum, &tot, err);
     }
-    if (!rc && s->cfg.txn) {
-        rc = native_register(s, &p, st, n_seg, sum, err); /* the txn computes meta */
-    } else if (!rc) {
-        for (uint32_t i = 0; i < n_seg; i++) {
-            snprintf(m->segment[i], sizeof m->segment[i], "%s", s->name[i]);
-            m->segment_docs[i] = p.sd[i].n_docs;
-        }
+    doctable_read_close(&r);
+    if (!rc && !s->cfg.txn) {
         m->n_segments = n_seg;
         m->terms = tot.terms;
         m->postings = tot.postings;
         m->positions = tot.positions;
     }
-    native_plan_free(&p);
     for (uint32_t g = 0; !rc && g < n_seg; g++)
         for (int i = 0; i < SEG_NFILES; i++) {
             char path[4200];
@@ -286,5 +309,5 @@ static int native_delete_id(void *self, const char *id, size_t len, idx_err *err
 }
 
 const sink_ops sink_native = {
-    "native",        1, native_start, native_add, native_commit, native_abort, native_start,
-    native_delete_id};
+    "native",         1, native_start, native_add, native_commit, native_abort, native_start,
+    native_delete_id, 1};

@@ -180,5 +180,5 @@ static int xapian_commit(void *self, const doctable *t, index_meta *m, build_sum
 }
 
 const sink_ops sink_xapian = {
-    "xapian",        0, xapian_start, xapian_add, xapian_commit, xapian_abort, xapian_start,
-    xapian_delete_id};
+    "xapian",         0, xapian_start, xapian_add, xapian_commit, xapian_abort, xapian_start,
+    xapian_delete_id, 0};

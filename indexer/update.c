@@ -62,14 +62,17 @@ int update_commit(update *u, uint64_t *generation, idx_err *err)
         return 0;
     }
     doctable none;
-    if (doctable_init(&none)) {
+    int rc = doctable_init(&none, txn_dir(u->txn), 0, 0, err);
+    if (!rc) rc = doctable_finish(&none, err);
+    if (rc) {
+        doctable_free(&none);
         update_abort(u);
-        return err_set(err, IDX_ENOMEM, "out of memory");
+        return rc;
     }
     build_summary bs = {0};
     void *sink = u->sink;
     u->sink = NULL; /* commit frees it */
-    int rc = u->ops->commit(sink, &none, txn_meta(u->txn), &bs, err);
+    rc = u->ops->commit(sink, &none, txn_meta(u->txn), &bs, err);
     doctable_free(&none);
     idx_txn *t = u->txn;
     free(u);
